@@ -1,0 +1,15 @@
+//! The shared vocabulary of trainyard: the manifest (`trainyard.yaml`), the
+//! [`Report`] every step returns, and the exit codes every step ends with.
+//!
+//! Data flows one way: `cli -> steps -> domain crates -> Report -> publisher`.
+//! Nothing in this crate prints or touches the network.
+
+pub mod diagnostic;
+pub mod exit;
+pub mod manifest;
+pub mod report;
+
+pub use diagnostic::{ConfigError, SourceSpan};
+pub use exit::{ExitStatus, StepError};
+pub use manifest::Manifest;
+pub use report::{Conclusion, Finding, Location, Report, Severity};

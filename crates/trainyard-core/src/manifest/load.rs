@@ -1,0 +1,436 @@
+//! Reading `trainyard.yaml`: YAML errors become [`ConfigError`]s with a line,
+//! a column, the key path, what was expected and, for a typo, the nearest key.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::diagnostic::{ConfigError, SourceSpan, nearest};
+use crate::exit::StepError;
+
+use super::{MANIFEST_VERSION, Manifest};
+
+/// The manifest's file name, looked up in the working directory by default.
+pub const MANIFEST_FILE: &str = "trainyard.yaml";
+
+/// Reads and checks the manifest at `path`.
+pub fn load(path: &Path) -> Result<Manifest, StepError> {
+    let source = std::fs::read_to_string(path).map_err(|error| match error.kind() {
+        std::io::ErrorKind::NotFound => StepError::from(
+            ConfigError::new(path.display().to_string(), "manifest-missing", "no manifest here").with_help(
+                "create trainyard.yaml (see docs/manifest.md), or point --manifest / TRAINYARD_MANIFEST at it",
+            ),
+        ),
+        std::io::ErrorKind::InvalidData => StepError::from(ConfigError::new(
+            path.display().to_string(),
+            "manifest-encoding",
+            "the manifest is not valid UTF-8",
+        )),
+        _ => StepError::io("reading", path, error),
+    })?;
+    Ok(parse(&source, &path.display().to_string())?)
+}
+
+/// Parses and checks manifest text; `file` names it in errors.
+pub fn parse(source: &str, file: &str) -> Result<Manifest, ConfigError> {
+    let manifest: Manifest =
+        serde_yaml_ng::from_str(source).map_err(|error| translate(&error, source, file))?;
+    check(&manifest, source, file)?;
+    Ok(manifest)
+}
+
+/// The message kinds serde produces; what comes before one of them is the key path.
+const SERDE_MESSAGES: &[&str] = &[
+    "unknown field",
+    "unknown variant",
+    "missing field",
+    "duplicate field",
+    "invalid type",
+    "invalid value",
+    "invalid length",
+];
+
+fn translate(error: &serde_yaml_ng::Error, source: &str, file: &str) -> ConfigError {
+    let full = error.to_string();
+    let span = error.location().map(|location| SourceSpan {
+        line: u32::try_from(location.line()).unwrap_or(u32::MAX),
+        column: u32::try_from(location.column()).unwrap_or(u32::MAX),
+    });
+    let without_location = match error.location() {
+        Some(location) => full
+            .strip_suffix(&format!(
+                " at line {} column {}",
+                location.line(),
+                location.column()
+            ))
+            .unwrap_or(&full),
+        None => &full,
+    };
+    let (key_path, message) = split_key_path(without_location);
+    let mut config_error = describe(key_path, message, file);
+    if let Some(span) = span {
+        config_error = config_error.at(source, span);
+    }
+    config_error
+}
+
+fn split_key_path(text: &str) -> (Option<&str>, &str) {
+    let start = SERDE_MESSAGES
+        .iter()
+        .filter_map(|kind| text.find(kind))
+        .min();
+    match start {
+        Some(0) | None => (None, text),
+        Some(index) => (
+            Some(text[..index].trim_end_matches([':', ' '])),
+            &text[index..],
+        ),
+    }
+}
+
+fn describe(key_path: Option<&str>, message: &str, file: &str) -> ConfigError {
+    let within = key_path.map_or_else(
+        || "at the top level".to_owned(),
+        |path| format!("in `{path}`"),
+    );
+    let expected = backticked(message.split_once("expected").map_or("", |(_, rest)| rest));
+
+    let error = if let Some(rest) = message.strip_prefix("unknown field ") {
+        let given = backticked(rest).into_iter().next().unwrap_or_default();
+        let error = ConfigError::new(
+            file,
+            "unknown-key",
+            format!("unknown key `{given}` {within}"),
+        );
+        with_suggestion(error, &given, &expected, "key")
+    } else if let Some(rest) = message.strip_prefix("unknown variant ") {
+        let given = backticked(rest).into_iter().next().unwrap_or_default();
+        let error = ConfigError::new(
+            file,
+            "unknown-value",
+            format!("`{given}` is not an accepted value {within}"),
+        );
+        with_suggestion(error, &given, &expected, "value")
+    } else if let Some(rest) = message.strip_prefix("missing field ") {
+        let missing = backticked(rest).into_iter().next().unwrap_or_default();
+        ConfigError::new(
+            file,
+            "missing-key",
+            format!("missing required key `{missing}` {within}"),
+        )
+    } else if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let (found, wanted) = rest
+            .split_once(", expected ")
+            .unwrap_or((rest, "another type"));
+        let subject =
+            key_path.map_or_else(|| "the manifest".to_owned(), |path| format!("`{path}`"));
+        ConfigError::new(
+            file,
+            "wrong-type",
+            format!(
+                "{subject} must be {}, found {}",
+                plain_type(wanted),
+                plain_found(found)
+            ),
+        )
+    } else if message.starts_with("invalid value") || message.starts_with("invalid length") {
+        let subject =
+            key_path.map_or_else(|| "the manifest".to_owned(), |path| format!("`{path}`"));
+        ConfigError::new(file, "wrong-value", format!("{subject}: {message}"))
+    } else if message.starts_with("duplicate field") {
+        ConfigError::new(file, "duplicate-key", format!("{message} {within}"))
+    } else {
+        ConfigError::new(file, "yaml-syntax", format!("not valid YAML: {message}"))
+    };
+    match key_path {
+        Some(path) => error.with_key_path(path),
+        None => error,
+    }
+}
+
+fn with_suggestion(
+    error: ConfigError,
+    given: &str,
+    expected: &[String],
+    noun: &str,
+) -> ConfigError {
+    let accepted = expected
+        .iter()
+        .map(|key| format!("`{key}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match nearest(given, expected.iter().map(String::as_str)) {
+        Some(near) => error.with_help(format!(
+            "did you mean `{near}`? accepted {noun}s: {accepted}"
+        )),
+        None if expected.is_empty() => error,
+        None => error.with_help(format!("accepted {noun}s: {accepted}")),
+    }
+}
+
+/// The words between backticks, in order.
+fn backticked(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn plain_type(serde_name: &str) -> String {
+    let name = serde_name.trim();
+    let plain = match name {
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number of zero or more",
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" | "bool" => "true or false",
+        "a string" | "a borrowed string" => "a string",
+        "a sequence" => "a list",
+        "a map" => "a mapping of keys to values",
+        _ if name.starts_with("struct ") => "a mapping of keys to values",
+        _ if name.starts_with("enum ") => "one of the accepted values",
+        _ => return name.to_owned(),
+    };
+    plain.to_owned()
+}
+
+fn plain_found(serde_found: &str) -> String {
+    match serde_found {
+        "sequence" => "a list".to_owned(),
+        "map" => "a mapping".to_owned(),
+        "unit value" => "nothing (an empty value)".to_owned(),
+        other => format!("the {other}"),
+    }
+}
+
+/// Rules a type cannot express: cross-references and value ranges.
+fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigError> {
+    let fail = |path: &[&str], rule: &'static str, message: String| {
+        let error = ConfigError::new(file, rule, message).with_key_path(path.join("."));
+        match locate_key(source, path) {
+            Some(span) => error.at(source, span),
+            None => error,
+        }
+    };
+
+    if manifest.version != MANIFEST_VERSION {
+        return Err(fail(
+            &["version"],
+            "unsupported-version",
+            format!(
+                "manifest version {} is not supported; this trainyard reads version {MANIFEST_VERSION}",
+                manifest.version
+            ),
+        ));
+    }
+
+    let mut seen = BTreeSet::new();
+    for environment in &manifest.environments {
+        if !seen.insert(environment.name.as_str()) {
+            return Err(fail(
+                &["environments"],
+                "duplicate-environment",
+                format!("environment `{}` is declared twice", environment.name),
+            ));
+        }
+    }
+
+    for (env_name, policy) in &manifest.gates {
+        if manifest.environment(env_name).is_none() {
+            let error = fail(
+                &["gates", env_name],
+                "unknown-environment",
+                format!("gate `{env_name}` names no environment declared under `environments`"),
+            );
+            let names: Vec<&str> = manifest
+                .environments
+                .iter()
+                .map(|env| env.name.as_str())
+                .collect();
+            return Err(match nearest(env_name, names.iter().copied()) {
+                Some(near) => error.with_help(format!("did you mean `{near}`?")),
+                None => error.with_help(format!("declared environments: {}", names.join(", "))),
+            });
+        }
+        for rule in &policy.metrics {
+            if let Err(why) = super::MetricThreshold::parse(rule) {
+                return Err(fail(
+                    &["gates", env_name, "metrics"],
+                    "bad-metric-rule",
+                    format!("`{rule}`: {why}"),
+                ));
+            }
+        }
+    }
+
+    for (name, dataset) in &manifest.datasets {
+        if let Some(sample) = &dataset.sample {
+            let path = ["datasets", name.as_str(), "sample"];
+            match (sample.fraction, sample.rows) {
+                (Some(_), Some(_)) | (None, None) => {
+                    return Err(fail(
+                        &path,
+                        "bad-sample",
+                        "give exactly one of `fraction` or `rows`".to_owned(),
+                    ));
+                }
+                (Some(fraction), None) if !(fraction > 0.0 && fraction <= 1.0) => {
+                    return Err(fail(
+                        &path,
+                        "bad-sample",
+                        format!("`fraction` must be in (0, 1], found {fraction}"),
+                    ));
+                }
+                (None, Some(0)) => {
+                    return Err(fail(
+                        &path,
+                        "bad-sample",
+                        "`rows` must be at least 1".to_owned(),
+                    ));
+                }
+                _ => {}
+            }
+            if sample.stratify && dataset.label.is_none() {
+                return Err(fail(
+                    &path,
+                    "bad-sample",
+                    "`stratify: true` needs the dataset's `label` column".to_owned(),
+                ));
+            }
+        }
+    }
+
+    if let Some(train) = &manifest.train
+        && train.command.is_empty()
+    {
+        return Err(fail(
+            &["train", "command"],
+            "empty-command",
+            "the training command is empty".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Finds the line of a block-style mapping key path, like `gates` then `prod`.
+/// Good enough to point a person at the right line; flow style is not followed.
+fn locate_key(source: &str, path: &[&str]) -> Option<SourceSpan> {
+    let mut parent_indent: Option<usize> = None;
+    let mut found = None;
+    let mut lines = source.lines().enumerate();
+    for key in path {
+        let mut hit = None;
+        for (index, line) in lines.by_ref() {
+            let trimmed = line.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let indent = line.len() - trimmed.len();
+            if parent_indent.is_some_and(|parent| indent <= parent) {
+                return found;
+            }
+            let unquoted = trimmed.trim_start_matches("- ");
+            let key_text = unquoted
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches(['"', '\'']);
+            if key_text == *key && unquoted.contains(':') {
+                hit = Some((index, indent));
+                break;
+            }
+        }
+        let (index, indent) = hit?;
+        parent_indent = Some(indent);
+        found = Some(SourceSpan {
+            line: u32::try_from(index + 1).unwrap_or(u32::MAX),
+            column: u32::try_from(indent + 1).unwrap_or(u32::MAX),
+        });
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &str = "version: 1\nproject:\n  name: demo\n";
+
+    #[test]
+    fn a_minimal_manifest_parses_with_defaults() {
+        let manifest = parse(VALID, "trainyard.yaml").unwrap();
+        assert_eq!(manifest.project.default_branch, "main");
+        assert!(manifest.datasets.is_empty());
+    }
+
+    #[test]
+    fn a_typo_names_line_column_and_nearest_key() {
+        let source = "version: 1\nproject:\n  nmae: demo\n";
+        let error = parse(source, "trainyard.yaml").unwrap_err();
+        assert_eq!(error.rule, "unknown-key");
+        assert_eq!(error.span, Some(SourceSpan { line: 3, column: 3 }));
+        assert_eq!(error.message, "unknown key `nmae` in `project`");
+        assert_eq!(
+            error.help.as_deref(),
+            Some("did you mean `name`? accepted keys: `name`, `description`, `default-branch`")
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_names_the_key_and_the_expected_type() {
+        let source = "version: 1\nproject:\n  name: demo\ndatasets:\n  train:\n    path: a.csv\n    sample:\n      rows: many\n";
+        let error = parse(source, "trainyard.yaml").unwrap_err();
+        assert_eq!(error.rule, "wrong-type");
+        assert_eq!(error.span.unwrap().line, 8);
+        assert_eq!(
+            error.message,
+            "`datasets.train.sample.rows` must be a whole number of zero or more, found the string \"many\""
+        );
+    }
+
+    #[test]
+    fn an_unknown_enum_value_suggests_the_nearest() {
+        let source = "version: 1\nproject:\n  name: demo\ntracking:\n  backend: mlfow\n";
+        let error = parse(source, "trainyard.yaml").unwrap_err();
+        assert_eq!(error.rule, "unknown-value");
+        assert!(error.help.unwrap().starts_with("did you mean `mlflow`?"));
+    }
+
+    #[test]
+    fn a_gate_for_an_undeclared_environment_is_located() {
+        let source = "version: 1\nproject:\n  name: demo\nenvironments:\n  - name: staging\ngates:\n  stagign:\n    metrics: [\"accuracy >= 0.9\"]\n";
+        let error = parse(source, "trainyard.yaml").unwrap_err();
+        assert_eq!(error.rule, "unknown-environment");
+        assert_eq!(error.span, Some(SourceSpan { line: 7, column: 3 }));
+        assert_eq!(error.help.as_deref(), Some("did you mean `staging`?"));
+    }
+
+    #[test]
+    fn a_bad_metric_rule_is_rejected() {
+        let source = "version: 1\nproject:\n  name: demo\nenvironments:\n  - name: prod\ngates:\n  prod:\n    metrics: [\"accuracy is great\"]\n";
+        let error = parse(source, "trainyard.yaml").unwrap_err();
+        assert_eq!(error.rule, "bad-metric-rule");
+        assert_eq!(error.span.unwrap().line, 8);
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        let error = parse("version: 1\nproject: [\n", "trainyard.yaml").unwrap_err();
+        assert!(error.span.is_some(), "{error:?}");
+    }
+
+    #[test]
+    fn unsupported_version_is_explained() {
+        let error = parse("version: 2\nproject:\n  name: demo\n", "trainyard.yaml").unwrap_err();
+        assert_eq!(error.rule, "unsupported-version");
+        assert_eq!(error.span.unwrap().line, 1);
+    }
+
+    #[test]
+    fn sample_needs_exactly_one_size() {
+        let source = "version: 1\nproject:\n  name: demo\ndatasets:\n  d:\n    path: a.csv\n    sample:\n      seed: 1\n";
+        let error = parse(source, "trainyard.yaml").unwrap_err();
+        assert_eq!(error.rule, "bad-sample");
+        assert_eq!(error.span.unwrap().line, 7);
+    }
+}
