@@ -4,6 +4,7 @@
 //! The JSON Schema in `schemas/trainyard.schema.json` is generated from these
 //! types ([`json_schema`]) and a test fails when the committed copy drifts.
 
+pub mod data;
 mod load;
 
 use std::collections::BTreeMap;
@@ -76,6 +77,17 @@ pub struct Dataset {
     /// How pull-request builds sample this dataset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample: Option<Sample>,
+    /// How the CSV files are written (delimiter, quote, header, null values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csv: Option<data::CsvOptions>,
+    /// The columns and checks, declared here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<data::DataSchema>,
+    /// The columns and checks, read from a file relative to the manifest: trainyard
+    /// YAML, a Frictionless Table Schema (`.json` with `fields`) or a Great
+    /// Expectations suite (`.json` with `expectations`). Checks of `schema` are added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

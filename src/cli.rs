@@ -1,0 +1,203 @@
+//! The command line: one args struct per step, global options, and the
+//! dispatch from a parsed command to its step and then to the publisher.
+//!
+//! Every option can also come from `TRAINYARD_<NAME>` or, for a GitHub
+//! composite action or an Azure DevOps task, `INPUT_<NAME>`; a flag wins over
+//! both, and `TRAINYARD_*` wins over `INPUT_*`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use trainyard_ci::{Env, Host, OutputFormat, Publisher};
+use trainyard_core::ExitStatus;
+
+use crate::steps::{self, StepContext};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "trainyard",
+    version,
+    about = "GitOps CI/CD for machine-learning projects: validate data, train, gate, promote.",
+    after_help = "Exit codes: 0 passed, 1 a check or gate failed, 2 usage or configuration error, 3 environment error."
+)]
+pub struct Cli {
+    /// The manifest to read.
+    #[arg(long, global = true, env = "TRAINYARD_MANIFEST", default_value = trainyard_core::manifest::MANIFEST_FILE)]
+    pub manifest: PathBuf,
+
+    /// How to print the result: text for people, json for machines (one document on stdout).
+    #[arg(long, global = true, env = "TRAINYARD_FORMAT", value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check or describe trainyard.yaml.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Copy the bundled example ML project into DIR and run every step against it.
+    Quickstart(QuickstartArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the manifest: keys, types, and cross-references.
+    Check,
+    /// Print the JSON Schema of trainyard.yaml (for editors and CI linters).
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct QuickstartArgs {
+    /// Where to put the example project (must be empty or absent); a new temporary folder by default.
+    #[arg(env = "TRAINYARD_DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// Parses the process's arguments, runs the step, publishes, and says how to exit.
+pub fn run() -> ExitStatus {
+    let env = Env::from_process();
+    let command = with_input_fallbacks(Cli::command(), &env);
+    let cli = match command.try_get_matches().and_then(|matches| Cli::from_arg_matches(&matches)) {
+        Ok(cli) => cli,
+        Err(error) => {
+            // clap prints help and version to stdout and usage errors to stderr.
+            let _ = error.print();
+            return if error.use_stderr() {
+                ExitStatus::Usage
+            } else {
+                ExitStatus::Passed
+            };
+        }
+    };
+
+    if let Command::Config(ConfigCommand::Schema) = cli.command {
+        // A document, not a report: it is meant to be redirected into a file.
+        return write_document(&trainyard_core::manifest::json_schema_text());
+    }
+
+    let host = Host::detect(&env);
+    let format = match cli.format {
+        Format::Text => OutputFormat::Text,
+        Format::Json => OutputFormat::Json,
+    };
+    let context = StepContext {
+        env,
+        manifest_path: cli.manifest.clone(),
+    };
+    let step_name = cli.command.step_name();
+    let outcome = steps::run(&cli.command, &context);
+
+    let stdout = std::io::stdout();
+    let color = anstream::AutoStream::choice(&stdout) != anstream::ColorChoice::Never;
+    match outcome {
+        Ok(report) => {
+            let mut publisher = Publisher::new(host, format, &context.env, stdout.lock(), color);
+            match publisher.publish(&report) {
+                Ok(()) => report.exit_status(),
+                Err(error) => report_publish_failure(&error),
+            }
+        }
+        Err(error) => {
+            // People read errors on stderr; CI reads workflow commands and JSON on stdout.
+            let published = if host == Host::Terminal && format == OutputFormat::Text {
+                let stderr = std::io::stderr();
+                let color = anstream::AutoStream::choice(&stderr) != anstream::ColorChoice::Never;
+                Publisher::new(host, format, &context.env, stderr.lock(), color).publish_error(step_name, &error)
+            } else {
+                Publisher::new(host, format, &context.env, stdout.lock(), color).publish_error(step_name, &error)
+            };
+            match published {
+                Ok(()) => error.exit_status(),
+                Err(publish_error) => report_publish_failure(&publish_error),
+            }
+        }
+    }
+}
+
+impl Command {
+    /// The step's name as typed, used in reports and CI output names.
+    pub fn step_name(&self) -> &'static str {
+        match self {
+            Self::Config(ConfigCommand::Check) => "config check",
+            Self::Config(ConfigCommand::Schema) => "config schema",
+            Self::Quickstart(_) => "quickstart",
+        }
+    }
+}
+
+fn write_document(text: &str) -> ExitStatus {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitStatus::Passed,
+        Err(error) => report_publish_failure(&error),
+    }
+}
+
+fn report_publish_failure(error: &std::io::Error) -> ExitStatus {
+    let _ = writeln!(std::io::stderr(), "error: could not write the step's output: {error}");
+    ExitStatus::Environment
+}
+
+/// Lets every option with a `TRAINYARD_<NAME>` variable also be set by
+/// `INPUT_<NAME>`, the variable GitHub composite actions (through `env:`) and
+/// Azure DevOps tasks set, by making that value the option's default.
+fn with_input_fallbacks(command: clap::Command, env: &Env) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            let input_value = arg
+                .get_env()
+                .and_then(|variable| variable.to_str())
+                .and_then(|variable| variable.strip_prefix("TRAINYARD_"))
+                .filter(|name| env.get(&format!("TRAINYARD_{name}")).is_none())
+                .and_then(|name| env.get(&format!("INPUT_{name}")))
+                .map(str::to_owned);
+            match input_value {
+                Some(value) => arg.default_value(value),
+                None => arg,
+            }
+        })
+        .mut_subcommands(|sub| with_input_fallbacks(sub, env))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    fn parse(args: &[&str], env: &[(&str, &str)]) -> Cli {
+        let env = Env::from_pairs(env.iter().copied());
+        let matches = with_input_fallbacks(Cli::command(), &env)
+            .try_get_matches_from(args)
+            .unwrap();
+        Cli::from_arg_matches(&matches).unwrap()
+    }
+
+    #[test]
+    fn input_variables_fill_options_and_flags_win() {
+        let cli = parse(&["trainyard", "config", "check"], &[("INPUT_MANIFEST", "ml/trainyard.yaml")]);
+        assert_eq!(cli.manifest, PathBuf::from("ml/trainyard.yaml"));
+        let cli = parse(
+            &["trainyard", "--manifest", "flag.yaml", "config", "check"],
+            &[("INPUT_MANIFEST", "ml/trainyard.yaml")],
+        );
+        assert_eq!(cli.manifest, PathBuf::from("flag.yaml"));
+        let cli = parse(&["trainyard", "quickstart"], &[("INPUT_FORMAT", "json"), ("INPUT_DIR", "/tmp/x")]);
+        assert_eq!(cli.format, Format::Json);
+        assert_eq!(cli.command.step_name(), "quickstart");
+    }
+}

@@ -1,0 +1,72 @@
+//! `trainyard config check`: is trainyard.yaml well-formed and consistent?
+
+use std::fmt::Write;
+use std::path::Path;
+
+use trainyard_core::manifest::{self, Manifest};
+use trainyard_core::{Conclusion, Report, StepError};
+
+pub const STEP: &str = "config check";
+
+pub fn run(manifest_path: &Path) -> Result<Report, StepError> {
+    let manifest = manifest::load(manifest_path)?;
+    Ok(describe(&manifest, manifest_path))
+}
+
+fn describe(manifest: &Manifest, path: &Path) -> Report {
+    let environments: Vec<&str> = manifest.environments.iter().map(|env| env.name.as_str()).collect();
+    let title = format!(
+        "{} is valid: project `{}`, {} dataset{}, {} environment{}",
+        path.display(),
+        manifest.project.name,
+        manifest.datasets.len(),
+        plural(manifest.datasets.len()),
+        environments.len(),
+        plural(environments.len()),
+    );
+
+    let mut summary = String::from("| section | declared |\n|---|---|\n");
+    let datasets: Vec<&str> = manifest.datasets.keys().map(String::as_str).collect();
+    let rows = [
+        ("project", format!("`{}` (default branch `{}`)", manifest.project.name, manifest.project.default_branch)),
+        ("datasets", list_or_none(&datasets)),
+        ("train", presence(manifest.train.as_ref().map(|train| train.command.join(" ")))),
+        ("model", presence(manifest.model.as_ref().map(|model| model.name.clone()))),
+        ("tracking", format!("{:?}", manifest.tracking.backend).to_lowercase()),
+        ("gates", list_or_none(&manifest.gates.keys().map(String::as_str).collect::<Vec<_>>())),
+        ("environments", list_or_none(&environments)),
+        (
+            "iac",
+            presence(manifest.iac.as_ref().map(|iac| {
+                let targets: Vec<String> =
+                    iac.targets.iter().map(|target| format!("{target:?}").to_lowercase()).collect();
+                format!("{} into {}", targets.join(", "), iac.output_dir)
+            })),
+        ),
+    ];
+    for (section, value) in rows {
+        let _ = writeln!(summary, "| {section} | {} |", value.replace('|', "\\|"));
+    }
+
+    Report::new(STEP, Conclusion::Success, title)
+        .with_summary(summary)
+        .with_output("project", manifest.project.name.clone())
+        .with_output("datasets", datasets.join(","))
+        .with_output("environments", environments.join(","))
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+
+fn list_or_none(items: &[&str]) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.iter().map(|item| format!("`{item}`")).collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn presence(value: Option<String>) -> String {
+    value.map_or_else(|| "none".to_owned(), |value| format!("`{value}`"))
+}

