@@ -68,7 +68,10 @@ pub struct QuickstartArgs {
 pub fn run() -> ExitStatus {
     let env = Env::from_process();
     let command = with_input_fallbacks(Cli::command(), &env);
-    let cli = match command.try_get_matches().and_then(|matches| Cli::from_arg_matches(&matches)) {
+    let cli = match command
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches))
+    {
         Ok(cli) => cli,
         Err(error) => {
             // clap prints help and version to stdout and usage errors to stderr.
@@ -113,9 +116,11 @@ pub fn run() -> ExitStatus {
             let published = if host == Host::Terminal && format == OutputFormat::Text {
                 let stderr = std::io::stderr();
                 let color = anstream::AutoStream::choice(&stderr) != anstream::ColorChoice::Never;
-                Publisher::new(host, format, &context.env, stderr.lock(), color).publish_error(step_name, &error)
+                Publisher::new(host, format, &context.env, stderr.lock(), color)
+                    .publish_error(step_name, &error)
             } else {
-                Publisher::new(host, format, &context.env, stdout.lock(), color).publish_error(step_name, &error)
+                Publisher::new(host, format, &context.env, stdout.lock(), color)
+                    .publish_error(step_name, &error)
             };
             match published {
                 Ok(()) => error.exit_status(),
@@ -138,14 +143,20 @@ impl Command {
 
 fn write_document(text: &str) -> ExitStatus {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Ok(()) => ExitStatus::Passed,
         Err(error) => report_publish_failure(&error),
     }
 }
 
 fn report_publish_failure(error: &std::io::Error) -> ExitStatus {
-    let _ = writeln!(std::io::stderr(), "error: could not write the step's output: {error}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "error: could not write the step's output: {error}"
+    );
     ExitStatus::Environment
 }
 
@@ -189,14 +200,20 @@ mod tests {
 
     #[test]
     fn input_variables_fill_options_and_flags_win() {
-        let cli = parse(&["trainyard", "config", "check"], &[("INPUT_MANIFEST", "ml/trainyard.yaml")]);
+        let cli = parse(
+            &["trainyard", "config", "check"],
+            &[("INPUT_MANIFEST", "ml/trainyard.yaml")],
+        );
         assert_eq!(cli.manifest, PathBuf::from("ml/trainyard.yaml"));
         let cli = parse(
             &["trainyard", "--manifest", "flag.yaml", "config", "check"],
             &[("INPUT_MANIFEST", "ml/trainyard.yaml")],
         );
         assert_eq!(cli.manifest, PathBuf::from("flag.yaml"));
-        let cli = parse(&["trainyard", "quickstart"], &[("INPUT_FORMAT", "json"), ("INPUT_DIR", "/tmp/x")]);
+        let cli = parse(
+            &["trainyard", "quickstart"],
+            &[("INPUT_FORMAT", "json"), ("INPUT_DIR", "/tmp/x")],
+        );
         assert_eq!(cli.format, Format::Json);
         assert_eq!(cli.command.step_name(), "quickstart");
     }

@@ -9,8 +9,7 @@ use common::{example_project, trainyard, webhook};
 use predicates::prelude::*;
 
 const TYPO: &str = "version: 1\nproject:\n  nmae: demo\n";
-const WRONG_TYPE: &str =
-    "version: 1\nproject:\n  name: demo\ndatasets:\n  train:\n    path: a.csv\n    sample:\n      rows: many\n";
+const WRONG_TYPE: &str = "version: 1\nproject:\n  name: demo\ndatasets:\n  train:\n    path: a.csv\n    sample:\n      rows: many\n";
 
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
@@ -19,7 +18,11 @@ fn write(dir: &Path, name: &str, text: &str) {
 #[test]
 fn the_example_manifest_passes() {
     let project = example_project();
-    let assert = trainyard().current_dir(project.path()).args(["config", "check"]).assert().code(0);
+    let assert = trainyard()
+        .current_dir(project.path())
+        .args(["config", "check"])
+        .assert()
+        .code(0);
     insta::assert_snapshot!(String::from_utf8_lossy(&assert.get_output().stdout));
 }
 
@@ -27,7 +30,11 @@ fn the_example_manifest_passes() {
 fn a_typo_exits_2_naming_line_and_nearest_key() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "trainyard.yaml", TYPO);
-    let assert = trainyard().current_dir(dir.path()).args(["config", "check"]).assert().code(2);
+    let assert = trainyard()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2);
     insta::assert_snapshot!(String::from_utf8_lossy(&assert.get_output().stderr));
 }
 
@@ -60,7 +67,10 @@ fn a_missing_manifest_exits_2_and_says_how_to_fix_it() {
 
 #[test]
 fn an_unknown_flag_exits_2() {
-    trainyard().args(["config", "check", "--frobnicate"]).assert().code(2);
+    trainyard()
+        .args(["config", "check", "--frobnicate"])
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -97,9 +107,17 @@ fn the_manifest_comes_from_a_flag_a_trainyard_variable_or_an_action_input() {
     let project = example_project();
     let sub = project.path().join("ml");
     std::fs::create_dir(&sub).unwrap();
-    std::fs::rename(project.path().join("trainyard.yaml"), sub.join("pipeline.yaml")).unwrap();
+    std::fs::rename(
+        project.path().join("trainyard.yaml"),
+        sub.join("pipeline.yaml"),
+    )
+    .unwrap();
 
-    trainyard().current_dir(project.path()).args(["config", "check"]).assert().code(2);
+    trainyard()
+        .current_dir(project.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2);
     trainyard()
         .current_dir(project.path())
         .args(["config", "check", "--manifest", "ml/pipeline.yaml"])
@@ -127,7 +145,11 @@ struct GitHubStep {
 impl GitHubStep {
     fn new(event_name: &str, payload: &serde_json::Value) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("event.json"), serde_json::to_vec(payload).unwrap()).unwrap();
+        std::fs::write(
+            dir.path().join("event.json"),
+            serde_json::to_vec(payload).unwrap(),
+        )
+        .unwrap();
         std::fs::write(dir.path().join("output"), "").unwrap();
         std::fs::write(dir.path().join("summary"), "").unwrap();
         let step = Self { dir };
@@ -156,34 +178,60 @@ impl GitHubStep {
 #[test]
 fn on_github_a_valid_manifest_writes_outputs_and_a_summary() {
     let project = example_project();
-    let step = GitHubStep::new("pull_request", &webhook("pull_request", |p| p["action"] == "opened"));
+    let step = GitHubStep::new(
+        "pull_request",
+        &webhook("pull_request", |p| p["action"] == "opened"),
+    );
     let mut command = trainyard();
     step.apply(&mut command);
-    command.current_dir(project.path()).args(["config", "check"]).assert().code(0);
+    command
+        .current_dir(project.path())
+        .args(["config", "check"])
+        .assert()
+        .code(0);
 
     let outputs = step.read("output");
     assert!(outputs.contains("project=breast-cancer\n"), "{outputs}");
-    assert!(outputs.contains("environments=dev,staging,prod\n"), "{outputs}");
+    assert!(
+        outputs.contains("environments=dev,staging,prod\n"),
+        "{outputs}"
+    );
     assert!(outputs.contains("conclusion=success\n"), "{outputs}");
     let summary = step.read("summary");
-    assert!(summary.contains("| environments | `dev`, `staging`, `prod` |"), "{summary}");
+    assert!(
+        summary.contains("| environments | `dev`, `staging`, `prod` |"),
+        "{summary}"
+    );
 }
 
 #[test]
 fn on_github_a_bad_manifest_is_annotated_on_its_line() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "trainyard.yaml", TYPO);
-    let step = GitHubStep::new("push", &webhook("push", |p| p["ref"] == "refs/heads/master"));
+    let step = GitHubStep::new(
+        "push",
+        &webhook("push", |p| p["ref"] == "refs/heads/master"),
+    );
     let mut command = trainyard();
     step.apply(&mut command);
-    let assert = command.current_dir(dir.path()).args(["config", "check"]).assert().code(2);
+    let assert = command
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2);
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout);
     let annotation = stdout
         .lines()
         .find(|line| line.starts_with("::error "))
         .unwrap_or_else(|| panic!("no ::error annotation in:\n{stdout}"));
-    assert!(annotation.contains("file=trainyard.yaml,line=3,col=3"), "{annotation}");
-    assert!(annotation.contains("unknown key `nmae` in `project`"), "{annotation}");
+    assert!(
+        annotation.contains("file=trainyard.yaml,line=3,col=3"),
+        "{annotation}"
+    );
+    assert!(
+        annotation.contains("unknown key `nmae` in `project`"),
+        "{annotation}"
+    );
     assert!(annotation.contains("did you mean `name`?"), "{annotation}");
 }
 
@@ -197,7 +245,10 @@ fn on_azure_outputs_summary_and_annotations_use_vso_commands() {
             .env("AGENT_TEMPDIRECTORY", agent_temp.path())
             .env("BUILD_REASON", "PullRequest")
             .env("BUILD_SOURCEBRANCH", "refs/pull/7/merge")
-            .env("BUILD_SOURCEVERSION", "ec26c3e57ca3a959ca5aad62de7213c562f8c821")
+            .env(
+                "BUILD_SOURCEVERSION",
+                "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+            )
             .env("SYSTEM_PULLREQUEST_PULLREQUESTID", "7")
             .env("SYSTEM_PULLREQUEST_SOURCEBRANCH", "refs/heads/feature")
             .env("SYSTEM_PULLREQUEST_TARGETBRANCH", "refs/heads/main");
@@ -205,7 +256,11 @@ fn on_azure_outputs_summary_and_annotations_use_vso_commands() {
 
     let mut command = trainyard();
     azure(&mut command);
-    let assert = command.current_dir(project.path()).args(["config", "check"]).assert().code(0);
+    let assert = command
+        .current_dir(project.path())
+        .args(["config", "check"])
+        .assert()
+        .code(0);
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout);
     assert!(
         stdout.contains("##vso[task.setvariable variable=project;isOutput=true]breast-cancer\n"),
@@ -216,17 +271,27 @@ fn on_azure_outputs_summary_and_annotations_use_vso_commands() {
         .find_map(|line| line.strip_prefix("##vso[task.uploadsummary]"))
         .unwrap_or_else(|| panic!("no uploadsummary in:\n{stdout}"));
     let summary = std::fs::read_to_string(summary_line).unwrap();
-    assert!(summary.contains("| environments | `dev`, `staging`, `prod` |"), "{summary}");
+    assert!(
+        summary.contains("| environments | `dev`, `staging`, `prod` |"),
+        "{summary}"
+    );
 
     write(project.path(), "trainyard.yaml", TYPO);
     let mut command = trainyard();
     azure(&mut command);
-    let assert = command.current_dir(project.path()).args(["config", "check"]).assert().code(2);
+    let assert = command
+        .current_dir(project.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2);
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout);
     let issue = stdout
         .lines()
         .find(|line| line.starts_with("##vso[task.logissue type=error;"))
         .unwrap_or_else(|| panic!("no logissue in:\n{stdout}"));
-    assert!(issue.contains("sourcepath=trainyard.yaml;linenumber=3;columnnumber=3"), "{issue}");
+    assert!(
+        issue.contains("sourcepath=trainyard.yaml;linenumber=3;columnnumber=3"),
+        "{issue}"
+    );
     assert!(issue.contains("did you mean `name`?"), "{issue}");
 }

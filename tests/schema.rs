@@ -19,7 +19,8 @@ fn committed_schema_matches_the_manifest_types() {
 
 #[test]
 fn config_schema_prints_the_committed_schema() {
-    let committed = std::fs::read_to_string(common::repo().join("schemas/trainyard.schema.json")).unwrap();
+    let committed =
+        std::fs::read_to_string(common::repo().join("schemas/trainyard.schema.json")).unwrap();
     common::trainyard()
         .args(["config", "schema"])
         .assert()

@@ -14,7 +14,11 @@ pub fn run(manifest_path: &Path) -> Result<Report, StepError> {
 }
 
 fn describe(manifest: &Manifest, path: &Path) -> Report {
-    let environments: Vec<&str> = manifest.environments.iter().map(|env| env.name.as_str()).collect();
+    let environments: Vec<&str> = manifest
+        .environments
+        .iter()
+        .map(|env| env.name.as_str())
+        .collect();
     let title = format!(
         "{} is valid: project `{}`, {} dataset{}, {} environment{}",
         path.display(),
@@ -28,18 +32,45 @@ fn describe(manifest: &Manifest, path: &Path) -> Report {
     let mut summary = String::from("| section | declared |\n|---|---|\n");
     let datasets: Vec<&str> = manifest.datasets.keys().map(String::as_str).collect();
     let rows = [
-        ("project", format!("`{}` (default branch `{}`)", manifest.project.name, manifest.project.default_branch)),
+        (
+            "project",
+            format!(
+                "`{}` (default branch `{}`)",
+                manifest.project.name, manifest.project.default_branch
+            ),
+        ),
         ("datasets", list_or_none(&datasets)),
-        ("train", presence(manifest.train.as_ref().map(|train| train.command.join(" ")))),
-        ("model", presence(manifest.model.as_ref().map(|model| model.name.clone()))),
-        ("tracking", format!("{:?}", manifest.tracking.backend).to_lowercase()),
-        ("gates", list_or_none(&manifest.gates.keys().map(String::as_str).collect::<Vec<_>>())),
+        (
+            "train",
+            presence(manifest.train.as_ref().map(|train| train.command.join(" "))),
+        ),
+        (
+            "model",
+            presence(manifest.model.as_ref().map(|model| model.name.clone())),
+        ),
+        (
+            "tracking",
+            format!("{:?}", manifest.tracking.backend).to_lowercase(),
+        ),
+        (
+            "gates",
+            list_or_none(
+                &manifest
+                    .gates
+                    .keys()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            ),
+        ),
         ("environments", list_or_none(&environments)),
         (
             "iac",
             presence(manifest.iac.as_ref().map(|iac| {
-                let targets: Vec<String> =
-                    iac.targets.iter().map(|target| format!("{target:?}").to_lowercase()).collect();
+                let targets: Vec<String> = iac
+                    .targets
+                    .iter()
+                    .map(|target| format!("{target:?}").to_lowercase())
+                    .collect();
                 format!("{} into {}", targets.join(", "), iac.output_dir)
             })),
         ),
@@ -63,7 +94,11 @@ fn list_or_none(items: &[&str]) -> String {
     if items.is_empty() {
         "none".to_owned()
     } else {
-        items.iter().map(|item| format!("`{item}`")).collect::<Vec<_>>().join(", ")
+        items
+            .iter()
+            .map(|item| format!("`{item}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

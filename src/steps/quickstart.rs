@@ -21,7 +21,13 @@ pub fn run(args: &QuickstartArgs) -> Result<Report, StepError> {
         None => tempfile::Builder::new()
             .prefix("trainyard-quickstart-")
             .tempdir()
-            .map_err(|error| StepError::io("creating a temporary folder in", std::env::temp_dir(), error))?
+            .map_err(|error| {
+                StepError::io(
+                    "creating a temporary folder in",
+                    std::env::temp_dir(),
+                    error,
+                )
+            })?
             .keep(),
     };
     extract(&EXAMPLE, &dir)?;
@@ -30,7 +36,10 @@ pub fn run(args: &QuickstartArgs) -> Result<Report, StepError> {
     let mut report = Report::new(
         STEP,
         Conclusion::Success,
-        format!("example project `breast-cancer` set up in {}", dir.display()),
+        format!(
+            "example project `breast-cancer` set up in {}",
+            dir.display()
+        ),
     )
     .with_output("dir", dir.display().to_string());
 
@@ -69,11 +78,13 @@ fn extract(source: &Dir<'_>, target: &Path) -> Result<(), StepError> {
         let path = target.join(entry.path());
         match entry {
             include_dir::DirEntry::Dir(dir) => {
-                std::fs::create_dir_all(&path).map_err(|error| StepError::io("creating", &path, error))?;
+                std::fs::create_dir_all(&path)
+                    .map_err(|error| StepError::io("creating", &path, error))?;
                 extract(dir, target)?;
             }
             include_dir::DirEntry::File(file) => {
-                std::fs::write(&path, file.contents()).map_err(|error| StepError::io("writing", &path, error))?;
+                std::fs::write(&path, file.contents())
+                    .map_err(|error| StepError::io("writing", &path, error))?;
             }
         }
     }

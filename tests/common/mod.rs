@@ -11,16 +11,36 @@ pub fn repo() -> PathBuf {
 /// Variables of the CI system the tests themselves may run under; a child
 /// that saw them would believe it runs in that CI.
 const AMBIENT_PREFIXES: &[&str] = &[
-    "GITHUB_", "RUNNER_", "ACTIONS_", "SYSTEM_", "BUILD_", "AGENT_", "RELEASE_", "TRAINYARD_", "INPUT_",
+    "GITHUB_",
+    "RUNNER_",
+    "ACTIONS_",
+    "SYSTEM_",
+    "BUILD_",
+    "AGENT_",
+    "RELEASE_",
+    "TRAINYARD_",
+    "INPUT_",
 ];
-const AMBIENT_NAMES: &[&str] = &["TF_BUILD", "CI", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "TERM"];
+const AMBIENT_NAMES: &[&str] = &[
+    "TF_BUILD",
+    "CI",
+    "NO_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "TERM",
+];
 
 /// The binary with ambient CI variables scrubbed from its environment.
 pub fn trainyard() -> assert_cmd::Command {
-    let mut command = assert_cmd::Command::cargo_bin("trainyard").expect("the trainyard binary is built");
+    let mut command =
+        assert_cmd::Command::cargo_bin("trainyard").expect("the trainyard binary is built");
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
-        if AMBIENT_NAMES.contains(&name.as_ref()) || AMBIENT_PREFIXES.iter().any(|prefix| name.starts_with(prefix)) {
+        if AMBIENT_NAMES.contains(&name.as_ref())
+            || AMBIENT_PREFIXES
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+        {
             command.env_remove(name.as_ref());
         }
     }
@@ -61,7 +81,8 @@ pub fn support(path: &str) -> PathBuf {
 /// example of `event` for which `pick` is true.
 pub fn webhook(event: &str, pick: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
     let index = support("@octokit/webhooks-examples/api.github.com/index.json");
-    let all: Vec<serde_json::Value> = serde_json::from_slice(&std::fs::read(index).unwrap()).unwrap();
+    let all: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(index).unwrap()).unwrap();
     all.iter()
         .filter(|entry| entry["name"] == event)
         .flat_map(|entry| entry["examples"].as_array().unwrap().iter())

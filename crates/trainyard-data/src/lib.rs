@@ -4,3 +4,5 @@
 //! Module owners while the engine is being built: `read`, `schema`, `check`,
 //! `validate`, `junit` (the validation path); `profile`, `drift`, `fingerprint`,
 //! `sample` (statistics and digests).
+
+pub mod profile;

@@ -312,7 +312,9 @@ fn single_byte(text: &str, what: &str) -> Result<u8, String> {
     match text {
         "\\t" | "\t" => Ok(b'\t'),
         _ if text.len() == 1 && text.is_ascii() => Ok(text.as_bytes()[0]),
-        _ => Err(format!("`{text}` is not a single ASCII character for the {what}")),
+        _ => Err(format!(
+            "`{text}` is not a single ASCII character for the {what}"
+        )),
     }
 }
 
@@ -332,9 +334,13 @@ mod tests {
             schema.columns[1].min,
             Some(Bound::Text("2020-01-01".to_owned()))
         );
-        let error = serde_yaml_ng::from_str::<DataSchema>("columns:\n  - { name: a, nulable: false }\n")
-            .unwrap_err();
-        assert!(error.to_string().contains("unknown field `nulable`"), "{error}");
+        let error =
+            serde_yaml_ng::from_str::<DataSchema>("columns:\n  - { name: a, nulable: false }\n")
+                .unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `nulable`"),
+            "{error}"
+        );
     }
 
     #[test]

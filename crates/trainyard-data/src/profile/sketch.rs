@@ -194,11 +194,13 @@ impl HyperLogLog {
     }
 
     pub(crate) fn to_hex(&self) -> String {
-        self.registers.iter().fold(String::with_capacity(HLL_REGISTERS * 2), |mut s, r| {
-            s.push(char::from_digit(u32::from(r >> 4), 16).unwrap_or('0'));
-            s.push(char::from_digit(u32::from(r & 15), 16).unwrap_or('0'));
-            s
-        })
+        self.registers
+            .iter()
+            .fold(String::with_capacity(HLL_REGISTERS * 2), |mut s, r| {
+                s.push(char::from_digit(u32::from(r >> 4), 16).unwrap_or('0'));
+                s.push(char::from_digit(u32::from(r & 15), 16).unwrap_or('0'));
+                s
+            })
     }
 
     pub(crate) fn from_hex(text: &str) -> Option<Self> {

@@ -1,0 +1,672 @@
+//! Per-column statistics from one streaming pass, with mergeable sketches.
+//!
+//! Every statistic is **order-independent**: integer counts, min/max, an exact
+//! fixed-point sum of the values and of their (exactly computed) squares, a
+//! bucket histogram keyed by the bits of each value, HyperLogLog registers
+//! (merged by maximum) and exact value counts up to [`TOP_VALUES_CAP`]
+//! distinct values. So the profile of a dataset is the same bit for bit
+//! whether it was computed in one pass, in parallel chunks, or in shards on
+//! different machines merged later (`--shard i/n` then `data merge`).
+//!
+//! ```
+//! use trainyard_data::profile::{ColumnProfile, DatasetProfile};
+//! let mut a = ColumnProfile::new("x");
+//! a.observe_number(1.0);
+//! a.observe_null();
+//! let mut b = ColumnProfile::new("x");
+//! b.observe_number(3.0);
+//! a.merge(&b);
+//! assert_eq!(a.mean(), Some(2.0));
+//! ```
+
+mod exact;
+mod sketch;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use exact::{ExactSum, LSB_EXPONENT, exact_square};
+use sketch::{FxMap, hash_bytes, hash_u64};
+pub use sketch::{HyperLogLog, QUANTILE_RELATIVE_ERROR, QuantileSketch};
+
+/// Exact value counts are kept while a column has at most this many distinct
+/// values; beyond it the column is marked high-cardinality and the counts are
+/// dropped (whether the cap is exceeded does not depend on the order of rows).
+pub const TOP_VALUES_CAP: usize = 1000;
+
+/// The format version written in profile files.
+pub const PROFILE_FORMAT_VERSION: u32 = 1;
+
+/// Quantiles reported in the saved profile (the sketch answers any other).
+const REPORTED_QUANTILES: [(&str, f64); 7] = [
+    ("p01", 0.01),
+    ("p05", 0.05),
+    ("p25", 0.25),
+    ("p50", 0.5),
+    ("p75", 0.75),
+    ("p95", 0.95),
+    ("p99", 0.99),
+];
+
+const TEXT_HASH_SEED: u64 = 0x7472_6169_6e79_6172; // "trainyar"
+const NUMBER_HASH_SEED: u64 = 0x6e75_6d62_6572_7321;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("cannot merge profiles with different columns: {left:?} vs {right:?}")]
+    ColumnMismatch {
+        left: Vec<String>,
+        right: Vec<String>,
+    },
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a trainyard profile: {message}")]
+    Format { path: PathBuf, message: String },
+}
+
+/// A value counted exactly while the column is below [`TOP_VALUES_CAP`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Number(f64),
+    Text(String),
+}
+
+/// Streaming statistics of one column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnProfile {
+    name: String,
+    count: u64,
+    nulls: u64,
+    numbers: u64,
+    texts: u64,
+    booleans: u64,
+    non_finite: u64,
+    min: Option<f64>,
+    max: Option<f64>,
+    sum: ExactSum,
+    sum_squares: ExactSum,
+    squares_overflow: bool,
+    sketch: QuantileSketch,
+    hll: HyperLogLog,
+    text_length: Option<(u64, u64)>,
+    number_counts: FxMap<u64, u64>,
+    text_counts: FxMap<String, u64>,
+    high_cardinality: bool,
+}
+
+impl ColumnProfile {
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            count: 0,
+            nulls: 0,
+            numbers: 0,
+            texts: 0,
+            booleans: 0,
+            non_finite: 0,
+            min: None,
+            max: None,
+            sum: ExactSum::default(),
+            sum_squares: ExactSum::default(),
+            squares_overflow: false,
+            sketch: QuantileSketch::default(),
+            hll: HyperLogLog::default(),
+            text_length: None,
+            number_counts: FxMap::default(),
+            text_counts: FxMap::default(),
+            high_cardinality: false,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn observe_null(&mut self) {
+        self.count += 1;
+        self.nulls += 1;
+    }
+
+    /// A numeric cell. NaN and infinities are counted (`non_finite`) but kept
+    /// out of the numeric statistics; `-0.0` is treated as `0.0`.
+    pub fn observe_number(&mut self, value: f64) {
+        self.count += 1;
+        if !value.is_finite() {
+            self.non_finite += 1;
+            return;
+        }
+        let value = if value == 0.0 { 0.0 } else { value };
+        self.numbers += 1;
+        self.min = Some(self.min.map_or(value, |m| m.min(value)));
+        self.max = Some(self.max.map_or(value, |m| m.max(value)));
+        self.sum.add(value);
+        match exact_square(value) {
+            Some((hi, lo)) => {
+                self.sum_squares.add(hi);
+                self.sum_squares.add(lo);
+            }
+            None => self.squares_overflow = true,
+        }
+        self.sketch.add(value);
+        let bits = value.to_bits();
+        self.hll.add_hash(hash_u64(NUMBER_HASH_SEED, bits));
+        if !self.high_cardinality {
+            *self.number_counts.entry(bits).or_insert(0) += 1;
+            self.check_cap();
+        }
+    }
+
+    /// A text (or categorical, date, ...) cell, counted by its exact bytes.
+    pub fn observe_text(&mut self, value: &str) {
+        self.count += 1;
+        self.texts += 1;
+        self.observe_text_value(value);
+    }
+
+    /// A boolean cell; counted as the values `true` / `false`.
+    pub fn observe_bool(&mut self, value: bool) {
+        self.count += 1;
+        self.booleans += 1;
+        self.observe_text_value(if value { "true" } else { "false" });
+    }
+
+    fn observe_text_value(&mut self, value: &str) {
+        let length = value.chars().count() as u64;
+        self.text_length = Some(match self.text_length {
+            Some((lo, hi)) => (lo.min(length), hi.max(length)),
+            None => (length, length),
+        });
+        self.hll
+            .add_hash(hash_bytes(TEXT_HASH_SEED, value.as_bytes()));
+        if !self.high_cardinality {
+            if let Some(count) = self.text_counts.get_mut(value) {
+                *count += 1;
+            } else {
+                self.text_counts.insert(value.to_owned(), 1);
+                self.check_cap();
+            }
+        }
+    }
+
+    fn check_cap(&mut self) {
+        if self.number_counts.len() + self.text_counts.len() > TOP_VALUES_CAP {
+            self.high_cardinality = true;
+            self.number_counts = FxMap::default();
+            self.text_counts = FxMap::default();
+        }
+    }
+
+    /// Adds another profile of the same column (another chunk or shard).
+    pub fn merge(&mut self, other: &Self) {
+        self.count += other.count;
+        self.nulls += other.nulls;
+        self.numbers += other.numbers;
+        self.texts += other.texts;
+        self.booleans += other.booleans;
+        self.non_finite += other.non_finite;
+        self.min = min_option(self.min, other.min, f64::min);
+        self.max = min_option(self.max, other.max, f64::max);
+        self.sum.merge(&other.sum);
+        self.sum_squares.merge(&other.sum_squares);
+        self.squares_overflow |= other.squares_overflow;
+        self.sketch.merge(&other.sketch);
+        self.hll.merge(&other.hll);
+        self.text_length = match (self.text_length, other.text_length) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (a, b) => a.or(b),
+        };
+        if other.high_cardinality {
+            self.high_cardinality = true;
+            self.number_counts = FxMap::default();
+            self.text_counts = FxMap::default();
+        } else if !self.high_cardinality {
+            for (key, count) in &other.number_counts {
+                *self.number_counts.entry(*key).or_insert(0) += count;
+            }
+            for (key, count) in &other.text_counts {
+                *self.text_counts.entry(key.clone()).or_insert(0) += count;
+            }
+            self.check_cap();
+        }
+    }
+
+    /// Cells seen, nulls included.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+    pub fn nulls(&self) -> u64 {
+        self.nulls
+    }
+    /// Finite numeric cells.
+    pub fn numbers(&self) -> u64 {
+        self.numbers
+    }
+    pub fn texts(&self) -> u64 {
+        self.texts
+    }
+    pub fn booleans(&self) -> u64 {
+        self.booleans
+    }
+    pub fn non_finite(&self) -> u64 {
+        self.non_finite
+    }
+    pub fn min(&self) -> Option<f64> {
+        self.min
+    }
+    pub fn max(&self) -> Option<f64> {
+        self.max
+    }
+    /// Fraction of null cells (0 when the column is empty).
+    pub fn null_fraction(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            ratio(self.nulls, self.count)
+        }
+    }
+    /// `(min, max)` length in characters of the text cells.
+    pub fn text_length(&self) -> Option<(u64, u64)> {
+        self.text_length
+    }
+
+    /// The exact sum of the numeric cells, rounded once.
+    pub fn sum(&self) -> f64 {
+        self.sum.to_f64()
+    }
+
+    /// The mean of the numeric cells (the exact sum rounded, divided by n).
+    pub fn mean(&self) -> Option<f64> {
+        (self.numbers > 0).then(|| self.sum.to_f64() / u64_to_f64(self.numbers))
+    }
+
+    /// `n^2 * population variance` as an exact integer times 2^(2 * -1074):
+    /// `n * sum(x^2) - sum(x)^2`, computed with big integers from the exact sums.
+    fn scaled_second_moment(&self) -> Option<f64> {
+        if self.numbers == 0 {
+            return None;
+        }
+        if self.squares_overflow {
+            return Some(f64::INFINITY);
+        }
+        let (_, sum) = self.sum.to_sign_magnitude();
+        let (negative_squares, squares) = self.sum_squares.to_sign_magnitude();
+        if negative_squares {
+            return Some(0.0);
+        }
+        let shift = u32::try_from(-LSB_EXPONENT).unwrap_or(1074);
+        let left = squares.mul_small(self.numbers).shl(shift);
+        let right = sum.mul(&sum);
+        let moment = left.saturating_sub(&right);
+        if moment.is_zero() {
+            return Some(0.0);
+        }
+        Some(moment.to_f64_scaled(2 * LSB_EXPONENT))
+    }
+
+    /// Population variance (divides by n, like `numpy.var`).
+    pub fn variance_population(&self) -> Option<f64> {
+        let n = u64_to_f64(self.numbers);
+        self.scaled_second_moment().map(|m| m / n / n)
+    }
+
+    /// Sample variance (divides by n - 1, like pandas); `None` below 2 values.
+    pub fn variance(&self) -> Option<f64> {
+        if self.numbers < 2 {
+            return None;
+        }
+        let n = u64_to_f64(self.numbers);
+        self.scaled_second_moment().map(|m| m / n / (n - 1.0))
+    }
+
+    /// Sample standard deviation.
+    pub fn std(&self) -> Option<f64> {
+        self.variance().map(f64::sqrt)
+    }
+
+    /// The quantile sketch of the numeric cells.
+    pub fn sketch(&self) -> &QuantileSketch {
+        &self.sketch
+    }
+
+    /// The value at quantile `q` of the numeric cells, within
+    /// [`QUANTILE_RELATIVE_ERROR`] (relative) of the exact one.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        self.sketch
+            .quantile(q)
+            .map(|v| v.clamp(self.min.unwrap_or(v), self.max.unwrap_or(v)))
+    }
+
+    /// Distinct non-null values: exact below [`TOP_VALUES_CAP`], else the
+    /// HyperLogLog estimate (1.6% standard error).
+    pub fn distinct(&self) -> u64 {
+        if self.high_cardinality {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let estimate = self.hll.estimate().round() as u64;
+            estimate
+        } else {
+            (self.number_counts.len() + self.text_counts.len()) as u64
+        }
+    }
+
+    /// Whether [`Self::distinct`] is exact.
+    pub fn distinct_is_exact(&self) -> bool {
+        !self.high_cardinality
+    }
+
+    /// More than [`TOP_VALUES_CAP`] distinct values: exact counts were dropped.
+    pub fn is_high_cardinality(&self) -> bool {
+        self.high_cardinality
+    }
+
+    /// Every distinct value with its count, most frequent first (ties by
+    /// value); `None` for a high-cardinality column.
+    pub fn value_counts(&self) -> Option<Vec<(Value, u64)>> {
+        if self.high_cardinality {
+            return None;
+        }
+        let mut numbers: Vec<(f64, u64)> = self
+            .number_counts
+            .iter()
+            .map(|(bits, c)| (f64::from_bits(*bits), *c))
+            .collect();
+        numbers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.total_cmp(&b.0)));
+        let mut texts: Vec<(&String, u64)> =
+            self.text_counts.iter().map(|(k, c)| (k, *c)).collect();
+        texts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let mut out: Vec<(Value, u64)> = numbers
+            .into_iter()
+            .map(|(v, c)| (Value::Number(v), c))
+            .chain(texts.into_iter().map(|(v, c)| (Value::Text(v.clone()), c)))
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1));
+        Some(out)
+    }
+
+    /// The `n` most frequent values (exact counts).
+    pub fn top_values(&self, n: usize) -> Option<Vec<(Value, u64)>> {
+        self.value_counts().map(|mut v| {
+            v.truncate(n);
+            v
+        })
+    }
+
+    /// Whether the column is numeric: it has numbers and no text or booleans.
+    pub fn is_numeric(&self) -> bool {
+        self.numbers > 0 && self.texts == 0 && self.booleans == 0
+    }
+}
+
+fn min_option(a: Option<f64>, b: Option<f64>, pick: fn(f64, f64) -> f64) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(pick(a, b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[allow(clippy::cast_precision_loss)]
+pub(crate) fn u64_to_f64(value: u64) -> f64 {
+    value as f64
+}
+
+pub(crate) fn ratio(a: u64, b: u64) -> f64 {
+    u64_to_f64(a) / u64_to_f64(b)
+}
+
+/// The statistics of a whole dataset: rows and one profile per column, in
+/// column order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetProfile {
+    pub rows: u64,
+    pub columns: Vec<ColumnProfile>,
+}
+
+impl DatasetProfile {
+    /// An empty profile with these columns.
+    pub fn new<I, S>(columns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            rows: 0,
+            columns: columns.into_iter().map(ColumnProfile::new).collect(),
+        }
+    }
+
+    pub fn column(&self, name: &str) -> Option<&ColumnProfile> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Adds another profile of the same columns (a chunk or a shard).
+    pub fn merge(&mut self, other: &Self) -> Result<(), ProfileError> {
+        let names = |p: &Self| p.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        if names(self) != names(other) {
+            return Err(ProfileError::ColumnMismatch {
+                left: names(self),
+                right: names(other),
+            });
+        }
+        self.rows += other.rows;
+        for (mine, theirs) in self.columns.iter_mut().zip(&other.columns) {
+            mine.merge(theirs);
+        }
+        Ok(())
+    }
+
+    /// The canonical JSON text (the saved file's content).
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(&ProfileFile {
+            format: "trainyard-profile".to_owned(),
+            version: PROFILE_FORMAT_VERSION,
+            profile: self.clone(),
+        })
+        .unwrap_or_default();
+        text.push('\n');
+        text
+    }
+
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let file: ProfileFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if file.format != "trainyard-profile" || file.version != PROFILE_FORMAT_VERSION {
+            return Err(format!(
+                "unsupported format {} version {}",
+                file.format, file.version
+            ));
+        }
+        Ok(file.profile)
+    }
+
+    /// Writes the profile as JSON, atomically (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> Result<(), ProfileError> {
+        write_atomic(path, self.to_json().as_bytes()).map_err(|source| ProfileError::Io {
+            action: "write",
+            path: path.to_owned(),
+            source,
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_json(&text).map_err(|message| ProfileError::Format {
+            path: path.to_owned(),
+            message,
+        })
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a
+/// rename, so readers see the old content or the new, never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileFile {
+    format: String,
+    version: u32,
+    #[serde(flatten)]
+    profile: DatasetProfile,
+}
+
+/// The saved form of a column: the mergeable state plus derived statistics
+/// for people (ignored when loading; recomputed from the state).
+#[derive(Serialize, Deserialize)]
+struct ColumnFile {
+    name: String,
+    count: u64,
+    nulls: u64,
+    numbers: u64,
+    texts: u64,
+    booleans: u64,
+    non_finite: u64,
+    min: Option<f64>,
+    max: Option<f64>,
+    #[serde(default)]
+    mean: Option<f64>,
+    #[serde(default)]
+    std: Option<f64>,
+    #[serde(default)]
+    quantiles: BTreeMap<String, f64>,
+    #[serde(default)]
+    distinct: u64,
+    text_length: Option<(u64, u64)>,
+    high_cardinality: bool,
+    /// Exact counts of every distinct value (absent when high-cardinality).
+    values: Option<Vec<ValueCount>>,
+    /// `sum * 2^1074` in hexadecimal: the exact sum of the numbers.
+    sum: String,
+    /// `sum(x^2) * 2^1074` in hexadecimal, squares computed exactly.
+    sum_squares: String,
+    squares_overflow: bool,
+    sketch: SketchFile,
+    hll: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ValueCount {
+    value: Value,
+    count: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SketchFile {
+    zeros: u64,
+    positive: Vec<(u32, u64)>,
+    negative: Vec<(u32, u64)>,
+}
+
+impl Serialize for ColumnProfile {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let quantiles = if self.numbers > 0 {
+            REPORTED_QUANTILES
+                .iter()
+                .filter_map(|(name, q)| self.quantile(*q).map(|v| ((*name).to_owned(), v)))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        let values = self.value_counts().map(|v| {
+            v.into_iter()
+                .map(|(value, count)| ValueCount { value, count })
+                .collect()
+        });
+        ColumnFile {
+            name: self.name.clone(),
+            count: self.count,
+            nulls: self.nulls,
+            numbers: self.numbers,
+            texts: self.texts,
+            booleans: self.booleans,
+            non_finite: self.non_finite,
+            min: self.min,
+            max: self.max,
+            mean: self.mean(),
+            std: self.std(),
+            quantiles,
+            distinct: self.distinct(),
+            text_length: self.text_length,
+            high_cardinality: self.high_cardinality,
+            values,
+            sum: self.sum.to_hex(),
+            sum_squares: self.sum_squares.to_hex(),
+            squares_overflow: self.squares_overflow,
+            sketch: SketchFile {
+                zeros: self.sketch.zeros,
+                positive: QuantileSketch::sorted_pairs(&self.sketch.positive),
+                negative: QuantileSketch::sorted_pairs(&self.sketch.negative),
+            },
+            hll: self.hll.to_hex(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for ColumnProfile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let file = ColumnFile::deserialize(deserializer)?;
+        let sum = ExactSum::from_hex(&file.sum).ok_or_else(|| D::Error::custom("bad `sum`"))?;
+        let sum_squares = ExactSum::from_hex(&file.sum_squares)
+            .ok_or_else(|| D::Error::custom("bad `sum_squares`"))?;
+        let hll = HyperLogLog::from_hex(&file.hll).ok_or_else(|| D::Error::custom("bad `hll`"))?;
+        let mut number_counts = FxMap::default();
+        let mut text_counts = FxMap::default();
+        for entry in file.values.unwrap_or_default() {
+            match entry.value {
+                Value::Number(n) => {
+                    number_counts.insert(n.to_bits(), entry.count);
+                }
+                Value::Text(t) => {
+                    text_counts.insert(t, entry.count);
+                }
+            }
+        }
+        Ok(Self {
+            name: file.name,
+            count: file.count,
+            nulls: file.nulls,
+            numbers: file.numbers,
+            texts: file.texts,
+            booleans: file.booleans,
+            non_finite: file.non_finite,
+            min: file.min,
+            max: file.max,
+            sum,
+            sum_squares,
+            squares_overflow: file.squares_overflow,
+            sketch: QuantileSketch {
+                zeros: file.sketch.zeros,
+                positive: file.sketch.positive.into_iter().collect(),
+                negative: file.sketch.negative.into_iter().collect(),
+            },
+            hll,
+            text_length: file.text_length,
+            number_counts,
+            text_counts,
+            high_cardinality: file.high_cardinality,
+        })
+    }
+}
