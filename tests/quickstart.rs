@@ -1,4 +1,5 @@
 //! `trainyard quickstart`: one command that shows the product.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set up should stop loudly
 
 mod common;
 
@@ -54,4 +55,108 @@ fn quickstart_never_overwrites_a_folder_with_files() {
         std::fs::read_to_string(dir.path().join("precious.txt")).unwrap(),
         "mine"
     );
+}
+
+#[test]
+fn quickstart_validates_the_data_and_shows_a_broken_copys_findings() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("demo");
+    let assert = trainyard()
+        .args(["quickstart", "--format", "json"])
+        .arg(&dir)
+        .assert()
+        .code(0);
+    let report: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let steps: Vec<&str> = report["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|child| child["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "config check",
+            "data validate",
+            "data validate",
+            "data fingerprint",
+            "data sample"
+        ]
+    );
+    assert_eq!(report["children"][1]["conclusion"], "success");
+    let broken = &report["children"][2];
+    let located: Vec<String> = broken["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|finding| {
+            let location = finding.get("location")?;
+            Some(format!(
+                "{}:{} {}",
+                location["line"].as_u64()?,
+                finding["rule"].as_str()?,
+                finding["message"]
+            ))
+        })
+        .collect();
+    assert!(
+        located.iter().any(|f| f.starts_with("4:check/min")),
+        "{located:?}"
+    );
+    assert!(
+        located
+            .iter()
+            .any(|f| f.starts_with("11:check/enum") && f.contains("malignent")),
+        "{located:?}"
+    );
+    assert!(
+        located.iter().any(|f| f.starts_with("21:read/ragged-row")),
+        "{located:?}"
+    );
+    assert!(dir.join("trainyard.lock").is_file());
+    assert!(dir.join(".trainyard/samples/biopsies.csv").is_file());
+}
+
+#[test]
+fn fingerprint_check_fails_when_data_changes_without_the_lock() {
+    let project = common::example_project();
+    trainyard()
+        .current_dir(project.path())
+        .args(["data", "fingerprint"])
+        .assert()
+        .code(0);
+    trainyard()
+        .current_dir(project.path())
+        .args(["data", "fingerprint", "--check"])
+        .assert()
+        .code(0);
+    let data = project.path().join("data/breast_cancer.csv");
+    let mut text = std::fs::read_to_string(&data).unwrap();
+    text = text.replacen("17.99", "17.98", 1);
+    std::fs::write(&data, text).unwrap();
+    trainyard()
+        .current_dir(project.path())
+        .args(["data", "fingerprint", "--check"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("dataset `biopsies` is changed"));
+}
+
+#[test]
+fn data_validate_writes_junit_and_fails_on_bad_rows() {
+    let project = common::example_project();
+    let data = project.path().join("data/breast_cancer.csv");
+    let text = std::fs::read_to_string(&data)
+        .unwrap()
+        .replacen(",malignant\n", ",malignent\n", 1);
+    std::fs::write(&data, text).unwrap();
+    trainyard()
+        .current_dir(project.path())
+        .args(["data", "validate", "--junit", "reports/data.xml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("data/breast_cancer.csv:2:31"));
+    let junit = std::fs::read_to_string(project.path().join("reports/data.xml")).unwrap();
+    assert!(junit.contains("<testsuite"), "{junit}");
+    assert!(junit.contains("<failure"), "{junit}");
 }

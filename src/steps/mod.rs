@@ -3,14 +3,18 @@
 //! a forge. The publisher shows the Report.
 
 mod config_check;
+mod data_fingerprint;
+mod data_sample;
+mod data_validate;
 mod quickstart;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use trainyard_ci::Env;
-use trainyard_core::{Report, StepError};
+use trainyard_core::manifest::{self, Dataset, Manifest};
+use trainyard_core::{ConfigError, Report, StepError};
 
-use crate::cli::{Command, ConfigCommand};
+use crate::cli::{Command, ConfigCommand, DataCommand};
 
 /// What every step may read besides its own arguments.
 #[derive(Debug)]
@@ -21,6 +25,60 @@ pub struct StepContext {
     pub manifest_path: PathBuf,
 }
 
+/// A loaded manifest and the folder its relative paths start from.
+#[derive(Debug)]
+pub struct Project {
+    pub manifest: Manifest,
+    /// The manifest's folder: dataset paths, the lock file and outputs are relative to it.
+    pub root: PathBuf,
+    /// The manifest's path as the user gave it, for messages.
+    pub manifest_file: String,
+}
+
+impl StepContext {
+    pub fn project(&self) -> Result<Project, StepError> {
+        let manifest = manifest::load(&self.manifest_path)?;
+        Ok(Project {
+            manifest,
+            root: project_root(&self.manifest_path),
+            manifest_file: self.manifest_path.display().to_string(),
+        })
+    }
+}
+
+impl Project {
+    /// A declared dataset by name; an unknown name suggests the nearest one.
+    pub fn dataset(&self, name: &str) -> Result<&Dataset, StepError> {
+        self.manifest.datasets.get(name).ok_or_else(|| {
+            let names = self.manifest.datasets.keys().map(String::as_str);
+            let error = ConfigError::new(
+                self.manifest_file.clone(),
+                "unknown-dataset",
+                format!("no dataset `{name}` is declared under `datasets`"),
+            );
+            StepError::from(match trainyard_core::diagnostic::nearest(name, names) {
+                Some(near) => error.with_help(format!("did you mean `{near}`?")),
+                None => error.with_help(format!(
+                    "declared datasets: {}",
+                    self.manifest
+                        .datasets
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            })
+        })
+    }
+}
+
+fn project_root(manifest_path: &Path) -> PathBuf {
+    match manifest_path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// Runs the step a command names.
 pub fn run(command: &Command, context: &StepContext) -> Result<Report, StepError> {
     match command {
@@ -28,6 +86,9 @@ pub fn run(command: &Command, context: &StepContext) -> Result<Report, StepError
         Command::Config(ConfigCommand::Schema) => Err(StepError::Usage(
             "`config schema` prints a document, not a report".to_owned(),
         )),
+        Command::Data(DataCommand::Validate(args)) => data_validate::run(args, context),
+        Command::Data(DataCommand::Fingerprint(args)) => data_fingerprint::run(args, context),
+        Command::Data(DataCommand::Sample(args)) => data_sample::run(args, context),
         Command::Quickstart(args) => quickstart::run(args),
     }
 }

@@ -1,4 +1,5 @@
 //! Shared helpers for the end-to-end tests of the `trainyard` binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set up should stop loudly
 #![allow(dead_code)] // each test file uses a different subset
 
 use std::path::{Path, PathBuf};

@@ -12,10 +12,10 @@ use crate::exit::ExitStatus;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Conclusion {
-    /// Everything checked passed.
-    Success,
     /// Nothing to judge (for example no datasets declared); not a failure.
     Neutral,
+    /// Everything checked passed.
+    Success,
     /// A check or gate failed.
     Failure,
 }
@@ -28,7 +28,8 @@ impl Conclusion {
         }
     }
 
-    /// The worse of two conclusions: a failure anywhere fails the whole.
+    /// The two combined: a failure anywhere fails the whole, and a neutral
+    /// part does not turn a success into neutral.
     #[must_use]
     pub fn and(self, other: Self) -> Self {
         self.max(other)

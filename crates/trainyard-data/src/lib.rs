@@ -6,3 +6,14 @@
 //! `sample` (statistics and digests).
 
 pub mod profile;
+
+// The validation path.
+pub mod check;
+pub mod drift;
+pub mod fingerprint;
+pub mod infer;
+pub mod junit;
+pub mod read;
+pub mod sample;
+pub mod schema;
+pub mod validate;

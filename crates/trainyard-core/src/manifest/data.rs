@@ -51,10 +51,12 @@ fn default_true() -> bool {
     true
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
 fn is_true(value: &bool) -> bool {
     *value
 }
 
+#[allow(clippy::trivially_copy_pass_by_ref)]
 fn is_false(value: &bool) -> bool {
     !*value
 }
@@ -73,6 +75,7 @@ pub enum ColumnMatch {
 }
 
 /// One column: its type and the checks every value and the column as a whole must pass.
+#[allow(clippy::struct_excessive_bools)] // each flag is a key of the YAML
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ColumnSchema {

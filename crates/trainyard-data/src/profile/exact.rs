@@ -6,7 +6,21 @@
 //! unique representation of the exact sum, so adding values in any order or
 //! merging partial sums gives bit-identical results.
 
+// Numeric code: casts between integer counts and floats are deliberate (counts
+// stay far below 2^53), exact float comparisons are intended (bit-exact
+// results, bucket edges), and the formulas keep the papers' short names.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::float_cmp,
+    clippy::many_single_char_names,
+    clippy::similar_names
+)]
+
 use std::cmp::Ordering;
+use std::fmt::Write as _;
 
 /// Number of 32-bit digits: 2^-1074 .. 2^1024 is 2098 bits, plus 64 bits of
 /// headroom for 2^64 additions, plus a sign digit.
@@ -256,11 +270,11 @@ impl BigUint {
     pub(crate) fn to_hex(&self) -> String {
         let mut text = String::new();
         for (i, d) in self.digits.iter().rev().enumerate() {
-            if i == 0 {
-                text.push_str(&format!("{d:x}"));
+            let _ = if i == 0 {
+                write!(text, "{d:x}")
             } else {
-                text.push_str(&format!("{d:08x}"));
-            }
+                write!(text, "{d:08x}")
+            };
         }
         if text.is_empty() {
             text.push('0');
@@ -328,9 +342,13 @@ mod tests {
     fn sums_are_exact_and_order_independent() {
         let values = [1e300, 1.0, -1e300, 1e-300, 3.5, -0.25, 5e-324, 1e16, 1.0];
         let mut forward = ExactSum::default();
-        values.iter().for_each(|&v| forward.add(v));
+        for &v in &values {
+            forward.add(v);
+        }
         let mut backward = ExactSum::default();
-        values.iter().rev().for_each(|&v| backward.add(v));
+        for &v in values.iter().rev() {
+            backward.add(v);
+        }
         forward.normalise();
         backward.normalise();
         assert_eq!(forward, backward);

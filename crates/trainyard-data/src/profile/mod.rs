@@ -387,7 +387,7 @@ impl ColumnProfile {
             .map(|(v, c)| (Value::Number(v), c))
             .chain(texts.into_iter().map(|(v, c)| (Value::Text(v.clone()), c)))
             .collect();
-        out.sort_by(|a, b| b.1.cmp(&a.1));
+        out.sort_by_key(|pair| std::cmp::Reverse(pair.1));
         Some(out)
     }
 

@@ -1,5 +1,18 @@
 //! Order-independent quantile sketch and distinct-count estimator.
 
+// Numeric code: casts between integer counts and floats are deliberate (counts
+// stay far below 2^53), exact float comparisons are intended (bit-exact
+// results, bucket edges), and the formulas keep the papers' short names.
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    clippy::float_cmp,
+    clippy::many_single_char_names,
+    clippy::similar_names
+)]
+
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -84,7 +97,7 @@ impl QuantileSketch {
     /// The buckets in ascending order of value: (representative value, count).
     pub fn buckets(&self) -> Vec<(f64, u64)> {
         let mut negative: Vec<(u32, u64)> = self.negative.iter().map(|(k, c)| (*k, *c)).collect();
-        negative.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        negative.sort_unstable_by_key(|pair| std::cmp::Reverse(pair.0));
         let mut positive: Vec<(u32, u64)> = self.positive.iter().map(|(k, c)| (*k, *c)).collect();
         positive.sort_unstable();
         let mut out = Vec::with_capacity(negative.len() + positive.len() + 1);

@@ -1,0 +1,846 @@
+//! The per-thread state of a validation pass, fed batch by batch, merged in any order.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use trainyard_core::manifest::data::{ColumnMatch, ColumnType};
+use xxhash_rust::xxh3::{Xxh3, xxh3_128};
+
+use super::{CheckResult, MAX_OFFENDERS, Offense, Plan};
+use crate::read::{Batch, FileInfo};
+use crate::schema::{Value, parse_number, read_value};
+
+/// Where the statistics half plugs in: every value the validation pass reads is also
+/// given to a per-column profile. One sink is made per worker thread and merged.
+///
+/// SEAM: `crate::profile` implements this for its `DatasetProfile`; until then the
+/// pass runs with [`NoProfile`].
+pub trait ProfileSink: Send + Sized {
+    /// `false` only for [`NoProfile`]: values of undeclared columns are then skipped.
+    const ACTIVE: bool = true;
+    type Column: ColumnSink;
+    /// An empty profile.
+    fn empty() -> Self;
+    /// The profile of the column named `name`, created on first use.
+    fn column_mut(&mut self, name: &str) -> &mut Self::Column;
+    /// Adds another thread's profile to this one.
+    fn merge(&mut self, other: Self);
+}
+
+/// One column's profile: told every value once.
+pub trait ColumnSink {
+    fn observe_null(&mut self);
+    fn observe_number(&mut self, value: f64);
+    fn observe_text(&mut self, value: &str);
+}
+
+/// No profile: the validation pass alone.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProfile;
+
+impl ProfileSink for NoProfile {
+    const ACTIVE: bool = false;
+    type Column = Self;
+    fn empty() -> Self {
+        Self
+    }
+    fn column_mut(&mut self, _name: &str) -> &mut Self {
+        self
+    }
+    fn merge(&mut self, _other: Self) {}
+}
+
+impl ColumnSink for NoProfile {
+    #[inline]
+    fn observe_null(&mut self) {}
+    #[inline]
+    fn observe_number(&mut self, _value: f64) {}
+    #[inline]
+    fn observe_text(&mut self, _value: &str) {}
+}
+
+/// The u128 keys are already hashes: use their low bits.
+#[derive(Debug, Default, Clone, Copy)]
+struct Passthrough(u64);
+
+impl Hasher for Passthrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    fn write_u128(&mut self, value: u128) {
+        self.0 = value as u64;
+    }
+}
+
+type HashSeen = HashMap<u128, (u32, u64), BuildHasherDefault<Passthrough>>;
+
+#[derive(Debug, Clone)]
+struct RawOffense {
+    file: u32,
+    line: u64,
+    column: Option<u32>,
+    value: Option<String>,
+    detail: Option<String>,
+    rule: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct CheckAcc {
+    evaluated: u64,
+    failed: u64,
+    offenders: Vec<RawOffense>,
+}
+
+impl CheckAcc {
+    /// Counts a failure at `file:line`; builds the offense only if it is among the first.
+    #[inline]
+    fn fail(&mut self, file: u32, line: u64, make: impl FnOnce() -> RawOffense) {
+        self.failed += 1;
+        if self.offenders.len() < MAX_OFFENDERS {
+            self.offenders.push(make());
+            return;
+        }
+        let (worst, key) = self
+            .offenders
+            .iter()
+            .enumerate()
+            .map(|(index, o)| (index, (o.file, o.line)))
+            .max_by_key(|(_, key)| *key)
+            .unwrap_or((0, (0, 0)));
+        if (file, line) < key {
+            self.offenders[worst] = make();
+        }
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.evaluated += other.evaluated;
+        self.failed += other.failed;
+        self.offenders.extend(other.offenders);
+        self.offenders.sort_by_key(|o| (o.file, o.line, o.column));
+        self.offenders.truncate(MAX_OFFENDERS);
+    }
+}
+
+/// Streaming mean and variance (Welford), mergeable (Chan et al.).
+#[derive(Debug, Clone, Copy, Default)]
+struct Moments {
+    count: u64,
+    mean: f64,
+    m2: f64,
+}
+
+impl Moments {
+    #[inline]
+    #[allow(clippy::cast_precision_loss)]
+    fn push(&mut self, value: f64) {
+        self.count += 1;
+        let delta = value - self.mean;
+        self.mean += delta / self.count as f64;
+        self.m2 += delta * (value - self.mean);
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn merge(&mut self, other: Self) {
+        if other.count == 0 {
+            return;
+        }
+        if self.count == 0 {
+            *self = other;
+            return;
+        }
+        let count = self.count + other.count;
+        let delta = other.mean - self.mean;
+        let (a, b, n) = (self.count as f64, other.count as f64, count as f64);
+        self.mean += delta * b / n;
+        self.m2 += other.m2 + delta * delta * a * b / n;
+        self.count = count;
+    }
+
+    #[allow(clippy::cast_precision_loss)]
+    fn stddev(&self) -> Option<f64> {
+        (self.count > 1).then(|| (self.m2 / (self.count - 1) as f64).sqrt())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct ColumnAcc {
+    rows: u64,
+    nulls: u64,
+    moments: Moments,
+    /// Per quantile bound: values below its min, values at or below its max.
+    quantiles: Vec<(u64, u64)>,
+    seen: HashSeen,
+}
+
+/// The state of a validation pass on one thread.
+#[derive(Debug)]
+pub struct Accumulator<P = NoProfile> {
+    checks: Vec<CheckAcc>,
+    columns: Vec<ColumnAcc>,
+    compounds: Vec<HashSeen>,
+    rows: u64,
+    /// The profile fed by the same pass.
+    pub profile: P,
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    const LIMIT: usize = 200;
+    let text = String::from_utf8_lossy(&bytes[..bytes.len().min(LIMIT)]);
+    if bytes.len() > LIMIT {
+        format!("{text}...")
+    } else {
+        text.into_owned()
+    }
+}
+
+fn column_number(index: usize) -> Option<u32> {
+    u32::try_from(index + 1).ok()
+}
+
+impl<P: ProfileSink> Accumulator<P> {
+    pub fn new(plan: &Plan) -> Self {
+        Self {
+            checks: vec![CheckAcc::default(); plan.checks.len()],
+            columns: plan
+                .columns
+                .iter()
+                .map(|column| ColumnAcc {
+                    quantiles: vec![(0, 0); column.quantiles.len()],
+                    ..ColumnAcc::default()
+                })
+                .collect(),
+            compounds: vec![HashSeen::default(); plan.compounds.len()],
+            rows: 0,
+            profile: P::empty(),
+        }
+    }
+
+    /// Checks every row of a batch, column by column, and profiles every value.
+    #[allow(clippy::too_many_lines)]
+    pub fn absorb(&mut self, plan: &Plan, batch: &Batch) {
+        let file = &batch.file;
+        let file_index = file.index;
+        self.rows += batch.rows_read;
+        let malformed = &mut self.checks[plan.malformed];
+        for issue in &batch.issues {
+            malformed.fail(file_index, issue.line, || RawOffense {
+                file: file_index,
+                line: issue.line,
+                column: issue.column,
+                value: None,
+                detail: Some(issue.kind.to_string()),
+                rule: Some(issue.kind.rule()),
+            });
+        }
+        let position = |name: &str| file.columns.iter().position(|c| c == name);
+        let mut declared: Vec<Option<usize>> = vec![None; file.columns.len()];
+        for (index, column) in plan.columns.iter().enumerate() {
+            if let Some(physical) = position(&column.name) {
+                declared[physical] = Some(index);
+            }
+        }
+        let rows = batch.rows();
+        let width = batch.columns;
+        for (physical, declared) in declared.iter().enumerate().take(width) {
+            let profile = self.profile.column_mut(&file.columns[physical]);
+            let column_number = column_number(physical);
+            let Some(index) = *declared else {
+                if !P::ACTIVE {
+                    continue;
+                }
+                for row in 0..rows {
+                    match batch.fields[row * width + physical].get(&batch.bytes) {
+                        None => profile.observe_null(),
+                        Some(bytes) if file.nulls.contains(bytes) => profile.observe_null(),
+                        Some(bytes) => observe_untyped(profile, bytes),
+                    }
+                }
+                continue;
+            };
+            let plan_column = &plan.columns[index];
+            let acc = &mut self.columns[index];
+            let checks = &mut self.checks;
+            let kind = plan_column.kind;
+            let needs_number = plan_column.needs_number();
+            let needs_moments = plan_column.needs_moments();
+            acc.rows += rows as u64;
+            for row in 0..rows {
+                let line = batch.lines[row];
+                let field = batch.fields[row * width + physical].get(&batch.bytes);
+                let bytes = match field {
+                    Some(bytes) if !file.nulls.contains(bytes) => bytes,
+                    _ => {
+                        acc.nulls += 1;
+                        profile.observe_null();
+                        if let Some(check) = plan_column.not_null {
+                            checks[check].fail(file_index, line, || RawOffense {
+                                file: file_index,
+                                line,
+                                column: column_number,
+                                value: field.map(lossy),
+                                detail: None,
+                                rule: None,
+                            });
+                        }
+                        continue;
+                    }
+                };
+                let offense = |detail: Option<String>| RawOffense {
+                    file: file_index,
+                    line,
+                    column: column_number,
+                    value: Some(lossy(bytes)),
+                    detail,
+                    rule: None,
+                };
+                let value = read_value(kind, bytes);
+                match (value, kind) {
+                    (
+                        Some(Value::Number(number)),
+                        Some(ColumnType::Integer | ColumnType::Number),
+                    ) => {
+                        profile.observe_number(number);
+                    }
+                    (_, None) if P::ACTIVE => observe_untyped(profile, bytes),
+                    (_, None) => {}
+                    _ if P::ACTIVE => {
+                        profile.observe_text(std::str::from_utf8(bytes).unwrap_or_default());
+                    }
+                    _ => {}
+                }
+                let Some(value) = value else {
+                    if let Some(check) = plan_column.type_check {
+                        checks[check].fail(file_index, line, || offense(None));
+                    }
+                    continue;
+                };
+                if needs_number {
+                    let number = match value {
+                        Value::Number(number) => Some(number),
+                        Value::Text(text) => parse_number(text),
+                    };
+                    if let Some((check, bound, exclusive)) = plan_column.min {
+                        match number {
+                            Some(x) if x > bound || (!exclusive && x >= bound) => {}
+                            Some(_) => checks[check].fail(file_index, line, || offense(None)),
+                            None => checks[check].fail(file_index, line, || {
+                                offense(Some("not a number".to_owned()))
+                            }),
+                        }
+                    }
+                    if let Some((check, bound, exclusive)) = plan_column.max {
+                        match number {
+                            Some(x) if x < bound || (!exclusive && x <= bound) => {}
+                            Some(_) => checks[check].fail(file_index, line, || offense(None)),
+                            None => checks[check].fail(file_index, line, || {
+                                offense(Some("not a number".to_owned()))
+                            }),
+                        }
+                    }
+                    if let Some(number) = number {
+                        if needs_moments {
+                            acc.moments.push(number);
+                        }
+                        for ((_, bound), counts) in
+                            plan_column.quantiles.iter().zip(&mut acc.quantiles)
+                        {
+                            if bound.min.is_some_and(|min| number < min) {
+                                counts.0 += 1;
+                            }
+                            if bound.max.is_some_and(|max| number <= max) {
+                                counts.1 += 1;
+                            }
+                        }
+                    }
+                }
+                if let Some((check, low, high)) = plan_column.length {
+                    let length = bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u64;
+                    if length < low || length > high {
+                        checks[check].fail(file_index, line, || {
+                            offense(Some(format!("length {length}")))
+                        });
+                    }
+                }
+                if let Some((check, regex)) = &plan_column.pattern
+                    && !regex.is_match(bytes)
+                {
+                    checks[*check].fail(file_index, line, || offense(None));
+                }
+                if let Some((check, allowed)) = &plan_column.allowed
+                    && !allowed.contains(bytes)
+                {
+                    checks[*check].fail(file_index, line, || offense(None));
+                }
+                if let Some(check) = plan_column.unique {
+                    let hash = xxh3_128(bytes);
+                    match acc.seen.get_mut(&hash) {
+                        None => {
+                            acc.seen.insert(hash, (file_index, line));
+                        }
+                        Some(first) => {
+                            // Keep the earliest occurrence; the later one is the duplicate.
+                            let (later, earlier) = if (file_index, line) >= *first {
+                                ((file_index, line), *first)
+                            } else {
+                                (*first, std::mem::replace(first, (file_index, line)))
+                            };
+                            checks[check].fail(later.0, later.1, || RawOffense {
+                                file: later.0,
+                                line: later.1,
+                                column: column_number,
+                                value: Some(lossy(bytes)),
+                                detail: Some(format!("first seen at line {}", earlier.1)),
+                                rule: None,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        self.absorb_rows(plan, batch, &position);
+    }
+
+    /// Relations and compound uniqueness: checks across the columns of a row.
+    #[allow(clippy::too_many_lines)]
+    fn absorb_rows(
+        &mut self,
+        plan: &Plan,
+        batch: &Batch,
+        position: &dyn Fn(&str) -> Option<usize>,
+    ) {
+        let file = &batch.file;
+        let width = batch.columns;
+        let get = |row: usize, physical: usize| {
+            batch.fields[row * width + physical]
+                .get(&batch.bytes)
+                .filter(|bytes| !file.nulls.contains(bytes))
+        };
+        for relation in &plan.relations {
+            let (Some(left), Some(right)) = (position(&relation.left), position(&relation.right))
+            else {
+                continue;
+            };
+            let kind = |name: &str| {
+                plan.columns
+                    .iter()
+                    .find(|c| c.name == name)
+                    .and_then(|c| c.kind)
+            };
+            let (left_kind, right_kind) = (kind(&relation.left), kind(&relation.right));
+            let acc = &mut self.checks[relation.check];
+            for row in 0..batch.rows() {
+                let (Some(a), Some(b)) = (get(row, left), get(row, right)) else {
+                    continue;
+                };
+                acc.evaluated += 1;
+                let number = |kind, bytes| match read_value(kind, bytes) {
+                    Some(Value::Number(x)) => Some(x),
+                    _ => parse_number(bytes),
+                };
+                let ordering = match (number(left_kind, a), number(right_kind, b)) {
+                    (Some(x), Some(y)) => x.partial_cmp(&y),
+                    _ => Some(a.cmp(b)),
+                };
+                if !ordering.is_some_and(|o| relation.op.holds(o)) {
+                    let line = batch.lines[row];
+                    acc.fail(file.index, line, || RawOffense {
+                        file: file.index,
+                        line,
+                        column: column_number(left),
+                        value: Some(format!(
+                            "{} = {}, {} = {}",
+                            relation.left,
+                            lossy(a),
+                            relation.right,
+                            lossy(b)
+                        )),
+                        detail: None,
+                        rule: None,
+                    });
+                }
+            }
+        }
+        for (compound, seen) in plan.compounds.iter().zip(&mut self.compounds) {
+            let physical: Vec<Option<usize>> =
+                compound.columns.iter().map(|name| position(name)).collect();
+            if physical.iter().any(Option::is_none) {
+                continue;
+            }
+            let acc = &mut self.checks[compound.check];
+            for row in 0..batch.rows() {
+                let values: Vec<Option<&[u8]>> =
+                    physical.iter().flatten().map(|&p| get(row, p)).collect();
+                if values.iter().all(Option::is_none) {
+                    continue;
+                }
+                acc.evaluated += 1;
+                let mut hasher = Xxh3::new();
+                for value in &values {
+                    match value {
+                        None => hasher.update(&[0]),
+                        Some(bytes) => {
+                            hasher.update(&[1]);
+                            hasher.update(&(bytes.len() as u64).to_le_bytes());
+                            hasher.update(bytes);
+                        }
+                    }
+                }
+                let hash = hasher.digest128();
+                let line = batch.lines[row];
+                let key = (file.index, line);
+                match seen.get_mut(&hash) {
+                    None => {
+                        seen.insert(hash, key);
+                    }
+                    Some(first) => {
+                        let (later, earlier) = if key >= *first {
+                            (key, *first)
+                        } else {
+                            (*first, std::mem::replace(first, key))
+                        };
+                        acc.fail(later.0, later.1, || RawOffense {
+                            file: later.0,
+                            line: later.1,
+                            column: None,
+                            value: Some(
+                                compound
+                                    .columns
+                                    .iter()
+                                    .zip(&values)
+                                    .map(|(name, v)| {
+                                        format!(
+                                            "{name} = {}",
+                                            v.map_or_else(|| "null".to_owned(), lossy)
+                                        )
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                            ),
+                            detail: Some(format!("first seen at line {}", earlier.1)),
+                            rule: None,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds another thread's accumulator to this one.
+    pub fn merge(&mut self, plan: &Plan, other: Self) {
+        for (mine, theirs) in self.checks.iter_mut().zip(other.checks) {
+            mine.merge(theirs);
+        }
+        for ((mine, theirs), column) in self
+            .columns
+            .iter_mut()
+            .zip(other.columns)
+            .zip(&plan.columns)
+        {
+            mine.rows += theirs.rows;
+            mine.nulls += theirs.nulls;
+            mine.moments.merge(theirs.moments);
+            for (a, b) in mine.quantiles.iter_mut().zip(theirs.quantiles) {
+                a.0 += b.0;
+                a.1 += b.1;
+            }
+            if let Some(check) = column.unique {
+                merge_seen(&mut mine.seen, theirs.seen, &mut self.checks[check], None);
+            }
+        }
+        for ((mine, theirs), compound) in self
+            .compounds
+            .iter_mut()
+            .zip(other.compounds)
+            .zip(&plan.compounds)
+        {
+            merge_seen(mine, theirs, &mut self.checks[compound.check], None);
+        }
+        self.rows += other.rows;
+        self.profile.merge(other.profile);
+    }
+
+    /// The rows read (malformed ones included).
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// The result of every check, in plan order. `files` are all files read.
+    #[allow(clippy::too_many_lines, clippy::cast_precision_loss)]
+    pub fn finish(mut self, plan: &Plan, files: &[Arc<FileInfo>]) -> (Vec<CheckResult>, P) {
+        let rows = self.rows;
+        // Per-value checks look at non-null values (not-null: all rows).
+        for (column, acc) in plan.columns.iter().zip(&self.columns) {
+            let values = acc.rows - acc.nulls;
+            let per_value = [
+                column.type_check,
+                column.min.map(|m| m.0),
+                column.max.map(|m| m.0),
+                column.length.map(|m| m.0),
+                column.pattern.as_ref().map(|m| m.0),
+                column.allowed.as_ref().map(|m| m.0),
+                column.unique,
+            ];
+            for check in per_value.into_iter().flatten() {
+                self.checks[check].evaluated = values;
+            }
+            if let Some(check) = column.not_null {
+                self.checks[check].evaluated = acc.rows;
+            }
+        }
+        self.checks[plan.malformed].evaluated = rows;
+        let mut observed: Vec<Option<(bool, String)>> = vec![None; plan.checks.len()];
+        if let Some((check, range)) = plan.rows {
+            self.checks[check].evaluated = rows;
+            observed[check] = Some((range.contains(rows), format!("{rows} rows")));
+        }
+        // Columns: present in each file, and matching the declared set or list.
+        let declared: Vec<&str> = plan.columns.iter().map(|c| c.name.as_str()).collect();
+        for column in &plan.columns {
+            if let Some(check) = column.required {
+                let acc = &mut self.checks[check];
+                for file in files {
+                    acc.evaluated += 1;
+                    if !file.columns.contains(&column.name) {
+                        let line = file.header_line.unwrap_or(1);
+                        acc.fail(file.index, line, || RawOffense {
+                            file: file.index,
+                            line,
+                            column: None,
+                            value: None,
+                            detail: Some(format!(
+                                "no column `{}` in {}",
+                                column.name, file.display
+                            )),
+                            rule: None,
+                        });
+                    }
+                }
+            }
+        }
+        if let Some((check, how)) = plan.column_match {
+            let acc = &mut self.checks[check];
+            for file in files {
+                acc.evaluated += 1;
+                let found: Vec<&str> = file.columns.iter().map(String::as_str).collect();
+                let ok = if how == ColumnMatch::Exact {
+                    found == declared
+                } else {
+                    {
+                        let mut a = found.clone();
+                        let mut b = declared.clone();
+                        a.sort_unstable();
+                        b.sort_unstable();
+                        a == b
+                    }
+                };
+                if !ok {
+                    let line = file.header_line.unwrap_or(1);
+                    let extra: Vec<&str> = found
+                        .iter()
+                        .filter(|c| !declared.contains(c))
+                        .copied()
+                        .collect();
+                    let missing: Vec<&str> = declared
+                        .iter()
+                        .filter(|c| !found.contains(c))
+                        .copied()
+                        .collect();
+                    let detail = if extra.is_empty() && missing.is_empty() {
+                        "the columns are in another order".to_owned()
+                    } else {
+                        format!(
+                            "unexpected: [{}]; missing: [{}]",
+                            extra.join(", "),
+                            missing.join(", ")
+                        )
+                    };
+                    acc.fail(file.index, line, || RawOffense {
+                        file: file.index,
+                        line,
+                        column: None,
+                        value: Some(found.join(",")),
+                        detail: Some(detail),
+                        rule: None,
+                    });
+                }
+            }
+        }
+        // Aggregates.
+        for (column, acc) in plan.columns.iter().zip(&self.columns) {
+            let moments = acc.moments;
+            if let Some((check, range)) = column.mean {
+                self.checks[check].evaluated = moments.count;
+                observed[check] = Some(if moments.count == 0 {
+                    (false, "no numeric values".to_owned())
+                } else {
+                    (
+                        range.contains(moments.mean),
+                        format!("mean {}", moments.mean),
+                    )
+                });
+            }
+            if let Some((check, range)) = column.stddev {
+                self.checks[check].evaluated = moments.count;
+                observed[check] = Some(match moments.stddev() {
+                    None => (false, "fewer than 2 numeric values".to_owned()),
+                    Some(sd) => (range.contains(sd), format!("stddev {sd}")),
+                });
+            }
+            for ((check, bound), (below, at_most)) in column.quantiles.iter().zip(&acc.quantiles) {
+                let n = moments.count.max(acc.rows - acc.nulls);
+                self.checks[*check].evaluated = n;
+                let need = bound.q * n as f64;
+                // The lower q-quantile is >= min iff fewer than q*n values are below min,
+                // and <= max iff at least q*n values are at or below max.
+                let low_ok = bound.min.is_none() || (*below as f64) < need;
+                let high_ok = bound.max.is_none() || (*at_most as f64) >= need;
+                let mut text = Vec::new();
+                if bound.min.is_some() {
+                    text.push(format!(
+                        "{:.4} of values below the min",
+                        *below as f64 / n.max(1) as f64
+                    ));
+                }
+                if bound.max.is_some() {
+                    text.push(format!(
+                        "{:.4} at or below the max",
+                        *at_most as f64 / n.max(1) as f64
+                    ));
+                }
+                observed[*check] = Some((n > 0 && low_ok && high_ok, text.join(", ")));
+            }
+            if let Some((check, range)) = column.null_fraction {
+                let fraction = if acc.rows == 0 {
+                    0.0
+                } else {
+                    acc.nulls as f64 / acc.rows as f64
+                };
+                self.checks[check].evaluated = acc.rows;
+                self.checks[check].failed = acc.nulls;
+                observed[check] = Some((
+                    range.contains(fraction),
+                    format!(
+                        "null fraction {fraction:.4} ({} of {} rows)",
+                        acc.nulls, acc.rows
+                    ),
+                ));
+            }
+        }
+        let names: Vec<&str> = files.iter().map(|f| f.display.as_str()).collect();
+        let results = plan
+            .checks
+            .iter()
+            .zip(self.checks)
+            .zip(observed)
+            .map(|((spec, acc), observed)| {
+                let (passed, observed) = observed.unwrap_or_else(|| {
+                    let fraction = if acc.evaluated == 0 {
+                        0.0
+                    } else {
+                        acc.failed as f64 / acc.evaluated as f64
+                    };
+                    let passed = match spec.mostly {
+                        Some(mostly) => fraction <= 1.0 - mostly + 1e-12,
+                        None => acc.failed == 0,
+                    };
+                    (
+                        passed,
+                        format!(
+                            "{} of {} failed ({:.2}%)",
+                            acc.failed,
+                            acc.evaluated,
+                            fraction * 100.0
+                        ),
+                    )
+                });
+                let mut offenders = acc.offenders;
+                offenders.sort_by_key(|o| (o.file, o.line, o.column));
+                CheckResult {
+                    name: spec.name.clone(),
+                    rule: spec.rule,
+                    column: spec.column.clone(),
+                    passed,
+                    observed,
+                    evaluated: acc.evaluated,
+                    failed: acc.failed,
+                    offenders: offenders
+                        .into_iter()
+                        .map(|o| Offense {
+                            file: names
+                                .get(o.file as usize)
+                                .map_or_else(String::new, |n| (*n).to_owned()),
+                            line: o.line,
+                            column: o.column,
+                            value: o.value,
+                            detail: o.detail,
+                            rule: o.rule,
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        (results, self.profile)
+    }
+}
+
+/// Merges another thread's first occurrences; a value seen by both is a duplicate at
+/// the later place (its text is not kept across threads, only its hash).
+fn merge_seen(mine: &mut HashSeen, theirs: HashSeen, check: &mut CheckAcc, column: Option<u32>) {
+    for (hash, key) in theirs {
+        match mine.get_mut(&hash) {
+            None => {
+                mine.insert(hash, key);
+            }
+            Some(first) => {
+                let (later, earlier) = if key >= *first {
+                    (key, *first)
+                } else {
+                    (*first, std::mem::replace(first, key))
+                };
+                check.fail(later.0, later.1, || RawOffense {
+                    file: later.0,
+                    line: later.1,
+                    column,
+                    value: None,
+                    detail: Some(format!("same value as line {}", earlier.1)),
+                    rule: None,
+                });
+            }
+        }
+    }
+}
+
+#[inline]
+fn observe_untyped<C: ColumnSink>(profile: &mut C, bytes: &[u8]) {
+    match parse_number(bytes) {
+        Some(number) => profile.observe_number(number),
+        None => profile.observe_text(std::str::from_utf8(bytes).unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moments_merge_like_one_pass() {
+        let values = [1.0, 2.0, 4.0, 8.0, 16.0];
+        let mut whole = Moments::default();
+        for v in values {
+            whole.push(v);
+        }
+        let (mut a, mut b) = (Moments::default(), Moments::default());
+        values[..2].iter().for_each(|v| a.push(*v));
+        values[2..].iter().for_each(|v| b.push(*v));
+        a.merge(b);
+        assert!((a.mean - whole.mean).abs() < 1e-12);
+        assert!((a.stddev().unwrap() - whole.stddev().unwrap()).abs() < 1e-12);
+    }
+}

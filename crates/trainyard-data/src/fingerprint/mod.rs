@@ -1,0 +1,419 @@
+//! Content fingerprints: BLAKE3 digests per file and per dataset, the
+//! committed lock file `trainyard.lock`, and a stat cache so an unchanged
+//! re-run only stats files.
+//!
+//! A file's digest is the BLAKE3 hash of its bytes (hex). A dataset's digest
+//! is BLAKE3 (in derive-key mode, context [`DATASET_DIGEST_CONTEXT`]) over its
+//! files sorted by relative path, each as `path bytes, 0x00, 32-byte file
+//! digest`: it changes when any byte, name, or the set of files changes, and
+//! not when files are touched or listed in another order.
+//!
+//! DVC users keep their `.dvc` files and `dvc.lock` ([`dvc`]): DVC records
+//! MD5 digests, which trainyard reads and reports as they are (to locate data
+//! in a DVC cache or remote); trainyard's own digests are always BLAKE3 of
+//! the same bytes, so the two never compare equal and are never mixed.
+
+pub mod dvc;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::profile::write_atomic;
+
+/// The lock file's name, beside `trainyard.yaml`.
+pub const LOCK_FILE: &str = "trainyard.lock";
+/// The stat cache, relative to the project root (not committed).
+pub const CACHE_FILE: &str = ".trainyard/cache/fingerprints.json";
+/// The BLAKE3 derive-key context of dataset digests.
+pub const DATASET_DIGEST_CONTEXT: &str = "trainyard 2025-01 dataset digest v1";
+const LOCK_VERSION: u32 = 1;
+/// Files at least this large are hashed with BLAKE3's multi-threaded mode.
+const PARALLEL_HASH_BYTES: u64 = 4 << 20;
+const READ_CHUNK: usize = 8 << 20;
+/// A cache entry is trusted only when the file's mtime is this much older than
+/// the moment it was hashed, so a write within the file system's timestamp
+/// granularity after hashing cannot hide behind an unchanged mtime.
+const RACY_WINDOW_NS: i128 = 1_000_000_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FingerprintError {
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+    #[error("`{pattern}` matches no files")]
+    NoFiles { pattern: String },
+}
+
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> FingerprintError {
+    let path = path.to_owned();
+    move |source| FingerprintError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// One file of a dataset, as recorded in the lock file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDigest {
+    /// Relative to the project root, with `/` separators.
+    pub path: String,
+    pub size: u64,
+    /// BLAKE3 of the content, hex.
+    pub blake3: String,
+}
+
+/// A dataset's digest and its files, sorted by path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetFingerprint {
+    pub digest: String,
+    pub files: Vec<FileDigest>,
+}
+
+impl DatasetFingerprint {
+    pub fn from_files(mut files: Vec<FileDigest>) -> Self {
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Self {
+            digest: dataset_digest(&files),
+            files,
+        }
+    }
+
+    pub fn size(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+}
+
+/// The dataset digest of files already sorted by path (see the module doc).
+pub fn dataset_digest(files: &[FileDigest]) -> String {
+    let mut hasher = blake3::Hasher::new_derive_key(DATASET_DIGEST_CONTEXT);
+    for file in files {
+        hasher.update(file.path.as_bytes());
+        hasher.update(&[0]);
+        let digest = blake3::Hash::from_hex(&file.blake3).map_or([0; 32], |h| *h.as_bytes());
+        hasher.update(&digest);
+    }
+    hasher.finalize().to_hex().to_string()
+}
+
+/// `trainyard.lock`: the fingerprint of every dataset, committed with the code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockFile {
+    pub version: u32,
+    pub datasets: BTreeMap<String, DatasetFingerprint>,
+}
+
+impl Default for LockFile {
+    fn default() -> Self {
+        Self {
+            version: LOCK_VERSION,
+            datasets: BTreeMap::new(),
+        }
+    }
+}
+
+impl LockFile {
+    /// Reads a lock file; `Ok(None)` when there is none.
+    pub fn load(path: &Path) -> Result<Option<Self>, FingerprintError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io_error("read", path)(e)),
+        };
+        let lock: Self = serde_yaml_ng::from_str(&text).map_err(|e| FingerprintError::Format {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        if lock.version != LOCK_VERSION {
+            return Err(FingerprintError::Format {
+                path: path.to_owned(),
+                message: format!("unsupported lock file version {}", lock.version),
+            });
+        }
+        Ok(Some(lock))
+    }
+
+    /// The YAML text: datasets by name, files by path; stable byte for byte.
+    pub fn to_yaml(&self) -> String {
+        let body = serde_yaml_ng::to_string(self).unwrap_or_default();
+        format!(
+            "# Written by `trainyard data fingerprint`; commit it. BLAKE3 digests of every dataset file.\n{body}"
+        )
+    }
+
+    /// Writes atomically (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> Result<(), FingerprintError> {
+        write_atomic(path, self.to_yaml().as_bytes()).map_err(io_error("write", path))
+    }
+}
+
+/// What the stat cache remembers of a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheEntry {
+    pub size: u64,
+    pub mtime_ns: i128,
+    pub inode: u64,
+    pub blake3: String,
+    /// When the digest was computed (ns since the epoch).
+    pub hashed_ns: i128,
+}
+
+/// `(path, size, mtime, inode) -> digest`, so unchanged files are not read again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatCache {
+    entries: BTreeMap<String, CacheEntry>,
+    #[serde(skip)]
+    dirty: bool,
+}
+
+impl StatCache {
+    /// Loads the cache; a missing or unreadable cache is an empty one.
+    pub fn load(path: &Path) -> Self {
+        std::fs::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    }
+
+    /// Writes the cache if it changed.
+    pub fn save(&mut self, path: &Path) -> Result<(), FingerprintError> {
+        if !self.dirty {
+            return Ok(());
+        }
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        write_atomic(path, &bytes).map_err(io_error("write", path))?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// The entry of a file, by its path relative to the root.
+    pub fn get(&self, path: &str) -> Option<&CacheEntry> {
+        self.entries.get(path)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn lookup(&self, key: &str, stat: &Stat) -> Option<&str> {
+        let entry = self.entries.get(key)?;
+        (entry.size == stat.size
+            && entry.mtime_ns == stat.mtime_ns
+            && entry.inode == stat.inode
+            && stat.mtime_ns + RACY_WINDOW_NS <= entry.hashed_ns)
+            .then_some(entry.blake3.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Stat {
+    size: u64,
+    mtime_ns: i128,
+    inode: u64,
+}
+
+fn stat(path: &Path) -> std::io::Result<Stat> {
+    let metadata = std::fs::metadata(path)?;
+    let mtime_ns = metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Ok(Stat {
+        size: metadata.len(),
+        mtime_ns,
+        inode,
+    })
+}
+
+fn now_ns() -> i128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
+}
+
+/// BLAKE3 of a file's content, streamed in 8 MiB chunks; chunks of large
+/// files are hashed on all cores (`update_rayon`). Memory stays bounded.
+pub fn hash_file(path: &Path) -> Result<blake3::Hash, FingerprintError> {
+    let mut file = File::open(path).map_err(io_error("open", path))?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    let mut hasher = blake3::Hasher::new();
+    let capacity = usize::try_from(size.min(READ_CHUNK as u64))
+        .unwrap_or(READ_CHUNK)
+        .max(1);
+    let mut buffer = vec![0u8; capacity];
+    loop {
+        let mut filled = 0;
+        while filled < buffer.len() {
+            match file.read(&mut buffer[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_error("read", path)(e)),
+            }
+        }
+        if filled == 0 {
+            break;
+        }
+        if size >= PARALLEL_HASH_BYTES {
+            hasher.update_rayon(&buffer[..filled]);
+        } else {
+            hasher.update(&buffer[..filled]);
+        }
+        if filled < buffer.len() {
+            break;
+        }
+    }
+    Ok(hasher.finalize())
+}
+
+/// The files a dataset path names, relative to `root`: a file, a folder
+/// (every file below it, hidden ones excluded) or a glob (`data/*.csv`).
+/// Sorted by path.
+pub fn list_files(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, FingerprintError> {
+    let full = root.join(pattern);
+    let mut files = Vec::new();
+    if full.is_file() {
+        files.push(full);
+    } else if full.is_dir() {
+        walk(&full, &mut files)?;
+    } else {
+        let text = full.to_string_lossy();
+        let paths = glob::glob(&text).map_err(|e| FingerprintError::Format {
+            path: full.clone(),
+            message: e.to_string(),
+        })?;
+        for entry in paths {
+            let path = entry.map_err(|e| FingerprintError::Io {
+                action: "list",
+                path: e.path().to_owned(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            if path.is_file() {
+                files.push(path);
+            } else if path.is_dir() {
+                walk(&path, &mut files)?;
+            }
+        }
+    }
+    if files.is_empty() {
+        return Err(FingerprintError::NoFiles {
+            pattern: pattern.to_owned(),
+        });
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), FingerprintError> {
+    for entry in std::fs::read_dir(dir).map_err(io_error("list", dir))? {
+        let entry = entry.map_err(io_error("list", dir))?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let kind = entry.file_type().map_err(io_error("stat", &path))?;
+        if kind.is_dir() {
+            walk(&path, out)?;
+        } else if kind.is_file() || path.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `path` relative to `root`, with `/` separators.
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Fingerprints files (in parallel), consulting and updating the stat cache:
+/// a file whose size, mtime and inode are unchanged is not read.
+pub fn fingerprint_files(
+    root: &Path,
+    files: &[PathBuf],
+    mut cache: Option<&mut StatCache>,
+) -> Result<DatasetFingerprint, FingerprintError> {
+    let shared: Option<&StatCache> = cache.as_deref();
+    let results = files
+        .par_iter()
+        .map(|path| {
+            let key = relative(root, path);
+            let before = stat(path).map_err(io_error("stat", path))?;
+            if let Some(digest) = shared.and_then(|c| c.lookup(&key, &before)) {
+                return Ok((
+                    FileDigest {
+                        path: key,
+                        size: before.size,
+                        blake3: digest.to_owned(),
+                    },
+                    None,
+                ));
+            }
+            let hashed_ns = now_ns();
+            let digest = hash_file(path)?.to_hex().to_string();
+            let entry = CacheEntry {
+                size: before.size,
+                mtime_ns: before.mtime_ns,
+                inode: before.inode,
+                blake3: digest.clone(),
+                hashed_ns,
+            };
+            Ok((
+                FileDigest {
+                    path: key.clone(),
+                    size: before.size,
+                    blake3: digest,
+                },
+                Some((key, entry)),
+            ))
+        })
+        .collect::<Result<Vec<_>, FingerprintError>>()?;
+    let mut digests = Vec::with_capacity(results.len());
+    for (digest, entry) in results {
+        if let (Some(cache), Some((key, entry))) = (cache.as_deref_mut(), entry) {
+            cache.entries.insert(key, entry);
+            cache.dirty = true;
+        }
+        digests.push(digest);
+    }
+    Ok(DatasetFingerprint::from_files(digests))
+}
+
+/// Lists and fingerprints one dataset path (file, folder or glob) under `root`.
+pub fn fingerprint_dataset(
+    root: &Path,
+    pattern: &str,
+    cache: Option<&mut StatCache>,
+) -> Result<DatasetFingerprint, FingerprintError> {
+    let files = list_files(root, pattern)?;
+    fingerprint_files(root, &files, cache)
+}

@@ -1,0 +1,535 @@
+//! Streaming readers: CSV (RFC 4180), JSON Lines and Parquet, from a file, a glob or a
+//! folder of partitions, plain or `.gz` / `.zst`.
+//!
+//! A dataset is read as a sequence of [`Chunk`]s of about [`ReadOptions::chunk_size`]
+//! bytes that each end on a record boundary, so chunks can be parsed and checked in
+//! parallel while memory stays flat. Parsing a chunk gives a [`Batch`]: the fields of
+//! its well-formed rows as byte ranges, and every row's physical line number. A
+//! malformed row (ragged, bad quoting, bad UTF-8, bad JSON) becomes a [`RowIssue`],
+//! never an error.
+
+mod csv;
+mod jsonl;
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use trainyard_core::StepError;
+use trainyard_core::manifest::DataFormat;
+use trainyard_core::manifest::data::{CsvOptions, DEFAULT_NULL_VALUES};
+
+/// How to read a dataset.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// The format; guessed from each file's extension when `None`.
+    pub format: Option<DataFormat>,
+    pub csv: CsvOptions,
+    /// Target bytes per chunk; a chunk grows past it only to finish a record.
+    pub chunk_size: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        Self {
+            format: None,
+            csv: CsvOptions::default(),
+            chunk_size: 4 << 20,
+        }
+    }
+}
+
+/// One input file: its name as shown in findings and its columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileInfo {
+    /// Position in the dataset's file list (sorted), used to order findings.
+    pub index: u32,
+    /// The path as shown in findings (relative to the base folder when possible).
+    pub display: String,
+    pub format: DataFormat,
+    /// Column names in file order (the header row, the first JSON object's keys).
+    pub columns: Vec<String>,
+    /// Line of the header row, for findings about columns (`None` without a header).
+    pub header_line: Option<u64>,
+    pub(crate) nulls: NullSet,
+}
+
+/// A piece of one file that ends on a record boundary.
+#[derive(Debug)]
+pub struct Chunk {
+    pub file: Arc<FileInfo>,
+    pub data: Vec<u8>,
+    /// The physical line (1-based) of the chunk's first byte.
+    pub start_line: u64,
+    pub(crate) delimiter: u8,
+    pub(crate) quote: u8,
+}
+
+/// A field: a byte range of [`Batch::bytes`], or null (JSON `null`, a missing key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    start: u32,
+    end: u32,
+}
+
+impl Field {
+    pub const NULL: Self = Self {
+        start: u32::MAX,
+        end: u32::MAX,
+    };
+
+    pub(crate) fn new(start: usize, end: usize) -> Self {
+        Self {
+            start: u32::try_from(start).unwrap_or(u32::MAX - 1),
+            end: u32::try_from(end).unwrap_or(u32::MAX - 1),
+        }
+    }
+
+    /// The field's bytes, or `None` for an explicit null.
+    pub fn get<'a>(&self, bytes: &'a [u8]) -> Option<&'a [u8]> {
+        if self.start == u32::MAX {
+            None
+        } else {
+            bytes.get(self.start as usize..self.end as usize)
+        }
+    }
+}
+
+/// The parsed rows of one chunk: fields row-major, `columns` per row.
+#[derive(Debug)]
+pub struct Batch {
+    pub file: Arc<FileInfo>,
+    pub bytes: Vec<u8>,
+    pub fields: Vec<Field>,
+    /// The physical line where each row starts.
+    pub lines: Vec<u64>,
+    pub columns: usize,
+    /// Rows read, malformed ones included.
+    pub rows_read: u64,
+    pub issues: Vec<RowIssue>,
+}
+
+impl Batch {
+    pub fn rows(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// The field at `row`, `column`, or `None` for an explicit null.
+    pub fn field(&self, row: usize, column: usize) -> Option<&[u8]> {
+        self.fields[row * self.columns + column].get(&self.bytes)
+    }
+}
+
+/// A row that could not be read as a row of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowIssue {
+    pub line: u64,
+    /// 1-based field index, when the problem is in one field.
+    pub column: Option<u32>,
+    pub kind: IssueKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueKind {
+    /// The row has a different number of fields than the header.
+    Ragged { expected: usize, found: usize },
+    /// A quoted field is never closed.
+    UnclosedQuote,
+    /// A field is not valid UTF-8.
+    NotUtf8,
+    /// A JSON Lines row is not a JSON object; the parser's message.
+    Json(String),
+}
+
+impl IssueKind {
+    /// The rule id of the finding.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            Self::Ragged { .. } => "read/ragged-row",
+            Self::UnclosedQuote => "read/unclosed-quote",
+            Self::NotUtf8 => "read/not-utf8",
+            Self::Json(_) => "read/bad-json",
+        }
+    }
+}
+
+impl fmt::Display for IssueKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Ragged { expected, found } => {
+                write!(f, "row has {found} fields, the header has {expected}")
+            }
+            Self::UnclosedQuote => f.write_str("a quoted field is never closed"),
+            Self::NotUtf8 => f.write_str("field is not valid UTF-8"),
+            Self::Json(message) => write!(f, "not a JSON object: {message}"),
+        }
+    }
+}
+
+/// The set of field values read as null, tested without allocating.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct NullSet {
+    empty: bool,
+    values: Vec<Vec<u8>>,
+}
+
+impl NullSet {
+    pub(crate) fn new<S: AsRef<str>>(values: &[S]) -> Self {
+        Self {
+            empty: values.iter().any(|value| value.as_ref().is_empty()),
+            values: values
+                .iter()
+                .map(|value| value.as_ref().as_bytes().to_vec())
+                .filter(|value| !value.is_empty())
+                .collect(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, field: &[u8]) -> bool {
+        if field.is_empty() {
+            return self.empty;
+        }
+        self.values.iter().any(|value| value.as_slice() == field)
+    }
+}
+
+/// One input file, found by [`resolve`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub display: String,
+}
+
+/// The files of a dataset path relative to `base`: a file, a glob (`data/*.csv`,
+/// `data/**/*.parquet`) or a folder, read recursively (partitions like
+/// `year=2024/part-0.parquet`; hidden files and `_SUCCESS` markers skipped). Sorted.
+pub fn resolve(base: &Path, pattern: &str) -> Result<Vec<InputFile>, StepError> {
+    let joined = base.join(pattern);
+    let display = |path: &Path| {
+        path.strip_prefix(base)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/")
+    };
+    let mut paths = Vec::new();
+    if pattern.contains(['*', '?', '[']) {
+        let text = joined.to_string_lossy().into_owned();
+        let entries = glob::glob(&text).map_err(|error| {
+            StepError::Usage(format!("`{pattern}` is not a valid glob: {error}"))
+        })?;
+        for entry in entries {
+            let path = entry.map_err(|error| {
+                let path = error.path().to_path_buf();
+                StepError::io("reading", path, std::io::Error::from(error))
+            })?;
+            if path.is_file() {
+                paths.push(path);
+            } else if path.is_dir() {
+                walk(&path, &mut paths)?;
+            }
+        }
+    } else if joined.is_dir() {
+        walk(&joined, &mut paths)?;
+    } else if joined.is_file() {
+        paths.push(joined);
+    } else {
+        return Err(StepError::io(
+            "reading",
+            joined,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or folder"),
+        ));
+    }
+    paths.sort();
+    paths.dedup();
+    if paths.is_empty() {
+        return Err(StepError::Usage(format!("`{pattern}` matches no file")));
+    }
+    Ok(paths
+        .into_iter()
+        .map(|path| InputFile {
+            display: display(&path),
+            path,
+        })
+        .collect())
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), StepError> {
+    let entries = std::fs::read_dir(dir).map_err(|error| StepError::io("reading", dir, error))?;
+    for entry in entries {
+        let entry = entry.map_err(|error| StepError::io("reading", dir, error))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(['.', '_']) {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if format_of(&path).is_some() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Compression of a file, from its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+fn split_compression(path: &Path) -> (String, Compression) {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    if let Some(stem) = name.strip_suffix(".gz") {
+        (stem.to_owned(), Compression::Gzip)
+    } else if let Some(stem) = name.strip_suffix(".zst") {
+        (stem.to_owned(), Compression::Zstd)
+    } else {
+        (name, Compression::None)
+    }
+}
+
+/// The format of a file from its extension (`.csv`, `.tsv`, `.jsonl`, `.ndjson`,
+/// `.parquet`, each optionally `.gz` / `.zst`).
+pub fn format_of(path: &Path) -> Option<DataFormat> {
+    let (name, _) = split_compression(path);
+    let extension = name.rsplit_once('.').map(|(_, ext)| ext)?;
+    match extension {
+        "csv" | "tsv" | "txt" => Some(DataFormat::Csv),
+        "jsonl" | "ndjson" | "json" => Some(DataFormat::Jsonl),
+        "parquet" | "pq" => Some(DataFormat::Parquet),
+        _ => None,
+    }
+}
+
+fn open(path: &Path) -> Result<Box<dyn Read + Send>, StepError> {
+    let file = File::open(path).map_err(|error| StepError::io("opening", path, error))?;
+    let (_, compression) = split_compression(path);
+    Ok(match compression {
+        Compression::None => Box::new(file),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::new(file)
+                .map_err(|error| StepError::io("decompressing", path, error))?,
+        ),
+    })
+}
+
+/// The chunks of a list of files, one file after the other. Every file opened is
+/// recorded in [`Chunks::files`] (also those with no rows), for column checks.
+#[derive(Debug)]
+pub struct Chunks {
+    inputs: std::vec::IntoIter<(u32, InputFile)>,
+    options: ReadOptions,
+    current: Option<FileChunks>,
+    files: Arc<Mutex<Vec<Arc<FileInfo>>>>,
+}
+
+impl Chunks {
+    pub fn new(inputs: Vec<InputFile>, options: ReadOptions) -> Self {
+        let numbered: Vec<(u32, InputFile)> = inputs
+            .into_iter()
+            .enumerate()
+            .map(|(index, input)| (u32::try_from(index).unwrap_or(u32::MAX), input))
+            .collect();
+        Self {
+            inputs: numbered.into_iter(),
+            options,
+            current: None,
+            files: Arc::default(),
+        }
+    }
+
+    /// The files opened so far, shared: read it after the chunks are consumed.
+    pub fn files(&self) -> Arc<Mutex<Vec<Arc<FileInfo>>>> {
+        Arc::clone(&self.files)
+    }
+
+    fn open_next(&mut self) -> Option<Result<(), StepError>> {
+        let (index, input) = self.inputs.next()?;
+        let format = self
+            .options
+            .format
+            .or_else(|| format_of(&input.path))
+            .unwrap_or(DataFormat::Csv);
+        let opened = match format {
+            DataFormat::Csv => csv::open(index, &input, &self.options),
+            DataFormat::Jsonl => jsonl::open(index, &input, &self.options),
+            DataFormat::Parquet => Err(StepError::Usage(format!(
+                "{}: Parquet is not supported by this build yet",
+                input.display
+            ))),
+        };
+        Some(opened.map(|file_chunks| {
+            if let Ok(mut files) = self.files.lock() {
+                files.push(Arc::clone(&file_chunks.file));
+            }
+            self.current = Some(file_chunks);
+        }))
+    }
+}
+
+impl Iterator for Chunks {
+    type Item = Result<Chunk, StepError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(current) = &mut self.current {
+                match current.next_chunk() {
+                    Ok(Some(chunk)) => return Some(Ok(chunk)),
+                    Ok(None) => self.current = None,
+                    Err(error) => {
+                        self.current = None;
+                        return Some(Err(error));
+                    }
+                }
+            }
+            match self.open_next()? {
+                Ok(()) => {}
+                Err(error) => return Some(Err(error)),
+            }
+        }
+    }
+}
+
+/// Cuts one decompressed byte stream into chunks that end on record boundaries.
+pub(crate) struct FileChunks {
+    pub(crate) file: Arc<FileInfo>,
+    path: PathBuf,
+    reader: Box<dyn Read + Send>,
+    carry: Vec<u8>,
+    next_line: u64,
+    eof: bool,
+    chunk_size: usize,
+    delimiter: u8,
+    /// `None` for formats without quoting (JSON Lines: any newline ends a record).
+    quote: Option<u8>,
+}
+
+impl fmt::Debug for FileChunks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileChunks")
+            .field("file", &self.file.display)
+            .field("next_line", &self.next_line)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FileChunks {
+    /// Reads until `buf` holds at least `want` bytes or the stream ends.
+    fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<(), StepError> {
+        while buf.len() < want && !self.eof {
+            let start = buf.len();
+            buf.resize(want, 0);
+            match self.reader.read(&mut buf[start..]) {
+                Ok(0) => {
+                    buf.truncate(start);
+                    self.eof = true;
+                }
+                Ok(read) => buf.truncate(start + read),
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {
+                    buf.truncate(start);
+                }
+                Err(error) => {
+                    buf.truncate(start);
+                    return Err(StepError::io("reading", &self.path, error));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn next_chunk(&mut self) -> Result<Option<Chunk>, StepError> {
+        let mut buf = std::mem::take(&mut self.carry);
+        let mut want = self.chunk_size.max(buf.len() + 1);
+        let cut = loop {
+            self.fill(&mut buf, want)?;
+            if self.eof {
+                break buf.len();
+            }
+            let boundary = match self.quote {
+                Some(quote) => csv::last_record_boundary(&buf, self.delimiter, quote),
+                None => memchr::memrchr(b'\n', &buf).map(|at| at + 1),
+            };
+            match boundary {
+                Some(cut) => break cut,
+                // A record longer than the chunk (or a quote never closed): read more,
+                // up to 16 chunks, then cut anyway and let the parser report it.
+                None if want >= self.chunk_size * 16 => break buf.len(),
+                None => want *= 2,
+            }
+        };
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        self.carry = buf[cut..].to_vec();
+        buf.truncate(cut);
+        let start_line = self.next_line;
+        self.next_line += count_newlines(&buf);
+        Ok(Some(Chunk {
+            file: Arc::clone(&self.file),
+            data: buf,
+            start_line,
+            delimiter: self.delimiter,
+            quote: self.quote.unwrap_or(b'"'),
+        }))
+    }
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    // Written so it vectorises; memchr's iterator is slower when newlines are dense.
+    bytes
+        .chunks(4096)
+        .map(|block| {
+            block
+                .iter()
+                .map(|&byte| u64::from(byte == b'\n'))
+                .sum::<u64>()
+        })
+        .sum()
+}
+
+/// Parses a chunk into a batch of rows (on the calling thread).
+pub fn parse(chunk: Chunk) -> Batch {
+    match chunk.file.format {
+        DataFormat::Jsonl => jsonl::parse(chunk),
+        DataFormat::Csv | DataFormat::Parquet => csv::parse(chunk),
+    }
+}
+
+pub(crate) fn null_set(options: &CsvOptions) -> NullSet {
+    match &options.null_values {
+        Some(values) => NullSet::new(values),
+        None => NullSet::new(DEFAULT_NULL_VALUES),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_sets_match_whole_fields() {
+        let nulls = NullSet::new(&["", "NA"]);
+        assert!(nulls.contains(b""));
+        assert!(nulls.contains(b"NA"));
+        assert!(!nulls.contains(b"NAN"));
+        assert!(!NullSet::new(&["NA"]).contains(b""));
+    }
+
+    #[test]
+    fn formats_come_from_extensions() {
+        assert_eq!(format_of(Path::new("a/b.csv.gz")), Some(DataFormat::Csv));
+        assert_eq!(format_of(Path::new("b.JSONL.zst")), Some(DataFormat::Jsonl));
+        assert_eq!(format_of(Path::new("p.parquet")), Some(DataFormat::Parquet));
+        assert_eq!(format_of(Path::new("README")), None);
+    }
+}

@@ -1,0 +1,220 @@
+//! One pass over a dataset: every check evaluated, every value profiled, in parallel
+//! over chunks on all cores, memory flat in the dataset's size. The result per check
+//! becomes [`Finding`]s at `file:line:column`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::iter::{ParallelBridge, ParallelIterator};
+use serde::Serialize;
+use trainyard_core::manifest::Dataset;
+use trainyard_core::manifest::data::DataSchema;
+use trainyard_core::{Finding, Location, StepError};
+
+use crate::check::Plan;
+pub use crate::check::{Accumulator, CheckResult, ColumnSink, NoProfile, Offense, ProfileSink};
+use crate::read::{self, Batch, Chunks, FileInfo, InputFile, ReadOptions};
+use crate::schema;
+
+/// The outcome of validating one dataset.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Validation {
+    /// The dataset's name in the manifest.
+    pub dataset: String,
+    /// The files read, as shown in findings.
+    pub files: Vec<String>,
+    /// Rows read, malformed ones included.
+    pub rows: u64,
+    /// Bytes read (after decompression).
+    pub bytes: u64,
+    /// One result per check, in schema order; the first is `rows are well-formed`.
+    pub checks: Vec<CheckResult>,
+    /// Warnings met reading the schema (unsupported expectations, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Finding>,
+}
+
+impl Validation {
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|check| check.passed)
+    }
+
+    /// The failed checks.
+    pub fn failures(&self) -> impl Iterator<Item = &CheckResult> {
+        self.checks.iter().filter(|check| !check.passed)
+    }
+
+    /// Findings: the schema's warnings; then for each failed check one finding that
+    /// says what was observed, and one per offending row shown, at `file:line:column`.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut findings = self.warnings.clone();
+        for check in self.failures() {
+            let where_ = check
+                .offenders
+                .first()
+                .map(|o| o.file.clone())
+                .or_else(|| self.files.first().cloned())
+                .unwrap_or_default();
+            let more = if check.failed > check.offenders.len() as u64 && !check.offenders.is_empty()
+            {
+                format!("; the first {} are reported", check.offenders.len())
+            } else {
+                String::new()
+            };
+            findings.push(
+                Finding::error(
+                    check.rule,
+                    format!(
+                        "dataset `{}`: check `{}` failed: {}{more}",
+                        self.dataset, check.name, check.observed
+                    ),
+                )
+                .at(Location::file(where_)),
+            );
+            for offense in &check.offenders {
+                findings.push(offense_finding(check, offense));
+            }
+        }
+        findings
+    }
+
+    /// A Markdown table of the checks, for the job summary.
+    pub fn summary_markdown(&self) -> String {
+        let mut text = format!(
+            "**{}**: {} rows in {} file(s), {} of {} checks passed\n\n| check | result | observed |\n|---|---|---|\n",
+            self.dataset,
+            self.rows,
+            self.files.len(),
+            self.checks.iter().filter(|c| c.passed).count(),
+            self.checks.len()
+        );
+        for check in &self.checks {
+            let result = if check.passed { "pass" } else { "**fail**" };
+            let name = check.name.replace('|', "\\|");
+            let observed = check.observed.replace('|', "\\|");
+            let _ = writeln!(text, "| `{name}` | {result} | {observed} |");
+        }
+        text
+    }
+}
+
+fn offense_finding(check: &CheckResult, offense: &Offense) -> Finding {
+    let mut message = format!("`{}`", check.name);
+    if let Some(value) = &offense.value {
+        let _ = write!(message, ": value `{value}`");
+    }
+    if let Some(detail) = &offense.detail {
+        let _ = write!(message, " ({detail})");
+    }
+    let line = u32::try_from(offense.line).unwrap_or(u32::MAX);
+    Finding::error(offense.rule.unwrap_or(check.rule), message)
+        .at(Location::file(offense.file.clone()).at(line, offense.column))
+}
+
+/// How to read a dataset, from its manifest entry; `null_values` from an imported
+/// schema apply when the dataset sets none.
+pub fn read_options(dataset: &Dataset, null_values: Option<Vec<String>>) -> ReadOptions {
+    let mut csv = dataset.csv.clone().unwrap_or_default();
+    if csv.null_values.is_none() {
+        csv.null_values = null_values;
+    }
+    ReadOptions {
+        format: dataset.format,
+        csv,
+        ..ReadOptions::default()
+    }
+}
+
+/// Validates the dataset `name` of the manifest; `base` is the manifest's folder.
+/// A dataset without a schema is still read: malformed rows are reported.
+pub fn validate_dataset(
+    name: &str,
+    dataset: &Dataset,
+    base: &Path,
+) -> Result<Validation, StepError> {
+    validate_dataset_with::<NoProfile>(name, dataset, base).map(|(validation, _)| validation)
+}
+
+/// [`validate_dataset`], feeding every value to a profile `P` in the same pass.
+pub fn validate_dataset_with<P: ProfileSink>(
+    name: &str,
+    dataset: &Dataset,
+    base: &Path,
+) -> Result<(Validation, P), StepError> {
+    let loaded = schema::for_dataset(dataset, base)?.unwrap_or_default();
+    let schema_file = dataset
+        .schema_file
+        .as_deref()
+        .unwrap_or(trainyard_core::manifest::MANIFEST_FILE);
+    let inputs = read::resolve(base, &dataset.path)?;
+    let options = read_options(dataset, loaded.null_values.clone());
+    let (mut validation, profile) =
+        validate_files::<P>(name, inputs, &loaded.schema, schema_file, options)?;
+    validation.warnings = loaded.warnings;
+    Ok((validation, profile))
+}
+
+/// Validates files against a schema; `schema_file` names the schema in errors.
+pub fn validate_files<P: ProfileSink>(
+    name: &str,
+    inputs: Vec<InputFile>,
+    schema: &DataSchema,
+    schema_file: &str,
+    options: ReadOptions,
+) -> Result<(Validation, P), StepError> {
+    let plan = Plan::new(schema, schema_file)?;
+    let (accumulator, files, bytes) = run(
+        inputs,
+        options,
+        || Accumulator::<P>::new(&plan),
+        |acc, batch| acc.absorb(&plan, batch),
+        |a, b| a.merge(&plan, b),
+    )?;
+    let rows = accumulator.rows();
+    let (checks, profile) = accumulator.finish(&plan, &files);
+    Ok((
+        Validation {
+            dataset: name.to_owned(),
+            files: files.iter().map(|f| f.display.clone()).collect(),
+            rows,
+            bytes,
+            checks,
+            warnings: Vec::new(),
+        },
+        profile,
+    ))
+}
+
+/// The parallel pass shared by validation and inference: chunks are read in order
+/// (one reader at a time), parsed and absorbed on all cores, one accumulator per
+/// worker, merged at the end. Returns the accumulator, the files and the bytes read.
+pub(crate) fn run<A: Send>(
+    inputs: Vec<InputFile>,
+    options: ReadOptions,
+    init: impl Fn() -> A + Sync + Send,
+    absorb: impl Fn(&mut A, &Batch) + Sync + Send,
+    merge: impl Fn(&mut A, A) + Sync + Send,
+) -> Result<(A, Vec<Arc<FileInfo>>, u64), StepError> {
+    let chunks = Chunks::new(inputs, options);
+    let files = chunks.files();
+    let bytes = AtomicU64::new(0);
+    let accumulator = chunks
+        .par_bridge()
+        .try_fold(&init, |mut acc, chunk| {
+            let chunk = chunk?;
+            bytes.fetch_add(chunk.data.len() as u64, Ordering::Relaxed);
+            let batch = read::parse(chunk);
+            absorb(&mut acc, &batch);
+            Ok::<A, StepError>(acc)
+        })
+        .try_reduce(&init, |mut a, b| {
+            merge(&mut a, b);
+            Ok(a)
+        })?;
+    let mut files = files.lock().map(|files| files.clone()).unwrap_or_default();
+    files.sort_by_key(|f| f.index);
+    Ok((accumulator, files, bytes.into_inner()))
+}

@@ -1,0 +1,129 @@
+//! `trainyard data fingerprint`: BLAKE3 digests of every dataset into the
+//! committed `trainyard.lock`; `--check` fails when data changed without it.
+
+use std::fmt::Write;
+
+use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
+use trainyard_data::fingerprint::{self, LOCK_FILE, LockFile, StatCache};
+
+use super::StepContext;
+use crate::cli::DataFingerprintArgs;
+
+pub const STEP: &str = "data fingerprint";
+
+/// The stat cache, so an unchanged re-run only stats files. Not committed.
+pub const STAT_CACHE: &str = ".trainyard/cache/fingerprints.json";
+
+pub fn run(args: &DataFingerprintArgs, context: &StepContext) -> Result<Report, StepError> {
+    let project = context.project()?;
+    let lock_path = project.root.join(LOCK_FILE);
+    let cache_path = project.root.join(STAT_CACHE);
+    let mut cache = StatCache::load(&cache_path);
+
+    let mut lock = LockFile::default();
+    for (name, dataset) in &project.manifest.datasets {
+        let fingerprint =
+            fingerprint::fingerprint_dataset(&project.root, &dataset.path, Some(&mut cache))
+                .map_err(|error| fingerprint_error(&project.manifest_file, name, error))?;
+        lock.datasets.insert(name.clone(), fingerprint);
+    }
+    cache
+        .save(&cache_path)
+        .map_err(|error| StepError::Environment(error.to_string()))?;
+
+    let committed =
+        LockFile::load(&lock_path).map_err(|error| StepError::Environment(error.to_string()))?;
+    let mut report = Report::new(STEP, Conclusion::Success, String::new());
+    let mut summary =
+        String::from("| dataset | files | bytes | BLAKE3 | lock |\n|---|---|---|---|---|\n");
+    for (name, fingerprint) in &lock.datasets {
+        let recorded = committed.as_ref().and_then(|lock| lock.datasets.get(name));
+        let state = match recorded {
+            Some(recorded) if recorded.digest == fingerprint.digest => "unchanged",
+            Some(_) => "changed",
+            None => "new",
+        };
+        let _ = writeln!(
+            summary,
+            "| {name} | {} | {} | `{}` | {state} |",
+            fingerprint.files.len(),
+            fingerprint.size(),
+            &fingerprint.digest[..16]
+        );
+        report
+            .outputs
+            .insert(format!("digest-{name}"), fingerprint.digest.clone());
+        if args.check && state != "unchanged" {
+            report.push_finding(
+                Finding::error(
+                    "lock/out-of-date",
+                    format!(
+                        "dataset `{name}` is {state} since {LOCK_FILE} was written; run `trainyard data fingerprint` and commit {LOCK_FILE}"
+                    ),
+                )
+                .at(Location::file(LOCK_FILE)),
+            );
+        }
+    }
+    let stale: Vec<&String> = committed
+        .iter()
+        .flat_map(|lock| lock.datasets.keys())
+        .filter(|name| !lock.datasets.contains_key(*name))
+        .collect();
+    if args.check {
+        for name in stale {
+            report.push_finding(
+                Finding::error(
+                    "lock/out-of-date",
+                    format!("{LOCK_FILE} records dataset `{name}`, which the manifest no longer declares"),
+                )
+                .at(Location::file(LOCK_FILE)),
+            );
+        }
+        report.title = if report.conclusion == Conclusion::Failure {
+            format!("{LOCK_FILE} is out of date with the data")
+        } else {
+            format!(
+                "{LOCK_FILE} matches the data of {} dataset(s)",
+                lock.datasets.len()
+            )
+        };
+    } else {
+        lock.save(&lock_path)
+            .map_err(|error| StepError::Environment(error.to_string()))?;
+        report.title = format!(
+            "fingerprinted {} dataset(s) into {LOCK_FILE}",
+            lock.datasets.len()
+        );
+        report
+            .outputs
+            .insert("lock-file".to_owned(), lock_path.display().to_string());
+    }
+    report.summary = summary;
+    Ok(report)
+}
+
+fn fingerprint_error(
+    manifest_file: &str,
+    dataset: &str,
+    error: fingerprint::FingerprintError,
+) -> StepError {
+    match error {
+        fingerprint::FingerprintError::NoFiles { pattern } => StepError::from(
+            trainyard_core::ConfigError::new(
+                manifest_file,
+                "dataset-missing",
+                format!("dataset `{dataset}`: `{pattern}` matches no files"),
+            )
+            .with_key_path(format!("datasets.{dataset}.path")),
+        ),
+        fingerprint::FingerprintError::Io {
+            action,
+            path,
+            source,
+        } => StepError::io(action, path, source),
+        other @ fingerprint::FingerprintError::Format { .. } => {
+            StepError::Environment(other.to_string())
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! `trainyard data sample DATASET`: a deterministic sample — the same data and
+//! seed give the same bytes on any machine. Pull-request builds train on it.
+
+use std::fmt::Write;
+
+use trainyard_core::{Conclusion, Report, StepError};
+use trainyard_data::fingerprint;
+use trainyard_data::sample::{self, SampleError, SampleOptions, SampleSize};
+
+use super::StepContext;
+use crate::cli::DataSampleArgs;
+
+pub const STEP: &str = "data sample";
+
+pub fn run(args: &DataSampleArgs, context: &StepContext) -> Result<Report, StepError> {
+    let project = context.project()?;
+    let dataset = project.dataset(&args.dataset)?;
+    let declared = dataset.sample.as_ref();
+
+    let size = match (args.fraction, args.rows, declared) {
+        (Some(fraction), None, _) => SampleSize::Fraction(fraction),
+        (None, Some(rows), _) => SampleSize::Rows(rows),
+        // The manifest guarantees exactly one of `fraction` and `rows`.
+        (None, None, Some(declared)) => declared
+            .fraction
+            .map(SampleSize::Fraction)
+            .or(declared.rows.map(SampleSize::Rows))
+            .unwrap_or(SampleSize::Fraction(1.0)),
+        (None, None, None) => {
+            return Err(StepError::Usage(format!(
+                "dataset `{}` declares no `sample`; give --fraction or --rows",
+                args.dataset
+            )));
+        }
+        (Some(_), Some(_), _) => unreachable!("clap makes --fraction and --rows exclusive"),
+    };
+    let seed = args
+        .seed
+        .or(declared.map(|sample| sample.seed))
+        .unwrap_or(0);
+    let mut options = SampleOptions::new(size, seed);
+    if args.stratify || declared.is_some_and(|sample| sample.stratify) {
+        let label = dataset.label.clone().ok_or_else(|| {
+            StepError::Usage(format!(
+                "stratifying needs `datasets.{}.label` in the manifest",
+                args.dataset
+            ))
+        })?;
+        options = options.stratified(label);
+    }
+
+    let files = fingerprint::list_files(&project.root, &dataset.path)
+        .map_err(|error| StepError::Environment(error.to_string()))?;
+    let [input] = files.as_slice() else {
+        return Err(StepError::Usage(format!(
+            "dataset `{}` has {} files; sampling takes a single CSV file for now",
+            args.dataset,
+            files.len()
+        )));
+    };
+    let output = args.output.clone().unwrap_or_else(|| {
+        project
+            .root
+            .join(".trainyard/samples")
+            .join(format!("{}.csv", args.dataset))
+    });
+    if let Some(parent) = output.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|error| StepError::io("creating", parent, error))?;
+    }
+    let summary = sample::sample_csv(input, &output, &options).map_err(|error| match error {
+        SampleError::Io {
+            action,
+            path,
+            source,
+        } => StepError::io(action, path, source),
+        SampleError::Usage(message) => StepError::Usage(message),
+        csv @ SampleError::Csv { .. } => StepError::Environment(csv.to_string()),
+    })?;
+
+    let mut markdown = format!(
+        "Sampled {} of {} rows of `{}` (seed {seed}) into `{}`.\n",
+        summary.output_rows,
+        summary.input_rows,
+        args.dataset,
+        output.display()
+    );
+    if !summary.classes.is_empty() {
+        markdown.push_str("\n| class | rows | kept |\n|---|---|---|\n");
+        for (class, (rows, kept)) in &summary.classes {
+            let _ = writeln!(markdown, "| {class} | {rows} | {kept} |");
+        }
+    }
+    Ok(Report::new(
+        STEP,
+        Conclusion::Success,
+        format!(
+            "sampled {} of {} rows of `{}`",
+            summary.output_rows, summary.input_rows, args.dataset
+        ),
+    )
+    .with_summary(markdown)
+    .with_output("path", output.display().to_string())
+    .with_output("rows", summary.output_rows.to_string()))
+}
