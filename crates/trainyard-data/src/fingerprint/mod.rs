@@ -290,60 +290,26 @@ pub fn hash_file(path: &Path) -> Result<blake3::Hash, FingerprintError> {
     Ok(hasher.finalize())
 }
 
-/// The files a dataset path names, relative to `root`: a file, a folder
-/// (every file below it, hidden ones excluded) or a glob (`data/*.csv`).
-/// Sorted by path.
+/// The files a dataset path names, relative to `root`: a file, a folder or a
+/// glob, resolved exactly as the readers resolve it ([`crate::read::resolve`]),
+/// so validation and fingerprints always see the same files. Sorted by path.
 pub fn list_files(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, FingerprintError> {
-    let full = root.join(pattern);
-    let mut files = Vec::new();
-    if full.is_file() {
-        files.push(full);
-    } else if full.is_dir() {
-        walk(&full, &mut files)?;
-    } else {
-        let text = full.to_string_lossy();
-        let paths = glob::glob(&text).map_err(|e| FingerprintError::Format {
-            path: full.clone(),
-            message: e.to_string(),
-        })?;
-        for entry in paths {
-            let path = entry.map_err(|e| FingerprintError::Io {
-                action: "list",
-                path: e.path().to_owned(),
-                source: std::io::Error::other(e.to_string()),
-            })?;
-            if path.is_file() {
-                files.push(path);
-            } else if path.is_dir() {
-                walk(&path, &mut files)?;
-            }
-        }
-    }
-    if files.is_empty() {
-        return Err(FingerprintError::NoFiles {
-            pattern: pattern.to_owned(),
-        });
-    }
-    files.sort();
-    files.dedup();
-    Ok(files)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), FingerprintError> {
-    for entry in std::fs::read_dir(dir).map_err(io_error("list", dir))? {
-        let entry = entry.map_err(io_error("list", dir))?;
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        let kind = entry.file_type().map_err(io_error("stat", &path))?;
-        if kind.is_dir() {
-            walk(&path, out)?;
-        } else if kind.is_file() || path.is_file() {
-            out.push(path);
-        }
-    }
-    Ok(())
+    crate::read::resolve(root, pattern)
+        .map(|files| files.into_iter().map(|file| file.path).collect())
+        .map_err(|error| match error {
+            trainyard_core::StepError::Io {
+                action,
+                path,
+                source,
+            } if source.kind() != std::io::ErrorKind::NotFound => FingerprintError::Io {
+                action,
+                path,
+                source,
+            },
+            _ => FingerprintError::NoFiles {
+                pattern: pattern.to_owned(),
+            },
+        })
 }
 
 /// `path` relative to `root`, with `/` separators.
