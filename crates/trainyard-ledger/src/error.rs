@@ -1,0 +1,117 @@
+//! Why a ledger operation failed, with what a person needs to fix it.
+
+use std::path::PathBuf;
+
+/// A ledger operation's failure.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    /// `path` is not inside a git repository.
+    #[error(
+        "{path} is not inside a git repository; run `git init` there (the ledger lives in the project's repository)"
+    )]
+    NotARepository {
+        path: PathBuf,
+        #[source]
+        source: git2::Error,
+    },
+    /// libgit2 failed reading or writing objects or refs.
+    #[error("git: {action}: {source}")]
+    Git {
+        action: String,
+        #[source]
+        source: git2::Error,
+    },
+    /// A stored record could not be read back.
+    #[error("the ledger record {path} in {reference} is not valid JSON of its kind: {source}")]
+    Corrupt {
+        reference: String,
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "no run `{id}` in the ledger; `trainyard runs list` shows the recorded runs (run `trainyard ledger pull` first if it was recorded elsewhere)"
+    )]
+    RunNotFound { id: String },
+    #[error("`{prefix}` matches {} runs ({}); give more of the id", matches.len(), matches.join(", "))]
+    AmbiguousRun {
+        prefix: String,
+        matches: Vec<String>,
+    },
+    #[error("a run with id `{id}` is already recorded")]
+    RunExists { id: String },
+    #[error("no model `{model}` in the registry{}", known_list(known))]
+    ModelNotFound { model: String, known: Vec<String> },
+    #[error(
+        "model `{model}` has no version or alias `{spec}`{}",
+        known_list(known)
+    )]
+    VersionNotFound {
+        model: String,
+        spec: String,
+        known: Vec<String>,
+    },
+    /// A name that cannot be stored (it becomes part of a path in git).
+    #[error(
+        "invalid {what} `{value}`: use letters, digits, `.`, `-` and `_` (not starting with `.`)"
+    )]
+    InvalidName { what: &'static str, value: String },
+    /// Writers kept winning the race for a ref; nothing was written.
+    #[error(
+        "gave up updating {reference} after {attempts} attempts: other writers kept updating it; try again"
+    )]
+    Contended { reference: String, attempts: u32 },
+    /// The `git` command could not be started.
+    #[error("could not run `git` ({source}); install git and make sure it is on PATH")]
+    GitMissing {
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `git` command failed.
+    #[error("`{command}` failed ({status}): {stderr}")]
+    GitCommand {
+        command: String,
+        status: String,
+        stderr: String,
+    },
+    #[error("{action} {path}: {source}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn known_list(known: &[String]) -> String {
+    if known.is_empty() {
+        String::new()
+    } else {
+        format!(" (known: {})", known.join(", "))
+    }
+}
+
+impl LedgerError {
+    pub(crate) fn git(action: impl Into<String>, source: git2::Error) -> Self {
+        Self::Git {
+            action: action.into(),
+            source,
+        }
+    }
+
+    /// Whether the error is about something the user named that does not
+    /// exist or is malformed (a usage error, exit 2) rather than the
+    /// environment failing (exit 3).
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            Self::RunNotFound { .. }
+                | Self::AmbiguousRun { .. }
+                | Self::RunExists { .. }
+                | Self::ModelNotFound { .. }
+                | Self::VersionNotFound { .. }
+                | Self::InvalidName { .. }
+                | Self::NotARepository { .. }
+        )
+    }
+}

@@ -1,0 +1,113 @@
+//! The run ledger and model registry of trainyard, and its artifact store.
+//!
+//! Everything is recorded in the project's own git repository under
+//! `refs/trainyard/*` ([`GitLedger`]): no server to host, history is git's,
+//! and CI syncs it with `git push`/`git fetch` ([`GitLedger::push`],
+//! [`GitLedger::pull`]). Records are JSON blobs in commits written without
+//! touching the work tree or the index; every ref update is a
+//! compare-and-swap retried on a lost race, so concurrent writers never lose
+//! a record. See `docs/steps/ledger.md` for the layout and guarantees.
+//!
+//! Model files go to an [`ArtifactStore`], content-addressed by BLAKE3
+//! ([`LocalStore`] by default, `.trainyard/artifacts`).
+
+mod error;
+mod float;
+mod git;
+mod id;
+mod record;
+mod store;
+mod sync;
+
+use std::collections::BTreeMap;
+
+pub use error::LedgerError;
+pub use git::{GitLedger, LEDGER_REFS, REGISTRY_REF, RUNS_REF, detect_actor};
+pub use record::{
+    AliasMove, CiInfo, Deployment, DeploymentKind, GitInfo, ModelVersion, Outcome, RunId, RunMode,
+    RunRecord, TagChange, Timestamp,
+};
+pub use store::{
+    ArtifactRef, ArtifactStore, DEFAULT_STORE_DIR, LocalStore, StoreError, digest_file, object_key,
+    validate_digest,
+};
+pub use sync::{RefSync, SyncReport};
+
+/// The ledger: runs, the model registry and environments' deployment history.
+///
+/// Lists are oldest first (newest last). Names (models, aliases, tag keys,
+/// environments) are letters, digits, `.`, `-` and `_`.
+pub trait Ledger {
+    /// Records a finished run. Its id must be new.
+    fn append_run(&self, run: &RunRecord) -> Result<(), LedgerError>;
+
+    /// The run with this id, or with the only id starting with it.
+    fn run(&self, id: &str) -> Result<RunRecord, LedgerError>;
+
+    /// Every recorded run's id, oldest first (cheap: reads no run).
+    fn run_ids(&self) -> Result<Vec<RunId>, LedgerError>;
+
+    /// Every recorded run, oldest first.
+    fn runs(&self) -> Result<Vec<RunRecord>, LedgerError>;
+
+    /// Registers `artifact` of run `run_id` as the next version (1, 2, 3…) of `model`.
+    fn register(
+        &self,
+        model: &str,
+        run_id: &RunId,
+        artifact: &ArtifactRef,
+    ) -> Result<ModelVersion, LedgerError>;
+
+    /// The names of every registered model, sorted.
+    fn models(&self) -> Result<Vec<String>, LedgerError>;
+
+    /// Every version of `model`, oldest first, with its current tags and aliases.
+    fn versions(&self, model: &str) -> Result<Vec<ModelVersion>, LedgerError>;
+
+    /// The version `spec` names: `3`, `v3`, an alias (`champion`), or `latest`
+    /// (the newest version, unless an alias is called that).
+    fn resolve(&self, model: &str, spec: &str) -> Result<ModelVersion, LedgerError>;
+
+    /// Where each alias of `model` points now.
+    fn aliases(&self, model: &str) -> Result<BTreeMap<String, u64>, LedgerError>;
+
+    /// Points `alias` of `model` at `version`, recording who, when and why.
+    fn move_alias(
+        &self,
+        model: &str,
+        alias: &str,
+        version: u64,
+        actor: &str,
+        reason: &str,
+    ) -> Result<AliasMove, LedgerError>;
+
+    /// Every move of `alias` (or of every alias, when `None`) of `model`, oldest first.
+    fn alias_history(
+        &self,
+        model: &str,
+        alias: Option<&str>,
+    ) -> Result<Vec<AliasMove>, LedgerError>;
+
+    /// Sets tag `key` to `value` on a version of `model`, recording who, when and why.
+    fn set_tag(
+        &self,
+        model: &str,
+        version: u64,
+        key: &str,
+        value: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<TagChange, LedgerError>;
+
+    /// Every tag change on `model`'s versions, oldest first.
+    fn tag_history(&self, model: &str) -> Result<Vec<TagChange>, LedgerError>;
+
+    /// Appends a deployment to environment `env`'s history.
+    fn record_deployment(&self, env: &str, deployment: &Deployment) -> Result<(), LedgerError>;
+
+    /// Environment `env`'s history, oldest first (the current one last); empty if none.
+    fn deployments(&self, env: &str) -> Result<Vec<Deployment>, LedgerError>;
+
+    /// The environments with a deployment history, sorted.
+    fn environments(&self) -> Result<Vec<String>, LedgerError>;
+}
