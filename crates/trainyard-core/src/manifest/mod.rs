@@ -16,7 +16,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use environment::{Environment, Iac, IacTarget};
-pub use gate::{Comparison, GatePolicy, MetricThreshold};
+pub use gate::{
+    ByteSize, Comparison, DataCheck, FairnessRule, GatePolicy, LatencyBudget, MetricThreshold,
+    NonRegression, TestsRule,
+};
 pub use load::{MANIFEST_FILE, load, parse};
 pub use train::{Direction, MetricSpec, Model, Tracking, TrackingBackend, Train};
 

@@ -1,0 +1,540 @@
+//! Each rule of a [`GatePolicy`] judged against the [`Evidence`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use trainyard_core::manifest::{
+    ByteSize, DataCheck, Direction, FairnessRule, GatePolicy, LatencyBudget, MetricThreshold,
+    NonRegression, TestsRule,
+};
+
+use crate::evidence::Evidence;
+use crate::verdict::{RuleOutcome, Verdict, short};
+use crate::{GateError, junit, tags};
+
+/// Judges every rule of `policy`. A rule that cannot be judged (a report
+/// missing, a metric not recorded) fails with a reason: a gate fails closed.
+/// Errors are only for what stops the judging itself (the repository is unreadable).
+pub fn evaluate(policy: &GatePolicy, evidence: &Evidence<'_>) -> Result<Verdict, GateError> {
+    let mut rules = Vec::new();
+    for text in &policy.metrics {
+        rules.push(metric_threshold(text, evidence));
+    }
+    for rule in &policy.non_regression {
+        rules.push(non_regression(rule, evidence));
+    }
+    for rule in &policy.fairness {
+        rules.push(fairness(rule, evidence));
+    }
+    if let Some(tests) = &policy.tests {
+        rules.extend(test_reports(tests, &evidence.root));
+    }
+    if let Some(limit) = policy.max_artifact_size {
+        rules.push(artifact_size(limit, evidence));
+    }
+    if let Some(budget) = &policy.latency {
+        rules.push(latency(budget, evidence));
+    }
+    if let Some(pattern) = &policy.require_tag {
+        rules.extend(release_tag(pattern, policy.require_signed_tag, evidence)?);
+    }
+    for (key, value) in &policy.model_tags {
+        rules.push(model_tag(key, value, evidence));
+    }
+    for check in &policy.require_data {
+        rules.push(data_check(*check, evidence));
+    }
+    let candidate = &evidence.candidate;
+    Ok(Verdict {
+        environment: evidence.environment.clone(),
+        model: candidate.model.clone(),
+        version: candidate.version,
+        run: candidate.run.clone(),
+        commit: candidate.commit.clone(),
+        policy: evidence.policy_source.clone(),
+        passed: rules.iter().all(|rule| rule.passed),
+        rules,
+    })
+}
+
+/// A number as people read it: no trailing zeros, at most 6 decimals.
+fn number(value: f64) -> String {
+    let text = format!("{value:.6}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" { "0".to_owned() } else { text.to_owned() }
+}
+
+fn metric_threshold(text: &str, evidence: &Evidence<'_>) -> RuleOutcome {
+    let rule = match MetricThreshold::parse(text) {
+        Ok(rule) => rule,
+        Err(why) => {
+            return RuleOutcome::fail("metric", text, "-", text, format!("the rule `{text}` is not understood: {why}"));
+        }
+    };
+    let required = format!("{} {}", rule.comparison.symbol(), number(rule.value));
+    let candidate = &evidence.candidate;
+    match candidate.metrics.get(&rule.metric) {
+        None => RuleOutcome::fail(
+            "metric",
+            &rule.metric,
+            "not recorded",
+            required,
+            format!(
+                "run {} recorded no `{}` metric; recorded: {}",
+                candidate.run,
+                rule.metric,
+                names(candidate.metrics.keys())
+            ),
+        ),
+        Some(&observed) if rule.comparison.holds(observed, rule.value) => {
+            RuleOutcome::pass("metric", &rule.metric, number(observed), required)
+        }
+        Some(&observed) => RuleOutcome::fail(
+            "metric",
+            &rule.metric,
+            number(observed),
+            &required,
+            format!(
+                "{} is {}, but {} requires {} {required}",
+                rule.metric,
+                number(observed),
+                evidence.environment,
+                rule.metric
+            ),
+        ),
+    }
+}
+
+fn names<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<&str> = names.map(String::as_str).collect();
+    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+}
+
+fn non_regression(rule: &NonRegression, evidence: &Evidence<'_>) -> RuleOutcome {
+    let metric = &rule.metric;
+    let candidate = &evidence.candidate;
+    let Some(direction) = evidence.directions.get(metric).copied() else {
+        return RuleOutcome::fail(
+            "non-regression",
+            metric,
+            "-",
+            "a direction",
+            format!("`{metric}` has no direction: declare it under `model.metrics` (maximize or minimize)"),
+        );
+    };
+    let Some(champion) = &evidence.champion else {
+        return RuleOutcome::pass("non-regression", metric, "no champion yet", "not worse than the champion");
+    };
+    let (Some(&observed), Some(&best)) = (candidate.metrics.get(metric), champion.metrics.get(metric)) else {
+        let who = if candidate.metrics.contains_key(metric) {
+            format!("champion v{}", champion.version)
+        } else {
+            format!("run {}", candidate.run)
+        };
+        return RuleOutcome::fail(
+            "non-regression",
+            metric,
+            "not recorded",
+            "not worse than the champion",
+            format!("{who} recorded no `{metric}` metric, so the two cannot be compared"),
+        );
+    };
+    // How much worse the candidate is; negative means better.
+    let worse_by = match direction {
+        Direction::Maximize => best - observed,
+        Direction::Minimize => observed - best,
+    };
+    let (sign, bound) = match direction {
+        Direction::Maximize => (">=", best - rule.tolerance),
+        Direction::Minimize => ("<=", best + rule.tolerance),
+    };
+    let required = format!(
+        "{sign} {} (champion v{} {} ± {})",
+        number(bound),
+        champion.version,
+        number(best),
+        number(rule.tolerance)
+    );
+    // A small epsilon keeps `0.93 - 0.01` from refusing exactly 0.92.
+    if worse_by <= rule.tolerance + 1e-12 {
+        RuleOutcome::pass("non-regression", metric, number(observed), required)
+    } else {
+        RuleOutcome::fail(
+            "non-regression",
+            metric,
+            number(observed),
+            required,
+            format!(
+                "{metric} is {} — {} worse than champion v{} ({}); the tolerance is {}",
+                number(observed),
+                number(worse_by),
+                champion.version,
+                number(best),
+                number(rule.tolerance)
+            ),
+        )
+    }
+}
+
+fn fairness(rule: &FairnessRule, evidence: &Evidence<'_>) -> RuleOutcome {
+    let subject = format!("{} across {}", rule.metric, rule.column);
+    let required = format!("gap <= {}", number(rule.max_gap));
+    let fail = |observed: &str, why: String| RuleOutcome::fail("fairness", &subject, observed, &required, why);
+    let bytes = match (evidence.artifacts)(&rule.file) {
+        Some(Ok(bytes)) => bytes,
+        Some(Err(why)) => return fail("unreadable", format!("{}: {why}", rule.file)),
+        None => {
+            let path = evidence.root.join(&rule.file);
+            match std::fs::read(&path) {
+                Ok(bytes) => bytes,
+                Err(error) => {
+                    return fail(
+                        "missing",
+                        format!(
+                            "no per-group metrics file {}: run {} has no such artifact and {} cannot be read ({error})",
+                            rule.file,
+                            evidence.candidate.run,
+                            path.display()
+                        ),
+                    );
+                }
+            }
+        }
+    };
+    let groups: BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>> = match serde_json::from_slice(&bytes) {
+        Ok(groups) => groups,
+        Err(error) => {
+            return fail(
+                "unreadable",
+                format!("{} is not shaped {{COLUMN: {{GROUP: {{METRIC: NUMBER}}}}}}: {error}", rule.file),
+            );
+        }
+    };
+    let Some(column) = groups.get(&rule.column) else {
+        return fail(
+            "missing",
+            format!("{} has no column `{}`; it has: {}", rule.file, rule.column, names(groups.keys())),
+        );
+    };
+    let values: Vec<(&String, f64)> = column
+        .iter()
+        .filter_map(|(group, metrics)| metrics.get(&rule.metric).map(|value| (group, *value)))
+        .collect();
+    if values.len() < 2 {
+        return fail(
+            "missing",
+            format!(
+                "{} holds `{}` for {} group(s) of `{}`; a gap needs at least two",
+                rule.file,
+                rule.metric,
+                values.len(),
+                rule.column
+            ),
+        );
+    }
+    let lowest = values.iter().copied().fold(values[0], |low, item| if item.1 < low.1 { item } else { low });
+    let highest = values.iter().copied().fold(values[0], |high, item| if item.1 > high.1 { item } else { high });
+    let gap = highest.1 - lowest.1;
+    let observed = format!(
+        "{} ({} {}, {} {})",
+        number(gap),
+        lowest.0,
+        number(lowest.1),
+        highest.0,
+        number(highest.1)
+    );
+    if gap <= rule.max_gap + 1e-12 {
+        RuleOutcome::pass("fairness", &subject, observed, &required)
+    } else {
+        fail(
+            &observed,
+            format!(
+                "{} differs by {} across `{}` ({} {}, {} {}); the bound is {}",
+                rule.metric,
+                number(gap),
+                rule.column,
+                lowest.0,
+                number(lowest.1),
+                highest.0,
+                number(highest.1),
+                number(rule.max_gap)
+            ),
+        )
+    }
+}
+
+fn test_reports(rule: &TestsRule, root: &Path) -> Vec<RuleOutcome> {
+    let mut outcomes = Vec::new();
+    let mut total = junit::Counts::default();
+    let mut files = 0_usize;
+    for pattern in &rule.junit {
+        let full = root.join(pattern);
+        let matches: Vec<_> = match glob::glob(&full.to_string_lossy()) {
+            Ok(paths) => paths.filter_map(Result::ok).filter(|path| path.is_file()).collect(),
+            Err(error) => {
+                outcomes.push(RuleOutcome::fail(
+                    "tests",
+                    pattern,
+                    "-",
+                    "JUnit reports",
+                    format!("`{pattern}` is not a glob: {error}"),
+                ));
+                continue;
+            }
+        };
+        if matches.is_empty() {
+            outcomes.push(RuleOutcome::fail(
+                "tests",
+                pattern,
+                "no file",
+                "JUnit reports, all green",
+                format!(
+                    "no file matches `{pattern}` under {}: run the tests with JUnit output there before the gate",
+                    root.display()
+                ),
+            ));
+            continue;
+        }
+        for path in matches {
+            files += 1;
+            let shown = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+            let counts = std::fs::read_to_string(&path)
+                .map_err(|error| error.to_string())
+                .and_then(|xml| junit::count(&xml));
+            match counts {
+                Err(why) => outcomes.push(RuleOutcome::fail(
+                    "tests",
+                    &shown,
+                    "unreadable",
+                    "0 failures, 0 errors",
+                    format!("{shown}: {why}"),
+                )),
+                Ok(counts) => {
+                    total += counts;
+                    let observed = format!(
+                        "{} tests, {} failures, {} errors",
+                        counts.tests, counts.failures, counts.errors
+                    );
+                    if counts.failures + counts.errors == 0 {
+                        outcomes.push(RuleOutcome::pass("tests", &shown, observed, "0 failures, 0 errors"));
+                    } else {
+                        outcomes.push(RuleOutcome::fail(
+                            "tests",
+                            &shown,
+                            observed,
+                            "0 failures, 0 errors",
+                            format!(
+                                "{shown}: {} of {} tests failed and {} errored",
+                                counts.failures, counts.tests, counts.errors
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(min) = rule.min_count {
+        let observed = format!("{} tests in {files} file(s)", total.tests);
+        if total.tests >= min {
+            outcomes.push(RuleOutcome::pass("tests", "count", observed, format!(">= {min}")));
+        } else {
+            outcomes.push(RuleOutcome::fail(
+                "tests",
+                "count",
+                observed,
+                format!(">= {min}"),
+                format!("only {} test(s) ran; the gate requires at least {min}", total.tests),
+            ));
+        }
+    }
+    outcomes
+}
+
+fn artifact_size(limit: ByteSize, evidence: &Evidence<'_>) -> RuleOutcome {
+    let required = format!("<= {limit}");
+    match evidence.candidate.artifact_size {
+        None => RuleOutcome::fail(
+            "artifact-size",
+            "model",
+            "unknown",
+            required,
+            format!(
+                "{} v{} was registered without an artifact, so its size is unknown",
+                evidence.candidate.model, evidence.candidate.version
+            ),
+        ),
+        Some(size) if size <= limit.bytes() => {
+            RuleOutcome::pass("artifact-size", "model", ByteSize(size).to_string(), required)
+        }
+        Some(size) => RuleOutcome::fail(
+            "artifact-size",
+            "model",
+            ByteSize(size).to_string(),
+            required,
+            format!(
+                "the model artifact is {} ({size} bytes); {} serves at most {limit}",
+                ByteSize(size),
+                evidence.environment
+            ),
+        ),
+    }
+}
+
+fn latency(budget: &LatencyBudget, evidence: &Evidence<'_>) -> RuleOutcome {
+    let required = format!("<= {} ms", number(budget.max_ms));
+    match evidence.candidate.metrics.get(&budget.metric) {
+        None => RuleOutcome::fail(
+            "latency",
+            &budget.metric,
+            "not measured",
+            required,
+            format!(
+                "run {} recorded no `{}` metric: measure the model's latency in training and report it in milliseconds",
+                evidence.candidate.run, budget.metric
+            ),
+        ),
+        Some(&observed) if observed <= budget.max_ms => {
+            RuleOutcome::pass("latency", &budget.metric, format!("{} ms", number(observed)), required)
+        }
+        Some(&observed) => RuleOutcome::fail(
+            "latency",
+            &budget.metric,
+            format!("{} ms", number(observed)),
+            required,
+            format!(
+                "{} is {} ms; the budget of {} is {} ms",
+                budget.metric,
+                number(observed),
+                evidence.environment,
+                number(budget.max_ms)
+            ),
+        ),
+    }
+}
+
+fn release_tag(pattern: &str, signed: bool, evidence: &Evidence<'_>) -> Result<Vec<RuleOutcome>, GateError> {
+    let required = format!("a tag matching `{pattern}`");
+    let fail = |observed: &str, why: String| RuleOutcome::fail("tag", pattern, observed, &required, why);
+    let Some(commit) = &evidence.candidate.commit else {
+        return Ok(vec![fail(
+            "no commit",
+            format!("run {} recorded no commit, so no tag can vouch for it", evidence.candidate.run),
+        )]);
+    };
+    let Some(repository) = &evidence.repository else {
+        return Ok(vec![fail("no repository", "the project is not in a git repository".to_owned())]);
+    };
+    let glob = match glob::Pattern::new(pattern) {
+        Ok(glob) => glob,
+        Err(error) => return Ok(vec![fail("-", format!("`{pattern}` is not a glob: {error}"))]),
+    };
+    let on_commit = tags::tags_on(repository, commit)?;
+    let matching: Vec<&tags::TagOnCommit> = on_commit.iter().filter(|tag| glob.matches(&tag.name)).collect();
+    let Some(first) = matching.first() else {
+        let present: Vec<&str> = on_commit.iter().map(|tag| tag.name.as_str()).collect();
+        return Ok(vec![fail(
+            if present.is_empty() { "no tag" } else { "no matching tag" },
+            format!(
+                "commit {} carries no tag matching `{pattern}` (its tags: {}); tag the release, e.g. `git tag -a v1.0.0 {} -m v1.0.0 && git push origin v1.0.0`",
+                short(commit),
+                if present.is_empty() { "none".to_owned() } else { present.join(", ") },
+                short(commit)
+            ),
+        )]);
+    };
+    let shown: Vec<&str> = matching.iter().map(|tag| tag.name.as_str()).collect();
+    let mut outcomes = vec![RuleOutcome::pass("tag", pattern, shown.join(", "), &required)];
+    if signed {
+        let mut reasons = Vec::new();
+        for tag in &matching {
+            if !tag.annotated {
+                reasons.push(format!("{} is a lightweight tag and cannot carry a signature", tag.name));
+                continue;
+            }
+            match tags::verify_signature(repository, &tag.name)? {
+                Ok(()) => {
+                    outcomes.push(RuleOutcome::pass("signed-tag", &tag.name, "good signature", "a verified signature"));
+                    return Ok(outcomes);
+                }
+                Err(why) => reasons.push(format!("{}: {why}", tag.name)),
+            }
+        }
+        outcomes.push(RuleOutcome::fail(
+            "signed-tag",
+            first.name.clone(),
+            "no verified signature",
+            "a verified signature",
+            format!(
+                "no tag matching `{pattern}` on {} has a signature git accepts ({}); sign it with `git tag -s`",
+                short(commit),
+                reasons.join("; ")
+            ),
+        ));
+    }
+    Ok(outcomes)
+}
+
+fn model_tag(key: &str, value: &str, evidence: &Evidence<'_>) -> RuleOutcome {
+    let candidate = &evidence.candidate;
+    let required = format!("{key}={value}");
+    match candidate.tags.get(key) {
+        Some(found) if found == value => RuleOutcome::pass("model-tag", key, format!("{key}={found}"), required),
+        Some(found) => RuleOutcome::fail(
+            "model-tag",
+            key,
+            format!("{key}={found}"),
+            &required,
+            format!(
+                "{} v{} is tagged {key}={found}; {} requires {required}",
+                candidate.model, candidate.version, evidence.environment
+            ),
+        ),
+        None => RuleOutcome::fail(
+            "model-tag",
+            key,
+            "absent",
+            &required,
+            format!(
+                "{} v{} has no `{key}` tag; {} requires {required} (set by whoever may approve it)",
+                candidate.model, candidate.version, evidence.environment
+            ),
+        ),
+    }
+}
+
+fn data_check(check: DataCheck, evidence: &Evidence<'_>) -> RuleOutcome {
+    let name = check.name();
+    let run = &evidence.candidate.run;
+    match evidence.candidate.data_checks.get(&check) {
+        Some(true) => RuleOutcome::pass("data", name, "passed", "passed"),
+        Some(false) => RuleOutcome::fail(
+            "data",
+            name,
+            "failed",
+            "passed",
+            format!("the data {name} of run {run} failed; fix the data and train again"),
+        ),
+        None => RuleOutcome::fail(
+            "data",
+            name,
+            "not recorded",
+            "passed",
+            format!("run {run} recorded no data {name} result; run `trainyard data {}` in the training job", match check {
+                DataCheck::Validation => "validate",
+                DataCheck::Drift => "drift",
+            }),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(number(0.930_000_1), "0.93");
+        assert_eq!(number(12.0), "12");
+        assert_eq!(number(-0.0), "0");
+    }
+}

@@ -1,0 +1,61 @@
+//! What the gate judges: the candidate model version, the champion it is compared
+//! with, and where its files are. Gathered by the caller (from the ledger).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use trainyard_core::manifest::{DataCheck, Direction};
+
+/// The model version asking to enter an environment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Candidate {
+    pub model: String,
+    pub version: u64,
+    pub run: String,
+    /// The commit the run trained from; tag rules look here.
+    pub commit: Option<String>,
+    pub metrics: BTreeMap<String, f64>,
+    /// The model artifact's size in bytes, when registered with one.
+    pub artifact_size: Option<u64>,
+    pub tags: BTreeMap<String, String>,
+    /// The run's data checks, when it recorded them: `true` passed.
+    pub data_checks: BTreeMap<DataCheck, bool>,
+}
+
+/// The version currently holding the `champion` alias.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Champion {
+    pub version: u64,
+    pub metrics: BTreeMap<String, f64>,
+}
+
+/// Reads a run artifact by its path in the run (`None`: the run has no such artifact).
+pub type ArtifactReader<'a> = dyn Fn(&str) -> Option<Result<Vec<u8>, String>> + 'a;
+
+/// Everything a gate looks at.
+pub struct Evidence<'a> {
+    pub environment: String,
+    pub candidate: Candidate,
+    pub champion: Option<Champion>,
+    /// Which way each metric is better (`model.metrics`), for non-regression.
+    pub directions: BTreeMap<String, Direction>,
+    /// The project folder: JUnit globs and fairness files are relative to it.
+    pub root: PathBuf,
+    /// The git repository holding the candidate's commit and the tags.
+    pub repository: Option<PathBuf>,
+    /// Where the policy came from, for the verdict.
+    pub policy_source: String,
+    pub artifacts: &'a ArtifactReader<'a>,
+}
+
+impl fmt::Debug for Evidence<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Evidence")
+            .field("environment", &self.environment)
+            .field("candidate", &self.candidate)
+            .field("champion", &self.champion)
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,228 @@
+//! Commits that change one file, built with git2 from a branch tip: the user's
+//! HEAD, index and work tree are left alone (unless they asked to move the
+//! branch they have checked out, and then only the one file follows).
+//! Pushes go through the `git` command line, which has the CI's credentials.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::GateError;
+
+/// A branch's tip: the local branch if there is one, else `origin`'s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tip {
+    pub commit: git2::Oid,
+    /// The ref it was read from (`refs/heads/main` or `refs/remotes/origin/main`).
+    pub reference: String,
+}
+
+pub fn tip(repo: &git2::Repository, branch: &str, remote: &str) -> Result<Tip, GateError> {
+    for reference in [format!("refs/heads/{branch}"), format!("refs/remotes/{remote}/{branch}")] {
+        if let Ok(commit) = repo
+            .find_reference(&reference)
+            .and_then(|found| found.peel_to_commit())
+        {
+            return Ok(Tip {
+                commit: commit.id(),
+                reference,
+            });
+        }
+    }
+    Err(GateError::Config(format!(
+        "branch `{branch}` is neither in this clone nor fetched from `{remote}`; fetch it (`git fetch {remote} {branch}`)"
+    )))
+}
+
+/// The bytes of `path` in `commit`'s tree, if it has that file.
+pub fn read_file(repo: &git2::Repository, commit: git2::Oid, path: &str) -> Result<Option<Vec<u8>>, GateError> {
+    let tree = repo
+        .find_commit(commit)
+        .and_then(|commit| commit.tree())
+        .map_err(GateError::git(format!("reading the tree of {commit}")))?;
+    match tree.get_path(Path::new(path)) {
+        Ok(entry) => {
+            let blob = repo
+                .find_blob(entry.id())
+                .map_err(GateError::git(format!("reading {path} in {commit}")))?;
+            Ok(Some(blob.content().to_vec()))
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+/// Writes a commit whose tree is `parent`'s with `path` set to `content`; no ref moves.
+pub fn commit_file(
+    repo: &git2::Repository,
+    parent: git2::Oid,
+    path: &str,
+    content: &[u8],
+    message: &str,
+) -> Result<git2::Oid, GateError> {
+    let parent = repo
+        .find_commit(parent)
+        .map_err(GateError::git(format!("reading commit {parent}")))?;
+    let base = parent.tree().map_err(GateError::git("reading the parent tree"))?;
+    let blob = repo.blob(content).map_err(GateError::git(format!("writing {path}")))?;
+    let components: Vec<&str> = path.split('/').filter(|part| !part.is_empty()).collect();
+    let tree = upsert(repo, Some(&base), &components, blob)?;
+    let tree = repo.find_tree(tree).map_err(GateError::git("reading the new tree"))?;
+    let signature = signature(repo)?;
+    repo.commit(None, &signature, &signature, message, &tree, &[&parent])
+        .map_err(GateError::git("writing the commit"))
+}
+
+/// The user's identity from git config, or trainyard's own (a CI runner has none).
+fn signature(repo: &git2::Repository) -> Result<git2::Signature<'static>, GateError> {
+    match repo.signature() {
+        Ok(signature) => Ok(signature.to_owned()),
+        Err(_) => git2::Signature::now("trainyard", "trainyard@users.noreply.github.com")
+            .map_err(GateError::git("making a commit signature")),
+    }
+}
+
+/// `tree` with the file at `components` set to `blob`, creating folders on the way.
+fn upsert(
+    repo: &git2::Repository,
+    tree: Option<&git2::Tree<'_>>,
+    components: &[&str],
+    blob: git2::Oid,
+) -> Result<git2::Oid, GateError> {
+    let mut builder = repo
+        .treebuilder(tree)
+        .map_err(GateError::git("building a tree"))?;
+    match components {
+        [] => return Err(GateError::Config("an empty path cannot be committed".to_owned())),
+        [file] => {
+            builder
+                .insert(file, blob, i32::from(git2::FileMode::Blob))
+                .map_err(GateError::git(format!("adding {file}")))?;
+        }
+        [folder, rest @ ..] => {
+            let existing = tree
+                .and_then(|tree| tree.get_name(folder))
+                .filter(|entry| entry.kind() == Some(git2::ObjectType::Tree))
+                .map(|entry| repo.find_tree(entry.id()))
+                .transpose()
+                .map_err(GateError::git(format!("reading folder {folder}")))?;
+            let subtree = upsert(repo, existing.as_ref(), rest, blob)?;
+            builder
+                .insert(folder, subtree, i32::from(git2::FileMode::Tree))
+                .map_err(GateError::git(format!("adding folder {folder}")))?;
+        }
+    }
+    builder.write().map_err(GateError::git("writing a tree"))
+}
+
+/// Points `refs/heads/<branch>` at `new`, only if it still points at `expected`
+/// (`None`: only if it does not exist yet). A lost race is a [`GateError::Conflict`].
+pub fn move_branch(
+    repo: &git2::Repository,
+    branch: &str,
+    new: git2::Oid,
+    expected: Option<git2::Oid>,
+    log: &str,
+) -> Result<(), GateError> {
+    let name = format!("refs/heads/{branch}");
+    let result = match expected {
+        Some(old) => repo.reference_matching(&name, new, true, old, log),
+        None => repo.reference(&name, new, false, log),
+    };
+    result.map(|_| ()).map_err(|error| {
+        if matches!(error.code(), git2::ErrorCode::Modified | git2::ErrorCode::Exists) {
+            GateError::Conflict(format!(
+                "branch `{branch}` moved while trainyard wrote to it; run the command again"
+            ))
+        } else {
+            GateError::Git {
+                action: format!("moving branch {branch}"),
+                source: error,
+            }
+        }
+    })
+}
+
+/// When the user has `branch` checked out: checks that `path` has no uncommitted
+/// change (so moving the branch cannot lose work). Returns whether it is checked out.
+pub fn checked_out_and_clean(
+    repo: &git2::Repository,
+    branch: &str,
+    tip: git2::Oid,
+    path: &str,
+) -> Result<bool, GateError> {
+    let on_branch = repo
+        .head()
+        .ok()
+        .filter(git2::Reference::is_branch)
+        .and_then(|head| head.name().map(str::to_owned))
+        .is_some_and(|name| name == format!("refs/heads/{branch}"));
+    if !on_branch || repo.is_bare() {
+        return Ok(false);
+    }
+    let committed = read_file(repo, tip, path)?;
+    let Some(workdir) = repo.workdir() else {
+        return Ok(false);
+    };
+    let on_disk = match std::fs::read(workdir.join(path)) {
+        Ok(bytes) => Some(bytes),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => return Err(GateError::io("reading", workdir.join(path))(error)),
+    };
+    let index = repo.index().map_err(GateError::git("reading the index"))?;
+    let staged = index.get_path(Path::new(path), 0).map(|entry| entry.id);
+    let committed_id = committed
+        .as_deref()
+        .map(|bytes| git2::Oid::hash_object(git2::ObjectType::Blob, bytes))
+        .transpose()
+        .map_err(GateError::git("hashing a blob"))?;
+    if on_disk != committed || staged != committed_id {
+        return Err(GateError::Conflict(format!(
+            "{path} has uncommitted changes on `{branch}`, which you have checked out; commit or discard them, then run again"
+        )));
+    }
+    Ok(true)
+}
+
+/// After the checked-out branch moved: writes `path` to the work tree (temp file,
+/// then rename) and stages it, so `git status` stays clean.
+pub fn follow_in_work_tree(repo: &git2::Repository, path: &str, content: &[u8]) -> Result<(), GateError> {
+    let Some(workdir) = repo.workdir() else {
+        return Ok(());
+    };
+    let target = workdir.join(path);
+    let folder = target.parent().unwrap_or(workdir);
+    std::fs::create_dir_all(folder).map_err(GateError::io("creating", folder))?;
+    let mut temp = tempfile::NamedTempFile::new_in(folder).map_err(GateError::io("creating a file in", folder))?;
+    std::io::Write::write_all(&mut temp, content).map_err(GateError::io("writing", temp.path().to_path_buf()))?;
+    temp.persist(&target)
+        .map_err(|error| GateError::io("writing", &target)(error.error))?;
+    let mut index = repo.index().map_err(GateError::git("reading the index"))?;
+    index
+        .add_path(Path::new(path))
+        .map_err(GateError::git(format!("staging {path}")))?;
+    index.write().map_err(GateError::git("writing the index"))
+}
+
+/// Whether the repository has a remote of this name.
+pub fn has_remote(repo: &git2::Repository, remote: &str) -> bool {
+    repo.find_remote(remote).is_ok()
+}
+
+/// `git push <remote> <commit>:refs/heads/<branch>` (with `+` to force). The CLI,
+/// not libgit2: CI credentials (`http.extraheader`, helpers) live there.
+pub fn push(workdir: &Path, remote: &str, commit: git2::Oid, branch: &str, force: bool) -> Result<(), GateError> {
+    let refspec = format!("{}{commit}:refs/heads/{branch}", if force { "+" } else { "" });
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(workdir)
+        .args(["push", "--quiet", remote, &refspec])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .map_err(|error| GateError::GitCli(format!("running `git push`: {error}; is git installed?")))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    Err(GateError::GitCli(format!(
+        "`git push {remote} {refspec}` failed: {}",
+        String::from_utf8_lossy(&output.stderr).trim()
+    )))
+}

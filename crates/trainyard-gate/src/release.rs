@@ -1,0 +1,94 @@
+//! `deploy/<env>/release.yaml`: an environment's desired state. Argo CD, Flux or
+//! the generated pipeline deploys what it says; its history is `git log`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::GateError;
+
+/// Whether a release moved the environment forward or back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReleaseKind {
+    Promote,
+    Rollback,
+}
+
+/// The desired state of one environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Release {
+    pub environment: String,
+    pub model: String,
+    pub version: u64,
+    /// The model artifact's BLAKE3 digest: what the deployment must fetch and check.
+    pub digest: String,
+    /// The run that trained it.
+    pub run: String,
+    /// The commit the run trained from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The digest of the gate verdict that let it in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
+    /// When it was made the desired state (RFC 3339, UTC).
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub by: String,
+    pub kind: ReleaseKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The file's path for an environment, relative to the repository root.
+pub fn path(environment: &str) -> String {
+    format!("deploy/{environment}/release.yaml")
+}
+
+impl Release {
+    /// The file's text: a header saying what it is, then the fields.
+    pub fn to_yaml(&self) -> String {
+        let body = serde_yaml_ng::to_string(self).unwrap_or_default();
+        format!(
+            "# The desired state of environment `{}`, written by `trainyard {}`.\n\
+             # Change it with `trainyard promote` or `trainyard rollback`; its history is `git log`.\n{body}",
+            self.environment,
+            match self.kind {
+                ReleaseKind::Promote => "promote",
+                ReleaseKind::Rollback => "rollback",
+            }
+        )
+    }
+
+    pub fn parse(text: &str, file: &str) -> Result<Self, GateError> {
+        serde_yaml_ng::from_str(text).map_err(|error| {
+            GateError::Config(format!(
+                "{file}: not a release file ({error}); restore it from `git log -p -- {file}`"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let release = Release {
+            environment: "prod".into(),
+            model: "clf".into(),
+            version: 2,
+            digest: "ab".repeat(32),
+            run: "r".into(),
+            commit: Some("c0ffee".into()),
+            verdict: None,
+            at: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            by: "ci".into(),
+            kind: ReleaseKind::Promote,
+            reason: None,
+        };
+        let text = release.to_yaml();
+        assert!(text.starts_with("# The desired state of environment `prod`"));
+        assert_eq!(Release::parse(&text, "x").unwrap(), release);
+        assert!(Release::parse("model: 3\n", "deploy/prod/release.yaml").unwrap_err().to_string().contains("git log -p"));
+    }
+}
