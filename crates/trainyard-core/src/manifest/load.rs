@@ -300,13 +300,10 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
     }
 
     if let Some(train) = &manifest.train
-        && train.command.is_empty()
+        && let Err(broken) = train.check()
     {
-        return Err(fail(
-            &["train", "command"],
-            "empty-command",
-            "the training command is empty".to_owned(),
-        ));
+        let path: Vec<&str> = broken.path.iter().map(String::as_str).collect();
+        return Err(fail(&path, broken.rule, broken.message));
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `train`, `model` and `tracking`: what trains, what it produces, where runs are recorded.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -18,9 +19,194 @@ pub struct Train {
     /// Parameters passed to the command as `TRAINYARD_PARAM_<NAME>` and placeholders.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, serde_json::Value>,
-    /// Longest a run may take, e.g. `30m`, `2h`; the process tree is killed after.
+    /// Longest a run may take, e.g. `30m`, `2h`, `1h30m`; the process tree is killed after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<String>,
+    /// The seed passed as `{{ seed }}` and `TRAINYARD_SEED`; recorded with the run.
+    #[serde(default)]
+    pub seed: u64,
+    /// Rules that end a run whose streamed metric shows it does not converge.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub early_stop: Vec<EarlyStop>,
+}
+
+/// Early-stop rules on one metric the command streams with
+/// `trainyard:metric <name>=<value> step=<n>`. Any rule that fires ends the
+/// process tree; the run is recorded as stopped with the reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EarlyStop {
+    /// The streamed metric, e.g. `loss`.
+    pub metric: String,
+    /// Stop when the metric becomes NaN or infinite.
+    #[serde(default = "yes")]
+    pub non_finite: bool,
+    /// Diverged: stop when the metric goes above this bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above: Option<f64>,
+    /// Diverged: stop when the metric goes below this bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below: Option<f64>,
+    /// Stop after this many values in a row without an improvement of `min-delta`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub patience: Option<u64>,
+    /// The least change that counts as an improvement, for `patience`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[schemars(range(min = 0.0))]
+    pub min_delta: f64,
+    /// Which way is better for `patience`; by default the metric's direction
+    /// under `model.metrics`, else `minimize` (a loss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<Direction>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(value: &f64) -> bool {
+    *value == 0.0
+}
+
+/// A rule of `train` that its types cannot express was broken: the key path
+/// under `train`, a rule id, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainRuleError {
+    pub path: Vec<String>,
+    pub rule: &'static str,
+    pub message: String,
+}
+
+impl Train {
+    /// The timeout, parsed.
+    pub fn timeout_duration(&self) -> Result<Option<Duration>, String> {
+        self.timeout.as_deref().map(parse_duration).transpose()
+    }
+
+    /// Checks values and ranges (called by the manifest loader).
+    pub fn check(&self) -> Result<(), TrainRuleError> {
+        let fail = |path: &[&str], rule: &'static str, message: String| TrainRuleError {
+            path: path.iter().map(|part| (*part).to_owned()).collect(),
+            rule,
+            message,
+        };
+        if self.command.is_empty() {
+            return Err(fail(
+                &["train", "command"],
+                "empty-command",
+                "the training command is empty".to_owned(),
+            ));
+        }
+        if let Err(why) = self.timeout_duration() {
+            return Err(fail(&["train", "timeout"], "bad-timeout", why));
+        }
+        for rule in &self.early_stop {
+            let path = ["train", "early-stop"];
+            if rule.metric.trim().is_empty() {
+                return Err(fail(
+                    &path,
+                    "bad-early-stop",
+                    "an early-stop rule names no `metric`".to_owned(),
+                ));
+            }
+            if rule.patience == Some(0) {
+                return Err(fail(
+                    &path,
+                    "bad-early-stop",
+                    format!("`patience` of `{}` must be at least 1", rule.metric),
+                ));
+            }
+            if !(rule.min_delta >= 0.0 && rule.min_delta.is_finite()) {
+                return Err(fail(
+                    &path,
+                    "bad-early-stop",
+                    format!(
+                        "`min-delta` of `{}` must be zero or more, found {}",
+                        rule.metric, rule.min_delta
+                    ),
+                ));
+            }
+            if let (Some(above), Some(below)) = (rule.above, rule.below)
+                && below >= above
+            {
+                return Err(fail(
+                    &path,
+                    "bad-early-stop",
+                    format!(
+                        "`below` ({below}) of `{}` must be less than `above` ({above})",
+                        rule.metric
+                    ),
+                ));
+            }
+            if !rule.non_finite
+                && rule.above.is_none()
+                && rule.below.is_none()
+                && rule.patience.is_none()
+            {
+                return Err(fail(
+                    &path,
+                    "bad-early-stop",
+                    format!(
+                        "the rule on `{}` stops nothing: give `above`, `below` or `patience`, or leave `non-finite` on",
+                        rule.metric
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses a duration as people write it: `<number><unit>` groups with units
+/// `ms`, `s`, `m`, `h`, `d`, e.g. `90s`, `30m`, `1h30m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let hint = "write e.g. `30m`, `2h` or `1h30m`";
+    if text.is_empty() {
+        return Err(format!("the duration is empty; {hint}"));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits == 0 {
+            return Err(format!("`{text}` is not a duration; {hint}"));
+        }
+        let (number, tail) = rest.split_at(digits);
+        let number: u64 = number
+            .parse()
+            .map_err(|_| format!("`{text}`: {number} is too large"))?;
+        let unit_len = tail.len()
+            - tail
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                .len();
+        let (unit, tail) = tail.split_at(unit_len);
+        let part = match unit {
+            "ms" => Duration::from_millis(number),
+            "s" => Duration::from_secs(number),
+            "m" => Duration::from_secs(number.saturating_mul(60)),
+            "h" => Duration::from_secs(number.saturating_mul(3600)),
+            "d" => Duration::from_secs(number.saturating_mul(86_400)),
+            "" => {
+                return Err(format!(
+                    "`{text}` needs a unit after {number}: ms, s, m, h or d"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "`{text}`: unknown unit `{other}`; use ms, s, m, h or d"
+                ));
+            }
+        };
+        total = total.saturating_add(part);
+        rest = tail;
+    }
+    if total.is_zero() {
+        return Err(format!("`{text}` is zero; a timeout must be longer"));
+    }
+    Ok(total)
 }
 
 /// The model the training produces.
@@ -67,4 +253,46 @@ pub enum TrackingBackend {
     #[default]
     Git,
     Mlflow,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_units_and_compounds() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_mins(10)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_mins(90)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("10").unwrap_err().contains("needs a unit"));
+        assert!(parse_duration("ten minutes").is_err());
+        assert!(parse_duration("5y").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("0s").is_err());
+    }
+
+    fn train(yaml: &str) -> Train {
+        serde_yaml_ng::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn early_stop_rules_are_checked() {
+        let ok = train(
+            "command: [x]\nearly-stop:\n  - { metric: loss, above: 10, patience: 5, min-delta: 0.01 }\n",
+        );
+        assert_eq!(ok.check(), Ok(()));
+        assert!(ok.early_stop[0].non_finite);
+        let zero = train("command: [x]\nearly-stop: [{ metric: loss, patience: 0 }]\n");
+        assert!(zero.check().unwrap_err().message.contains("at least 1"));
+        let nothing = train("command: [x]\nearly-stop: [{ metric: loss, non-finite: false }]\n");
+        assert!(
+            nothing
+                .check()
+                .unwrap_err()
+                .message
+                .contains("stops nothing")
+        );
+        let timeout = train("command: [x]\ntimeout: soon\n");
+        assert_eq!(timeout.check().unwrap_err().rule, "bad-timeout");
+    }
 }

@@ -1,0 +1,400 @@
+//! Running the command: no shell, its own process group, output streamed line
+//! by line to a callback that may ask to stop, a timeout, and an end that
+//! always takes the whole process tree with it.
+//!
+//! The command is the leader of a new process group (`setpgid(0, 0)` through
+//! std's safe `CommandExt::process_group`), so its children and grandchildren
+//! share the group and one `killpg` reaches them all. To stop (early stop or
+//! timeout) the group gets SIGTERM, then SIGKILL after a grace period. When
+//! the leader exits by itself, whatever it left behind in the group is killed
+//! too: a run owns nothing after it ends. A descendant that moves itself into
+//! another group or session (`setsid`, a daemon) escapes, as with any
+//! process-group supervisor.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+/// A line longer than this is passed on in pieces, so memory stays bounded
+/// whatever the command writes.
+pub const MAX_LINE: usize = 64 * 1024;
+
+/// What to run and how long it may take.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    pub cwd: PathBuf,
+    /// Added to (or overriding) the inherited environment.
+    pub env: Vec<(OsString, OsString)>,
+    pub timeout: Option<Duration>,
+    /// Between SIGTERM and SIGKILL when stopping.
+    pub grace: Duration,
+}
+
+impl RunOptions {
+    pub fn new(command: &[String], cwd: impl Into<PathBuf>) -> Self {
+        let mut parts = command.iter().map(OsString::from);
+        Self {
+            program: parts.next().unwrap_or_default(),
+            args: parts.collect(),
+            cwd: cwd.into(),
+            env: Vec::new(),
+            timeout: None,
+            grace: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// A line the command wrote, without its line ending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputLine<'a> {
+    pub stream: Stream,
+    pub text: &'a str,
+}
+
+/// What the line callback wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Continue,
+    /// End the process tree now (the caller keeps the reason).
+    Stop,
+}
+
+/// How the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    /// The command ended by itself: its exit code, or the signal that ended it.
+    Exited {
+        code: Option<i32>,
+        signal: Option<i32>,
+    },
+    /// The callback asked to stop.
+    Stopped,
+    TimedOut,
+}
+
+impl Finish {
+    pub fn succeeded(self) -> bool {
+        self == Finish::Exited {
+            code: Some(0),
+            signal: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunSummary {
+    pub finish: Finish,
+    pub duration: Duration,
+    /// The leader's process id (also the process group id).
+    pub pid: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the command is empty")]
+    Empty,
+    #[error(
+        "`{program}` was not found; install it or put it on PATH (the command runs without a shell)"
+    )]
+    NotFound { program: String },
+    #[error("could not start `{program}`: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+enum Event {
+    Line(Stream, String),
+    Closed,
+    Exited(std::process::ExitStatus),
+    WaitFailed,
+}
+
+/// Runs the command, calling `on_line` for each line of its output as it
+/// arrives, until it ends, `on_line` returns [`Control::Stop`], or the timeout
+/// passes. Returns when the process tree is gone (or, for descendants that
+/// left the group and keep the output open, after the grace period).
+#[allow(clippy::too_many_lines)] // one event loop, read top to bottom
+pub fn run_command(
+    options: &RunOptions,
+    mut on_line: impl FnMut(OutputLine<'_>) -> Control,
+) -> Result<RunSummary, RunError> {
+    if options.program.is_empty() {
+        return Err(RunError::Empty);
+    }
+    let program = options.program.to_string_lossy().into_owned();
+    let started = Instant::now();
+    let mut child = Command::new(&options.program)
+        .args(&options.args)
+        .current_dir(&options.cwd)
+        .envs(options.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => RunError::NotFound {
+                program: program.clone(),
+            },
+            _ => RunError::Spawn {
+                program: program.clone(),
+                source,
+            },
+        })?;
+    let pid = child.id();
+    let group = Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX));
+
+    let (sender, events) = mpsc::channel();
+    let mut readers = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        readers.push(spawn_reader(stdout, Stream::Stdout, sender.clone()));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        readers.push(spawn_reader(stderr, Stream::Stderr, sender.clone()));
+    }
+    let waiter = sender;
+    thread::spawn(move || {
+        let event = child.wait().map_or(Event::WaitFailed, Event::Exited);
+        let _ = waiter.send(event);
+    });
+
+    let deadline = options.timeout.map(|timeout| started + timeout);
+    let mut open_streams = readers.len();
+    let mut exit = None;
+    let mut ending: Option<Finish> = None;
+    // When to SIGKILL the group, once SIGTERM was sent.
+    let mut kill_at: Option<Instant> = None;
+    // After the leader exited: how long to wait for the output to close.
+    let mut drain_until: Option<Instant> = None;
+
+    loop {
+        if exit.is_some() && open_streams == 0 {
+            break;
+        }
+        let now = Instant::now();
+        if drain_until.is_some_and(|until| now >= until) {
+            break; // a descendant outside the group holds the output open
+        }
+        if ending.is_none() && deadline.is_some_and(|deadline| now >= deadline) {
+            ending = Some(Finish::TimedOut);
+            signal_group(group, Signal::SIGTERM);
+            kill_at = Some(now + options.grace);
+        }
+        if kill_at.is_some_and(|at| now >= at) {
+            signal_group(group, Signal::SIGKILL);
+            kill_at = None;
+        }
+        let wake = [deadline.filter(|_| ending.is_none()), kill_at, drain_until]
+            .into_iter()
+            .flatten()
+            .min();
+        let event = match wake {
+            Some(wake) => events.recv_timeout(wake.saturating_duration_since(now)),
+            None => events.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match event {
+            Ok(Event::Line(stream, text)) => {
+                let control = on_line(OutputLine {
+                    stream,
+                    text: &text,
+                });
+                if control == Control::Stop && ending.is_none() {
+                    ending = Some(Finish::Stopped);
+                    signal_group(group, Signal::SIGTERM);
+                    kill_at = Some(Instant::now() + options.grace);
+                }
+            }
+            Ok(Event::Closed) => open_streams -= 1,
+            Ok(Event::Exited(status)) => {
+                exit = Some(status);
+                // The leader is gone; what it left in the group goes too.
+                signal_group(group, Signal::SIGKILL);
+                kill_at = None;
+                drain_until = Some(Instant::now() + options.grace);
+            }
+            Ok(Event::WaitFailed) => {
+                signal_group(group, Signal::SIGKILL);
+                exit = Some(std::process::ExitStatus::from_raw(-1));
+                drain_until = Some(Instant::now() + options.grace);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    if open_streams == 0 {
+        for reader in readers {
+            let _ = reader.join();
+        }
+    }
+
+    let finish = ending.unwrap_or_else(|| {
+        let status = exit.unwrap_or_else(|| std::process::ExitStatus::from_raw(-1));
+        Finish::Exited {
+            code: status.code(),
+            signal: status.signal(),
+        }
+    });
+    Ok(RunSummary {
+        finish,
+        duration: started.elapsed(),
+        pid,
+    })
+}
+
+/// Sends a signal to every process of the group; a group that is already
+/// gone (ESRCH) is what we wanted.
+fn signal_group(group: Pid, signal: Signal) {
+    let _ = killpg(group, signal);
+}
+
+fn spawn_reader(
+    source: impl Read + Send + 'static,
+    stream: Stream,
+    sender: mpsc::Sender<Event>,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(source);
+        let mut line = Vec::new();
+        loop {
+            let buffer = match reader.fill_buf() {
+                Ok([]) | Err(_) => break,
+                Ok(buffer) => buffer,
+            };
+            let room = MAX_LINE - line.len();
+            let newline = buffer.iter().take(room).position(|&b| b == b'\n');
+            let (take, complete) = if let Some(newline) = newline {
+                (newline + 1, true)
+            } else {
+                let take = buffer.len().min(room);
+                (take, line.len() + take >= MAX_LINE)
+            };
+            line.extend_from_slice(&buffer[..take]);
+            reader.consume(take);
+            if complete && !send_line(&sender, stream, &mut line) {
+                return;
+            }
+        }
+        if !line.is_empty() {
+            send_line(&sender, stream, &mut line);
+        }
+        let _ = sender.send(Event::Closed);
+    })
+}
+
+fn send_line(sender: &mpsc::Sender<Event>, stream: Stream, line: &mut Vec<u8>) -> bool {
+    let text = String::from_utf8_lossy(line)
+        .trim_end_matches(['\n', '\r'])
+        .to_owned();
+    line.clear();
+    sender.send(Event::Line(stream, text)).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> RunOptions {
+        RunOptions::new(
+            &["sh".to_owned(), "-c".to_owned(), script.to_owned()],
+            std::env::temp_dir(),
+        )
+    }
+
+    #[test]
+    fn streams_both_outputs_and_the_exit_code() {
+        let mut lines = Vec::new();
+        let summary = run_command(
+            &sh("echo one; echo two >&2; printf three; exit 4"),
+            |line| {
+                lines.push((line.stream, line.text.to_owned()));
+                Control::Continue
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            summary.finish,
+            Finish::Exited {
+                code: Some(4),
+                signal: None
+            }
+        );
+        lines.sort_by_key(|(stream, _)| *stream == Stream::Stderr);
+        assert_eq!(
+            lines,
+            vec![
+                (Stream::Stdout, "one".to_owned()),
+                (Stream::Stdout, "three".to_owned()),
+                (Stream::Stderr, "two".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn environment_and_folder_are_passed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = sh("echo \"$TRAINYARD_MODE $(pwd)\"");
+        options.cwd = dir.path().to_owned();
+        options.env.push(("TRAINYARD_MODE".into(), "sample".into()));
+        let mut seen = String::new();
+        run_command(&options, |line| {
+            seen = line.text.to_owned();
+            Control::Continue
+        })
+        .unwrap();
+        let cwd = dir.path().canonicalize().unwrap();
+        assert_eq!(seen, format!("sample {}", cwd.display()));
+    }
+
+    #[test]
+    fn a_stop_ends_the_command() {
+        let options = sh("echo start; exec sleep 600");
+        let summary = run_command(&options, |line| {
+            if line.text == "start" {
+                Control::Stop
+            } else {
+                Control::Continue
+            }
+        })
+        .unwrap();
+        assert_eq!(summary.finish, Finish::Stopped);
+    }
+
+    #[test]
+    fn a_missing_program_says_so() {
+        let options = RunOptions::new(&["no-such-program-trainyard".to_owned()], ".");
+        let error = run_command(&options, |_| Control::Continue).unwrap_err();
+        assert!(matches!(error, RunError::NotFound { .. }), "{error}");
+    }
+
+    #[test]
+    fn very_long_lines_come_in_pieces() {
+        let options = sh("head -c 200000 /dev/zero | tr '\\0' x; echo");
+        let mut sizes = Vec::new();
+        run_command(&options, |line| {
+            sizes.push(line.text.len());
+            Control::Continue
+        })
+        .unwrap();
+        assert_eq!(sizes.iter().sum::<usize>(), 200_000);
+        assert!(sizes.iter().all(|size| *size <= MAX_LINE));
+    }
+}

@@ -1,0 +1,99 @@
+//! The whole process tree ends: on timeout, on a stop, and when the leader
+//! exits leaving a child behind.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use trainyard_runner::{Control, Finish, RunOptions, run_command};
+
+/// Alive means: in the process table and not a zombie waiting to be reaped.
+fn alive(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name's closing parenthesis.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// Reaping by init is asynchronous: wait (bounded) for the pid to go.
+fn gone(pid: u32) -> bool {
+    let until = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < until {
+        if !alive(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+fn sh(script: &str) -> RunOptions {
+    let mut options = RunOptions::new(
+        &["sh".to_owned(), "-c".to_owned(), script.to_owned()],
+        std::env::temp_dir(),
+    );
+    options.grace = Duration::from_millis(500);
+    options
+}
+
+/// Runs `script`, which prints its background child's pid first.
+fn run_and_collect(options: &RunOptions, stop_on_pid: bool) -> (Finish, u32, u32) {
+    let mut grandchild = None;
+    let summary = run_command(options, |line| {
+        if grandchild.is_none()
+            && let Ok(pid) = line.text.trim().parse::<u32>()
+        {
+            grandchild = Some(pid);
+            if stop_on_pid {
+                return Control::Stop;
+            }
+        }
+        Control::Continue
+    })
+    .unwrap();
+    (
+        summary.finish,
+        summary.pid,
+        grandchild.expect("the script printed its child's pid"),
+    )
+}
+
+#[test]
+fn a_timeout_kills_the_command_and_its_children() {
+    let mut options = sh("sleep 600 & echo $!; wait");
+    options.timeout = Some(Duration::from_secs(1));
+    let (finish, leader, grandchild) = run_and_collect(&options, false);
+    assert_eq!(finish, Finish::TimedOut);
+    assert!(gone(leader), "the command {leader} is still running");
+    assert!(gone(grandchild), "its child {grandchild} is still running");
+}
+
+#[test]
+fn a_command_that_ignores_sigterm_is_killed_after_the_grace_period() {
+    let mut options = sh("trap '' TERM; sleep 600 & echo $!; while :; do sleep 1; done");
+    options.timeout = Some(Duration::from_secs(1));
+    let (finish, leader, grandchild) = run_and_collect(&options, false);
+    assert_eq!(finish, Finish::TimedOut);
+    assert!(gone(leader));
+    assert!(gone(grandchild));
+}
+
+#[test]
+fn a_stop_kills_the_tree() {
+    let options = sh("sleep 600 & echo $!; wait");
+    let (finish, leader, grandchild) = run_and_collect(&options, true);
+    assert_eq!(finish, Finish::Stopped);
+    assert!(gone(leader));
+    assert!(gone(grandchild));
+}
+
+#[test]
+fn what_a_finished_command_leaves_behind_is_ended() {
+    // The leader exits at once; its child would sleep for ten minutes holding stdout.
+    let options = sh("sleep 600 & echo $!; exit 0");
+    let (finish, _, grandchild) = run_and_collect(&options, false);
+    assert!(finish.succeeded(), "{finish:?}");
+    assert!(gone(grandchild));
+}
