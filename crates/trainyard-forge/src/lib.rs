@@ -1,0 +1,33 @@
+//! GitHub, through octocrab: check runs (with annotations in batches of 50),
+//! commit statuses, the sticky pull-request comment, pull requests for
+//! promotions, and `repository_dispatch` / `workflow_dispatch`.
+//!
+//! Every request goes through one retry policy (5xx, secondary rate limits,
+//! timeouts, with backoff); what GitHub refuses to let the token write (a fork's
+//! pull request, a read-only token) is a distinct error, so the caller can fall
+//! back to annotations and the job summary instead of failing the step.
+//!
+//! The client is synchronous: it owns a small single-threaded tokio runtime,
+//! so the rest of trainyard stays free of async.
+
+mod checks;
+mod client;
+mod comment;
+mod dispatch;
+mod error;
+mod pulls;
+mod status;
+mod text;
+mod token;
+
+pub use checks::{
+    ANNOTATIONS_PER_REQUEST, Annotation, AnnotationLevel, CheckConclusion, CheckRun,
+    CheckRunOutput, CheckRunPublished,
+};
+pub use client::{GitHub, GitHubConfig, Repository, RetryPolicy};
+pub use comment::{COMMENT_BODY_LIMIT, CommentPublished, sticky_marker};
+pub use error::ForgeError;
+pub use pulls::{PullRequestPublished, PullRequestSpec};
+pub use status::CommitState;
+pub use text::{CHECK_TEXT_LIMIT, truncate_with_note};
+pub use token::Token;
