@@ -270,3 +270,86 @@ impl ArtifactStore for LocalStore {
         Ok(self.path_of(digest).is_file())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn storing_the_same_bytes_twice_stores_them_once_and_get_returns_them() {
+        let temp = tempfile::tempdir().unwrap();
+        let store = LocalStore::in_project(temp.path());
+        let model = temp.path().join("model.bin");
+        std::fs::write(&model, b"weights").unwrap();
+        let copy = temp.path().join("copy.bin");
+        std::fs::write(&copy, b"weights").unwrap();
+
+        let first = store.put("model/model.bin", &model).unwrap();
+        let second = store.put("model/copy.bin", &copy).unwrap();
+        assert_eq!(first.digest, blake3::hash(b"weights").to_hex().to_string());
+        assert_eq!(first.size, 7);
+        assert_eq!(first.digest, second.digest);
+        assert_eq!(second.path, "model/copy.bin");
+        let stored: Vec<_> = walk(store.root());
+        assert_eq!(
+            stored,
+            vec![object_key(&first.digest)],
+            "one file, no temporaries left"
+        );
+        assert!(store.exists(&first.digest).unwrap());
+
+        let restored = temp.path().join("out/restored.bin");
+        store.get(&first.digest, &restored).unwrap();
+        assert_eq!(std::fs::read(&restored).unwrap(), b"weights");
+    }
+
+    #[test]
+    fn a_missing_or_corrupt_artifact_is_reported_and_nothing_is_written() {
+        let temp = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(temp.path().join("store"));
+        let model = temp.path().join("model.bin");
+        std::fs::write(&model, b"weights").unwrap();
+        let stored = store.put("model.bin", &model).unwrap();
+        let missing = blake3::hash(b"other").to_hex().to_string();
+        assert!(!store.exists(&missing).unwrap());
+        let target = temp.path().join("restored.bin");
+        assert!(matches!(
+            store.get(&missing, &target),
+            Err(StoreError::NotFound { .. })
+        ));
+
+        std::fs::write(store.path_of(&stored.digest), b"tampered").unwrap();
+        let error = store.get(&stored.digest, &target).unwrap_err();
+        assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
+        assert!(!target.exists(), "a corrupt artifact is never written out");
+        assert!(matches!(
+            store.exists("not-a-digest"),
+            Err(StoreError::InvalidDigest { .. })
+        ));
+    }
+
+    #[test]
+    fn put_dir_stores_every_file_under_its_relative_path_in_order() {
+        let temp = tempfile::tempdir().unwrap();
+        let output = temp.path().join("output");
+        std::fs::create_dir_all(output.join("model")).unwrap();
+        std::fs::write(output.join("model/weights.bin"), b"w").unwrap();
+        std::fs::write(output.join("metrics.json"), b"{}").unwrap();
+        let store = LocalStore::new(temp.path().join("store"));
+        let refs = store.put_dir(&output).unwrap();
+        let names: Vec<_> = refs.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(names, ["metrics.json", "model/weights.bin"]);
+        assert_eq!(
+            digest_file(&output.join("metrics.json")).unwrap().0,
+            refs[0].digest
+        );
+    }
+
+    fn walk(root: &Path) -> Vec<String> {
+        let mut found = Vec::new();
+        collect_files(root, root, &mut found).unwrap();
+        found.into_iter().map(|(name, _)| name).collect()
+    }
+}
