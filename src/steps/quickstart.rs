@@ -45,10 +45,7 @@ pub fn run(args: &QuickstartArgs) -> Result<Report, StepError> {
 
     report.push_child(config_check::run(&manifest)?);
 
-    let context = StepContext {
-        env: trainyard_ci::Env::default(),
-        manifest_path: manifest.clone(),
-    };
+    let context = StepContext::new(trainyard_ci::Env::default(), manifest.clone());
     let project = context.project()?;
     report.push_child(data_validate::run(&DataValidateArgs::default(), &context)?);
     report.push_child(broken_copy(&project)?);

@@ -1,0 +1,370 @@
+//! `trainyard compare [RUN] [--against champion|base|RUN]`: a run's metrics
+//! next to another's — the champion's, the base branch's latest run on a pull
+//! request, or any run — with the delta and whether it is better by each
+//! metric's declared direction, and a mermaid `xychart-beta` chart of each
+//! metric's history on the default branch (GitHub renders it in summaries
+//! and comments).
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use trainyard_ci::CiContext;
+use trainyard_core::manifest::Direction;
+use trainyard_core::{Conclusion, Report, StepError};
+use trainyard_ledger::{Ledger, LedgerError, RunMode, RunRecord};
+
+use super::train::{default_branch, format_value, ledger_error, open_ledger, short};
+use super::{Project, StepContext};
+use crate::cli::CompareArgs;
+
+pub const STEP: &str = "compare";
+
+/// The most runs a history chart shows (the latest ones).
+const HISTORY_POINTS: usize = 20;
+
+pub fn run(args: &CompareArgs, context: &StepContext) -> Result<Report, StepError> {
+    let project = context.project()?;
+    let ci = CiContext::read(&context.env)?;
+    let ledger = open_ledger(&project.root)?;
+    let runs: Vec<RunRecord> = ledger
+        .runs()
+        .map_err(ledger_error)?
+        .into_iter()
+        .filter(|run| run.project == project.manifest.project.name)
+        .collect();
+    let run = match &args.run {
+        Some(id) => ledger.run(id).map_err(ledger_error)?,
+        None => runs.last().cloned().ok_or_else(|| {
+            StepError::Usage(format!(
+                "no run of `{}` is recorded yet; run `trainyard train` first",
+                project.manifest.project.name
+            ))
+        })?,
+    };
+    let default_branch = default_branch(&project, &ci);
+
+    let against = match args.against.as_str() {
+        "champion" => champion(&project, &ledger)?,
+        "base" => {
+            let branch = ci
+                .pull_request()
+                .map_or_else(|| default_branch.clone(), |pr| pr.base_ref.clone());
+            let latest = runs
+                .iter()
+                .rev()
+                .find(|other| {
+                    other.id != run.id
+                        && other.outcome.is_success()
+                        && other.git.branch.as_deref() == Some(branch.as_str())
+                })
+                .cloned();
+            Against {
+                label: format!("latest on {branch}"),
+                run: latest,
+                missing: format!("no successful run on `{branch}` is recorded yet"),
+            }
+        }
+        id => {
+            let other = ledger.run(id).map_err(ledger_error)?;
+            Against {
+                label: format!("run {}", other.id),
+                run: Some(other),
+                missing: String::new(),
+            }
+        }
+    };
+    Ok(build_report(
+        &project,
+        &run,
+        &against,
+        &runs,
+        &default_branch,
+    ))
+}
+
+/// What a run is compared with.
+struct Against {
+    /// The column heading: `champion (version 3)`, `latest on main`, `run …`.
+    label: String,
+    run: Option<RunRecord>,
+    /// Why there is nothing to compare with, when `run` is `None`.
+    missing: String,
+}
+
+fn champion(project: &Project, ledger: &dyn Ledger) -> Result<Against, StepError> {
+    let Some(model) = &project.manifest.model else {
+        return Err(StepError::Usage(format!(
+            "{} declares no `model`, so there is no champion; compare with `--against base` or a run id",
+            project.manifest_file
+        )));
+    };
+    match ledger.resolve(&model.name, "champion") {
+        Ok(version) => {
+            let run = ledger.run(version.run_id.as_str()).map_err(ledger_error)?;
+            Ok(Against {
+                label: format!("champion (version {})", version.version),
+                run: Some(run),
+                missing: String::new(),
+            })
+        }
+        Err(LedgerError::ModelNotFound { .. } | LedgerError::VersionNotFound { .. }) => {
+            Ok(Against {
+                label: "champion".to_owned(),
+                run: None,
+                missing: format!("`{}` has no champion yet (a promotion sets it)", model.name),
+            })
+        }
+        Err(error) => Err(ledger_error(error)),
+    }
+}
+
+/// How one metric moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Better,
+    Worse,
+    Same,
+    /// No direction declared, or a value is missing or not finite.
+    Unknown,
+}
+
+fn verdict(direction: Option<Direction>, value: f64, other: f64) -> Verdict {
+    let delta = value - other;
+    if !delta.is_finite() {
+        return Verdict::Unknown;
+    }
+    match direction {
+        _ if delta == 0.0 => Verdict::Same,
+        Some(Direction::Maximize) if delta > 0.0 => Verdict::Better,
+        Some(Direction::Minimize) if delta < 0.0 => Verdict::Better,
+        Some(_) => Verdict::Worse,
+        None => Verdict::Unknown,
+    }
+}
+
+fn build_report(
+    project: &Project,
+    run: &RunRecord,
+    against: &Against,
+    runs: &[RunRecord],
+    default_branch: &str,
+) -> Report {
+    let declared = project
+        .manifest
+        .model
+        .as_ref()
+        .map(|model| model.metrics.clone())
+        .unwrap_or_default();
+    // Declared metrics first (in the manifest's order), then the others.
+    let mut names: Vec<String> = declared.keys().cloned().collect();
+    let mut others: BTreeSet<&String> = run.metrics.keys().collect();
+    if let Some(other) = &against.run {
+        others.extend(other.metrics.keys());
+    }
+    names.extend(
+        others
+            .into_iter()
+            .filter(|name| !declared.contains_key(*name))
+            .cloned(),
+    );
+
+    let mut md = String::new();
+    let mut better = Vec::new();
+    let mut worse = Vec::new();
+    match &against.run {
+        Some(other) => {
+            let _ = writeln!(
+                md,
+                "Run `{}` ({} data, {}) against the {} — run `{}` ({} data, {}).\n",
+                run.id,
+                run.mode,
+                describe_commit(run),
+                against.label,
+                other.id,
+                other.mode,
+                describe_commit(other)
+            );
+            if run.mode != other.mode {
+                md.push_str("> [!NOTE]\n> The runs trained on different data (a sample and the full data): expect a difference.\n\n");
+            }
+            let _ = writeln!(
+                md,
+                "| metric | this run | {} | Δ | |\n|---|---:|---:|---:|---|",
+                against.label
+            );
+            for name in &names {
+                let value = run.metrics.get(name).copied();
+                let reference = other.metrics.get(name).copied();
+                let direction = declared.get(name).map(|spec| spec.direction);
+                let (delta, judged) = match (value, reference) {
+                    (Some(value), Some(reference)) => (
+                        signed(value - reference),
+                        verdict(direction, value, reference),
+                    ),
+                    _ => (String::new(), Verdict::Unknown),
+                };
+                let mark = match judged {
+                    Verdict::Better => {
+                        better.push(name.clone());
+                        "better"
+                    }
+                    Verdict::Worse => {
+                        worse.push(name.clone());
+                        "worse"
+                    }
+                    Verdict::Same => "same",
+                    Verdict::Unknown => "",
+                };
+                let _ = writeln!(
+                    md,
+                    "| {name} | {} | {} | {delta} | {mark} |",
+                    value.map_or_else(|| "—".to_owned(), format_value),
+                    reference.map_or_else(|| "—".to_owned(), format_value),
+                );
+            }
+            md.push('\n');
+        }
+        None => {
+            let _ = writeln!(
+                md,
+                "Run `{}` ({} data, {}): {}; its metrics alone.\n",
+                run.id,
+                run.mode,
+                describe_commit(run),
+                against.missing
+            );
+            md.push_str("| metric | this run |\n|---|---:|\n");
+            for name in &names {
+                if let Some(value) = run.metrics.get(name) {
+                    let _ = writeln!(md, "| {name} | {} |", format_value(*value));
+                }
+            }
+            md.push('\n');
+        }
+    }
+
+    let chart_metrics: Vec<&String> = if declared.is_empty() {
+        run.metrics.keys().collect()
+    } else {
+        declared.keys().collect()
+    };
+    md.push_str(&history_charts(runs, &chart_metrics, default_branch));
+
+    let (conclusion, title) = match &against.run {
+        Some(_) => (
+            Conclusion::Success,
+            format!(
+                "against the {}: {} better, {} worse",
+                against.label,
+                better.len(),
+                worse.len()
+            ),
+        ),
+        None => (Conclusion::Neutral, against.missing.clone()),
+    };
+    let mut report = Report::new(STEP, conclusion, title)
+        .with_output("run-id", run.id.to_string())
+        .with_output("better", better.join(","))
+        .with_output("worse", worse.join(","))
+        .with_summary(md);
+    if let Some(other) = &against.run {
+        report = report.with_output("against-run-id", other.id.to_string());
+        for name in &names {
+            if let (Some(value), Some(reference)) = (run.metrics.get(name), other.metrics.get(name))
+            {
+                report =
+                    report.with_output(format!("delta-{name}"), (value - reference).to_string());
+            }
+        }
+    }
+    report
+}
+
+fn describe_commit(run: &RunRecord) -> String {
+    match &run.git.branch {
+        Some(branch) => format!("`{}` on {branch}", short(&run.git.commit)),
+        None => format!("`{}`", short(&run.git.commit)),
+    }
+}
+
+fn signed(delta: f64) -> String {
+    let text = format_value(delta);
+    if delta > 0.0 && delta.is_finite() {
+        format!("+{text}")
+    } else {
+        text
+    }
+}
+
+/// One `xychart-beta` per metric: the successful full runs on the default
+/// branch, oldest to newest, labelled by commit.
+fn history_charts(runs: &[RunRecord], metrics: &[&String], default_branch: &str) -> String {
+    let history: Vec<&RunRecord> = runs
+        .iter()
+        .filter(|run| {
+            run.mode == RunMode::Full
+                && run.outcome.is_success()
+                && run.git.branch.as_deref() == Some(default_branch)
+        })
+        .collect();
+    let mut md = String::new();
+    for metric in metrics {
+        let points: Vec<(&RunRecord, f64)> = history
+            .iter()
+            .filter_map(|run| {
+                run.metrics
+                    .get(*metric)
+                    .filter(|value| value.is_finite())
+                    .map(|value| (*run, *value))
+            })
+            .collect();
+        let points = &points[points.len().saturating_sub(HISTORY_POINTS)..];
+        if points.is_empty() {
+            continue;
+        }
+        let mut seen = BTreeSet::new();
+        let labels: Vec<String> = points
+            .iter()
+            .map(|(run, _)| {
+                let mut label = short(&run.git.commit).to_owned();
+                let mut n = 2;
+                while !seen.insert(label.clone()) {
+                    label = format!("{}-{n}", short(&run.git.commit));
+                    n += 1;
+                }
+                format!("\"{label}\"")
+            })
+            .collect();
+        let values: Vec<String> = points.iter().map(|(_, value)| value.to_string()).collect();
+        let _ = write!(
+            md,
+            "```mermaid\nxychart-beta\n    title \"{metric} on {default_branch}\"\n    x-axis [{}]\n    y-axis \"{metric}\"\n    line [{}]\n```\n\n",
+            labels.join(", "),
+            values.join(", ")
+        );
+    }
+    if md.is_empty() {
+        return String::new();
+    }
+    format!("History on `{default_branch}` (full training runs, by commit):\n\n{md}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_follow_the_direction() {
+        assert_eq!(
+            verdict(Some(Direction::Maximize), 0.9, 0.8),
+            Verdict::Better
+        );
+        assert_eq!(verdict(Some(Direction::Minimize), 0.9, 0.8), Verdict::Worse);
+        assert_eq!(verdict(Some(Direction::Minimize), 0.5, 0.5), Verdict::Same);
+        assert_eq!(verdict(None, 0.9, 0.8), Verdict::Unknown);
+        assert_eq!(
+            verdict(Some(Direction::Maximize), f64::NAN, 0.8),
+            Verdict::Unknown
+        );
+    }
+}
