@@ -1,4 +1,4 @@
-//! `trainyard data …`: validate, fingerprint, sample.
+//! `trainyard data …`: validate, merge, drift, infer-schema, fingerprint, sample.
 
 use std::path::PathBuf;
 
@@ -12,6 +12,12 @@ pub enum DataCommand {
     Fingerprint(DataFingerprintArgs),
     /// Write a deterministic sample of a dataset: same data and seed, same bytes.
     Sample(DataSampleArgs),
+    /// Merge the profiles of `data validate --shard` runs and check the whole dataset.
+    Merge(DataMergeArgs),
+    /// Compare a current dataset to a reference, column by column; exit 1 on drift.
+    Drift(DataDriftArgs),
+    /// Write a starting schema inferred from a dataset's data.
+    InferSchema(DataInferSchemaArgs),
 }
 
 #[derive(Debug, Default, Args)]
@@ -21,6 +27,53 @@ pub struct DataValidateArgs {
     /// Also write the results as JUnit XML (one test case per check) to this file.
     #[arg(long, env = "TRAINYARD_JUNIT")]
     pub junit: Option<PathBuf>,
+    /// Validate only shard `i/n` of each dataset's chunks (1-based, e.g. `2/4`), for a
+    /// CI matrix; `data merge` then combines the shards' profiles.
+    #[arg(long, env = "TRAINYARD_SHARD", value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Folder for the profiles; `.trainyard/profiles` beside the manifest by default.
+    #[arg(long, env = "TRAINYARD_PROFILES", value_name = "DIR")]
+    pub profiles: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct DataMergeArgs {
+    /// Profile files written by `data validate --shard i/n` (all n shards).
+    #[arg(required = true, value_name = "PROFILE")]
+    pub profiles: Vec<PathBuf>,
+    /// Where to write the merged profile; `.trainyard/profiles/<dataset>.json` by default.
+    #[arg(long, short, env = "TRAINYARD_OUTPUT")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct DataDriftArgs {
+    /// The reference: a dataset's name in trainyard.yaml, a data path, or a saved profile (.json).
+    #[arg(long, env = "TRAINYARD_REFERENCE")]
+    pub reference: String,
+    /// The current data: a dataset's name, a data path, or a saved profile (.json).
+    #[arg(long, env = "TRAINYARD_CURRENT")]
+    pub current: String,
+    /// Use this test for every column without its own in the manifest (ks, wasserstein,
+    /// chi-square, z-test, jensen-shannon, psi).
+    #[arg(long, env = "TRAINYARD_DRIFT_TEST")]
+    pub test: Option<String>,
+    /// Use this threshold for every column without its own in the manifest.
+    #[arg(long, env = "TRAINYARD_DRIFT_THRESHOLD")]
+    pub threshold: Option<f64>,
+    /// The dataset drifts when at least this share of its columns drift (default 0.5).
+    #[arg(long, env = "TRAINYARD_DRIFT_SHARE")]
+    pub drift_share: Option<f64>,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct DataInferSchemaArgs {
+    /// The dataset's name in trainyard.yaml, or a data path.
+    #[arg(env = "TRAINYARD_DATASET")]
+    pub dataset: String,
+    /// Where to write the schema (YAML); `.trainyard/schemas/<dataset>.yaml` by default.
+    #[arg(long, short, env = "TRAINYARD_OUTPUT")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Args)]

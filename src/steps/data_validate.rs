@@ -1,20 +1,47 @@
 //! `trainyard data validate [DATASET...]`: every declared dataset against its
-//! schema and checks, one streaming pass each; findings at file:line:column,
-//! and JUnit XML for the test reporters CI systems already have.
+//! schema and checks, one streaming pass each that also profiles every column;
+//! findings at file:line:column, JUnit XML for the test reporters CI systems
+//! already have, the profile saved for `data drift`, and the dataset's BLAKE3
+//! fingerprint (from the stat cache when the files have not changed).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use trainyard_core::manifest::Dataset;
 use trainyard_core::{Conclusion, Report, StepError};
-use trainyard_data::{junit, validate};
+use trainyard_data::fingerprint::{self, StatCache};
+use trainyard_data::junit;
+use trainyard_data::profile::{DatasetProfile, ProfileMeta};
+use trainyard_data::read::Shard;
+use trainyard_data::validate::{self, Validation};
 
 use super::StepContext;
+use super::data_fingerprint::STAT_CACHE;
 use crate::cli::DataValidateArgs;
 
 pub const STEP: &str = "data validate";
 
+/// Where profiles go, beside the manifest, unless `--profiles` says otherwise.
+pub const PROFILES_DIR: &str = ".trainyard/profiles";
+
+/// What a validation run writes besides its report.
+#[derive(Debug, Default)]
+pub struct ValidateOutputs<'a> {
+    pub junit: Option<&'a Path>,
+    /// Save each dataset's profile in this folder.
+    pub profiles: Option<PathBuf>,
+    /// Fingerprint each dataset (with the stat cache under the project root).
+    pub fingerprint: bool,
+    pub shard: Option<Shard>,
+}
+
 pub fn run(args: &DataValidateArgs, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(Shard::parse)
+        .transpose()
+        .map_err(|why| StepError::Usage(format!("--shard: {why}")))?;
     let names: Vec<&str> = if args.datasets.is_empty() {
         project
             .manifest
@@ -37,29 +64,105 @@ pub fn run(args: &DataValidateArgs, context: &StepContext) -> Result<Report, Ste
         .iter()
         .map(|name| Ok((*name, project.dataset(name)?)))
         .collect::<Result<Vec<_>, StepError>>()?;
-    validate_datasets(&datasets, &project.root, args.junit.as_deref())
+    let profiles = args
+        .profiles
+        .clone()
+        .unwrap_or_else(|| project.root.join(PROFILES_DIR));
+    validate_datasets_to(
+        &datasets,
+        &project.root,
+        &ValidateOutputs {
+            junit: args.junit.as_deref(),
+            profiles: Some(profiles),
+            // Every shard reads every file; one digest per dataset is the full run's job.
+            fingerprint: shard.is_none(),
+            shard,
+        },
+    )
 }
 
-/// Validates the given datasets into one report (quickstart also calls this).
+/// Validates the given datasets into one report, writing nothing but the JUnit
+/// file (quickstart calls this for its broken copy).
 pub fn validate_datasets(
     datasets: &[(&str, &Dataset)],
     root: &Path,
     junit_path: Option<&Path>,
 ) -> Result<Report, StepError> {
-    let mut validations = Vec::with_capacity(datasets.len());
+    validate_datasets_to(
+        datasets,
+        root,
+        &ValidateOutputs {
+            junit: junit_path,
+            ..ValidateOutputs::default()
+        },
+    )
+}
+
+/// The file a dataset's profile is saved to: `<dataset>.json`, or
+/// `<dataset>.shard-<i>-of-<n>.json` for a shard.
+pub fn profile_file(dir: &Path, dataset: &str, shard: Option<Shard>) -> PathBuf {
+    match shard {
+        Some(shard) => dir.join(format!(
+            "{dataset}.shard-{}-of-{}.json",
+            shard.index + 1,
+            shard.count
+        )),
+        None => dir.join(format!("{dataset}.json")),
+    }
+}
+
+/// Validates, profiles and fingerprints the datasets into one report.
+pub fn validate_datasets_to(
+    datasets: &[(&str, &Dataset)],
+    root: &Path,
+    outputs: &ValidateOutputs<'_>,
+) -> Result<Report, StepError> {
+    let mut validations: Vec<Validation> = Vec::with_capacity(datasets.len());
+    let mut report = Report::new(STEP, Conclusion::Success, String::new());
+    let cache_path = root.join(STAT_CACHE);
+    let mut cache = outputs.fingerprint.then(|| StatCache::load(&cache_path));
     for (name, dataset) in datasets {
-        validations.push(validate::validate_dataset(name, dataset, root)?);
+        let (validation, profile) =
+            validate::validate_shard_with::<DatasetProfile>(name, dataset, root, outputs.shard)?;
+        if let Some(dir) = &outputs.profiles {
+            let path = profile_file(dir, name, outputs.shard);
+            let meta = ProfileMeta {
+                dataset: Some((*name).to_owned()),
+                shard: outputs.shard.map(|s| s.to_string()),
+            };
+            profile
+                .save_with(&path, &meta)
+                .map_err(|error| StepError::Environment(error.to_string()))?;
+            report
+                .outputs
+                .insert(format!("profile-{name}"), path.display().to_string());
+        }
+        if let Some(cache) = cache.as_mut() {
+            let fingerprint = fingerprint::fingerprint_dataset(root, &dataset.path, Some(cache))
+                .map_err(|error| StepError::Environment(error.to_string()))?;
+            report
+                .outputs
+                .insert(format!("digest-{name}"), fingerprint.digest);
+        }
+        validations.push(validation);
+    }
+    if let Some(cache) = cache.as_mut() {
+        cache
+            .save(&cache_path)
+            .map_err(|error| StepError::Environment(error.to_string()))?;
     }
 
     let valid = validations
         .iter()
         .filter(|validation| validation.passed())
         .count();
-    let mut report = Report::new(
-        STEP,
-        Conclusion::Success,
-        format!("{valid} of {} dataset(s) valid", validations.len()),
-    );
+    report.title = match outputs.shard {
+        Some(shard) => format!(
+            "shard {shard}: {valid} of {} dataset(s) valid",
+            validations.len()
+        ),
+        None => format!("{valid} of {} dataset(s) valid", validations.len()),
+    };
     let mut summary = String::new();
     for validation in &validations {
         for finding in validation.findings() {
@@ -80,14 +183,7 @@ pub fn validate_datasets(
         .outputs
         .insert("valid".to_owned(), format!("{valid}/{}", validations.len()));
 
-    if let Some(path) = junit_path {
-        if let Some(parent) = path
-            .parent()
-            .filter(|parent| !parent.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent)
-                .map_err(|error| StepError::io("creating", parent, error))?;
-        }
+    if let Some(path) = outputs.junit {
         write_atomic(path, junit::render(&validations).as_bytes())?;
         report
             .outputs

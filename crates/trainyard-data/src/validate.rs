@@ -15,7 +15,8 @@ use trainyard_core::{Finding, Location, StepError};
 
 use crate::check::Plan;
 pub use crate::check::{Accumulator, CheckResult, ColumnSink, NoProfile, Offense, ProfileSink};
-use crate::read::{self, Batch, Chunks, FileInfo, InputFile, ReadOptions};
+use crate::profile::DatasetProfile;
+use crate::read::{self, Batch, Chunks, FileInfo, InputFile, ReadOptions, Shard};
 use crate::schema;
 
 /// The outcome of validating one dataset.
@@ -144,17 +145,198 @@ pub fn validate_dataset_with<P: ProfileSink>(
     dataset: &Dataset,
     base: &Path,
 ) -> Result<(Validation, P), StepError> {
+    validate_shard_with::<P>(name, dataset, base, None)
+}
+
+/// [`validate_dataset_with`] on one shard of the dataset's chunks. A shard checks
+/// every row it reads; the checks over the whole dataset (row count, mean, stddev,
+/// quantiles, null fraction) are left to `data merge`, which evaluates them on
+/// the merged profile ([`aggregate_checks`]).
+pub fn validate_shard_with<P: ProfileSink>(
+    name: &str,
+    dataset: &Dataset,
+    base: &Path,
+    shard: Option<Shard>,
+) -> Result<(Validation, P), StepError> {
     let loaded = schema::for_dataset(dataset, base)?.unwrap_or_default();
     let schema_file = dataset
         .schema_file
         .as_deref()
         .unwrap_or(trainyard_core::manifest::MANIFEST_FILE);
     let inputs = read::resolve(base, &dataset.path)?;
-    let options = read_options(dataset, loaded.null_values.clone());
+    let mut options = read_options(dataset, loaded.null_values.clone());
+    options.shard = shard;
+    let schema = match shard {
+        Some(_) => without_aggregates(&loaded.schema),
+        None => loaded.schema,
+    };
     let (mut validation, profile) =
-        validate_files::<P>(name, inputs, &loaded.schema, schema_file, options)?;
+        validate_files::<P>(name, inputs, &schema, schema_file, options)?;
     validation.warnings = loaded.warnings;
     Ok((validation, profile))
+}
+
+/// The profile of a dataset, read as `data validate` reads it (its CSV options,
+/// its declared column types) but without its checks: what `data drift` compares.
+pub fn profile_dataset(dataset: &Dataset, base: &Path) -> Result<DatasetProfile, StepError> {
+    let loaded = schema::for_dataset(dataset, base)?.unwrap_or_default();
+    let types = DataSchema {
+        columns: loaded
+            .schema
+            .columns
+            .iter()
+            .map(|column| trainyard_core::manifest::data::ColumnSchema {
+                kind: column.kind,
+                ..trainyard_core::manifest::data::ColumnSchema::named(column.name.clone())
+            })
+            .collect(),
+        ..DataSchema::default()
+    };
+    let inputs = read::resolve(base, &dataset.path)?;
+    let options = read_options(dataset, loaded.null_values);
+    profile_files(inputs, &types, options)
+}
+
+/// The profile of files read with `options`, values typed by `schema`'s columns.
+pub fn profile_files(
+    inputs: Vec<InputFile>,
+    schema: &DataSchema,
+    options: ReadOptions,
+) -> Result<DatasetProfile, StepError> {
+    validate_files::<DatasetProfile>("", inputs, schema, "", options).map(|(_, profile)| profile)
+}
+
+/// The schema less its checks over the whole dataset.
+pub fn without_aggregates(schema: &DataSchema) -> DataSchema {
+    let mut schema = schema.clone();
+    schema.rows = None;
+    for column in &mut schema.columns {
+        column.mean = None;
+        column.stddev = None;
+        column.quantiles.clear();
+        column.null_fraction = None;
+    }
+    schema
+}
+
+/// The checks over the whole dataset (row count, mean, stddev, quantiles, null
+/// fraction), evaluated on its profile: how `data merge` completes a sharded run.
+/// Mean, stddev and null fraction are exact; quantiles come from the sketch
+/// (within [`crate::profile::QUANTILE_RELATIVE_ERROR`]).
+pub fn aggregate_checks(schema: &DataSchema, profile: &DatasetProfile) -> Vec<CheckResult> {
+    let mut results = Vec::new();
+    let result = |name: String, column: Option<&str>, rule, passed, observed: String, evaluated| {
+        CheckResult {
+            name,
+            rule,
+            column: column.map(str::to_owned),
+            passed,
+            observed,
+            evaluated,
+            failed: u64::from(!passed),
+            offenders: Vec::new(),
+        }
+    };
+    if let Some(range) = schema.rows {
+        results.push(result(
+            format!("row count {}", count_text(range.min, range.max)),
+            None,
+            "check/row-count",
+            range.contains(profile.rows),
+            format!("{} rows", profile.rows),
+            profile.rows,
+        ));
+    }
+    for column in &schema.columns {
+        let name = column.name.as_str();
+        let Some(stats) = profile.column(name) else {
+            continue;
+        };
+        if let Some(range) = column.mean {
+            let (passed, observed) = match stats.mean() {
+                Some(mean) => (range.contains(mean), format!("mean {mean}")),
+                None => (false, "no numeric values".to_owned()),
+            };
+            results.push(result(
+                format!("{name}: mean {}", range_text(range.min, range.max)),
+                Some(name),
+                "check/mean",
+                passed,
+                observed,
+                stats.numbers(),
+            ));
+        }
+        if let Some(range) = column.stddev {
+            let (passed, observed) = match stats.std() {
+                Some(sd) => (range.contains(sd), format!("stddev {sd}")),
+                None => (false, "fewer than 2 numeric values".to_owned()),
+            };
+            results.push(result(
+                format!("{name}: stddev {}", range_text(range.min, range.max)),
+                Some(name),
+                "check/stddev",
+                passed,
+                observed,
+                stats.numbers(),
+            ));
+        }
+        for bound in &column.quantiles {
+            let (passed, observed) = match stats.quantile(bound.q) {
+                Some(value) => (
+                    bound.min.is_none_or(|min| value >= min)
+                        && bound.max.is_none_or(|max| value <= max),
+                    format!("quantile {} ~ {value} (sketch)", bound.q),
+                ),
+                None => (false, "no numeric values".to_owned()),
+            };
+            results.push(result(
+                format!(
+                    "{name}: quantile {} {}",
+                    bound.q,
+                    range_text(bound.min, bound.max)
+                ),
+                Some(name),
+                "check/quantile",
+                passed,
+                observed,
+                stats.numbers(),
+            ));
+        }
+        if let Some(range) = column.null_fraction {
+            let fraction = stats.null_fraction();
+            results.push(result(
+                format!("{name}: null fraction {}", range_text(range.min, range.max)),
+                Some(name),
+                "check/null-fraction",
+                range.contains(fraction),
+                format!(
+                    "null fraction {fraction:.4} ({} of {} rows)",
+                    stats.nulls(),
+                    stats.count()
+                ),
+                stats.count(),
+            ));
+        }
+    }
+    results
+}
+
+fn count_text(min: Option<u64>, max: Option<u64>) -> String {
+    match (min, max) {
+        (Some(min), Some(max)) => format!("in [{min}, {max}]"),
+        (Some(min), None) => format!(">= {min}"),
+        (None, Some(max)) => format!("<= {max}"),
+        (None, None) => "any".to_owned(),
+    }
+}
+
+fn range_text(min: Option<f64>, max: Option<f64>) -> String {
+    match (min, max) {
+        (Some(min), Some(max)) => format!("in [{min}, {max}]"),
+        (Some(min), None) => format!(">= {min}"),
+        (None, Some(max)) => format!("<= {max}"),
+        (None, None) => "any".to_owned(),
+    }
 }
 
 /// Validates files against a schema; `schema_file` names the schema in errors.
@@ -174,7 +356,16 @@ pub fn validate_files<P: ProfileSink>(
         |a, b| a.merge(&plan, b),
     )?;
     let rows = accumulator.rows();
-    let (checks, profile) = accumulator.finish(&plan, &files);
+    let (checks, mut profile) = accumulator.finish(&plan, &files);
+    let mut columns: Vec<&str> = Vec::new();
+    for file in &files {
+        for column in &file.columns {
+            if !columns.contains(&column.as_str()) {
+                columns.push(column);
+            }
+        }
+    }
+    profile.finish(&columns, rows);
     Ok((
         Validation {
             dataset: name.to_owned(),
@@ -198,10 +389,14 @@ pub(crate) fn run<A: Send>(
     absorb: impl Fn(&mut A, &Batch) + Sync + Send,
     merge: impl Fn(&mut A, A) + Sync + Send,
 ) -> Result<(A, Vec<Arc<FileInfo>>, u64), StepError> {
+    let shard = options.shard;
     let chunks = Chunks::new(inputs, options);
     let files = chunks.files();
     let bytes = AtomicU64::new(0);
     let accumulator = chunks
+        .enumerate()
+        .filter(|(position, chunk)| chunk.is_err() || shard.is_none_or(|s| s.keeps(*position)))
+        .map(|(_, chunk)| chunk)
         .par_bridge()
         .try_fold(&init, |mut acc, chunk| {
             let chunk = chunk?;

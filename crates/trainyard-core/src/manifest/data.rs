@@ -321,6 +321,66 @@ fn single_byte(text: &str, what: &str) -> Result<u8, String> {
     }
 }
 
+/// How `trainyard data drift` judges this dataset against a reference.
+///
+/// ```yaml
+/// drift:
+///   share: 0.3                    # the dataset drifts when 30% of its columns do
+///   columns:
+///     age: { test: psi, threshold: 0.2 }
+///     id: { ignore: true }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct DriftPolicy {
+    /// The test for every column without its own; chosen by type and size when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<DriftTest>,
+    /// The threshold for every column without its own; the test's default when absent
+    /// (0.05 for p-values, 0.1 for distances and PSI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// The dataset drifts when at least this share of its columns drift (default 0.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub share: Option<f64>,
+    /// Per-column test, threshold, or `ignore: true` (ids, timestamps).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub columns: std::collections::BTreeMap<String, ColumnDrift>,
+}
+
+/// One column's drift test and threshold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ColumnDrift {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<DriftTest>,
+    /// A p-value below it (K-S: at or below), or a distance / PSI at or above it, is drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// Leave the column out of the comparison.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ignore: bool,
+}
+
+/// A drift test: the statistic compared with the threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DriftTest {
+    /// Two-sample Kolmogorov-Smirnov p-value (numeric).
+    Ks,
+    /// Wasserstein distance divided by the reference's standard deviation (numeric).
+    Wasserstein,
+    /// Chi-squared p-value of the current frequencies against the reference's.
+    ChiSquare,
+    /// Two-proportion z-test p-value (two values).
+    ZTest,
+    /// Jensen-Shannon distance of the binned distributions.
+    JensenShannon,
+    /// Population Stability Index of the binned distributions.
+    Psi,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,6 +97,9 @@ pub struct Dataset {
     /// Expectations suite (`.json` with `expectations`). Checks of `schema` are added.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema_file: Option<String>,
+    /// How `data drift` judges this dataset: tests, thresholds, ignored columns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<data::DriftPolicy>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -14,8 +14,7 @@ use crate::schema::{Value, parse_number, read_value};
 /// Where the statistics half plugs in: every value the validation pass reads is also
 /// given to a per-column profile. One sink is made per worker thread and merged.
 ///
-/// SEAM: `crate::profile` implements this for its `DatasetProfile`; until then the
-/// pass runs with [`NoProfile`].
+/// `crate::profile::DatasetProfile` implements it; [`NoProfile`] is the pass alone.
 pub trait ProfileSink: Send + Sized {
     /// `false` only for [`NoProfile`]: values of undeclared columns are then skipped.
     const ACTIVE: bool = true;
@@ -26,6 +25,9 @@ pub trait ProfileSink: Send + Sized {
     fn column_mut(&mut self, name: &str) -> &mut Self::Column;
     /// Adds another thread's profile to this one.
     fn merge(&mut self, other: Self);
+    /// Called once at the end with every column of every file read (in file order)
+    /// and the rows read, so the result does not depend on which worker saw what.
+    fn finish(&mut self, _columns: &[&str], _rows: u64) {}
 }
 
 /// One column's profile: told every value once.

@@ -464,9 +464,16 @@ impl DatasetProfile {
 
     /// The canonical JSON text (the saved file's content).
     pub fn to_json(&self) -> String {
+        self.to_json_with(&ProfileMeta::default())
+    }
+
+    /// [`Self::to_json`] with where the profile came from.
+    pub fn to_json_with(&self, meta: &ProfileMeta) -> String {
         let mut text = serde_json::to_string_pretty(&ProfileFile {
             format: "trainyard-profile".to_owned(),
             version: PROFILE_FORMAT_VERSION,
+            dataset: meta.dataset.clone(),
+            shard: meta.shard.clone(),
             profile: self.clone(),
         })
         .unwrap_or_default();
@@ -475,6 +482,11 @@ impl DatasetProfile {
     }
 
     pub fn from_json(text: &str) -> Result<Self, String> {
+        Self::from_json_with(text).map(|(profile, _)| profile)
+    }
+
+    /// [`Self::from_json`], with where the profile came from.
+    pub fn from_json_with(text: &str) -> Result<(Self, ProfileMeta), String> {
         let file: ProfileFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
         if file.format != "trainyard-profile" || file.version != PROFILE_FORMAT_VERSION {
             return Err(format!(
@@ -482,12 +494,23 @@ impl DatasetProfile {
                 file.format, file.version
             ));
         }
-        Ok(file.profile)
+        Ok((
+            file.profile,
+            ProfileMeta {
+                dataset: file.dataset,
+                shard: file.shard,
+            },
+        ))
     }
 
     /// Writes the profile as JSON, atomically (temporary file, then rename).
     pub fn save(&self, path: &Path) -> Result<(), ProfileError> {
-        write_atomic(path, self.to_json().as_bytes()).map_err(|source| ProfileError::Io {
+        self.save_with(path, &ProfileMeta::default())
+    }
+
+    /// [`Self::save`] with where the profile came from.
+    pub fn save_with(&self, path: &Path, meta: &ProfileMeta) -> Result<(), ProfileError> {
+        write_atomic(path, self.to_json_with(meta).as_bytes()).map_err(|source| ProfileError::Io {
             action: "write",
             path: path.to_owned(),
             source,
@@ -495,16 +518,28 @@ impl DatasetProfile {
     }
 
     pub fn load(path: &Path) -> Result<Self, ProfileError> {
+        Self::load_with(path).map(|(profile, _)| profile)
+    }
+
+    /// [`Self::load`], with where the profile came from.
+    pub fn load_with(path: &Path) -> Result<(Self, ProfileMeta), ProfileError> {
         let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
             action: "read",
             path: path.to_owned(),
             source,
         })?;
-        Self::from_json(&text).map_err(|message| ProfileError::Format {
+        Self::from_json_with(&text).map_err(|message| ProfileError::Format {
             path: path.to_owned(),
             message,
         })
     }
+}
+
+/// Where a saved profile came from: the dataset's name and, for a shard, `i/n`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileMeta {
+    pub dataset: Option<String>,
+    pub shard: Option<String>,
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a
@@ -527,6 +562,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 struct ProfileFile {
     format: String,
     version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dataset: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    shard: Option<String>,
     #[serde(flatten)]
     profile: DatasetProfile,
 }
@@ -668,5 +707,85 @@ impl<'de> Deserialize<'de> for ColumnProfile {
             text_counts,
             high_cardinality: file.high_cardinality,
         })
+    }
+}
+
+/// The validation pass feeds every value it reads to a `DatasetProfile` (one per
+/// worker thread, merged by column name), so one pass validates and profiles.
+impl crate::check::ProfileSink for DatasetProfile {
+    type Column = ColumnProfile;
+
+    fn empty() -> Self {
+        Self {
+            rows: 0,
+            columns: Vec::new(),
+        }
+    }
+
+    fn column_mut(&mut self, name: &str) -> &mut ColumnProfile {
+        let index = if let Some(index) = self.columns.iter().position(|c| c.name == name) {
+            index
+        } else {
+            self.columns.push(ColumnProfile::new(name));
+            self.columns.len() - 1
+        };
+        &mut self.columns[index]
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.merge_by_name(other);
+    }
+
+    fn finish(&mut self, columns: &[&str], rows: u64) {
+        self.arrange(columns.iter().copied());
+        self.rows = rows;
+    }
+}
+
+impl crate::check::ColumnSink for ColumnProfile {
+    #[inline]
+    fn observe_null(&mut self) {
+        Self::observe_null(self);
+    }
+    #[inline]
+    fn observe_number(&mut self, value: f64) {
+        Self::observe_number(self, value);
+    }
+    #[inline]
+    fn observe_text(&mut self, value: &str) {
+        Self::observe_text(self, value);
+    }
+}
+
+impl DatasetProfile {
+    /// Adds another profile whose columns may differ (another worker's, which saw
+    /// other files): columns are matched by name, new ones are appended.
+    pub fn merge_by_name(&mut self, other: Self) {
+        self.rows += other.rows;
+        for column in other.columns {
+            match self.columns.iter_mut().find(|c| c.name == column.name) {
+                Some(mine) => mine.merge(&column),
+                None => self.columns.push(column),
+            }
+        }
+    }
+
+    /// Puts the columns in this order (missing ones are added empty; others follow,
+    /// by name), so profiles of the same files have the same layout whatever the
+    /// order workers met the columns in.
+    pub fn arrange<'a>(&mut self, order: impl IntoIterator<Item = &'a str>) {
+        let mut rest = std::mem::take(&mut self.columns);
+        for name in order {
+            if self.columns.iter().any(|c| c.name == name) {
+                continue;
+            }
+            let column = match rest.iter().position(|c| c.name == name) {
+                Some(index) => rest.swap_remove(index),
+                None => ColumnProfile::new(name),
+            };
+            self.columns.push(column);
+        }
+        rest.sort_by(|a, b| a.name.cmp(&b.name));
+        self.columns.extend(rest);
     }
 }

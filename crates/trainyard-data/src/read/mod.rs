@@ -29,6 +29,49 @@ pub struct ReadOptions {
     pub csv: CsvOptions,
     /// Target bytes per chunk; a chunk grows past it only to finish a record.
     pub chunk_size: usize,
+    /// Read only this shard's chunks (see [`Shard`]).
+    pub shard: Option<Shard>,
+}
+
+/// Shard `index` of `count` (0-based): the chunks whose position in the dataset's
+/// chunk sequence is `index` modulo `count`. Chunk boundaries depend only on the
+/// bytes and [`ReadOptions::chunk_size`], so `count` runners together cover every
+/// row exactly once, whatever their thread counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub count: u32,
+}
+
+impl Shard {
+    /// Parses `i/n` with `1 <= i <= n` (1-based, as CI matrices count).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let usage =
+            || format!("`{text}` is not a shard: expected `i/n` with 1 <= i <= n, e.g. `2/4`");
+        let (i, n) = text.split_once('/').ok_or_else(usage)?;
+        let (i, n): (u32, u32) = (
+            i.trim().parse().map_err(|_| usage())?,
+            n.trim().parse().map_err(|_| usage())?,
+        );
+        if i == 0 || n == 0 || i > n {
+            return Err(usage());
+        }
+        Ok(Self {
+            index: i - 1,
+            count: n,
+        })
+    }
+
+    /// Whether the chunk at this position of the sequence belongs to the shard.
+    pub fn keeps(self, position: usize) -> bool {
+        position % self.count as usize == self.index as usize
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index + 1, self.count)
+    }
 }
 
 impl Default for ReadOptions {
@@ -37,6 +80,7 @@ impl Default for ReadOptions {
             format: None,
             csv: CsvOptions::default(),
             chunk_size: 4 << 20,
+            shard: None,
         }
     }
 }

@@ -1,0 +1,288 @@
+//! `trainyard data drift --reference R --current C`: compares two datasets (or
+//! their saved profiles) column by column with the test Evidently would choose
+//! for each column's type and size, or the one the manifest's `drift:` names;
+//! the dataset drifts when enough columns do (exit 1). Scheduled pipelines
+//! dispatch retraining on the `drifted` output.
+
+use std::path::{Path, PathBuf};
+
+use trainyard_core::manifest::Dataset;
+use trainyard_core::manifest::data::{DriftPolicy, DriftTest};
+use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
+use trainyard_data::drift::{self, ColumnOptions, DriftOptions, StatTest};
+use trainyard_data::profile::DatasetProfile;
+use trainyard_data::{read, validate};
+
+use super::{Project, StepContext};
+use crate::cli::DataDriftArgs;
+
+pub const STEP: &str = "data drift";
+
+/// One side of the comparison, as the user named it.
+enum Side<'a> {
+    Profile(PathBuf),
+    Dataset(&'a str, &'a Dataset),
+    Path(PathBuf),
+}
+
+impl Side<'_> {
+    fn shown(&self) -> String {
+        match self {
+            Self::Profile(path) | Self::Path(path) => path.display().to_string(),
+            Self::Dataset(name, dataset) => format!("{name} ({})", dataset.path),
+        }
+    }
+
+    fn location(&self) -> String {
+        match self {
+            Self::Profile(path) | Self::Path(path) => path.display().to_string(),
+            Self::Dataset(_, dataset) => dataset.path.clone(),
+        }
+    }
+}
+
+pub fn run(args: &DataDriftArgs, context: &StepContext) -> Result<Report, StepError> {
+    // A manifest is needed only to name datasets; two profiles or paths need none.
+    let project = match context.project() {
+        Ok(project) => Some(project),
+        Err(error) if context.manifest_path.exists() => return Err(error),
+        Err(_) => None,
+    };
+    let reference = side(&args.reference, "--reference", project.as_ref())?;
+    let current = side(&args.current, "--current", project.as_ref())?;
+    let root = project
+        .as_ref()
+        .map_or_else(|| PathBuf::from("."), |p| p.root.clone());
+    let (mut reference_profile, reference_name) = load(&reference, &root)?;
+    let (mut current_profile, current_name) = load(&current, &root)?;
+    // The policy of the current dataset (else the reference's), also when a side is
+    // a profile saved by `data validate`, which records its dataset's name.
+    let policy = [current_name, reference_name]
+        .into_iter()
+        .flatten()
+        .find_map(|name| {
+            project
+                .as_ref()
+                .and_then(|p| p.manifest.datasets.get(&name))
+                .and_then(|d| d.drift.clone())
+        })
+        .unwrap_or_default();
+    let options = drift_options(&policy, args)?;
+    let ignored: Vec<&str> = policy
+        .columns
+        .iter()
+        .filter(|(_, column)| column.ignore)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    for profile in [&mut reference_profile, &mut current_profile] {
+        profile.columns.retain(|c| !ignored.contains(&c.name()));
+    }
+
+    let mut report = Report::new(STEP, Conclusion::Success, String::new());
+    // A column the current data lost is a finding of its own, not a test result.
+    let missing: Vec<String> = reference_profile
+        .columns
+        .iter()
+        .filter(|c| current_profile.column(c.name()).is_none())
+        .map(|c| c.name().to_owned())
+        .collect();
+    for name in &missing {
+        report.push_finding(
+            Finding::error(
+                "drift/missing-column",
+                format!(
+                    "column `{name}` of the reference {} is not in the current data {}",
+                    reference.shown(),
+                    current.shown()
+                ),
+            )
+            .at(Location::file(current.location())),
+        );
+    }
+    reference_profile
+        .columns
+        .retain(|c| !missing.iter().any(|m| m == c.name()));
+
+    let result = drift::drift_profiles(&reference_profile, &current_profile, &options)
+        .map_err(|error| StepError::Usage(error.to_string()))?;
+    for column in result.drifted() {
+        report.push_finding(
+            Finding::warning(
+                "drift/column",
+                format!(
+                    "column `{}` drifted: {} {:.6} (threshold {})",
+                    column.column,
+                    column.test.name(),
+                    column.statistic,
+                    column.threshold
+                ),
+            )
+            .at(Location::file(current.location())),
+        );
+    }
+    if result.dataset_drift {
+        report.push_finding(
+            Finding::error(
+                "drift/dataset",
+                format!(
+                    "{} drifted from {}: {} of {} columns ({:.0}%, the limit is {:.0}%)",
+                    current.shown(),
+                    reference.shown(),
+                    result.drifted_columns,
+                    result.columns.len(),
+                    result.share * 100.0,
+                    result.drift_share * 100.0
+                ),
+            )
+            .at(Location::file(current.location())),
+        );
+    }
+    report.title = format!(
+        "{} of {} columns drifted: {}",
+        result.drifted_columns,
+        result.columns.len(),
+        if result.dataset_drift {
+            "dataset drift"
+        } else {
+            "no dataset drift"
+        }
+    );
+    report.summary = format!(
+        "**{}** against **{}** ({} and {} rows)\n\n{}",
+        current.shown(),
+        reference.shown(),
+        current_profile.rows,
+        reference_profile.rows,
+        result.markdown()
+    );
+    report
+        .outputs
+        .insert("drifted".to_owned(), result.dataset_drift.to_string());
+    report.outputs.insert(
+        "drifted-columns".to_owned(),
+        result.drifted_columns.to_string(),
+    );
+    report
+        .outputs
+        .insert("share".to_owned(), format!("{:.4}", result.share));
+    Ok(report)
+}
+
+fn side<'a>(text: &str, flag: &str, project: Option<&'a Project>) -> Result<Side<'a>, StepError> {
+    if let Some(project) = project
+        && let Some((name, dataset)) = project.manifest.datasets.get_key_value(text)
+    {
+        return Ok(Side::Dataset(name, dataset));
+    }
+    let path = PathBuf::from(text);
+    if !path.exists() && !text.contains(['*', '?', '[']) {
+        let known = project
+            .map(|p| {
+                p.manifest
+                    .datasets
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        return Err(StepError::Usage(format!(
+            "{flag} `{text}` is neither a declared dataset ({}) nor an existing file",
+            if known.is_empty() {
+                "none declared"
+            } else {
+                &known
+            }
+        )));
+    }
+    let is_profile = path
+        .extension()
+        .is_some_and(|ext| ext.eq_ignore_ascii_case("json"))
+        && path.is_file();
+    Ok(if is_profile {
+        Side::Profile(path)
+    } else {
+        Side::Path(path)
+    })
+}
+
+/// The side's profile and the name of the dataset it is of, when known.
+fn load(side: &Side<'_>, root: &Path) -> Result<(DatasetProfile, Option<String>), StepError> {
+    match side {
+        Side::Profile(path) => DatasetProfile::load_with(path)
+            .map(|(profile, meta)| (profile, meta.dataset))
+            .map_err(|error| match error {
+                trainyard_data::profile::ProfileError::Io { .. } => {
+                    StepError::Environment(error.to_string())
+                }
+                _ => StepError::Usage(format!(
+                    "{error}; a `.json` side must be a profile saved by `data validate`"
+                )),
+            }),
+        Side::Dataset(name, dataset) => {
+            validate::profile_dataset(dataset, root).map(|p| (p, Some((*name).to_owned())))
+        }
+        Side::Path(path) => {
+            let inputs = read::resolve(Path::new("."), &path.to_string_lossy())?;
+            validate::profile_files(
+                inputs,
+                &trainyard_core::manifest::data::DataSchema::default(),
+                read::ReadOptions::default(),
+            )
+            .map(|p| (p, None))
+        }
+    }
+}
+
+fn stat_test(test: DriftTest) -> StatTest {
+    match test {
+        DriftTest::Ks => StatTest::Ks,
+        DriftTest::Wasserstein => StatTest::Wasserstein,
+        DriftTest::ChiSquare => StatTest::ChiSquare,
+        DriftTest::ZTest => StatTest::ZTest,
+        DriftTest::JensenShannon => StatTest::JensenShannon,
+        DriftTest::Psi => StatTest::Psi,
+    }
+}
+
+/// The manifest's policy, with the flags on top for columns without their own.
+fn drift_options(policy: &DriftPolicy, args: &DataDriftArgs) -> Result<DriftOptions, StepError> {
+    let flag_test = args
+        .test
+        .as_deref()
+        .map(|text| {
+            serde_json::from_value::<DriftTest>(serde_json::Value::String(text.to_owned()))
+                .map_err(|_| {
+                    StepError::Usage(format!(
+                        "--test `{text}` is not one of ks, wasserstein, chi-square, z-test, jensen-shannon, psi"
+                    ))
+                })
+        })
+        .transpose()?;
+    let share = args.drift_share.or(policy.share).unwrap_or(0.5);
+    if !(0.0..=1.0).contains(&share) {
+        return Err(StepError::Usage(format!(
+            "the drift share must be in [0, 1], got {share}"
+        )));
+    }
+    Ok(DriftOptions {
+        all: ColumnOptions {
+            test: flag_test.or(policy.test).map(stat_test),
+            threshold: args.threshold.or(policy.threshold),
+        },
+        columns: policy
+            .columns
+            .iter()
+            .map(|(name, column)| {
+                (
+                    name.clone(),
+                    ColumnOptions {
+                        test: column.test.map(stat_test),
+                        threshold: column.threshold,
+                    },
+                )
+            })
+            .collect(),
+        drift_share: share,
+    })
+}

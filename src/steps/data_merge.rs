@@ -1,0 +1,203 @@
+//! `trainyard data merge PROFILE...`: combines the profiles that `data validate
+//! --shard i/n` wrote on n runners into the profile one pass would have made (bit
+//! for bit: every statistic of a profile is order-independent), then evaluates the
+//! checks over the whole dataset (row count, mean, stddev, quantiles, null
+//! fraction) that the shards left to it.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
+use trainyard_data::profile::{DatasetProfile, ProfileMeta};
+use trainyard_data::read::Shard;
+use trainyard_data::validate;
+
+use super::StepContext;
+use super::data_validate::{PROFILES_DIR, profile_file};
+use crate::cli::DataMergeArgs;
+
+pub const STEP: &str = "data merge";
+
+pub fn run(args: &DataMergeArgs, context: &StepContext) -> Result<Report, StepError> {
+    let mut loaded: Vec<(PathBuf, DatasetProfile, ProfileMeta)> = Vec::new();
+    for path in &args.profiles {
+        let (profile, meta) = DatasetProfile::load_with(path).map_err(|error| match error {
+            trainyard_data::profile::ProfileError::Io { .. } => {
+                StepError::Environment(error.to_string())
+            }
+            _ => StepError::Usage(format!(
+                "{error}; give the files `data validate --shard i/n` wrote"
+            )),
+        })?;
+        loaded.push((path.clone(), profile, meta));
+    }
+    let dataset = one_dataset(&loaded)?;
+    check_shards(&loaded)?;
+
+    let mut parts = loaded.into_iter();
+    let Some((first_path, mut merged, _)) = parts.next() else {
+        return Err(StepError::Usage("give at least one profile".to_owned()));
+    };
+    for (path, profile, _) in parts {
+        merged.merge(&profile).map_err(|error| {
+            StepError::Usage(format!(
+                "{} and {}: {error}",
+                first_path.display(),
+                path.display()
+            ))
+        })?;
+    }
+
+    // The manifest, when there is one, says which whole-dataset checks to run.
+    let project = context.project().ok();
+    let output = match (&args.output, &dataset, &project) {
+        (Some(output), _, _) => output.clone(),
+        (None, Some(name), Some(project)) => {
+            profile_file(&project.root.join(PROFILES_DIR), name, None)
+        }
+        (None, Some(name), None) => profile_file(Path::new(PROFILES_DIR), name, None),
+        (None, None, _) => {
+            return Err(StepError::Usage(
+                "the profiles do not name their dataset; say where to write the merged one with --output"
+                    .to_owned(),
+            ));
+        }
+    };
+    merged
+        .save_with(
+            &output,
+            &ProfileMeta {
+                dataset: dataset.clone(),
+                shard: None,
+            },
+        )
+        .map_err(|error| StepError::Environment(error.to_string()))?;
+
+    let mut report = Report::new(
+        STEP,
+        Conclusion::Success,
+        format!(
+            "{} profile(s) merged: {} rows, {} columns",
+            args.profiles.len(),
+            merged.rows,
+            merged.columns.len()
+        ),
+    )
+    .with_output("profile", output.display().to_string())
+    .with_output("rows", merged.rows.to_string());
+
+    let declared = match (&dataset, &project) {
+        (Some(name), Some(project)) => project.manifest.datasets.get(name),
+        _ => None,
+    };
+    if let (Some(name), Some(declared), Some(project)) = (&dataset, declared, &project) {
+        let loaded =
+            trainyard_data::schema::for_dataset(declared, &project.root)?.unwrap_or_default();
+        let checks = validate::aggregate_checks(&loaded.schema, &merged);
+        let mut summary = format!(
+            "**{name}** (merged): {} rows, {} of {} whole-dataset checks passed\n\n| check | result | observed |\n|---|---|---|\n",
+            merged.rows,
+            checks.iter().filter(|c| c.passed).count(),
+            checks.len()
+        );
+        for check in &checks {
+            let _ = writeln!(
+                summary,
+                "| `{}` | {} | {} |",
+                check.name.replace('|', "\\|"),
+                if check.passed { "pass" } else { "**fail**" },
+                check.observed.replace('|', "\\|")
+            );
+            if !check.passed {
+                report.conclusion = Conclusion::Failure;
+                report.push_finding(
+                    Finding::error(
+                        check.rule,
+                        format!(
+                            "dataset `{name}`: check `{}` failed: {}",
+                            check.name, check.observed
+                        ),
+                    )
+                    .at(Location::file(project.manifest_file.clone())),
+                );
+            }
+        }
+        report.summary = summary;
+    }
+    Ok(report)
+}
+
+/// The dataset all profiles name (they must agree), if any names one.
+fn one_dataset(
+    loaded: &[(PathBuf, DatasetProfile, ProfileMeta)],
+) -> Result<Option<String>, StepError> {
+    let mut dataset: Option<(&Path, &str)> = None;
+    for (path, _, meta) in loaded {
+        if let Some(name) = meta.dataset.as_deref() {
+            match dataset {
+                Some((first, other)) if other != name => {
+                    return Err(StepError::Usage(format!(
+                        "{} is a profile of dataset `{other}` but {} is of `{name}`; merge one dataset at a time",
+                        first.display(),
+                        path.display()
+                    )));
+                }
+                Some(_) => {}
+                None => dataset = Some((path, name)),
+            }
+        }
+    }
+    Ok(dataset.map(|(_, name)| name.to_owned()))
+}
+
+/// Shard profiles must be all `n` shards of one split, each once.
+fn check_shards(loaded: &[(PathBuf, DatasetProfile, ProfileMeta)]) -> Result<(), StepError> {
+    let shards: Vec<(&Path, Shard)> = loaded
+        .iter()
+        .filter_map(|(path, _, meta)| {
+            meta.shard
+                .as_deref()
+                .and_then(|s| Shard::parse(s).ok())
+                .map(|s| (path.as_path(), s))
+        })
+        .collect();
+    if shards.is_empty() {
+        return Ok(());
+    }
+    if shards.len() != loaded.len() {
+        return Err(StepError::Usage(
+            "some profiles are shards and some are not; merge the shards of one run".to_owned(),
+        ));
+    }
+    let count = shards[0].1.count;
+    let mut seen = vec![None::<&Path>; count as usize];
+    for (path, shard) in &shards {
+        if shard.count != count {
+            return Err(StepError::Usage(format!(
+                "{} is shard {shard} but {} is of {count} shards; merge the shards of one run",
+                path.display(),
+                shards[0].0.display()
+            )));
+        }
+        if let Some(first) = seen[shard.index as usize].replace(path) {
+            return Err(StepError::Usage(format!(
+                "shard {shard} is given twice ({} and {})",
+                first.display(),
+                path.display()
+            )));
+        }
+    }
+    let missing: Vec<String> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, path)| path.is_none())
+        .map(|(index, _)| format!("{}/{count}", index + 1))
+        .collect();
+    if !missing.is_empty() {
+        return Err(StepError::Usage(format!(
+            "shard(s) {} missing: a merged profile must cover every row; give all {count} shard profiles",
+            missing.join(", ")
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,265 @@
+//! `trainyard data drift`: the verdict per column and for the dataset, the test
+//! chosen by type and size as Evidently does, thresholds from the manifest, the
+//! `drifted` outputs a scheduled pipeline dispatches retraining on.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set up should stop loudly
+
+mod common;
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use common::{repo, trainyard};
+use predicates::prelude::*;
+
+const POLICY: &str = "    drift:\n      columns:\n        worst_area: { test: psi, threshold: 0.5 }\n        diagnosis: { ignore: true }\n";
+
+/// The example's 569 biopsies: the first 300 are the reference, the rest current.
+fn biopsies(policy: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(repo().join("examples/breast-cancer/data/breast_cancer.csv"))
+            .unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let write = |name: &str, rows: &[&str]| {
+        let mut body = format!("{}\n", lines[0]);
+        for row in rows {
+            body.push_str(row);
+            body.push('\n');
+        }
+        std::fs::write(dir.path().join(name), body).unwrap();
+    };
+    write("reference.csv", &lines[1..301]);
+    write("current.csv", &lines[301..]);
+    std::fs::write(
+        dir.path().join("trainyard.yaml"),
+        format!(
+            "version: 1\nproject: {{ name: drift }}\ndatasets:\n  reference: {{ path: reference.csv }}\n  current:\n    path: current.csv\n{policy}"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+fn json(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let output = trainyard()
+        .current_dir(dir)
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "not JSON ({error}): {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (output.status.code().unwrap(), value)
+}
+
+/// The rows of the summary table (without its header), one string per row.
+fn table(report: &serde_json::Value) -> Vec<String> {
+    report["summary"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| column"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn small_datasets_use_ks_whose_p_values_agree_with_scipy() {
+    let dir = biopsies(POLICY);
+    let (code, report) = json(
+        dir.path(),
+        &[
+            "data",
+            "drift",
+            "--reference",
+            "reference",
+            "--current",
+            "current",
+        ],
+    );
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["outputs"]["drifted"], "true");
+    assert_eq!(report["outputs"]["drifted-columns"], "19");
+    let rows = table(&report);
+    // 31 columns less the ignored label.
+    assert_eq!(rows.len(), 30);
+    // scipy.stats.ks_2samp(reference, current).pvalue on the same rows:
+    // mean_radius 0.019453286588253946, mean_texture 0.4756628202606444.
+    assert!(rows.contains(&"| mean_radius | K-S p-value | 0.019453 | 0.05 | yes |".to_owned()));
+    assert!(rows.contains(&"| mean_texture | K-S p-value | 0.475663 | 0.05 | no |".to_owned()));
+    // The manifest's per-column test and threshold.
+    assert!(rows.contains(&"| worst_area | PSI | 0.187424 | 0.5 | no |".to_owned()));
+    assert!(!rows.iter().any(|row| row.contains("diagnosis")));
+    let findings = report["findings"].as_array().unwrap();
+    let last = findings.last().unwrap();
+    assert_eq!(last["rule"], "drift/dataset");
+    assert_eq!(last["severity"], "error");
+    assert!(
+        last["message"]
+            .as_str()
+            .unwrap()
+            .contains("19 of 30 columns (63%, the limit is 50%)")
+    );
+}
+
+#[test]
+fn a_dataset_against_itself_does_not_drift() {
+    let dir = biopsies("");
+    let (code, report) = json(
+        dir.path(),
+        &[
+            "data",
+            "drift",
+            "--reference",
+            "reference",
+            "--current",
+            "reference.csv",
+        ],
+    );
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["outputs"]["drifted"], "false");
+    assert_eq!(report["outputs"]["drifted-columns"], "0");
+    assert!(report.get("findings").is_none());
+    // Both raw and as a label with two values (z-test on small data).
+    assert!(
+        table(&report)
+            .contains(&"| diagnosis | Z-test p-value | 1.000000 | 0.05 | no |".to_owned())
+    );
+}
+
+#[test]
+fn saved_profiles_give_the_verdict_the_datasets_give() {
+    let dir = biopsies(POLICY);
+    let (_, from_data) = json(
+        dir.path(),
+        &[
+            "data",
+            "drift",
+            "--reference",
+            "reference",
+            "--current",
+            "current",
+        ],
+    );
+    let (code, _) = json(dir.path(), &["data", "validate"]);
+    assert_eq!(code, 0);
+    // The profiles remember their dataset, so the manifest's policy still applies.
+    let (code, from_profiles) = json(
+        dir.path(),
+        &[
+            "data",
+            "drift",
+            "--reference",
+            ".trainyard/profiles/reference.json",
+            "--current",
+            ".trainyard/profiles/current.json",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(table(&from_profiles), table(&from_data));
+    assert_eq!(from_profiles["outputs"], from_data["outputs"]);
+}
+
+/// `rows` rows of a numeric and a categorical column; `shift` moves the numbers.
+fn large_csv(rows: u64, seed: u64, shift: f64) -> String {
+    let mut state = seed;
+    let mut text = String::from("amount,channel\n");
+    for _ in 0..rows {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        #[allow(clippy::cast_precision_loss)]
+        let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
+        let channel = ["web", "store", "phone"][(state >> 40) as usize % 3];
+        let _ = writeln!(text, "{:.4},{channel}", unit * 100.0 + shift);
+    }
+    text
+}
+
+#[test]
+fn large_data_uses_wasserstein_and_jensen_shannon_and_flags_override_them() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("reference.csv"), large_csv(5000, 1, 0.0)).unwrap();
+    std::fs::write(dir.path().join("current.csv"), large_csv(4000, 2, 30.0)).unwrap();
+    // No manifest: two paths need none.
+    let (code, report) = json(
+        dir.path(),
+        &[
+            "data",
+            "drift",
+            "--reference",
+            "reference.csv",
+            "--current",
+            "current.csv",
+        ],
+    );
+    assert_eq!(code, 1, "{report:#}");
+    let rows = table(&report);
+    assert!(
+        rows[0].starts_with("| amount | Wasserstein distance (normed) | "),
+        "{rows:?}"
+    );
+    assert!(rows[0].ends_with("| 0.1 | yes |"), "{rows:?}");
+    assert!(
+        rows[1].starts_with("| channel | Jensen-Shannon distance | "),
+        "{rows:?}"
+    );
+    assert!(rows[1].ends_with("| 0.1 | no |"), "{rows:?}");
+    assert_eq!(report["outputs"]["drifted-columns"], "1");
+
+    let (code, report) = json(
+        dir.path(),
+        &[
+            "data",
+            "drift",
+            "--reference",
+            "reference.csv",
+            "--current",
+            "current.csv",
+            "--test",
+            "psi",
+            "--threshold",
+            "5",
+            "--drift-share",
+            "0.6",
+        ],
+    );
+    assert_eq!(code, 0, "{report:#}");
+    assert!(table(&report).iter().all(|row| row.contains("| PSI | ")));
+    assert_eq!(report["outputs"]["drifted"], "false");
+}
+
+#[test]
+fn unknown_sides_and_tests_are_usage_errors() {
+    let dir = biopsies("");
+    trainyard()
+        .current_dir(dir.path())
+        .args(["data", "drift", "--reference", "refrence", "--current", "current"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--reference `refrence` is neither a declared dataset (current, reference) nor an existing file",
+        ));
+    trainyard()
+        .current_dir(dir.path())
+        .args([
+            "data",
+            "drift",
+            "--reference",
+            "reference",
+            "--current",
+            "current",
+            "--test",
+            "t-test",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "--test `t-test` is not one of ks, wasserstein",
+        ));
+}
