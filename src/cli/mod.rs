@@ -15,11 +15,14 @@ use trainyard_core::ExitStatus;
 use crate::steps::{self, StepContext};
 
 mod data;
+mod log;
+mod train;
 
 pub use data::{
     DataCommand, DataDriftArgs, DataFingerprintArgs, DataInferSchemaArgs, DataMergeArgs,
     DataSampleArgs, DataValidateArgs,
 };
+pub use train::{CompareArgs, ReproduceArgs, TrainArgs, TrainMode};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -57,6 +60,13 @@ pub enum Command {
     Data(DataCommand),
     /// Copy the bundled example ML project into DIR and run every step against it.
     Quickstart(QuickstartArgs),
+    /// Run the project's training command (sampled on a pull request, full on the
+    /// default branch), stream its log, capture its metrics, record the run.
+    Train(TrainArgs),
+    /// Compare a run's metrics with the champion's, the base branch's or another run's.
+    Compare(CompareArgs),
+    /// Re-run a recorded run from its commit, params and data; check its metrics match.
+    Reproduce(ReproduceArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -104,15 +114,17 @@ pub fn run() -> ExitStatus {
         Format::Text => OutputFormat::Text,
         Format::Json => OutputFormat::Json,
     };
+    let stdout = std::io::stdout();
+    let color = anstream::AutoStream::choice(&stdout) != anstream::ColorChoice::Never;
+    let log = steps::LogStream::new(log::CiLog::new(host, format, &env, color));
     let context = StepContext {
         env,
         manifest_path: cli.manifest.clone(),
+        log,
     };
     let step_name = cli.command.step_name();
     let outcome = steps::run(&cli.command, &context);
 
-    let stdout = std::io::stdout();
-    let color = anstream::AutoStream::choice(&stdout) != anstream::ColorChoice::Never;
     match outcome {
         Ok(report) => {
             let mut publisher = Publisher::new(host, format, &context.env, stdout.lock(), color);
@@ -153,6 +165,9 @@ impl Command {
             Self::Data(DataCommand::Drift(_)) => "data drift",
             Self::Data(DataCommand::InferSchema(_)) => "data infer-schema",
             Self::Quickstart(_) => "quickstart",
+            Self::Train(_) => "train",
+            Self::Compare(_) => "compare",
+            Self::Reproduce(_) => "reproduce",
         }
     }
 }

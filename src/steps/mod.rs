@@ -2,6 +2,7 @@
 //! domain crates and returns a [`Report`]; it never prints and never talks to
 //! a forge. The publisher shows the Report.
 
+mod compare;
 mod config_check;
 mod data_drift;
 mod data_fingerprint;
@@ -9,13 +10,18 @@ mod data_infer_schema;
 mod data_merge;
 mod data_sample;
 mod data_validate;
+mod log;
 mod quickstart;
+mod reproduce;
+mod train;
 
 use std::path::{Path, PathBuf};
 
 use trainyard_ci::Env;
 use trainyard_core::manifest::{self, Dataset, Manifest};
 use trainyard_core::{ConfigError, Report, StepError};
+
+pub use log::{LogSink, LogStream};
 
 use crate::cli::{Command, ConfigCommand, DataCommand};
 
@@ -26,6 +32,8 @@ pub struct StepContext {
     pub env: Env,
     /// The manifest as the user named it (flag, `TRAINYARD_MANIFEST` or `INPUT_MANIFEST`).
     pub manifest_path: PathBuf,
+    /// The live log of long-running steps (a command's output while it runs).
+    pub log: LogStream,
 }
 
 /// A loaded manifest and the folder its relative paths start from.
@@ -39,6 +47,15 @@ pub struct Project {
 }
 
 impl StepContext {
+    /// A context whose live log goes nowhere.
+    pub fn new(env: Env, manifest_path: PathBuf) -> Self {
+        Self {
+            env,
+            manifest_path,
+            log: LogStream::discard(),
+        }
+    }
+
     pub fn project(&self) -> Result<Project, StepError> {
         let manifest = manifest::load(&self.manifest_path)?;
         Ok(Project {
@@ -96,5 +113,8 @@ pub fn run(command: &Command, context: &StepContext) -> Result<Report, StepError
         Command::Data(DataCommand::Drift(args)) => data_drift::run(args, context),
         Command::Data(DataCommand::InferSchema(args)) => data_infer_schema::run(args, context),
         Command::Quickstart(args) => quickstart::run(args),
+        Command::Train(args) => train::run(args, context),
+        Command::Compare(args) => compare::run(args, context),
+        Command::Reproduce(args) => reproduce::run(args, context),
     }
 }
