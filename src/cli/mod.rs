@@ -15,13 +15,16 @@ use trainyard_core::ExitStatus;
 use crate::steps::{self, StepContext};
 
 mod data;
+mod forge;
 mod log;
+mod report;
 mod train;
 
 pub use data::{
     DataCommand, DataDriftArgs, DataFingerprintArgs, DataInferSchemaArgs, DataMergeArgs,
     DataSampleArgs, DataValidateArgs,
 };
+pub use report::ReportArgs;
 pub use train::{CompareArgs, ReproduceArgs, TrainArgs, TrainMode};
 
 #[derive(Debug, Parser)]
@@ -67,6 +70,8 @@ pub enum Command {
     Compare(CompareArgs),
     /// Re-run a recorded run from its commit, params and data; check its metrics match.
     Reproduce(ReproduceArgs),
+    /// Gather this job's step reports into one PR report (the sticky comment on GitHub).
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -129,7 +134,10 @@ pub fn run() -> ExitStatus {
         Ok(report) => {
             let mut publisher = Publisher::new(host, format, &context.env, stdout.lock(), color);
             match publisher.publish(&report) {
-                Ok(()) => report.exit_status(),
+                Ok(()) => {
+                    drop(publisher);
+                    forge::publish(&report, &context, host, format)
+                }
                 Err(error) => report_publish_failure(&error),
             }
         }
@@ -168,6 +176,7 @@ impl Command {
             Self::Train(_) => "train",
             Self::Compare(_) => "compare",
             Self::Reproduce(_) => "reproduce",
+            Self::Report(_) => "report",
         }
     }
 }

@@ -12,6 +12,7 @@ mod data_sample;
 mod data_validate;
 mod log;
 mod quickstart;
+mod report;
 mod reproduce;
 mod train;
 
@@ -22,6 +23,7 @@ use trainyard_core::manifest::{self, Dataset, Manifest};
 use trainyard_core::{ConfigError, Report, StepError};
 
 pub use log::{LogSink, LogStream};
+pub use report::{REPORT_STEP, reports_dir, save_report};
 
 use crate::cli::{Command, ConfigCommand, DataCommand};
 
@@ -116,5 +118,6 @@ pub fn run(command: &Command, context: &StepContext) -> Result<Report, StepError
         Command::Train(args) => train::run(args, context),
         Command::Compare(args) => compare::run(args, context),
         Command::Reproduce(args) => reproduce::run(args, context),
+        Command::Report(args) => report::run(args, context),
     }
 }

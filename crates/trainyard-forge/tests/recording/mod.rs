@@ -275,7 +275,10 @@ fn respond(state: &mut State, method: &str, path: &str, body: &Value) -> Answer 
             state
                 .comments
                 .push((id, number.parse().unwrap_or(0), text.clone()));
-            ok(201, json!({"id": id, "body": text}))
+            ok(
+                201,
+                json!({"id": id, "body": text, "html_url": format!("https://github.test/c/{id}")}),
+            )
         }
         ("PATCH", ["repos", _, _, "issues", "comments", id]) => {
             let id: u64 = id.parse().unwrap_or(0);
@@ -283,7 +286,10 @@ fn respond(state: &mut State, method: &str, path: &str, body: &Value) -> Answer 
             match state.comments.iter_mut().find(|(cid, _, _)| *cid == id) {
                 Some(comment) => {
                     comment.2.clone_from(&text);
-                    ok(200, json!({"id": id, "body": text}))
+                    ok(
+                        200,
+                        json!({"id": id, "body": text, "html_url": format!("https://github.test/c/{id}")}),
+                    )
                 }
                 None => ok(404, json!({"message": "Not Found"})),
             }

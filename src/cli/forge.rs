@@ -1,0 +1,412 @@
+//! After the publisher: keep the step's Report for `trainyard report`, and on
+//! GitHub with a token, publish it as a check run and a commit status (plus the
+//! sticky comment for `report`, and the pull request a `promote` asks for).
+//!
+//! A write GitHub refuses (a fork's pull request, a read-only token) leaves the
+//! step's verdict as it is: the annotations and job summary the publisher
+//! already wrote stand in, and the job's log says so once. GitHub not
+//! answering after retries is an environment error (exit 3).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use trainyard_ci::{CiContext, Env, Host, OutputFormat, github};
+use trainyard_core::{ExitStatus, Report};
+use trainyard_forge::{
+    Annotation, CheckRun, CheckRunOutput, ForgeError, GitHub, GitHubConfig, PullRequestSpec,
+    Repository, RetryPolicy, Token, sticky_marker,
+};
+
+use crate::steps::{self, StepContext};
+
+/// Where the refusal notice was given once for this job.
+const REFUSED_MARKER: &str = ".github-refused";
+
+/// The token: `TRAINYARD_GITHUB_TOKEN`, the action's `github-token` input, or `GITHUB_TOKEN`.
+pub fn token(env: &Env) -> Option<Token> {
+    [
+        "TRAINYARD_GITHUB_TOKEN",
+        "INPUT_GITHUB_TOKEN",
+        "INPUT_GITHUB-TOKEN",
+        "GITHUB_TOKEN",
+    ]
+    .iter()
+    .find_map(|name| env.get(name).and_then(Token::new))
+}
+
+/// Runs after the publisher printed `report`; returns how the process exits.
+pub fn publish(
+    report: &Report,
+    context: &StepContext,
+    host: Host,
+    format: OutputFormat,
+) -> ExitStatus {
+    let status = report.exit_status();
+    let env = &context.env;
+    let mut log = Log { format };
+    let reports_dir = steps::reports_dir(env);
+    if report.step != steps::REPORT_STEP
+        && let Some(dir) = &reports_dir
+        && let Err(error) = steps::save_report(dir, report)
+    {
+        log.warning(&format!(
+            "could not keep this step's report for `trainyard report` in {}: {error}",
+            dir.display()
+        ));
+    }
+    if host != Host::GitHubActions {
+        return status;
+    }
+    let Some(token) = token(env) else {
+        return status;
+    };
+    log.mask(token.expose());
+    let ci = match CiContext::read(env) {
+        Ok(ci) => ci,
+        Err(error) => {
+            log.warning(&format!("not publishing to GitHub: {error}"));
+            return status;
+        }
+    };
+    let Some(repository) = ci.repository.as_deref().and_then(Repository::parse) else {
+        log.warning("not publishing to GitHub: GITHUB_REPOSITORY is not set to owner/name");
+        return status;
+    };
+    let github = match GitHub::new(GitHubConfig {
+        api_url: env
+            .get("GITHUB_API_URL")
+            .unwrap_or("https://api.github.com")
+            .to_owned(),
+        token,
+        repository,
+        retry: retry_policy(env),
+    }) {
+        Ok(github) => github,
+        Err(error) => {
+            log.error(&error.to_string());
+            return status.max(ExitStatus::Environment);
+        }
+    };
+    let project = trainyard_core::manifest::load(&context.manifest_path)
+        .map_or_else(|_| String::new(), |manifest| manifest.project.name);
+    let mut outputs = BTreeMap::new();
+    match publish_to(&github, report, &ci, &project, env, &mut outputs) {
+        Ok(()) => {}
+        Err(error) if error.is_refused() => {
+            let first = reports_dir.as_deref().is_none_or(first_refusal);
+            if first {
+                log.warning(&format!(
+                    "{error}. The results are in this job's annotations and summary instead; the step's own verdict stands."
+                ));
+            }
+        }
+        Err(error) => {
+            log.error(&error.to_string());
+            return status.max(ExitStatus::Environment);
+        }
+    }
+    if !outputs.is_empty()
+        && let Some(path) = env.get("GITHUB_OUTPUT")
+        && let Err(error) = github::write_outputs(Path::new(path), &outputs)
+    {
+        log.warning(&format!(
+            "could not write the GitHub outputs to {path}: {error}"
+        ));
+    }
+    status
+}
+
+fn publish_to(
+    github: &GitHub,
+    report: &Report,
+    ci: &CiContext,
+    project: &str,
+    env: &Env,
+    outputs: &mut BTreeMap<String, String>,
+) -> Result<(), ForgeError> {
+    let name = if project.is_empty() {
+        format!("trainyard {}", report.step)
+    } else {
+        format!("trainyard {} ({project})", report.step)
+    };
+    // On a pull request the checks belong on its head, not on the merge commit GITHUB_SHA names.
+    let head_sha = ci
+        .pull_request()
+        .and_then(|pr| pr.head_sha.clone())
+        .or_else(|| ci.sha.clone());
+    if let Some(sha) = &head_sha {
+        let workspace = env.get("GITHUB_WORKSPACE").map(Path::new);
+        let annotations = report
+            .all_findings()
+            .into_iter()
+            .filter_map(|finding| {
+                Annotation::from_finding(finding, |file| repository_path(file, workspace))
+            })
+            .collect();
+        let published = github.publish_check_run(&CheckRun {
+            name: name.clone(),
+            head_sha: sha.clone(),
+            conclusion: report.conclusion.into(),
+            details_url: ci.run_url.clone(),
+            output: CheckRunOutput {
+                title: report.title.clone(),
+                summary: trainyard_ci::summary::render(report),
+                text: None,
+                annotations,
+            },
+        })?;
+        outputs.insert("check-run-id".to_owned(), published.id.to_string());
+        if let Some(url) = published.html_url {
+            outputs.insert("check-run-url".to_owned(), url);
+        }
+        github.set_commit_status(
+            sha,
+            report.conclusion.into(),
+            &name,
+            &report.title,
+            ci.run_url.as_deref(),
+        )?;
+    }
+    if report.step == steps::REPORT_STEP
+        && let Some(pr) = ci.pull_request()
+    {
+        let marker = sticky_marker(
+            if project.is_empty() {
+                "trainyard"
+            } else {
+                project
+            },
+            &report.step,
+        );
+        let comment = github.upsert_sticky_comment(pr.number, &marker, &report.summary)?;
+        outputs.insert("comment-id".to_owned(), comment.id.to_string());
+        if let Some(url) = comment.html_url {
+            outputs.insert("comment-url".to_owned(), url);
+        }
+    }
+    if report.step == "data drift" && drifted(report) && retrain(github, report, ci, project, env)?
+    {
+        outputs.insert("retrain-dispatched".to_owned(), "true".to_owned());
+    }
+    if let Some(spec) = promotion_pull_request(report) {
+        let pr = github.open_pull_request(&spec)?;
+        outputs.insert("pull-request-number".to_owned(), pr.number.to_string());
+        if let Some(url) = pr.html_url {
+            outputs.insert("pull-request-url".to_owned(), url);
+        }
+    }
+    Ok(())
+}
+
+/// Whether a drift report found drift: its `drifted` output, else its verdict.
+fn drifted(report: &Report) -> bool {
+    match report.outputs.get("drifted").map(String::as_str) {
+        Some(value) => value == "true",
+        None => report.conclusion == trainyard_core::Conclusion::Failure,
+    }
+}
+
+/// Starts the retraining pipeline the user named: a `repository_dispatch`
+/// event type (`TRAINYARD_RETRAIN_EVENT`) and/or a workflow file run by
+/// `workflow_dispatch` on the default branch (`TRAINYARD_RETRAIN_WORKFLOW`).
+/// True when it sent either.
+fn retrain(
+    github: &GitHub,
+    report: &Report,
+    ci: &CiContext,
+    project: &str,
+    env: &Env,
+) -> Result<bool, ForgeError> {
+    let reason = format!("data drift: {}", report.title);
+    let mut dispatched = false;
+    if let Some(event) = env
+        .get("TRAINYARD_RETRAIN_EVENT")
+        .or_else(|| env.get("INPUT_RETRAIN_EVENT"))
+    {
+        github.repository_dispatch(
+            event,
+            &serde_json::json!({
+                "project": project,
+                "reason": reason,
+                "run_url": ci.run_url,
+            }),
+        )?;
+        dispatched = true;
+    }
+    if let Some(workflow) = env
+        .get("TRAINYARD_RETRAIN_WORKFLOW")
+        .or_else(|| env.get("INPUT_RETRAIN_WORKFLOW"))
+    {
+        let git_ref = ci
+            .default_branch
+            .clone()
+            .unwrap_or_else(|| "main".to_owned());
+        let mut inputs = serde_json::Map::new();
+        inputs.insert("reason".to_owned(), serde_json::Value::String(reason));
+        github.workflow_dispatch(workflow, &git_ref, &inputs)?;
+        dispatched = true;
+    }
+    Ok(dispatched)
+}
+
+/// The pull request a `promote` or `rollback` asks for: it pushed a branch
+/// (not a direct commit) and named the base, title and body.
+fn promotion_pull_request(report: &Report) -> Option<PullRequestSpec> {
+    let output = |name: &str| report.outputs.get(name).filter(|v| !v.is_empty());
+    if !matches!(report.step.as_str(), "promote" | "rollback")
+        || output("direct").map(String::as_str) != Some("false")
+        || output("pushed").map(String::as_str) != Some("true")
+    {
+        return None;
+    }
+    Some(PullRequestSpec {
+        head: output("branch")?.clone(),
+        base: output("pr-base")?.clone(),
+        title: output("pr-title")?.clone(),
+        body: output("pr-body").cloned().unwrap_or_default(),
+    })
+}
+
+/// A finding's file as a path from the repository root (check-run
+/// annotations need that): relative paths are relative to the working
+/// directory, which may be a project folder inside the repository.
+fn repository_path(file: &str, workspace: Option<&Path>) -> String {
+    let path = Path::new(file);
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        match std::env::current_dir() {
+            Ok(dir) => dir.join(path),
+            Err(_) => return file.replace('\\', "/"),
+        }
+    };
+    workspace
+        .and_then(|root| {
+            let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+            let absolute = absolute.canonicalize().unwrap_or_else(|_| absolute.clone());
+            absolute.strip_prefix(root).ok().map(Path::to_path_buf)
+        })
+        .map_or_else(
+            || file.replace('\\', "/"),
+            |relative| relative.to_string_lossy().replace('\\', "/"),
+        )
+}
+
+/// True the first time in this job (the marker file is created); false after.
+fn first_refusal(dir: &Path) -> bool {
+    let _ = std::fs::create_dir_all(dir);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.join(REFUSED_MARKER))
+        .is_ok()
+}
+
+/// `TRAINYARD_GITHUB_ATTEMPTS` (default 5) tries per request.
+fn retry_policy(env: &Env) -> RetryPolicy {
+    let mut policy = RetryPolicy::default();
+    if let Some(attempts) = env
+        .get("TRAINYARD_GITHUB_ATTEMPTS")
+        .and_then(|v| v.trim().parse::<u32>().ok())
+        .filter(|&n| n > 0)
+    {
+        policy.attempts = attempts;
+    }
+    if let Some(seconds) = env
+        .get("TRAINYARD_GITHUB_TIMEOUT")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&n| n > 0)
+    {
+        policy.timeout = Duration::from_secs(seconds);
+    }
+    policy
+}
+
+/// Workflow commands about publishing: on stdout with console text, on
+/// stderr when stdout carries the one JSON document (the runner reads both).
+struct Log {
+    format: OutputFormat,
+}
+
+impl Log {
+    fn line(&mut self, line: &str) {
+        let _ = match self.format {
+            OutputFormat::Text => writeln!(std::io::stdout(), "{line}"),
+            OutputFormat::Json => writeln!(std::io::stderr(), "{line}"),
+        };
+    }
+
+    fn warning(&mut self, message: &str) {
+        self.line(&github::command(
+            "warning",
+            &[("title", "trainyard".to_owned())],
+            message,
+        ));
+    }
+
+    fn error(&mut self, message: &str) {
+        self.line(&github::command(
+            "error",
+            &[("title", "trainyard".to_owned())],
+            message,
+        ));
+    }
+
+    fn mask(&mut self, secret: &str) {
+        for line in github::mask_commands(secret) {
+            self.line(&line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_comes_from_trainyard_then_the_input_then_github_token() {
+        let env = Env::from_pairs([("GITHUB_TOKEN", "a"), ("INPUT_GITHUB-TOKEN", "b")]);
+        assert_eq!(token(&env).unwrap().expose(), "b");
+        let env = Env::from_pairs([("GITHUB_TOKEN", "a"), ("INPUT_GITHUB-TOKEN", "")]);
+        assert_eq!(token(&env).unwrap().expose(), "a");
+        assert!(token(&Env::default()).is_none());
+    }
+
+    #[test]
+    fn a_pushed_promotion_branch_asks_for_a_pull_request_and_a_direct_commit_does_not() {
+        let report = Report::new("promote", trainyard_core::Conclusion::Success, "promoted")
+            .with_output("direct", "false")
+            .with_output("pushed", "true")
+            .with_output("branch", "trainyard/promote-staging")
+            .with_output("pr-base", "main")
+            .with_output("pr-title", "Promote v3 to staging")
+            .with_output("pr-body", "body");
+        let spec = promotion_pull_request(&report).unwrap();
+        assert_eq!(
+            (spec.head.as_str(), spec.base.as_str()),
+            ("trainyard/promote-staging", "main")
+        );
+        let direct = report.clone().with_output("direct", "true");
+        assert!(promotion_pull_request(&direct).is_none());
+        let gate = Report {
+            step: "gate".into(),
+            ..report
+        };
+        assert!(promotion_pull_request(&gate).is_none());
+    }
+
+    #[test]
+    fn paths_become_relative_to_the_repository_root() {
+        let root = std::env::current_dir().unwrap();
+        assert_eq!(repository_path("Cargo.toml", Some(&root)), "Cargo.toml");
+        let parent = root.parent().unwrap();
+        let name = root.file_name().unwrap().to_string_lossy();
+        assert_eq!(
+            repository_path("Cargo.toml", Some(parent)),
+            format!("{name}/Cargo.toml")
+        );
+        assert_eq!(repository_path("data/x.csv", None), "data/x.csv");
+    }
+}

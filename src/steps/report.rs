@@ -1,0 +1,510 @@
+//! `trainyard report`: gathers the Reports the steps of this job kept
+//! (data, train, compare, gate…) into one markdown report for the pull
+//! request: the verdict, metrics against the champion, a chart of the metric
+//! history, data findings, the gate's table and links to the run.
+//!
+//! The step only writes markdown; the publisher puts it in the job summary
+//! and, on GitHub with a token, in the one sticky comment of the pull request.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use trainyard_ci::{CiContext, Env};
+use trainyard_core::manifest::Direction;
+use trainyard_core::{Conclusion, Finding, Report, Severity, StepError};
+use trainyard_ledger::{GitLedger, Ledger, Outcome, RunMode, RunRecord};
+
+use super::{Project, StepContext};
+use crate::cli::ReportArgs;
+
+/// The step's name, as typed.
+pub const REPORT_STEP: &str = "report";
+
+/// Data findings listed in the comment; the rest are in the job summary.
+const FINDINGS_SHOWN: usize = 20;
+/// Runs drawn in the metric history chart.
+const HISTORY_RUNS: usize = 20;
+
+/// The folder where this job's steps keep their Reports: `TRAINYARD_REPORTS_DIR`,
+/// or a folder for this job under the runner's temporary folder (GitHub's
+/// RUNNER_TEMP, Azure's AGENT_TEMPDIRECTORY). `None` on a terminal.
+pub fn reports_dir(env: &Env) -> Option<PathBuf> {
+    if let Some(dir) = env.get("TRAINYARD_REPORTS_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let part = |name: &str| env.get(name).unwrap_or("0").replace(['/', '\\'], "_");
+    if let Some(temp) = env.get("RUNNER_TEMP") {
+        let job = format!(
+            "{}-{}-{}",
+            part("GITHUB_RUN_ID"),
+            part("GITHUB_RUN_ATTEMPT"),
+            part("GITHUB_JOB")
+        );
+        return Some(Path::new(temp).join("trainyard-reports").join(job));
+    }
+    if let Some(temp) = env.get("AGENT_TEMPDIRECTORY") {
+        let job = format!("{}-{}", part("BUILD_BUILDID"), part("SYSTEM_JOBID"));
+        return Some(Path::new(temp).join("trainyard-reports").join(job));
+    }
+    None
+}
+
+/// Keeps `report` in `dir` as JSON, named so that files sort in the order
+/// the steps ran; written to a temporary file first, then renamed.
+pub fn save_report(dir: &Path, report: &Report) -> io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let slug: String = report
+        .step
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    serde_json::to_writer_pretty(&mut file, report)?;
+    file.persist(dir.join(format!("{nanos:020}-{slug}.json")))
+        .map_err(|error| error.error)?;
+    Ok(())
+}
+
+/// The kept Reports, oldest first.
+fn load_reports(dir: &Path) -> Result<Vec<Report>, StepError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(StepError::io("read the reports folder", dir, error)),
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path)
+                .map_err(|error| StepError::io("read a kept report", path, error))?;
+            serde_json::from_str(&text).map_err(|error| {
+                StepError::Environment(format!(
+                    "{}: not a trainyard report ({error}); remove it or point TRAINYARD_REPORTS_DIR elsewhere",
+                    path.display()
+                ))
+            })
+        })
+        .collect()
+}
+
+pub fn run(args: &ReportArgs, context: &StepContext) -> Result<Report, StepError> {
+    let dir = args
+        .reports_dir
+        .clone()
+        .or_else(|| reports_dir(&context.env))
+        .ok_or_else(|| {
+            StepError::Usage(
+                "no reports folder: outside CI, set --reports-dir or TRAINYARD_REPORTS_DIR to the folder the steps kept their reports in".to_owned(),
+            )
+        })?;
+    let reports: Vec<Report> = load_reports(&dir)?
+        .into_iter()
+        .filter(|report| report.step != REPORT_STEP)
+        .collect();
+    let project = context.project()?;
+    let ci = CiContext::read(&context.env)?;
+    let history = MetricHistory::read(&project, &reports);
+    let markdown = render(&project, &reports, history.as_ref(), &ci);
+
+    let verdict = reports.iter().fold(None, |all: Option<Conclusion>, r| {
+        Some(all.map_or(r.conclusion, |all| all.and(r.conclusion)))
+    });
+    let title = match verdict {
+        None => format!("no step kept a report in {}", dir.display()),
+        Some(verdict) => format!(
+            "{} step{} reported: {}",
+            reports.len(),
+            if reports.len() == 1 { "" } else { "s" },
+            verdict_words(verdict)
+        ),
+    };
+    Ok(Report::new(
+        REPORT_STEP,
+        if verdict.is_some() {
+            Conclusion::Success
+        } else {
+            Conclusion::Neutral
+        },
+        title,
+    )
+    .with_summary(markdown)
+    .with_output("project", project.manifest.project.name.clone())
+    .with_output("reports", reports.len().to_string())
+    .with_output(
+        "verdict",
+        verdict.map_or_else(|| "none".to_owned(), |v| v.to_string()),
+    ))
+}
+
+fn verdict_words(conclusion: Conclusion) -> &'static str {
+    match conclusion {
+        Conclusion::Success => "all passed",
+        Conclusion::Neutral => "nothing to judge",
+        Conclusion::Failure => "something failed",
+    }
+}
+
+fn emoji(conclusion: Conclusion) -> &'static str {
+    match conclusion {
+        Conclusion::Success => "✅",
+        Conclusion::Neutral => "⚪",
+        Conclusion::Failure => "❌",
+    }
+}
+
+/// The runs the comment compares and charts, from the ledger.
+#[derive(Debug)]
+struct MetricHistory {
+    /// This job's run (the train report's `run-id`, else the newest run).
+    current: RunRecord,
+    /// The champion's run and version, when there is a champion.
+    champion: Option<(u64, RunRecord)>,
+    /// Succeeded full runs, oldest first, ending with `current`.
+    runs: Vec<RunRecord>,
+    directions: BTreeMap<String, Direction>,
+}
+
+impl MetricHistory {
+    /// `None` when there is no ledger or no run yet: the comment then leaves
+    /// the metrics out and says why in the summary of the train step.
+    fn read(project: &Project, reports: &[Report]) -> Option<Self> {
+        let ledger = GitLedger::open(&project.root).ok()?;
+        let name = &project.manifest.project.name;
+        let runs: Vec<RunRecord> = ledger
+            .runs()
+            .ok()?
+            .into_iter()
+            .filter(|run| &run.project == name && run.outcome == Outcome::Succeeded)
+            .collect();
+        let wanted = reports
+            .iter()
+            .rev()
+            .find_map(|r| r.outputs.get("run-id").or_else(|| r.outputs.get("run")));
+        let current = match wanted {
+            Some(id) => runs.iter().find(|run| run.id.to_string() == *id).cloned(),
+            None => runs.last().cloned(),
+        }?;
+        let model = project.manifest.model.as_ref();
+        let champion = model.and_then(|model| {
+            let version = ledger.resolve(&model.name, "champion").ok()?;
+            let run = ledger.run(&version.run_id.to_string()).ok()?;
+            Some((version.version, run))
+        });
+        let mut history: Vec<RunRecord> = runs
+            .into_iter()
+            .filter(|run| run.mode == RunMode::Full && run.id != current.id)
+            .collect();
+        history.push(current.clone());
+        let skip = history.len().saturating_sub(HISTORY_RUNS);
+        let directions = model
+            .map(|model| {
+                model
+                    .metrics
+                    .iter()
+                    .map(|(name, spec)| (name.clone(), spec.direction))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(Self {
+            current,
+            champion,
+            runs: history.into_iter().skip(skip).collect(),
+            directions,
+        })
+    }
+
+    /// The metrics to show: the declared ones in order, else the run's own.
+    fn metric_names(&self) -> Vec<String> {
+        if self.directions.is_empty() {
+            self.current.metrics.keys().cloned().collect()
+        } else {
+            self.directions.keys().cloned().collect()
+        }
+    }
+}
+
+/// The whole comment, markdown.
+fn render(
+    project: &Project,
+    reports: &[Report],
+    history: Option<&MetricHistory>,
+    ci: &CiContext,
+) -> String {
+    let mut out = String::new();
+    let name = &project.manifest.project.name;
+    let verdict = reports.iter().map(|r| r.conclusion).reduce(Conclusion::and);
+    match verdict {
+        Some(verdict) => {
+            let _ = writeln!(
+                out,
+                "## {} trainyard · {name}: {}\n",
+                emoji(verdict),
+                verdict_words(verdict)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "## ⚪ trainyard · {name}: no step reported\n\nNo step of this job kept a report; run `trainyard report` after the other steps, in the same job.\n"
+            );
+        }
+    }
+    if !reports.is_empty() {
+        out.push_str("| | Step | Result |\n|---|---|---|\n");
+        for report in reports {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                emoji(report.conclusion),
+                cell(&report.step),
+                cell(&report.title)
+            );
+        }
+        out.push('\n');
+    }
+
+    let compare = reports.iter().rev().find(|r| r.step == "compare");
+    if let Some(compare) = compare.filter(|r| !r.summary.trim().is_empty()) {
+        out.push_str("### Metrics vs champion\n\n");
+        out.push_str(compare.summary.trim_end());
+        out.push_str("\n\n");
+    } else if let Some(history) = history {
+        render_metrics_table(history, &mut out);
+    }
+    if let Some(history) = history {
+        render_chart(history, &mut out);
+    }
+    render_data_findings(reports, &mut out);
+    for gate in reports.iter().filter(|r| r.step == "gate") {
+        let environment = gate.outputs.get("environment").map_or("", String::as_str);
+        let _ = writeln!(
+            out,
+            "### {} Gate{}\n",
+            emoji(gate.conclusion),
+            if environment.is_empty() {
+                String::new()
+            } else {
+                format!(" to {environment}")
+            }
+        );
+        if gate.summary.trim().is_empty() {
+            let _ = writeln!(out, "{}\n", gate.title);
+        } else {
+            out.push_str(gate.summary.trim_end());
+            out.push_str("\n\n");
+        }
+    }
+
+    out.push_str("---\n");
+    let mut links = Vec::new();
+    if let Some(url) = &ci.run_url {
+        links.push(format!("[this run]({url})"));
+    }
+    if let Some(sha) = ci
+        .pull_request()
+        .and_then(|pr| pr.head_sha.as_deref())
+        .or(ci.sha.as_deref())
+    {
+        links.push(format!("commit `{}`", &sha[..sha.len().min(7)]));
+    }
+    links.push(format!("trainyard {}", env!("CARGO_PKG_VERSION")));
+    let _ = writeln!(out, "<sub>{}</sub>", links.join(" · "));
+    out
+}
+
+fn render_metrics_table(history: &MetricHistory, out: &mut String) {
+    let names = history.metric_names();
+    if names.is_empty() {
+        return;
+    }
+    let sampled = if history.current.mode == RunMode::Sample {
+        " (this run trained on a sample)"
+    } else {
+        ""
+    };
+    let _ = writeln!(out, "### Metrics vs champion{sampled}\n");
+    match &history.champion {
+        Some((version, _)) => {
+            let _ = writeln!(
+                out,
+                "| Metric | This run | Champion (v{version}) | Change |\n|---|---:|---:|---|"
+            );
+        }
+        None => out.push_str("| Metric | This run | Champion | Change |\n|---|---:|---:|---|\n"),
+    }
+    for name in names {
+        let current = history.current.metrics.get(&name).copied();
+        let champion = history
+            .champion
+            .as_ref()
+            .and_then(|(_, run)| run.metrics.get(&name).copied());
+        let direction = history.directions.get(&name).copied();
+        let arrow = match direction {
+            Some(Direction::Maximize) => " ↑",
+            Some(Direction::Minimize) => " ↓",
+            None => "",
+        };
+        let change = match (current, champion) {
+            (Some(now), Some(then)) => {
+                let delta = now - then;
+                let better = match direction {
+                    Some(Direction::Maximize) => delta > 0.0,
+                    Some(Direction::Minimize) => delta < 0.0,
+                    None => false,
+                };
+                let mark = if delta == 0.0 {
+                    "="
+                } else if direction.is_none() {
+                    ""
+                } else if better {
+                    "🟢"
+                } else {
+                    "🔴"
+                };
+                format!("{delta:+.4} {mark}")
+            }
+            (Some(_), None) => "no champion yet".to_owned(),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "| {}{arrow} | {} | {} | {} |",
+            cell(&name),
+            number(current),
+            number(champion),
+            change.trim_end()
+        );
+    }
+    out.push('\n');
+}
+
+/// A mermaid line chart of the first metric over the recent full runs.
+fn render_chart(history: &MetricHistory, out: &mut String) {
+    let Some(metric) = history.metric_names().into_iter().next() else {
+        return;
+    };
+    let points: Vec<f64> = history
+        .runs
+        .iter()
+        .filter_map(|run| run.metrics.get(&metric).copied())
+        .filter(|value| value.is_finite())
+        .collect();
+    if points.len() < 2 {
+        return;
+    }
+    let (low, high) = points
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(*v), hi.max(*v))
+        });
+    let pad = ((high - low) * 0.1).max(1e-3);
+    let labels: Vec<String> = (1..=points.len()).map(|n| format!("\"{n}\"")).collect();
+    let values: Vec<String> = points.iter().map(|v| format!("{v:.4}")).collect();
+    let _ = writeln!(
+        out,
+        "### {metric} over the last {} runs\n\n```mermaid\nxychart-beta\n    title \"{metric}\"\n    x-axis \"run\" [{}]\n    y-axis \"{metric}\" {:.4} --> {:.4}\n    line [{}]\n```\n",
+        points.len(),
+        labels.join(", "),
+        low - pad,
+        high + pad,
+        values.join(", ")
+    );
+}
+
+fn render_data_findings(reports: &[Report], out: &mut String) {
+    let findings: Vec<(&str, &Finding)> = reports
+        .iter()
+        .filter(|r| r.step.starts_with("data "))
+        .flat_map(|r| {
+            r.all_findings()
+                .into_iter()
+                .map(move |f| (r.step.as_str(), f))
+        })
+        .collect();
+    if findings.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### Data findings ({})\n", findings.len());
+    out.push_str("| | Where | Rule | Message |\n|---|---|---|---|\n");
+    for (_, finding) in findings.iter().take(FINDINGS_SHOWN) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            match finding.severity {
+                Severity::Error => "❌",
+                Severity::Warning => "⚠️",
+                Severity::Notice => "ℹ️",
+            },
+            finding
+                .location
+                .as_ref()
+                .map_or_else(String::new, |l| cell(&l.to_string())),
+            cell(&finding.rule),
+            cell(&finding.message)
+        );
+    }
+    if findings.len() > FINDINGS_SHOWN {
+        let _ = writeln!(
+            out,
+            "\n{} more in the job summary of this run.",
+            findings.len() - FINDINGS_SHOWN
+        );
+    }
+    out.push('\n');
+}
+
+fn number(value: Option<f64>) -> String {
+    value.map_or_else(|| "–".to_owned(), |v| format!("{v:.4}"))
+}
+
+/// Text safe inside a markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reports_folder_is_per_job_under_the_runners_temp() {
+        let env = Env::from_pairs([
+            ("RUNNER_TEMP", "/tmp/r"),
+            ("GITHUB_RUN_ID", "9"),
+            ("GITHUB_RUN_ATTEMPT", "2"),
+            ("GITHUB_JOB", "train"),
+        ]);
+        assert_eq!(
+            reports_dir(&env).unwrap(),
+            PathBuf::from("/tmp/r/trainyard-reports/9-2-train")
+        );
+        let env = Env::from_pairs([("TRAINYARD_REPORTS_DIR", "/x"), ("RUNNER_TEMP", "/tmp/r")]);
+        assert_eq!(reports_dir(&env).unwrap(), PathBuf::from("/x"));
+        assert!(reports_dir(&Env::default()).is_none());
+    }
+
+    #[test]
+    fn kept_reports_come_back_in_the_order_they_were_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        for step in ["data validate", "train", "gate"] {
+            save_report(dir.path(), &Report::new(step, Conclusion::Success, step)).unwrap();
+        }
+        let steps: Vec<String> = load_reports(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.step)
+            .collect();
+        assert_eq!(steps, ["data validate", "train", "gate"]);
+    }
+}
