@@ -16,6 +16,7 @@ use crate::steps::{self, StepContext};
 
 mod data;
 mod forge;
+mod ledger;
 mod log;
 mod report;
 mod train;
@@ -23,6 +24,10 @@ mod train;
 pub use data::{
     DataCommand, DataDriftArgs, DataFingerprintArgs, DataInferSchemaArgs, DataMergeArgs,
     DataSampleArgs, DataValidateArgs,
+};
+pub use ledger::{
+    LedgerCommand, ModelAliasArgs, ModelCommand, ModelShowArgs, ModelTagArgs, RunsCommand,
+    RunsListArgs, RunsShowArgs,
 };
 pub use report::ReportArgs;
 pub use train::{CompareArgs, ReproduceArgs, TrainArgs, TrainMode};
@@ -72,6 +77,15 @@ pub enum Command {
     Reproduce(ReproduceArgs),
     /// Gather this job's step reports into one PR report (the sticky comment on GitHub).
     Report(ReportArgs),
+    /// Sync the run ledger (refs/trainyard/*) with a git remote.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    /// List and show the recorded training runs.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// The model registry: versions, aliases (champion, challenger…), tags.
+    #[command(subcommand)]
+    Model(ModelCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -177,6 +191,9 @@ impl Command {
             Self::Compare(_) => "compare",
             Self::Reproduce(_) => "reproduce",
             Self::Report(_) => "report",
+            Self::Ledger(command) => command.step_name(),
+            Self::Runs(command) => command.step_name(),
+            Self::Model(command) => command.step_name(),
         }
     }
 }

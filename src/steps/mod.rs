@@ -10,10 +10,13 @@ mod data_infer_schema;
 mod data_merge;
 mod data_sample;
 mod data_validate;
+mod ledger_sync;
 mod log;
+mod model;
 mod quickstart;
 mod report;
 mod reproduce;
+mod runs;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -119,5 +122,8 @@ pub fn run(command: &Command, context: &StepContext) -> Result<Report, StepError
         Command::Compare(args) => compare::run(args, context),
         Command::Reproduce(args) => reproduce::run(args, context),
         Command::Report(args) => report::run(args, context),
+        Command::Ledger(command) => ledger_sync::run(command, context),
+        Command::Runs(command) => runs::run(command, context),
+        Command::Model(command) => model::run(command, context),
     }
 }

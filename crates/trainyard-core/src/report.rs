@@ -173,6 +173,9 @@ pub struct Report {
     /// Reports of sub-steps, for steps that run others (quickstart).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<Report>,
+    /// The step's result as data, for `--format json` (listing steps: the runs, the versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
 }
 
 impl Report {
@@ -185,7 +188,15 @@ impl Report {
             findings: Vec::new(),
             outputs: BTreeMap::new(),
             children: Vec::new(),
+            data: None,
         }
+    }
+
+    /// Attaches the step's result as data (shown by `--format json`).
+    #[must_use]
+    pub fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.data = Some(data);
+        self
     }
 
     #[must_use]

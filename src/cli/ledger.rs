@@ -1,0 +1,118 @@
+//! `trainyard ledger …`, `trainyard runs …`, `trainyard model …`: the run
+//! ledger and the model registry in the project's git repository.
+
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Send the ledger (refs/trainyard/*) to the remote, merging what others pushed meanwhile.
+    Push(LedgerSyncArgs),
+    /// Fetch the remote's ledger and merge it into the local one.
+    Pull(LedgerSyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerSyncArgs {
+    /// The git remote (a name or a URL).
+    #[arg(long, env = "TRAINYARD_REMOTE", default_value = "origin")]
+    pub remote: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// The latest recorded runs, newest first.
+    List(RunsListArgs),
+    /// Everything recorded about one run.
+    Show(RunsShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunsListArgs {
+    /// How many runs to show (the newest).
+    #[arg(long, env = "TRAINYARD_LIMIT", default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsShowArgs {
+    /// The run's id, or a prefix of it that names one run.
+    #[arg(env = "TRAINYARD_RUN")]
+    pub id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Every registered model: versions, aliases.
+    List,
+    /// A model's versions, or one version (`NAME@3`, `NAME@champion`).
+    Show(ModelShowArgs),
+    /// Point an alias (champion, challenger, an environment…) at a version; the move is recorded.
+    Alias(ModelAliasArgs),
+    /// Set tags (key=value) on a model version; each change is recorded.
+    Tag(ModelTagArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelShowArgs {
+    /// `NAME`, or `NAME@VERSION` / `NAME@ALIAS`.
+    #[arg(env = "TRAINYARD_MODEL")]
+    pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelAliasArgs {
+    /// The model's name.
+    #[arg(env = "TRAINYARD_MODEL")]
+    pub model: String,
+    /// The version: `3`, `v3`, or an alias it has now (`challenger`).
+    #[arg(env = "TRAINYARD_VERSION")]
+    pub version: String,
+    /// The alias to move.
+    #[arg(env = "TRAINYARD_ALIAS")]
+    pub alias: String,
+    /// Why (recorded with the move).
+    #[arg(long, env = "TRAINYARD_REASON")]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ModelTagArgs {
+    /// `NAME@VERSION` (or `NAME@ALIAS`).
+    #[arg(env = "TRAINYARD_MODEL")]
+    pub target: String,
+    /// One or more `key=value`.
+    #[arg(required = true, value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+    /// Why (recorded with each change).
+    #[arg(long, env = "TRAINYARD_REASON", default_value = "")]
+    pub reason: String,
+}
+
+impl LedgerCommand {
+    pub fn step_name(&self) -> &'static str {
+        match self {
+            Self::Push(_) => "ledger push",
+            Self::Pull(_) => "ledger pull",
+        }
+    }
+}
+
+impl RunsCommand {
+    pub fn step_name(&self) -> &'static str {
+        match self {
+            Self::List(_) => "runs list",
+            Self::Show(_) => "runs show",
+        }
+    }
+}
+
+impl ModelCommand {
+    pub fn step_name(&self) -> &'static str {
+        match self {
+            Self::List => "model list",
+            Self::Show(_) => "model show",
+            Self::Alias(_) => "model alias",
+            Self::Tag(_) => "model tag",
+        }
+    }
+}

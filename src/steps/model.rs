@@ -1,0 +1,310 @@
+//! `trainyard model list|show|alias|tag`: the model registry on the ledger.
+
+use std::fmt::Write;
+
+use trainyard_core::{Conclusion, Report, StepError};
+use trainyard_ledger::{Ledger, ModelVersion};
+
+use super::StepContext;
+use super::ledger_sync::{actor, ledger_error, open};
+use crate::cli::{ModelAliasArgs, ModelCommand, ModelShowArgs, ModelTagArgs};
+
+pub fn run(command: &ModelCommand, context: &StepContext) -> Result<Report, StepError> {
+    match command {
+        ModelCommand::List => list(context),
+        ModelCommand::Show(args) => show(args, context),
+        ModelCommand::Alias(args) => alias(args, context),
+        ModelCommand::Tag(args) => tag(args, context),
+    }
+}
+
+fn list(context: &StepContext) -> Result<Report, StepError> {
+    let ledger = open(context)?;
+    let models = ledger.models().map_err(ledger_error)?;
+    if models.is_empty() {
+        return Ok(Report::new(
+            "model list",
+            Conclusion::Neutral,
+            "no models registered yet (a full training on the default branch registers one)",
+        )
+        .with_data(serde_json::json!({})));
+    }
+    let mut summary = String::from("| model | versions | latest | aliases |\n|---|---|---|---|\n");
+    let mut data = serde_json::Map::new();
+    for model in &models {
+        let versions = ledger.versions(model).map_err(ledger_error)?;
+        let aliases = ledger.aliases(model).map_err(ledger_error)?;
+        let latest = versions.last().map_or(0, |v| v.version);
+        let alias_text = aliases
+            .iter()
+            .map(|(alias, version)| format!("{alias} → v{version}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            summary,
+            "| {model} | {} | v{latest} | {} |",
+            versions.len(),
+            if alias_text.is_empty() {
+                "—"
+            } else {
+                &alias_text
+            }
+        );
+        data.insert(
+            model.clone(),
+            serde_json::json!({ "versions": versions, "aliases": aliases }),
+        );
+    }
+    Ok(Report::new(
+        "model list",
+        Conclusion::Success,
+        format!("{} registered model(s)", models.len()),
+    )
+    .with_summary(summary)
+    .with_output("models", models.join(","))
+    .with_data(serde_json::Value::Object(data)))
+}
+
+/// `NAME` or `NAME@SPEC`.
+fn split_target(target: &str) -> (&str, Option<&str>) {
+    match target.split_once('@') {
+        Some((model, spec)) => (model, Some(spec)),
+        None => (target, None),
+    }
+}
+
+fn show(args: &ModelShowArgs, context: &StepContext) -> Result<Report, StepError> {
+    let ledger = open(context)?;
+    let (model, spec) = split_target(&args.target);
+    if let Some(spec) = spec {
+        return show_version(&ledger, model, spec);
+    }
+    let versions = ledger.versions(model).map_err(ledger_error)?;
+    let history = ledger.alias_history(model, None).map_err(ledger_error)?;
+    let mut summary = String::from(
+        "| version | run | artifact | bytes | aliases | tags | registered |\n|---|---|---|---|---|---|---|\n",
+    );
+    for version in versions.iter().rev() {
+        let _ = writeln!(
+            summary,
+            "| v{} | `{}` | `{}` | {} | {} | {} | {} |",
+            version.version,
+            version.run_id,
+            &version.artifact.digest[..12],
+            version.artifact.size,
+            dash(&version.aliases.join(", ")),
+            dash(&tags_text(version)),
+            version.registered_at.format("%Y-%m-%d %H:%M UTC"),
+        );
+    }
+    if !history.is_empty() {
+        summary.push_str(
+            "\n| alias moved | to | from | by | when | why |\n|---|---|---|---|---|---|\n",
+        );
+        for moved in history.iter().rev() {
+            let _ = writeln!(
+                summary,
+                "| {} | v{} | {} | {} | {} | {} |",
+                moved.alias,
+                moved.version,
+                moved
+                    .previous
+                    .map_or_else(|| "—".to_owned(), |v| format!("v{v}")),
+                moved.actor,
+                moved.at.format("%Y-%m-%d %H:%M UTC"),
+                dash(&moved.reason.replace('|', "\\|")),
+            );
+        }
+    }
+    let latest = versions.last().map_or(0, |v| v.version);
+    Ok(Report::new(
+        "model show",
+        Conclusion::Success,
+        format!("{model}: {} version(s), latest v{latest}", versions.len()),
+    )
+    .with_summary(summary)
+    .with_output("latest-version", latest.to_string())
+    .with_data(
+        serde_json::json!({ "model": model, "versions": versions, "alias_history": history }),
+    ))
+}
+
+fn show_version(
+    ledger: &trainyard_ledger::GitLedger,
+    model: &str,
+    spec: &str,
+) -> Result<Report, StepError> {
+    let version = ledger.resolve(model, spec).map_err(ledger_error)?;
+    let history: Vec<_> = ledger
+        .alias_history(model, None)
+        .map_err(ledger_error)?
+        .into_iter()
+        .filter(|moved| moved.version == version.version || moved.previous == Some(version.version))
+        .collect();
+    let mut summary = String::from("| field | value |\n|---|---|\n");
+    let rows = [
+        ("model", model.to_owned()),
+        ("version", format!("v{}", version.version)),
+        ("run", format!("`{}`", version.run_id)),
+        ("artifact", version.artifact.path.clone()),
+        ("BLAKE3", format!("`{}`", version.artifact.digest)),
+        ("bytes", version.artifact.size.to_string()),
+        ("aliases", dash(&version.aliases.join(", "))),
+        ("tags", dash(&tags_text(&version))),
+        (
+            "registered",
+            version
+                .registered_at
+                .format("%Y-%m-%d %H:%M:%S UTC")
+                .to_string(),
+        ),
+    ];
+    for (field, value) in rows {
+        let _ = writeln!(summary, "| {field} | {value} |");
+    }
+    if !history.is_empty() {
+        summary.push_str("\n| alias | move | by | when | why |\n|---|---|---|---|---|\n");
+        for moved in &history {
+            let _ = writeln!(
+                summary,
+                "| {} | {} → v{} | {} | {} | {} |",
+                moved.alias,
+                moved
+                    .previous
+                    .map_or_else(|| "—".to_owned(), |v| format!("v{v}")),
+                moved.version,
+                moved.actor,
+                moved.at.format("%Y-%m-%d %H:%M UTC"),
+                dash(&moved.reason.replace('|', "\\|")),
+            );
+        }
+    }
+    Ok(Report::new(
+        "model show",
+        Conclusion::Success,
+        format!(
+            "{model} v{} (`{}`)",
+            version.version,
+            &version.artifact.digest[..12]
+        ),
+    )
+    .with_summary(summary)
+    .with_output("version", version.version.to_string())
+    .with_output("digest", version.artifact.digest.clone())
+    .with_output("run", version.run_id.to_string())
+    .with_data(serde_json::json!({ "version": version, "alias_history": history })))
+}
+
+fn alias(args: &ModelAliasArgs, context: &StepContext) -> Result<Report, StepError> {
+    if args.reason.trim().is_empty() {
+        return Err(StepError::Usage(
+            "`--reason` is empty: say why the alias moves (it is recorded with the move)"
+                .to_owned(),
+        ));
+    }
+    let ledger = open(context)?;
+    let version = ledger
+        .resolve(&args.model, &args.version)
+        .map_err(ledger_error)?;
+    let actor = actor(context, &ledger);
+    let moved = ledger
+        .move_alias(
+            &args.model,
+            &args.alias,
+            version.version,
+            &actor,
+            &args.reason,
+        )
+        .map_err(ledger_error)?;
+    let from = moved
+        .previous
+        .map_or_else(|| "new alias".to_owned(), |v| format!("was v{v}"));
+    Ok(Report::new(
+        "model alias",
+        Conclusion::Success,
+        format!(
+            "{}@{} → v{} ({from})",
+            args.model, args.alias, moved.version
+        ),
+    )
+    .with_summary(format!(
+        "| alias | to | from | by | why |\n|---|---|---|---|---|\n| {} | v{} | {} | {} | {} |\n",
+        moved.alias,
+        moved.version,
+        moved
+            .previous
+            .map_or_else(|| "—".to_owned(), |v| format!("v{v}")),
+        moved.actor,
+        moved.reason.replace('|', "\\|"),
+    ))
+    .with_output("version", moved.version.to_string())
+    .with_data(serde_json::to_value(&moved).unwrap_or_default()))
+}
+
+fn tag(args: &ModelTagArgs, context: &StepContext) -> Result<Report, StepError> {
+    let (model, Some(spec)) = split_target(&args.target) else {
+        return Err(StepError::Usage(format!(
+            "`{}` names no version: write NAME@VERSION, for example `{}@3` or `{}@champion`",
+            args.target, args.target, args.target
+        )));
+    };
+    let pairs: Vec<(&str, &str)> = args
+        .tags
+        .iter()
+        .map(|tag| {
+            tag.split_once('=')
+                .filter(|(key, _)| !key.is_empty())
+                .ok_or_else(|| {
+                    StepError::Usage(format!(
+                        "`{tag}` is not a tag: write key=value, for example `reviewed=yes`"
+                    ))
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    let ledger = open(context)?;
+    let version = ledger.resolve(model, spec).map_err(ledger_error)?;
+    let actor = actor(context, &ledger);
+    let mut summary = String::from("| tag | value | by |\n|---|---|---|\n");
+    let mut changes = Vec::new();
+    for (key, value) in pairs {
+        let change = ledger
+            .set_tag(model, version.version, key, value, &actor, &args.reason)
+            .map_err(ledger_error)?;
+        let _ = writeln!(
+            summary,
+            "| {key} | {} | {actor} |",
+            value.replace('|', "\\|")
+        );
+        changes.push(change);
+    }
+    Ok(Report::new(
+        "model tag",
+        Conclusion::Success,
+        format!(
+            "tagged {model} v{} ({} tag(s))",
+            version.version,
+            changes.len()
+        ),
+    )
+    .with_summary(summary)
+    .with_output("version", version.version.to_string())
+    .with_data(serde_json::to_value(&changes).unwrap_or_default()))
+}
+
+fn tags_text(version: &ModelVersion) -> String {
+    version
+        .tags
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+        .replace('|', "\\|")
+}
+
+fn dash(text: &str) -> String {
+    if text.is_empty() {
+        "—".to_owned()
+    } else {
+        text.to_owned()
+    }
+}

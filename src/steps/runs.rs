@@ -1,0 +1,238 @@
+//! `trainyard runs list|show`: the runs recorded in the ledger.
+
+use std::fmt::Write;
+
+use trainyard_core::{Conclusion, Report, StepError};
+use trainyard_ledger::{Ledger, RunRecord};
+
+use super::StepContext;
+use super::ledger_sync::{ledger_error, open};
+use crate::cli::{RunsCommand, RunsListArgs, RunsShowArgs};
+
+pub fn run(command: &RunsCommand, context: &StepContext) -> Result<Report, StepError> {
+    match command {
+        RunsCommand::List(args) => list(args, context),
+        RunsCommand::Show(args) => show(args, context),
+    }
+}
+
+fn list(args: &RunsListArgs, context: &StepContext) -> Result<Report, StepError> {
+    const STEP: &str = "runs list";
+    let ledger = open(context)?;
+    let ids = ledger.run_ids().map_err(ledger_error)?;
+    if ids.is_empty() {
+        return Ok(Report::new(
+            STEP,
+            Conclusion::Neutral,
+            "no runs recorded yet (run `trainyard train`, or `trainyard ledger pull` to fetch the remote's)",
+        )
+        .with_data(serde_json::json!([])));
+    }
+    // Newest first; only the shown runs are read.
+    let shown: Vec<RunRecord> = ids
+        .iter()
+        .rev()
+        .take(args.limit)
+        .map(|id| ledger.run(id.as_str()))
+        .collect::<Result<_, _>>()
+        .map_err(ledger_error)?;
+    let mut summary = String::from(
+        "| run | mode | outcome | metrics | commit | branch | event | duration |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for run in &shown {
+        let _ = writeln!(
+            summary,
+            "| `{}` | {} | {} | {} | `{}`{} | {} | {} | {} |",
+            run.id,
+            run.mode,
+            cell(&run.outcome.to_string()),
+            cell(&metrics_line(run)),
+            &run.git.commit[..run.git.commit.len().min(8)],
+            if run.git.dirty { " (dirty)" } else { "" },
+            run.git.branch.as_deref().unwrap_or("—"),
+            run.ci.event.as_deref().unwrap_or("—"),
+            seconds(run),
+        );
+    }
+    let title = if shown.len() < ids.len() {
+        format!("the newest {} of {} recorded runs", shown.len(), ids.len())
+    } else {
+        format!("{} recorded run(s)", ids.len())
+    };
+    // The listing's data leaves out the per-step series: `runs show` has them.
+    let data: Vec<RunRecord> = shown
+        .iter()
+        .map(|run| RunRecord {
+            series: std::collections::BTreeMap::default(),
+            ..run.clone()
+        })
+        .collect();
+    Ok(Report::new(STEP, Conclusion::Success, title)
+        .with_summary(summary)
+        .with_output("runs", ids.len().to_string())
+        .with_output("latest-run", shown[0].id.to_string())
+        .with_data(serde_json::to_value(data).unwrap_or_default()))
+}
+
+fn show(args: &RunsShowArgs, context: &StepContext) -> Result<Report, StepError> {
+    let ledger = open(context)?;
+    let run = ledger.run(&args.id).map_err(ledger_error)?;
+    let mut summary = String::new();
+    let _ = writeln!(summary, "| field | value |\n|---|---|");
+    let rows: [(&str, String); 11] = [
+        ("run", format!("`{}`", run.id)),
+        ("project", run.project.clone()),
+        ("mode", run.mode.to_string()),
+        ("outcome", run.outcome.to_string()),
+        ("command", format!("`{}`", run.command.join(" "))),
+        (
+            "commit",
+            format!(
+                "`{}`{}",
+                run.git.commit,
+                if run.git.dirty {
+                    " (dirty work tree)"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        (
+            "branch",
+            run.git.branch.clone().unwrap_or_else(|| "—".to_owned()),
+        ),
+        (
+            "CI",
+            format!(
+                "{} {}",
+                run.ci.host,
+                run.ci.event.as_deref().unwrap_or_default()
+            )
+            .trim()
+            .to_owned(),
+        ),
+        (
+            "CI run",
+            run.ci.url.clone().unwrap_or_else(|| "—".to_owned()),
+        ),
+        (
+            "started",
+            run.started_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        ),
+        ("duration", seconds(&run)),
+    ];
+    for (field, value) in rows {
+        let _ = writeln!(summary, "| {field} | {} |", cell(&value));
+    }
+    detail_tables(&run, &mut summary);
+    let conclusion = if run.outcome.is_success() {
+        Conclusion::Success
+    } else {
+        // Showing a failed run is not itself a failure.
+        Conclusion::Neutral
+    };
+    Ok(Report::new(
+        "runs show",
+        conclusion,
+        format!("run {} ({}, {})", run.id, run.mode, run.outcome),
+    )
+    .with_summary(summary)
+    .with_output("run", run.id.to_string())
+    .with_output("commit", run.git.commit.clone())
+    .with_data(serde_json::to_value(&run).unwrap_or_default()))
+}
+
+/// The tables below the run's fields: metrics, params, datasets, artifacts, tools.
+fn detail_tables(run: &RunRecord, summary: &mut String) {
+    if !run.metrics.is_empty() || !run.series.is_empty() {
+        summary.push_str("\n| metric | final | steps | min | max |\n|---|---|---|---|---|\n");
+        let names: std::collections::BTreeSet<&String> =
+            run.metrics.keys().chain(run.series.keys()).collect();
+        for name in names {
+            let points = run.series.get(name).map_or(&[][..], Vec::as_slice);
+            let values = points.iter().map(|(_, value)| *value);
+            let min = values.clone().reduce(f64::min);
+            let max = values.reduce(f64::max);
+            let _ = writeln!(
+                summary,
+                "| {name} | {} | {} | {} | {} |",
+                run.metrics
+                    .get(name)
+                    .map_or_else(|| "—".to_owned(), |v| number(*v)),
+                points.len(),
+                min.map_or_else(|| "—".to_owned(), number),
+                max.map_or_else(|| "—".to_owned(), number),
+            );
+        }
+    }
+    if !run.params.is_empty() {
+        summary.push_str("\n| param | value |\n|---|---|\n");
+        for (name, value) in &run.params {
+            let _ = writeln!(summary, "| {name} | `{}` |", cell(&value.to_string()));
+        }
+    }
+    if !run.datasets.is_empty() {
+        summary.push_str("\n| dataset | fingerprint (BLAKE3) |\n|---|---|\n");
+        for (name, digest) in &run.datasets {
+            let _ = writeln!(summary, "| {name} | `{digest}` |");
+        }
+    }
+    if !run.artifacts.is_empty() {
+        summary.push_str("\n| artifact | bytes | BLAKE3 |\n|---|---|---|\n");
+        for artifact in &run.artifacts {
+            let _ = writeln!(
+                summary,
+                "| {} | {} | `{}` |",
+                artifact.path, artifact.size, artifact.digest
+            );
+        }
+    }
+    if !run.tools.is_empty() {
+        summary.push_str("\n| tool | version |\n|---|---|\n");
+        for (tool, version) in &run.tools {
+            let _ = writeln!(summary, "| {tool} | {version} |");
+        }
+    }
+}
+
+/// Up to four final metrics, `name=value`.
+fn metrics_line(run: &RunRecord) -> String {
+    let mut line: Vec<String> = run
+        .metrics
+        .iter()
+        .take(4)
+        .map(|(name, value)| format!("{name}={}", number(*value)))
+        .collect();
+    if run.metrics.len() > 4 {
+        line.push(format!("+{}", run.metrics.len() - 4));
+    }
+    if line.is_empty() {
+        "—".to_owned()
+    } else {
+        line.join(", ")
+    }
+}
+
+/// A metric value, short: four significant decimals, NaN and infinities by name.
+pub(crate) fn number(value: f64) -> String {
+    if value.is_finite() {
+        let text = format!("{value:.4}");
+        let text = text.trim_end_matches('0').trim_end_matches('.');
+        if text.is_empty() || text == "-" {
+            "0".to_owned()
+        } else {
+            text.to_owned()
+        }
+    } else {
+        value.to_string()
+    }
+}
+
+fn seconds(run: &RunRecord) -> String {
+    format!("{:.1} s", run.duration.as_secs_f64())
+}
+
+/// Text safe inside a markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
