@@ -78,6 +78,7 @@ fn act_runs_config_check_directly_and_through_the_action_and_next_steps_read_the
         repo.path().join("action.yml"),
     )
     .unwrap();
+    common::copy_dir(&common::repo().join("action"), &repo.path().join("action"));
     git(repo.path(), &["init", "-q", "-b", "main"]);
     git(repo.path(), &["add", "-A"]);
     git(repo.path(), &["commit", "-qm", "workflow"]);
