@@ -15,6 +15,7 @@ use trainyard_core::ExitStatus;
 use crate::steps::{self, StepContext};
 
 mod data;
+mod gate;
 mod forge;
 mod ledger;
 mod log;
@@ -29,6 +30,7 @@ pub use ledger::{
     LedgerCommand, ModelAliasArgs, ModelCommand, ModelShowArgs, ModelTagArgs, RunsCommand,
     RunsListArgs, RunsShowArgs,
 };
+pub use gate::{ChangeArgs, GateArgs, PromoteArgs, RollbackArgs, StatusArgs};
 pub use report::ReportArgs;
 pub use train::{CompareArgs, ReproduceArgs, TrainArgs, TrainMode};
 
@@ -86,6 +88,14 @@ pub enum Command {
     /// The model registry: versions, aliases (champion, challenger…), tags.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Judge whether a model version may enter an environment; exit 1 when refused.
+    Gate(GateArgs),
+    /// After a passed gate, make a model version an environment's desired state in git.
+    Promote(PromoteArgs),
+    /// Make an earlier entry of an environment's history its desired state again.
+    Rollback(RollbackArgs),
+    /// What each environment runs, since when, and what waits at which gate.
+    Status(StatusArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +204,10 @@ impl Command {
             Self::Ledger(command) => command.step_name(),
             Self::Runs(command) => command.step_name(),
             Self::Model(command) => command.step_name(),
+            Self::Gate(_) => "gate",
+            Self::Promote(_) => "promote",
+            Self::Rollback(_) => "rollback",
+            Self::Status(_) => "status",
         }
     }
 }

@@ -10,13 +10,17 @@ mod data_infer_schema;
 mod data_merge;
 mod data_sample;
 mod data_validate;
+mod gate;
 mod ledger_sync;
 mod log;
 mod model;
+mod promote;
 mod quickstart;
 mod report;
 mod reproduce;
+mod rollback;
 mod runs;
+mod status;
 mod train;
 
 use std::path::{Path, PathBuf};
@@ -125,5 +129,9 @@ pub fn run(command: &Command, context: &StepContext) -> Result<Report, StepError
         Command::Ledger(command) => ledger_sync::run(command, context),
         Command::Runs(command) => runs::run(command, context),
         Command::Model(command) => model::run(command, context),
+        Command::Gate(args) => gate::run(args, context),
+        Command::Promote(args) => promote::run(args, context),
+        Command::Rollback(args) => rollback::run(args, context),
+        Command::Status(args) => status::run(args, context),
     }
 }

@@ -61,14 +61,24 @@ pub fn evaluate(policy: &GatePolicy, evidence: &Evidence<'_>) -> Result<Verdict,
 fn number(value: f64) -> String {
     let text = format!("{value:.6}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" { "0".to_owned() } else { text.to_owned() }
+    if text == "-0" {
+        "0".to_owned()
+    } else {
+        text.to_owned()
+    }
 }
 
 fn metric_threshold(text: &str, evidence: &Evidence<'_>) -> RuleOutcome {
     let rule = match MetricThreshold::parse(text) {
         Ok(rule) => rule,
         Err(why) => {
-            return RuleOutcome::fail("metric", text, "-", text, format!("the rule `{text}` is not understood: {why}"));
+            return RuleOutcome::fail(
+                "metric",
+                text,
+                "-",
+                text,
+                format!("the rule `{text}` is not understood: {why}"),
+            );
         }
     };
     let required = format!("{} {}", rule.comparison.symbol(), number(rule.value));
@@ -107,7 +117,11 @@ fn metric_threshold(text: &str, evidence: &Evidence<'_>) -> RuleOutcome {
 
 fn names<'a>(names: impl Iterator<Item = &'a String>) -> String {
     let names: Vec<&str> = names.map(String::as_str).collect();
-    if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
 }
 
 fn non_regression(rule: &NonRegression, evidence: &Evidence<'_>) -> RuleOutcome {
@@ -119,13 +133,22 @@ fn non_regression(rule: &NonRegression, evidence: &Evidence<'_>) -> RuleOutcome 
             metric,
             "-",
             "a direction",
-            format!("`{metric}` has no direction: declare it under `model.metrics` (maximize or minimize)"),
+            format!(
+                "`{metric}` has no direction: declare it under `model.metrics` (maximize or minimize)"
+            ),
         );
     };
     let Some(champion) = &evidence.champion else {
-        return RuleOutcome::pass("non-regression", metric, "no champion yet", "not worse than the champion");
+        return RuleOutcome::pass(
+            "non-regression",
+            metric,
+            "no champion yet",
+            "not worse than the champion",
+        );
     };
-    let (Some(&observed), Some(&best)) = (candidate.metrics.get(metric), champion.metrics.get(metric)) else {
+    let (Some(&observed), Some(&best)) =
+        (candidate.metrics.get(metric), champion.metrics.get(metric))
+    else {
         let who = if candidate.metrics.contains_key(metric) {
             format!("champion v{}", champion.version)
         } else {
@@ -179,7 +202,9 @@ fn non_regression(rule: &NonRegression, evidence: &Evidence<'_>) -> RuleOutcome 
 fn fairness(rule: &FairnessRule, evidence: &Evidence<'_>) -> RuleOutcome {
     let subject = format!("{} across {}", rule.metric, rule.column);
     let required = format!("gap <= {}", number(rule.max_gap));
-    let fail = |observed: &str, why: String| RuleOutcome::fail("fairness", &subject, observed, &required, why);
+    let fail = |observed: &str, why: String| {
+        RuleOutcome::fail("fairness", &subject, observed, &required, why)
+    };
     let bytes = match (evidence.artifacts)(&rule.file) {
         Some(Ok(bytes)) => bytes,
         Some(Err(why)) => return fail("unreadable", format!("{}: {why}", rule.file)),
@@ -201,19 +226,28 @@ fn fairness(rule: &FairnessRule, evidence: &Evidence<'_>) -> RuleOutcome {
             }
         }
     };
-    let groups: BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>> = match serde_json::from_slice(&bytes) {
-        Ok(groups) => groups,
-        Err(error) => {
-            return fail(
-                "unreadable",
-                format!("{} is not shaped {{COLUMN: {{GROUP: {{METRIC: NUMBER}}}}}}: {error}", rule.file),
-            );
-        }
-    };
+    let groups: BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>> =
+        match serde_json::from_slice(&bytes) {
+            Ok(groups) => groups,
+            Err(error) => {
+                return fail(
+                    "unreadable",
+                    format!(
+                        "{} is not shaped {{COLUMN: {{GROUP: {{METRIC: NUMBER}}}}}}: {error}",
+                        rule.file
+                    ),
+                );
+            }
+        };
     let Some(column) = groups.get(&rule.column) else {
         return fail(
             "missing",
-            format!("{} has no column `{}`; it has: {}", rule.file, rule.column, names(groups.keys())),
+            format!(
+                "{} has no column `{}`; it has: {}",
+                rule.file,
+                rule.column,
+                names(groups.keys())
+            ),
         );
     };
     let values: Vec<(&String, f64)> = column
@@ -232,8 +266,14 @@ fn fairness(rule: &FairnessRule, evidence: &Evidence<'_>) -> RuleOutcome {
             ),
         );
     }
-    let lowest = values.iter().copied().fold(values[0], |low, item| if item.1 < low.1 { item } else { low });
-    let highest = values.iter().copied().fold(values[0], |high, item| if item.1 > high.1 { item } else { high });
+    let lowest = values.iter().copied().fold(
+        values[0],
+        |low, item| if item.1 < low.1 { item } else { low },
+    );
+    let highest = values.iter().copied().fold(
+        values[0],
+        |high, item| if item.1 > high.1 { item } else { high },
+    );
     let gap = highest.1 - lowest.1;
     let observed = format!(
         "{} ({} {}, {} {})",
@@ -270,7 +310,10 @@ fn test_reports(rule: &TestsRule, root: &Path) -> Vec<RuleOutcome> {
     for pattern in &rule.junit {
         let full = root.join(pattern);
         let matches: Vec<_> = match glob::glob(&full.to_string_lossy()) {
-            Ok(paths) => paths.filter_map(Result::ok).filter(|path| path.is_file()).collect(),
+            Ok(paths) => paths
+                .filter_map(Result::ok)
+                .filter(|path| path.is_file())
+                .collect(),
             Err(error) => {
                 outcomes.push(RuleOutcome::fail(
                     "tests",
@@ -297,7 +340,11 @@ fn test_reports(rule: &TestsRule, root: &Path) -> Vec<RuleOutcome> {
         }
         for path in matches {
             files += 1;
-            let shown = path.strip_prefix(root).unwrap_or(&path).display().to_string();
+            let shown = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
             let counts = std::fs::read_to_string(&path)
                 .map_err(|error| error.to_string())
                 .and_then(|xml| junit::count(&xml));
@@ -316,7 +363,12 @@ fn test_reports(rule: &TestsRule, root: &Path) -> Vec<RuleOutcome> {
                         counts.tests, counts.failures, counts.errors
                     );
                     if counts.failures + counts.errors == 0 {
-                        outcomes.push(RuleOutcome::pass("tests", &shown, observed, "0 failures, 0 errors"));
+                        outcomes.push(RuleOutcome::pass(
+                            "tests",
+                            &shown,
+                            observed,
+                            "0 failures, 0 errors",
+                        ));
                     } else {
                         outcomes.push(RuleOutcome::fail(
                             "tests",
@@ -336,14 +388,22 @@ fn test_reports(rule: &TestsRule, root: &Path) -> Vec<RuleOutcome> {
     if let Some(min) = rule.min_count {
         let observed = format!("{} tests in {files} file(s)", total.tests);
         if total.tests >= min {
-            outcomes.push(RuleOutcome::pass("tests", "count", observed, format!(">= {min}")));
+            outcomes.push(RuleOutcome::pass(
+                "tests",
+                "count",
+                observed,
+                format!(">= {min}"),
+            ));
         } else {
             outcomes.push(RuleOutcome::fail(
                 "tests",
                 "count",
                 observed,
                 format!(">= {min}"),
-                format!("only {} test(s) ran; the gate requires at least {min}", total.tests),
+                format!(
+                    "only {} test(s) ran; the gate requires at least {min}",
+                    total.tests
+                ),
             ));
         }
     }
@@ -363,9 +423,12 @@ fn artifact_size(limit: ByteSize, evidence: &Evidence<'_>) -> RuleOutcome {
                 evidence.candidate.model, evidence.candidate.version
             ),
         ),
-        Some(size) if size <= limit.bytes() => {
-            RuleOutcome::pass("artifact-size", "model", ByteSize(size).to_string(), required)
-        }
+        Some(size) if size <= limit.bytes() => RuleOutcome::pass(
+            "artifact-size",
+            "model",
+            ByteSize(size).to_string(),
+            required,
+        ),
         Some(size) => RuleOutcome::fail(
             "artifact-size",
             "model",
@@ -393,9 +456,12 @@ fn latency(budget: &LatencyBudget, evidence: &Evidence<'_>) -> RuleOutcome {
                 evidence.candidate.run, budget.metric
             ),
         ),
-        Some(&observed) if observed <= budget.max_ms => {
-            RuleOutcome::pass("latency", &budget.metric, format!("{} ms", number(observed)), required)
-        }
+        Some(&observed) if observed <= budget.max_ms => RuleOutcome::pass(
+            "latency",
+            &budget.metric,
+            format!("{} ms", number(observed)),
+            required,
+        ),
         Some(&observed) => RuleOutcome::fail(
             "latency",
             &budget.metric,
@@ -412,48 +478,88 @@ fn latency(budget: &LatencyBudget, evidence: &Evidence<'_>) -> RuleOutcome {
     }
 }
 
-fn release_tag(pattern: &str, signed: bool, evidence: &Evidence<'_>) -> Result<Vec<RuleOutcome>, GateError> {
+fn release_tag(
+    pattern: &str,
+    signed: bool,
+    evidence: &Evidence<'_>,
+) -> Result<Vec<RuleOutcome>, GateError> {
     let required = format!("a tag matching `{pattern}`");
-    let fail = |observed: &str, why: String| RuleOutcome::fail("tag", pattern, observed, &required, why);
+    let fail =
+        |observed: &str, why: String| RuleOutcome::fail("tag", pattern, observed, &required, why);
     let Some(commit) = &evidence.candidate.commit else {
         return Ok(vec![fail(
             "no commit",
-            format!("run {} recorded no commit, so no tag can vouch for it", evidence.candidate.run),
+            format!(
+                "run {} recorded no commit, so no tag can vouch for it",
+                evidence.candidate.run
+            ),
         )]);
     };
     let Some(repository) = &evidence.repository else {
-        return Ok(vec![fail("no repository", "the project is not in a git repository".to_owned())]);
+        return Ok(vec![fail(
+            "no repository",
+            "the project is not in a git repository".to_owned(),
+        )]);
     };
     let glob = match glob::Pattern::new(pattern) {
         Ok(glob) => glob,
-        Err(error) => return Ok(vec![fail("-", format!("`{pattern}` is not a glob: {error}"))]),
+        Err(error) => {
+            return Ok(vec![fail(
+                "-",
+                format!("`{pattern}` is not a glob: {error}"),
+            )]);
+        }
     };
     let on_commit = tags::tags_on(repository, commit)?;
-    let matching: Vec<&tags::TagOnCommit> = on_commit.iter().filter(|tag| glob.matches(&tag.name)).collect();
+    let matching: Vec<&tags::TagOnCommit> = on_commit
+        .iter()
+        .filter(|tag| glob.matches(&tag.name))
+        .collect();
     let Some(first) = matching.first() else {
         let present: Vec<&str> = on_commit.iter().map(|tag| tag.name.as_str()).collect();
         return Ok(vec![fail(
-            if present.is_empty() { "no tag" } else { "no matching tag" },
+            if present.is_empty() {
+                "no tag"
+            } else {
+                "no matching tag"
+            },
             format!(
                 "commit {} carries no tag matching `{pattern}` (its tags: {}); tag the release, e.g. `git tag -a v1.0.0 {} -m v1.0.0 && git push origin v1.0.0`",
                 short(commit),
-                if present.is_empty() { "none".to_owned() } else { present.join(", ") },
+                if present.is_empty() {
+                    "none".to_owned()
+                } else {
+                    present.join(", ")
+                },
                 short(commit)
             ),
         )]);
     };
     let shown: Vec<&str> = matching.iter().map(|tag| tag.name.as_str()).collect();
-    let mut outcomes = vec![RuleOutcome::pass("tag", pattern, shown.join(", "), &required)];
+    let mut outcomes = vec![RuleOutcome::pass(
+        "tag",
+        pattern,
+        shown.join(", "),
+        &required,
+    )];
     if signed {
         let mut reasons = Vec::new();
         for tag in &matching {
             if !tag.annotated {
-                reasons.push(format!("{} is a lightweight tag and cannot carry a signature", tag.name));
+                reasons.push(format!(
+                    "{} is a lightweight tag and cannot carry a signature",
+                    tag.name
+                ));
                 continue;
             }
             match tags::verify_signature(repository, &tag.name)? {
                 Ok(()) => {
-                    outcomes.push(RuleOutcome::pass("signed-tag", &tag.name, "good signature", "a verified signature"));
+                    outcomes.push(RuleOutcome::pass(
+                        "signed-tag",
+                        &tag.name,
+                        "good signature",
+                        "a verified signature",
+                    ));
                     return Ok(outcomes);
                 }
                 Err(why) => reasons.push(format!("{}: {why}", tag.name)),
@@ -478,7 +584,9 @@ fn model_tag(key: &str, value: &str, evidence: &Evidence<'_>) -> RuleOutcome {
     let candidate = &evidence.candidate;
     let required = format!("{key}={value}");
     match candidate.tags.get(key) {
-        Some(found) if found == value => RuleOutcome::pass("model-tag", key, format!("{key}={found}"), required),
+        Some(found) if found == value => {
+            RuleOutcome::pass("model-tag", key, format!("{key}={found}"), required)
+        }
         Some(found) => RuleOutcome::fail(
             "model-tag",
             key,
@@ -517,12 +625,16 @@ fn data_check(check: DataCheck, evidence: &Evidence<'_>) -> RuleOutcome {
         None => RuleOutcome::fail(
             "data",
             name,
-            "not recorded",
+            "no report",
             "passed",
-            format!("run {run} recorded no data {name} result; run `trainyard data {}` in the training job", match check {
-                DataCheck::Validation => "validate",
-                DataCheck::Drift => "drift",
-            }),
+            format!(
+                "no data {name} report was given for run {run}: save `trainyard data {} --format json` \
+                 from the training job and pass it with --data-report",
+                match check {
+                    DataCheck::Validation => "validate",
+                    DataCheck::Drift => "drift",
+                }
+            ),
         ),
     }
 }

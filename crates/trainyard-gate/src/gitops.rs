@@ -17,7 +17,10 @@ pub struct Tip {
 }
 
 pub fn tip(repo: &git2::Repository, branch: &str, remote: &str) -> Result<Tip, GateError> {
-    for reference in [format!("refs/heads/{branch}"), format!("refs/remotes/{remote}/{branch}")] {
+    for reference in [
+        format!("refs/heads/{branch}"),
+        format!("refs/remotes/{remote}/{branch}"),
+    ] {
         if let Ok(commit) = repo
             .find_reference(&reference)
             .and_then(|found| found.peel_to_commit())
@@ -34,7 +37,11 @@ pub fn tip(repo: &git2::Repository, branch: &str, remote: &str) -> Result<Tip, G
 }
 
 /// The bytes of `path` in `commit`'s tree, if it has that file.
-pub fn read_file(repo: &git2::Repository, commit: git2::Oid, path: &str) -> Result<Option<Vec<u8>>, GateError> {
+pub fn read_file(
+    repo: &git2::Repository,
+    commit: git2::Oid,
+    path: &str,
+) -> Result<Option<Vec<u8>>, GateError> {
     let tree = repo
         .find_commit(commit)
         .and_then(|commit| commit.tree())
@@ -61,11 +68,17 @@ pub fn commit_file(
     let parent = repo
         .find_commit(parent)
         .map_err(GateError::git(format!("reading commit {parent}")))?;
-    let base = parent.tree().map_err(GateError::git("reading the parent tree"))?;
-    let blob = repo.blob(content).map_err(GateError::git(format!("writing {path}")))?;
+    let base = parent
+        .tree()
+        .map_err(GateError::git("reading the parent tree"))?;
+    let blob = repo
+        .blob(content)
+        .map_err(GateError::git(format!("writing {path}")))?;
     let components: Vec<&str> = path.split('/').filter(|part| !part.is_empty()).collect();
     let tree = upsert(repo, Some(&base), &components, blob)?;
-    let tree = repo.find_tree(tree).map_err(GateError::git("reading the new tree"))?;
+    let tree = repo
+        .find_tree(tree)
+        .map_err(GateError::git("reading the new tree"))?;
     let signature = signature(repo)?;
     repo.commit(None, &signature, &signature, message, &tree, &[&parent])
         .map_err(GateError::git("writing the commit"))
@@ -91,7 +104,11 @@ fn upsert(
         .treebuilder(tree)
         .map_err(GateError::git("building a tree"))?;
     match components {
-        [] => return Err(GateError::Config("an empty path cannot be committed".to_owned())),
+        [] => {
+            return Err(GateError::Config(
+                "an empty path cannot be committed".to_owned(),
+            ));
+        }
         [file] => {
             builder
                 .insert(file, blob, i32::from(git2::FileMode::Blob))
@@ -128,7 +145,10 @@ pub fn move_branch(
         None => repo.reference(&name, new, false, log),
     };
     result.map(|_| ()).map_err(|error| {
-        if matches!(error.code(), git2::ErrorCode::Modified | git2::ErrorCode::Exists) {
+        if matches!(
+            error.code(),
+            git2::ErrorCode::Modified | git2::ErrorCode::Exists
+        ) {
             GateError::Conflict(format!(
                 "branch `{branch}` moved while trainyard wrote to it; run the command again"
             ))
@@ -184,15 +204,21 @@ pub fn checked_out_and_clean(
 
 /// After the checked-out branch moved: writes `path` to the work tree (temp file,
 /// then rename) and stages it, so `git status` stays clean.
-pub fn follow_in_work_tree(repo: &git2::Repository, path: &str, content: &[u8]) -> Result<(), GateError> {
+pub fn follow_in_work_tree(
+    repo: &git2::Repository,
+    path: &str,
+    content: &[u8],
+) -> Result<(), GateError> {
     let Some(workdir) = repo.workdir() else {
         return Ok(());
     };
     let target = workdir.join(path);
     let folder = target.parent().unwrap_or(workdir);
     std::fs::create_dir_all(folder).map_err(GateError::io("creating", folder))?;
-    let mut temp = tempfile::NamedTempFile::new_in(folder).map_err(GateError::io("creating a file in", folder))?;
-    std::io::Write::write_all(&mut temp, content).map_err(GateError::io("writing", temp.path().to_path_buf()))?;
+    let mut temp = tempfile::NamedTempFile::new_in(folder)
+        .map_err(GateError::io("creating a file in", folder))?;
+    std::io::Write::write_all(&mut temp, content)
+        .map_err(GateError::io("writing", temp.path().to_path_buf()))?;
     temp.persist(&target)
         .map_err(|error| GateError::io("writing", &target)(error.error))?;
     let mut index = repo.index().map_err(GateError::git("reading the index"))?;
@@ -209,15 +235,26 @@ pub fn has_remote(repo: &git2::Repository, remote: &str) -> bool {
 
 /// `git push <remote> <commit>:refs/heads/<branch>` (with `+` to force). The CLI,
 /// not libgit2: CI credentials (`http.extraheader`, helpers) live there.
-pub fn push(workdir: &Path, remote: &str, commit: git2::Oid, branch: &str, force: bool) -> Result<(), GateError> {
-    let refspec = format!("{}{commit}:refs/heads/{branch}", if force { "+" } else { "" });
+pub fn push(
+    workdir: &Path,
+    remote: &str,
+    commit: git2::Oid,
+    branch: &str,
+    force: bool,
+) -> Result<(), GateError> {
+    let refspec = format!(
+        "{}{commit}:refs/heads/{branch}",
+        if force { "+" } else { "" }
+    );
     let output = Command::new("git")
         .arg("-C")
         .arg(workdir)
         .args(["push", "--quiet", remote, &refspec])
         .env("GIT_TERMINAL_PROMPT", "0")
         .output()
-        .map_err(|error| GateError::GitCli(format!("running `git push`: {error}; is git installed?")))?;
+        .map_err(|error| {
+            GateError::GitCli(format!("running `git push`: {error}; is git installed?"))
+        })?;
     if output.status.success() {
         return Ok(());
     }

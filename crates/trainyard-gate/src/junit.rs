@@ -31,7 +31,10 @@ pub fn count(xml: &str) -> Result<Counts, String> {
         ));
     }
     let mut counts = Counts::default();
-    for case in root.descendants().filter(|node| node.has_tag_name("testcase")) {
+    for case in root
+        .descendants()
+        .filter(|node| node.has_tag_name("testcase"))
+    {
         counts.tests += 1;
         let outcome = |name: &str| case.children().any(|child| child.has_tag_name(name));
         if outcome("failure") {
@@ -60,7 +63,12 @@ mod tests {
 </testsuite></testsuites>"#;
         assert_eq!(
             count(xml).unwrap(),
-            Counts { tests: 4, failures: 1, errors: 1, skipped: 1 }
+            Counts {
+                tests: 4,
+                failures: 1,
+                errors: 1,
+                skipped: 1
+            }
         );
         assert_eq!(count("<testsuite/>").unwrap(), Counts::default());
         assert!(count("<html/>").unwrap_err().contains("<html>"));

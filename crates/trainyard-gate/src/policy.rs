@@ -30,8 +30,16 @@ pub struct BasePolicy {
 
 /// Opens the repository that holds `path` (a file or folder in its work tree).
 pub fn discover(path: &Path) -> Result<git2::Repository, GateError> {
-    let start = if path.is_file() { path.parent().unwrap_or(path) } else { path };
-    let start = if start.as_os_str().is_empty() { Path::new(".") } else { start };
+    let start = if path.is_file() {
+        path.parent().unwrap_or(path)
+    } else {
+        path
+    };
+    let start = if start.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        start
+    };
     git2::Repository::discover(start).map_err(GateError::git(format!(
         "finding the git repository around {}; the gate reads its policy from git, so the project must be in one",
         path.display()
@@ -39,12 +47,16 @@ pub fn discover(path: &Path) -> Result<git2::Repository, GateError> {
 }
 
 /// The manifest's path relative to the repository's work tree, with `/` separators.
-pub fn path_in_repository(repo: &git2::Repository, manifest_path: &Path) -> Result<String, GateError> {
-    let workdir = repo
-        .workdir()
-        .ok_or_else(|| GateError::Config("the repository is bare; run the gate in a checkout".to_owned()))?;
+pub fn path_in_repository(
+    repo: &git2::Repository,
+    manifest_path: &Path,
+) -> Result<String, GateError> {
+    let workdir = repo.workdir().ok_or_else(|| {
+        GateError::Config("the repository is bare; run the gate in a checkout".to_owned())
+    })?;
     let workdir = std::fs::canonicalize(workdir).map_err(GateError::io("resolving", workdir))?;
-    let absolute: PathBuf = std::fs::canonicalize(manifest_path).map_err(GateError::io("resolving", manifest_path))?;
+    let absolute: PathBuf =
+        std::fs::canonicalize(manifest_path).map_err(GateError::io("resolving", manifest_path))?;
     let relative = absolute.strip_prefix(&workdir).map_err(|_| {
         GateError::Config(format!(
             "{} is outside the repository at {}",
@@ -62,7 +74,10 @@ pub fn path_in_repository(repo: &git2::Repository, manifest_path: &Path) -> Resu
 /// The base commit: the exact commit if the event named one and we have it, else
 /// the remote-tracking branch (`origin/<branch>`, what CI checkouts have), else the
 /// local branch.
-pub fn resolve_base(repo: &git2::Repository, base: &BaseRef) -> Result<(git2::Oid, String), GateError> {
+pub fn resolve_base(
+    repo: &git2::Repository,
+    base: &BaseRef,
+) -> Result<(git2::Oid, String), GateError> {
     if let Some(Ok(found)) = base
         .commit
         .as_deref()
@@ -89,12 +104,18 @@ pub fn resolve_base(repo: &git2::Repository, base: &BaseRef) -> Result<(git2::Oi
 }
 
 /// Reads and parses the manifest at `path` in the tree of the base commit.
-pub fn read_base_policy(repo: &git2::Repository, path: &str, base: &BaseRef) -> Result<BasePolicy, GateError> {
+pub fn read_base_policy(
+    repo: &git2::Repository,
+    path: &str,
+    base: &BaseRef,
+) -> Result<BasePolicy, GateError> {
     let (commit_id, branch) = resolve_base(repo, base)?;
     let commit = repo
         .find_commit(commit_id)
         .map_err(GateError::git(format!("reading commit {commit_id}")))?;
-    let tree = commit.tree().map_err(GateError::git("reading the base tree"))?;
+    let tree = commit
+        .tree()
+        .map_err(GateError::git("reading the base tree"))?;
     let entry = tree.get_path(Path::new(path)).map_err(|_| {
         GateError::Config(format!(
             "{path} is not committed on `{branch}` ({}), so there is no gate policy to judge by; merge the manifest first",
@@ -107,7 +128,8 @@ pub fn read_base_policy(repo: &git2::Repository, path: &str, base: &BaseRef) -> 
     let text = std::str::from_utf8(blob.content())
         .map_err(|_| GateError::Config(format!("{path} on {branch} is not valid UTF-8")))?;
     let source = format!("{branch}@{}:{path}", &commit_id.to_string()[..12]);
-    let manifest = manifest::parse(text, &source).map_err(|error| GateError::Manifest(Box::new(error)))?;
+    let manifest =
+        manifest::parse(text, &source).map_err(|error| GateError::Manifest(Box::new(error)))?;
     Ok(BasePolicy {
         manifest,
         source,

@@ -89,6 +89,11 @@ mod tests {
         let text = release.to_yaml();
         assert!(text.starts_with("# The desired state of environment `prod`"));
         assert_eq!(Release::parse(&text, "x").unwrap(), release);
-        assert!(Release::parse("model: 3\n", "deploy/prod/release.yaml").unwrap_err().to_string().contains("git log -p"));
+        assert!(
+            Release::parse("model: 3\n", "deploy/prod/release.yaml")
+                .unwrap_err()
+                .to_string()
+                .contains("git log -p")
+        );
     }
 }

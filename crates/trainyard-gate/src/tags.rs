@@ -15,8 +15,10 @@ pub struct TagOnCommit {
 
 /// Every tag pointing at `commit`, sorted by name.
 pub fn tags_on(repository: &Path, commit: &str) -> Result<Vec<TagOnCommit>, GateError> {
-    let repo = git2::Repository::open(repository)
-        .map_err(GateError::git(format!("opening the repository at {}", repository.display())))?;
+    let repo = git2::Repository::open(repository).map_err(GateError::git(format!(
+        "opening the repository at {}",
+        repository.display()
+    )))?;
     let target = repo
         .revparse_single(commit)
         .and_then(|object| object.peel_to_commit())
@@ -28,7 +30,10 @@ pub fn tags_on(repository: &Path, commit: &str) -> Result<Vec<TagOnCommit>, Gate
         let name = name.strip_prefix("refs/tags/").unwrap_or(&name).to_owned();
         if let Ok(object) = repo.find_object(oid, None) {
             let annotated = object.kind() == Some(git2::ObjectType::Tag);
-            if object.peel_to_commit().is_ok_and(|peeled| peeled.id() == target) {
+            if object
+                .peel_to_commit()
+                .is_ok_and(|peeled| peeled.id() == target)
+            {
                 found.push(TagOnCommit { name, annotated });
             }
         }
@@ -47,7 +52,11 @@ pub fn verify_signature(repository: &Path, tag: &str) -> Result<Result<(), Strin
         .arg(repository)
         .args(["verify-tag", "--", tag])
         .output()
-        .map_err(|error| GateError::GitCli(format!("running `git verify-tag {tag}`: {error}; is git installed?")))?;
+        .map_err(|error| {
+            GateError::GitCli(format!(
+                "running `git verify-tag {tag}`: {error}; is git installed?"
+            ))
+        })?;
     if output.status.success() {
         return Ok(Ok(()));
     }
@@ -56,7 +65,9 @@ pub fn verify_signature(repository: &Path, tag: &str) -> Result<Result<(), Strin
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty())
-        .find(|line| line.contains("no signature") || line.contains("BAD") || line.contains("error"))
+        .find(|line| {
+            line.contains("no signature") || line.contains("BAD") || line.contains("error")
+        })
         .or_else(|| stderr.lines().map(str::trim).find(|line| !line.is_empty()))
         .unwrap_or("git verify-tag failed without saying why")
         .to_owned();

@@ -102,7 +102,9 @@ impl Verdict {
             self.policy
         );
         if self.rules.is_empty() {
-            text.push_str("No rules are set for this environment: any registered model may enter.\n");
+            text.push_str(
+                "No rules are set for this environment: any registered model may enter.\n",
+            );
             return text;
         }
         text.push_str("| | rule | subject | observed | required |\n|---|---|---|---|---|\n");
@@ -121,7 +123,11 @@ impl Verdict {
         if !failures.is_empty() {
             text.push_str("\nWhy it refused:\n\n");
             for rule in failures {
-                let _ = writeln!(text, "- {}", rule.reason.as_deref().unwrap_or(&rule.subject));
+                let _ = writeln!(
+                    text,
+                    "- {}",
+                    rule.reason.as_deref().unwrap_or(&rule.subject)
+                );
             }
         }
         text
@@ -168,7 +174,10 @@ mod tests {
     #[test]
     fn the_table_escapes_cells_and_lists_failures() {
         let text = verdict(false).markdown();
-        assert!(text.contains("| ❌ | tag | v* | none | a tag matching v* |"), "{text}");
+        assert!(
+            text.contains("| ❌ | tag | v* | none | a tag matching v* |"),
+            "{text}"
+        );
         assert!(text.contains("- no | tag"), "{text}");
         assert!(text.contains("commit `0123456789ab`"), "{text}");
     }

@@ -104,7 +104,9 @@ fn default_latency_metric() -> String {
 }
 
 /// A data check a run's datasets must have passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum DataCheck {
     /// `trainyard data validate`: schema and checks.
@@ -138,7 +140,11 @@ impl ByteSize {
             .parse()
             .ok()
             .filter(|value: &f64| value.is_finite())
-            .ok_or_else(|| format!("`{text}` is not a size; write e.g. `50 MB`, `1.5 GiB` or a number of bytes"))?;
+            .ok_or_else(|| {
+                format!(
+                    "`{text}` is not a size; write e.g. `50 MB`, `1.5 GiB` or a number of bytes"
+                )
+            })?;
         let multiplier: u64 = match unit.trim() {
             "" | "B" => 1,
             "kB" | "KB" | "k" => 1_000,
@@ -153,7 +159,11 @@ impl ByteSize {
                 ));
             }
         };
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
         let bytes = (number * multiplier as f64).round() as u64;
         Ok(Self(bytes))
     }
@@ -319,7 +329,11 @@ mod tests {
         assert_eq!(ByteSize::parse("1.5 GiB").unwrap().bytes(), 1_610_612_736);
         assert_eq!(ByteSize::parse("2 kB").unwrap().to_string(), "2 kB");
         assert_eq!(ByteSize(52_400_000).to_string(), "52.4 MB");
-        assert!(ByteSize::parse("50 parsecs").unwrap_err().contains("`parsecs`"));
+        assert!(
+            ByteSize::parse("50 parsecs")
+                .unwrap_err()
+                .contains("`parsecs`")
+        );
         assert!(ByteSize::parse("big").unwrap_err().contains("`big`"));
     }
 
@@ -336,7 +350,10 @@ mod tests {
         .unwrap();
         assert_eq!(policy.max_artifact_size, Some(ByteSize(50_000_000)));
         assert_eq!(policy.latency.unwrap().metric, "latency_ms");
-        assert_eq!(policy.require_data, vec![DataCheck::Validation, DataCheck::Drift]);
+        assert_eq!(
+            policy.require_data,
+            vec![DataCheck::Validation, DataCheck::Drift]
+        );
         assert!(
             serde_yaml_ng::from_str::<GatePolicy>("max-artifact-size: 5 parsecs\n")
                 .unwrap_err()

@@ -1,0 +1,71 @@
+//! `trainyard gate`, `promote`, `rollback` and `status`: deployment gates and
+//! the environments' desired state in git.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+#[derive(Debug, Default, Args)]
+pub struct GateArgs {
+    /// The environment to judge entry into (declared under `environments`).
+    #[arg(long, env = "TRAINYARD_ENV")]
+    pub env: String,
+    /// The model version: `NAME@VERSION`, `NAME@ALIAS`, or a bare `VERSION`/`ALIAS` of the
+    /// manifest's model; the `challenger` by default.
+    #[arg(long, env = "TRAINYARD_MODEL")]
+    pub model: Option<String>,
+    /// A JSON report of `trainyard data validate` or `trainyard data drift`
+    /// (`--format json` output) for the `require-data` rule; repeatable.
+    #[arg(
+        long = "data-report",
+        env = "TRAINYARD_DATA_REPORT",
+        value_delimiter = ','
+    )]
+    pub data_reports: Vec<PathBuf>,
+    /// Also write the verdict as JSON to this file.
+    #[arg(long, env = "TRAINYARD_VERDICT")]
+    pub verdict: Option<PathBuf>,
+}
+
+/// How a desired-state change reaches the target branch.
+#[derive(Debug, Default, Args)]
+pub struct ChangeArgs {
+    /// Commit straight onto the target branch instead of a review branch.
+    #[arg(long, env = "TRAINYARD_DIRECT")]
+    pub direct: bool,
+    /// The remote to push to (when the clone has it).
+    #[arg(long, env = "TRAINYARD_REMOTE", default_value = "origin")]
+    pub remote: String,
+    /// Write the commit locally and push nothing.
+    #[arg(long, env = "TRAINYARD_NO_PUSH")]
+    pub no_push: bool,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct PromoteArgs {
+    #[command(flatten)]
+    pub gate: GateArgs,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+    /// Why, for the ledger and the commit message.
+    #[arg(long, env = "TRAINYARD_REASON")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct RollbackArgs {
+    /// The environment to roll back.
+    #[arg(long, env = "TRAINYARD_ENV")]
+    pub env: String,
+    /// The model version to return to; the entry before the current one by default.
+    #[arg(long, env = "TRAINYARD_TO")]
+    pub to: Option<u64>,
+    /// Why: recorded in the ledger, the commit and release.yaml.
+    #[arg(long, env = "TRAINYARD_REASON")]
+    pub reason: String,
+    #[command(flatten)]
+    pub change: ChangeArgs,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct StatusArgs {}

@@ -1,0 +1,350 @@
+//! `trainyard gate --env E [--model NAME@VERSION|ALIAS]`: judges whether a model
+//! version may enter environment E, by the policy committed on the base branch
+//! (a PR's base, else the default branch), never by the checkout's own copy.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use trainyard_ci::{CiContext, Trigger};
+use trainyard_core::manifest::{DataCheck, GatePolicy};
+use trainyard_core::{Conclusion, Finding, Location, Manifest, Report, StepError};
+use trainyard_gate::policy::{self, BasePolicy, BaseRef};
+use trainyard_gate::{Candidate, Champion, Evidence, GateError, Verdict};
+use trainyard_ledger::{GitLedger, Ledger, LedgerError, LocalStore, ModelVersion, RunRecord};
+
+use super::{Project, StepContext};
+use crate::cli::GateArgs;
+
+pub const STEP: &str = "gate";
+
+/// The alias a gate judges when no model version is named.
+pub const DEFAULT_ALIAS: &str = "challenger";
+
+/// A gate's verdict and everything it was judged from, for promote to reuse.
+#[derive(Debug)]
+pub struct Judged {
+    pub verdict: Verdict,
+    pub report: Report,
+    pub version: ModelVersion,
+    pub run: RunRecord,
+    pub base: BasePolicy,
+    pub project: Project,
+    pub ledger: GitLedger,
+}
+
+pub fn run(args: &GateArgs, context: &StepContext) -> Result<Report, StepError> {
+    let judged = judge(args, context)?;
+    if let Some(path) = &args.verdict {
+        let json = serde_json::to_string_pretty(&judged.verdict).unwrap_or_default() + "\n";
+        write_atomic(path, json.as_bytes())?;
+    }
+    Ok(judged.report)
+}
+
+/// Evaluates the gate and builds its report; a refusal is a failing report, not an error.
+pub fn judge(args: &GateArgs, context: &StepContext) -> Result<Judged, StepError> {
+    let project = context.project()?;
+    let repo = policy::discover(&project.root).map_err(gate_error)?;
+    let manifest_in_repo =
+        policy::path_in_repository(&repo, &context.manifest_path).map_err(gate_error)?;
+    let ci = CiContext::read(&context.env)?;
+    let base_ref = base_ref(&ci, &project.manifest);
+    let base = policy::read_base_policy(&repo, &manifest_in_repo, &base_ref).map_err(gate_error)?;
+    let manifest = &base.manifest;
+    check_environment(manifest, &args.env, &base.source)?;
+    let gate_policy = manifest.gates.get(&args.env).cloned().unwrap_or_default();
+
+    let (model, spec) = model_spec(args.model.as_deref(), manifest, &base.source)?;
+    let ledger = GitLedger::open(&project.root).map_err(ledger_error)?;
+    let version = ledger.resolve(&model, &spec).map_err(ledger_error)?;
+    let run = ledger.run(version.run_id.as_str()).map_err(ledger_error)?;
+    let champion = match ledger.resolve(&model, "champion") {
+        Ok(champion) => Some(Champion {
+            version: champion.version,
+            metrics: ledger
+                .run(champion.run_id.as_str())
+                .map_err(ledger_error)?
+                .metrics,
+        }),
+        Err(LedgerError::VersionNotFound { .. }) => None,
+        Err(error) => return Err(ledger_error(error)),
+    };
+
+    let store = LocalStore::in_project(&project.root);
+    let artifacts = run.artifacts.clone();
+    let read_artifact = move |path: &str| -> Option<Result<Vec<u8>, String>> {
+        let artifact = artifacts.iter().find(|artifact| artifact.path == path)?;
+        let stored = store.path_of(&artifact.digest);
+        Some(std::fs::read(&stored).map_err(|error| {
+            format!(
+                "artifact {path} of the run is not in {} ({error})",
+                store.root().display()
+            )
+        }))
+    };
+    let evidence = Evidence {
+        environment: args.env.clone(),
+        candidate: Candidate {
+            model: model.clone(),
+            version: version.version,
+            run: run.id.to_string(),
+            commit: Some(run.git.commit.clone()).filter(|commit| !commit.is_empty()),
+            metrics: run.metrics.clone(),
+            artifact_size: Some(version.artifact.size),
+            tags: version.tags.clone(),
+            data_checks: data_checks(&args.data_reports)?,
+        },
+        champion,
+        directions: manifest
+            .model
+            .as_ref()
+            .map(|model| {
+                model
+                    .metrics
+                    .iter()
+                    .map(|(name, spec)| (name.clone(), spec.direction))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        root: project.root.clone(),
+        repository: repo.workdir().map(Path::to_path_buf),
+        policy_source: base.source.clone(),
+        artifacts: &read_artifact,
+    };
+    let verdict = trainyard_gate::evaluate(&gate_policy, &evidence).map_err(gate_error)?;
+    let mut report = verdict_report(&verdict, &gate_policy);
+    if let Some(notice) = weakened_here(&project.manifest, manifest, &args.env, &base) {
+        report.push_finding(notice);
+    }
+    Ok(Judged {
+        verdict,
+        report,
+        version,
+        run,
+        base,
+        project,
+        ledger,
+    })
+}
+
+/// Where the policy is read: a PR's base, else the default branch (the CI's,
+/// else the manifest's).
+pub fn base_ref(ci: &CiContext, manifest: &Manifest) -> BaseRef {
+    match &ci.trigger {
+        Trigger::PullRequest(pr) => BaseRef {
+            branch: pr.base_ref.clone(),
+            commit: pr.base_sha.clone(),
+        },
+        _ => BaseRef {
+            branch: ci
+                .default_branch
+                .clone()
+                .unwrap_or_else(|| manifest.project.default_branch.clone()),
+            commit: None,
+        },
+    }
+}
+
+fn check_environment(manifest: &Manifest, env: &str, source: &str) -> Result<(), StepError> {
+    if manifest.environment(env).is_some() {
+        return Ok(());
+    }
+    let names: Vec<&str> = manifest
+        .environments
+        .iter()
+        .map(|env| env.name.as_str())
+        .collect();
+    Err(StepError::Usage(format!(
+        "no environment `{env}` is declared under `environments` in {source}; declared: {}",
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    )))
+}
+
+/// `NAME@SPEC`, or `SPEC` of the manifest's model, or the manifest's challenger.
+fn model_spec(
+    given: Option<&str>,
+    manifest: &Manifest,
+    source: &str,
+) -> Result<(String, String), StepError> {
+    let default_model = || {
+        manifest
+            .model
+            .as_ref()
+            .map(|model| model.name.clone())
+            .ok_or_else(|| {
+                StepError::Usage(format!(
+                    "{source} declares no `model`; name one with --model NAME@VERSION"
+                ))
+            })
+    };
+    match given.map(str::trim).filter(|given| !given.is_empty()) {
+        None => Ok((default_model()?, DEFAULT_ALIAS.to_owned())),
+        Some(given) => match given.split_once('@') {
+            Some((name, spec)) if !name.is_empty() && !spec.is_empty() => {
+                Ok((name.to_owned(), spec.to_owned()))
+            }
+            Some(_) => Err(StepError::Usage(format!(
+                "--model `{given}`: write NAME@VERSION or NAME@ALIAS, e.g. classifier@3 or classifier@challenger"
+            ))),
+            None => Ok((default_model()?, given.to_owned())),
+        },
+    }
+}
+
+/// The `require-data` evidence: trainyard JSON reports of `data validate` / `data drift`.
+fn data_checks(paths: &[std::path::PathBuf]) -> Result<BTreeMap<DataCheck, bool>, StepError> {
+    let mut checks = BTreeMap::new();
+    for path in paths {
+        let text =
+            std::fs::read_to_string(path).map_err(|error| StepError::io("reading", path, error))?;
+        let report: Report = serde_json::from_str(&text).map_err(|error| {
+            StepError::Usage(format!(
+                "{}: not a trainyard JSON report ({error}); save one with `trainyard data validate --format json > FILE`",
+                path.display()
+            ))
+        })?;
+        let check = match report.step.as_str() {
+            "data validate" | "data merge" => DataCheck::Validation,
+            "data drift" => DataCheck::Drift,
+            other => {
+                return Err(StepError::Usage(format!(
+                    "{}: a report of `{other}`, not of `data validate` or `data drift`",
+                    path.display()
+                )));
+            }
+        };
+        let passed = report.conclusion != Conclusion::Failure;
+        // Several reports of one check: all must pass.
+        let entry = checks.entry(check).or_insert(true);
+        *entry = *entry && passed;
+    }
+    Ok(checks)
+}
+
+/// The report of a verdict: the table as summary, one error finding per failed rule.
+pub fn verdict_report(verdict: &Verdict, policy: &GatePolicy) -> Report {
+    let failed = verdict.failures().count();
+    let title = if verdict.passed {
+        format!(
+            "{} v{} may enter {}: {} rule(s) passed",
+            verdict.model,
+            verdict.version,
+            verdict.environment,
+            verdict.rules.len()
+        )
+    } else {
+        format!(
+            "{} v{} may not enter {}: {failed} of {} rule(s) failed",
+            verdict.model,
+            verdict.version,
+            verdict.environment,
+            verdict.rules.len()
+        )
+    };
+    let conclusion = if verdict.passed {
+        Conclusion::Success
+    } else {
+        Conclusion::Failure
+    };
+    let mut report = Report::new(STEP, conclusion, title)
+        .with_summary(verdict.markdown())
+        .with_output("passed", verdict.passed.to_string())
+        .with_output("environment", verdict.environment.clone())
+        .with_output("model", verdict.model.clone())
+        .with_output("version", verdict.version.to_string())
+        .with_output("verdict-digest", verdict.digest())
+        .with_output(
+            "verdict",
+            serde_json::to_string(verdict).unwrap_or_default(),
+        );
+    let policy_file = verdict
+        .policy
+        .rsplit_once(':')
+        .map_or(verdict.policy.as_str(), |(_, file)| file);
+    for rule in verdict.failures() {
+        report.push_finding(
+            Finding::error(
+                format!("gate-{}", rule.rule),
+                rule.reason.clone().unwrap_or_else(|| rule.subject.clone()),
+            )
+            .at(Location::file(policy_file)),
+        );
+    }
+    if *policy == GatePolicy::default() {
+        report.push_finding(Finding::warning(
+            "gate-empty",
+            format!(
+                "no `gates.{}` policy on the base branch: any registered model may enter {}",
+                verdict.environment, verdict.environment
+            ),
+        ));
+    }
+    report
+}
+
+/// When the checkout's manifest has a different gate than the base branch, say
+/// that it does not count yet (a PR cannot lower the bar it is judged by).
+fn weakened_here(
+    checkout: &Manifest,
+    base: &Manifest,
+    env: &str,
+    source: &BasePolicy,
+) -> Option<Finding> {
+    (checkout.gates.get(env) != base.gates.get(env)).then(|| {
+        Finding::notice(
+            "gate-policy-changed",
+            format!(
+                "this checkout changes `gates.{env}`; the gate judged by {} and the change counts once it is merged",
+                source.source
+            ),
+        )
+        .at(Location::file(source.path.clone()))
+    })
+}
+
+pub fn gate_error(error: GateError) -> StepError {
+    match error {
+        GateError::Manifest(error) => StepError::Config(error),
+        GateError::Config(message) => StepError::Usage(message),
+        GateError::Io {
+            action,
+            path,
+            source,
+        } => StepError::Io {
+            action,
+            path,
+            source,
+        },
+        other @ (GateError::Git { .. } | GateError::GitCli(_) | GateError::Conflict(_)) => {
+            StepError::Environment(other.to_string())
+        }
+    }
+}
+
+#[allow(clippy::needless_pass_by_value)] // made for `.map_err(ledger_error)`
+pub fn ledger_error(error: LedgerError) -> StepError {
+    if error.is_usage() {
+        StepError::Usage(error.to_string())
+    } else {
+        StepError::Environment(error.to_string())
+    }
+}
+
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StepError> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(folder).map_err(|error| StepError::io("creating", folder, error))?;
+    let mut temp = tempfile::NamedTempFile::new_in(folder)
+        .map_err(|error| StepError::io("creating a file in", folder, error))?;
+    std::io::Write::write_all(&mut temp, bytes)
+        .map_err(|error| StepError::io("writing", path, error))?;
+    temp.persist(path)
+        .map_err(|error| StepError::io("writing", path, error.error))?;
+    Ok(())
+}

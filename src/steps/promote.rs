@@ -1,0 +1,332 @@
+//! `trainyard promote --env E`: re-evaluates E's gate (never trusts a saved
+//! verdict, which could be stale or edited) and, when it passes, makes the model
+//! version E's desired state: `deploy/E/release.yaml` committed with git2 on a
+//! review branch `trainyard/promote/E/…` (or, with `--direct`, onto the target
+//! branch), pushed with the `git` CLI, recorded in the ledger, aliases moved.
+
+use std::fmt::Write as _;
+
+use trainyard_core::{Conclusion, Finding, Report, StepError};
+use trainyard_gate::release::{self, Release, ReleaseKind};
+use trainyard_gate::{gitops, verdict::short};
+use trainyard_ledger::{Deployment, DeploymentKind, GitLedger, Ledger, RunId, detect_actor};
+
+use super::StepContext;
+use super::gate::{self, gate_error, ledger_error};
+use crate::cli::{ChangeArgs, PromoteArgs};
+
+pub const STEP: &str = "promote";
+
+/// The alias that follows the last (production) environment.
+pub const CHAMPION: &str = "champion";
+
+pub fn run(args: &PromoteArgs, context: &StepContext) -> Result<Report, StepError> {
+    let judged = gate::judge(&args.gate, context)?;
+    let mut report = Report::new(STEP, Conclusion::Success, String::new());
+    if !judged.verdict.passed {
+        report.title = format!("not promoted: {}", judged.report.title);
+        report.push_child(judged.report);
+        return Ok(report.with_output("passed", "false"));
+    }
+    let env = &args.gate.env;
+    let target = judged.base.manifest.project.default_branch.clone();
+    let actor = actor(context, &judged.project.root);
+    let release = Release {
+        environment: env.clone(),
+        model: judged.version.model.clone(),
+        version: judged.version.version,
+        digest: judged.version.artifact.digest.clone(),
+        run: judged.run.id.to_string(),
+        commit: Some(judged.run.git.commit.clone()).filter(|commit| !commit.is_empty()),
+        verdict: Some(judged.verdict.digest()),
+        at: chrono::Utc::now(),
+        by: actor.clone(),
+        kind: ReleaseKind::Promote,
+        reason: args.reason.clone(),
+    };
+    let last = judged
+        .base
+        .manifest
+        .environments
+        .last()
+        .map(|last| last.name.as_str())
+        == Some(env.as_str());
+    let reason = args
+        .reason
+        .clone()
+        .unwrap_or_else(|| format!("gate {env} passed ({})", judged.verdict.digest()));
+    let change = Change {
+        release: &release,
+        target: &target,
+        summary: judged.report.summary.clone(),
+        reason: &reason,
+        champion: last,
+    };
+    let repo = trainyard_gate::policy::discover(&judged.project.root).map_err(gate_error)?;
+    let mut outcome = apply(&repo, &judged.ledger, &change, &args.change)?;
+    let conclusion = outcome.conclusion;
+    outcome.push_child(judged.report);
+    // "Already there" stays neutral although its gate passed.
+    outcome.conclusion = conclusion;
+    Ok(outcome)
+}
+
+/// Who acts: the CI's user, else git's identity.
+pub fn actor(context: &StepContext, root: &std::path::Path) -> String {
+    detect_actor(|name| context.env.get(name).map(str::to_owned), root)
+}
+
+/// One desired-state change: the release to write and where.
+#[derive(Debug)]
+pub struct Change<'a> {
+    pub release: &'a Release,
+    /// The branch that holds the environments' desired state.
+    pub target: &'a str,
+    /// Markdown for the PR body (the verdict table for a promotion).
+    pub summary: String,
+    pub reason: &'a str,
+    /// Also move `champion` (the last environment).
+    pub champion: bool,
+}
+
+/// Commits the release, pushes it, records the deployment and moves the aliases.
+pub fn apply(
+    repo: &git2::Repository,
+    ledger: &GitLedger,
+    change: &Change<'_>,
+    how: &ChangeArgs,
+) -> Result<Report, StepError> {
+    let release = change.release;
+    let env = &release.environment;
+    let path = release::path(env);
+    let tip = gitops::tip(repo, change.target, &how.remote).map_err(gate_error)?;
+    let current = gitops::read_file(repo, tip.commit, &path)
+        .map_err(gate_error)?
+        .map(|bytes| Release::parse(&String::from_utf8_lossy(&bytes), &path))
+        .transpose()
+        .map_err(gate_error)?;
+    let verb = match release.kind {
+        ReleaseKind::Promote => "promote",
+        ReleaseKind::Rollback => "roll back",
+    };
+    if let Some(current) = current
+        .as_ref()
+        .filter(|current| current.model == release.model && current.version == release.version)
+    {
+        return Ok(Report::new(
+            step_of(release.kind),
+            Conclusion::Neutral,
+            format!(
+                "{env} already has {} v{} as its desired state on `{}` (since {}); nothing to {verb}",
+                current.model, current.version, change.target, current.at
+            ),
+        )
+        .with_output("changed", "false"));
+    }
+
+    let title = title(release);
+    let message = commit_message(&title, release, current.as_ref(), change.reason);
+    let content = release.to_yaml();
+
+    let local_target = tip.reference == format!("refs/heads/{}", change.target);
+    let can_push = !how.no_push && gitops::has_remote(repo, &how.remote);
+    if how.direct && !local_target && !can_push {
+        return Err(StepError::Usage(format!(
+            "--direct needs branch `{target}` in this clone or a remote `{remote}` to push it to; \
+             create it (`git branch {target} {tip}`) or drop --no-push",
+            target = change.target,
+            remote = how.remote,
+            tip = tip.reference
+        )));
+    }
+    let direct_on_checkout = how.direct
+        && gitops::checked_out_and_clean(repo, change.target, tip.commit, &path)
+            .map_err(gate_error)?;
+    let commit = gitops::commit_file(repo, tip.commit, &path, content.as_bytes(), &message)
+        .map_err(gate_error)?;
+    let branch = if how.direct {
+        change.target.to_owned()
+    } else {
+        review_branch(release)
+    };
+    // Push first: when the remote refuses (someone pushed meanwhile), nothing local has moved.
+    if can_push {
+        let workdir = repo.workdir().unwrap_or_else(|| repo.path());
+        gitops::push(workdir, &how.remote, commit, &branch, !how.direct).map_err(gate_error)?;
+    }
+    if !how.direct {
+        // Our own namespace: a retried promotion replaces its earlier attempt.
+        repo.reference(&format!("refs/heads/{branch}"), commit, true, &title)
+            .map_err(|error| {
+                StepError::Environment(format!("creating branch {branch}: {error}"))
+            })?;
+    } else if local_target {
+        gitops::move_branch(repo, change.target, commit, Some(tip.commit), &title)
+            .map_err(gate_error)?;
+        if direct_on_checkout {
+            gitops::follow_in_work_tree(repo, &path, content.as_bytes()).map_err(gate_error)?;
+        }
+    }
+
+    let mut report = Report::new(
+        step_of(release.kind),
+        Conclusion::Success,
+        format!(
+            "{title}: {} {} on `{branch}`",
+            if how.direct { "committed" } else { "proposed" },
+            short(&commit.to_string())
+        ),
+    );
+    if !can_push {
+        report.push_finding(Finding::warning(
+            "not-pushed",
+            format!(
+                "nothing was pushed ({}); push it yourself: git push {} {branch}",
+                if how.no_push {
+                    "--no-push".to_owned()
+                } else {
+                    format!("no remote `{}`", how.remote)
+                },
+                how.remote
+            ),
+        ));
+    }
+
+    record(ledger, change, commit)?;
+    if can_push {
+        ledger.push(&how.remote).map_err(ledger_error)?;
+    }
+
+    let body = pr_body(&title, change);
+    report.summary = format!("```yaml\n{content}```\n\n{body}");
+    Ok(report
+        .with_output("passed", "true")
+        .with_output("changed", "true")
+        .with_output("environment", env.clone())
+        .with_output("model", release.model.clone())
+        .with_output("version", release.version.to_string())
+        .with_output("commit", commit.to_string())
+        .with_output("branch", branch)
+        .with_output("direct", how.direct.to_string())
+        .with_output("pushed", can_push.to_string())
+        .with_output("release", path)
+        .with_output("pr-base", change.target.to_owned())
+        .with_output("pr-title", title)
+        .with_output("pr-body", body))
+}
+
+fn title(release: &Release) -> String {
+    format!(
+        "{}: {} v{} to {}",
+        match release.kind {
+            ReleaseKind::Promote => "Promote",
+            ReleaseKind::Rollback => "Roll back",
+        },
+        release.model,
+        release.version,
+        release.environment
+    )
+}
+
+/// `trainyard/promote/<env>/<model>-v<version>` (`…/rollback-<model>-v<version>` for a rollback).
+fn review_branch(release: &Release) -> String {
+    format!(
+        "trainyard/promote/{}/{}{}-v{}",
+        release.environment,
+        match release.kind {
+            ReleaseKind::Promote => "",
+            ReleaseKind::Rollback => "rollback-",
+        },
+        release.model,
+        release.version
+    )
+}
+
+/// The pull request's body: what moves where, then the verdict (or the rollback's note).
+fn pr_body(title: &str, change: &Change<'_>) -> String {
+    let release = change.release;
+    format!(
+        "{title}\n\n| | |\n|---|---|\n| model | {} v{} |\n| digest | `{}` |\n| run | `{}` |\n\
+         | trained from | `{}` |\n| reason | {} |\n\n{}",
+        release.model,
+        release.version,
+        release.digest,
+        release.run,
+        release.commit.as_deref().unwrap_or("-"),
+        change.reason.replace('\n', " "),
+        change.summary
+    )
+}
+
+fn commit_message(
+    title: &str,
+    release: &Release,
+    replaces: Option<&Release>,
+    reason: &str,
+) -> String {
+    let mut message = format!("{title}\n\n");
+    let _ = writeln!(message, "Run: {}", release.run);
+    if let Some(commit) = &release.commit {
+        let _ = writeln!(message, "Trained from: {commit}");
+    }
+    if let Some(verdict) = &release.verdict {
+        let _ = writeln!(message, "Gate verdict: {verdict}");
+    }
+    if let Some(current) = replaces {
+        let _ = writeln!(message, "Replaces: {} v{}", current.model, current.version);
+    }
+    let _ = writeln!(message, "Reason: {reason}");
+    message
+}
+
+/// The move in the ledger: the environment's history, its alias, and `champion` for the last one.
+fn record(ledger: &GitLedger, change: &Change<'_>, commit: git2::Oid) -> Result<(), StepError> {
+    let release = change.release;
+    let env = &release.environment;
+    let deployment = Deployment {
+        model: release.model.clone(),
+        version: release.version,
+        digest: release.digest.clone(),
+        run_id: RunId::parse(&release.run).map_err(ledger_error)?,
+        commit: commit.to_string(),
+        verdict_digest: release.verdict.clone(),
+        at: release.at,
+        actor: release.by.clone(),
+        reason: change.reason.to_owned(),
+        kind: match release.kind {
+            ReleaseKind::Promote => DeploymentKind::Promote,
+            ReleaseKind::Rollback => DeploymentKind::Rollback,
+        },
+    };
+    ledger
+        .record_deployment(env, &deployment)
+        .map_err(ledger_error)?;
+    ledger
+        .move_alias(
+            &release.model,
+            env,
+            release.version,
+            &release.by,
+            change.reason,
+        )
+        .map_err(ledger_error)?;
+    if change.champion {
+        ledger
+            .move_alias(
+                &release.model,
+                CHAMPION,
+                release.version,
+                &release.by,
+                change.reason,
+            )
+            .map_err(ledger_error)?;
+    }
+    Ok(())
+}
+
+fn step_of(kind: ReleaseKind) -> &'static str {
+    match kind {
+        ReleaseKind::Promote => STEP,
+        ReleaseKind::Rollback => super::rollback::STEP,
+    }
+}

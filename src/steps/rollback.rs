@@ -1,0 +1,99 @@
+//! `trainyard rollback --env E [--to VERSION] --reason …`: the entry of E's
+//! history before the current one (or the newest entry with VERSION) becomes
+//! E's desired state again, the same way a promotion does it. No gate runs:
+//! that version passed E's gate when it was promoted, and its verdict digest
+//! is carried over; a version never deployed to E must be promoted instead.
+
+use trainyard_core::{Report, StepError};
+use trainyard_gate::policy;
+use trainyard_gate::release::{Release, ReleaseKind};
+use trainyard_ledger::{Deployment, GitLedger, Ledger};
+
+use super::StepContext;
+use super::gate::{gate_error, ledger_error};
+use super::promote::{self, Change};
+use crate::cli::RollbackArgs;
+
+pub const STEP: &str = "rollback";
+
+pub fn run(args: &RollbackArgs, context: &StepContext) -> Result<Report, StepError> {
+    let project = context.project()?;
+    let manifest = &project.manifest;
+    if manifest.environment(&args.env).is_none() {
+        return Err(StepError::Usage(format!(
+            "no environment `{}` is declared under `environments` in {}",
+            args.env, project.manifest_file
+        )));
+    }
+    if args.reason.trim().is_empty() {
+        return Err(StepError::Usage(
+            "--reason is empty; say why the environment goes back (it is recorded)".to_owned(),
+        ));
+    }
+    let repo = policy::discover(&project.root).map_err(gate_error)?;
+    let ledger = GitLedger::open(&project.root).map_err(ledger_error)?;
+    let history = ledger.deployments(&args.env).map_err(ledger_error)?;
+    let entry = choose(&history, args.to, &args.env)?;
+    let run = ledger.run(entry.run_id.as_str()).map_err(ledger_error)?;
+    let actor = promote::actor(context, &project.root);
+    let release = Release {
+        environment: args.env.clone(),
+        model: entry.model.clone(),
+        version: entry.version,
+        digest: entry.digest.clone(),
+        run: entry.run_id.to_string(),
+        commit: Some(run.git.commit.clone()).filter(|commit| !commit.is_empty()),
+        verdict: entry.verdict_digest.clone(),
+        at: chrono::Utc::now(),
+        by: actor,
+        kind: ReleaseKind::Rollback,
+        reason: Some(args.reason.clone()),
+    };
+    let last =
+        manifest.environments.last().map(|last| last.name.as_str()) == Some(args.env.as_str());
+    let change = Change {
+        release: &release,
+        target: &manifest.project.default_branch,
+        summary: format!(
+            "Rolls {} back to v{} (deployed {} by {}, {}).",
+            args.env, entry.version, entry.at, entry.actor, entry.kind
+        ),
+        reason: &args.reason,
+        champion: last,
+    };
+    promote::apply(&repo, &ledger, &change, &args.change)
+}
+
+/// The entry to return to: the newest with `to`, or the newest before the
+/// current one with a different version.
+fn choose<'a>(
+    history: &'a [Deployment],
+    to: Option<u64>,
+    env: &str,
+) -> Result<&'a Deployment, StepError> {
+    let Some(current) = history.last() else {
+        return Err(StepError::Usage(format!(
+            "{env} has no deployment history in the ledger, so there is nothing to roll back to \
+             (run `trainyard ledger pull` if it was recorded elsewhere)"
+        )));
+    };
+    match to {
+        Some(version) => history.iter().rev().find(|entry| entry.version == version).ok_or_else(|| {
+            let seen: Vec<String> = history.iter().map(|entry| format!("v{}", entry.version)).collect();
+            StepError::Usage(format!(
+                "v{version} was never deployed to {env} (its history: {}); a new version goes through `trainyard promote`",
+                seen.join(", ")
+            ))
+        }),
+        None => history
+            .iter()
+            .rev()
+            .find(|entry| entry.version != current.version || entry.model != current.model)
+            .ok_or_else(|| {
+                StepError::Usage(format!(
+                    "{env} has only ever had {} v{}; there is no earlier version to roll back to",
+                    current.model, current.version
+                ))
+            }),
+    }
+}

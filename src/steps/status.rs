@@ -1,0 +1,140 @@
+//! `trainyard status`: per environment, what is deployed (the desired state on
+//! the target branch), since when, from which run and commit, what the ledger
+//! has proposed but is not merged yet, and which version waits at which gate.
+
+use std::fmt::Write as _;
+
+use trainyard_core::{Conclusion, Report, StepError};
+use trainyard_gate::release::{self, Release};
+use trainyard_gate::{gitops, policy, verdict::short};
+use trainyard_ledger::{GitLedger, Ledger, LedgerError};
+
+use super::StepContext;
+use super::gate::{DEFAULT_ALIAS, gate_error, ledger_error};
+use crate::cli::StatusArgs;
+
+pub const STEP: &str = "status";
+
+pub fn run(_args: &StatusArgs, context: &StepContext) -> Result<Report, StepError> {
+    let project = context.project()?;
+    let manifest = &project.manifest;
+    let target = &manifest.project.default_branch;
+    let repo = policy::discover(&project.root).map_err(gate_error)?;
+    let ledger = GitLedger::open(&project.root).map_err(ledger_error)?;
+    let tip = gitops::tip(&repo, target, "origin").map_err(gate_error)?;
+    let model = manifest.model.as_ref().map(|model| model.name.clone());
+    // What the first environment's gate waits for: the challenger.
+    let mut upstream = match &model {
+        Some(model) => match ledger.resolve(model, DEFAULT_ALIAS) {
+            Ok(version) => Some(version.version),
+            Err(LedgerError::VersionNotFound { .. } | LedgerError::ModelNotFound { .. }) => None,
+            Err(error) => return Err(ledger_error(error)),
+        },
+        None => None,
+    };
+
+    let mut report = Report::new(STEP, Conclusion::Success, String::new());
+    let mut table = String::from(
+        "| environment | deployed | since | by | run | trained from | waiting |\n|---|---|---|---|---|---|---|\n",
+    );
+    let mut lines = Vec::new();
+    for environment in &manifest.environments {
+        let env = &environment.name;
+        let path = release::path(env);
+        let deployed = gitops::read_file(&repo, tip.commit, &path)
+            .map_err(gate_error)?
+            .map(|bytes| Release::parse(&String::from_utf8_lossy(&bytes), &path))
+            .transpose()
+            .map_err(gate_error)?;
+        let history = ledger.deployments(env).map_err(ledger_error)?;
+        let mut waiting = Vec::new();
+        if let Some(proposed) = history.last().filter(|proposed| {
+            deployed
+                .as_ref()
+                .is_none_or(|deployed| deployed.version != proposed.version)
+        }) {
+            waiting.push(format!(
+                "v{} {} ({}), not yet on `{target}`",
+                proposed.version,
+                proposed.kind,
+                short(&proposed.commit)
+            ));
+        }
+        if let Some(candidate) = upstream.filter(|candidate| {
+            deployed
+                .as_ref()
+                .is_none_or(|deployed| deployed.version != *candidate)
+        }) {
+            waiting.push(format!("v{candidate} waits at the {env} gate"));
+        }
+        let cells = match &deployed {
+            Some(release) => [
+                format!("{} v{}", release.model, release.version),
+                release.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                release.by.clone(),
+                format!("`{}`", release.run),
+                release
+                    .commit
+                    .as_deref()
+                    .map_or_else(|| "-".to_owned(), |commit| format!("`{}`", short(commit))),
+            ],
+            None => [
+                "nothing".to_owned(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+                "-".into(),
+            ],
+        };
+        let _ = writeln!(
+            table,
+            "| {env} | {} | {} | {} | {} | {} | {} |",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            if waiting.is_empty() {
+                "-".to_owned()
+            } else {
+                waiting.join("; ")
+            }
+        );
+        lines.push(format!(
+            "{env}: {}{}",
+            deployed.as_ref().map_or_else(
+                || "nothing deployed".to_owned(),
+                |release| format!("v{}", release.version)
+            ),
+            if waiting.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", waiting.join("; "))
+            }
+        ));
+        report.outputs.insert(
+            format!("{env}-version"),
+            deployed
+                .as_ref()
+                .map(|release| release.version.to_string())
+                .unwrap_or_default(),
+        );
+        upstream = deployed.map(|release| release.version);
+    }
+    report.title = if lines.is_empty() {
+        "no environments are declared".to_owned()
+    } else {
+        lines.join(", ")
+    };
+    report.conclusion = if lines.is_empty() {
+        Conclusion::Neutral
+    } else {
+        Conclusion::Success
+    };
+    report.summary = format!(
+        "### Environments of `{}` (desired state on `{target}` at `{}`)\n\n{table}",
+        manifest.project.name,
+        short(&tip.commit.to_string())
+    );
+    Ok(report)
+}
