@@ -15,6 +15,7 @@ use trainyard_core::ExitStatus;
 use crate::steps::{self, StepContext};
 
 mod data;
+mod iac;
 mod gate;
 mod forge;
 mod ledger;
@@ -22,6 +23,7 @@ mod log;
 mod report;
 mod train;
 
+pub use iac::{IacCheckArgs, IacCommand, IacRenderArgs, IacSelection};
 pub use data::{
     DataCommand, DataDriftArgs, DataFingerprintArgs, DataInferSchemaArgs, DataMergeArgs,
     DataSampleArgs, DataValidateArgs,
@@ -68,6 +70,9 @@ pub enum Command {
     /// Validate, fingerprint and sample datasets.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Render the infrastructure code of each environment, or check it for drift.
+    #[command(subcommand)]
+    Iac(IacCommand),
     /// Copy the bundled example ML project into DIR and run every step against it.
     Quickstart(QuickstartArgs),
     /// Run the project's training command (sampled on a pull request, full on the
@@ -196,6 +201,8 @@ impl Command {
             Self::Data(DataCommand::Merge(_)) => "data merge",
             Self::Data(DataCommand::Drift(_)) => "data drift",
             Self::Data(DataCommand::InferSchema(_)) => "data infer-schema",
+            Self::Iac(IacCommand::Render(_)) => "iac render",
+            Self::Iac(IacCommand::Check(_)) => "iac check",
             Self::Quickstart(_) => "quickstart",
             Self::Train(_) => "train",
             Self::Compare(_) => "compare",

@@ -10,6 +10,9 @@ mod data_infer_schema;
 mod data_merge;
 mod data_sample;
 mod data_validate;
+mod iac_check;
+mod iac_plan;
+mod iac_render;
 mod gate;
 mod ledger_sync;
 mod log;
@@ -32,7 +35,7 @@ use trainyard_core::{ConfigError, Report, StepError};
 pub use log::{LogSink, LogStream};
 pub use report::{REPORT_STEP, reports_dir, save_report};
 
-use crate::cli::{Command, ConfigCommand, DataCommand};
+use crate::cli::{Command, ConfigCommand, DataCommand, IacCommand};
 
 /// What every step may read besides its own arguments.
 #[derive(Debug)]
@@ -121,6 +124,8 @@ pub fn run(command: &Command, context: &StepContext) -> Result<Report, StepError
         Command::Data(DataCommand::Merge(args)) => data_merge::run(args, context),
         Command::Data(DataCommand::Drift(args)) => data_drift::run(args, context),
         Command::Data(DataCommand::InferSchema(args)) => data_infer_schema::run(args, context),
+        Command::Iac(IacCommand::Render(args)) => iac_render::run(args, context),
+        Command::Iac(IacCommand::Check(args)) => iac_check::run(args, context),
         Command::Quickstart(args) => quickstart::run(args),
         Command::Train(args) => train::run(args, context),
         Command::Compare(args) => compare::run(args, context),

@@ -15,7 +15,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use environment::{Environment, Iac, IacTarget};
+pub use environment::{
+    AzuremlIac, Compute, DEFAULT_REGION, Environment, Iac, IacTarget, KubernetesIac,
+    NameOverrides, Network, NetworkIsolation, Rbac, Serving, TerraformState,
+};
 pub use gate::{
     ByteSize, Comparison, DataCheck, FairnessRule, GatePolicy, LatencyBudget, MetricThreshold,
     NonRegression, TestsRule,

@@ -1,0 +1,68 @@
+//! `trainyard iac check`: renders in memory and compares with what is
+//! committed. Every drifted, missing or stale file is a finding; the unified
+//! diffs are in the summary; any drift exits 1.
+
+use std::fmt::Write;
+
+use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
+use trainyard_render::DriftKind;
+
+use super::StepContext;
+use super::iac_plan;
+use super::iac_render::{summary, targets};
+use crate::cli::IacCheckArgs;
+
+pub const STEP: &str = "iac check";
+
+pub fn run(args: &IacCheckArgs, context: &StepContext) -> Result<Report, StepError> {
+    let project = context.project()?;
+    let plan = iac_plan::plan(&project, &args.selection())?;
+    let drifts = trainyard_render::compare(&project.root, &plan.files, &plan.scan_dirs)
+        .map_err(|error| StepError::io("reading", &project.root, error))?;
+
+    let mut report = Report::new(
+        STEP,
+        Conclusion::Success,
+        if drifts.is_empty() {
+            format!(
+                "{} file(s) for {} ({}) match the manifest",
+                plan.files.len(),
+                plan.environments.join(", "),
+                targets(&plan)
+            )
+        } else {
+            format!(
+                "{} of {} generated file(s) drifted from the manifest; run `trainyard iac render --all` and commit the result",
+                drifts.len(),
+                plan.files.len()
+            )
+        },
+    )
+    .with_output("drifted", drifts.len().to_string());
+
+    let mut diffs = String::new();
+    for drift in &drifts {
+        let (rule, message) = match drift.kind {
+            DriftKind::Changed => (
+                "iac/drift",
+                format!("{} differs from what trainyard.yaml renders (edited by hand, or the manifest changed since the last render)", drift.path),
+            ),
+            DriftKind::Missing => (
+                "iac/missing",
+                format!("{} is not committed; trainyard.yaml renders it", drift.path),
+            ),
+            DriftKind::Extra => (
+                "iac/extra",
+                format!("{} was generated but trainyard.yaml no longer renders it; delete it", drift.path),
+            ),
+        };
+        report.push_finding(Finding::error(rule, message).at(Location::file(drift.path.clone())));
+        let _ = write!(diffs, "\n<details><summary><code>{}</code></summary>\n\n```diff\n{}```\n\n</details>\n", drift.path, drift.diff);
+    }
+    report.summary = summary(&plan);
+    if !diffs.is_empty() {
+        report.summary.push_str("\n### Drift\n");
+        report.summary.push_str(&diffs);
+    }
+    Ok(report)
+}

@@ -1,0 +1,100 @@
+//! `trainyard iac render --env E | --all [--target T]`: writes the
+//! infrastructure code of environments from the templates, atomically.
+
+use std::fmt::Write;
+
+use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
+use trainyard_render::{DriftKind, write_atomic};
+
+use super::StepContext;
+use super::iac_plan::{self, Plan};
+use crate::cli::IacRenderArgs;
+
+pub const STEP: &str = "iac render";
+
+pub fn run(args: &IacRenderArgs, context: &StepContext) -> Result<Report, StepError> {
+    let project = context.project()?;
+    let plan = iac_plan::plan(&project, &args.selection)?;
+
+    // Generated files the manifest no longer renders (a removed environment or
+    // target) go too, so the folder always matches the manifest.
+    let stale = trainyard_render::compare(&project.root, &plan.files, &plan.scan_dirs)
+        .map_err(|error| StepError::io("reading", &project.root, error))?
+        .into_iter()
+        .filter(|drift| drift.kind == DriftKind::Extra)
+        .map(|drift| drift.path)
+        .collect::<Vec<_>>();
+
+    let mut written = 0;
+    for file in &plan.files {
+        let path = project.root.join(&file.path);
+        if write_atomic(&path, &file.contents).map_err(|error| StepError::io("writing", &path, error))? {
+            written += 1;
+        }
+    }
+    for path in &stale {
+        let full = project.root.join(path);
+        std::fs::remove_file(&full).map_err(|error| StepError::io("removing", &full, error))?;
+    }
+
+    let mut report = Report::new(
+        STEP,
+        Conclusion::Success,
+        format!(
+            "{} file(s) for {} ({}): {written} written, {} unchanged, {} stale removed",
+            plan.files.len(),
+            plan.environments.join(", "),
+            targets(&plan),
+            plan.files.len() - written,
+            stale.len()
+        ),
+    )
+    .with_output("files", plan.files.len().to_string())
+    .with_output("written", written.to_string());
+    for path in &stale {
+        report.push_finding(
+            Finding::notice("iac/stale-removed", format!("removed {path}: the manifest no longer renders it"))
+                .at(Location::file(path.clone())),
+        );
+    }
+    report.summary = summary(&plan);
+    Ok(report)
+}
+
+pub fn targets(plan: &Plan) -> String {
+    plan.targets
+        .iter()
+        .map(|target| target.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The names of every environment and the files, as Markdown.
+pub fn summary(plan: &Plan) -> String {
+    let mut text = String::from(
+        "| environment | resource group | storage account | key vault | registry | online endpoint |\n|---|---|---|---|---|---|\n",
+    );
+    for (env, names) in &plan.names {
+        let _ = writeln!(
+            text,
+            "| {env} | `{}` | `{}` | `{}` | `{}` | `{}` |",
+            names.resource_group,
+            names.storage_account,
+            names.key_vault,
+            names.container_registry,
+            names.online_endpoint
+        );
+    }
+    if !plan.overrides.is_empty() {
+        let _ = writeln!(
+            text,
+            "\nTemplates from this repository: {}",
+            plan.overrides
+                .iter()
+                .map(|path| format!("`{path}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    text
+}
