@@ -400,9 +400,15 @@ pub(crate) fn run<A: Send>(
         .par_bridge()
         .try_fold(&init, |mut acc, chunk| {
             let chunk = chunk?;
-            bytes.fetch_add(chunk.data.len() as u64, Ordering::Relaxed);
-            let batch = read::parse(chunk);
-            absorb(&mut acc, &batch);
+            let text = chunk.data.len() as u64;
+            bytes.fetch_add(text, Ordering::Relaxed);
+            read::parse_each(chunk, &mut |batch| {
+                if text == 0 {
+                    // Parquet: count the bytes of the values as read.
+                    bytes.fetch_add(batch.bytes.len() as u64, Ordering::Relaxed);
+                }
+                absorb(&mut acc, &batch);
+            });
             Ok::<A, StepError>(acc)
         })
         .try_reduce(&init, |mut a, b| {

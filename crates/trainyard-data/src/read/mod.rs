@@ -10,6 +10,7 @@
 
 mod csv;
 mod jsonl;
+mod parquet;
 
 use std::fmt;
 use std::fs::File;
@@ -109,6 +110,18 @@ pub struct Chunk {
     pub start_line: u64,
     pub(crate) delimiter: u8,
     pub(crate) quote: u8,
+    pub(crate) source: Source,
+}
+
+/// What a chunk's rows come from.
+#[derive(Debug)]
+pub(crate) enum Source {
+    /// `data` holds CSV or JSON Lines text.
+    Text,
+    /// A row group of a Parquet file, decoded by the worker that parses the chunk.
+    Parquet(Arc<parquet::ParquetFile>, usize),
+    /// A file that could not be opened as its format: one issue, no rows.
+    Broken(String),
 }
 
 /// A field: a byte range of [`Batch::bytes`], or null (JSON `null`, a missing key).
@@ -185,6 +198,8 @@ pub enum IssueKind {
     NotUtf8,
     /// A JSON Lines row is not a JSON object; the parser's message.
     Json(String),
+    /// A Parquet file or row group that cannot be decoded; the reader's message.
+    Parquet(String),
 }
 
 impl IssueKind {
@@ -195,6 +210,7 @@ impl IssueKind {
             Self::UnclosedQuote => "read/unclosed-quote",
             Self::NotUtf8 => "read/not-utf8",
             Self::Json(_) => "read/bad-json",
+            Self::Parquet(_) => "read/bad-parquet",
         }
     }
 }
@@ -208,6 +224,7 @@ impl fmt::Display for IssueKind {
             Self::UnclosedQuote => f.write_str("a quoted field is never closed"),
             Self::NotUtf8 => f.write_str("field is not valid UTF-8"),
             Self::Json(message) => write!(f, "not a JSON object: {message}"),
+            Self::Parquet(message) => f.write_str(message),
         }
     }
 }
@@ -374,6 +391,10 @@ pub struct Chunks {
     inputs: std::vec::IntoIter<(u32, InputFile)>,
     options: ReadOptions,
     current: Option<FileChunks>,
+    /// The Parquet file being read and its next row group.
+    parquet: Option<(Arc<FileInfo>, Arc<parquet::ParquetFile>, usize)>,
+    /// A chunk to hand out before reading on (a file that could not be opened).
+    pending: Option<Chunk>,
     files: Arc<Mutex<Vec<Arc<FileInfo>>>>,
 }
 
@@ -388,6 +409,8 @@ impl Chunks {
             inputs: numbered.into_iter(),
             options,
             current: None,
+            parquet: None,
+            pending: None,
             files: Arc::default(),
         }
     }
@@ -407,10 +430,26 @@ impl Chunks {
         let opened = match format {
             DataFormat::Csv => csv::open(index, &input, &self.options),
             DataFormat::Jsonl => jsonl::open(index, &input, &self.options),
-            DataFormat::Parquet => Err(StepError::Usage(format!(
-                "{}: Parquet is not supported by this build yet",
-                input.display
-            ))),
+            DataFormat::Parquet => {
+                let (info, opened) = parquet::open(index, &input);
+                if let Ok(mut files) = self.files.lock() {
+                    files.push(Arc::clone(&info));
+                }
+                match opened {
+                    Ok(file) => self.parquet = Some((info, file, 0)),
+                    Err(message) => {
+                        self.pending = Some(Chunk {
+                            file: info,
+                            data: Vec::new(),
+                            start_line: 1,
+                            delimiter: b',',
+                            quote: b'"',
+                            source: Source::Broken(message),
+                        });
+                    }
+                }
+                return Some(Ok(()));
+            }
         };
         Some(opened.map(|file_chunks| {
             if let Ok(mut files) = self.files.lock() {
@@ -426,6 +465,23 @@ impl Iterator for Chunks {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
+            if let Some(chunk) = self.pending.take() {
+                return Some(Ok(chunk));
+            }
+            if let Some((info, file, group)) = &mut self.parquet {
+                if *group < file.row_groups() {
+                    *group += 1;
+                    return Some(Ok(Chunk {
+                        file: Arc::clone(info),
+                        data: Vec::new(),
+                        start_line: 1,
+                        delimiter: b',',
+                        quote: b'"',
+                        source: Source::Parquet(Arc::clone(file), *group - 1),
+                    }));
+                }
+                self.parquet = None;
+            }
             if let Some(current) = &mut self.current {
                 match current.next_chunk() {
                     Ok(Some(chunk)) => return Some(Ok(chunk)),
@@ -524,6 +580,7 @@ impl FileChunks {
             start_line,
             delimiter: self.delimiter,
             quote: self.quote.unwrap_or(b'"'),
+            source: Source::Text,
         }))
     }
 }
@@ -541,11 +598,71 @@ fn count_newlines(bytes: &[u8]) -> u64 {
         .sum()
 }
 
-/// Parses a chunk into a batch of rows (on the calling thread).
+/// Parses a chunk into a batch of rows (on the calling thread). A Parquet row
+/// group comes as one batch here; [`parse_each`] keeps memory bounded instead.
 pub fn parse(chunk: Chunk) -> Batch {
-    match chunk.file.format {
-        DataFormat::Jsonl => jsonl::parse(chunk),
-        DataFormat::Csv | DataFormat::Parquet => csv::parse(chunk),
+    let mut batches = Vec::new();
+    parse_each(chunk, &mut |batch| batches.push(batch));
+    let mut batches = batches.into_iter();
+    let mut first = batches.next().unwrap_or_else(|| Batch {
+        file: Arc::new(FileInfo {
+            index: 0,
+            display: String::new(),
+            format: DataFormat::Csv,
+            columns: Vec::new(),
+            header_line: None,
+            nulls: NullSet::default(),
+        }),
+        bytes: Vec::new(),
+        fields: Vec::new(),
+        lines: Vec::new(),
+        columns: 0,
+        rows_read: 0,
+        issues: Vec::new(),
+    });
+    for batch in batches {
+        let offset = first.bytes.len();
+        first.bytes.extend_from_slice(&batch.bytes);
+        first.fields.extend(
+            batch
+                .fields
+                .iter()
+                .map(|field| match field.get(&batch.bytes) {
+                    None => Field::NULL,
+                    Some(_) => {
+                        Field::new(field.start as usize + offset, field.end as usize + offset)
+                    }
+                }),
+        );
+        first.lines.extend(batch.lines);
+        first.rows_read += batch.rows_read;
+        first.issues.extend(batch.issues);
+    }
+    first
+}
+
+/// Parses a chunk on the calling thread, giving its rows to `each` in one or more
+/// batches (a Parquet row group in slices of 64k rows).
+pub fn parse_each(chunk: Chunk, each: &mut dyn FnMut(Batch)) {
+    match &chunk.source {
+        Source::Parquet(file, group) => parquet::decode(&chunk.file, file, *group, each),
+        Source::Broken(message) => each(Batch {
+            file: Arc::clone(&chunk.file),
+            bytes: Vec::new(),
+            fields: Vec::new(),
+            lines: Vec::new(),
+            columns: chunk.file.columns.len(),
+            rows_read: 0,
+            issues: vec![RowIssue {
+                line: chunk.start_line,
+                column: None,
+                kind: IssueKind::Parquet(message.clone()),
+            }],
+        }),
+        Source::Text => each(match chunk.file.format {
+            DataFormat::Jsonl => jsonl::parse(chunk),
+            DataFormat::Csv | DataFormat::Parquet => csv::parse(chunk),
+        }),
     }
 }
 

@@ -1,0 +1,391 @@
+//! Parquet, streamed by row group: each row group is one chunk, decoded on a worker
+//! thread column by column in slices of [`SLICE_ROWS`] rows, so memory is bounded
+//! by a slice, not by the file or the row group. Values are rendered as the text
+//! the checks read (numbers shortest round-trip, dates `YYYY-MM-DD`, timestamps
+//! ISO 8601 UTC), nulls stay nulls. Findings use the 1-based row number as line.
+//! A file that cannot be read, or a row group that cannot be decoded, is a
+//! finding (`read/bad-parquet`), never a crash.
+
+use std::fmt::Write as _;
+use std::fs::File;
+use std::sync::Arc;
+
+use parquet::basic::LogicalType;
+use parquet::column::reader::ColumnReader;
+use parquet::data_type::{ByteArray, FixedLenByteArray, Int96};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::schema::types::ColumnDescPtr;
+use trainyard_core::manifest::DataFormat;
+
+use super::{Batch, Field, FileInfo, InputFile, IssueKind, NullSet, RowIssue};
+
+/// Rows decoded at a time (per column), which bounds a worker's memory.
+pub(crate) const SLICE_ROWS: usize = 64 * 1024;
+
+/// An open Parquet file, shared by the workers decoding its row groups.
+pub(crate) struct ParquetFile {
+    reader: SerializedFileReader<File>,
+    /// The row number (0-based) of each row group's first row.
+    first_rows: Vec<u64>,
+}
+
+impl std::fmt::Debug for ParquetFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParquetFile")
+            .field("row_groups", &self.first_rows.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens a file: its columns (flat schemas only) and row groups.
+pub(super) fn open(
+    index: u32,
+    input: &InputFile,
+) -> (Arc<FileInfo>, Result<Arc<ParquetFile>, String>) {
+    let mut info = FileInfo {
+        index,
+        display: input.display.clone(),
+        format: DataFormat::Parquet,
+        columns: Vec::new(),
+        header_line: None,
+        nulls: NullSet::new::<&str>(&[]),
+    };
+    let opened = File::open(&input.path)
+        .map_err(|error| error.to_string())
+        .and_then(|file| SerializedFileReader::new(file).map_err(|error| error.to_string()));
+    let reader = match opened {
+        Ok(reader) => reader,
+        Err(error) => {
+            return (
+                Arc::new(info),
+                Err(format!("not a readable Parquet file: {error}")),
+            );
+        }
+    };
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    if let Some(nested) = schema
+        .columns()
+        .iter()
+        .find(|c| c.max_rep_level() > 0 || c.path().parts().len() > 1)
+    {
+        return (
+            Arc::new(info),
+            Err(format!(
+                "column `{}` is nested (lists, maps and structs are not supported)",
+                nested.path()
+            )),
+        );
+    }
+    info.columns = schema
+        .columns()
+        .iter()
+        .map(|c| c.name().to_owned())
+        .collect();
+    let mut first_rows = Vec::new();
+    let mut row = 0u64;
+    for group in reader.metadata().row_groups() {
+        first_rows.push(row);
+        row += u64::try_from(group.num_rows()).unwrap_or(0);
+    }
+    (
+        Arc::new(info),
+        Ok(Arc::new(ParquetFile { reader, first_rows })),
+    )
+}
+
+impl ParquetFile {
+    pub(crate) fn row_groups(&self) -> usize {
+        self.first_rows.len()
+    }
+}
+
+/// Decodes row group `group`, calling `each` with batches of at most [`SLICE_ROWS`] rows.
+pub(crate) fn decode(
+    file: &Arc<FileInfo>,
+    parquet: &ParquetFile,
+    group: usize,
+    each: &mut dyn FnMut(Batch),
+) {
+    let first_line = parquet.first_rows[group] + 1;
+    if let Err(error) = decode_group(file, parquet, group, first_line, each) {
+        each(Batch {
+            file: Arc::clone(file),
+            bytes: Vec::new(),
+            fields: Vec::new(),
+            lines: Vec::new(),
+            columns: file.columns.len(),
+            rows_read: 0,
+            issues: vec![RowIssue {
+                line: first_line,
+                column: None,
+                kind: IssueKind::Parquet(format!("row group {group}: {error}")),
+            }],
+        });
+    }
+}
+
+fn decode_group(
+    file: &Arc<FileInfo>,
+    parquet: &ParquetFile,
+    group: usize,
+    first_line: u64,
+    each: &mut dyn FnMut(Batch),
+) -> Result<(), parquet::errors::ParquetError> {
+    let reader = parquet.reader.get_row_group(group)?;
+    let rows = usize::try_from(reader.metadata().num_rows()).unwrap_or(0);
+    let width = file.columns.len();
+    let mut columns = Vec::with_capacity(width);
+    for index in 0..width {
+        let descr = reader.metadata().column(index).column_descr_ptr();
+        columns.push((reader.get_column_reader(index)?, descr));
+    }
+    let mut done = 0;
+    let mut levels: Vec<i16> = Vec::new();
+    while done < rows {
+        let take = SLICE_ROWS.min(rows - done);
+        // Column-major text first, then laid out row-major as batches are.
+        let mut bytes = Vec::with_capacity(take * width * 8);
+        let mut by_column: Vec<Vec<Field>> = Vec::with_capacity(width);
+        for (reader, descr) in &mut columns {
+            levels.clear();
+            let mut cells = Vec::with_capacity(take);
+            read_column(reader, descr, take, &mut levels, &mut bytes, &mut cells)?;
+            if cells.len() != take {
+                return Err(parquet::errors::ParquetError::General(format!(
+                    "column `{}` has {} values where the row group has {take} more rows",
+                    descr.name(),
+                    cells.len()
+                )));
+            }
+            by_column.push(cells);
+        }
+        let mut fields = Vec::with_capacity(take * width);
+        for row in 0..take {
+            for column in &by_column {
+                fields.push(column[row]);
+            }
+        }
+        let start = first_line + done as u64;
+        each(Batch {
+            file: Arc::clone(file),
+            bytes,
+            fields,
+            lines: (start..start + take as u64).collect(),
+            columns: width,
+            rows_read: take as u64,
+            issues: Vec::new(),
+        });
+        done += take;
+    }
+    Ok(())
+}
+
+/// Reads `take` records of one column as text cells appended to `bytes`.
+#[allow(clippy::too_many_lines)] // one arm per physical and logical type
+fn read_column(
+    reader: &mut ColumnReader,
+    descr: &ColumnDescPtr,
+    take: usize,
+    levels: &mut Vec<i16>,
+    bytes: &mut Vec<u8>,
+    cells: &mut Vec<Field>,
+) -> Result<(), parquet::errors::ParquetError> {
+    let max_def = descr.max_def_level();
+    let logical = descr.logical_type_ref().cloned();
+    let scale = descr.type_scale();
+    macro_rules! read {
+        ($typed:expr, $values:ty, $render:expr) => {{
+            let mut values: Vec<$values> = Vec::with_capacity(take);
+            let defs = if max_def > 0 {
+                Some(&mut *levels)
+            } else {
+                None
+            };
+            let (records, _, _) = $typed.read_records(take, defs, None, &mut values)?;
+            let mut next = values.iter();
+            for record in 0..records {
+                let present = max_def == 0 || levels.get(record) == Some(&max_def);
+                if !present {
+                    cells.push(Field::NULL);
+                    continue;
+                }
+                let Some(value) = next.next() else {
+                    cells.push(Field::NULL);
+                    continue;
+                };
+                let start = bytes.len();
+                #[allow(clippy::redundant_closure_call)]
+                ($render)(value, &mut *bytes);
+                cells.push(Field::new(start, bytes.len()));
+            }
+        }};
+    }
+    match reader {
+        ColumnReader::BoolColumnReader(typed) => {
+            read!(typed, bool, |v: &bool, out: &mut Vec<u8>| out
+                .extend_from_slice(if *v { b"true" } else { b"false" }));
+        }
+        ColumnReader::Int32ColumnReader(typed) => match logical {
+            Some(LogicalType::Date) => {
+                read!(typed, i32, |v: &i32, out: &mut Vec<u8>| push_date(
+                    out,
+                    i64::from(*v)
+                ));
+            }
+            Some(LogicalType::Decimal(_)) => {
+                read!(typed, i32, |v: &i32, out: &mut Vec<u8>| push_decimal(
+                    out,
+                    i128::from(*v),
+                    scale
+                ));
+            }
+            _ => read!(typed, i32, |v: &i32, out: &mut Vec<u8>| push_display(
+                out, v
+            )),
+        },
+        ColumnReader::Int64ColumnReader(typed) => match logical {
+            Some(LogicalType::Timestamp(timestamp)) => {
+                let per_second: i64 = match timestamp.unit {
+                    parquet::basic::TimeUnit::MILLIS => 1_000,
+                    parquet::basic::TimeUnit::MICROS => 1_000_000,
+                    parquet::basic::TimeUnit::NANOS => 1_000_000_000,
+                };
+                read!(typed, i64, |v: &i64, out: &mut Vec<u8>| push_timestamp(
+                    out, *v, per_second
+                ));
+            }
+            Some(LogicalType::Decimal(_)) => {
+                read!(typed, i64, |v: &i64, out: &mut Vec<u8>| push_decimal(
+                    out,
+                    i128::from(*v),
+                    scale
+                ));
+            }
+            _ => read!(typed, i64, |v: &i64, out: &mut Vec<u8>| push_display(
+                out, v
+            )),
+        },
+        ColumnReader::Int96ColumnReader(typed) => {
+            read!(typed, Int96, |v: &Int96, out: &mut Vec<u8>| {
+                push_timestamp(out, v.to_nanos(), 1_000_000_000);
+            });
+        }
+        ColumnReader::FloatColumnReader(typed) => {
+            read!(typed, f32, |v: &f32, out: &mut Vec<u8>| push_display(
+                out, v
+            ));
+        }
+        ColumnReader::DoubleColumnReader(typed) => {
+            read!(typed, f64, |v: &f64, out: &mut Vec<u8>| push_display(
+                out, v
+            ));
+        }
+        ColumnReader::ByteArrayColumnReader(typed) => {
+            read!(typed, ByteArray, |v: &ByteArray, out: &mut Vec<u8>| out
+                .extend_from_slice(v.data()));
+        }
+        ColumnReader::FixedLenByteArrayColumnReader(typed) => {
+            read!(
+                typed,
+                FixedLenByteArray,
+                |v: &FixedLenByteArray, out: &mut Vec<u8>| {
+                    for byte in v.data() {
+                        let _ = write!(Hex(out), "{byte:02x}");
+                    }
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `fmt::Write` into a byte vector.
+struct Hex<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for Hex<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+fn push_display(out: &mut Vec<u8>, value: &impl std::fmt::Display) {
+    let _ = write!(Hex(out), "{value}");
+}
+
+fn push_decimal(out: &mut Vec<u8>, unscaled: i128, scale: i32) {
+    if scale <= 0 {
+        push_display(out, &unscaled);
+        return;
+    }
+    let divisor = 10i128.pow(scale.unsigned_abs());
+    let sign = if unscaled < 0 { "-" } else { "" };
+    let magnitude = unscaled.unsigned_abs();
+    let divisor = divisor.unsigned_abs();
+    let _ = write!(
+        Hex(out),
+        "{sign}{}.{:0width$}",
+        magnitude / divisor,
+        magnitude % divisor,
+        width = scale.unsigned_abs() as usize
+    );
+}
+
+/// Days since 1970-01-01 as `YYYY-MM-DD` (proleptic Gregorian; Hinnant's algorithm).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+fn push_date(out: &mut Vec<u8>, days: i64) {
+    let (year, month, day) = civil(days);
+    let _ = write!(Hex(out), "{year:04}-{month:02}-{day:02}");
+}
+
+fn push_timestamp(out: &mut Vec<u8>, value: i64, per_second: i64) {
+    let seconds = value.div_euclid(per_second);
+    let fraction = value.rem_euclid(per_second);
+    let (days, in_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    push_date(out, days);
+    let _ = write!(
+        Hex(out),
+        "T{:02}:{:02}:{:02}",
+        in_day / 3600,
+        in_day % 3600 / 60,
+        in_day % 60
+    );
+    if fraction != 0 {
+        let digits = per_second.ilog10() as usize;
+        let _ = write!(Hex(out), ".{fraction:0digits$}");
+    }
+    out.push(b'Z');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_timestamps_render_as_iso() {
+        let mut out = Vec::new();
+        push_date(&mut out, 19_723);
+        assert_eq!(out, b"2024-01-01");
+        out.clear();
+        push_date(&mut out, -1);
+        assert_eq!(out, b"1969-12-31");
+        out.clear();
+        push_timestamp(&mut out, 1_704_067_200_123, 1_000);
+        assert_eq!(out, b"2024-01-01T00:00:00.123Z");
+        out.clear();
+        push_decimal(&mut out, -12_345, 2);
+        assert_eq!(out, b"-123.45");
+    }
+}
