@@ -61,6 +61,12 @@ pub enum LedgerError {
         "gave up updating {reference} after {attempts} attempts: other writers kept updating it; try again"
     )]
     Contended { reference: String, attempts: u32 },
+    /// The ref's lock file stayed in place through every attempt.
+    #[error("{reference} stayed locked: if no other trainyard or git process is running, a crashed one left {} behind; delete it and try again", lock_file.display())]
+    Locked {
+        reference: String,
+        lock_file: PathBuf,
+    },
     /// The `git` command could not be started.
     #[error("could not run `git` ({source}); install git and make sure it is on PATH")]
     GitMissing {

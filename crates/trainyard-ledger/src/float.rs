@@ -102,3 +102,46 @@ pub mod duration {
         Duration::try_from_secs_f64(seconds).map_err(serde::de::Error::custom)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::BTreeMap;
+
+    #[derive(Debug, serde::Serialize, serde::Deserialize)]
+    struct Metrics {
+        #[serde(with = "super::map")]
+        values: BTreeMap<String, f64>,
+        #[serde(with = "super::series")]
+        series: BTreeMap<String, Vec<(u64, f64)>>,
+    }
+
+    #[test]
+    fn non_finite_values_survive_json_and_finite_ones_stay_numbers() {
+        let metrics = Metrics {
+            values: BTreeMap::from([
+                ("a".to_owned(), 0.1),
+                ("b".to_owned(), f64::NAN),
+                ("c".to_owned(), f64::NEG_INFINITY),
+            ]),
+            series: BTreeMap::from([("loss".to_owned(), vec![(1, 0.5), (2, f64::INFINITY)])]),
+        };
+        let json = serde_json::to_value(&metrics).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "values": {"a": 0.1, "b": "NaN", "c": "-inf"},
+                "series": {"loss": [[1, 0.5], [2, "inf"]]}
+            })
+        );
+        let back: Metrics = serde_json::from_value(json).unwrap();
+        assert!(back.values["b"].is_nan());
+        assert!(back.values["c"].is_infinite() && back.values["c"] < 0.0);
+        assert!(back.series["loss"][1].1.is_infinite() && back.series["loss"][1].1 > 0.0);
+
+        let wrong = serde_json::json!({"values": {"a": "fast"}, "series": {}});
+        let error = serde_json::from_value::<Metrics>(wrong).unwrap_err();
+        assert!(error.to_string().contains("\"fast\""), "{error}");
+    }
+}

@@ -93,6 +93,7 @@ impl GitLedger {
         mut change: impl FnMut(&Repository, Option<&Tree<'_>>) -> Result<Edit<T>, LedgerError>,
     ) -> Result<T, LedgerError> {
         let repo = self.repo();
+        let mut last_locked = false;
         for attempt in 0..MAX_ATTEMPTS {
             let tip = tip_of(&repo, reference)?;
             let tip_commit = match tip {
@@ -122,9 +123,19 @@ impl GitLedger {
                 .map_err(|e| LedgerError::git(format!("committing to {reference}"), e))?;
             match compare_and_swap(&repo, reference, tip, commit, &edit.message) {
                 Ok(()) => return Ok(edit.value),
-                Err(error) if lost_race(&error) => backoff(attempt),
+                Err(error) if lost_race(&error) => {
+                    last_locked = error.code() == ErrorCode::Locked;
+                    backoff(attempt);
+                }
                 Err(error) => return Err(LedgerError::git(format!("updating {reference}"), error)),
             }
+        }
+        if last_locked {
+            // Every attempt found the lock taken: most likely left by a crash.
+            return Err(LedgerError::Locked {
+                reference: reference.to_owned(),
+                lock_file: repo.commondir().join(format!("{reference}.lock")),
+            });
         }
         Err(LedgerError::Contended {
             reference: reference.to_owned(),
@@ -783,12 +794,12 @@ pub(crate) fn compare_and_swap(
     message: &str,
 ) -> Result<(), git2::Error> {
     let message = message.lines().next().unwrap_or("trainyard");
-    match expected {
-        Some(expected) => repo
-            .reference_matching(reference, new, true, expected, message)
-            .map(drop),
-        None => repo.reference(reference, new, false, message).map(drop),
-    }
+    // "Must not exist yet" is the zero id: libgit2 then checks absence under
+    // the ref's lock. (`reference(.., force = false)` checks before taking
+    // the lock, so two writers creating the ref at once could both win.)
+    let expected = expected.unwrap_or_else(Oid::zero);
+    repo.reference_matching(reference, new, true, expected, message)
+        .map(drop)
 }
 
 /// Whether a failed ref update lost a race (so trying again may succeed).

@@ -252,3 +252,48 @@ pub struct Deployment {
     pub reason: String,
     pub kind: DeploymentKind,
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn run_ids_carry_the_start_time_and_sort_by_it() {
+        let early: Timestamp = "2026-11-25T09:59:59.999Z".parse().unwrap();
+        let late: Timestamp = "2026-11-25T10:00:00.000Z".parse().unwrap();
+        let (a, b) = (RunId::new(early), RunId::new(late));
+        assert!(a.as_str().starts_with("20261125T095959.999Z-"), "{a}");
+        assert_eq!(a.as_str().len(), "20261125T095959.999Z-".len() + 6);
+        assert!(a < b);
+        assert_ne!(
+            RunId::new(late),
+            RunId::new(late),
+            "same millisecond, different ids"
+        );
+    }
+
+    #[test]
+    fn run_ids_that_could_escape_a_folder_are_refused() {
+        for bad in ["", "../x", ".hidden", "a/b", "a b"] {
+            assert!(RunId::parse(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(RunId::parse("my-run_1.2").unwrap().as_str(), "my-run_1.2");
+    }
+
+    #[test]
+    fn outcomes_serialise_with_a_status_tag() {
+        let stopped = Outcome::Stopped {
+            reason: "no improvement in 5 steps".to_owned(),
+        };
+        assert_eq!(
+            serde_json::to_value(&stopped).unwrap(),
+            serde_json::json!({"status": "stopped", "reason": "no improvement in 5 steps"})
+        );
+        assert_eq!(
+            serde_json::to_value(Outcome::TimedOut).unwrap(),
+            serde_json::json!({"status": "timed-out"})
+        );
+    }
+}

@@ -392,3 +392,36 @@ fn twenty_writer_processes_at_once_lose_nothing() {
     }
     assert_every_record_is_there(&dir, writers);
 }
+
+/// Not a check: prints how the ledger scales (run with `--ignored --nocapture`, ideally `--release`).
+#[test]
+#[ignore = "a measurement, not a check"]
+fn measure_a_thousand_runs() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = project(temp.path(), "p");
+    let ledger = GitLedger::open(&dir).unwrap();
+    let start = std::time::Instant::now();
+    let mut last = None;
+    for n in 0..1000 {
+        let record = run(n, chrono::Utc::now());
+        ledger.append_run(&record).unwrap();
+        last = Some(record.id);
+    }
+    let written = start.elapsed();
+    let start = std::time::Instant::now();
+    let ids = ledger.run_ids().unwrap();
+    let listed = start.elapsed();
+    let start = std::time::Instant::now();
+    ledger.run(last.unwrap().as_str()).unwrap();
+    let one = start.elapsed();
+    let start = std::time::Instant::now();
+    let all = ledger.runs().unwrap();
+    let every = start.elapsed();
+    let size = git(&dir, &["count-objects", "-vH"]);
+    println!(
+        "1000 appends: {written:?} ({:?} each); run_ids ({}): {listed:?}; one run: {one:?}; all runs ({}): {every:?}\n{size}",
+        written / 1000,
+        ids.len(),
+        all.len()
+    );
+}
