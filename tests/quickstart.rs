@@ -73,16 +73,25 @@ fn quickstart_validates_the_data_and_shows_a_broken_copys_findings() {
         .iter()
         .map(|child| child["step"].as_str().unwrap())
         .collect();
+    // Later phases (gates, promotion) follow; these come first, in this order.
     assert_eq!(
-        steps,
+        steps[..9],
         [
             "config check",
             "data validate",
             "data validate",
             "data fingerprint",
-            "data sample"
+            "data sample",
+            "train",
+            "compare",
+            "train",
+            "runs list"
         ]
     );
+    // A sampled training as on a pull request, then a full one as after the merge.
+    assert_eq!(report["children"][5]["outputs"]["mode"], "sample");
+    assert_eq!(report["children"][7]["outputs"]["mode"], "full");
+    assert_eq!(report["children"][7]["outputs"]["model-version"], "1");
     assert_eq!(report["children"][1]["conclusion"], "success");
     let broken = &report["children"][2];
     let located: Vec<String> = broken["findings"]

@@ -65,6 +65,11 @@ pub fn run(args: &QuickstartArgs) -> Result<Report, StepError> {
         &context,
     )?);
 
+    // Training: sampled as on a PR, compared, full as after the merge; the ledger.
+    for phase in super::train::quickstart_phase(&context)? {
+        report.push_child(phase);
+    }
+
     report.summary = format!(
         "The example project is in `{dir}`: the UCI breast-cancer data, a standard-library \
          logistic-regression `train.py`, and a `trainyard.yaml` with dev, staging and prod.\n\n\

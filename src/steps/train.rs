@@ -924,6 +924,93 @@ fn summary_markdown(
     md
 }
 
+/// quickstart's training phase: a sampled training as on a pull request, a
+/// comparison with the champion, a full training as after the merge (the
+/// model becomes the challenger), and the ledger's runs. The example folder
+/// becomes its own git repository first: the ledger lives in it.
+pub(crate) fn quickstart_phase(context: &StepContext) -> Result<Vec<Report>, StepError> {
+    let project = context.project()?;
+    ensure_repository(&project.root, &project.manifest.project.default_branch)?;
+    let mut reports = Vec::new();
+
+    let mut sampled = run(&TrainArgs::with_mode(TrainMode::Sample), context)?;
+    sampled.title = format!("as on a pull request, {}", sampled.title);
+    reports.push(sampled);
+    reports.push(super::compare::run(
+        &crate::cli::CompareArgs {
+            run: None,
+            against: "champion".to_owned(),
+        },
+        context,
+    )?);
+    let mut full = run(&TrainArgs::with_mode(TrainMode::Full), context)?;
+    full.title = format!("as after the merge, {}", full.title);
+    reports.push(full);
+    reports.push(super::runs::run(
+        &crate::cli::RunsCommand::List(crate::cli::RunsListArgs { limit: 20 }),
+        context,
+    )?);
+    Ok(reports)
+}
+
+/// Makes `root` a git repository with everything committed on `branch`,
+/// unless it already is the top of one.
+fn ensure_repository(root: &Path, branch: &str) -> Result<(), StepError> {
+    let top = git(root, &["rev-parse", "--show-toplevel"]).map(PathBuf::from);
+    if let (Some(top), Ok(root)) = (top, root.canonicalize())
+        && top.canonicalize().is_ok_and(|top| top == root)
+    {
+        return Ok(());
+    }
+    let ignore = root.join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(&ignore, ".trainyard/\n")
+            .map_err(|error| StepError::io("writing", &ignore, error))?;
+    }
+    // Someone trying trainyard may have no git identity yet.
+    let identity: &[&str] = if git(root, &["config", "user.email"]).is_some() {
+        &[]
+    } else {
+        &[
+            "-c",
+            "user.name=trainyard quickstart",
+            "-c",
+            "user.email=quickstart@trainyard.invalid",
+        ]
+    };
+    let initial_branch = format!("--initial-branch={branch}");
+    for args in [
+        vec!["init", "--quiet", initial_branch.as_str()],
+        vec!["add", "--all"],
+        [
+            identity,
+            &["commit", "--quiet", "-m", "The example project"],
+        ]
+        .concat(),
+    ] {
+        let status = std::process::Command::new("git")
+            .args(&args)
+            .current_dir(root)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .output()
+            .map_err(|error| {
+                StepError::Environment(format!(
+                    "could not run `git` ({error}); the ledger lives in git: install it"
+                ))
+            })?;
+        if !status.status.success() {
+            return Err(StepError::Environment(format!(
+                "`git {}` failed in {}: {}",
+                args.join(" "),
+                root.display(),
+                String::from_utf8_lossy(&status.stderr).trim()
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

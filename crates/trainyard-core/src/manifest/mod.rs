@@ -24,7 +24,10 @@ pub use gate::{
     NonRegression, TestsRule,
 };
 pub use load::{MANIFEST_FILE, load, parse};
-pub use train::{Direction, MetricSpec, Model, Tracking, TrackingBackend, Train};
+pub use train::{
+    Direction, EarlyStop, MetricSpec, Model, Tracking, TrackingBackend, Train, TrainRuleError,
+    parse_duration,
+};
 
 /// The manifest's format version this build reads.
 pub const MANIFEST_VERSION: u32 = 1;
