@@ -1,6 +1,6 @@
 //! The git-backed ledger: records are JSON blobs in commits on two refs,
 //!
-//! - `refs/trainyard/runs`: `runs/<yyyymm>/<run id>.json`, one file per run;
+//! - `refs/trainyard/runs`: `runs/<yyyymm>/<dd>/<run id>.json`, one file per run;
 //! - `refs/trainyard/registry`: `models/<model>/versions/<nnnnnnnn>.json`,
 //!   `models/<model>/aliases/<nnnnnnnn>.json` (the alias moves, in order),
 //!   `models/<model>/tags/<nnnnnnnn>.json` (the tag changes, in order) and
@@ -318,8 +318,8 @@ impl Ledger for GitLedger {
             return Ok(Vec::new());
         };
         let mut ids = Vec::new();
-        for shard in list_entries(&repo, &tree, "runs", Some(git2::ObjectType::Tree))? {
-            for file in list_entries(&repo, &tree, &format!("runs/{shard}"), None)? {
+        for folder in run_folders(&repo, &tree)? {
+            for file in list_entries(&repo, &tree, &folder, Some(git2::ObjectType::Blob))? {
                 if let Some(id) = file.strip_suffix(".json")
                     && let Ok(id) = RunId::parse(id)
                 {
@@ -337,12 +337,8 @@ impl Ledger for GitLedger {
             return Ok(Vec::new());
         };
         let mut runs: Vec<RunRecord> = Vec::new();
-        for shard in list_entries(&repo, &tree, "runs", Some(git2::ObjectType::Tree))? {
-            runs.extend(decode_folder::<RunRecord>(
-                &repo,
-                &tree,
-                &format!("runs/{shard}"),
-            )?);
+        for folder in run_folders(&repo, &tree)? {
+            runs.extend(decode_folder::<RunRecord>(&repo, &tree, &folder)?);
         }
         runs.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(runs)
@@ -582,14 +578,36 @@ pub fn detect_actor(get_env: impl Fn(&str) -> Option<String>, repo_path: &Path) 
 
 // ---- paths ----------------------------------------------------------------
 
-/// `runs/<yyyymm>/<id>.json`: monthly folders keep each tree rewrite small.
+/// `runs/<yyyymm>/<dd>/<id>.json`: a write rewrites only the trees on its
+/// path, so daily folders keep each write small however many runs there are.
 pub(crate) fn run_path(id: &RunId) -> String {
     let id = id.as_str();
-    let shard = match id.get(..6) {
-        Some(prefix) if prefix.bytes().all(|b| b.is_ascii_digit()) => prefix,
-        _ => "other",
-    };
-    format!("runs/{shard}/{id}.json")
+    match id.get(..8) {
+        Some(date) if date.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("runs/{}/{}/{id}.json", &date[..6], &date[6..])
+        }
+        _ => format!("runs/other/{id}.json"),
+    }
+}
+
+/// Every folder under `runs/` that holds run files, in tree order.
+fn run_folders(repo: &Repository, tree: &Tree<'_>) -> Result<Vec<String>, LedgerError> {
+    let mut folders = Vec::new();
+    let mut pending = vec![("runs".to_owned(), 0)];
+    while let Some((folder, depth)) = pending.pop() {
+        if !list_entries(repo, tree, &folder, Some(git2::ObjectType::Blob))?.is_empty() {
+            folders.push(folder.clone());
+        }
+        if depth < 2 {
+            for child in list_entries(repo, tree, &folder, Some(git2::ObjectType::Tree))?
+                .into_iter()
+                .rev()
+            {
+                pending.push((format!("{folder}/{child}"), depth + 1));
+            }
+        }
+    }
+    Ok(folders)
 }
 
 pub(crate) fn version_path(model: &str, version: u64) -> String {
@@ -719,10 +737,15 @@ pub(crate) fn decode_folder<T: serde::de::DeserializeOwned>(
     tree: &Tree<'_>,
     path: &str,
 ) -> Result<Vec<T>, LedgerError> {
+    let reference = if path.starts_with("runs") {
+        RUNS_REF
+    } else {
+        REGISTRY_REF
+    };
     read_folder(repo, tree, path)?
         .into_iter()
         .filter(|(name, _)| Path::new(name).extension().is_some_and(|ext| ext == "json"))
-        .map(|(name, content)| decode(REGISTRY_REF, &format!("{path}/{name}"), &content))
+        .map(|(name, content)| decode(reference, &format!("{path}/{name}"), &content))
         .collect()
 }
 

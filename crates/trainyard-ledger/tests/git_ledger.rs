@@ -106,7 +106,7 @@ fn writes_touch_neither_the_work_tree_nor_the_index_nor_head() {
     assert_eq!(git(&dir, &["rev-parse", "HEAD"]), head_before);
     // The records are plain git: readable with git itself.
     let listed = git(&dir, &["ls-tree", "-r", "--name-only", RUNS_REF]);
-    assert_eq!(listed, format!("runs/202611/{}.json", record.id));
+    assert_eq!(listed, format!("runs/202611/25/{}.json", record.id));
     let text = git(&dir, &["show", &format!("{RUNS_REF}:{listed}")]);
     assert!(text.contains("\"accuracy\": 0.901"), "{text}");
     assert_eq!(
@@ -402,8 +402,10 @@ fn measure_a_thousand_runs() {
     let ledger = GitLedger::open(&dir).unwrap();
     let start = std::time::Instant::now();
     let mut last = None;
+    // A busy project: a run an hour, for six weeks.
+    let first = at("2026-01-01T00:00:00Z");
     for n in 0..1000 {
-        let record = run(n, chrono::Utc::now());
+        let record = run(n, first + chrono::Duration::hours(i64::from(n)));
         ledger.append_run(&record).unwrap();
         last = Some(record.id);
     }
