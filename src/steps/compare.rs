@@ -5,11 +5,11 @@
 //! metric's history on the default branch (GitHub renders it in summaries
 //! and comments).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use trainyard_ci::CiContext;
-use trainyard_core::manifest::Direction;
+use trainyard_core::manifest::{Direction, MetricSpec};
 use trainyard_core::{Conclusion, Report, StepError};
 use trainyard_ledger::{Ledger, LedgerError, RunMode, RunRecord};
 
@@ -169,79 +169,13 @@ fn build_report(
     );
 
     let mut md = String::new();
-    let mut better = Vec::new();
-    let mut worse = Vec::new();
-    match &against.run {
-        Some(other) => {
-            let _ = writeln!(
-                md,
-                "Run `{}` ({} data, {}) against the {} — run `{}` ({} data, {}).\n",
-                run.id,
-                run.mode,
-                describe_commit(run),
-                against.label,
-                other.id,
-                other.mode,
-                describe_commit(other)
-            );
-            if run.mode != other.mode {
-                md.push_str("> [!NOTE]\n> The runs trained on different data (a sample and the full data): expect a difference.\n\n");
-            }
-            let _ = writeln!(
-                md,
-                "| metric | this run | {} | Δ | |\n|---|---:|---:|---:|---|",
-                against.label
-            );
-            for name in &names {
-                let value = run.metrics.get(name).copied();
-                let reference = other.metrics.get(name).copied();
-                let direction = declared.get(name).map(|spec| spec.direction);
-                let (delta, judged) = match (value, reference) {
-                    (Some(value), Some(reference)) => (
-                        signed(value - reference),
-                        verdict(direction, value, reference),
-                    ),
-                    _ => (String::new(), Verdict::Unknown),
-                };
-                let mark = match judged {
-                    Verdict::Better => {
-                        better.push(name.clone());
-                        "better"
-                    }
-                    Verdict::Worse => {
-                        worse.push(name.clone());
-                        "worse"
-                    }
-                    Verdict::Same => "same",
-                    Verdict::Unknown => "",
-                };
-                let _ = writeln!(
-                    md,
-                    "| {name} | {} | {} | {delta} | {mark} |",
-                    value.map_or_else(|| "—".to_owned(), format_value),
-                    reference.map_or_else(|| "—".to_owned(), format_value),
-                );
-            }
-            md.push('\n');
-        }
+    let (better, worse) = match &against.run {
+        Some(other) => comparison_table(&mut md, run, other, &against.label, &names, &declared),
         None => {
-            let _ = writeln!(
-                md,
-                "Run `{}` ({} data, {}): {}; its metrics alone.\n",
-                run.id,
-                run.mode,
-                describe_commit(run),
-                against.missing
-            );
-            md.push_str("| metric | this run |\n|---|---:|\n");
-            for name in &names {
-                if let Some(value) = run.metrics.get(name) {
-                    let _ = writeln!(md, "| {name} | {} |", format_value(*value));
-                }
-            }
-            md.push('\n');
+            alone_table(&mut md, run, &against.missing, &names);
+            (Vec::new(), Vec::new())
         }
-    }
+    };
 
     let chart_metrics: Vec<&String> = if declared.is_empty() {
         run.metrics.keys().collect()
@@ -278,6 +212,86 @@ fn build_report(
         }
     }
     report
+}
+
+/// The table of both runs' metrics; returns the better and the worse metrics.
+fn comparison_table(
+    md: &mut String,
+    run: &RunRecord,
+    other: &RunRecord,
+    label: &str,
+    names: &[String],
+    declared: &BTreeMap<String, MetricSpec>,
+) -> (Vec<String>, Vec<String>) {
+    let mut better = Vec::new();
+    let mut worse = Vec::new();
+    let _ = writeln!(
+        md,
+        "Run `{}` ({} data, {}) against the {label} — run `{}` ({} data, {}).\n",
+        run.id,
+        run.mode,
+        describe_commit(run),
+        other.id,
+        other.mode,
+        describe_commit(other)
+    );
+    if run.mode != other.mode {
+        md.push_str("> [!NOTE]\n> The runs trained on different data (a sample and the full data): expect a difference.\n\n");
+    }
+    let _ = writeln!(
+        md,
+        "| metric | this run | {label} | Δ | |\n|---|---:|---:|---:|---|"
+    );
+    for name in names {
+        let value = run.metrics.get(name).copied();
+        let reference = other.metrics.get(name).copied();
+        let direction = declared.get(name).map(|spec| spec.direction);
+        let (delta, judged) = match (value, reference) {
+            (Some(value), Some(reference)) => (
+                signed(value - reference),
+                verdict(direction, value, reference),
+            ),
+            _ => (String::new(), Verdict::Unknown),
+        };
+        let mark = match judged {
+            Verdict::Better => {
+                better.push(name.clone());
+                "better"
+            }
+            Verdict::Worse => {
+                worse.push(name.clone());
+                "worse"
+            }
+            Verdict::Same => "same",
+            Verdict::Unknown => "",
+        };
+        let _ = writeln!(
+            md,
+            "| {name} | {} | {} | {delta} | {mark} |",
+            value.map_or_else(|| "—".to_owned(), format_value),
+            reference.map_or_else(|| "—".to_owned(), format_value),
+        );
+    }
+    md.push('\n');
+    (better, worse)
+}
+
+/// The run's metrics alone, when there is nothing to compare with.
+fn alone_table(md: &mut String, run: &RunRecord, missing: &str, names: &[String]) {
+    let _ = writeln!(
+        md,
+        "Run `{}` ({} data, {}): {missing}; its metrics alone.\n",
+        run.id,
+        run.mode,
+        describe_commit(run),
+    );
+    md.push_str("| metric | this run |\n|---|---:|\n");
+    for name in names {
+        if let Some(value) = run.metrics.get(name) {
+            let _ = writeln!(md, "| {name} | {} |", format_value(*value));
+        }
+    }
+    md.push('\n');
 }
 
 fn describe_commit(run: &RunRecord) -> String {

@@ -55,7 +55,9 @@ impl Tolerance {
             return recorded.is_nan() && reproduced.is_nan();
         }
         if recorded.is_infinite() || reproduced.is_infinite() {
-            return recorded == reproduced;
+            return recorded.is_infinite()
+                && reproduced.is_infinite()
+                && recorded.is_sign_positive() == reproduced.is_sign_positive();
         }
         let limit = match self {
             Self::Absolute(limit) => limit,
