@@ -13,7 +13,7 @@ use trainyard_ledger::{Deployment, DeploymentKind, GitLedger, Ledger, RunId, det
 
 use super::StepContext;
 use super::gate::{self, gate_error, ledger_error};
-use crate::cli::{ChangeArgs, PromoteArgs};
+use crate::cli::{ChangeArgs, PromoteArgs, RollbackArgs};
 
 pub const STEP: &str = "promote";
 
@@ -125,8 +125,82 @@ pub fn apply(
     }
 
     let title = title(release);
-    let message = commit_message(&title, release, current.as_ref(), change.reason);
     let content = release.to_yaml();
+    let written = write(repo, change, how, &tip, current.as_ref(), &content)?;
+    let (commit, branch, can_push) = (written.commit, written.branch, written.pushed);
+
+    let mut report = Report::new(
+        step_of(release.kind),
+        Conclusion::Success,
+        format!(
+            "{title}: {} {} on `{branch}`",
+            if how.direct { "committed" } else { "proposed" },
+            short(&commit.to_string())
+        ),
+    );
+    if !can_push {
+        report.push_finding(Finding::warning(
+            "not-pushed",
+            format!(
+                "nothing was pushed ({}); push it yourself: git push {} {branch}",
+                if how.no_push {
+                    "--no-push".to_owned()
+                } else {
+                    format!("no remote `{}`", how.remote)
+                },
+                how.remote
+            ),
+        ));
+    }
+
+    record(ledger, change, commit)?;
+    if can_push {
+        ledger.push(&how.remote).map_err(ledger_error)?;
+    }
+
+    let body = pr_body(&title, change);
+    // The verdict table is in the gate's own report; the PR body carries both.
+    report.summary = format!(
+        "`{path}` on `{branch}`:\n\n```yaml\n{content}```\n",
+        path = release::path(env)
+    );
+    Ok(report
+        .with_output("passed", "true")
+        .with_output("changed", "true")
+        .with_output("environment", env.clone())
+        .with_output("model", release.model.clone())
+        .with_output("version", release.version.to_string())
+        .with_output("commit", commit.to_string())
+        .with_output("branch", branch)
+        .with_output("direct", how.direct.to_string())
+        .with_output("pushed", can_push.to_string())
+        .with_output("release", path)
+        .with_output("pr-base", change.target.to_owned())
+        .with_output("pr-title", title)
+        .with_output("pr-body", body))
+}
+
+/// What [`write`] did.
+struct Written {
+    commit: git2::Oid,
+    branch: String,
+    pushed: bool,
+}
+
+/// The commit on top of the target's tip, pushed (when there is a remote), then
+/// the review branch made or the target moved (and the checkout's file with it).
+fn write(
+    repo: &git2::Repository,
+    change: &Change<'_>,
+    how: &ChangeArgs,
+    tip: &gitops::Tip,
+    current: Option<&Release>,
+    content: &str,
+) -> Result<Written, StepError> {
+    let release = change.release;
+    let path = release::path(&release.environment);
+    let title = title(release);
+    let message = commit_message(&title, release, current, change.reason);
 
     let local_target = tip.reference == format!("refs/heads/{}", change.target);
     let can_push = !how.no_push && gitops::has_remote(repo, &how.remote);
@@ -167,52 +241,11 @@ pub fn apply(
             gitops::follow_in_work_tree(repo, &path, content.as_bytes()).map_err(gate_error)?;
         }
     }
-
-    let mut report = Report::new(
-        step_of(release.kind),
-        Conclusion::Success,
-        format!(
-            "{title}: {} {} on `{branch}`",
-            if how.direct { "committed" } else { "proposed" },
-            short(&commit.to_string())
-        ),
-    );
-    if !can_push {
-        report.push_finding(Finding::warning(
-            "not-pushed",
-            format!(
-                "nothing was pushed ({}); push it yourself: git push {} {branch}",
-                if how.no_push {
-                    "--no-push".to_owned()
-                } else {
-                    format!("no remote `{}`", how.remote)
-                },
-                how.remote
-            ),
-        ));
-    }
-
-    record(ledger, change, commit)?;
-    if can_push {
-        ledger.push(&how.remote).map_err(ledger_error)?;
-    }
-
-    let body = pr_body(&title, change);
-    report.summary = format!("```yaml\n{content}```\n\n{body}");
-    Ok(report
-        .with_output("passed", "true")
-        .with_output("changed", "true")
-        .with_output("environment", env.clone())
-        .with_output("model", release.model.clone())
-        .with_output("version", release.version.to_string())
-        .with_output("commit", commit.to_string())
-        .with_output("branch", branch)
-        .with_output("direct", how.direct.to_string())
-        .with_output("pushed", can_push.to_string())
-        .with_output("release", path)
-        .with_output("pr-base", change.target.to_owned())
-        .with_output("pr-title", title)
-        .with_output("pr-body", body))
+    Ok(Written {
+        commit,
+        branch,
+        pushed: can_push,
+    })
 }
 
 fn title(release: &Release) -> String {
@@ -329,4 +362,171 @@ fn step_of(kind: ReleaseKind) -> &'static str {
         ReleaseKind::Promote => STEP,
         ReleaseKind::Rollback => super::rollback::STEP,
     }
+}
+
+/// Quickstart's gates phase, on the example project: the staging gate passes
+/// and the model is promoted there; the prod gate refuses without a release
+/// tag; the commit is tagged and the gate passes; promote to prod; a second
+/// version goes to staging and is rolled back. Every step's report is returned,
+/// refusals shown as the demonstration they are (neutral), not as failures.
+pub fn quickstart_phase(context: &StepContext) -> Result<Vec<Report>, StepError> {
+    let project = context.project()?;
+    let mut reports = Vec::new();
+    let repo = quickstart_repository(&project.root, &project.manifest.project.default_branch)?;
+    let model = project
+        .manifest
+        .model
+        .as_ref()
+        .map(|model| model.name.clone())
+        .ok_or_else(|| StepError::Usage("the example project declares no model".to_owned()))?;
+    let ledger = GitLedger::open(&project.root).map_err(ledger_error)?;
+    if ledger.resolve(&model, gate::DEFAULT_ALIAS).is_err() {
+        reports.push(train_full(context)?);
+    }
+    let direct = |env: &str, reason: &str| PromoteArgs {
+        gate: crate::cli::GateArgs {
+            env: env.to_owned(),
+            ..crate::cli::GateArgs::default()
+        },
+        change: ChangeArgs {
+            direct: true,
+            remote: "origin".to_owned(),
+            no_push: true,
+        },
+        reason: Some(reason.to_owned()),
+    };
+    let gate_args = |env: &str| crate::cli::GateArgs {
+        env: env.to_owned(),
+        ..crate::cli::GateArgs::default()
+    };
+
+    reports.push(gate::run(&gate_args("staging"), context)?);
+    reports.push(run(&direct("staging", "the staging gate passed"), context)?);
+
+    let mut refused = gate::run(&gate_args("prod"), context)?;
+    if refused.conclusion == Conclusion::Failure {
+        refused.title = format!("refused, as it should be: {}", refused.title);
+        // The refusal is the demonstration, not a failure of quickstart.
+        refused.conclusion = Conclusion::Neutral;
+        for finding in &mut refused.findings {
+            finding.severity = trainyard_core::Severity::Notice;
+        }
+    }
+    reports.push(refused);
+
+    let candidate = ledger
+        .resolve(&model, gate::DEFAULT_ALIAS)
+        .map_err(ledger_error)?;
+    let run_commit = ledger
+        .run(candidate.run_id.as_str())
+        .map_err(ledger_error)?
+        .git
+        .commit;
+    reports.push(tag_release(&repo, &run_commit, "v1.0.0")?);
+    reports.push(gate::run(&gate_args("prod"), context)?);
+    reports.push(run(&direct("prod", "v1.0.0 released"), context)?);
+
+    // A second version reaches staging, then staging goes back to the first.
+    reports.push(train_full(context)?);
+    reports.push(run(&direct("staging", "the staging gate passed"), context)?);
+    reports.push(super::rollback::run(
+        &RollbackArgs {
+            env: "staging".to_owned(),
+            to: None,
+            reason: "quickstart: showing a rollback".to_owned(),
+            change: ChangeArgs {
+                direct: true,
+                remote: "origin".to_owned(),
+                no_push: true,
+            },
+        },
+        context,
+    )?);
+    reports.push(super::status::run(
+        &crate::cli::StatusArgs::default(),
+        context,
+    )?);
+    // A local demo has no remote to push to; that warning is noise here.
+    for report in &mut reports {
+        report
+            .findings
+            .retain(|finding| finding.rule != "not-pushed");
+    }
+    Ok(reports)
+}
+
+fn train_full(context: &StepContext) -> Result<Report, StepError> {
+    super::train::run(
+        &crate::cli::TrainArgs::with_mode(crate::cli::TrainMode::Full),
+        context,
+    )
+}
+
+/// The example folder's own repository (never one around it): opened, or made
+/// with everything committed on the default branch.
+fn quickstart_repository(
+    root: &std::path::Path,
+    branch: &str,
+) -> Result<git2::Repository, StepError> {
+    if let Ok(repo) = git2::Repository::open(root) {
+        return Ok(repo);
+    }
+    let git = |action: &str| {
+        let action = action.to_owned();
+        move |error: git2::Error| {
+            StepError::Environment(format!("{action} in {}: {error}", root.display()))
+        }
+    };
+    let ignore = root.join(".gitignore");
+    if !ignore.exists() {
+        gate::write_atomic(&ignore, b".trainyard/\n")?;
+    }
+    let mut options = git2::RepositoryInitOptions::new();
+    options.initial_head(branch);
+    let repo =
+        git2::Repository::init_opts(root, &options).map_err(git("creating a git repository"))?;
+    let tree = {
+        let mut index = repo.index().map_err(git("reading the index"))?;
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .map_err(git("adding the example's files"))?;
+        index.write().map_err(git("writing the index"))?;
+        index.write_tree().map_err(git("writing a tree"))?
+    };
+    {
+        let tree = repo.find_tree(tree).map_err(git("reading a tree"))?;
+        let signature = repo
+            .signature()
+            .or_else(|_| {
+                git2::Signature::now("trainyard quickstart", "quickstart@trainyard.invalid")
+            })
+            .map_err(git("making a signature"))?;
+        repo.commit(
+            Some("HEAD"),
+            &signature,
+            &signature,
+            "The example project",
+            &tree,
+            &[],
+        )
+        .map_err(git("committing the example"))?;
+    }
+    Ok(repo)
+}
+
+/// An annotated release tag on the commit the model was trained from.
+fn tag_release(repo: &git2::Repository, commit: &str, name: &str) -> Result<Report, StepError> {
+    let git = |error: git2::Error| StepError::Environment(format!("tagging {name}: {error}"));
+    let target = repo.revparse_single(commit).map_err(git)?;
+    let signature = repo
+        .signature()
+        .or_else(|_| git2::Signature::now("trainyard quickstart", "quickstart@trainyard.invalid"))
+        .map_err(git)?;
+    repo.tag(name, &target, &signature, &format!("release {name}"), false)
+        .map_err(git)?;
+    Ok(Report::new(
+        "tag",
+        Conclusion::Success,
+        format!("tagged {} as {name} (git tag -a {name})", short(commit)),
+    ))
 }

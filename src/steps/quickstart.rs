@@ -70,6 +70,11 @@ pub fn run(args: &QuickstartArgs) -> Result<Report, StepError> {
         report.push_child(phase);
     }
 
+    // Gates and GitOps promotion: staging, prod refused then tagged, promote, rollback.
+    for phase in super::promote::quickstart_phase(&context)? {
+        report.push_child(phase);
+    }
+
     report.summary = format!(
         "The example project is in `{dir}`: the UCI breast-cancer data, a standard-library \
          logistic-regression `train.py`, and a `trainyard.yaml` with dev, staging and prod.\n\n\

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use trainyard_core::{Conclusion, Report, StepError};
 use trainyard_gate::release::{self, Release};
 use trainyard_gate::{gitops, policy, verdict::short};
-use trainyard_ledger::{GitLedger, Ledger, LedgerError};
+use trainyard_ledger::{Deployment, GitLedger, Ledger, LedgerError};
 
 use super::StepContext;
 use super::gate::{DEFAULT_ALIAS, gate_error, ledger_error};
@@ -47,45 +47,8 @@ pub fn run(_args: &StatusArgs, context: &StepContext) -> Result<Report, StepErro
             .transpose()
             .map_err(gate_error)?;
         let history = ledger.deployments(env).map_err(ledger_error)?;
-        let mut waiting = Vec::new();
-        if let Some(proposed) = history.last().filter(|proposed| {
-            deployed
-                .as_ref()
-                .is_none_or(|deployed| deployed.version != proposed.version)
-        }) {
-            waiting.push(format!(
-                "v{} {} ({}), not yet on `{target}`",
-                proposed.version,
-                proposed.kind,
-                short(&proposed.commit)
-            ));
-        }
-        if let Some(candidate) = upstream.filter(|candidate| {
-            deployed
-                .as_ref()
-                .is_none_or(|deployed| deployed.version != *candidate)
-        }) {
-            waiting.push(format!("v{candidate} waits at the {env} gate"));
-        }
-        let cells = match &deployed {
-            Some(release) => [
-                format!("{} v{}", release.model, release.version),
-                release.at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                release.by.clone(),
-                format!("`{}`", release.run),
-                release
-                    .commit
-                    .as_deref()
-                    .map_or_else(|| "-".to_owned(), |commit| format!("`{}`", short(commit))),
-            ],
-            None => [
-                "nothing".to_owned(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-                "-".into(),
-            ],
-        };
+        let waiting = waiting(deployed.as_ref(), history.last(), upstream, env, target);
+        let cells = cells(deployed.as_ref());
         let _ = writeln!(
             table,
             "| {env} | {} | {} | {} | {} | {} | {} |",
@@ -137,4 +100,55 @@ pub fn run(_args: &StatusArgs, context: &StepContext) -> Result<Report, StepErro
         short(&tip.commit.to_string())
     );
     Ok(report)
+}
+
+/// What waits for `env`: a proposal the ledger has that the branch does not
+/// (an unmerged review branch), and the upstream version not yet let in.
+fn waiting(
+    deployed: Option<&Release>,
+    proposed: Option<&Deployment>,
+    upstream: Option<u64>,
+    env: &str,
+    target: &str,
+) -> Vec<String> {
+    let mut waiting = Vec::new();
+    if let Some(proposed) = proposed
+        .filter(|proposed| deployed.is_none_or(|deployed| deployed.version != proposed.version))
+    {
+        waiting.push(format!(
+            "v{} {} ({}), not yet on `{target}`",
+            proposed.version,
+            proposed.kind,
+            short(&proposed.commit)
+        ));
+    }
+    if let Some(candidate) =
+        upstream.filter(|candidate| deployed.is_none_or(|deployed| deployed.version != *candidate))
+    {
+        waiting.push(format!("v{candidate} waits at the {env} gate"));
+    }
+    waiting
+}
+
+/// The table's cells for what is deployed: model and version, since, by, run, commit.
+fn cells(deployed: Option<&Release>) -> [String; 5] {
+    match deployed {
+        Some(release) => [
+            format!("{} v{}", release.model, release.version),
+            release.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            release.by.clone(),
+            format!("`{}`", release.run),
+            release
+                .commit
+                .as_deref()
+                .map_or_else(|| "-".to_owned(), |commit| format!("`{}`", short(commit))),
+        ],
+        None => [
+            "nothing".to_owned(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+            "-".into(),
+        ],
+    }
 }

@@ -205,40 +205,10 @@ fn fairness(rule: &FairnessRule, evidence: &Evidence<'_>) -> RuleOutcome {
     let fail = |observed: &str, why: String| {
         RuleOutcome::fail("fairness", &subject, observed, &required, why)
     };
-    let bytes = match (evidence.artifacts)(&rule.file) {
-        Some(Ok(bytes)) => bytes,
-        Some(Err(why)) => return fail("unreadable", format!("{}: {why}", rule.file)),
-        None => {
-            let path = evidence.root.join(&rule.file);
-            match std::fs::read(&path) {
-                Ok(bytes) => bytes,
-                Err(error) => {
-                    return fail(
-                        "missing",
-                        format!(
-                            "no per-group metrics file {}: run {} has no such artifact and {} cannot be read ({error})",
-                            rule.file,
-                            evidence.candidate.run,
-                            path.display()
-                        ),
-                    );
-                }
-            }
-        }
+    let groups = match read_groups(rule, evidence) {
+        Ok(groups) => groups,
+        Err((observed, why)) => return fail(observed, why),
     };
-    let groups: BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>> =
-        match serde_json::from_slice(&bytes) {
-            Ok(groups) => groups,
-            Err(error) => {
-                return fail(
-                    "unreadable",
-                    format!(
-                        "{} is not shaped {{COLUMN: {{GROUP: {{METRIC: NUMBER}}}}}}: {error}",
-                        rule.file
-                    ),
-                );
-            }
-        };
     let Some(column) = groups.get(&rule.column) else {
         return fail(
             "missing",
@@ -303,6 +273,44 @@ fn fairness(rule: &FairnessRule, evidence: &Evidence<'_>) -> RuleOutcome {
     }
 }
 
+/// Per-group metrics: `{COLUMN: {GROUP: {METRIC: VALUE}}}`.
+type Groups = BTreeMap<String, BTreeMap<String, BTreeMap<String, f64>>>;
+
+/// The fairness file: the run's artifact of that path, else the file beside the manifest.
+/// `Err((observed, why))` when it cannot be read.
+fn read_groups(
+    rule: &FairnessRule,
+    evidence: &Evidence<'_>,
+) -> Result<Groups, (&'static str, String)> {
+    let bytes = match (evidence.artifacts)(&rule.file) {
+        Some(Ok(bytes)) => bytes,
+        Some(Err(why)) => return Err(("unreadable", format!("{}: {why}", rule.file))),
+        None => {
+            let path = evidence.root.join(&rule.file);
+            std::fs::read(&path).map_err(|error| {
+                (
+                    "missing",
+                    format!(
+                        "no per-group metrics file {}: run {} has no such artifact and {} cannot be read ({error})",
+                        rule.file,
+                        evidence.candidate.run,
+                        path.display()
+                    ),
+                )
+            })?
+        }
+    };
+    serde_json::from_slice(&bytes).map_err(|error| {
+        (
+            "unreadable",
+            format!(
+                "{} is not shaped {{COLUMN: {{GROUP: {{METRIC: NUMBER}}}}}}: {error}",
+                rule.file
+            ),
+        )
+    })
+}
+
 fn test_reports(rule: &TestsRule, root: &Path) -> Vec<RuleOutcome> {
     let mut outcomes = Vec::new();
     let mut total = junit::Counts::default();
@@ -340,49 +348,9 @@ fn test_reports(rule: &TestsRule, root: &Path) -> Vec<RuleOutcome> {
         }
         for path in matches {
             files += 1;
-            let shown = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .display()
-                .to_string();
-            let counts = std::fs::read_to_string(&path)
-                .map_err(|error| error.to_string())
-                .and_then(|xml| junit::count(&xml));
-            match counts {
-                Err(why) => outcomes.push(RuleOutcome::fail(
-                    "tests",
-                    &shown,
-                    "unreadable",
-                    "0 failures, 0 errors",
-                    format!("{shown}: {why}"),
-                )),
-                Ok(counts) => {
-                    total += counts;
-                    let observed = format!(
-                        "{} tests, {} failures, {} errors",
-                        counts.tests, counts.failures, counts.errors
-                    );
-                    if counts.failures + counts.errors == 0 {
-                        outcomes.push(RuleOutcome::pass(
-                            "tests",
-                            &shown,
-                            observed,
-                            "0 failures, 0 errors",
-                        ));
-                    } else {
-                        outcomes.push(RuleOutcome::fail(
-                            "tests",
-                            &shown,
-                            observed,
-                            "0 failures, 0 errors",
-                            format!(
-                                "{shown}: {} of {} tests failed and {} errored",
-                                counts.failures, counts.tests, counts.errors
-                            ),
-                        ));
-                    }
-                }
-            }
+            let (outcome, counts) = junit_file(&path, root);
+            total += counts;
+            outcomes.push(outcome);
         }
     }
     if let Some(min) = rule.min_count {
@@ -408,6 +376,52 @@ fn test_reports(rule: &TestsRule, root: &Path) -> Vec<RuleOutcome> {
         }
     }
     outcomes
+}
+
+/// One JUnit file judged; its counts (zero when unreadable) for the total.
+fn junit_file(path: &Path, root: &Path) -> (RuleOutcome, junit::Counts) {
+    let shown = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string();
+    let counts = std::fs::read_to_string(path)
+        .map_err(|error| error.to_string())
+        .and_then(|xml| junit::count(&xml));
+    let required = "0 failures, 0 errors";
+    match counts {
+        Err(why) => (
+            RuleOutcome::fail(
+                "tests",
+                &shown,
+                "unreadable",
+                required,
+                format!("{shown}: {why}"),
+            ),
+            junit::Counts::default(),
+        ),
+        Ok(counts) => {
+            let observed = format!(
+                "{} tests, {} failures, {} errors",
+                counts.tests, counts.failures, counts.errors
+            );
+            let outcome = if counts.failures + counts.errors == 0 {
+                RuleOutcome::pass("tests", &shown, observed, required)
+            } else {
+                RuleOutcome::fail(
+                    "tests",
+                    &shown,
+                    observed,
+                    required,
+                    format!(
+                        "{shown}: {} of {} tests failed and {} errored",
+                        counts.failures, counts.tests, counts.errors
+                    ),
+                )
+            };
+            (outcome, counts)
+        }
+    }
 }
 
 fn artifact_size(limit: ByteSize, evidence: &Evidence<'_>) -> RuleOutcome {
