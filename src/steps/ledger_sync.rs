@@ -92,6 +92,15 @@ fn report(step: &str, sync: &SyncReport, pushing: bool) -> Report {
             let name = entry.reference.trim_start_matches("refs/trainyard/");
             report.outputs.insert(format!("{name}-tip"), tip.clone());
         }
+        for path in &entry.kept_remote {
+            report.push_finding(Finding::warning(
+                "ledger/conflict",
+                format!(
+                    "`{path}` was recorded on {} with different content; the remote's record was kept and the local one dropped",
+                    sync.remote
+                ),
+            ));
+        }
         for (model, from, to) in &entry.renumbered {
             report.push_finding(Finding::warning(
                 "ledger/renumbered",

@@ -112,6 +112,10 @@ impl GitLedger {
                 None => None,
             };
             let edit = change(&repo, tip_tree.as_ref())?;
+            if edit.files.is_empty() {
+                // Nothing new (a record written twice): no commit at all.
+                return Ok(edit.value);
+            }
             let tree = write_tree(&repo, tip_tree.as_ref(), &edit.files)?;
             let tree = repo
                 .find_tree(tree)

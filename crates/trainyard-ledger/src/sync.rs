@@ -47,6 +47,9 @@ pub struct RefSync {
     /// Model versions renumbered because the remote had registered the same
     /// number meanwhile: `(model, local number, new number)`.
     pub renumbered: Vec<(String, u64, u64)>,
+    /// Records both sides wrote under the same path with different content
+    /// (a run id recorded twice); the remote's was kept.
+    pub kept_remote: Vec<String>,
     /// Whether this ref was pushed (push only).
     pub pushed: bool,
 }
@@ -215,6 +218,7 @@ fn merge_ref(
             local_after: local.map(|o| o.to_string()),
             replayed: 0,
             renumbered: Vec::new(),
+            kept_remote: Vec::new(),
             pushed: false,
         };
         let (Some(remote), new) = (remote, local) else {
@@ -238,10 +242,11 @@ fn merge_ref(
                 remote
             }
             Some(local) => {
-                let (tip, replayed, renumbered) = replay(repo, reference, local, remote)?;
-                sync.replayed = replayed;
-                sync.renumbered = renumbered;
-                tip
+                let replayed = replay(repo, reference, local, remote)?;
+                sync.replayed = replayed.commits;
+                sync.renumbered = replayed.renumbered;
+                sync.kept_remote = replayed.kept_remote;
+                replayed.tip
             }
         };
         match compare_and_swap(repo, reference, local, target, "trainyard: sync") {
@@ -259,7 +264,13 @@ fn merge_ref(
     })
 }
 
-type Renumbered = Vec<(String, u64, u64)>;
+/// The outcome of replaying local commits on the remote's tip.
+struct Replayed {
+    tip: Oid,
+    commits: usize,
+    renumbered: Vec<(String, u64, u64)>,
+    kept_remote: Vec<String>,
+}
 
 /// Re-applies the commits of `local` that `remote` lacks on top of `remote`;
 /// returns the new tip.
@@ -268,7 +279,7 @@ fn replay(
     reference: &str,
     local: Oid,
     remote: Oid,
-) -> Result<(Oid, usize, Renumbered), LedgerError> {
+) -> Result<Replayed, LedgerError> {
     let git = |e| LedgerError::git(format!("replaying {reference}"), e);
     let mut walk = repo.revwalk().map_err(git)?;
     walk.push(local).map_err(git)?;
@@ -280,6 +291,7 @@ fn replay(
     let mut tip = remote;
     let mut renumber: BTreeMap<(String, u64), u64> = BTreeMap::new();
     let mut renumbered = Vec::new();
+    let mut kept_remote = Vec::new();
     for oid in &commits {
         let commit = repo.find_commit(*oid).map_err(git)?;
         let tree = commit.tree().map_err(git)?;
@@ -320,9 +332,13 @@ fn replay(
                     }
                     files.push((new_path, new_content));
                 }
-            } else if read_blob(repo, &current, &path)?.is_none() {
+            } else {
                 // A run is keyed by its unique id: add it unless the remote has it.
-                files.push((path, content));
+                match read_blob(repo, &current, &path)? {
+                    None => files.push((path, content)),
+                    Some(remote) if remote != content => kept_remote.push(path),
+                    Some(_) => {}
+                }
             }
         }
         if files.is_empty() {
@@ -342,7 +358,12 @@ fn replay(
             )
             .map_err(git)?;
     }
-    Ok((tip, commits.len(), renumbered))
+    Ok(Replayed {
+        tip,
+        commits: commits.len(),
+        renumbered,
+        kept_remote,
+    })
 }
 
 /// The tip's tree with `files` written in (for lookups during one replayed commit).

@@ -73,6 +73,11 @@ fn recording_the_same_run_twice_is_a_no_op_but_a_different_one_with_its_id_is_re
     ledger.append_run(&record).unwrap();
     ledger.append_run(&record).unwrap();
     assert_eq!(ledger.runs().unwrap().len(), 1);
+    assert_eq!(
+        git(&dir, &["rev-list", "--count", RUNS_REF]),
+        "1",
+        "no empty commit"
+    );
 
     let mut changed = record.clone();
     changed.metrics.insert("accuracy".to_owned(), 0.1);

@@ -274,3 +274,38 @@ fn six_clones_pushing_at_the_same_time_all_land() {
         versions.iter().map(|v| v.run_id.clone()).collect();
     assert_eq!(registered.len(), 6);
 }
+
+#[test]
+fn a_run_id_recorded_differently_on_both_sides_keeps_the_remotes_and_says_so() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = project(temp.path(), "p");
+    let remote = bare_remote(temp.path(), &dir);
+    let other_dir = clone(temp.path(), &remote, "other", false);
+    let (here, other) = (
+        GitLedger::open(&dir).unwrap(),
+        GitLedger::open(&other_dir).unwrap(),
+    );
+    let mine = run(1, at("2026-11-25T10:00:00Z"));
+    let mut theirs = mine.clone();
+    theirs.metrics.insert("accuracy".to_owned(), 0.5);
+    let unrelated = run(2, at("2026-11-25T10:30:00Z"));
+    other.append_run(&theirs).unwrap();
+    other.push("origin").unwrap();
+    here.append_run(&mine).unwrap();
+    here.append_run(&unrelated).unwrap();
+
+    let pushed = here.push("origin").unwrap();
+    let runs = pushed
+        .refs
+        .iter()
+        .find(|r| r.reference == "refs/trainyard/runs")
+        .unwrap();
+    assert_eq!(runs.kept_remote.len(), 1, "{pushed:?}");
+    assert!(runs.kept_remote[0].ends_with(&format!("{}.json", mine.id)));
+    assert_eq!(here.run(mine.id.as_str()).unwrap(), theirs);
+    assert_eq!(
+        here.run(unrelated.id.as_str()).unwrap(),
+        unrelated,
+        "the rest is kept"
+    );
+}
