@@ -350,7 +350,8 @@ fn gone(pid: u32) -> bool {
 fn the_timeout_kills_the_command_and_its_child() {
     let project = fixture_repo(
         "hang.py",
-        "  command: [python3, hang.py, \"{{ output_dir }}\"]\n  timeout: 2s\n",
+        // Long enough for a loaded machine to start Python and write the pids.
+        "  command: [python3, hang.py, \"{{ output_dir }}\"]\n  timeout: 8s\n",
     );
     let report = run_json(trainyard().current_dir(project.path()).arg("train"), 1);
     assert_eq!(output(&report, "outcome"), "timed-out");
@@ -447,5 +448,73 @@ fn reproduce_refuses_when_the_data_no_longer_matches() {
             .unwrap()
             .contains("dataset `biopsies` (`data/breast_cancer.csv`) no longer matches"),
         "{report:#}"
+    );
+}
+
+#[test]
+fn early_stop_rules_and_timeouts_are_checked_with_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("trainyard.yaml");
+    std::fs::write(
+        &manifest,
+        "version: 1\nproject:\n  name: demo\ntrain:\n  command: [python3, train.py]\n  early-stop:\n    - { metric: loss, patience: 0 }\n",
+    )
+    .unwrap();
+    trainyard()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "`patience` of `loss` must be at least 1",
+        ))
+        .stderr(predicates::str::contains("trainyard.yaml:6"));
+    std::fs::write(
+        &manifest,
+        "version: 1\nproject:\n  name: demo\ntrain:\n  command: [python3, train.py]\n  timeout: 10 minutes\n",
+    )
+    .unwrap();
+    trainyard()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("`10 minutes` is not a duration"));
+}
+
+#[test]
+fn a_command_that_is_not_installed_is_an_environment_error() {
+    let project = fixture_repo("history.py", "  command: [no-such-trainer-xyz, train]\n");
+    trainyard()
+        .current_dir(project.path())
+        .arg("train")
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains(
+            "`no-such-trainer-xyz` was not found",
+        ));
+}
+
+#[test]
+fn a_failing_command_is_recorded_and_its_last_lines_shown() {
+    let project = fixture_repo(
+        "history.py",
+        "  command: [python3, history.py, \"{{ output_dir }}\"]\n  metrics-file: history.csv\n",
+    );
+    // No `epochs` param: the script fails with a KeyError.
+    let report = run_json(trainyard().current_dir(project.path()).arg("train"), 1);
+    assert_eq!(output(&report, "outcome"), "failed");
+    assert!(
+        report["summary"]
+            .as_str()
+            .unwrap()
+            .contains("KeyError: 'TRAINYARD_PARAM_EPOCHS'")
+    );
+    let run = recorded(project.path(), &report);
+    assert_eq!(
+        run.outcome,
+        Outcome::Failed {
+            reason: "the command exited with code 1".to_owned()
+        }
     );
 }

@@ -25,7 +25,7 @@ const HISTORY_POINTS: usize = 20;
 pub fn run(args: &CompareArgs, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
     let ci = CiContext::read(&context.env)?;
-    let ledger = open_ledger(&project.root)?;
+    let ledger = open_ledger(&project)?;
     let runs: Vec<RunRecord> = ledger
         .runs()
         .map_err(ledger_error)?

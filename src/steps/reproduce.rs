@@ -80,7 +80,7 @@ impl std::fmt::Display for Tolerance {
 pub fn run(args: &ReproduceArgs, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
     let tolerance = Tolerance::parse(&args.tolerance)?;
-    let ledger = open_ledger(&project.root)?;
+    let ledger = open_ledger(&project)?;
     let recorded = ledger.run(&args.run).map_err(ledger_error)?;
     if recorded.git.commit.is_empty() {
         return Err(StepError::Usage(format!(

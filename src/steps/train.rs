@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use trainyard_ci::{CiContext, Trigger};
-use trainyard_core::manifest::{Direction, Manifest, Train};
+use trainyard_core::manifest::{Direction, Manifest, TrackingBackend, Train};
 use trainyard_core::{Conclusion, ConfigError, Finding, Location, Report, StepError};
 use trainyard_data::fingerprint::{self, FingerprintError};
 use trainyard_data::sample::{self, SampleError, SampleOptions, SampleSize};
@@ -53,7 +53,7 @@ pub fn run(args: &TrainArgs, context: &StepContext) -> Result<Report, StepError>
     let train = train_section(&project)?;
     let params = merge_params(&train.params, &args.params)?;
     // Before spending compute: the run must have somewhere to be recorded.
-    let ledger = open_ledger(&project.root)?;
+    let ledger = open_ledger(&project)?;
     let git = git_info(&project.root, &ci);
 
     let plan = Plan {
@@ -234,8 +234,20 @@ pub(crate) fn merge_params(
     Ok(params)
 }
 
-pub(crate) fn open_ledger(root: &Path) -> Result<GitLedger, StepError> {
-    GitLedger::open(root).map_err(ledger_error)
+/// The project's ledger: its git repository's `refs/trainyard/*`.
+pub(crate) fn open_ledger(project: &Project) -> Result<GitLedger, StepError> {
+    if project.manifest.tracking.backend == TrackingBackend::Mlflow {
+        return Err(StepError::from(
+            ConfigError::new(
+                project.manifest_file.clone(),
+                "unsupported-tracking",
+                "`tracking.backend: mlflow` is not supported yet: runs are recorded in git",
+            )
+            .with_key_path("tracking.backend")
+            .with_help("remove `tracking` (or set `backend: git`) to record runs under refs/trainyard/ in this repository"),
+        ));
+    }
+    GitLedger::open(&project.root).map_err(ledger_error)
 }
 
 pub(crate) fn ledger_error(error: trainyard_ledger::LedgerError) -> StepError {

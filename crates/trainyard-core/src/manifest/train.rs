@@ -189,11 +189,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "m" => Duration::from_secs(number.saturating_mul(60)),
             "h" => Duration::from_secs(number.saturating_mul(3600)),
             "d" => Duration::from_secs(number.saturating_mul(86_400)),
-            "" => {
+            "" if tail.is_empty() => {
                 return Err(format!(
                     "`{text}` needs a unit after {number}: ms, s, m, h or d"
                 ));
             }
+            "" => return Err(format!("`{text}` is not a duration; {hint}")),
             other => {
                 return Err(format!(
                     "`{text}`: unknown unit `{other}`; use ms, s, m, h or d"
@@ -267,6 +268,11 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("10").unwrap_err().contains("needs a unit"));
         assert!(parse_duration("ten minutes").is_err());
+        assert!(
+            parse_duration("10 minutes")
+                .unwrap_err()
+                .contains("is not a duration")
+        );
         assert!(parse_duration("5y").unwrap_err().contains("unknown unit"));
         assert!(parse_duration("0s").is_err());
     }
