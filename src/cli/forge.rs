@@ -36,6 +36,13 @@ pub fn token(env: &Env) -> Option<Token> {
     .find_map(|name| env.get(name).and_then(Token::new))
 }
 
+/// Whether a step judges the change (and so gets a check run and a place in
+/// the report): not the bookkeeping commands that sync or list the ledger.
+fn is_judgement(step: &str) -> bool {
+    let first = step.split_whitespace().next().unwrap_or_default();
+    !matches!(first, "ledger" | "runs" | "model" | "status") && step != "quickstart"
+}
+
 /// Runs after the publisher printed `report`; returns how the process exits.
 pub fn publish(
     report: &Report,
@@ -44,6 +51,9 @@ pub fn publish(
     format: OutputFormat,
 ) -> ExitStatus {
     let status = report.exit_status();
+    if !is_judgement(&report.step) {
+        return status;
+    }
     let env = &context.env;
     let mut log = Log { format };
     let reports_dir = steps::reports_dir(env);
@@ -395,6 +405,33 @@ mod tests {
             ..report
         };
         assert!(promotion_pull_request(&gate).is_none());
+    }
+
+    #[test]
+    fn bookkeeping_commands_get_no_check_run() {
+        for step in [
+            "data validate",
+            "train",
+            "compare",
+            "gate",
+            "promote",
+            "report",
+            "iac check",
+            "data drift",
+            "config check",
+        ] {
+            assert!(is_judgement(step), "{step}");
+        }
+        for step in [
+            "ledger pull",
+            "ledger push",
+            "runs list",
+            "model alias",
+            "status",
+            "quickstart",
+        ] {
+            assert!(!is_judgement(step), "{step}");
+        }
     }
 
     #[test]

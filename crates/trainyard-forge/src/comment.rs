@@ -94,10 +94,8 @@ impl GitHub {
     /// The id of the first comment whose body contains `marker`.
     fn find_comment(&self, issue_number: u64, marker: &str) -> Result<Option<u64>, ForgeError> {
         let action = "list the pull request's comments";
-        let mut page = Some(format!(
-            "{}/issues/{issue_number}/comments?per_page={PAGE_SIZE}",
-            self.repository.route()
-        ));
+        let route = format!("{}/issues/{issue_number}/comments", self.repository.route());
+        let mut page = Some(format!("{route}?per_page={PAGE_SIZE}"));
         while let Some(path) = page {
             let answer = self.send(&http::Method::GET, &path, None, action)?;
             let comments: Vec<Value> = answer.json(action)?;
@@ -110,7 +108,12 @@ impl GitHub {
             if let Some(comment) = found {
                 return Ok(comment.get("id").and_then(Value::as_u64));
             }
-            page = answer.next_page();
+            // Only pages of this same list (the path may carry an API prefix).
+            page = answer.next_page().filter(|next| {
+                next.split('?')
+                    .next()
+                    .is_some_and(|path| path.ends_with(&route))
+            });
         }
         Ok(None)
     }
