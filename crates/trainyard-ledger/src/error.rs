@@ -56,6 +56,14 @@ pub enum LedgerError {
         "invalid {what} `{value}`: use letters, digits, `.`, `-` and `_` (not starting with `.`)"
     )]
     InvalidName { what: &'static str, value: String },
+    #[error(
+        "`{value}` is not a BLAKE3 digest (64 lowercase hex characters); store the file with an ArtifactStore to get its reference"
+    )]
+    InvalidDigest { value: String },
+    #[error(
+        "`{alias}` cannot be an alias: `3`, `v3` and `latest` already name versions; choose a name such as `champion` or `production`"
+    )]
+    ReservedAlias { alias: String },
     /// Writers kept winning the race for a ref; nothing was written.
     #[error(
         "gave up updating {reference} after {attempts} attempts: other writers kept updating it; try again"
@@ -117,6 +125,8 @@ impl LedgerError {
                 | Self::ModelNotFound { .. }
                 | Self::VersionNotFound { .. }
                 | Self::InvalidName { .. }
+                | Self::InvalidDigest { .. }
+                | Self::ReservedAlias { .. }
                 | Self::NotARepository { .. }
         )
     }

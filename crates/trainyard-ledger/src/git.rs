@@ -355,9 +355,10 @@ impl Ledger for GitLedger {
         artifact: &ArtifactRef,
     ) -> Result<ModelVersion, LedgerError> {
         validate_name("model name", model)?;
-        crate::store::validate_digest(&artifact.digest).map_err(|_| LedgerError::InvalidName {
-            what: "artifact digest",
-            value: artifact.digest.clone(),
+        crate::store::validate_digest(&artifact.digest).map_err(|_| {
+            LedgerError::InvalidDigest {
+                value: artifact.digest.clone(),
+            }
         })?;
         let registered_at = chrono::Utc::now();
         self.update(REGISTRY_REF, |repo, tree| {
@@ -431,6 +432,17 @@ impl Ledger for GitLedger {
         reason: &str,
     ) -> Result<AliasMove, LedgerError> {
         validate_name("alias", alias)?;
+        let numeric = alias
+            .strip_prefix(['v', 'V'])
+            .unwrap_or(alias)
+            .parse::<u64>()
+            .is_ok();
+        if numeric || alias == "latest" {
+            // `resolve` reads these as version numbers or the newest version.
+            return Err(LedgerError::ReservedAlias {
+                alias: alias.to_owned(),
+            });
+        }
         self.model_state(model)?;
         let at = chrono::Utc::now();
         self.update(REGISTRY_REF, |repo, tree| {

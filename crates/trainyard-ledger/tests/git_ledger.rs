@@ -215,6 +215,12 @@ fn the_registry_numbers_versions_moves_aliases_with_history_and_resolves_specs()
         ledger.move_alias("classifier", "../escape", 1, "ada", "bad"),
         Err(LedgerError::InvalidName { .. })
     ));
+    for reserved in ["7", "v2", "latest"] {
+        assert!(matches!(
+            ledger.move_alias("classifier", reserved, 1, "ada", "confusing"),
+            Err(LedgerError::ReservedAlias { .. })
+        ));
+    }
     assert_eq!(ledger.models().unwrap(), vec!["classifier".to_owned()]);
 }
 
