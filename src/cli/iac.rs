@@ -15,13 +15,23 @@ pub enum IacCommand {
 #[derive(Debug, Default, Clone, Args)]
 pub struct IacSelection {
     /// The environment to render (repeatable); see `--all`.
-    #[arg(long = "env", env = "TRAINYARD_ENV", value_delimiter = ',', required_unless_present = "all")]
+    #[arg(
+        long = "env",
+        env = "TRAINYARD_ENV",
+        value_delimiter = ',',
+        required_unless_present = "all"
+    )]
     pub environments: Vec<String>,
     /// Every environment declared under `environments`.
     #[arg(long, env = "TRAINYARD_ALL", conflicts_with = "environments")]
     pub all: bool,
     /// Only this target (repeatable); the manifest's `iac.targets` by default.
-    #[arg(long = "target", env = "TRAINYARD_TARGET", value_enum, value_delimiter = ',')]
+    #[arg(
+        long = "target",
+        env = "TRAINYARD_TARGET",
+        value_enum,
+        value_delimiter = ','
+    )]
     pub targets: Vec<TargetArg>,
 }
 
@@ -37,7 +47,12 @@ pub struct IacCheckArgs {
     #[arg(long = "env", env = "TRAINYARD_ENV", value_delimiter = ',')]
     pub environments: Vec<String>,
     /// Only this target (repeatable); the manifest's `iac.targets` by default.
-    #[arg(long = "target", env = "TRAINYARD_TARGET", value_enum, value_delimiter = ',')]
+    #[arg(
+        long = "target",
+        env = "TRAINYARD_TARGET",
+        value_enum,
+        value_delimiter = ','
+    )]
     pub targets: Vec<TargetArg>,
 }
 

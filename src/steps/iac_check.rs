@@ -45,19 +45,23 @@ pub fn run(args: &IacCheckArgs, context: &StepContext) -> Result<Report, StepErr
         let (rule, message) = match drift.kind {
             DriftKind::Changed => (
                 "iac/drift",
-                format!("{} differs from what trainyard.yaml renders (edited by hand, or the manifest changed since the last render)", drift.path),
+                "differs from what trainyard.yaml renders: edited by hand, or the manifest changed since the last render".to_owned(),
             ),
             DriftKind::Missing => (
                 "iac/missing",
-                format!("{} is not committed; trainyard.yaml renders it", drift.path),
+                "missing: trainyard.yaml renders this file".to_owned(),
             ),
             DriftKind::Extra => (
                 "iac/extra",
-                format!("{} was generated but trainyard.yaml no longer renders it; delete it", drift.path),
+                "generated earlier, but trainyard.yaml no longer renders it; delete it".to_owned(),
             ),
         };
         report.push_finding(Finding::error(rule, message).at(Location::file(drift.path.clone())));
-        let _ = write!(diffs, "\n<details><summary><code>{}</code></summary>\n\n```diff\n{}```\n\n</details>\n", drift.path, drift.diff);
+        let _ = write!(
+            diffs,
+            "\n<details><summary><code>{}</code></summary>\n\n```diff\n{}```\n\n</details>\n",
+            drift.path, drift.diff
+        );
     }
     report.summary = summary(&plan);
     if !diffs.is_empty() {

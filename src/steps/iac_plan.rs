@@ -10,7 +10,7 @@ use serde::Serialize;
 use trainyard_core::manifest::{Environment, Iac, IacTarget, NetworkIsolation};
 use trainyard_core::{ConfigError, SourceSpan, StepError};
 use trainyard_render::naming::{self, NameInputs, Names};
-use trainyard_render::{RenderError, RenderedFile, Renderer, TemplateSet};
+use trainyard_render::{RenderError, RenderedFile, Renderer, Template, TemplateSet};
 
 use super::Project;
 use crate::cli::IacSelection;
@@ -59,14 +59,21 @@ pub fn plan(project: &Project, selection: &IacSelection) -> Result<Plan, StepErr
             "no-environments",
             "`iac` needs environments, and `environments` is empty",
         )
-        .with_help("declare them in promotion order, e.g. `environments: [{ name: dev }, { name: prod }]`")
+        .with_help(
+            "declare them in promotion order, e.g. `environments: [{ name: dev }, { name: prod }]`",
+        )
         .into());
     }
     let selected = select_environments(project, selection)?;
     let targets: Vec<IacTarget> = if selection.targets.is_empty() {
         iac.targets.clone()
     } else {
-        selection.targets.iter().copied().map(IacTarget::from).collect()
+        selection
+            .targets
+            .iter()
+            .copied()
+            .map(IacTarget::from)
+            .collect()
     };
 
     // Names of every environment, selected or not: uniqueness is across all of them.
@@ -105,31 +112,56 @@ pub fn plan(project: &Project, selection: &IacSelection) -> Result<Plan, StepErr
         for target in &targets {
             files.extend(
                 renderer
-                    .render_target(target.as_str(), &environment.name, &iac.output_dir, &context)
+                    .render_target(
+                        target.as_str(),
+                        &environment.name,
+                        &iac.output_dir,
+                        &context,
+                    )
                     .map_err(render_error)?,
             );
         }
         names_out.push((environment.name.clone(), names.clone()));
     }
 
-    let output_dir = iac.output_dir.trim_end_matches('/');
+    let scan_dirs = scan_dirs(&iac.output_dir, &targets, selection.all, &selected, &files);
+    Ok(Plan {
+        files,
+        scan_dirs,
+        environments: selected,
+        targets,
+        overrides: set.overridden().map(Template::display_path).collect(),
+        names: names_out,
+    })
+}
+
+/// Folders (relative to the project root) in which a generated file that was
+/// not rendered is stale: whole targets with `--all`, else the selected environments'.
+fn scan_dirs(
+    output_dir: &str,
+    targets: &[IacTarget],
+    all: bool,
+    selected: &[String],
+    files: &[RenderedFile],
+) -> Vec<String> {
+    let output_dir = output_dir.trim_end_matches('/');
     let mut scan_dirs = Vec::new();
-    for target in &targets {
-        if selection.all {
+    for target in targets {
+        if all {
             scan_dirs.push(format!("{output_dir}/{}", target.as_str()));
         } else {
-            for env in &selected {
+            for env in selected {
                 scan_dirs.push(format!("{output_dir}/{}/{env}", target.as_str()));
             }
         }
     }
-    // Files rendered outside the output folder (deploy/<env>/kustomization.yaml) are
-    // stale there too; only whole environments' folders are scanned.
-    for file in &files {
+    // Files rendered outside the output folder (deploy/<env>/kustomization.yaml)
+    // can be stale too: their environment's folder, or with --all its parent.
+    for file in files {
         if !file.path.starts_with(&format!("{output_dir}/"))
             && let Some((dir, _)) = file.path.rsplit_once('/')
         {
-            let dir = if selection.all {
+            let dir = if all {
                 dir.rsplit_once('/').map_or(dir, |(parent, _)| parent)
             } else {
                 dir
@@ -139,15 +171,7 @@ pub fn plan(project: &Project, selection: &IacSelection) -> Result<Plan, StepErr
             }
         }
     }
-
-    Ok(Plan {
-        files,
-        scan_dirs,
-        environments: selected,
-        targets,
-        overrides: set.overridden().map(|t| t.display_path()).collect(),
-        names: names_out,
-    })
+    scan_dirs
 }
 
 fn render_error(error: RenderError) -> StepError {
@@ -225,17 +249,31 @@ fn environment_names(
         let count = errors.len();
         let first = &errors[0];
         let more = if count > 1 {
-            format!(" ({} more name(s) of this environment break their rules too)", count - 1)
+            format!(
+                " ({} more name(s) of this environment break their rules too)",
+                count - 1
+            )
         } else {
             String::new()
         };
         let message = format!("{first}{more}");
         let error = if first.overridden {
-            locate.error(&environment.name, &["names", first.key], "name-rule", message)
+            locate.error(
+                &environment.name,
+                &["names", first.key],
+                "name-rule",
+                message,
+            )
         } else if first.key == "kubernetes" && iac.kubernetes.namespace.is_some() {
             locate.top(&["iac", "kubernetes", "namespace"], "name-rule", message)
-        } else if first.key == "storage-account" && iac.terraform_state.storage_account.as_deref() == Some(first.name.as_str()) {
-            locate.top(&["iac", "terraform-state", "storage-account"], "name-rule", message)
+        } else if first.key == "storage-account"
+            && iac.terraform_state.storage_account.as_deref() == Some(first.name.as_str())
+        {
+            locate.top(
+                &["iac", "terraform-state", "storage-account"],
+                "name-rule",
+                message,
+            )
         } else {
             locate.top(&["project", "name"], "name-rule", message)
         };
@@ -268,23 +306,38 @@ fn check_values(environment: &Environment, locate: &Locator<'_>) -> Result<(), S
     }
     if let Some(bad) = network.allowed_ips.iter().find(|ip| !is_ipv4_or_cidr(ip)) {
         return Err(locate
-            .error(env, &["network", "allowed-ips"], "bad-address", format!("`{bad}` is not an IPv4 address or CIDR range"))
+            .error(
+                env,
+                &["network", "allowed-ips"],
+                "bad-address",
+                format!("`{bad}` is not an IPv4 address or CIDR range"),
+            )
             .into());
     }
     if environment.compute.min_nodes > environment.compute.max_nodes {
         return Err(locate
-            .error(env, &["compute", "min-nodes"], "bad-scale", format!(
-                "`min-nodes` ({}) is larger than `max-nodes` ({})",
-                environment.compute.min_nodes, environment.compute.max_nodes
-            ))
+            .error(
+                env,
+                &["compute", "min-nodes"],
+                "bad-scale",
+                format!(
+                    "`min-nodes` ({}) is larger than `max-nodes` ({})",
+                    environment.compute.min_nodes, environment.compute.max_nodes
+                ),
+            )
             .into());
     }
     if environment.serving.replicas > environment.serving.max_replicas {
         return Err(locate
-            .error(env, &["serving", "replicas"], "bad-scale", format!(
-                "`replicas` ({}) is larger than `max-replicas` ({})",
-                environment.serving.replicas, environment.serving.max_replicas
-            ))
+            .error(
+                env,
+                &["serving", "replicas"],
+                "bad-scale",
+                format!(
+                    "`replicas` ({}) is larger than `max-replicas` ({})",
+                    environment.serving.replicas, environment.serving.max_replicas
+                ),
+            )
             .into());
     }
     Ok(())
@@ -353,7 +406,9 @@ impl Locator<'_> {
 
     fn find_in_environment(&self, env: &str, keys: &[&str]) -> Option<SourceSpan> {
         let lines = self.lines();
-        let start = lines.iter().position(|line| line.trim_end() == "environments:")?;
+        let start = lines
+            .iter()
+            .position(|line| line.trim_end() == "environments:")?;
         let (index, line) = lines.iter().enumerate().skip(start + 1).find(|(_, line)| {
             let Some(item) = line.trim_start().strip_prefix("- ") else {
                 return false;
@@ -370,12 +425,21 @@ impl Locator<'_> {
         })?;
         let dash = line.len() - line.trim_start().len();
         let entry = span(index, dash + 2);
-        Some(self.find_keys(index, dash + 2, dash + 2, keys).unwrap_or(entry))
+        Some(
+            self.find_keys(index, dash + 2, dash + 2, keys)
+                .unwrap_or(entry),
+        )
     }
 
     /// Follows `keys` from line `start` (after column `column`), in block style
     /// (children indented at least `floor`) or flow style on one line.
-    fn find_keys(&self, start: usize, column: usize, floor: usize, keys: &[&str]) -> Option<SourceSpan> {
+    fn find_keys(
+        &self,
+        start: usize,
+        column: usize,
+        floor: usize,
+        keys: &[&str],
+    ) -> Option<SourceSpan> {
         let lines = self.lines();
         let (mut index, mut column, mut floor) = (start, column, floor);
         let mut found = None;
@@ -547,19 +611,6 @@ fn context<'a>(
     names: &'a Names,
 ) -> Context<'a> {
     let manifest = &project.manifest;
-    let index = manifest
-        .environments
-        .iter()
-        .position(|env| env.name == environment.name)
-        .unwrap_or(0);
-    let mut tags = BTreeMap::from([
-        ("project".to_owned(), manifest.project.name.clone()),
-        ("environment".to_owned(), environment.name.clone()),
-        ("managed-by".to_owned(), "trainyard".to_owned()),
-    ]);
-    tags.extend(environment.tags.clone());
-    let (training_subnet, endpoints_subnet) =
-        subnets(&environment.network.address_space).unwrap_or_default();
     let image = iac.kubernetes.image.clone().unwrap_or_else(|| {
         format!(
             "{}.azurecr.io/{}-server:1",
@@ -584,39 +635,7 @@ fn context<'a>(
             description: manifest.project.description.as_deref().unwrap_or(""),
             default_branch: &manifest.project.default_branch,
         },
-        env: EnvironmentContext {
-            name: &environment.name,
-            region: environment.region(),
-            index,
-            is_last: index + 1 == manifest.environments.len(),
-            tags,
-            compute: ComputeContext {
-                vm_size: &environment.compute.vm_size,
-                min_nodes: environment.compute.min_nodes,
-                max_nodes: environment.compute.max_nodes,
-                low_priority: environment.compute.low_priority,
-            },
-            serving: ServingContext {
-                instance_type: &environment.serving.instance_type,
-                instance_count: environment.serving.instance_count,
-                replicas: environment.serving.replicas,
-                max_replicas: environment.serving.max_replicas,
-                cpu: &environment.serving.cpu,
-                memory: &environment.serving.memory,
-            },
-            network: NetworkContext {
-                private: environment.network.isolation == NetworkIsolation::Private,
-                address_space: &environment.network.address_space,
-                training_subnet,
-                endpoints_subnet,
-                allowed_ips: &environment.network.allowed_ips,
-            },
-            rbac: RbacContext {
-                data_scientists: &environment.rbac.data_scientists,
-                readers: &environment.rbac.readers,
-                deployers: &environment.rbac.deployers,
-            },
-        },
+        env: environment_context(manifest, environment),
         names,
         iac: IacContext {
             output_dir: &iac.output_dir,
@@ -647,6 +666,58 @@ fn context<'a>(
         train: TrainContext { command, datasets },
         trainyard: TrainyardContext {
             version: env!("CARGO_PKG_VERSION"),
+        },
+    }
+}
+
+fn environment_context<'a>(
+    manifest: &'a trainyard_core::Manifest,
+    environment: &'a Environment,
+) -> EnvironmentContext<'a> {
+    let index = manifest
+        .environments
+        .iter()
+        .position(|env| env.name == environment.name)
+        .unwrap_or(0);
+    let mut tags = BTreeMap::from([
+        ("project".to_owned(), manifest.project.name.clone()),
+        ("environment".to_owned(), environment.name.clone()),
+        ("managed-by".to_owned(), "trainyard".to_owned()),
+    ]);
+    tags.extend(environment.tags.clone());
+    let (training_subnet, endpoints_subnet) =
+        subnets(&environment.network.address_space).unwrap_or_default();
+    EnvironmentContext {
+        name: &environment.name,
+        region: environment.region(),
+        index,
+        is_last: index + 1 == manifest.environments.len(),
+        tags,
+        compute: ComputeContext {
+            vm_size: &environment.compute.vm_size,
+            min_nodes: environment.compute.min_nodes,
+            max_nodes: environment.compute.max_nodes,
+            low_priority: environment.compute.low_priority,
+        },
+        serving: ServingContext {
+            instance_type: &environment.serving.instance_type,
+            instance_count: environment.serving.instance_count,
+            replicas: environment.serving.replicas,
+            max_replicas: environment.serving.max_replicas,
+            cpu: &environment.serving.cpu,
+            memory: &environment.serving.memory,
+        },
+        network: NetworkContext {
+            private: environment.network.isolation == NetworkIsolation::Private,
+            address_space: &environment.network.address_space,
+            training_subnet,
+            endpoints_subnet,
+            allowed_ips: &environment.network.allowed_ips,
+        },
+        rbac: RbacContext {
+            data_scientists: &environment.rbac.data_scientists,
+            readers: &environment.rbac.readers,
+            deployers: &environment.rbac.deployers,
         },
     }
 }
@@ -723,8 +794,15 @@ mod tests {
             name: "biopsies".to_owned(),
             path: "data/x.csv".to_owned(),
         }];
-        let command = ["python3", "train.py", "--data", "{{ datasets.biopsies.path }}", "--out", "{{ output_dir }}"]
-            .map(str::to_owned);
+        let command = [
+            "python3",
+            "train.py",
+            "--data",
+            "{{ datasets.biopsies.path }}",
+            "--out",
+            "{{ output_dir }}",
+        ]
+        .map(str::to_owned);
         assert_eq!(
             azureml_command(&command, &datasets),
             "python3 train.py --data ${{inputs.biopsies}} --out ${{outputs.model}}"
@@ -734,12 +812,25 @@ mod tests {
     #[test]
     fn keys_are_found_in_block_and_flow_style() {
         let source = "version: 1\nenvironments:\n  - name: dev\n    region: westeurope\n  - name: prod\n    names: { key-vault: kv--x }\n    rbac:\n      readers: [x]\n";
-        let locate = Locator { file: "trainyard.yaml", source };
+        let locate = Locator {
+            file: "trainyard.yaml",
+            source,
+        };
         let error = locate.error("prod", &["names", "key-vault"], "name-rule", "m".to_owned());
-        assert_eq!(error.span, Some(SourceSpan { line: 6, column: 14 }));
+        assert_eq!(
+            error.span,
+            Some(SourceSpan {
+                line: 6,
+                column: 14
+            })
+        );
         let error = locate.error("prod", &["rbac", "readers"], "r", "m".to_owned());
         assert_eq!(error.span, Some(SourceSpan { line: 8, column: 7 }));
         let error = locate.error("dev", &["names", "storage-account"], "r", "m".to_owned());
-        assert_eq!(error.span.unwrap().line, 3, "falls back to the environment's entry");
+        assert_eq!(
+            error.span.unwrap().line,
+            3,
+            "falls back to the environment's entry"
+        );
     }
 }

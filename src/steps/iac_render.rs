@@ -28,7 +28,9 @@ pub fn run(args: &IacRenderArgs, context: &StepContext) -> Result<Report, StepEr
     let mut written = 0;
     for file in &plan.files {
         let path = project.root.join(&file.path);
-        if write_atomic(&path, &file.contents).map_err(|error| StepError::io("writing", &path, error))? {
+        if write_atomic(&path, &file.contents)
+            .map_err(|error| StepError::io("writing", &path, error))?
+        {
             written += 1;
         }
     }
@@ -53,8 +55,11 @@ pub fn run(args: &IacRenderArgs, context: &StepContext) -> Result<Report, StepEr
     .with_output("written", written.to_string());
     for path in &stale {
         report.push_finding(
-            Finding::notice("iac/stale-removed", format!("removed {path}: the manifest no longer renders it"))
-                .at(Location::file(path.clone())),
+            Finding::notice(
+                "iac/stale-removed",
+                format!("removed {path}: the manifest no longer renders it"),
+            )
+            .at(Location::file(path.clone())),
         );
     }
     report.summary = summary(&plan);
@@ -97,4 +102,47 @@ pub fn summary(plan: &Plan) -> String {
         );
     }
     text
+}
+
+/// For `quickstart`: renders dev, staging and prod of the example, checks them,
+/// then shows `iac check` catching a hand edit (neutral: the failure is the lesson).
+pub fn quickstart_phase(context: &StepContext) -> Result<Vec<Report>, StepError> {
+    let all = IacRenderArgs {
+        selection: crate::cli::IacSelection {
+            all: true,
+            ..crate::cli::IacSelection::default()
+        },
+    };
+    let rendered = run(&all, context)?;
+    let check = super::iac_check::run(&crate::cli::IacCheckArgs::default(), context)?;
+
+    let project = context.project()?;
+    let output_dir = project
+        .manifest
+        .iac
+        .as_ref()
+        .map_or("infra", |iac| iac.output_dir.as_str());
+    let Some(edited) = project.manifest.environments.last().and_then(|env| {
+        [
+            format!("{output_dir}/kubernetes/{}/deployment.yaml", env.name),
+            format!("{output_dir}/terraform/{}/main.tf", env.name),
+        ]
+        .into_iter()
+        .find(|path| project.root.join(path).is_file())
+    }) else {
+        return Ok(vec![rendered, check]);
+    };
+    let path = project.root.join(&edited);
+    let original =
+        std::fs::read_to_string(&path).map_err(|error| StepError::io("reading", &path, error))?;
+    let hand_edit = format!("{original}# a hand edit someone forgot to put in trainyard.yaml\n");
+    write_atomic(&path, &hand_edit).map_err(|error| StepError::io("writing", &path, error))?;
+    let mut drift = super::iac_check::run(&crate::cli::IacCheckArgs::default(), context)?;
+    write_atomic(&path, &original).map_err(|error| StepError::io("writing", &path, error))?;
+    drift.title = format!(
+        "a hand edit of {edited}, caught: {} finding(s), as expected",
+        drift.findings.len()
+    );
+    drift.conclusion = Conclusion::Neutral;
+    Ok(vec![rendered, check, drift])
 }

@@ -75,6 +75,11 @@ pub fn run(args: &QuickstartArgs) -> Result<Report, StepError> {
         report.push_child(phase);
     }
 
+    // Infrastructure as code: dev, staging and prod rendered, checked, drift caught.
+    for phase in super::iac_render::quickstart_phase(&context)? {
+        report.push_child(phase);
+    }
+
     report.summary = format!(
         "The example project is in `{dir}`: the UCI breast-cancer data, a standard-library \
          logistic-regression `train.py`, and a `trainyard.yaml` with dev, staging and prod.\n\n\

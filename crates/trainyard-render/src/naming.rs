@@ -359,6 +359,7 @@ fn fit(prefix: &str, project: &str, tail: &str, max: usize, keep: impl Fn(char) 
 impl Names {
     /// Computes every name of one environment and checks each against its rule.
     /// All violations are returned, so a person fixes them in one go.
+    #[allow(clippy::too_many_lines)] // one entry per resource: a table, clearer in one place
     pub fn compute(inputs: &NameInputs<'_>) -> Result<Self, Vec<NameError>> {
         let project = inputs.project;
         let env = inputs.environment;
@@ -370,8 +371,15 @@ impl Names {
         let env_alnum: String = squeeze(env, lower_alnum, 16);
 
         let mut errors = Vec::new();
-        let mut pick = |rule: &Rule, computed: String| -> String {
-            let (name, overridden) = match inputs.overrides.get(rule.key) {
+        // `overridable`: whether `names:` may replace it (the Terraform state account
+        // and the namespace have their own keys under `iac:`).
+        let mut pick_from = |rule: &Rule, computed: String, overridable: bool| -> String {
+            let given = if overridable {
+                inputs.overrides.get(rule.key)
+            } else {
+                None
+            };
+            let (name, overridden) = match given {
                 Some(given) => ((*given).to_owned(), true),
                 None => (computed, false),
             };
@@ -388,23 +396,72 @@ impl Names {
             name
         };
 
+        let kubernetes_namespace = pick_from(
+            &KUBERNETES_NAME,
+            inputs.kubernetes_namespace.map_or_else(
+                || format!("{}-{env}", squeeze(project, hyphenated, 62 - env.len())),
+                str::to_owned,
+            ),
+            false,
+        );
+        let state_storage_account = pick_from(
+            &STORAGE_ACCOUNT,
+            inputs.state_storage_account.map_or_else(
+                || {
+                    fit(
+                        "sttf",
+                        project,
+                        &stable_suffix(project, "terraform-state"),
+                        24,
+                        lower_alnum,
+                    )
+                },
+                str::to_owned,
+            ),
+            false,
+        );
+        let mut pick = |rule: &Rule, computed: String| pick_from(rule, computed, true);
         let names = Self {
             resource_group: pick(&RESOURCE_GROUP, format!("rg-{project}-{env}")),
             storage_account: pick(
                 &STORAGE_ACCOUNT,
-                fit("st", project, &format!("{env_alnum}{suffix}"), 24, lower_alnum),
+                fit(
+                    "st",
+                    project,
+                    &format!("{env_alnum}{suffix}"),
+                    24,
+                    lower_alnum,
+                ),
             ),
             key_vault: pick(
                 &KEY_VAULT,
-                fit("kv-", project, &format!("-{env_alnum}{suffix}"), 24, hyphenated),
+                fit(
+                    "kv-",
+                    project,
+                    &format!("-{env_alnum}{suffix}"),
+                    24,
+                    hyphenated,
+                ),
             ),
             container_registry: pick(
                 &CONTAINER_REGISTRY,
-                fit("cr", project, &format!("{env_alnum}{suffix}"), 50, lower_alnum),
+                fit(
+                    "cr",
+                    project,
+                    &format!("{env_alnum}{suffix}"),
+                    50,
+                    lower_alnum,
+                ),
             ),
-            workspace: pick(&WORKSPACE, fit("mlw-", project, &format!("-{env}"), 33, hyphenated)),
+            workspace: pick(
+                &WORKSPACE,
+                fit("mlw-", project, &format!("-{env}"), 33, hyphenated),
+            ),
             application_insights: pick(&APPLICATION_INSIGHTS, format!("appi-{project}-{env}")),
-            log_analytics: pick(&LOG_ANALYTICS, fit("log-", project, &format!("-{env}"), 63, hyphenated)),
+            log_analytics: pick(
+                &LOG_ANALYTICS,
+                fit("log-", project, &format!("-{env}"), 63, hyphenated),
+            ),
             compute_cluster: pick(&COMPUTE_CLUSTER, "train-cluster".to_owned()),
             // Unique per region across every subscription: the suffix keeps two
             // projects (or a fork) in one region from colliding.
@@ -417,24 +474,19 @@ impl Names {
                 &VIRTUAL_NETWORK,
                 fit("vnet-", project, &format!("-{env}"), 64, hyphenated),
             ),
-            kubernetes_app: pick(&KUBERNETES_NAME, fit("", project, "-server", 63, hyphenated)),
-            kubernetes_namespace: pick(
+            kubernetes_app: pick(
                 &KUBERNETES_NAME,
-                inputs.kubernetes_namespace.map_or_else(
-                    || format!("{}-{env}", squeeze(project, hyphenated, 62 - env.len())),
-                    str::to_owned,
-                ),
+                fit("", project, "-server", 63, hyphenated),
             ),
-            state_storage_account: pick(
-                &STORAGE_ACCOUNT,
-                inputs.state_storage_account.map_or_else(
-                    || fit("sttf", project, &stable_suffix(project, "terraform-state"), 24, lower_alnum),
-                    str::to_owned,
-                ),
-            ),
+            kubernetes_namespace,
+            state_storage_account,
             suffix,
         };
-        if errors.is_empty() { Ok(names) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(names)
+        } else {
+            Err(errors)
+        }
     }
 
     /// The names that must differ between environments, with their rule.
@@ -443,16 +495,24 @@ impl Names {
             (&RESOURCE_GROUP, self.resource_group.clone()),
             (&STORAGE_ACCOUNT, self.storage_account.clone()),
             (&KEY_VAULT, self.key_vault.clone()),
-            (&CONTAINER_REGISTRY, self.container_registry.to_ascii_lowercase()),
+            (
+                &CONTAINER_REGISTRY,
+                self.container_registry.to_ascii_lowercase(),
+            ),
             // Endpoints only collide within one region.
-            (&ONLINE_ENDPOINT, format!("{}@{region}", self.online_endpoint)),
+            (
+                &ONLINE_ENDPOINT,
+                format!("{}@{region}", self.online_endpoint),
+            ),
         ]
     }
 }
 
 /// Two environments that would get the same globally (or regionally) unique name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("environments `{first}` and `{second}` both get the {kind} name `{name}`, which must be unique {scope}")]
+#[error(
+    "environments `{first}` and `{second}` both get the {kind} name `{name}`, which must be unique {scope}"
+)]
 pub struct Collision {
     pub key: &'static str,
     pub kind: String,
@@ -503,8 +563,14 @@ mod tests {
     #[test]
     fn the_suffix_is_stable_and_differs_per_environment() {
         // Fixed values: a change here renames every user's resources.
-        assert_eq!(stable_suffix("breast-cancer", "dev"), stable_suffix("breast-cancer", "dev"));
-        assert_ne!(stable_suffix("breast-cancer", "dev"), stable_suffix("breast-cancer", "prod"));
+        assert_eq!(
+            stable_suffix("breast-cancer", "dev"),
+            stable_suffix("breast-cancer", "dev")
+        );
+        assert_ne!(
+            stable_suffix("breast-cancer", "dev"),
+            stable_suffix("breast-cancer", "prod")
+        );
         assert_eq!(stable_suffix("breast-cancer", "dev").len(), 5);
     }
 
@@ -512,11 +578,55 @@ mod tests {
     fn a_long_project_still_gets_valid_names() {
         let project = "a-very-long-project-name-for-a-classifier-of-biopsies";
         let names = Names::compute(&inputs(project, "staging")).unwrap();
-        assert!(names.storage_account.len() <= 24, "{}", names.storage_account);
+        assert!(
+            names.storage_account.len() <= 24,
+            "{}",
+            names.storage_account
+        );
         assert!(names.storage_account.ends_with(&names.suffix));
         assert!(names.key_vault.len() <= 24);
         assert!(names.online_endpoint.len() <= 32);
         assert!(names.workspace.len() <= 33);
+    }
+
+    #[test]
+    fn an_override_replaces_only_its_own_name() {
+        let mut given = inputs("churn", "prod");
+        given.overrides.insert("storage-account", "stchurnprod");
+        let names = Names::compute(&given).unwrap();
+        assert_eq!(names.storage_account, "stchurnprod");
+        assert_ne!(names.state_storage_account, "stchurnprod");
+
+        given.overrides.insert("key-vault", "kv_churn");
+        let errors = Names::compute(&given).unwrap_err();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].overridden);
+        assert_eq!(
+            errors[0].to_string(),
+            "key vault name `kv_churn` contains `_`; Microsoft.KeyVault/vaults names take letters, digits and hyphens only"
+        );
+    }
+
+    #[test]
+    fn collisions_respect_the_scope() {
+        let dev = Names::compute(&inputs("churn", "dev")).unwrap();
+        let mut prod = Names::compute(&inputs("churn", "prod")).unwrap();
+        assert!(
+            collisions(&[("dev", "westeurope", &dev), ("prod", "westeurope", &prod)]).is_empty()
+        );
+        prod.online_endpoint.clone_from(&dev.online_endpoint);
+        let found = collisions(&[("dev", "westeurope", &dev), ("prod", "westeurope", &prod)]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].key, "online-endpoint");
+        assert!(
+            collisions(&[("dev", "westeurope", &dev), ("prod", "northeurope", &prod)]).is_empty()
+        );
+        prod.container_registry = dev.container_registry.to_uppercase();
+        let found = collisions(&[("dev", "westeurope", &dev), ("prod", "northeurope", &prod)]);
+        assert_eq!(
+            found[0].key, "container-registry",
+            "registry names ignore case"
+        );
     }
 
     #[test]
@@ -525,9 +635,29 @@ mod tests {
         assert!(STORAGE_ACCOUNT.violation("st").unwrap().contains("3–24"));
         assert!(STORAGE_ACCOUNT.violation("st-bc").unwrap().contains("`-`"));
         assert!(STORAGE_ACCOUNT.violation("stBC1").unwrap().contains("`B`"));
-        assert!(KEY_VAULT.violation("kv--x").unwrap().contains("consecutive"));
-        assert!(KEY_VAULT.violation("1kv").unwrap().contains("start with a letter"));
-        assert!(ONLINE_ENDPOINT.violation("ep-").unwrap().contains("end with"));
-        assert!(CONTAINER_REGISTRY.violation("cr1").unwrap().contains("5–50"));
+        assert!(
+            KEY_VAULT
+                .violation("kv--x")
+                .unwrap()
+                .contains("consecutive")
+        );
+        assert!(
+            KEY_VAULT
+                .violation("1kv")
+                .unwrap()
+                .contains("start with a letter")
+        );
+        assert!(
+            ONLINE_ENDPOINT
+                .violation("ep-")
+                .unwrap()
+                .contains("end with")
+        );
+        assert!(
+            CONTAINER_REGISTRY
+                .violation("cr1")
+                .unwrap()
+                .contains("5–50")
+        );
     }
 }

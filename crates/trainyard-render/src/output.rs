@@ -183,8 +183,16 @@ mod tests {
                 ("infra/t/old/c.tf", DriftKind::Extra),
             ]
         );
-        assert!(drifts[0].diff.contains("-a = 1\n+a = 2\n"), "{}", drifts[0].diff);
-        assert!(drifts[0].diff.starts_with("--- a/infra/t/dev/a.tf\n+++ b/infra/t/dev/a.tf\n"));
+        assert!(
+            drifts[0].diff.contains("-a = 1\n+a = 2\n"),
+            "{}",
+            drifts[0].diff
+        );
+        assert!(
+            drifts[0]
+                .diff
+                .starts_with("--- a/infra/t/dev/a.tf\n+++ b/infra/t/dev/a.tf\n")
+        );
     }
 
     #[test]

@@ -362,7 +362,9 @@ fn default_code() -> String {
     ".".to_owned()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum IacTarget {
     Terraform,
@@ -372,7 +374,12 @@ pub enum IacTarget {
 }
 
 impl IacTarget {
-    pub const ALL: [Self; 4] = [Self::Terraform, Self::Bicep, Self::Kubernetes, Self::Azureml];
+    pub const ALL: [Self; 4] = [
+        Self::Terraform,
+        Self::Bicep,
+        Self::Kubernetes,
+        Self::Azureml,
+    ];
 
     /// The name as written in the manifest and on the command line.
     pub fn as_str(self) -> &'static str {

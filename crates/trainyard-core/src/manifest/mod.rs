@@ -16,8 +16,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use environment::{
-    AzuremlIac, Compute, DEFAULT_REGION, Environment, Iac, IacTarget, KubernetesIac,
-    NameOverrides, Network, NetworkIsolation, Rbac, Serving, TerraformState,
+    AzuremlIac, Compute, DEFAULT_REGION, Environment, Iac, IacTarget, KubernetesIac, NameOverrides,
+    Network, NetworkIsolation, Rbac, Serving, TerraformState,
 };
 pub use gate::{
     ByteSize, Comparison, DataCheck, FairnessRule, GatePolicy, LatencyBudget, MetricThreshold,
