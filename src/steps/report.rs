@@ -274,32 +274,30 @@ fn render(
         out.push('\n');
     }
 
-    let compare = reports.iter().rev().find(|r| r.step == "compare");
-    if let Some(compare) = compare.filter(|r| !r.summary.trim().is_empty()) {
+    // compare's own summary is the metrics table and history charts; without
+    // a compare step, both come from the ledger.
+    let compare = reports
+        .iter()
+        .rev()
+        .find(|r| r.step == "compare" && !r.summary.trim().is_empty());
+    if let Some(compare) = compare {
         out.push_str("### Metrics vs champion\n\n");
         out.push_str(compare.summary.trim_end());
         out.push_str("\n\n");
     } else if let Some(history) = history {
         render_metrics_table(history, &mut out);
-    }
-    if let Some(history) = history {
         render_chart(history, &mut out);
     }
     render_data_findings(reports, &mut out);
     for gate in reports.iter().filter(|r| r.step == "gate") {
-        let environment = gate.outputs.get("environment").map_or("", String::as_str);
-        let _ = writeln!(
-            out,
-            "### {} Gate{}\n",
-            emoji(gate.conclusion),
-            if environment.is_empty() {
-                String::new()
-            } else {
-                format!(" to {environment}")
-            }
-        );
         if gate.summary.trim().is_empty() {
-            let _ = writeln!(out, "{}\n", gate.title);
+            let environment = gate.outputs.get("environment").map_or("", String::as_str);
+            let _ = writeln!(
+                out,
+                "### {} Gate {environment}\n\n{}\n",
+                emoji(gate.conclusion),
+                gate.title
+            );
         } else {
             out.push_str(gate.summary.trim_end());
             out.push_str("\n\n");
