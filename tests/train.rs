@@ -327,6 +327,7 @@ fn early_stop_fires_when_the_loss_stops_improving_for_its_patience() {
 }
 
 /// Alive means: in the process table and not a zombie waiting to be reaped.
+#[cfg(target_os = "linux")]
 fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         stat.rsplit_once(')')
@@ -335,6 +336,7 @@ fn alive(pid: u32) -> bool {
 }
 
 /// Init reaps orphans asynchronously: wait (bounded) for the pid to go.
+#[cfg(target_os = "linux")]
 fn gone(pid: u32) -> bool {
     let until = Instant::now() + Duration::from_secs(20);
     while Instant::now() < until {
@@ -347,6 +349,7 @@ fn gone(pid: u32) -> bool {
 }
 
 #[test]
+#[cfg(target_os = "linux")] // /proc tells a live process from a zombie
 fn the_timeout_kills_the_command_and_its_child() {
     let project = fixture_repo(
         "hang.py",

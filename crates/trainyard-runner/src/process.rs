@@ -13,15 +13,11 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
-
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 
 /// A line longer than this is passed on in pieces, so memory stays bounded
 /// whatever the command writes.
@@ -142,26 +138,25 @@ pub fn run_command(
     }
     let program = options.program.to_string_lossy().into_owned();
     let started = Instant::now();
-    let mut child = Command::new(&options.program)
+    let mut command = Command::new(&options.program);
+    command
         .args(&options.args)
         .current_dir(&options.cwd)
         .envs(options.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => RunError::NotFound {
-                program: program.clone(),
-            },
-            _ => RunError::Spawn {
-                program: program.clone(),
-                source,
-            },
-        })?;
+        .stderr(Stdio::piped());
+    tree::own_group(&mut command);
+    let mut child = command.spawn().map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => RunError::NotFound {
+            program: program.clone(),
+        },
+        _ => RunError::Spawn {
+            program: program.clone(),
+            source,
+        },
+    })?;
     let pid = child.id();
-    let group = Pid::from_raw(i32::try_from(pid).unwrap_or(i32::MAX));
 
     let (sender, events) = mpsc::channel();
     let mut readers = Vec::new();
@@ -179,6 +174,7 @@ pub fn run_command(
 
     let deadline = options.timeout.map(|timeout| started + timeout);
     let mut open_streams = readers.len();
+    let mut exited = false;
     let mut exit = None;
     let mut ending: Option<Finish> = None;
     // When to SIGKILL the group, once SIGTERM was sent.
@@ -187,7 +183,7 @@ pub fn run_command(
     let mut drain_until: Option<Instant> = None;
 
     loop {
-        if exit.is_some() && open_streams == 0 {
+        if exited && open_streams == 0 {
             break;
         }
         let now = Instant::now();
@@ -196,11 +192,11 @@ pub fn run_command(
         }
         if ending.is_none() && deadline.is_some_and(|deadline| now >= deadline) {
             ending = Some(Finish::TimedOut);
-            signal_group(group, Signal::SIGTERM);
+            tree::terminate(pid);
             kill_at = Some(now + options.grace);
         }
         if kill_at.is_some_and(|at| now >= at) {
-            signal_group(group, Signal::SIGKILL);
+            tree::kill(pid);
             kill_at = None;
         }
         let wake = [deadline.filter(|_| ending.is_none()), kill_at, drain_until]
@@ -219,21 +215,22 @@ pub fn run_command(
                 });
                 if control == Control::Stop && ending.is_none() {
                     ending = Some(Finish::Stopped);
-                    signal_group(group, Signal::SIGTERM);
+                    tree::terminate(pid);
                     kill_at = Some(Instant::now() + options.grace);
                 }
             }
             Ok(Event::Closed) => open_streams -= 1,
             Ok(Event::Exited(status)) => {
+                exited = true;
                 exit = Some(status);
                 // The leader is gone; what it left in the group goes too.
-                signal_group(group, Signal::SIGKILL);
+                tree::kill(pid);
                 kill_at = None;
                 drain_until = Some(Instant::now() + options.grace);
             }
             Ok(Event::WaitFailed) => {
-                signal_group(group, Signal::SIGKILL);
-                exit = Some(std::process::ExitStatus::from_raw(-1));
+                exited = true;
+                tree::kill(pid);
                 drain_until = Some(Instant::now() + options.grace);
             }
             Err(RecvTimeoutError::Timeout) => {}
@@ -246,12 +243,9 @@ pub fn run_command(
         }
     }
 
-    let finish = ending.unwrap_or_else(|| {
-        let status = exit.unwrap_or_else(|| std::process::ExitStatus::from_raw(-1));
-        Finish::Exited {
-            code: status.code(),
-            signal: status.signal(),
-        }
+    let finish = ending.unwrap_or_else(|| Finish::Exited {
+        code: exit.and_then(|status| status.code()),
+        signal: exit.and_then(tree::signal_of),
     });
     Ok(RunSummary {
         finish,
@@ -260,10 +254,65 @@ pub fn run_command(
     })
 }
 
-/// Sends a signal to every process of the group; a group that is already
-/// gone (ESRCH) is what we wanted.
-fn signal_group(group: Pid, signal: Signal) {
-    let _ = killpg(group, signal);
+/// The process tree: a process group on Unix. A group that is already gone
+/// (ESRCH) is what we wanted, so signal errors are ignored.
+#[cfg(unix)]
+mod tree {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::process::{Command, ExitStatus};
+
+    use nix::sys::signal::{Signal, killpg};
+    use nix::unistd::Pid;
+
+    /// The command leads a new process group (`setpgid(0, 0)`).
+    pub fn own_group(command: &mut Command) {
+        command.process_group(0);
+    }
+
+    pub fn terminate(leader: u32) {
+        signal(leader, Signal::SIGTERM);
+    }
+
+    pub fn kill(leader: u32) {
+        signal(leader, Signal::SIGKILL);
+    }
+
+    fn signal(leader: u32, signal: Signal) {
+        if let Ok(group) = i32::try_from(leader) {
+            let _ = killpg(Pid::from_raw(group), signal);
+        }
+    }
+
+    pub fn signal_of(status: ExitStatus) -> Option<i32> {
+        status.signal()
+    }
+}
+
+/// Elsewhere (Windows): `taskkill /T` ends the command and its descendants;
+/// there is no polite first signal for a console program, and what a finished
+/// command left behind is not found.
+#[cfg(not(unix))]
+mod tree {
+    use std::process::{Command, ExitStatus, Stdio};
+
+    pub fn own_group(_command: &mut Command) {}
+
+    pub fn terminate(leader: u32) {
+        kill(leader);
+    }
+
+    pub fn kill(leader: u32) {
+        let _ = Command::new("taskkill")
+            .args(["/T", "/F", "/PID", &leader.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+
+    pub fn signal_of(_status: ExitStatus) -> Option<i32> {
+        None
+    }
 }
 
 fn spawn_reader(
