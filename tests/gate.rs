@@ -501,6 +501,12 @@ struct Gpg {
 impl Gpg {
     fn new() -> Self {
         let home = tempfile::Builder::new().prefix("gpg").tempdir().unwrap();
+        // gpg insists that its home is private.
+        std::fs::set_permissions(
+            home.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
         let status = std::process::Command::new("gpg")
             .env("GNUPGHOME", home.path())
             .args([

@@ -329,3 +329,95 @@ fn status_shows_each_environment_and_what_waits_at_which_gate() {
         "{summary}"
     );
 }
+
+#[test]
+fn a_project_in_a_folder_keeps_its_desired_state_beside_its_manifest() {
+    let repo = Repo::new_in("ml", GATES);
+    repo.train(&[("accuracy", 0.95)], 100, &[]);
+    let (report, code) = repo.trainyard(&[
+        "--manifest",
+        "ml/trainyard.yaml",
+        "promote",
+        "--env",
+        "staging",
+        "--direct",
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(
+        report["outputs"]["release"],
+        "ml/deploy/staging/release.yaml"
+    );
+    assert!(
+        repo.read("ml/deploy/staging/release.yaml")
+            .contains("\nversion: 1\n")
+    );
+    assert_eq!(repo.status_porcelain(), "");
+    let policy = gate_fixture::verdict(&report["children"][0])["policy"].clone();
+    assert!(
+        policy.as_str().unwrap().ends_with(":ml/trainyard.yaml"),
+        "{policy}"
+    );
+    let (report, code) = repo.trainyard(&["--manifest", "ml/trainyard.yaml", "status"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["outputs"]["staging-version"], "1");
+}
+
+#[test]
+fn direct_promotion_from_another_branch_moves_only_the_target() {
+    let repo = Repo::new(GATES);
+    repo.train(&[("accuracy", 0.95)], 100, &[]);
+    let main_before = repo.head();
+    repo.git(&["checkout", "--quiet", "-b", "feature"]);
+    let (report, code) = repo.trainyard(&["promote", "--env", "staging", "--direct"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(repo.git(&["rev-parse", "--abbrev-ref", "HEAD"]), "feature");
+    assert_eq!(
+        repo.head(),
+        main_before,
+        "the checked-out branch did not move"
+    );
+    assert_eq!(repo.status_porcelain(), "");
+    assert!(!repo.path().join("deploy").exists());
+    assert_eq!(repo.git(&["rev-parse", "main^"]), main_before);
+    assert_eq!(
+        repo.git(&["rev-parse", "main"]),
+        report["outputs"]["commit"].as_str().unwrap()
+    );
+}
+
+#[test]
+fn a_ci_checkout_without_the_local_branch_pushes_the_commit_to_the_remote_branch() {
+    // The shape of a CI checkout: a detached HEAD, the default branch only as origin/main.
+    let upstream = Repo::new(GATES);
+    let remote = tempfile::tempdir().unwrap();
+    let bare = remote.path().join("demo.git");
+    upstream.git(&["clone", "--quiet", "--bare", ".", bare.to_str().unwrap()]);
+    let ci = Repo::new(GATES);
+    ci.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    ci.git(&["fetch", "--quiet", "origin"]);
+    ci.git(&["checkout", "--quiet", "--detach", "origin/main"]);
+    ci.git(&["branch", "--quiet", "-D", "main"]);
+    ci.train(&[("accuracy", 0.95)], 100, &[]);
+
+    let (report, code) = ci.trainyard(&["promote", "--env", "staging", "--direct"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["outputs"]["pushed"], "true");
+    let commit = report["outputs"]["commit"].as_str().unwrap();
+    let remote_main = ci.git(&["ls-remote", "origin", "refs/heads/main"]);
+    assert!(remote_main.starts_with(commit), "{remote_main}");
+    assert_eq!(ci.status_porcelain(), "");
+
+    // A remote that moved meanwhile refuses the push; nothing local changes.
+    upstream.write("other.txt", "someone else's change");
+    upstream.commit_all("meanwhile");
+    upstream.git(&["push", "--quiet", "--force", bare.to_str().unwrap(), "main"]);
+    ci.train(&[("accuracy", 0.96)], 100, &[]);
+    let (report, code) = ci.trainyard(&["promote", "--env", "staging", "--direct"]);
+    assert_eq!(code, 3, "{report:#}");
+    assert!(report.to_string().contains("git push"), "{report}");
+    assert_eq!(
+        ci.ledger().deployments("staging").unwrap().len(),
+        1,
+        "a failed push records nothing"
+    );
+}

@@ -306,6 +306,23 @@ fn weakened_here(
     })
 }
 
+/// `deploy/<env>/release.yaml` beside the manifest, as a path in the repository
+/// (a project in `ml/` keeps its desired state in `ml/deploy/`, next to its IaC).
+pub fn release_path(
+    repo: &git2::Repository,
+    manifest_path: &Path,
+    env: &str,
+) -> Result<String, StepError> {
+    let manifest = policy::path_in_repository(repo, manifest_path).map_err(gate_error)?;
+    let folder = manifest.rsplit_once('/').map_or("", |(folder, _)| folder);
+    let file = trainyard_gate::release::path(env);
+    Ok(if folder.is_empty() {
+        file
+    } else {
+        format!("{folder}/{file}")
+    })
+}
+
 pub fn gate_error(error: GateError) -> StepError {
     match error {
         GateError::Manifest(error) => StepError::Config(error),

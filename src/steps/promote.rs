@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use trainyard_core::{Conclusion, Finding, Report, StepError};
-use trainyard_gate::release::{self, Release, ReleaseKind};
+use trainyard_gate::release::{Release, ReleaseKind};
 use trainyard_gate::{gitops, verdict::short};
 use trainyard_ledger::{Deployment, DeploymentKind, GitLedger, Ledger, RunId, detect_actor};
 
@@ -55,14 +55,15 @@ pub fn run(args: &PromoteArgs, context: &StepContext) -> Result<Report, StepErro
         .reason
         .clone()
         .unwrap_or_else(|| format!("gate {env} passed ({})", judged.verdict.digest()));
+    let repo = trainyard_gate::policy::discover(&judged.project.root).map_err(gate_error)?;
     let change = Change {
         release: &release,
+        path: gate::release_path(&repo, &context.manifest_path, env)?,
         target: &target,
         summary: judged.report.summary.clone(),
         reason: &reason,
         champion: last,
     };
-    let repo = trainyard_gate::policy::discover(&judged.project.root).map_err(gate_error)?;
     let mut outcome = apply(&repo, &judged.ledger, &change, &args.change)?;
     let conclusion = outcome.conclusion;
     outcome.push_child(judged.report);
@@ -80,6 +81,8 @@ pub fn actor(context: &StepContext, root: &std::path::Path) -> String {
 #[derive(Debug)]
 pub struct Change<'a> {
     pub release: &'a Release,
+    /// `deploy/<env>/release.yaml` as a path in the repository.
+    pub path: String,
     /// The branch that holds the environments' desired state.
     pub target: &'a str,
     /// Markdown for the PR body (the verdict table for a promotion).
@@ -98,7 +101,7 @@ pub fn apply(
 ) -> Result<Report, StepError> {
     let release = change.release;
     let env = &release.environment;
-    let path = release::path(env);
+    let path = change.path.clone();
     let tip = gitops::tip(repo, change.target, &how.remote).map_err(gate_error)?;
     let current = gitops::read_file(repo, tip.commit, &path)
         .map_err(gate_error)?
@@ -162,7 +165,7 @@ pub fn apply(
     // The verdict table is in the gate's own report; the PR body carries both.
     report.summary = format!(
         "`{path}` on `{branch}`:\n\n```yaml\n{content}```\n",
-        path = release::path(env)
+        path = change.path
     );
     Ok(report
         .with_output("passed", "true")
@@ -198,7 +201,7 @@ fn write(
     content: &str,
 ) -> Result<Written, StepError> {
     let release = change.release;
-    let path = release::path(&release.environment);
+    let path = change.path.as_str();
     let title = title(release);
     let message = commit_message(&title, release, current, change.reason);
 
@@ -214,9 +217,9 @@ fn write(
         )));
     }
     let direct_on_checkout = how.direct
-        && gitops::checked_out_and_clean(repo, change.target, tip.commit, &path)
+        && gitops::checked_out_and_clean(repo, change.target, tip.commit, path)
             .map_err(gate_error)?;
-    let commit = gitops::commit_file(repo, tip.commit, &path, content.as_bytes(), &message)
+    let commit = gitops::commit_file(repo, tip.commit, path, content.as_bytes(), &message)
         .map_err(gate_error)?;
     let branch = if how.direct {
         change.target.to_owned()
@@ -238,7 +241,7 @@ fn write(
         gitops::move_branch(repo, change.target, commit, Some(tip.commit), &title)
             .map_err(gate_error)?;
         if direct_on_checkout {
-            gitops::follow_in_work_tree(repo, &path, content.as_bytes()).map_err(gate_error)?;
+            gitops::follow_in_work_tree(repo, path, content.as_bytes()).map_err(gate_error)?;
         }
     }
     Ok(Written {

@@ -53,6 +53,7 @@ pub fn run(args: &RollbackArgs, context: &StepContext) -> Result<Report, StepErr
         manifest.environments.last().map(|last| last.name.as_str()) == Some(args.env.as_str());
     let change = Change {
         release: &release,
+        path: super::gate::release_path(&repo, &context.manifest_path, &args.env)?,
         target: &manifest.project.default_branch,
         summary: format!(
             "Rolls {} back to v{} (deployed {} by {}, {}).",

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use trainyard_core::{Conclusion, Report, StepError};
-use trainyard_gate::release::{self, Release};
+use trainyard_gate::release::Release;
 use trainyard_gate::{gitops, policy, verdict::short};
 use trainyard_ledger::{Deployment, GitLedger, Ledger, LedgerError};
 
@@ -40,7 +40,7 @@ pub fn run(_args: &StatusArgs, context: &StepContext) -> Result<Report, StepErro
     let mut lines = Vec::new();
     for environment in &manifest.environments {
         let env = &environment.name;
-        let path = release::path(env);
+        let path = super::gate::release_path(&repo, &context.manifest_path, env)?;
         let deployed = gitops::read_file(&repo, tip.commit, &path)
             .map_err(gate_error)?
             .map(|bytes| Release::parse(&String::from_utf8_lossy(&bytes), &path))

@@ -33,21 +33,29 @@ gates:
 
 pub struct Repo {
     pub dir: tempfile::TempDir,
+    /// The project's folder in the repository (`""`: the root).
+    pub project: String,
 }
 
 impl Repo {
     /// A repository on `main` with the manifest (gates as given, indented by the
     /// caller under `gates:`) committed.
     pub fn new(gates: &str) -> Self {
+        Self::new_in("", gates)
+    }
+
+    /// The same, with the project in a folder of the repository (a monorepo).
+    pub fn new_in(project: &str, gates: &str) -> Self {
         let repo = Self {
             dir: tempfile::tempdir().unwrap(),
+            project: project.to_owned(),
         };
         repo.git(&["init", "--quiet", "--initial-branch=main"]);
         repo.git(&["config", "user.name", "Test Person"]);
         repo.git(&["config", "user.email", "test@example.com"]);
         repo.git(&["config", "commit.gpgsign", "false"]);
         repo.git(&["config", "tag.gpgsign", "false"]);
-        repo.write("trainyard.yaml", &manifest(gates));
+        repo.write(&repo.in_project("trainyard.yaml"), &manifest(gates));
         repo.write(".gitignore", ".trainyard/\n");
         repo.commit_all("the project");
         repo
@@ -105,7 +113,16 @@ impl Repo {
 
     /// Replaces the `gates:` body of the manifest (not committed).
     pub fn set_gates(&self, gates: &str) {
-        self.write("trainyard.yaml", &manifest(gates));
+        self.write(&self.in_project("trainyard.yaml"), &manifest(gates));
+    }
+
+    /// A path of the project's, relative to the repository root.
+    pub fn in_project(&self, path: &str) -> String {
+        if self.project.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{}/{path}", self.project)
+        }
     }
 
     pub fn ledger(&self) -> GitLedger {
@@ -116,7 +133,7 @@ impl Repo {
     /// of model (plus `extra` artifacts), registers it and moves `challenger`.
     pub fn train(&self, metrics: &[(&str, f64)], model_size: usize, extra: &[(&str, &str)]) -> u64 {
         let ledger = self.ledger();
-        let store = LocalStore::in_project(self.path());
+        let store = LocalStore::in_project(&self.path().join(&self.project));
         let out = tempfile::tempdir().unwrap();
         let model_file = out.path().join("model.json");
         let version_count = ledger.versions("clf").map_or(0, |v| v.len());
