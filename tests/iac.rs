@@ -593,3 +593,34 @@ fn the_example_renders_its_three_environments_and_checks_clean() {
         .assert()
         .code(0);
 }
+
+#[test]
+fn azureml_yaml_loads_with_the_azure_ml_sdk() {
+    let dir = project(MANIFEST);
+    render(dir.path(), &["--all", "--target", "azureml"]).code(0);
+    // The job's code folder and input file must exist for the loader.
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/customers.csv"), "id,churned\n1,0\n").unwrap();
+    let mut files = Vec::new();
+    collect(&dir.path().join("infra/azureml"), &mut files);
+    files.sort();
+    let run = |files: &[std::path::PathBuf]| {
+        std::process::Command::new(venv_tool("python"))
+            .arg(common::repo().join("tests/support/validate_azureml.py"))
+            .args(files)
+            .env("DO_NOT_TRACK", "1")
+            .output()
+            .unwrap()
+    };
+    let output = run(&files);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("9 Azure ML file(s) loaded, 0 refused"), "{stdout}");
+
+    // The loader does refuse a malformed deployment.
+    let broken = dir.path().join("infra/azureml/prod/online-deployment.yml");
+    let text = std::fs::read_to_string(&broken).unwrap();
+    std::fs::write(&broken, text.replace("instance_count: 3", "instance_count: three")).unwrap();
+    let output = run(&[broken]);
+    assert!(!output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+}
