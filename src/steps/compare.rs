@@ -169,12 +169,11 @@ fn build_report(
     );
 
     let mut md = String::new();
-    let (better, worse) = match &against.run {
-        Some(other) => comparison_table(&mut md, run, other, &against.label, &names, &declared),
-        None => {
-            alone_table(&mut md, run, &against.missing, &names);
-            (Vec::new(), Vec::new())
-        }
+    let (better, worse) = if let Some(other) = &against.run {
+        comparison_table(&mut md, run, other, &against.label, &names, &declared)
+    } else {
+        alone_table(&mut md, run, &against.missing, &names);
+        (Vec::new(), Vec::new())
     };
 
     let chart_metrics: Vec<&String> = if declared.is_empty() {
@@ -350,6 +349,8 @@ fn history_charts(runs: &[RunRecord], metrics: &[&String], default_branch: &str)
             })
             .collect();
         let values: Vec<String> = points.iter().map(|(_, value)| value.to_string()).collect();
+        // Mermaid strings cannot escape a double quote.
+        let metric = metric.replace('"', "'");
         let _ = write!(
             md,
             "```mermaid\nxychart-beta\n    title \"{metric} on {default_branch}\"\n    x-axis [{}]\n    y-axis \"{metric}\"\n    line [{}]\n```\n\n",

@@ -251,12 +251,7 @@ pub(crate) fn open_ledger(project: &Project) -> Result<GitLedger, StepError> {
 }
 
 pub(crate) fn ledger_error(error: trainyard_ledger::LedgerError) -> StepError {
-    match error {
-        trainyard_ledger::LedgerError::RunNotFound { .. }
-        | trainyard_ledger::LedgerError::AmbiguousRun { .. }
-        | trainyard_ledger::LedgerError::InvalidName { .. } => StepError::Usage(error.to_string()),
-        other => StepError::Environment(other.to_string()),
-    }
+    super::ledger_sync::ledger_error(error)
 }
 
 /// Prepares the data, runs the command and reads what it reported.
