@@ -58,6 +58,11 @@ fn metric_thresholds_pass_and_fail_with_observed_and_required() {
             ),
         ]
     );
+    // Each failed rule points at its line of the policy (an annotation in CI).
+    assert_eq!(
+        report["findings"][0]["location"],
+        serde_json::json!({"file": "trainyard.yaml", "line": 16})
+    );
     // The verdict is in the report: a table in the summary, JSON in the outputs.
     let summary = report["summary"].as_str().unwrap();
     assert!(
@@ -71,6 +76,12 @@ fn metric_thresholds_pass_and_fail_with_observed_and_required() {
             .unwrap()
             .starts_with("blake3:")
     );
+
+    // --verdict also writes it to a file.
+    let (report, _) =
+        repo.trainyard(&["gate", "--env", "staging", "--verdict", "out/verdict.json"]);
+    let saved: serde_json::Value = serde_json::from_str(&repo.read("out/verdict.json")).unwrap();
+    assert_eq!(saved, verdict(&report));
 
     // A named version is judged instead of the challenger.
     let (report, code) = repo.trainyard(&["gate", "--env", "staging", "--model", "clf@1"]);

@@ -112,7 +112,7 @@ pub fn judge(args: &GateArgs, context: &StepContext) -> Result<Judged, StepError
         artifacts: &read_artifact,
     };
     let verdict = trainyard_gate::evaluate(&gate_policy, &evidence).map_err(gate_error)?;
-    let mut report = verdict_report(&verdict, &gate_policy);
+    let mut report = verdict_report(&verdict, &gate_policy, &base, &project.manifest_file);
     if let Some(notice) = weakened_here(&project.manifest, manifest, &args.env, &base) {
         report.push_finding(notice);
     }
@@ -225,8 +225,30 @@ fn data_checks(paths: &[std::path::PathBuf]) -> Result<BTreeMap<DataCheck, bool>
     Ok(checks)
 }
 
-/// The report of a verdict: the table as summary, one error finding per failed rule.
-pub fn verdict_report(verdict: &Verdict, policy: &GatePolicy) -> Report {
+/// The manifest key of each kind of rule, to point a finding at its line.
+fn policy_key(rule: &str) -> &'static str {
+    match rule {
+        "metric" => "metrics",
+        "tests" => "tests",
+        "non-regression" => "non-regression",
+        "fairness" => "fairness",
+        "artifact-size" => "max-artifact-size",
+        "latency" => "latency",
+        "signed-tag" => "require-signed-tag",
+        "model-tag" => "model-tags",
+        "data" => "require-data",
+        _ => "require-tag",
+    }
+}
+
+/// The report of a verdict: the table as summary, one error finding per failed
+/// rule at the rule's line of the manifest (`manifest_file` as the user named it).
+pub fn verdict_report(
+    verdict: &Verdict,
+    policy: &GatePolicy,
+    base: &BasePolicy,
+    manifest_file: &str,
+) -> Report {
     let failed = verdict.failures().count();
     let title = if verdict.passed {
         format!(
@@ -261,17 +283,21 @@ pub fn verdict_report(verdict: &Verdict, policy: &GatePolicy) -> Report {
             "verdict",
             serde_json::to_string(verdict).unwrap_or_default(),
         );
-    let policy_file = verdict
-        .policy
-        .rsplit_once(':')
-        .map_or(verdict.policy.as_str(), |(_, file)| file);
     for rule in verdict.failures() {
+        let env = verdict.environment.as_str();
+        let line = base
+            .line_of(&["gates", env, policy_key(&rule.rule)])
+            .or_else(|| base.line_of(&["gates", env]));
+        let location = Location::file(manifest_file);
         report.push_finding(
             Finding::error(
                 format!("gate-{}", rule.rule),
                 rule.reason.clone().unwrap_or_else(|| rule.subject.clone()),
             )
-            .at(Location::file(policy_file)),
+            .at(match line {
+                Some(line) => location.at(line, None),
+                None => location,
+            }),
         );
     }
     if *policy == GatePolicy::default() {
