@@ -624,3 +624,58 @@ fn azureml_yaml_loads_with_the_azure_ml_sdk() {
     let output = run(&[broken]);
     assert!(!output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
 }
+
+/// The ConfigMap name kustomize generated for the release, as the Deployment mounts it.
+fn mounted_release(built: &str) -> String {
+    let at = built.find("configMap:\n").expect("the Deployment mounts a ConfigMap");
+    built[at..]
+        .lines()
+        .nth(1)
+        .and_then(|line| line.trim().strip_prefix("name: "))
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_promotion_changes_what_argo_cd_and_flux_build_so_the_pods_roll() {
+    let dir = project(MANIFEST);
+    render(dir.path(), &["--all", "--target", "kubernetes"]).code(0);
+    let release = dir.path().join("deploy/prod/release.yaml");
+    let build = || {
+        let output = std::process::Command::new(venv_tool("kubectl"))
+            .arg("kustomize")
+            .arg(dir.path().join("deploy/prod"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "kustomize could not build deploy/prod:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+
+    // What `trainyard promote` writes; the folder Argo CD and Flux watch.
+    std::fs::write(&release, "environment: prod\nmodel: churn-classifier\nversion: 3\n").unwrap();
+    let first = build();
+    assert!(first.contains("kind: Deployment"), "{first}");
+    assert!(first.contains("namespace: churn-model-prod"), "{first}");
+    assert!(first.contains("version: 3"), "the release is in the ConfigMap:\n{first}");
+    let first_name = mounted_release(&first);
+    assert!(first_name.starts_with("model-release-"), "{first_name}");
+
+    // What kustomize builds is valid Kubernetes.
+    let built = dir.path().join("built.yaml");
+    std::fs::write(&built, &first).unwrap();
+    let output = std::process::Command::new(venv_tool("kubernetes-validate"))
+        .args(["--strict", "--quiet"])
+        .arg(&built)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+
+    // A promotion changes the release, so the ConfigMap's name, so the Deployment.
+    std::fs::write(&release, "environment: prod\nmodel: churn-classifier\nversion: 4\n").unwrap();
+    let second_name = mounted_release(&build());
+    assert_ne!(first_name, second_name);
+}
