@@ -521,3 +521,37 @@ fn a_failing_command_is_recorded_and_its_last_lines_shown() {
         }
     );
 }
+
+#[test]
+#[cfg(unix)] // an executable script
+fn a_relative_program_is_the_projects_whatever_the_working_folder() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("project");
+    std::fs::create_dir(&dir).unwrap();
+    let script = dir.join("train.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho \"trainyard:metric loss=0.5 step=1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        dir.join("trainyard.yaml"),
+        "version: 1\nproject:\n  name: demo\ntrain:\n  command: [./train.sh]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join(".gitignore"), ".trainyard/\n").unwrap();
+    commit_all(&dir);
+    let report = run_json(
+        trainyard().current_dir(parent.path()).args([
+            "--manifest",
+            "project/trainyard.yaml",
+            "train",
+        ]),
+        0,
+    );
+    let run = recorded(&dir, &report);
+    assert_eq!(run.metrics["loss"], 0.5);
+    assert_eq!(run.command, ["./train.sh"]);
+}

@@ -81,7 +81,7 @@ pub fn run(args: &TrainArgs, context: &StepContext) -> Result<Report, StepError>
         id: execution.id.clone(),
         project: project.manifest.project.name.clone(),
         mode,
-        command: train.command.clone(),
+        command: execution.command.clone(),
         params: plan.params.clone(),
         metrics: execution.metrics.clone(),
         series: execution.series.clone(),
@@ -345,6 +345,14 @@ pub(crate) fn execute(plan: &Plan<'_>, log: &LogStream) -> Result<Execution, Ste
         })?;
 
     let mut options = RunOptions::new(&command, plan.root);
+    // `./train.sh` means the project's, whatever folder trainyard was started from.
+    if let Some(program) = command.first()
+        && program.contains('/')
+        && Path::new(program).is_relative()
+    {
+        let path = plan.root.join(program);
+        options.program = std::path::absolute(&path).unwrap_or(path).into_os_string();
+    }
     options.env = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
     options.timeout = timeout;
 
