@@ -391,3 +391,32 @@ impl IacTarget {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::manifest::{NetworkIsolation, parse};
+
+    #[test]
+    fn a_bare_environment_gets_secure_small_defaults() {
+        let manifest = parse(
+            "version: 1\nproject:\n  name: demo\nenvironments:\n  - name: dev\n",
+            "trainyard.yaml",
+        )
+        .unwrap();
+        let dev = &manifest.environments[0];
+        assert_eq!(dev.region(), "westeurope");
+        assert_eq!(dev.network.isolation, NetworkIsolation::Private);
+        assert_eq!(dev.compute.min_nodes, 0);
+        assert_eq!(dev.compute.vm_size, "Standard_DS3_v2");
+        assert_eq!((dev.serving.replicas, dev.serving.max_replicas), (1, 3));
+        assert!(dev.rbac.readers.is_empty() && dev.names.storage_account.is_none());
+    }
+
+    #[test]
+    fn a_misspelt_per_environment_key_is_refused_with_the_nearest() {
+        let source = "version: 1\nproject:\n  name: demo\nenvironments:\n  - name: dev\n    compute: { vm-sise: Standard_D2 }\n";
+        let error = parse(source, "trainyard.yaml").unwrap_err();
+        assert_eq!(error.rule, "unknown-key");
+        assert!(error.help.unwrap().starts_with("did you mean `vm-size`?"));
+    }
+}
