@@ -555,3 +555,30 @@ fn a_relative_program_is_the_projects_whatever_the_working_folder() {
     assert_eq!(run.metrics["loss"], 0.5);
     assert_eq!(run.command, ["./train.sh"]);
 }
+
+#[test]
+fn on_azure_pipelines_a_ci_build_of_main_trains_fully_inside_a_log_group() {
+    let project = example_repo();
+    let dir = project.path();
+    let assert = trainyard()
+        .current_dir(dir)
+        .arg("train")
+        .env("TF_BUILD", "True")
+        .env("BUILD_REASON", "IndividualCI")
+        .env("BUILD_SOURCEBRANCH", "refs/heads/main")
+        .env("AGENT_TEMPDIRECTORY", dir.join(".trainyard"))
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    let start = stdout
+        .find("##[group]train (full): python3 train.py")
+        .expect(&stdout);
+    let first = stdout.find("trainyard:metric loss=").expect(&stdout);
+    let end = stdout.find("##[endgroup]").expect(&stdout);
+    assert!(start < first && first < end, "{stdout}");
+    let ledger = GitLedger::open(dir).unwrap();
+    let run = ledger.runs().unwrap().pop().unwrap();
+    assert_eq!(run.mode, RunMode::Full);
+    assert_eq!(run.ci.host, "azure");
+    assert_eq!(ledger.resolve(MODEL, "challenger").unwrap().run_id, run.id);
+}
