@@ -614,20 +614,37 @@ fn azureml_yaml_loads_with_the_azure_ml_sdk() {
     };
     let output = run(&files);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
-    assert!(stdout.contains("9 Azure ML file(s) loaded, 0 refused"), "{stdout}");
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("9 Azure ML file(s) loaded, 0 refused"),
+        "{stdout}"
+    );
 
     // The loader does refuse a malformed deployment.
     let broken = dir.path().join("infra/azureml/prod/online-deployment.yml");
     let text = std::fs::read_to_string(&broken).unwrap();
-    std::fs::write(&broken, text.replace("instance_count: 3", "instance_count: three")).unwrap();
+    std::fs::write(
+        &broken,
+        text.replace("instance_count: 3", "instance_count: three"),
+    )
+    .unwrap();
     let output = run(&[broken]);
-    assert!(!output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        !output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 }
 
 /// The ConfigMap name kustomize generated for the release, as the Deployment mounts it.
 fn mounted_release(built: &str) -> String {
-    let at = built.find("configMap:\n").expect("the Deployment mounts a ConfigMap");
+    let at = built
+        .find("configMap:\n")
+        .expect("the Deployment mounts a ConfigMap");
     built[at..]
         .lines()
         .nth(1)
@@ -656,26 +673,41 @@ fn a_promotion_changes_what_argo_cd_and_flux_build_so_the_pods_roll() {
     };
 
     // What `trainyard promote` writes; the folder Argo CD and Flux watch.
-    std::fs::write(&release, "environment: prod\nmodel: churn-classifier\nversion: 3\n").unwrap();
+    std::fs::write(
+        &release,
+        "environment: prod\nmodel: churn-classifier\nversion: 3\n",
+    )
+    .unwrap();
     let first = build();
     assert!(first.contains("kind: Deployment"), "{first}");
     assert!(first.contains("namespace: churn-model-prod"), "{first}");
-    assert!(first.contains("version: 3"), "the release is in the ConfigMap:\n{first}");
+    assert!(
+        first.contains("version: 3"),
+        "the release is in the ConfigMap:\n{first}"
+    );
     let first_name = mounted_release(&first);
     assert!(first_name.starts_with("model-release-"), "{first_name}");
 
     // What kustomize builds is valid Kubernetes.
-    let built = dir.path().join("built.yaml");
-    std::fs::write(&built, &first).unwrap();
+    let stream = dir.path().join("kustomize-output.yaml");
+    std::fs::write(&stream, &first).unwrap();
     let output = std::process::Command::new(venv_tool("kubernetes-validate"))
         .args(["--strict", "--quiet"])
-        .arg(&built)
+        .arg(&stream)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
 
     // A promotion changes the release, so the ConfigMap's name, so the Deployment.
-    std::fs::write(&release, "environment: prod\nmodel: churn-classifier\nversion: 4\n").unwrap();
+    std::fs::write(
+        &release,
+        "environment: prod\nmodel: churn-classifier\nversion: 4\n",
+    )
+    .unwrap();
     let second_name = mounted_release(&build());
     assert_ne!(first_name, second_name);
 }
