@@ -254,3 +254,37 @@ fn without_a_token_nothing_is_sent_but_the_report_is_kept() {
     assert!(job.server.requests().is_empty());
     assert!(Path::new(&job.path("reports")).is_dir());
 }
+
+#[test]
+fn a_step_that_cannot_run_fails_its_check_at_the_manifests_line_and_keeps_its_exit_code() {
+    let job = Job::new();
+    let manifest = job.project.path().join("trainyard.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("datasets:\n", "datasetz:\n")).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l == "datasets:")
+        .map(|index| index + 1)
+        .unwrap();
+
+    let (code, log) = job.run(&["data", "validate"], &[]);
+    assert_eq!(code, 2, "{log}");
+    let requests = job.server.requests();
+    let create = &requests[0].body;
+    assert_eq!(create["name"], "trainyard data validate");
+    let annotation = &create["output"]["annotations"][0];
+    assert_eq!(annotation["path"], "trainyard.yaml", "{create:#}");
+    assert_eq!(annotation["start_line"], line, "{create:#}");
+    assert_eq!(annotation["annotation_level"], "failure");
+    assert_eq!(requests[1].body["conclusion"], "failure");
+    assert_eq!(requests[2].body["state"], "failure");
+
+    // `report` still reports, and shows the step that could not run.
+    let (code, log) = job.run(&["report"], &[]);
+    assert_eq!(code, 0, "{log}");
+    let comments = job.server.comments(job.pr_number());
+    assert_eq!(comments.len(), 1, "{comments:#?}");
+    let body = &comments[0].1;
+    assert!(body.contains("something failed"), "{body}");
+    assert!(body.contains("| ❌ | data validate |"), "{body}");
+}

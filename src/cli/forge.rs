@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use trainyard_ci::{CiContext, Env, Host, OutputFormat, github};
-use trainyard_core::{ExitStatus, Report};
+use trainyard_core::{Conclusion, ExitStatus, Finding, Report, StepError};
 use trainyard_forge::{
     Annotation, CheckRun, CheckRunOutput, ForgeError, GitHub, GitHubConfig, PullRequestSpec,
     Repository, RetryPolicy, Token, sticky_marker,
@@ -51,8 +51,42 @@ pub fn publish(
     format: OutputFormat,
 ) -> ExitStatus {
     let status = report.exit_status();
+    if gave_up(report, context, host, format) {
+        status.max(ExitStatus::Environment)
+    } else {
+        status
+    }
+}
+
+/// A step that could not produce a Report: kept and published as a failed
+/// one (a broken trainyard.yaml then fails the pull request's check, at its
+/// line). The exit code stays the error's unless GitHub did not answer.
+pub fn publish_error(
+    step: &str,
+    error: &StepError,
+    context: &StepContext,
+    host: Host,
+    format: OutputFormat,
+) -> ExitStatus {
+    let finding = match error {
+        StepError::Config(config) => config.to_finding(),
+        other => Finding::error(trainyard_ci::publish::error_rule(other), other.to_string()),
+    };
+    let message = error.to_string();
+    let title = message.lines().next().unwrap_or("failed").to_owned();
+    let mut report = Report::new(step, Conclusion::Failure, title);
+    report.push_finding(finding);
+    if gave_up(&report, context, host, format) {
+        ExitStatus::Environment
+    } else {
+        error.exit_status()
+    }
+}
+
+/// Keeps and publishes `report`; true when GitHub did not answer (exit 3).
+fn gave_up(report: &Report, context: &StepContext, host: Host, format: OutputFormat) -> bool {
     if !is_judgement(&report.step) {
-        return status;
+        return false;
     }
     let env = &context.env;
     let mut log = Log { format };
@@ -67,22 +101,22 @@ pub fn publish(
         ));
     }
     if host != Host::GitHubActions {
-        return status;
+        return false;
     }
     let Some(token) = token(env) else {
-        return status;
+        return false;
     };
     log.mask(token.expose());
     let ci = match CiContext::read(env) {
         Ok(ci) => ci,
         Err(error) => {
             log.warning(&format!("not publishing to GitHub: {error}"));
-            return status;
+            return false;
         }
     };
     let Some(repository) = ci.repository.as_deref().and_then(Repository::parse) else {
         log.warning("not publishing to GitHub: GITHUB_REPOSITORY is not set to owner/name");
-        return status;
+        return false;
     };
     let github = match GitHub::new(GitHubConfig {
         api_url: env
@@ -96,7 +130,7 @@ pub fn publish(
         Ok(github) => github,
         Err(error) => {
             log.error(&error.to_string());
-            return status.max(ExitStatus::Environment);
+            return true;
         }
     };
     let project = trainyard_core::manifest::load(&context.manifest_path)
@@ -114,7 +148,7 @@ pub fn publish(
         }
         Err(error) => {
             log.error(&error.to_string());
-            return status.max(ExitStatus::Environment);
+            return true;
         }
     }
     if !outputs.is_empty()
@@ -125,7 +159,7 @@ pub fn publish(
             "could not write the GitHub outputs to {path}: {error}"
         ));
     }
-    status
+    false
 }
 
 fn publish_to(
@@ -182,6 +216,11 @@ fn publish_to(
     if report.step == steps::REPORT_STEP
         && let Some(pr) = ci.pull_request()
     {
+        // The report names its project even when the manifest is broken.
+        let project = report
+            .outputs
+            .get("project")
+            .map_or(project, String::as_str);
         let marker = sticky_marker(
             if project.is_empty() {
                 "trainyard"
@@ -214,7 +253,7 @@ fn publish_to(
 fn drifted(report: &Report) -> bool {
     match report.outputs.get("drifted").map(String::as_str) {
         Some(value) => value == "true",
-        None => report.conclusion == trainyard_core::Conclusion::Failure,
+        None => report.conclusion == Conclusion::Failure,
     }
 }
 

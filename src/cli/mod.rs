@@ -182,7 +182,7 @@ pub fn run() -> ExitStatus {
                     .publish_error(step_name, &error)
             };
             match published {
-                Ok(()) => error.exit_status(),
+                Ok(()) => forge::publish_error(step_name, &error, &context, host, format),
                 Err(publish_error) => report_publish_failure(&publish_error),
             }
         }

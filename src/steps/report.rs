@@ -112,10 +112,18 @@ pub fn run(args: &ReportArgs, context: &StepContext) -> Result<Report, StepError
         .into_iter()
         .filter(|report| report.step != REPORT_STEP)
         .collect();
-    let project = context.project()?;
+    // A broken manifest is itself one of the gathered failures: report it
+    // rather than fail, under the name of the project's folder.
+    let project = context.project().ok();
+    let name = project.as_ref().map_or_else(
+        || fallback_name(&context.manifest_path),
+        |project| project.manifest.project.name.clone(),
+    );
     let ci = CiContext::read(&context.env)?;
-    let history = MetricHistory::read(&project, &reports);
-    let markdown = render(&project, &reports, history.as_ref(), &ci);
+    let history = project
+        .as_ref()
+        .and_then(|project| MetricHistory::read(project, &reports));
+    let markdown = render(&name, &reports, history.as_ref(), &ci);
 
     let verdict = reports.iter().fold(None, |all: Option<Conclusion>, r| {
         Some(all.map_or(r.conclusion, |all| all.and(r.conclusion)))
@@ -139,12 +147,24 @@ pub fn run(args: &ReportArgs, context: &StepContext) -> Result<Report, StepError
         title,
     )
     .with_summary(markdown)
-    .with_output("project", project.manifest.project.name.clone())
+    .with_output("project", name)
     .with_output("reports", reports.len().to_string())
     .with_output(
         "verdict",
         verdict.map_or_else(|| "none".to_owned(), |v| v.to_string()),
     ))
+}
+
+/// The project's name when the manifest cannot be read: its folder's name.
+fn fallback_name(manifest_path: &Path) -> String {
+    std::fs::canonicalize(manifest_path)
+        .ok()
+        .and_then(|path| {
+            path.parent()?
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "trainyard".to_owned())
 }
 
 fn verdict_words(conclusion: Conclusion) -> &'static str {
@@ -236,13 +256,12 @@ impl MetricHistory {
 
 /// The whole comment, markdown.
 fn render(
-    project: &Project,
+    name: &str,
     reports: &[Report],
     history: Option<&MetricHistory>,
     ci: &CiContext,
 ) -> String {
     let mut out = String::new();
-    let name = &project.manifest.project.name;
     let verdict = reports.iter().map(|r| r.conclusion).reduce(Conclusion::and);
     match verdict {
         Some(verdict) => {
