@@ -368,7 +368,11 @@ fn data_validation_and_drift_reports_must_have_passed() {
 
     repo.write(
         "validate.json",
-        r#"{"step": "data validate", "conclusion": "success", "title": "1 of 1 dataset(s) valid"}"#,
+        &serde_json::json!({
+            "step": "data validate", "conclusion": "success", "title": "1 of 1 dataset(s) valid",
+            "outputs": {"digest-biopsies": gate_fixture::DATASET_DIGEST}
+        })
+        .to_string(),
     );
     repo.write(
         "drift.json",
@@ -386,9 +390,9 @@ fn data_validation_and_drift_reports_must_have_passed() {
     assert_eq!(code, 1);
     assert_eq!(
         errors(&report),
-        vec![format!(
-            "the data drift of run {run} failed; fix the data and train again"
-        )]
+        vec![
+            "the data drift in drift.json failed (3 of 5 columns drifted); fix the data and train again"
+        ]
     );
 
     repo.write(
@@ -403,6 +407,27 @@ fn data_validation_and_drift_reports_must_have_passed() {
         "validate.json,drift.json",
     ]);
     assert_eq!(code, 0);
+
+    // A validation report about other data (another fingerprint) does not vouch for this run.
+    repo.write(
+        "validate.json",
+        r#"{"step": "data validate", "conclusion": "success", "title": "ok", "outputs": {"digest-biopsies": "ffff0000ffff0000ffff"}}"#,
+    );
+    let (report, code) = repo.trainyard(&[
+        "gate",
+        "--env",
+        "staging",
+        "--data-report",
+        "validate.json,drift.json",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        errors(&report),
+        vec![format!(
+            "validate.json is about other data than run {run} trained on: dataset `biopsies` is \
+             ffff0000ffff there, 06e2eaa51488 in the run"
+        )]
+    );
 
     repo.write(
         "other.json",

@@ -92,7 +92,7 @@ pub fn judge(args: &GateArgs, context: &StepContext) -> Result<Judged, StepError
             metrics: run.metrics.clone(),
             artifact_size: Some(version.artifact.size),
             tags: version.tags.clone(),
-            data_checks: data_checks(&args.data_reports)?,
+            data_checks: data_checks(&args.data_reports, &run)?,
         },
         champion,
         directions: manifest
@@ -196,8 +196,13 @@ fn model_spec(
 }
 
 /// The `require-data` evidence: trainyard JSON reports of `data validate` / `data drift`.
-fn data_checks(paths: &[std::path::PathBuf]) -> Result<BTreeMap<DataCheck, bool>, StepError> {
-    let mut checks = BTreeMap::new();
+/// A validation report names each dataset's fingerprint (`digest-<dataset>`); one
+/// that differs from what the run trained on is about other data, and does not count.
+fn data_checks(
+    paths: &[std::path::PathBuf],
+    run: &RunRecord,
+) -> Result<BTreeMap<DataCheck, Result<(), String>>, StepError> {
+    let mut checks: BTreeMap<DataCheck, Result<(), String>> = BTreeMap::new();
     for path in paths {
         let text =
             std::fs::read_to_string(path).map_err(|error| StepError::io("reading", path, error))?;
@@ -217,12 +222,41 @@ fn data_checks(paths: &[std::path::PathBuf]) -> Result<BTreeMap<DataCheck, bool>
                 )));
             }
         };
-        let passed = report.conclusion != Conclusion::Failure;
-        // Several reports of one check: all must pass.
-        let entry = checks.entry(check).or_insert(true);
-        *entry = *entry && passed;
+        let result = if report.conclusion == Conclusion::Failure {
+            Err(format!(
+                "the data {} in {} failed ({}); fix the data and train again",
+                check.name(),
+                path.display(),
+                report.title
+            ))
+        } else {
+            other_data(&report, run).map_or(Ok(()), |(dataset, reported, trained)| {
+                Err(format!(
+                    "{} is about other data than run {} trained on: dataset `{dataset}` is {} there, {} in the run",
+                    path.display(),
+                    run.id,
+                    &reported[..reported.len().min(12)],
+                    &trained[..trained.len().min(12)]
+                ))
+            })
+        };
+        // Several reports of one check: all must pass; the first failure is kept.
+        let entry = checks.entry(check).or_insert(Ok(()));
+        if entry.is_ok() {
+            *entry = result;
+        }
     }
     Ok(checks)
+}
+
+/// The first dataset whose fingerprint in the report differs from the run's:
+/// `(dataset, in the report, in the run)`.
+fn other_data(report: &Report, run: &RunRecord) -> Option<(String, String, String)> {
+    report.outputs.iter().find_map(|(name, reported)| {
+        let dataset = name.strip_prefix("digest-")?;
+        let trained = run.datasets.get(dataset)?;
+        (trained != reported).then(|| (dataset.to_owned(), reported.clone(), trained.clone()))
+    })
 }
 
 /// The manifest key of each kind of rule, to point a finding at its line.

@@ -31,6 +31,9 @@ environments:
 gates:
 {gates}";
 
+/// The fingerprint every fixture run records for its dataset `biopsies`.
+pub const DATASET_DIGEST: &str = "06e2eaa5148894115aff727d8175a05e30282026b232471dc7196c1d65193f80";
+
 pub struct Repo {
     pub dir: tempfile::TempDir,
     /// The project's folder in the repository (`""`: the root).
@@ -157,7 +160,7 @@ impl Repo {
             params: BTreeMap::new(),
             metrics: metrics.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
             series: BTreeMap::new(),
-            datasets: BTreeMap::new(),
+            datasets: BTreeMap::from([("biopsies".to_owned(), DATASET_DIGEST.to_owned())]),
             git: GitInfo {
                 commit: self.head(),
                 branch: Some("main".into()),

@@ -628,14 +628,8 @@ fn data_check(check: DataCheck, evidence: &Evidence<'_>) -> RuleOutcome {
     let name = check.name();
     let run = &evidence.candidate.run;
     match evidence.candidate.data_checks.get(&check) {
-        Some(true) => RuleOutcome::pass("data", name, "passed", "passed"),
-        Some(false) => RuleOutcome::fail(
-            "data",
-            name,
-            "failed",
-            "passed",
-            format!("the data {name} of run {run} failed; fix the data and train again"),
-        ),
+        Some(Ok(())) => RuleOutcome::pass("data", name, "passed", "passed"),
+        Some(Err(why)) => RuleOutcome::fail("data", name, "failed", "passed", why.clone()),
         None => RuleOutcome::fail(
             "data",
             name,

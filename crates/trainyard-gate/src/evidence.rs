@@ -19,8 +19,9 @@ pub struct Candidate {
     /// The model artifact's size in bytes, when registered with one.
     pub artifact_size: Option<u64>,
     pub tags: BTreeMap<String, String>,
-    /// The run's data checks, when it recorded them: `true` passed.
-    pub data_checks: BTreeMap<DataCheck, bool>,
+    /// The data checks' results, where reports were given: `Ok` passed, `Err`
+    /// says why not (the check failed, or it was about other data).
+    pub data_checks: BTreeMap<DataCheck, Result<(), String>>,
 }
 
 /// The version currently holding the `champion` alias.
