@@ -140,6 +140,7 @@ fn a_pull_request_trains_on_a_sample_and_a_push_to_the_default_branch_on_all_dat
     let full = run_json(&mut command, 0);
     assert_eq!(output(&full, "mode"), "full");
     assert_eq!(output(&full, "model-version"), "1");
+    assert_eq!(output(&full, "challenger"), "true");
 
     let sample_run = recorded(dir, &sampled);
     let full_run = recorded(dir, &full);
@@ -201,6 +202,7 @@ fn a_tag_trains_on_all_data_and_registers_without_moving_the_challenger() {
     let report = run_json(&mut command, 0);
     assert_eq!(output(&report, "mode"), "full");
     assert_eq!(output(&report, "model-version"), "1");
+    assert_eq!(output(&report, "challenger"), "false");
     let ledger = GitLedger::open(dir).unwrap();
     assert!(ledger.resolve(MODEL, "challenger").is_err());
 }

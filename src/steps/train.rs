@@ -791,7 +791,9 @@ fn report(
         .with_output("output-dir", execution.output_dir.display().to_string())
         .with_output("metrics", trainyard_ledger_metrics_json(&record.metrics));
     if let Some(version) = version {
-        report = report.with_output("model-version", version.version.to_string());
+        report = report
+            .with_output("model-version", version.version.to_string())
+            .with_output("challenger", challenger.to_string());
     }
     for (name, value) in &record.metrics {
         report = report.with_output(format!("metric-{name}"), value.to_string());
