@@ -288,3 +288,78 @@ fn a_step_that_cannot_run_fails_its_check_at_the_manifests_line_and_keeps_its_ex
     assert!(body.contains("something failed"), "{body}");
     assert!(body.contains("| ❌ | data validate |"), "{body}");
 }
+
+#[test]
+fn data_drift_starts_the_retraining_workflow_and_names_why() {
+    let job = Job::new();
+    // The biopsies with four measurements scaled up: those columns drift.
+    let source = job.project.path().join("data/breast_cancer.csv");
+    let text = std::fs::read_to_string(&source).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let scaled: Vec<usize> = ["mean_radius", "mean_texture", "mean_area", "worst_radius"]
+        .iter()
+        .map(|name| header.iter().position(|h| h == name).unwrap())
+        .collect();
+    let mut shifted = header.join(",") + "\n";
+    for line in lines {
+        let cells: Vec<String> = line
+            .split(',')
+            .enumerate()
+            .map(|(index, cell)| {
+                if scaled.contains(&index) {
+                    (cell.parse::<f64>().unwrap() * 1.8).to_string()
+                } else {
+                    cell.to_owned()
+                }
+            })
+            .collect();
+        shifted.push_str(&cells.join(","));
+        shifted.push('\n');
+    }
+    let current = job.path("production.csv");
+    std::fs::write(&current, shifted).unwrap();
+
+    let (code, log) = job.run(
+        &[
+            "data",
+            "drift",
+            "--reference",
+            "biopsies",
+            "--current",
+            current.to_str().unwrap(),
+            "--drift-share",
+            "0.1",
+        ],
+        &[
+            ("TRAINYARD_RETRAIN_EVENT", "trainyard-retrain"),
+            ("INPUT_RETRAIN_WORKFLOW", "main.yml"),
+        ],
+    );
+    assert_eq!(code, 1, "drift is the step's failure: {log}");
+    let repository = job.repository();
+    let requests = job.server.requests();
+    let dispatch = requests
+        .iter()
+        .find(|r| r.path == format!("/repos/{repository}/dispatches"))
+        .unwrap_or_else(|| panic!("{:?}", job.server.routes()));
+    assert_eq!(dispatch.body["event_type"], "trainyard-retrain");
+    assert_eq!(dispatch.body["client_payload"]["project"], "breast-cancer");
+    assert!(
+        dispatch.body["client_payload"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("data drift: "),
+        "{:#}",
+        dispatch.body
+    );
+    let workflow = requests
+        .iter()
+        .find(|r| r.path.ends_with("/actions/workflows/main.yml/dispatches"))
+        .unwrap_or_else(|| panic!("{:?}", job.server.routes()));
+    let default_branch = job.payload["repository"]["default_branch"]
+        .as_str()
+        .unwrap();
+    assert_eq!(workflow.body["ref"], default_branch);
+    assert!(job.file("output").contains("retrain-dispatched"));
+}
