@@ -614,3 +614,48 @@ fn a_signed_tag_is_required_when_asked_and_verified_with_git() {
     let (_, code) = repo.trainyard_with(&["gate", "--env", "prod"], &stranger.env());
     assert_eq!(code, 1);
 }
+
+#[test]
+fn an_azure_pull_request_is_judged_by_its_target_branch_and_a_push_by_the_default_branch() {
+    let repo = staging("    metrics: [\"accuracy >= 0.9\"]\n");
+    repo.git(&["checkout", "--quiet", "-b", "release"]);
+    repo.set_gates("  staging:\n    metrics: [\"accuracy >= 0.99\"]\n");
+    repo.commit_all("release: a higher bar");
+    repo.git(&["checkout", "--quiet", "main"]);
+    repo.git(&["checkout", "--quiet", "-b", "feature"]);
+    repo.train(&[("accuracy", 0.95)], 100, &[]);
+
+    let azure_pr = [
+        ("TF_BUILD", "True"),
+        ("BUILD_REASON", "PullRequest"),
+        ("SYSTEM_PULLREQUEST_PULLREQUESTID", "42"),
+        ("SYSTEM_PULLREQUEST_TARGETBRANCH", "refs/heads/release"),
+        ("SYSTEM_PULLREQUEST_SOURCEBRANCH", "refs/heads/feature"),
+    ];
+    let (report, code) = repo.trainyard_with(&["gate", "--env", "staging"], &azure_pr);
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        errors(&report),
+        vec!["accuracy is 0.95, but staging requires accuracy >= 0.99"]
+    );
+    assert!(
+        verdict(&report)["policy"]
+            .as_str()
+            .unwrap()
+            .starts_with("release@")
+    );
+
+    let azure_push = [
+        ("TF_BUILD", "True"),
+        ("BUILD_REASON", "IndividualCI"),
+        ("BUILD_SOURCEBRANCH", "refs/heads/feature"),
+    ];
+    let (report, code) = repo.trainyard_with(&["gate", "--env", "staging"], &azure_push);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(
+        verdict(&report)["policy"]
+            .as_str()
+            .unwrap()
+            .starts_with("main@")
+    );
+}
