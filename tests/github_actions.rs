@@ -149,11 +149,7 @@ fn release_archive(dir: &Path) -> Vec<u8> {
     std::fs::create_dir_all(&staging).unwrap();
     let exe = staging.join("trainyard");
     std::fs::write(&exe, "#!/bin/sh\necho 'trainyard 9.9.9'\n").unwrap();
-    let status = Command::new("chmod")
-        .arg("+x")
-        .arg(&exe)
-        .status()
-        .unwrap();
+    let status = Command::new("chmod").arg("+x").arg(&exe).status().unwrap();
     assert!(status.success());
     let archive = dir.join("release.tar.gz");
     let status = Command::new("tar")
@@ -196,9 +192,7 @@ impl Install {
         .unwrap();
         std::fs::write(
             root.join("action/binaries.sha256"),
-            format!(
-                "# version: 9.9.9\n{sha}  trainyard-v9.9.9-x86_64-unknown-linux-musl.tar.gz\n"
-            ),
+            format!("# version: 9.9.9\n{sha}  trainyard-v9.9.9-x86_64-unknown-linux-musl.tar.gz\n"),
         )
         .unwrap();
         std::fs::create_dir_all(dir.path().join("tool-cache")).unwrap();
@@ -262,7 +256,10 @@ fn a_pinned_release_is_downloaded_checked_installed_and_then_cached() {
         .arg("--version")
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&version.stdout), "trainyard 9.9.9\n");
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        "trainyard 9.9.9\n"
+    );
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 
     // The next job on this runner finds it in the tool cache.

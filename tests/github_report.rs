@@ -126,8 +126,14 @@ fn a_pull_request_job_becomes_one_report_with_metrics_charts_and_the_gate() {
     assert!(metrics.contains("champion (version 1)"), "{metrics}");
     assert!(markdown.contains("```mermaid\nxychart-beta"), "{markdown}");
     assert!(markdown.contains("Gate `staging`"), "{markdown}");
-    assert!(markdown.contains("| ✅ | metric | accuracy |"), "{markdown}");
-    assert!(!markdown.contains("### Data findings"), "valid data: no findings");
+    assert!(
+        markdown.contains("| ✅ | metric | accuracy |"),
+        "{markdown}"
+    );
+    assert!(
+        !markdown.contains("### Data findings"),
+        "valid data: no findings"
+    );
 }
 
 #[test]
@@ -167,7 +173,10 @@ fn without_compare_the_metrics_and_chart_come_from_the_ledger_and_data_findings_
         "{markdown}"
     );
     let metrics = section(&markdown, "### Metrics vs champion");
-    assert!(metrics.contains("| Metric | This run | Champion (v1) | Change |"), "{metrics}");
+    assert!(
+        metrics.contains("| Metric | This run | Champion (v1) | Change |"),
+        "{metrics}"
+    );
     assert!(metrics.contains("| accuracy ↑ |"), "{metrics}");
     assert!(metrics.contains("| log_loss ↓ |"), "{metrics}");
     let chart = section(&markdown, "### accuracy over the last 3 runs");
