@@ -436,7 +436,9 @@ pub(crate) fn execute(plan: &Plan<'_>, log: &LogStream) -> Result<Execution, Ste
             Ok(read) => {
                 metrics.extend(read.values);
                 for (name, points) in read.series {
-                    series.entry(name).or_insert(points);
+                    series.entry(name).or_insert_with(|| {
+                        trainyard_runner::thin(points, trainyard_runner::MAX_POINTS)
+                    });
                 }
             }
             // A run that did not finish may not have written it; that is not news.

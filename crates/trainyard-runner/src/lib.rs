@@ -17,4 +17,4 @@ pub use process::{
     Control, Finish, OutputLine, RunError, RunOptions, RunSummary, Stream, run_command,
 };
 pub use protocol::{MetricLine, parse_metric_line};
-pub use series::MetricSeries;
+pub use series::{MAX_POINTS, MetricSeries, thin};

@@ -115,6 +115,23 @@ impl MetricSeries {
     }
 }
 
+/// Evenly thins `points` to at most `max_points` (at least 2), keeping the
+/// first and the last: for series read whole, such as a metrics file's.
+pub fn thin(points: Vec<(u64, f64)>, max_points: usize) -> Vec<(u64, f64)> {
+    let max_points = max_points.max(2);
+    if points.len() <= max_points {
+        return points;
+    }
+    let stride = points.len().div_ceil(max_points - 1);
+    let last = points.len() - 1;
+    points
+        .into_iter()
+        .enumerate()
+        .filter(|(index, _)| index % stride == 0 || *index == last)
+        .map(|(_, point)| point)
+        .collect()
+}
+
 #[cfg(test)]
 #[allow(clippy::float_cmp)] // parsed values compared exactly on purpose
 mod tests {
@@ -138,6 +155,18 @@ mod tests {
         );
         assert_eq!(series.get("acc").unwrap(), &[(10, 0.5), (11, 0.6)]);
         assert_eq!(series.last_values()["acc"], 0.6);
+    }
+
+    #[test]
+    fn a_whole_series_is_thinned_evenly() {
+        let points: Vec<(u64, f64)> = (1..=1000_u32)
+            .map(|step| (u64::from(step), f64::from(step)))
+            .collect();
+        let thinned = thin(points.clone(), 100);
+        assert!(thinned.len() <= 100, "{}", thinned.len());
+        assert_eq!(thinned[0], (1, 1.0));
+        assert_eq!(*thinned.last().unwrap(), (1000, 1000.0));
+        assert_eq!(thin(points[..10].to_vec(), 100).len(), 10);
     }
 
     #[test]
