@@ -444,6 +444,33 @@ fn unknown_environment_and_missing_section_are_usage_errors() {
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr);
     assert!(stderr.contains("did you mean `prod`?"), "{stderr}");
 
+    let assert = render(dir.path(), &[]).code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr);
+    assert!(
+        stderr.contains("`--env NAME` (repeatable) or `--all`"),
+        "{stderr}"
+    );
+
+    // From a CI step: an action input, and a job-wide TRAINYARD_ENV that `--all` overrides.
+    trainyard()
+        .current_dir(dir.path())
+        .env("INPUT_ALL", "true")
+        .env("INPUT_TARGET", "azureml")
+        .args(["iac", "render"])
+        .assert()
+        .code(0);
+    assert!(
+        dir.path()
+            .join("infra/azureml/prod/train-job.yml")
+            .is_file()
+    );
+    trainyard()
+        .current_dir(dir.path())
+        .env("TRAINYARD_ENV", "dev")
+        .args(["iac", "check", "--target", "azureml"])
+        .assert()
+        .code(0);
+
     let dir = project("version: 1\nproject:\n  name: demo\nenvironments:\n  - name: dev\n");
     let assert = render(dir.path(), &["--all"]).code(2);
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr);

@@ -14,16 +14,11 @@ pub enum IacCommand {
 /// Which environments and targets to render.
 #[derive(Debug, Default, Clone, Args)]
 pub struct IacSelection {
-    /// The environment to render (repeatable); see `--all`.
-    #[arg(
-        long = "env",
-        env = "TRAINYARD_ENV",
-        value_delimiter = ',',
-        required_unless_present = "all"
-    )]
+    /// The environment to render (repeatable); give this or `--all`.
+    #[arg(long = "env", env = "TRAINYARD_ENV", value_delimiter = ',')]
     pub environments: Vec<String>,
-    /// Every environment declared under `environments`.
-    #[arg(long, env = "TRAINYARD_ALL", conflicts_with = "environments")]
+    /// Every environment declared under `environments` (wins over `--env`).
+    #[arg(long, env = "TRAINYARD_ALL")]
     pub all: bool,
     /// Only this target (repeatable); the manifest's `iac.targets` by default.
     #[arg(

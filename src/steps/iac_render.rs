@@ -13,6 +13,11 @@ use crate::cli::IacRenderArgs;
 pub const STEP: &str = "iac render";
 
 pub fn run(args: &IacRenderArgs, context: &StepContext) -> Result<Report, StepError> {
+    if !args.selection.all && args.selection.environments.is_empty() {
+        return Err(StepError::Usage(
+            "say which environments to render: `--env NAME` (repeatable) or `--all`".to_owned(),
+        ));
+    }
     let project = context.project()?;
     let plan = iac_plan::plan(&project, &args.selection)?;
 
