@@ -338,3 +338,31 @@ fn a_workflow_dispatch_names_the_workflow_and_ref() {
         json!({"ref": "main", "inputs": {"reason": "drift in biopsies"}})
     );
 }
+
+#[test]
+fn a_github_enterprise_api_url_keeps_its_path_on_every_request_and_page() {
+    let server = RecordingServer::start();
+    server.cap_page_size(1);
+    server.add_comment(9, "first");
+    server.add_comment(9, "second");
+    let github = client_with(&format!("{}/api/v3/", server.url), fast_retries());
+    let marker = sticky_marker("p", "report");
+    github.upsert_sticky_comment(9, &marker, "one").unwrap();
+    github.upsert_sticky_comment(9, &marker, "two").unwrap();
+    let requests = server.requests();
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.path.starts_with("/api/v3/repos/octo-org/ml/")),
+        "{:?}",
+        server.routes()
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some("Bearer ghs_test_token")),
+        "the token goes with every page"
+    );
+    assert_eq!(server.comments(9).len(), 3);
+    assert_eq!(server.comments(9)[2].1, format!("{marker}\ntwo"));
+}

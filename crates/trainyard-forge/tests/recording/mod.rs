@@ -219,6 +219,8 @@ fn respond(state: &mut State, method: &str, path: &str, body: &Value) -> Answer 
         );
     }
     let (route, query) = path.split_once('?').unwrap_or((path, ""));
+    // GitHub Enterprise Server serves the API under /api/v3.
+    let route = route.strip_prefix("/api/v3").unwrap_or(route);
     let segments: Vec<&str> = route.trim_start_matches('/').split('/').collect();
     let ok = |status: u16, value: Value| (status, Vec::new(), value.to_string());
     match (method, segments.as_slice()) {
