@@ -230,3 +230,56 @@ fn comparing_with_an_unknown_run_says_how_to_find_one() {
         .code(2)
         .stderr(predicates::str::contains("trainyard runs list"));
 }
+
+/// Mermaid's own parser (tests/support/node_modules, in jsdom as mermaid needs
+/// a DOM) judges every ```mermaid block of a summary.
+fn assert_mermaid_parses(summary: &str) {
+    const PARSE: &str = r"
+        import { JSDOM } from 'jsdom';
+        const dom = new JSDOM('<!doctype html><html><body></body></html>');
+        globalThis.window = dom.window;
+        globalThis.document = dom.window.document;
+        const { default: mermaid } = await import('mermaid');
+        const blocks = JSON.parse(process.env.MERMAID_BLOCKS);
+        for (const block of blocks) {
+          const parsed = await mermaid.parse(block);
+          if (parsed.diagramType !== 'xychart') throw new Error(`not an xychart: ${block}`);
+        }
+        console.log(`parsed ${blocks.length}`);
+    ";
+    let blocks: Vec<&str> = summary
+        .split("```mermaid\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert!(!blocks.is_empty(), "no mermaid chart in:\n{summary}");
+    let support = common::support("mermaid")
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_owned();
+    let output = std::process::Command::new("node")
+        .args(["--input-type=module", "--eval", PARSE])
+        .current_dir(support)
+        .env("MERMAID_BLOCKS", serde_json::to_string(&blocks).unwrap())
+        .output()
+        .expect("node runs (install Node.js; `.ci/test` needs it for tests/support)");
+    assert!(
+        output.status.success(),
+        "mermaid rejects a chart: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        format!("parsed {}", blocks.len())
+    );
+}
+
+#[test]
+fn the_history_charts_parse_with_mermaid() {
+    let project = project();
+    history(project.path());
+    let report = compare(project.path(), &["20261104T100000.000Z-dddddd"]);
+    assert_mermaid_parses(report["summary"].as_str().unwrap());
+}
