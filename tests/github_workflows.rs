@@ -1,4 +1,4 @@
-//! The example workflows (ci-examples/github-actions/pr.yml and main.yml) run
+//! The example workflows (ci-examples/github-actions/pr.yml, main.yml and drift.yml) run
 //! end to end by a real GitHub Actions runner implementation, act (host mode,
 //! offline), on real webhook payloads from @octokit/webhooks-examples, with the
 //! per-step composite actions of this repository and the binary built from
@@ -225,8 +225,24 @@ impl Fixture {
         self.dir.path().join("origin.git")
     }
 
-    /// Runs act for `event` with `payload`; returns act's log.
+    /// Runs act for `event` with `payload`; returns act's log. The workflow must succeed.
     fn act(&self, event: &str, payload: &serde_json::Value, prism: &Prism) -> String {
+        let (success, log) = self.act_outcome(event, payload, prism);
+        assert!(
+            success,
+            "act failed:\n{log}\n--- Prism ---\n{}",
+            prism.log_text()
+        );
+        log
+    }
+
+    /// Runs act; returns whether the workflow succeeded, and act's log.
+    fn act_outcome(
+        &self,
+        event: &str,
+        payload: &serde_json::Value,
+        prism: &Prism,
+    ) -> (bool, String) {
         let event_file = self.dir.path().join("event.json");
         std::fs::write(&event_file, serde_json::to_vec(payload).unwrap()).unwrap();
         let binary = assert_cmd::cargo::cargo_bin("trainyard");
@@ -268,12 +284,7 @@ impl Fixture {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        assert!(
-            output.status.success(),
-            "act failed:\n{log}\n--- Prism ---\n{}",
-            prism.log_text()
-        );
-        log
+        (output.status.success(), log)
     }
 }
 
@@ -440,5 +451,55 @@ fn main_yml_trains_gates_to_staging_and_promotes_through_a_pull_request() {
         refs.lines()
             .any(|r| r.starts_with("refs/heads/") && r != "refs/heads/main"),
         "a promotion branch was pushed: {refs}"
+    );
+}
+
+#[test]
+fn drift_yml_on_drift_starts_main_yml_through_workflow_dispatch() {
+    let prism = Prism::start();
+    let fixture = Fixture::new("drift.yml");
+    // This week's production data: every measurement scaled up.
+    let reference = std::fs::read_to_string(fixture.repo().join("data/breast_cancer.csv")).unwrap();
+    let mut production = String::new();
+    for (index, line) in reference.lines().enumerate() {
+        if index > 0 {
+            let cells: Vec<String> = line
+                .split(',')
+                .map(|cell| {
+                    cell.parse::<f64>()
+                        .map_or_else(|_| cell.to_owned(), |v| (v * 1.8).to_string())
+                })
+                .collect();
+            production.push_str(&cells.join(","));
+        } else {
+            production.push_str(line);
+        }
+        production.push('\n');
+    }
+    std::fs::write(fixture.repo().join("data/production.csv"), production).unwrap();
+    git(&fixture.repo(), &["add", "data/production.csv"]);
+    git(&fixture.repo(), &["commit", "-qm", "production data"]);
+
+    let payload = on_main(common::webhook("workflow_dispatch", |_| true));
+    let (success, log) = fixture.act_outcome("workflow_dispatch", &payload, &prism);
+    assert!(!success, "drift fails the drift step, as a signal:\n{log}");
+    assert!(log.contains("retraining started: true"), "{log}");
+
+    let rejections = prism.rejections();
+    assert!(
+        rejections.is_empty(),
+        "Prism rejected requests:\n{}",
+        rejections.join("\n")
+    );
+    let repository = payload["repository"]["full_name"].as_str().unwrap();
+    let requests = prism.requests();
+    assert_eq!(
+        count(
+            &requests,
+            &format!("POST /repos/{repository}/actions/workflows/main.yml/dispatches"),
+            ""
+        ),
+        1,
+        "{requests:#?}"
     );
 }
