@@ -22,9 +22,11 @@ use super::{Batch, Field, FileInfo, InputFile, IssueKind, NullSet, RowIssue};
 /// Rows decoded at a time (per column), which bounds a worker's memory.
 pub(crate) const SLICE_ROWS: usize = 64 * 1024;
 
-/// An open Parquet file, shared by the workers decoding its row groups.
+/// An open Parquet file, shared by the workers decoding its row groups. Each
+/// worker opens its own handle: `File` clones share one cursor, so concurrent
+/// reads through one reader would interleave their seeks.
 pub(crate) struct ParquetFile {
-    reader: SerializedFileReader<File>,
+    path: std::path::PathBuf,
     /// The row number (0-based) of each row group's first row.
     first_rows: Vec<u64>,
 }
@@ -89,7 +91,10 @@ pub(super) fn open(
     }
     (
         Arc::new(info),
-        Ok(Arc::new(ParquetFile { reader, first_rows })),
+        Ok(Arc::new(ParquetFile {
+            path: input.path.clone(),
+            first_rows,
+        })),
     )
 }
 
@@ -131,7 +136,10 @@ fn decode_group(
     first_line: u64,
     each: &mut dyn FnMut(Batch),
 ) -> Result<(), parquet::errors::ParquetError> {
-    let reader = parquet.reader.get_row_group(group)?;
+    let handle = File::open(&parquet.path)
+        .map_err(|error| parquet::errors::ParquetError::External(Box::new(error)))?;
+    let own = SerializedFileReader::new(handle)?;
+    let reader = own.get_row_group(group)?;
     let rows = usize::try_from(reader.metadata().num_rows()).unwrap_or(0);
     let width = file.columns.len();
     let mut columns = Vec::with_capacity(width);
