@@ -407,6 +407,13 @@ fn main_yml_trains_gates_to_staging_and_promotes_through_a_pull_request() {
     assert!(!output_line(&log, "run").is_empty());
     assert_eq!(output_line(&log, "model version"), "1");
     assert_eq!(output_line(&log, "gate passed"), "true");
+    // act shows each step's job summary as the runner would render it.
+    for step in ["data validate", "train", "gate", "promote"] {
+        assert!(
+            log.contains(&format!("Summary - ## ✅ {step}: ")),
+            "no job summary for {step}:\n{log}"
+        );
+    }
     assert!(
         output_line(&log, "promotion").starts_with("https://github.com/"),
         "the promotion pull request's URL"
