@@ -238,6 +238,17 @@ impl<'s> Renderer<'s> {
         env.add_filter("yaml", quote_yaml);
         env.add_filter("hcl_list", |items: Vec<String>| list(&items, quote_hcl));
         env.add_filter("yaml_list", |items: Vec<String>| list(&items, quote_yaml));
+        env.add_filter(
+            "hcl_map",
+            |map: minijinja::Value, indent: usize| -> Result<String, minijinja::Error> {
+                let mut pairs = BTreeMap::new();
+                for key in map.try_iter()? {
+                    let value = map.get_item(&key)?;
+                    pairs.insert(key.to_string(), value.to_string());
+                }
+                Ok(hcl_map(&pairs, indent))
+            },
+        );
         for template in set.templates.values() {
             env.add_template(&template.name, &template.source)
                 .map_err(|error| template_error(set, &error))?;
@@ -380,6 +391,24 @@ fn list(items: &[String], quote: fn(&str) -> String) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
+/// The lines of an HCL map body, `=` aligned the way `terraform fmt` aligns them.
+fn hcl_map(map: &BTreeMap<String, String>, indent: usize) -> String {
+    let keys: Vec<String> = map.keys().map(|key| quote_hcl(key)).collect();
+    let width = keys
+        .iter()
+        .map(|key| key.chars().count())
+        .max()
+        .unwrap_or(0);
+    keys.iter()
+        .zip(map.values())
+        .map(|(key, value)| {
+            let pad = width - key.chars().count();
+            format!("{:indent$}{key}{:pad$} = {}", "", "", quote_hcl(value))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// A Bicep string literal (single quotes; `${` escaped).
 fn quote_bicep(value: &str) -> String {
     let mut out = String::from('\'');
@@ -498,6 +527,18 @@ mod tests {
             ]
         );
         assert!(files[0].contents.ends_with("k: \"yes\"\n"));
+    }
+
+    #[test]
+    fn hcl_maps_align_like_terraform_fmt() {
+        let map = BTreeMap::from([
+            ("project".to_owned(), "x".to_owned()),
+            ("cost-center".to_owned(), "4711".to_owned()),
+        ]);
+        assert_eq!(
+            hcl_map(&map, 2),
+            "  \"cost-center\" = \"4711\"\n  \"project\"     = \"x\""
+        );
     }
 
     #[test]
