@@ -185,6 +185,8 @@ fn without_compare_the_metrics_and_chart_come_from_the_ledger_and_data_findings_
     let findings = section(&markdown, "### Data findings");
     assert!(findings.contains("data/breast_cancer.csv:4"), "{findings}");
     assert!(findings.contains("❌"), "{findings}");
+    // The whole comment as a reviewer sees it (seeded training: stable numbers).
+    insta::assert_snapshot!("report_from_the_ledger", markdown);
 }
 
 #[test]
