@@ -584,3 +584,64 @@ fn on_azure_pipelines_a_ci_build_of_main_trains_fully_inside_a_log_group() {
     assert_eq!(run.ci.host, "azure");
     assert_eq!(ledger.resolve(MODEL, "challenger").unwrap().run_id, run.id);
 }
+
+#[test]
+fn reproduce_fails_when_the_metrics_differ() {
+    let project = fixture_repo(
+        "noisy.py",
+        "  command: [python3, noisy.py, \"{{ output_dir }}\"]\n  metrics-file: metrics.json\n",
+    );
+    let dir = project.path();
+    let first = run_json(trainyard().current_dir(dir).arg("train"), 0);
+    let id = output(&first, "run-id");
+    let report = run_json(
+        trainyard()
+            .current_dir(dir)
+            .args(["reproduce", id, "--tolerance", "0.0001%"]),
+        1,
+    );
+    assert_eq!(output(&report, "different"), "score");
+    assert_eq!(report["findings"][0]["rule"], "reproduce/metric-differs");
+    assert!(
+        report["title"]
+            .as_str()
+            .unwrap()
+            .contains("did not reproduce")
+    );
+}
+
+#[test]
+fn a_project_below_the_repository_root_trains_and_reproduces() {
+    python_available();
+    let repo = tempfile::tempdir().unwrap();
+    common::copy_dir(
+        &common::repo().join("examples/breast-cancer"),
+        &repo.path().join("ml"),
+    );
+    std::fs::write(repo.path().join(".gitignore"), ".trainyard/\n").unwrap();
+    commit_all(repo.path());
+    let first = run_json(
+        trainyard().current_dir(repo.path()).args([
+            "--manifest",
+            "ml/trainyard.yaml",
+            "train",
+            "--mode",
+            "sample",
+        ]),
+        0,
+    );
+    let id = output(&first, "run-id");
+    assert!(repo.path().join("ml/.trainyard/runs").join(id).is_dir());
+    let report = run_json(
+        trainyard().current_dir(repo.path()).args([
+            "--manifest",
+            "ml/trainyard.yaml",
+            "reproduce",
+            id,
+            "--tolerance",
+            "0.5%",
+        ]),
+        0,
+    );
+    assert_eq!(output(&report, "different"), "");
+}
