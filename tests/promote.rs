@@ -407,17 +407,107 @@ fn a_ci_checkout_without_the_local_branch_pushes_the_commit_to_the_remote_branch
     assert!(remote_main.starts_with(commit), "{remote_main}");
     assert_eq!(ci.status_porcelain(), "");
 
-    // A remote that moved meanwhile refuses the push; nothing local changes.
+    // The remote moved meanwhile: the push is refused, the remote's tip fetched,
+    // and the promotion built again on top of it.
     upstream.write("other.txt", "someone else's change");
-    upstream.commit_all("meanwhile");
+    let meanwhile = upstream.commit_all("meanwhile");
     upstream.git(&["push", "--quiet", "--force", bare.to_str().unwrap(), "main"]);
     ci.train(&[("accuracy", 0.96)], 100, &[]);
     let (report, code) = ci.trainyard(&["promote", "--env", "staging", "--direct"]);
-    assert_eq!(code, 3, "{report:#}");
-    assert!(report.to_string().contains("git push"), "{report}");
-    assert_eq!(
-        ci.ledger().deployments("staging").unwrap().len(),
-        1,
-        "a failed push records nothing"
+    assert_eq!(code, 0, "{report:#}");
+    let commit = report["outputs"]["commit"].as_str().unwrap();
+    assert!(
+        ci.git(&["ls-remote", "origin", "refs/heads/main"])
+            .starts_with(commit)
     );
+    ci.git(&["fetch", "--quiet", "origin"]);
+    assert_eq!(ci.git(&["rev-parse", &format!("{commit}^")]), meanwhile);
+    assert_eq!(ci.ledger().deployments("staging").unwrap().len(), 2);
+}
+
+#[test]
+fn a_local_branch_behind_its_remote_is_refused_and_nothing_moves() {
+    let repo = Repo::new(GATES);
+    let remote = tempfile::tempdir().unwrap();
+    let bare = remote.path().join("demo.git");
+    repo.git(&["clone", "--quiet", "--bare", ".", bare.to_str().unwrap()]);
+    repo.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    // Someone else pushes to main; this clone's main is now behind.
+    let other = tempfile::tempdir().unwrap();
+    let clone = other.path().join("other");
+    repo.git(&[
+        "clone",
+        "--quiet",
+        bare.to_str().unwrap(),
+        clone.to_str().unwrap(),
+    ]);
+    std::fs::write(clone.join("other.txt"), "x").unwrap();
+    for args in [
+        &["add", "other.txt"][..],
+        &[
+            "-c",
+            "user.name=O",
+            "-c",
+            "user.email=o@example.com",
+            "commit",
+            "--quiet",
+            "-m",
+            "other",
+        ],
+        &["push", "--quiet", "origin", "main"],
+    ] {
+        let status = std::process::Command::new("git")
+            .current_dir(&clone)
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+    repo.train(&[("accuracy", 0.95)], 100, &[]);
+    let main_before = repo.head();
+
+    let (report, code) = repo.trainyard(&["promote", "--env", "staging", "--direct"]);
+    assert_eq!(code, 3, "{report:#}");
+    assert!(
+        report
+            .to_string()
+            .contains("bring your branch up to date (`git pull`)"),
+        "{report}"
+    );
+    assert_eq!(repo.head(), main_before);
+    assert_eq!(repo.status_porcelain(), "");
+    assert!(repo.ledger().deployments("staging").unwrap().is_empty());
+}
+
+#[test]
+fn promotions_to_two_environments_at_once_both_land() {
+    let repo = Repo::new(GATES);
+    repo.train(&[("accuracy", 0.95)], 100, &[]);
+    repo.git(&["tag", "-a", "v1.0.0", "-m", "v1.0.0"]);
+    // As on a CI runner: the target branch is not the one checked out.
+    repo.git(&["checkout", "--quiet", "--detach"]);
+    let outcomes: Vec<(serde_json::Value, i32)> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = ["staging", "prod"]
+            .into_iter()
+            .map(|env| {
+                let repo = &repo;
+                scope.spawn(move || repo.trainyard(&["promote", "--env", env, "--direct"]))
+            })
+            .collect();
+        jobs.into_iter().map(|job| job.join().unwrap()).collect()
+    });
+    for (report, code) in &outcomes {
+        assert_eq!(*code, 0, "{report:#}");
+    }
+    let log = repo.git(&["log", "--format=%s", "main"]);
+    assert!(log.contains("Promote: clf v1 to staging"), "{log}");
+    assert!(log.contains("Promote: clf v1 to prod"), "{log}");
+    let tree = repo.git(&["ls-tree", "-r", "--name-only", "main", "deploy"]);
+    assert_eq!(
+        tree,
+        "deploy/prod/release.yaml\ndeploy/staging/release.yaml"
+    );
+    let ledger = repo.ledger();
+    assert_eq!(ledger.deployments("staging").unwrap().len(), 1);
+    assert_eq!(ledger.deployments("prod").unwrap().len(), 1);
 }

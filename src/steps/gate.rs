@@ -396,9 +396,10 @@ pub fn gate_error(error: GateError) -> StepError {
             path,
             source,
         },
-        other @ (GateError::Git { .. } | GateError::GitCli(_) | GateError::Conflict(_)) => {
-            StepError::Environment(other.to_string())
-        }
+        other @ (GateError::Git { .. }
+        | GateError::GitCli(_)
+        | GateError::Conflict(_)
+        | GateError::Rejected(_)) => StepError::Environment(other.to_string()),
     }
 }
 

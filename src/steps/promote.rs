@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use trainyard_core::{Conclusion, Finding, Report, StepError};
 use trainyard_gate::release::{Release, ReleaseKind};
-use trainyard_gate::{gitops, verdict::short};
+use trainyard_gate::{GateError, gitops, verdict::short};
 use trainyard_ledger::{Deployment, DeploymentKind, GitLedger, Ledger, RunId, detect_actor};
 
 use super::StepContext;
@@ -101,35 +101,37 @@ pub fn apply(
 ) -> Result<Report, StepError> {
     let release = change.release;
     let env = &release.environment;
-    let path = change.path.clone();
-    let tip = gitops::tip(repo, change.target, &how.remote).map_err(gate_error)?;
-    let current = gitops::read_file(repo, tip.commit, &path)
-        .map_err(gate_error)?
-        .map(|bytes| Release::parse(&String::from_utf8_lossy(&bytes), &path))
-        .transpose()
-        .map_err(gate_error)?;
-    let verb = match release.kind {
-        ReleaseKind::Promote => "promote",
-        ReleaseKind::Rollback => "roll back",
-    };
-    if let Some(current) = current
-        .as_ref()
-        .filter(|current| current.model == release.model && current.version == release.version)
-    {
-        return Ok(Report::new(
-            step_of(release.kind),
-            Conclusion::Neutral,
-            format!(
-                "{env} already has {} v{} as its desired state on `{}` (since {}); nothing to {verb}",
-                current.model, current.version, change.target, current.at
-            ),
-        )
-        .with_output("changed", "false"));
-    }
-
-    let title = title(release);
     let content = release.to_yaml();
-    let written = write(repo, change, how, &tip, current.as_ref(), &content)?;
+    let mut attempt = 1;
+    let written = loop {
+        let tip = gitops::tip(repo, change.target, &how.remote).map_err(gate_error)?;
+        let current = current_release(repo, tip.commit, &change.path)?;
+        if let Some(current) = current
+            .as_ref()
+            .filter(|current| current.model == release.model && current.version == release.version)
+        {
+            return Ok(already(change, current));
+        }
+        match write(repo, change, how, &tip, current.as_ref(), &content) {
+            Ok(written) => break written,
+            // Someone else moved the branch meanwhile: build again on the new tip.
+            Err(Lost::Race { fetch, .. }) if attempt < MAX_ATTEMPTS => {
+                attempt += 1;
+                if fetch {
+                    let workdir = repo.workdir().unwrap_or_else(|| repo.path());
+                    gitops::fetch(workdir, &how.remote, change.target).map_err(gate_error)?;
+                }
+            }
+            Err(Lost::Race { why, .. }) => {
+                return Err(StepError::Environment(format!(
+                    "{why} (gave up after {MAX_ATTEMPTS} attempts: others keep moving `{}`)",
+                    change.target
+                )));
+            }
+            Err(Lost::Failed(error)) => return Err(error),
+        }
+    };
+    let title = title(release);
     let (commit, branch, can_push) = (written.commit, written.branch, written.pushed);
 
     let mut report = Report::new(
@@ -177,10 +179,61 @@ pub fn apply(
         .with_output("branch", branch)
         .with_output("direct", how.direct.to_string())
         .with_output("pushed", can_push.to_string())
-        .with_output("release", path)
+        .with_output("release", change.path.clone())
         .with_output("pr-base", change.target.to_owned())
         .with_output("pr-title", title)
         .with_output("pr-body", body))
+}
+
+/// How many times a promotion is rebuilt on a branch tip that moved meanwhile.
+const MAX_ATTEMPTS: u32 = 5;
+
+/// Why [`write`] did not write.
+enum Lost {
+    /// The branch moved under us (locally, or the remote refused a push that
+    /// was not a fast-forward); `fetch`: the remote's tip must be fetched first.
+    Race {
+        why: String,
+        fetch: bool,
+    },
+    Failed(StepError),
+}
+
+impl From<StepError> for Lost {
+    fn from(error: StepError) -> Self {
+        Self::Failed(error)
+    }
+}
+
+/// The environment's release file on the target branch, if it has one.
+fn current_release(
+    repo: &git2::Repository,
+    tip: git2::Oid,
+    path: &str,
+) -> Result<Option<Release>, StepError> {
+    gitops::read_file(repo, tip, path)
+        .map_err(gate_error)?
+        .map(|bytes| Release::parse(&String::from_utf8_lossy(&bytes), path))
+        .transpose()
+        .map_err(gate_error)
+}
+
+/// The report when the environment already has this version: nothing to do.
+fn already(change: &Change<'_>, current: &Release) -> Report {
+    let release = change.release;
+    let verb = match release.kind {
+        ReleaseKind::Promote => "promote",
+        ReleaseKind::Rollback => "roll back",
+    };
+    Report::new(
+        step_of(release.kind),
+        Conclusion::Neutral,
+        format!(
+            "{} already has {} v{} as its desired state on `{}` (since {}); nothing to {verb}",
+            release.environment, current.model, current.version, change.target, current.at
+        ),
+    )
+    .with_output("changed", "false")
 }
 
 /// What [`write`] did.
@@ -199,7 +252,7 @@ fn write(
     tip: &gitops::Tip,
     current: Option<&Release>,
     content: &str,
-) -> Result<Written, StepError> {
+) -> Result<Written, Lost> {
     let release = change.release;
     let path = change.path.as_str();
     let title = title(release);
@@ -208,13 +261,13 @@ fn write(
     let local_target = tip.reference == format!("refs/heads/{}", change.target);
     let can_push = !how.no_push && gitops::has_remote(repo, &how.remote);
     if how.direct && !local_target && !can_push {
-        return Err(StepError::Usage(format!(
+        return Err(Lost::Failed(StepError::Usage(format!(
             "--direct needs branch `{target}` in this clone or a remote `{remote}` to push it to; \
              create it (`git branch {target} {tip}`) or drop --no-push",
             target = change.target,
             remote = how.remote,
             tip = tip.reference
-        )));
+        ))));
     }
     let direct_on_checkout = how.direct
         && gitops::checked_out_and_clean(repo, change.target, tip.commit, path)
@@ -229,7 +282,20 @@ fn write(
     // Push first: when the remote refuses (someone pushed meanwhile), nothing local has moved.
     if can_push {
         let workdir = repo.workdir().unwrap_or_else(|| repo.path());
-        gitops::push(workdir, &how.remote, commit, &branch, !how.direct).map_err(gate_error)?;
+        match gitops::push(workdir, &how.remote, commit, &branch, !how.direct) {
+            Ok(()) => {}
+            // Built on the remote's tip: fetch it and build again.
+            Err(GateError::Rejected(why)) if !local_target => {
+                return Err(Lost::Race { why, fetch: true });
+            }
+            Err(GateError::Rejected(why)) => {
+                return Err(Lost::Failed(StepError::Environment(format!(
+                    "{why}\n`{}` moved on `{}`: bring your branch up to date (`git pull`), then promote again",
+                    change.target, how.remote
+                ))));
+            }
+            Err(error) => return Err(Lost::Failed(gate_error(error))),
+        }
     }
     if !how.direct {
         // Our own namespace: a retried promotion replaces its earlier attempt.
@@ -238,8 +304,11 @@ fn write(
                 StepError::Environment(format!("creating branch {branch}: {error}"))
             })?;
     } else if local_target {
-        gitops::move_branch(repo, change.target, commit, Some(tip.commit), &title)
-            .map_err(gate_error)?;
+        match gitops::move_branch(repo, change.target, commit, Some(tip.commit), &title) {
+            Ok(()) => {}
+            Err(GateError::Conflict(why)) => return Err(Lost::Race { why, fetch: false }),
+            Err(error) => return Err(Lost::Failed(gate_error(error))),
+        }
         if direct_on_checkout {
             gitops::follow_in_work_tree(repo, path, content.as_bytes()).map_err(gate_error)?;
         }

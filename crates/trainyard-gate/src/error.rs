@@ -29,6 +29,9 @@ pub enum GateError {
     /// The branch tip moved while we wrote: someone else promoted at the same time.
     #[error("{0}")]
     Conflict(String),
+    /// The remote refused the push because its branch moved (not a fast-forward).
+    #[error("{0}")]
+    Rejected(String),
 }
 
 impl GateError {

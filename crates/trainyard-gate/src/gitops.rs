@@ -258,8 +258,41 @@ pub fn push(
     if output.status.success() {
         return Ok(());
     }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let message = format!("`git push {remote} {refspec}` failed: {}", stderr.trim());
+    // The remote's branch moved: someone else pushed first.
+    if [
+        "[rejected]",
+        "non-fast-forward",
+        "fetch first",
+        "stale info",
+    ]
+    .iter()
+    .any(|sign| stderr.contains(sign))
+    {
+        return Err(GateError::Rejected(message));
+    }
+    Err(GateError::GitCli(message))
+}
+
+/// `git fetch <remote> +refs/heads/<branch>:refs/remotes/<remote>/<branch>`: the
+/// remote's tip, to build on after a rejected push.
+pub fn fetch(workdir: &Path, remote: &str, branch: &str) -> Result<(), GateError> {
+    let refspec = format!("+refs/heads/{branch}:refs/remotes/{remote}/{branch}");
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(workdir)
+        .args(["fetch", "--quiet", remote, &refspec])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .map_err(|error| {
+            GateError::GitCli(format!("running `git fetch`: {error}; is git installed?"))
+        })?;
+    if output.status.success() {
+        return Ok(());
+    }
     Err(GateError::GitCli(format!(
-        "`git push {remote} {refspec}` failed: {}",
+        "`git fetch {remote} {refspec}` failed: {}",
         String::from_utf8_lossy(&output.stderr).trim()
     )))
 }
