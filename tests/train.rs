@@ -135,7 +135,11 @@ fn a_pull_request_trains_on_a_sample_and_a_push_to_the_default_branch_on_all_dat
     // The payload's repository has `master` as its default branch.
     let pushed = common::webhook("push", |e| e["ref"] == "refs/heads/master");
     let mut command = trainyard();
-    command.current_dir(dir).arg("train");
+    command
+        .current_dir(dir)
+        .arg("train")
+        .env("GITHUB_REPOSITORY", "octo-org/ml")
+        .env("GITHUB_RUN_ID", "4242");
     github_event(&mut command, dir, "push", &pushed);
     let full = run_json(&mut command, 0);
     assert_eq!(output(&full, "mode"), "full");
@@ -148,6 +152,11 @@ fn a_pull_request_trains_on_a_sample_and_a_push_to_the_default_branch_on_all_dat
     assert_eq!(full_run.mode, RunMode::Full);
     assert_eq!(sample_run.ci.event.as_deref(), Some("pull-request"));
     assert_eq!(full_run.ci.event.as_deref(), Some("push"));
+    assert_eq!(
+        full_run.ci.url.as_deref(),
+        Some("https://github.com/octo-org/ml/actions/runs/4242")
+    );
+    assert_eq!(full_run.ci.host, "github");
     // A quarter of 569 rows, split 80/20, against all of them.
     assert_eq!(sample_run.metrics["train_rows"], 113.0);
     assert_eq!(full_run.metrics["train_rows"], 455.0);
