@@ -70,6 +70,46 @@ impl Project {
     }
 }
 
+/// Every ```mermaid block of `markdown`, judged by mermaid's own parser
+/// (tests/support/node_modules, in jsdom since mermaid wants a DOM).
+fn assert_mermaid_parses(markdown: &str) {
+    const PARSE: &str = r"
+        import { JSDOM } from 'jsdom';
+        const dom = new JSDOM('<!doctype html><html><body></body></html>');
+        globalThis.window = dom.window;
+        globalThis.document = dom.window.document;
+        const { default: mermaid } = await import('mermaid');
+        for (const block of JSON.parse(process.env.CHARTS)) {
+          const parsed = await mermaid.parse(block);
+          console.log(parsed.diagramType);
+        }
+    ";
+    let charts: Vec<&str> = markdown
+        .split("```mermaid\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert!(!charts.is_empty(), "no chart in:\n{markdown}");
+    let node_modules = common::support("mermaid").parent().unwrap().to_owned();
+    let output = Command::new("node")
+        .args(["--input-type=module", "--eval", PARSE])
+        .current_dir(node_modules.parent().unwrap())
+        .env("CHARTS", serde_json::to_string(&charts).unwrap())
+        .output()
+        .expect("node runs (`.ci/test` needs Node.js for tests/support)");
+    assert!(
+        output.status.success(),
+        "mermaid rejects a chart: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let kinds = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        kinds.lines().collect::<Vec<_>>(),
+        vec!["xychart"; charts.len()],
+        "{kinds}"
+    );
+}
+
 fn section<'a>(markdown: &'a str, heading: &str) -> &'a str {
     let start = markdown
         .find(heading)
@@ -134,6 +174,7 @@ fn a_pull_request_job_becomes_one_report_with_metrics_charts_and_the_gate() {
         !markdown.contains("### Data findings"),
         "valid data: no findings"
     );
+    assert_mermaid_parses(&markdown);
 }
 
 #[test]
@@ -185,6 +226,7 @@ fn without_compare_the_metrics_and_chart_come_from_the_ledger_and_data_findings_
     let findings = section(&markdown, "### Data findings");
     assert!(findings.contains("data/breast_cancer.csv:4"), "{findings}");
     assert!(findings.contains("❌"), "{findings}");
+    assert_mermaid_parses(&markdown);
     // The whole comment as a reviewer sees it (seeded training: stable numbers).
     insta::assert_snapshot!("report_from_the_ledger", markdown);
 }
