@@ -11,43 +11,7 @@ use std::path::Path;
 use common::trainyard;
 
 /// Three environments that differ in every per-environment value.
-const MANIFEST: &str = r#"version: 1
-project:
-  name: churn-model
-  description: Predicts churn.
-datasets:
-  customers:
-    path: data/customers.csv
-train:
-  command: [python, train.py, --data, "{{ datasets.customers.path }}", --out, "{{ output_dir }}"]
-model:
-  name: churn-classifier
-  path: model.pkl
-environments:
-  - name: dev
-    network: { isolation: public, allowed-ips: [198.51.100.7, 203.0.113.0/24] }
-    compute: { vm-size: Standard_DS2_v2, max-nodes: 1, low-priority: true }
-  - name: staging
-    region: westeurope
-    network: { address-space: 10.20.0.0/16 }
-    rbac:
-      readers: [5f0c3a55-2f4b-4c0e-8f64-9d1b2a7c6e01]
-  - name: prod
-    region: swedencentral
-    tags: { cost-center: "4711", criticality: high }
-    network: { address-space: 10.30.0.0/16 }
-    compute: { vm-size: Standard_NC6s_v3, min-nodes: 1, max-nodes: 8 }
-    serving: { instance-type: Standard_DS4_v2, instance-count: 3, replicas: 3, max-replicas: 9, cpu: "2", memory: 4Gi }
-    rbac:
-      data-scientists: [2d7e9c41-8a3b-4f6d-b1e0-7c5a9f3d2b18]
-      deployers: [9b4e1f27-6c8d-4a2e-a3f5-1e0d7b9c8a64]
-iac:
-  targets: [terraform, bicep, kubernetes, azureml]
-  output-dir: infra
-  kubernetes:
-    image: crchurn.azurecr.io/churn-server@sha256:0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0
-    repo-url: https://github.com/example/churn.git
-"#;
+const MANIFEST: &str = include_str!("fixtures/iac/trainyard.yaml");
 
 fn project(manifest: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -283,7 +247,7 @@ fn bad_characters_are_refused_naming_the_rule() {
         "{stderr}"
     );
     assert!(stderr.contains("Microsoft.KeyVault/vaults"), "{stderr}");
-    assert!(stderr.contains("trainyard.yaml:25:7"), "{stderr}");
+    assert!(stderr.contains("trainyard.yaml:27:7"), "{stderr}");
 
     let stderr = refused(&with_prod("    names: { container-registry: cr-churn }\n"));
     assert!(stderr.contains("contains `-`"), "{stderr}");
@@ -309,7 +273,7 @@ fn two_environments_with_one_global_name_collide() {
         stderr.contains("environments `staging` and `prod` both get the storage account name `stchurnshared`, which must be unique globally"),
         "{stderr}"
     );
-    assert!(stderr.contains("trainyard.yaml:25:14"), "{stderr}");
+    assert!(stderr.contains("trainyard.yaml:27:14"), "{stderr}");
 }
 
 #[test]
@@ -383,7 +347,7 @@ fn bad_values_are_refused_at_their_key() {
         &with_prod("    network: { address-space: 10.30.0.0/26 }\n")
             .replace("    network: { address-space: 10.30.0.0/16 }\n", ""),
     );
-    assert!(stderr.contains("trainyard.yaml:24:16"), "{stderr}");
+    assert!(stderr.contains("trainyard.yaml:26:16"), "{stderr}");
     assert!(
         stderr.contains("is not an IPv4 range of /22 or larger"),
         "{stderr}"
@@ -396,7 +360,7 @@ fn bad_values_are_refused_at_their_key() {
         stderr.contains("`alice@example.com` is not a Microsoft Entra object id"),
         "{stderr}"
     );
-    assert!(stderr.contains("trainyard.yaml:21:7"), "{stderr}");
+    assert!(stderr.contains("trainyard.yaml:23:7"), "{stderr}");
 }
 
 #[test]
