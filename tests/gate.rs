@@ -70,6 +70,11 @@ fn metric_thresholds_pass_and_fail_with_observed_and_required() {
         "{summary}"
     );
     assert_eq!(verdict(&report)["passed"], false);
+    assert_eq!(
+        report["data"],
+        verdict(&report),
+        "--format json carries it as data too"
+    );
     assert!(
         report["outputs"]["verdict-digest"]
             .as_str()

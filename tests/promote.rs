@@ -317,6 +317,11 @@ fn status_shows_each_environment_and_what_waits_at_which_gate() {
     assert!(title.starts_with("staging: v1 (v2 promote ("), "{title}");
     assert!(title.ends_with("), not yet on `main`; v2 waits at the staging gate), prod: nothing deployed (v1 waits at the prod gate)"), "{title}");
     assert_eq!(report["outputs"]["staging-version"], "1");
+    let data = &report["data"];
+    assert_eq!(data[0]["environment"], "staging");
+    assert_eq!(data[0]["deployed"]["version"], 1);
+    assert_eq!(data[0]["waiting"][1], "v2 waits at the staging gate");
+    assert_eq!(data[1]["deployed"], serde_json::Value::Null);
     let summary = report["summary"].as_str().unwrap();
     let run = repo.run_of(1);
     assert!(summary.contains("| staging | clf v1 | "), "{summary}");

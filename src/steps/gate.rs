@@ -307,6 +307,7 @@ pub fn verdict_report(
         Conclusion::Failure
     };
     let mut report = Report::new(STEP, conclusion, title)
+        .with_data(serde_json::to_value(verdict).unwrap_or_default())
         .with_summary(verdict.markdown())
         .with_output("passed", verdict.passed.to_string())
         .with_output("environment", verdict.environment.clone())

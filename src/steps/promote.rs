@@ -169,6 +169,7 @@ pub fn apply(
         "`{path}` on `{branch}`:\n\n```yaml\n{content}```\n",
         path = change.path
     );
+    report.data = serde_json::to_value(release).ok();
     Ok(report
         .with_output("passed", "true")
         .with_output("changed", "true")

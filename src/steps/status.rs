@@ -38,6 +38,7 @@ pub fn run(_args: &StatusArgs, context: &StepContext) -> Result<Report, StepErro
         "| environment | deployed | since | by | run | trained from | waiting |\n|---|---|---|---|---|---|---|\n",
     );
     let mut lines = Vec::new();
+    let mut environments = Vec::new();
     for environment in &manifest.environments {
         let env = &environment.name;
         let path = super::gate::release_path(&repo, &context.manifest_path, env)?;
@@ -82,8 +83,15 @@ pub fn run(_args: &StatusArgs, context: &StepContext) -> Result<Report, StepErro
                 .map(|release| release.version.to_string())
                 .unwrap_or_default(),
         );
+        environments.push(serde_json::json!({
+            "environment": env,
+            "deployed": deployed,
+            "history": history.len(),
+            "waiting": waiting,
+        }));
         upstream = deployed.map(|release| release.version);
     }
+    report.data = Some(serde_json::Value::Array(environments));
     report.title = if lines.is_empty() {
         "no environments are declared".to_owned()
     } else {
