@@ -363,3 +363,30 @@ fn data_drift_starts_the_retraining_workflow_and_names_why() {
     assert_eq!(workflow.body["ref"], default_branch);
     assert!(job.file("output").contains("retrain-dispatched"));
 }
+
+#[test]
+fn with_json_output_stdout_stays_one_document_and_notices_go_to_stderr() {
+    let job = Job::new();
+    job.server.read_only();
+    let output = common::trainyard()
+        .current_dir(job.project.path())
+        .args(["--format", "json", "data", "validate"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env("GITHUB_EVENT_PATH", job.path("event.json"))
+        .env("GITHUB_REPOSITORY", job.repository())
+        .env("GITHUB_API_URL", &job.server.url)
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("TRAINYARD_REPORTS_DIR", job.path("reports"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let document: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(document["step"], "data validate");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("::add-mask::{TOKEN}")), "{stderr}");
+    assert!(
+        stderr.contains("::warning title=trainyard::GitHub refused"),
+        "{stderr}"
+    );
+}
