@@ -156,6 +156,14 @@ fn an_edited_file_is_drift_exit_1_with_the_diff() {
             ),
         ]
     );
+    // The annotation lands on the edited line.
+    let edited_line = std::fs::read_to_string(&main_tf)
+        .unwrap()
+        .lines()
+        .position(|line| line.ends_with("= 80"))
+        .unwrap()
+        + 1;
+    assert_eq!(report["findings"][2]["location"]["line"], edited_line);
     let summary = report["summary"].as_str().unwrap();
     assert!(
         summary

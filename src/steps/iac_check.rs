@@ -56,7 +56,12 @@ pub fn run(args: &IacCheckArgs, context: &StepContext) -> Result<Report, StepErr
                 "generated earlier, but trainyard.yaml no longer renders it; delete it".to_owned(),
             ),
         };
-        report.push_finding(Finding::error(rule, message).at(Location::file(drift.path.clone())));
+        let location = Location::file(drift.path.clone());
+        let location = match drift.line {
+            Some(line) => location.at(line, None),
+            None => location,
+        };
+        report.push_finding(Finding::error(rule, message).at(location));
         let _ = write!(
             diffs,
             "\n<details><summary><code>{}</code></summary>\n\n```diff\n{}```\n\n</details>\n",

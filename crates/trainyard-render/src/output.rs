@@ -27,6 +27,8 @@ pub struct Drift {
     pub kind: DriftKind,
     /// A unified diff from what is on disk to what renders.
     pub diff: String,
+    /// The first line (1-based) of the file on disk that differs, for an annotation there.
+    pub line: Option<u32>,
 }
 
 /// Compares `rendered` with the files under `root`. Generated files (they
@@ -51,11 +53,13 @@ pub fn compare(
                 path: file.path.clone(),
                 kind: DriftKind::Changed,
                 diff: unified(&text, &file.contents, &file.path),
+                line: first_changed_line(&text, &file.contents),
             }),
             None => drifts.push(Drift {
                 path: file.path.clone(),
                 kind: DriftKind::Missing,
                 diff: unified("", &file.contents, &file.path),
+                line: None,
             }),
         }
     }
@@ -67,6 +71,7 @@ pub fn compare(
                     diff: unified(&text, "", &path),
                     path,
                     kind: DriftKind::Extra,
+                    line: None,
                 });
             }
         }
@@ -74,6 +79,15 @@ pub fn compare(
     drifts.sort_by(|a, b| a.path.cmp(&b.path));
     drifts.dedup_by(|a, b| a.path == b.path);
     Ok(drifts)
+}
+
+/// The first line of `old` that a line diff to `new` removes or inserts before.
+fn first_changed_line(old: &str, new: &str) -> Option<u32> {
+    TextDiff::from_lines(old, new)
+        .ops()
+        .iter()
+        .find(|op| op.tag() != similar::DiffTag::Equal)
+        .map(|op| u32::try_from(op.old_range().start + 1).unwrap_or(u32::MAX))
 }
 
 fn unified(old: &str, new: &str, path: &str) -> String {
