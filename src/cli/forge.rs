@@ -51,10 +51,9 @@ pub fn publish(
     format: OutputFormat,
 ) -> ExitStatus {
     let status = report.exit_status();
-    if gave_up(report, context, host, format) {
-        status.max(ExitStatus::Environment)
-    } else {
-        status
+    match keep_and_publish(report, context, host, format) {
+        Forge::Done => status,
+        Forge::Failed => status.max(ExitStatus::Environment),
     }
 }
 
@@ -76,17 +75,29 @@ pub fn publish_error(
     let title = message.lines().next().unwrap_or("failed").to_owned();
     let mut report = Report::new(step, Conclusion::Failure, title);
     report.push_finding(finding);
-    if gave_up(&report, context, host, format) {
-        ExitStatus::Environment
-    } else {
-        error.exit_status()
+    match keep_and_publish(&report, context, host, format) {
+        Forge::Done => error.exit_status(),
+        Forge::Failed => ExitStatus::Environment,
     }
 }
 
-/// Keeps and publishes `report`; true when GitHub did not answer (exit 3).
-fn gave_up(report: &Report, context: &StepContext, host: Host, format: OutputFormat) -> bool {
+/// How publishing to GitHub ended.
+enum Forge {
+    /// Published, refused (and said so), or nothing to publish.
+    Done,
+    /// GitHub did not answer after retries, or answered what we cannot use: exit 3.
+    Failed,
+}
+
+/// Keeps `report` for `trainyard report` and publishes it to GitHub.
+fn keep_and_publish(
+    report: &Report,
+    context: &StepContext,
+    host: Host,
+    format: OutputFormat,
+) -> Forge {
     if !is_judgement(&report.step) {
-        return false;
+        return Forge::Done;
     }
     let env = &context.env;
     let mut log = Log { format };
@@ -101,22 +112,22 @@ fn gave_up(report: &Report, context: &StepContext, host: Host, format: OutputFor
         ));
     }
     if host != Host::GitHubActions {
-        return false;
+        return Forge::Done;
     }
     let Some(token) = token(env) else {
-        return false;
+        return Forge::Done;
     };
     log.mask(token.expose());
     let ci = match CiContext::read(env) {
         Ok(ci) => ci,
         Err(error) => {
             log.warning(&format!("not publishing to GitHub: {error}"));
-            return false;
+            return Forge::Done;
         }
     };
     let Some(repository) = ci.repository.as_deref().and_then(Repository::parse) else {
         log.warning("not publishing to GitHub: GITHUB_REPOSITORY is not set to owner/name");
-        return false;
+        return Forge::Done;
     };
     let github = match GitHub::new(GitHubConfig {
         api_url: env
@@ -130,7 +141,7 @@ fn gave_up(report: &Report, context: &StepContext, host: Host, format: OutputFor
         Ok(github) => github,
         Err(error) => {
             log.error(&error.to_string());
-            return true;
+            return Forge::Failed;
         }
     };
     let project = trainyard_core::manifest::load(&context.manifest_path)
@@ -148,7 +159,7 @@ fn gave_up(report: &Report, context: &StepContext, host: Host, format: OutputFor
         }
         Err(error) => {
             log.error(&error.to_string());
-            return true;
+            return Forge::Failed;
         }
     }
     if !outputs.is_empty()
@@ -159,7 +170,7 @@ fn gave_up(report: &Report, context: &StepContext, host: Host, format: OutputFor
             "could not write the GitHub outputs to {path}: {error}"
         ));
     }
-    false
+    Forge::Done
 }
 
 fn publish_to(
