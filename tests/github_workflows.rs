@@ -1,4 +1,5 @@
-//! The example workflows (ci-examples/github-actions/pr.yml, main.yml and drift.yml) run
+//! The example workflows (ci-examples/github-actions/pr.yml, main.yml, release.yml
+//! and drift.yml) run
 //! end to end by a real GitHub Actions runner implementation, act (host mode,
 //! offline), on real webhook payloads from @octokit/webhooks-examples, with the
 //! per-step composite actions of this repository and the binary built from
@@ -508,5 +509,58 @@ fn drift_yml_on_drift_starts_main_yml_through_workflow_dispatch() {
         ),
         1,
         "{requests:#?}"
+    );
+}
+
+#[test]
+fn release_yml_on_a_version_tag_gates_to_prod_and_promotes() {
+    let prism = Prism::start();
+    let fixture = Fixture::new("release.yml");
+    // main trained the challenger earlier; its run is in origin's ledger.
+    for args in [&["train", "--mode", "full"][..], &["ledger", "push"]] {
+        let output = common::trainyard()
+            .current_dir(fixture.repo())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    }
+    git(&fixture.repo(), &["tag", "v1.0.0"]);
+    git(&fixture.repo(), &["push", "-q", "origin", "v1.0.0"]);
+
+    let mut payload = on_main(common::webhook("push", |p| {
+        p["ref"] == "refs/tags/simple-tag"
+            && p["after"] != "0000000000000000000000000000000000000000"
+    }));
+    payload["ref"] = "refs/tags/v1.0.0".into();
+    let log = fixture.act("push", &payload, &prism);
+
+    let rejections = prism.rejections();
+    assert!(
+        rejections.is_empty(),
+        "Prism rejected requests:\n{}",
+        rejections.join("\n")
+    );
+    assert!(!log.contains(TOKEN), "the token reached act's log");
+    for step in ["gate", "promote"] {
+        assert!(
+            log.contains(&format!("Summary - ## ✅ {step}: ")),
+            "no passing job summary for {step}:\n{log}"
+        );
+    }
+    let repository = payload["repository"]["full_name"].as_str().unwrap();
+    let requests = prism.requests();
+    assert_eq!(
+        count(
+            &requests,
+            &format!("POST /repos/{repository}/check-runs"),
+            ""
+        ),
+        2,
+        "gate and promote: {requests:#?}"
     );
 }
