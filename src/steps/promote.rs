@@ -116,6 +116,8 @@ pub fn apply(
             Ok(written) => break written,
             // Someone else moved the branch meanwhile: build again on the new tip.
             Err(Lost::Race { fetch, .. }) if attempt < MAX_ATTEMPTS => {
+                // A short, growing pause lets the other writer finish.
+                std::thread::sleep(std::time::Duration::from_millis(25 * u64::from(attempt)));
                 attempt += 1;
                 if fetch {
                     let workdir = repo.workdir().unwrap_or_else(|| repo.path());

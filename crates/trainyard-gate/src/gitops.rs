@@ -145,9 +145,10 @@ pub fn move_branch(
         None => repo.reference(&name, new, false, log),
     };
     result.map(|_| ()).map_err(|error| {
+        // Moved, created, or being written by another process right now: a lost race.
         if matches!(
             error.code(),
-            git2::ErrorCode::Modified | git2::ErrorCode::Exists
+            git2::ErrorCode::Modified | git2::ErrorCode::Exists | git2::ErrorCode::Locked
         ) {
             GateError::Conflict(format!(
                 "branch `{branch}` moved while trainyard wrote to it; run the command again"
