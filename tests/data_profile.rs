@@ -127,6 +127,13 @@ fn validate_saves_the_profile_and_the_fingerprint_of_each_dataset() {
         fingerprint["outputs"]["digest-events"],
         outputs["digest-events"]
     );
+    // An unchanged lock is not rewritten (no write, no fsync on a re-run).
+    let lock = dir.path().join("trainyard.lock");
+    let written = std::fs::metadata(&lock).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let (code, _) = json(dir.path(), &["data", "fingerprint"]);
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::metadata(&lock).unwrap().modified().unwrap(), written);
 }
 
 #[test]

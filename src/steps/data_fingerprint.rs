@@ -31,8 +31,15 @@ pub fn run(args: &DataFingerprintArgs, context: &StepContext) -> Result<Report, 
         .save(&cache_path)
         .map_err(|error| StepError::Environment(error.to_string()))?;
 
-    let committed =
-        LockFile::load(&lock_path).map_err(|error| StepError::Environment(error.to_string()))?;
+    // An unchanged lock is neither parsed nor rewritten (no fsync): a re-run on
+    // unchanged data only stats files.
+    let text = lock.to_yaml();
+    let unchanged = std::fs::read_to_string(&lock_path).is_ok_and(|existing| existing == text);
+    let committed = if unchanged {
+        Some(lock.clone())
+    } else {
+        LockFile::load(&lock_path).map_err(|error| StepError::Environment(error.to_string()))?
+    };
     let mut report = Report::new(STEP, Conclusion::Success, String::new());
     let mut summary =
         String::from("| dataset | files | bytes | BLAKE3 | lock |\n|---|---|---|---|---|\n");
@@ -89,8 +96,10 @@ pub fn run(args: &DataFingerprintArgs, context: &StepContext) -> Result<Report, 
             )
         };
     } else {
-        lock.save(&lock_path)
-            .map_err(|error| StepError::Environment(error.to_string()))?;
+        if !unchanged {
+            lock.save(&lock_path)
+                .map_err(|error| StepError::Environment(error.to_string()))?;
+        }
         report.title = format!(
             "fingerprinted {} dataset(s) into {LOCK_FILE}",
             lock.datasets.len()
