@@ -1,5 +1,5 @@
 //! The example workflows (ci-examples/github-actions/pr.yml, main.yml,
-//! release.yml and drift.yml) run end to end by a real GitHub Actions runner
+//! release.yml, drift.yml and iac.yml) run end to end by a real GitHub Actions runner
 //! implementation, act (host mode, offline), on real webhook payloads from
 //! @octokit/webhooks-examples, with the composite actions of this repository
 //! and the binary built from this tree. GITHUB_API_URL points at Prism serving
@@ -189,6 +189,11 @@ struct Fixture {
 
 impl Fixture {
     fn new(workflow: &str) -> Self {
+        Self::prepared(workflow, |_| {})
+    }
+
+    /// Like `new`, with `prepare` run on the project before the first commit.
+    fn prepared(workflow: &str, prepare: impl FnOnce(&Path)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let repo = dir.path().join("repo");
         common::copy_dir(&common::repo().join("examples/breast-cancer"), &repo);
@@ -201,6 +206,7 @@ impl Fixture {
         )
         .unwrap();
         std::fs::write(repo.join(".gitignore"), ".trainyard/\n").unwrap();
+        prepare(&repo);
         let origin = dir.path().join("origin.git");
         git(
             dir.path(),
@@ -562,4 +568,48 @@ fn release_yml_on_a_version_tag_gates_to_prod_and_promotes() {
         2,
         "gate and promote: {requests:#?}"
     );
+}
+
+#[test]
+fn iac_yml_checks_the_committed_infrastructure_code_on_a_pull_request() {
+    let prism = Prism::start();
+    let fixture = Fixture::prepared("iac.yml", |repo| {
+        let output = common::trainyard()
+            .current_dir(repo)
+            .args(["iac", "render", "--all"])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+    });
+    let payload = on_main(common::webhook("pull_request", |p| p["action"] == "opened"));
+    let log = fixture.act("pull_request", &payload, &prism);
+    assert!(log.contains("Summary - ## ✅ iac check: "), "{log}");
+    let rejections = prism.rejections();
+    assert!(
+        rejections.is_empty(),
+        "Prism rejected requests:\n{}",
+        rejections.join("\n")
+    );
+    let repository = payload["repository"]["full_name"].as_str().unwrap();
+    assert_eq!(
+        count(
+            &prism.requests(),
+            &format!("POST /repos/{repository}/check-runs"),
+            ""
+        ),
+        1
+    );
+
+    // A hand edit of generated code fails the check, on a real runner too.
+    let deployment = fixture.repo().join("infra/kubernetes/dev/deployment.yaml");
+    let text = std::fs::read_to_string(&deployment).unwrap();
+    std::fs::write(&deployment, text + "# edited by hand\n").unwrap();
+    git(&fixture.repo(), &["commit", "-qam", "hand edit"]);
+    let (success, log) = fixture.act_outcome("pull_request", &payload, &prism);
+    assert!(!success, "{log}");
+    assert!(log.contains("Summary - ## ❌ iac check: "), "{log}");
 }
