@@ -1,10 +1,11 @@
 //! The example workflows (ci-examples/github-actions/pr.yml, main.yml,
-//! release.yml, drift.yml and iac.yml) run end to end by a real GitHub Actions runner
-//! implementation, act (host mode, offline), on real webhook payloads from
-//! @octokit/webhooks-examples, with the composite actions of this repository
-//! and the binary built from this tree. GITHUB_API_URL points at Prism serving
-//! GitHub's own OpenAPI description (@octokit/openapi): a request that does not
-//! match GitHub's API is answered 422 and logged by Prism, and fails the test.
+//! release.yml, drift.yml and iac.yml) run end to end by a real GitHub Actions
+//! runner implementation, act (host mode, offline), on real webhook payloads
+//! from @octokit/webhooks-examples, with the composite actions of this
+//! repository and the binary built from this tree. GITHUB_API_URL points at
+//! Prism serving GitHub's own OpenAPI description (@octokit/openapi): a request
+//! that does not match GitHub's API is answered 422 and logged by Prism, and
+//! fails the test.
 //!
 //! The workflows are the committed files with two mechanical changes, both
 //! asserted: `actions/checkout` becomes a copy of the fixture repository (act's
