@@ -362,6 +362,17 @@ fn data_drift_starts_the_retraining_workflow_and_names_why() {
         .unwrap();
     assert_eq!(workflow.body["ref"], default_branch);
     assert!(job.file("output").contains("retrain-dispatched"));
+    // The drifted file is outside the repository: no annotation points at it.
+    for request in requests.iter().filter(|r| r.path.contains("/check-runs")) {
+        for annotation in request.body["output"]["annotations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let path = annotation["path"].as_str().unwrap();
+            assert!(!path.starts_with('/'), "{annotation:#}");
+        }
+    }
 }
 
 #[test]

@@ -199,6 +199,9 @@ fn publish_to(
             .filter_map(|finding| {
                 Annotation::from_finding(finding, |file| repository_path(file, workspace))
             })
+            // A file outside the repository (`--current /data/x.csv`) has no
+            // line to annotate; it stays in the summary.
+            .filter(|annotation| in_repository(&annotation.path))
             .collect();
         let published = github.publish_check_run(&CheckRun {
             name: name.clone(),
@@ -354,6 +357,16 @@ fn repository_path(file: &str, workspace: Option<&Path>) -> String {
         )
 }
 
+/// Whether a path from `repository_path` is inside the repository.
+fn in_repository(path: &str) -> bool {
+    !path.is_empty()
+        && !Path::new(path).has_root()
+        && !path.contains(':')
+        && !Path::new(path)
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+}
+
 /// True the first time in this job (the marker file is created); false after.
 fn first_refusal(dir: &Path) -> bool {
     let _ = std::fs::create_dir_all(dir);
@@ -482,6 +495,16 @@ mod tests {
         ] {
             assert!(!is_judgement(step), "{step}");
         }
+    }
+
+    #[test]
+    fn only_paths_inside_the_repository_are_annotated() {
+        assert!(in_repository("data/a.csv"));
+        assert!(in_repository("trainyard.yaml"));
+        assert!(!in_repository("/tmp/production.csv"));
+        assert!(!in_repository("../other/a.csv"));
+        assert!(!in_repository("C:/data/a.csv"));
+        assert!(!in_repository(""));
     }
 
     #[test]
