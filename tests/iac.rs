@@ -360,6 +360,11 @@ fn bad_values_are_refused_at_their_key() {
         stderr.contains("is not an IPv4 range of /22 or larger"),
         "{stderr}"
     );
+    let stderr = refused(&MANIFEST.replace("cost-center: \"4711\"", "cost/center: \"4711\""));
+    assert!(
+        stderr.contains("tag name `cost/center` contains `/`"),
+        "{stderr}"
+    );
     let stderr = refused(&MANIFEST.replace(
         "readers: [5f0c3a55-2f4b-4c0e-8f64-9d1b2a7c6e01]",
         "readers: [alice@example.com]",

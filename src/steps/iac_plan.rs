@@ -284,6 +284,7 @@ fn environment_names(
 /// Values the types cannot check: principal ids, addresses, scale bounds.
 fn check_values(environment: &Environment, locate: &Locator<'_>) -> Result<(), StepError> {
     let env = environment.name.as_str();
+    check_tags(environment, locate)?;
     let rbac = &environment.rbac;
     for (key, ids) in [
         ("data-scientists", &rbac.data_scientists),
@@ -339,6 +340,42 @@ fn check_values(environment: &Environment, locate: &Locator<'_>) -> Result<(), S
                 ),
             )
             .into());
+    }
+    Ok(())
+}
+
+/// Azure's tag rules, the strictest resource's (storage accounts): names up to
+/// 128 characters without `<>%&\\?/`, values up to 256, at most 50 tags (3 are trainyard's).
+fn check_tags(environment: &Environment, locate: &Locator<'_>) -> Result<(), StepError> {
+    let env = environment.name.as_str();
+    let refuse = |message: String| -> StepError {
+        locate
+            .error(env, &["tags"], "bad-tag", message)
+            .with_help("Azure tags: names up to 128 characters without < > % & \\ ? /, values up to 256, at most 50 per resource")
+            .into()
+    };
+    if environment.tags.len() > 47 {
+        return Err(refuse(format!(
+            "{} tags, and trainyard adds 3: Azure takes at most 50 per resource",
+            environment.tags.len()
+        )));
+    }
+    for (name, value) in &environment.tags {
+        if name.is_empty() || name.chars().count() > 128 {
+            return Err(refuse(format!(
+                "tag name `{name}` must be 1–128 characters"
+            )));
+        }
+        if let Some(bad) = name.chars().find(|c| "<>%&\\?/".contains(*c)) {
+            return Err(refuse(format!(
+                "tag name `{name}` contains `{bad}`, which Azure refuses"
+            )));
+        }
+        if value.chars().count() > 256 {
+            return Err(refuse(format!(
+                "the value of tag `{name}` is longer than 256 characters"
+            )));
+        }
     }
     Ok(())
 }
