@@ -6,7 +6,6 @@ use trainyard_core::Conclusion;
 
 use crate::client::GitHub;
 use crate::error::ForgeError;
-use crate::text::truncate_with_note;
 
 /// A commit status's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -31,6 +30,17 @@ impl From<Conclusion> for CommitState {
 /// GitHub keeps at most this many characters of a status description.
 const DESCRIPTION_LIMIT: usize = 140;
 
+/// The description on one line, cut to GitHub's limit with an ellipsis.
+fn one_line(description: &str) -> String {
+    let flat = description.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= DESCRIPTION_LIMIT {
+        return flat;
+    }
+    let mut cut: String = flat.chars().take(DESCRIPTION_LIMIT - 1).collect();
+    cut.push('…');
+    cut
+}
+
 impl GitHub {
     /// Sets the status `context` on commit `sha`.
     pub fn set_commit_status(
@@ -44,7 +54,7 @@ impl GitHub {
         let mut body = json!({
             "state": state,
             "context": context,
-            "description": truncate_with_note(description, DESCRIPTION_LIMIT, "…").0.replace("\n\n…", "…"),
+            "description": one_line(description),
         });
         if let Some(url) = target_url {
             body["target_url"] = json!(url);
@@ -56,5 +66,18 @@ impl GitHub {
             "set a commit status",
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_are_one_line_within_140_characters() {
+        assert_eq!(one_line("a\nb  c"), "a b c");
+        let long = one_line(&"é".repeat(200));
+        assert_eq!(long.chars().count(), 140);
+        assert!(long.ends_with('…'));
     }
 }
