@@ -316,7 +316,8 @@ fn test_reports(rule: &TestsRule, root: &Path) -> Vec<RuleOutcome> {
     let mut total = junit::Counts::default();
     let mut files = 0_usize;
     for pattern in &rule.junit {
-        let full = root.join(pattern);
+        // The folder is taken literally (it may hold `[` or `*`); only the pattern globs.
+        let full = Path::new(&glob::Pattern::escape(&root.to_string_lossy())).join(pattern);
         let matches: Vec<_> = match glob::glob(&full.to_string_lossy()) {
             Ok(paths) => paths
                 .filter_map(Result::ok)
@@ -650,6 +651,39 @@ fn data_check(check: DataCheck, evidence: &Evidence<'_>) -> RuleOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn junit_globs_work_under_a_folder_with_glob_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("proj [v2]*");
+        std::fs::create_dir_all(root.join("reports")).unwrap();
+        std::fs::write(
+            root.join("reports/unit.xml"),
+            "<testsuite><testcase name=\"a\"/></testsuite>",
+        )
+        .unwrap();
+        let no_artifacts = |_: &str| None;
+        let evidence = Evidence {
+            environment: "staging".into(),
+            candidate: crate::Candidate::default(),
+            champion: None,
+            directions: BTreeMap::new(),
+            root,
+            repository: None,
+            policy_source: "main@0:trainyard.yaml".into(),
+            artifacts: &no_artifacts,
+        };
+        let rule = TestsRule {
+            junit: vec!["reports/*.xml".into()],
+            min_count: Some(1),
+        };
+        let outcomes = test_reports(&rule, &evidence.root);
+        assert!(
+            outcomes.iter().all(|outcome| outcome.passed),
+            "{outcomes:?}"
+        );
+        assert_eq!(outcomes[0].subject, "reports/unit.xml");
+    }
 
     #[test]
     fn numbers_read_well() {
