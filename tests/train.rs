@@ -654,3 +654,24 @@ fn a_project_below_the_repository_root_trains_and_reproduces() {
     );
     assert_eq!(output(&report, "different"), "");
 }
+
+#[test]
+fn the_training_command_does_not_inherit_the_ci_token() {
+    let project = fixture_repo(
+        "history.py",
+        "  command: [sh, -c, \"echo token=${GITHUB_TOKEN:-absent} azure=${SYSTEM_ACCESSTOKEN:-absent} mode=$TRAINYARD_MODE\"]\n",
+    );
+    let assert = trainyard()
+        .current_dir(project.path())
+        .env("GITHUB_TOKEN", "ghs_secret")
+        .env("SYSTEM_ACCESSTOKEN", "azure_secret")
+        .args(["train", "--mode", "sample"])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout);
+    assert!(
+        stdout.contains("token=absent azure=absent mode=sample"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("secret"), "{stdout}");
+}

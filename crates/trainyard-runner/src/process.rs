@@ -23,6 +23,18 @@ use std::time::{Duration, Instant};
 /// whatever the command writes.
 pub const MAX_LINE: usize = 64 * 1024;
 
+/// The CI's own credentials. The training command is the project's code (on a
+/// pull request, the PR author's), so it does not inherit the token the steps
+/// use to write check runs, comments and the ledger.
+pub const CREDENTIAL_VARIABLES: &[&str] = &[
+    "GITHUB_TOKEN",
+    "INPUT_GITHUB_TOKEN",
+    "TRAINYARD_GITHUB_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "SYSTEM_ACCESSTOKEN",
+];
+
 /// What to run and how long it may take.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -31,6 +43,8 @@ pub struct RunOptions {
     pub cwd: PathBuf,
     /// Added to (or overriding) the inherited environment.
     pub env: Vec<(OsString, OsString)>,
+    /// Inherited variables the command must not see; [`CREDENTIAL_VARIABLES`] by default.
+    pub remove_env: Vec<OsString>,
     pub timeout: Option<Duration>,
     /// Between SIGTERM and SIGKILL when stopping.
     pub grace: Duration,
@@ -44,6 +58,7 @@ impl RunOptions {
             args: parts.collect(),
             cwd: cwd.into(),
             env: Vec::new(),
+            remove_env: CREDENTIAL_VARIABLES.iter().map(OsString::from).collect(),
             timeout: None,
             grace: Duration::from_secs(5),
         }
@@ -139,9 +154,11 @@ pub fn run_command(
     let program = options.program.to_string_lossy().into_owned();
     let started = Instant::now();
     let mut command = Command::new(&options.program);
+    command.args(&options.args).current_dir(&options.cwd);
+    for name in &options.remove_env {
+        command.env_remove(name);
+    }
     command
-        .args(&options.args)
-        .current_dir(&options.cwd)
         .envs(options.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
