@@ -322,6 +322,14 @@ fn status_shows_each_environment_and_what_waits_at_which_gate() {
     assert_eq!(data[0]["deployed"]["version"], 1);
     assert_eq!(data[0]["waiting"][1], "v2 waits at the staging gate");
     assert_eq!(data[1]["deployed"], serde_json::Value::Null);
+    // Whether what waits would get through its gate now.
+    assert_eq!(data[0]["gate"], "would pass");
+    let prod_outlook = data[1]["gate"].as_str().unwrap();
+    assert!(
+        prod_outlook.starts_with("would be refused (1 rule(s)): commit ")
+            && prod_outlook.contains("carries no tag matching `v*`"),
+        "{prod_outlook}"
+    );
     let summary = report["summary"].as_str().unwrap();
     let run = repo.run_of(1);
     assert!(summary.contains("| staging | clf v1 | "), "{summary}");

@@ -11,7 +11,7 @@ use trainyard_ledger::{Deployment, GitLedger, Ledger, LedgerError};
 
 use super::StepContext;
 use super::gate::{DEFAULT_ALIAS, gate_error, ledger_error};
-use crate::cli::StatusArgs;
+use crate::cli::{GateArgs, StatusArgs};
 
 pub const STEP: &str = "status";
 
@@ -49,20 +49,21 @@ pub fn run(_args: &StatusArgs, context: &StepContext) -> Result<Report, StepErro
             .map_err(gate_error)?;
         let history = ledger.deployments(env).map_err(ledger_error)?;
         let waiting = waiting(deployed.as_ref(), history.last(), upstream, env, target);
-        let cells = cells(deployed.as_ref());
+        // Whether the version waiting at this gate would get through it now.
+        let outlook = match (&model, upstream) {
+            (Some(model), Some(candidate))
+                if deployed
+                    .as_ref()
+                    .is_none_or(|deployed| deployed.version != candidate) =>
+            {
+                Some(outlook(context, model, candidate, env))
+            }
+            _ => None,
+        };
         let _ = writeln!(
             table,
-            "| {env} | {} | {} | {} | {} | {} | {} |",
-            cells[0],
-            cells[1],
-            cells[2],
-            cells[3],
-            cells[4],
-            if waiting.is_empty() {
-                "-".to_owned()
-            } else {
-                waiting.join("; ")
-            }
+            "{}",
+            row(env, deployed.as_ref(), &waiting, outlook.as_deref())
         );
         lines.push(format!(
             "{env}: {}{}",
@@ -88,6 +89,7 @@ pub fn run(_args: &StatusArgs, context: &StepContext) -> Result<Report, StepErro
             "deployed": deployed,
             "history": history.len(),
             "waiting": waiting,
+            "gate": outlook,
         }));
         upstream = deployed.map(|release| release.version);
     }
@@ -138,6 +140,23 @@ fn waiting(
     waiting
 }
 
+/// One row of the environments table.
+fn row(env: &str, deployed: Option<&Release>, waiting: &[String], outlook: Option<&str>) -> String {
+    let cells = cells(deployed);
+    let waiting = if waiting.is_empty() {
+        "-".to_owned()
+    } else {
+        waiting.join("; ")
+            + &outlook
+                .map(|outlook| format!(" — {outlook}"))
+                .unwrap_or_default()
+    };
+    format!(
+        "| {env} | {} | {} | {} | {} | {} | {waiting} |",
+        cells[0], cells[1], cells[2], cells[3], cells[4]
+    )
+}
+
 /// The table's cells for what is deployed: model and version, since, by, run, commit.
 fn cells(deployed: Option<&Release>) -> [String; 5] {
     match deployed {
@@ -158,5 +177,29 @@ fn cells(deployed: Option<&Release>) -> [String; 5] {
             "-".into(),
             "-".into(),
         ],
+    }
+}
+
+/// The gate's answer for `model@version` entering `env` now: "would pass", or
+/// the first reason it would refuse.
+fn outlook(context: &StepContext, model: &str, version: u64, env: &str) -> String {
+    let args = GateArgs {
+        env: env.to_owned(),
+        model: Some(format!("{model}@{version}")),
+        ..GateArgs::default()
+    };
+    match super::gate::judge(&args, context) {
+        Ok(judged) if judged.verdict.passed => "would pass".to_owned(),
+        Ok(judged) => {
+            let failed = judged.verdict.failures().count();
+            let first = judged
+                .verdict
+                .failures()
+                .next()
+                .and_then(|rule| rule.reason.clone())
+                .unwrap_or_default();
+            format!("would be refused ({failed} rule(s)): {first}")
+        }
+        Err(error) => format!("cannot be judged: {error}"),
     }
 }
