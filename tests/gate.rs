@@ -664,3 +664,31 @@ fn an_azure_pull_request_is_judged_by_its_target_branch_and_a_push_by_the_defaul
             .starts_with("main@")
     );
 }
+
+#[test]
+fn a_refusal_prints_the_verdict_table_and_reasons_on_the_console() {
+    let repo = staging("    metrics: [\"accuracy >= 0.9\"]\n");
+    repo.train(&[("accuracy", 0.85)], 100, &[]);
+    let output = common::trainyard()
+        .current_dir(repo.path())
+        .env("HOME", repo.path().join(".home-for-git"))
+        .args(["gate", "--env", "staging"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("clf v1 may not enter staging: 1 of 1 rule(s) failed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| ❌ | metric | accuracy | 0.85 | >= 0.9 |"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .contains("trainyard.yaml:16: accuracy is 0.85, but staging requires accuracy >= 0.9"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("passed = false"), "{stdout}");
+}
