@@ -267,7 +267,7 @@ def run(command: list[str], cwd: Path, timeout: float = 1800) -> dict:
         return {"error": f"timed out after {timeout:.0f} s"}
     wall = time.perf_counter() - start
     code = process.returncode
-    result = {"wall": wall, "code": code, "stdout": process.stdout}
+    result = {"wall": wall, "code": code, "stdout": process.stdout, "load": os.getloadavg()[0]}
     if TIME and rss_file.exists():
         try:
             result["rss_mb"] = int(rss_file.read_text().split()[-1]) / 1024
@@ -323,6 +323,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "benches" / "work")
     parser.add_argument("--drift-rows", type=int, default=1_000_000)
     parser.add_argument("--skip", default="", help="comma-separated: pandera,gx,dvc,duckdb,evidently")
+    parser.add_argument("--note", default="", help="a sentence added to the machine line of docs/performance.md")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the table and docs/performance.md from benches/work/results.json")
     parser.add_argument("--reuse", default="", help="comma-separated tools whose last result (benches/work/results.json) to keep instead of re-running, e.g. evidently")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -332,6 +335,9 @@ def main() -> None:
         sys.exit(f"{TRAINYARD} is missing: run `cargo build --release --bin trainyard` (benches/run.sh does)")
 
     csv_path, parquet_path = work / "data.csv", work / "data.parquet"
+    if args.report_only:
+        report_from_saved(work, csv_path, parquet_path, args)
+        return
     print(f"generating {args.size_gb} GB of CSV and its Parquet twin in {work} ...", flush=True)
     rows = generate(csv_path, parquet_path, args.size_gb)
     csv_mb = csv_path.stat().st_size / 1e6
@@ -343,6 +349,16 @@ def main() -> None:
     saved_path = work / "results.json"
     saved = json.loads(saved_path.read_text()) if saved_path.exists() else {}
     reuse = set(filter(None, args.reuse.split(",")))
+
+    def competitor(name: str, task: str, tool: str, mb: float, measure) -> None:
+        """Runs another tool, or keeps its last result when `--reuse` names it."""
+        key = f"{task} | {tool}"
+        if name in skip:
+            return
+        if name in reuse and key in saved:
+            record(task, tool, dict(saved[key], reused=True), mb)
+        else:
+            record(task, tool, measure(), mb)
 
     def record(task: str, tool: str, result: dict, mb: float) -> None:
         if tool.startswith("trainyard") and result.get("code") == 1 and "drift" not in task:
@@ -363,31 +379,33 @@ def main() -> None:
            run([str(TRAINYARD), "data", "validate"], project), csv_mb)
     tools = work / "tools"
     fresh(tools)
-    if "pandera" not in skip:
-        record(task, "pandas + pandera", python_tool(PANDERA, [str(csv_path)], tools), csv_mb)
-    if "gx" not in skip:
-        record(task, "Great Expectations (pandas)", python_tool(GX, [str(csv_path)], tools), csv_mb)
-    if "duckdb" not in skip:
-        record(task, "DuckDB (same checks in SQL)", python_tool(DUCKDB, [str(csv_path)], tools), csv_mb)
+    competitor("pandera", task, "pandas + pandera", csv_mb,
+               lambda: python_tool(PANDERA, [str(csv_path)], tools))
+    competitor("gx", task, "Great Expectations (pandas)", csv_mb,
+               lambda: python_tool(GX, [str(csv_path)], tools))
+    competitor("duckdb", task, "DuckDB (same checks in SQL)", csv_mb,
+               lambda: python_tool(DUCKDB, [str(csv_path)], tools))
 
     task = "Parquet: validate (same data)"
     project = trainyard_project(work / "ty-parquet", parquet_path)
     record(task, "trainyard validate+profile+fingerprint",
            run([str(TRAINYARD), "data", "validate"], project), parquet_mb)
-    if "duckdb" not in skip:
-        record(task, "DuckDB (same checks in SQL)", python_tool(DUCKDB, [str(parquet_path)], tools), parquet_mb)
+    competitor("duckdb", task, "DuckDB (same checks in SQL)", parquet_mb,
+               lambda: python_tool(DUCKDB, [str(parquet_path)], tools))
 
     task = "fingerprint the CSV"
     project = trainyard_project(work / "ty-fp", csv_path)
     record(task, "trainyard data fingerprint (BLAKE3)",
            run([str(TRAINYARD), "data", "fingerprint"], project), csv_mb)
-    if "dvc" not in skip:
+    def dvc_add() -> dict:
         dvc_dir = fresh(work / "dvc")
         link(csv_path, dvc_dir / "data.csv")
         dvc = str(Path(PYTHON).parent / "dvc")
         run([dvc, "init", "--no-scm", "-q"], dvc_dir)
         run([dvc, "config", "cache.type", "hardlink"], dvc_dir)
-        record(task, "dvc add (md5, hardlink cache)", run([dvc, "add", "-q", "data.csv"], dvc_dir), csv_mb)
+        return run([dvc, "add", "-q", "data.csv"], dvc_dir)
+
+    competitor("dvc", task, "dvc add (md5, hardlink cache)", csv_mb, dvc_add)
 
     task = "re-fingerprint 10,000 unchanged files"
     many = fresh(work / "many")
@@ -425,14 +443,33 @@ def main() -> None:
     record(task, "trainyard drift, from saved profiles",
            run([str(TRAINYARD), "data", "drift", "--reference", "profiles/reference.json",
                 "--current", "profiles/current.json"], drift_dir), 0)
-    if "evidently" not in skip:
-        key = f"{task} | Evidently DataDriftPreset (in memory)"
-        if "evidently" in reuse and key in saved:
-            result = dict(saved[key], reused=True)
-        else:
-            result = python_tool(EVIDENTLY, [str(sides["reference"][1]), str(sides["current"][1])], tools)
-        record(task, "Evidently DataDriftPreset (in memory)", result, 0)
+    competitor("evidently", task, "Evidently DataDriftPreset (in memory)", 0,
+               lambda: python_tool(EVIDENTLY, [str(sides["reference"][1]), str(sides["current"][1])], tools))
 
+    write_report(results, rows, csv_mb, parquet_mb, args)
+
+
+def report_from_saved(work: Path, csv_path: Path, parquet_path: Path, args) -> None:
+    saved = json.loads((work / "results.json").read_text())
+    rows = json.loads(csv_path.with_suffix(".json").read_text())["rows"]
+    csv_mb = csv_path.stat().st_size / 1e6
+    parquet_mb = parquet_path.stat().st_size / 1e6
+    drift_mb = sum((work / "drift" / f"{side}.csv").stat().st_size for side in ("reference", "current")) / 1e6
+    results = []
+    for key, result in saved.items():
+        task, tool = key.split(" | ", 1)
+        if task.startswith("Parquet"):
+            mb = parquet_mb
+        elif task.startswith(("CSV", "fingerprint")):
+            mb = csv_mb
+        elif task.startswith("drift") and "CSVs" in tool:
+            mb = drift_mb
+        else:
+            mb = 0
+        results.append((task, tool, result, mb))
+    order = ["CSV", "Parquet", "fingerprint", "re-fingerprint", "drift"]
+    results.sort(key=lambda r: (next(i for i, p in enumerate(order) if r[0].startswith(p)),
+                                not r[1].startswith("trainyard")))
     write_report(results, rows, csv_mb, parquet_mb, args)
 
 
@@ -440,12 +477,13 @@ def write_report(results, rows, csv_mb, parquet_mb, args) -> None:
     lines = ["| task | tool | time | throughput | peak RSS | vs trainyard |", "|---|---|---|---|---|---|"]
     base: dict[str, float] = {}
     for task, tool, result, mb in results:
+        if tool.startswith("trainyard") and task not in base and "error" not in result:
+            base[task] = result.get("seconds", result.get("wall"))
+    for task, tool, result, mb in results:
         seconds = result.get("seconds", result.get("wall"))
         if "error" in result or seconds is None:
             lines.append(f"| {task} | {tool} | {result.get('error', 'failed')} | | | |")
             continue
-        if tool.startswith("trainyard") and task not in base:
-            base[task] = seconds
         throughput = f"{mb / seconds:,.0f} MB/s" if mb else ""
         rss = f"{result['rss_mb']:,.0f} MB" if "rss_mb" in result else ""
         ratio = ""
@@ -453,7 +491,7 @@ def write_report(results, rows, csv_mb, parquet_mb, args) -> None:
             ratio = f"{seconds / base[task]:.1f}x slower" if seconds >= base[task] else f"{base[task] / seconds:.1f}x faster"
         shown = f"{tool} (kept from the previous run)" if result.get("reused") else tool
         lines.append(f"| {task} | {shown} | {seconds:.2f} s | {throughput} | {rss} | {ratio} |")
-    table = "\n".join(lines)
+    table = "\n".join(lines) + "\n\n" + targets(results)
     print("\n" + table)
     cpu = ""
     try:
@@ -469,7 +507,8 @@ def write_report(results, rows, csv_mb, parquet_mb, args) -> None:
 
         Written by `benches/run.py` (see [benches/README.md](../benches/README.md)); do not edit by hand.
 
-        Machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}.
+        Machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()};
+        {load_text(results)}{args.note}
         Data: {rows:,} rows x 20 columns, CSV {csv_mb:,.0f} MB, Parquet (snappy) {parquet_mb:,.0f} MB, generated
         deterministically; files are in the page cache (each tool reads them warm). Tools: {pins}.
 
@@ -479,6 +518,64 @@ def write_report(results, rows, csv_mb, parquet_mb, args) -> None:
 
         """) + table + "\n\n" + NOTES)
     print(f"\nwritten to {doc}")
+
+
+def load_text(results) -> str:
+    loads = [r[2]["load"] for r in results if "load" in r[2]]
+    if not loads:
+        return ""
+    return (f"1-minute load average as each tool finished: {min(loads):.1f} to {max(loads):.1f} "
+            "(above 2 means other work shared the 2 cores, slowing every tool).")
+
+
+def targets(results) -> str:
+    """Issue 3's targets, each marked met or not from this run's numbers."""
+    def find(task_prefix: str, tool_prefix: str):
+        for task, tool, result, mb in results:
+            if task.startswith(task_prefix) and tool.startswith(tool_prefix) and "error" not in result:
+                return result.get("seconds", result.get("wall")), result.get("rss_mb"), mb
+        return None, None, None
+
+    rows = ["| target | measured | met |", "|---|---|---|"]
+
+    def add(name: str, measured: str, met) -> None:
+        rows.append(f"| {name} | {measured} | {'yes' if met else ('no' if met is not None else 'not measured')} |")
+
+    csv_s, csv_rss, csv_mb = find("CSV", "trainyard validate")
+    pq_s, pq_rss, pq_mb = find("Parquet", "trainyard validate")
+    pandera_s, _, _ = find("CSV", "pandas")
+    gx_s, _, _ = find("CSV", "Great")
+    if csv_s:
+        add("CSV validate+profile+fingerprint >= 0.8 GB/s", f"{csv_mb / csv_s:,.0f} MB/s", csv_mb / csv_s >= 800)
+        for name, other in (("pandas+pandera", pandera_s), ("Great Expectations", gx_s)):
+            if other:
+                add(f">= 30x {name}", f"{other / csv_s:.1f}x", other / csv_s >= 30)
+        if csv_rss:
+            add("peak RSS <= 256 MB (CSV)", f"{csv_rss:,.0f} MB", csv_rss <= 256)
+    if csv_s and pq_s:
+        # Rates in rows per second, as the files differ in size.
+        add("Parquet >= 2x the CSV rate (rows/s)", f"{csv_s / pq_s:.1f}x", csv_s / pq_s >= 2)
+    if pq_rss:
+        add("peak RSS <= 256 MB (Parquet)", f"{pq_rss:,.0f} MB", pq_rss <= 256)
+    fp_s, _, _ = find("fingerprint the CSV", "trainyard")
+    dvc_s, _, _ = find("fingerprint the CSV", "dvc")
+    if fp_s and dvc_s:
+        add("fingerprint >= 5x dvc add", f"{dvc_s / fp_s:.1f}x", dvc_s / fp_s >= 5)
+    re_s, _, _ = find("re-fingerprint", "trainyard")
+    if re_s:
+        add("re-fingerprint 10,000 unchanged files < 50 ms", f"{re_s * 1000:.0f} ms", re_s < 0.05)
+    drift_csv, _, _ = find("drift", "trainyard drift, from two CSVs")
+    drift_profiles, _, _ = find("drift", "trainyard drift, from saved profiles")
+    evidently, _, _ = find("drift", "Evidently")
+    if drift_profiles:
+        add("drift 1M x 50 < 1 s (from saved profiles)", f"{drift_profiles:.2f} s", drift_profiles < 1)
+    if drift_csv:
+        add("drift 1M x 50 < 1 s (from two CSVs, profiling included)", f"{drift_csv:.2f} s", drift_csv < 1)
+    if evidently and drift_csv:
+        add(">= 50x Evidently (from two CSVs)", f"{evidently / drift_csv:.0f}x", evidently / drift_csv >= 50)
+    if evidently and drift_profiles:
+        add(">= 50x Evidently (from saved profiles)", f"{evidently / drift_profiles:.0f}x", evidently / drift_profiles >= 50)
+    return "Targets of issue 3 on this machine:\n\n" + "\n".join(rows)
 
 
 NOTES = textwrap.dedent("""\
