@@ -65,7 +65,8 @@ pub fn run(args: &IacCheckArgs, context: &StepContext) -> Result<Report, StepErr
         let _ = write!(
             diffs,
             "\n<details><summary><code>{}</code></summary>\n\n```diff\n{}```\n\n</details>\n",
-            drift.path, drift.diff
+            drift.path,
+            capped(&drift.diff)
         );
     }
     report.summary = summary(&plan);
@@ -74,4 +75,26 @@ pub fn run(args: &IacCheckArgs, context: &StepContext) -> Result<Report, StepErr
         report.summary.push_str(&diffs);
     }
     Ok(report)
+}
+
+/// Lines of one file's diff shown in the summary: enough to see what changed,
+/// while a first `check` (every file missing) stays within CI summary limits.
+const DIFF_LINES: usize = 120;
+
+fn capped(diff: &str) -> String {
+    let total = diff.lines().count();
+    if total <= DIFF_LINES {
+        return diff.to_owned();
+    }
+    let mut shown: String = diff
+        .lines()
+        .take(DIFF_LINES)
+        .flat_map(|line| [line, "\n"])
+        .collect();
+    let _ = writeln!(
+        shown,
+        "… {} more line(s); `trainyard iac render` then `git diff` shows them all",
+        total - DIFF_LINES
+    );
+    shown
 }
