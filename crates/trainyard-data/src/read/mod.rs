@@ -327,7 +327,17 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), StepError> {
             continue;
         }
         let path = entry.path();
-        if path.is_dir() {
+        // The directory entry's type needs no `stat` (10,000 files: 10,000 fewer
+        // system calls); only symbolic links are followed to what they name.
+        let kind = entry
+            .file_type()
+            .map_err(|error| StepError::io("reading", &path, error))?;
+        let is_dir = if kind.is_symlink() {
+            path.is_dir()
+        } else {
+            kind.is_dir()
+        };
+        if is_dir {
             walk(&path, out)?;
         } else if format_of(&path).is_some() {
             out.push(path);
