@@ -15,24 +15,24 @@ use trainyard_core::ExitStatus;
 use crate::steps::{self, StepContext};
 
 mod data;
-mod iac;
-mod gate;
 mod forge;
+mod gate;
+mod iac;
 mod ledger;
 mod log;
 mod report;
 mod train;
 
-pub use iac::{IacCheckArgs, IacCommand, IacRenderArgs, IacSelection};
 pub use data::{
     DataCommand, DataDriftArgs, DataFingerprintArgs, DataInferSchemaArgs, DataMergeArgs,
     DataSampleArgs, DataValidateArgs,
 };
+pub use gate::{ChangeArgs, GateArgs, PromoteArgs, RollbackArgs, StatusArgs};
+pub use iac::{IacCheckArgs, IacCommand, IacRenderArgs, IacSelection};
 pub use ledger::{
     LedgerCommand, ModelAliasArgs, ModelCommand, ModelShowArgs, ModelTagArgs, RunsCommand,
     RunsListArgs, RunsShowArgs,
 };
-pub use gate::{ChangeArgs, GateArgs, PromoteArgs, RollbackArgs, StatusArgs};
 pub use report::ReportArgs;
 pub use train::{CompareArgs, ReproduceArgs, TrainArgs, TrainMode};
 
@@ -82,6 +82,14 @@ pub enum Command {
     Compare(CompareArgs),
     /// Re-run a recorded run from its commit, params and data; check its metrics match.
     Reproduce(ReproduceArgs),
+    /// Judge whether a model version may enter an environment; exit 1 when refused.
+    Gate(GateArgs),
+    /// After a passed gate, make a model version an environment's desired state in git.
+    Promote(PromoteArgs),
+    /// Make an earlier entry of an environment's history its desired state again.
+    Rollback(RollbackArgs),
+    /// What each environment runs, since when, and what waits at which gate.
+    Status(StatusArgs),
     /// Gather this job's step reports into one PR report (the sticky comment on GitHub).
     Report(ReportArgs),
     /// Sync the run ledger (refs/trainyard/*) with a git remote.
@@ -93,14 +101,6 @@ pub enum Command {
     /// The model registry: versions, aliases (champion, challenger…), tags.
     #[command(subcommand)]
     Model(ModelCommand),
-    /// Judge whether a model version may enter an environment; exit 1 when refused.
-    Gate(GateArgs),
-    /// After a passed gate, make a model version an environment's desired state in git.
-    Promote(PromoteArgs),
-    /// Make an earlier entry of an environment's history its desired state again.
-    Rollback(RollbackArgs),
-    /// What each environment runs, since when, and what waits at which gate.
-    Status(StatusArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -207,14 +207,14 @@ impl Command {
             Self::Train(_) => "train",
             Self::Compare(_) => "compare",
             Self::Reproduce(_) => "reproduce",
-            Self::Report(_) => "report",
-            Self::Ledger(command) => command.step_name(),
-            Self::Runs(command) => command.step_name(),
-            Self::Model(command) => command.step_name(),
             Self::Gate(_) => "gate",
             Self::Promote(_) => "promote",
             Self::Rollback(_) => "rollback",
             Self::Status(_) => "status",
+            Self::Report(_) => "report",
+            Self::Ledger(command) => command.step_name(),
+            Self::Runs(command) => command.step_name(),
+            Self::Model(command) => command.step_name(),
         }
     }
 }
@@ -252,7 +252,8 @@ fn with_input_fallbacks(command: clap::Command, env: &Env) -> clap::Command {
                 .and_then(|name| env.get(&format!("INPUT_{name}")))
                 .map(str::to_owned);
             match input_value {
-                Some(value) => arg.default_value(value),
+                // A required option given as an input is satisfied by it.
+                Some(value) => arg.default_value(value).required(false),
                 None => arg,
             }
         })
@@ -294,5 +295,22 @@ mod tests {
         );
         assert_eq!(cli.format, Format::Json);
         assert_eq!(cli.command.step_name(), "quickstart");
+    }
+
+    #[test]
+    fn input_variables_satisfy_required_options() {
+        let cli = parse(&["trainyard", "gate"], &[("INPUT_ENV", "staging")]);
+        assert_eq!(cli.command.step_name(), "gate");
+        let Command::Gate(args) = cli.command else {
+            panic!("not the gate command");
+        };
+        assert_eq!(args.env, "staging");
+        let env = Env::from_pairs(std::iter::empty::<(String, String)>());
+        assert!(
+            with_input_fallbacks(Cli::command(), &env)
+                .try_get_matches_from(["trainyard", "gate"])
+                .is_err(),
+            "without the input, --env stays required"
+        );
     }
 }

@@ -10,10 +10,10 @@ mod data_infer_schema;
 mod data_merge;
 mod data_sample;
 mod data_validate;
+mod gate;
 mod iac_check;
 mod iac_plan;
 mod iac_render;
-mod gate;
 mod ledger_sync;
 mod log;
 mod model;
@@ -130,13 +130,13 @@ pub fn run(command: &Command, context: &StepContext) -> Result<Report, StepError
         Command::Train(args) => train::run(args, context),
         Command::Compare(args) => compare::run(args, context),
         Command::Reproduce(args) => reproduce::run(args, context),
-        Command::Report(args) => report::run(args, context),
-        Command::Ledger(command) => ledger_sync::run(command, context),
-        Command::Runs(command) => runs::run(command, context),
-        Command::Model(command) => model::run(command, context),
         Command::Gate(args) => gate::run(args, context),
         Command::Promote(args) => promote::run(args, context),
         Command::Rollback(args) => rollback::run(args, context),
         Command::Status(args) => status::run(args, context),
+        Command::Report(args) => report::run(args, context),
+        Command::Ledger(command) => ledger_sync::run(command, context),
+        Command::Runs(command) => runs::run(command, context),
+        Command::Model(command) => model::run(command, context),
     }
 }
