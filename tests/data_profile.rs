@@ -133,7 +133,10 @@ fn validate_saves_the_profile_and_the_fingerprint_of_each_dataset() {
     std::thread::sleep(std::time::Duration::from_millis(20));
     let (code, _) = json(dir.path(), &["data", "fingerprint"]);
     assert_eq!(code, 0);
-    assert_eq!(std::fs::metadata(&lock).unwrap().modified().unwrap(), written);
+    assert_eq!(
+        std::fs::metadata(&lock).unwrap().modified().unwrap(),
+        written
+    );
 }
 
 #[test]
