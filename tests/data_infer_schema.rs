@@ -58,7 +58,12 @@ fn the_inferred_schema_validates_its_own_data_as_a_file_and_pasted() {
         .stdout(predicate::str::contains("1 of 1 dataset(s) valid"));
 
     // Pasted under `schema:`.
-    let indented: String = yaml.lines().map(|line| format!("      {line}\n")).collect();
+    let indented: String = yaml.lines().fold(String::new(), |mut text, line| {
+        text.push_str("      ");
+        text.push_str(line);
+        text.push('\n');
+        text
+    });
     std::fs::write(
         dir.join("trainyard.yaml"),
         format!("version: 1\nproject: {{ name: inferred }}\ndatasets:\n  biopsies:\n    path: data/breast_cancer.csv\n    schema:\n{indented}"),

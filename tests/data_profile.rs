@@ -30,7 +30,7 @@ fn csv(rows: u64, first_id: u64, seed: u64) -> String {
     let mut text = String::from("id,x,city,comment\n");
     for i in 0..rows {
         let r = rng.next();
-        let x = if r % 17 == 0 {
+        let x = if r.is_multiple_of(17) {
             String::new()
         } else {
             #[allow(clippy::cast_precision_loss)]

@@ -105,6 +105,25 @@ pub fn run(args: &DataDriftArgs, context: &StepContext) -> Result<Report, StepEr
 
     let result = drift::drift_profiles(&reference_profile, &current_profile, &options)
         .map_err(|error| StepError::Usage(error.to_string()))?;
+    publish(
+        &result,
+        &reference,
+        &current,
+        [&reference_profile, &current_profile],
+        &mut report,
+    );
+    Ok(report)
+}
+
+/// The verdict into the report: a warning per drifted column, an error for the
+/// dataset, the summary table and the outputs.
+fn publish(
+    result: &drift::DriftReport,
+    reference: &Side<'_>,
+    current: &Side<'_>,
+    [reference_profile, current_profile]: [&DatasetProfile; 2],
+    report: &mut Report,
+) {
     for column in result.drifted() {
         report.push_finding(
             Finding::warning(
@@ -165,7 +184,6 @@ pub fn run(args: &DataDriftArgs, context: &StepContext) -> Result<Report, StepEr
     report
         .outputs
         .insert("share".to_owned(), format!("{:.4}", result.share));
-    Ok(report)
 }
 
 fn side<'a>(text: &str, flag: &str, project: Option<&'a Project>) -> Result<Side<'a>, StepError> {

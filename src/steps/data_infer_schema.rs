@@ -24,37 +24,36 @@ pub fn run(args: &DataInferSchemaArgs, context: &StepContext) -> Result<Report, 
     let declared = project
         .as_ref()
         .and_then(|p| p.manifest.datasets.get(&args.dataset).map(|d| (p, d)));
-    let (inputs, options, name) = match declared {
-        Some((project, dataset)) => (
+    let (inputs, options, name) = if let Some((project, dataset)) = declared {
+        (
             read::resolve(&project.root, &dataset.path)?,
             validate::read_options(dataset, None),
             args.dataset.clone(),
-        ),
-        None => {
-            let path = Path::new(&args.dataset);
-            if !path.exists() && !args.dataset.contains(['*', '?', '[']) {
-                return Err(StepError::Usage(format!(
-                    "`{}` is neither a dataset declared in the manifest nor an existing file or folder",
-                    args.dataset
-                )));
-            }
-            let stem = path
-                .file_name()
-                .map(|n| {
-                    n.to_string_lossy()
-                        .split('.')
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned()
-                })
-                .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| "dataset".to_owned());
-            (
-                read::resolve(Path::new("."), &args.dataset)?,
-                read::ReadOptions::default(),
-                stem,
-            )
+        )
+    } else {
+        let path = Path::new(&args.dataset);
+        if !path.exists() && !args.dataset.contains(['*', '?', '[']) {
+            return Err(StepError::Usage(format!(
+                "`{}` is neither a dataset declared in the manifest nor an existing file or folder",
+                args.dataset
+            )));
         }
+        let stem = path
+            .file_name()
+            .map(|n| {
+                n.to_string_lossy()
+                    .split('.')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "dataset".to_owned());
+        (
+            read::resolve(Path::new("."), &args.dataset)?,
+            read::ReadOptions::default(),
+            stem,
+        )
     };
     let files = inputs.len();
     let schema = infer::infer(inputs, options)?;

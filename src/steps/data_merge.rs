@@ -86,45 +86,54 @@ pub fn run(args: &DataMergeArgs, context: &StepContext) -> Result<Report, StepEr
     .with_output("profile", output.display().to_string())
     .with_output("rows", merged.rows.to_string());
 
-    let declared = match (&dataset, &project) {
-        (Some(name), Some(project)) => project.manifest.datasets.get(name),
-        _ => None,
-    };
-    if let (Some(name), Some(declared), Some(project)) = (&dataset, declared, &project) {
-        let loaded =
-            trainyard_data::schema::for_dataset(declared, &project.root)?.unwrap_or_default();
-        let checks = validate::aggregate_checks(&loaded.schema, &merged);
-        let mut summary = format!(
-            "**{name}** (merged): {} rows, {} of {} whole-dataset checks passed\n\n| check | result | observed |\n|---|---|---|\n",
-            merged.rows,
-            checks.iter().filter(|c| c.passed).count(),
-            checks.len()
-        );
-        for check in &checks {
-            let _ = writeln!(
-                summary,
-                "| `{}` | {} | {} |",
-                check.name.replace('|', "\\|"),
-                if check.passed { "pass" } else { "**fail**" },
-                check.observed.replace('|', "\\|")
-            );
-            if !check.passed {
-                report.conclusion = Conclusion::Failure;
-                report.push_finding(
-                    Finding::error(
-                        check.rule,
-                        format!(
-                            "dataset `{name}`: check `{}` failed: {}",
-                            check.name, check.observed
-                        ),
-                    )
-                    .at(Location::file(project.manifest_file.clone())),
-                );
-            }
-        }
-        report.summary = summary;
+    if let (Some(name), Some(project)) = (&dataset, &project) {
+        whole_dataset_checks(name, project, &merged, &mut report)?;
     }
     Ok(report)
+}
+
+/// Runs the manifest's whole-dataset checks of `name` on the merged profile.
+fn whole_dataset_checks(
+    name: &str,
+    project: &super::Project,
+    merged: &DatasetProfile,
+    report: &mut Report,
+) -> Result<(), StepError> {
+    let Some(declared) = project.manifest.datasets.get(name) else {
+        return Ok(());
+    };
+    let loaded = trainyard_data::schema::for_dataset(declared, &project.root)?.unwrap_or_default();
+    let checks = validate::aggregate_checks(&loaded.schema, merged);
+    let mut summary = format!(
+        "**{name}** (merged): {} rows, {} of {} whole-dataset checks passed\n\n| check | result | observed |\n|---|---|---|\n",
+        merged.rows,
+        checks.iter().filter(|c| c.passed).count(),
+        checks.len()
+    );
+    for check in &checks {
+        let _ = writeln!(
+            summary,
+            "| `{}` | {} | {} |",
+            check.name.replace('|', "\\|"),
+            if check.passed { "pass" } else { "**fail**" },
+            check.observed.replace('|', "\\|")
+        );
+        if !check.passed {
+            report.conclusion = Conclusion::Failure;
+            report.push_finding(
+                Finding::error(
+                    check.rule,
+                    format!(
+                        "dataset `{name}`: check `{}` failed: {}",
+                        check.name, check.observed
+                    ),
+                )
+                .at(Location::file(project.manifest_file.clone())),
+            );
+        }
+    }
+    report.summary = summary;
+    Ok(())
 }
 
 /// The dataset all profiles name (they must agree), if any names one.
