@@ -70,7 +70,7 @@ impl Prism {
             _dir: dir,
         };
         // Loading GitHub's 13 MB description takes a while on a small machine.
-        let deadline = Instant::now() + Duration::from_secs(180);
+        let deadline = Instant::now() + Duration::from_mins(3);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
                 Instant::now() < deadline,

@@ -68,4 +68,17 @@ pub struct RollbackArgs {
 }
 
 #[derive(Debug, Default, Args)]
-pub struct StatusArgs {}
+pub struct StatusArgs {
+    /// Record in the ledger what the default branch deploys: each environment
+    /// whose `release.yaml` changed since the ledger's last deployment gets
+    /// its deployment recorded and its aliases moved (run on the default branch
+    /// after a merge; running it again records nothing).
+    #[arg(long, env = "TRAINYARD_RECORD")]
+    pub record: bool,
+    /// The remote to push the ledger to after recording (when the clone has it).
+    #[arg(long, env = "TRAINYARD_REMOTE", default_value = "origin")]
+    pub remote: String,
+    /// Record locally and push nothing.
+    #[arg(long, env = "TRAINYARD_NO_PUSH")]
+    pub no_push: bool,
+}

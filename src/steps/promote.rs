@@ -160,9 +160,27 @@ pub fn apply(
         ));
     }
 
-    record(ledger, change, commit)?;
+    if how.direct {
+        let deployment = deployment_of(release, commit, &release.by, release.at, change.reason)?;
+        record(ledger, env, &deployment, change.champion)?;
+    }
     if can_push {
+        // The version's run and registration must reach the remote: the
+        // reconcile after the merge may run in another clone.
         ledger.push(&how.remote).map_err(ledger_error)?;
+    }
+    if !how.direct {
+        // Git is the source of truth: the move counts once it is merged.
+        report.push_finding(Finding::notice(
+            "recorded-on-merge",
+            format!(
+                "the ledger records this {kind} and moves `{env}`{champion} once `{branch}` is merged into `{target}` \
+                 and `trainyard status --record` runs on `{target}`",
+                kind = release.kind_name(),
+                champion = if change.champion { " and `champion`" } else { "" },
+                target = change.target
+            ),
+        ));
     }
 
     let body = pr_body(&title, change);
@@ -181,6 +199,7 @@ pub fn apply(
         .with_output("commit", commit.to_string())
         .with_output("branch", branch)
         .with_output("direct", how.direct.to_string())
+        .with_output("recorded", how.direct.to_string())
         .with_output("pushed", can_push.to_string())
         .with_output("release", change.path.clone())
         .with_output("pr-base", change.target.to_owned())
@@ -387,49 +406,72 @@ fn commit_message(
     message
 }
 
-/// The move in the ledger: the environment's history, its alias, and `champion` for the last one.
-fn record(ledger: &GitLedger, change: &Change<'_>, commit: git2::Oid) -> Result<(), StepError> {
-    let release = change.release;
-    let env = &release.environment;
-    let deployment = Deployment {
+/// The deployment a release stands for, made by the commit `commit`.
+pub fn deployment_of(
+    release: &Release,
+    commit: git2::Oid,
+    actor: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    reason: &str,
+) -> Result<Deployment, StepError> {
+    Ok(Deployment {
         model: release.model.clone(),
         version: release.version,
         digest: release.digest.clone(),
         run_id: RunId::parse(&release.run).map_err(ledger_error)?,
         commit: commit.to_string(),
         verdict_digest: release.verdict.clone(),
-        at: release.at,
-        actor: release.by.clone(),
-        reason: change.reason.to_owned(),
+        at,
+        actor: actor.to_owned(),
+        reason: reason.to_owned(),
         kind: match release.kind {
             ReleaseKind::Promote => DeploymentKind::Promote,
             ReleaseKind::Rollback => DeploymentKind::Rollback,
         },
-    };
+    })
+}
+
+/// The move in the ledger: the environment's history, its alias, and
+/// `champion` for the last one.
+pub fn record(
+    ledger: &GitLedger,
+    env: &str,
+    deployment: &Deployment,
+    champion: bool,
+) -> Result<Vec<String>, StepError> {
     ledger
-        .record_deployment(env, &deployment)
+        .record_deployment(env, deployment)
         .map_err(ledger_error)?;
-    ledger
-        .move_alias(
-            &release.model,
-            env,
-            release.version,
-            &release.by,
-            change.reason,
-        )
-        .map_err(ledger_error)?;
-    if change.champion {
+    follow(ledger, env, deployment, champion)
+}
+
+/// Points the aliases that follow `env` (its own, and `champion` for the last
+/// environment) at the deployment's version, each only when it points
+/// elsewhere; returns the aliases moved.
+pub fn follow(
+    ledger: &GitLedger,
+    env: &str,
+    deployment: &Deployment,
+    champion: bool,
+) -> Result<Vec<String>, StepError> {
+    let current = ledger.aliases(&deployment.model).map_err(ledger_error)?;
+    let mut moved = Vec::new();
+    for alias in std::iter::once(env).chain(champion.then_some(CHAMPION)) {
+        if current.get(alias) == Some(&deployment.version) {
+            continue;
+        }
         ledger
             .move_alias(
-                &release.model,
-                CHAMPION,
-                release.version,
-                &release.by,
-                change.reason,
+                &deployment.model,
+                alias,
+                deployment.version,
+                &deployment.actor,
+                &deployment.reason,
             )
             .map_err(ledger_error)?;
+        moved.push(alias.to_owned());
     }
-    Ok(())
+    Ok(moved)
 }
 
 fn step_of(kind: ReleaseKind) -> &'static str {

@@ -75,7 +75,8 @@ fn choose<'a>(
     let Some(current) = history.last() else {
         return Err(StepError::Usage(format!(
             "{env} has no deployment history in the ledger, so there is nothing to roll back to \
-             (run `trainyard ledger pull` if it was recorded elsewhere)"
+             (run `trainyard ledger pull` if it was recorded elsewhere, or `trainyard status --record` \
+             on the default branch after merging a promotion)"
         )));
     };
     match to {

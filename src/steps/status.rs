@@ -1,37 +1,48 @@
 //! `trainyard status`: per environment, what is deployed (the desired state on
 //! the target branch), since when, from which run and commit, what the ledger
 //! has proposed but is not merged yet, and which version waits at which gate.
+//!
+//! With `--record` it first brings the ledger in line with git: an environment
+//! whose `release.yaml` on the default branch changed since the ledger's last
+//! deployment (a review branch was merged) gets that deployment recorded and
+//! its aliases moved. Git stays the source of truth; the ledger follows it.
 
 use std::fmt::Write as _;
 
-use trainyard_core::{Conclusion, Report, StepError};
+use trainyard_core::{Conclusion, Finding, Report, StepError};
 use trainyard_gate::release::Release;
 use trainyard_gate::{gitops, policy, verdict::short};
-use trainyard_ledger::{Deployment, GitLedger, Ledger, LedgerError};
+use trainyard_ledger::{GitLedger, Ledger, LedgerError};
 
 use super::StepContext;
 use super::gate::{DEFAULT_ALIAS, gate_error, ledger_error};
+use super::promote;
 use crate::cli::{GateArgs, StatusArgs};
 
 pub const STEP: &str = "status";
 
-pub fn run(_args: &StatusArgs, context: &StepContext) -> Result<Report, StepError> {
+/// Serialises `status --record` runs in one clone (a ref name never written).
+const RECORD_LOCK: &str = "refs/trainyard-locks/status-record";
+
+pub fn run(args: &StatusArgs, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
     let manifest = &project.manifest;
     let target = &manifest.project.default_branch;
     let repo = policy::discover(&project.root).map_err(gate_error)?;
     let ledger = GitLedger::open(&project.root).map_err(ledger_error)?;
-    let tip = gitops::tip(&repo, target, "origin").map_err(gate_error)?;
+    // `StatusArgs::default()` (quickstart) has no remote name.
+    let remote = Some(args.remote.as_str())
+        .filter(|remote| !remote.is_empty())
+        .unwrap_or("origin");
+    let tip = gitops::tip(&repo, target, remote).map_err(gate_error)?;
+    let (recorded, pushed) = if args.record {
+        record_and_push(&repo, &ledger, context, tip.commit, args, remote)?
+    } else {
+        (Vec::new(), false)
+    };
     let model = manifest.model.as_ref().map(|model| model.name.clone());
     // What the first environment's gate waits for: the challenger.
-    let mut upstream = match &model {
-        Some(model) => match ledger.resolve(model, DEFAULT_ALIAS) {
-            Ok(version) => Some(version.version),
-            Err(LedgerError::VersionNotFound { .. } | LedgerError::ModelNotFound { .. }) => None,
-            Err(error) => return Err(ledger_error(error)),
-        },
-        None => None,
-    };
+    let mut upstream = challenger(&ledger, model.as_deref())?;
 
     let mut report = Report::new(STEP, Conclusion::Success, String::new());
     let mut table = String::from(
@@ -48,7 +59,8 @@ pub fn run(_args: &StatusArgs, context: &StepContext) -> Result<Report, StepErro
             .transpose()
             .map_err(gate_error)?;
         let history = ledger.deployments(env).map_err(ledger_error)?;
-        let waiting = waiting(deployed.as_ref(), history.last(), upstream, env, target);
+        let proposed = proposals(&repo, &path, env, tip.commit)?;
+        let waiting = waiting(deployed.as_ref(), &proposed, upstream, env, target);
         // Whether the version waiting at this gate would get through it now.
         let outlook = match (&model, upstream) {
             (Some(model), Some(candidate))
@@ -109,27 +121,222 @@ pub fn run(_args: &StatusArgs, context: &StepContext) -> Result<Report, StepErro
         manifest.project.name,
         short(&tip.commit.to_string())
     );
+    if args.record {
+        add_records(&mut report, recorded, pushed);
+    }
     Ok(report)
 }
 
-/// What waits for `env`: a proposal the ledger has that the branch does not
-/// (an unmerged review branch), and the upstream version not yet let in.
+/// `--record`, then the ledger pushed when something was recorded and the clone has the remote.
+fn record_and_push(
+    repo: &git2::Repository,
+    ledger: &GitLedger,
+    context: &StepContext,
+    tip: git2::Oid,
+    args: &StatusArgs,
+    remote: &str,
+) -> Result<(Vec<String>, bool), StepError> {
+    let recorded = record_deployed(repo, ledger, context, tip)?;
+    let push = !recorded.is_empty() && !args.no_push && gitops::has_remote(repo, remote);
+    if push {
+        ledger.push(remote).map_err(ledger_error)?;
+    }
+    Ok((recorded, push))
+}
+
+/// The challenger's version, if the manifest's model has one.
+fn challenger(ledger: &GitLedger, model: Option<&str>) -> Result<Option<u64>, StepError> {
+    let Some(model) = model else {
+        return Ok(None);
+    };
+    match ledger.resolve(model, DEFAULT_ALIAS) {
+        Ok(version) => Ok(Some(version.version)),
+        Err(LedgerError::VersionNotFound { .. } | LedgerError::ModelNotFound { .. }) => Ok(None),
+        Err(error) => Err(ledger_error(error)),
+    }
+}
+
+/// What `--record` did, in the report: outputs, a summary section, a notice each.
+fn add_records(report: &mut Report, recorded: Vec<String>, pushed: bool) {
+    report
+        .outputs
+        .insert("recorded".to_owned(), recorded.len().to_string());
+    report
+        .outputs
+        .insert("pushed".to_owned(), pushed.to_string());
+    let _ = write!(
+        report.summary,
+        "\n{}\n",
+        if recorded.is_empty() {
+            "The ledger already had every deployment on the branch.".to_owned()
+        } else {
+            format!("Recorded in the ledger:\n\n- {}", recorded.join("\n- "))
+        }
+    );
+    for line in recorded {
+        report.push_finding(Finding::notice("recorded", line));
+    }
+}
+
+/// `--record`: for each environment whose release on the default branch is not
+/// the ledger's last deployment, records it (made by the commit that brought it
+/// onto the branch: the merge commit, its author and time) and moves the
+/// environment's alias, and `champion` for the last environment. Runs under a
+/// lock, so two at once record once; a second run finds nothing to record.
+fn record_deployed(
+    repo: &git2::Repository,
+    ledger: &GitLedger,
+    context: &StepContext,
+    tip: git2::Oid,
+) -> Result<Vec<String>, StepError> {
+    let project = context.project()?;
+    let manifest = &project.manifest;
+    let last = manifest.environments.last().map(|last| last.name.as_str());
+    let _lock = gitops::lock(repo, RECORD_LOCK).map_err(|error| match error {
+        trainyard_gate::GateError::Conflict(why) => StepError::Environment(why),
+        error => gate_error(error),
+    })?;
+    let mut recorded = Vec::new();
+    for environment in &manifest.environments {
+        let env = environment.name.as_str();
+        let path = super::gate::release_path(repo, &context.manifest_path, env)?;
+        let Some(change) = gitops::last_change(repo, tip, &path).map_err(gate_error)? else {
+            continue;
+        };
+        let Some(release) = gitops::read_file(repo, tip, &path)
+            .map_err(gate_error)?
+            .map(|bytes| Release::parse(&String::from_utf8_lossy(&bytes), &path))
+            .transpose()
+            .map_err(gate_error)?
+        else {
+            continue;
+        };
+        let champion = last == Some(env);
+        let history = ledger.deployments(env).map_err(ledger_error)?;
+        let commit = change.id().to_string();
+        let latest = history.last().filter(|latest| {
+            latest.commit == commit
+                || (latest.model == release.model
+                    && latest.version == release.version
+                    && latest.digest == release.digest)
+        });
+        if let Some(latest) = latest {
+            // Recorded already; the aliases may not have followed (an interrupted run).
+            let moved = promote::follow(ledger, env, latest, champion)?;
+            if !moved.is_empty() {
+                recorded.push(format!(
+                    "{env}: moved {} to {} v{}",
+                    aliases(&moved),
+                    latest.model,
+                    latest.version
+                ));
+            }
+            continue;
+        }
+        if let Err(error) = ledger.resolve(&release.model, &release.version.to_string()) {
+            return Err(StepError::Usage(format!(
+                "{path} on `{}` names {} v{}, which this clone's ledger does not have ({error}); \
+                 fetch it first: `trainyard ledger pull`",
+                manifest.project.default_branch, release.model, release.version
+            )));
+        }
+        let author = change.author();
+        let actor = match (author.name(), author.email()) {
+            (Some(name), Some(email)) => format!("{name} <{email}>"),
+            (Some(name), None) => name.to_owned(),
+            _ => release.by.clone(),
+        };
+        let at = chrono::DateTime::from_timestamp(change.time().seconds(), 0)
+            .unwrap_or_else(chrono::Utc::now);
+        let merged = format!(
+            "merged in {}: {}",
+            short(&commit),
+            change.summary().unwrap_or_default()
+        );
+        let reason = match &release.reason {
+            Some(reason) => format!("{reason} ({merged})"),
+            None => merged,
+        };
+        let deployment = promote::deployment_of(&release, change.id(), &actor, at, &reason)?;
+        let moved = promote::record(ledger, env, &deployment, champion)?;
+        recorded.push(format!(
+            "{env}: recorded {} {} v{} ({}) by {actor}{}",
+            release.kind_name(),
+            release.model,
+            release.version,
+            short(&commit),
+            if moved.is_empty() {
+                String::new()
+            } else {
+                format!("; moved {}", aliases(&moved))
+            }
+        ));
+    }
+    Ok(recorded)
+}
+
+fn aliases(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// One unmerged review branch for an environment, with the release it proposes.
+struct Proposed {
+    branch: String,
+    commit: String,
+    release: Release,
+}
+
+/// The review branches (`trainyard/promote/<env>/…`, local or fetched) not
+/// merged into the target, with the release each proposes.
+fn proposals(
+    repo: &git2::Repository,
+    path: &str,
+    env: &str,
+    tip: git2::Oid,
+) -> Result<Vec<Proposed>, StepError> {
+    let mut found = Vec::new();
+    for proposal in
+        gitops::proposals(repo, &format!("trainyard/promote/{env}/"), tip).map_err(gate_error)?
+    {
+        let Some(bytes) = gitops::read_file(repo, proposal.commit, path).map_err(gate_error)?
+        else {
+            continue;
+        };
+        // A branch whose file does not parse is someone's hand edit: not a proposal.
+        if let Ok(release) = Release::parse(&String::from_utf8_lossy(&bytes), path) {
+            found.push(Proposed {
+                branch: proposal.branch,
+                commit: proposal.commit.to_string(),
+                release,
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// What waits for `env`: unmerged review branches that would change it, and
+/// the upstream version not yet let in.
 fn waiting(
     deployed: Option<&Release>,
-    proposed: Option<&Deployment>,
+    proposed: &[Proposed],
     upstream: Option<u64>,
     env: &str,
     target: &str,
 ) -> Vec<String> {
     let mut waiting = Vec::new();
-    if let Some(proposed) = proposed
-        .filter(|proposed| deployed.is_none_or(|deployed| deployed.version != proposed.version))
-    {
+    for proposed in proposed.iter().filter(|proposed| {
+        deployed.is_none_or(|deployed| deployed.version != proposed.release.version)
+    }) {
         waiting.push(format!(
-            "v{} {} ({}), not yet on `{target}`",
-            proposed.version,
-            proposed.kind,
-            short(&proposed.commit)
+            "v{} {} ({}) on `{}`, not yet on `{target}`",
+            proposed.release.version,
+            proposed.release.kind_name(),
+            short(&proposed.commit),
+            proposed.branch
         ));
     }
     if let Some(candidate) =

@@ -297,3 +297,170 @@ pub fn fetch(workdir: &Path, remote: &str, branch: &str) -> Result<(), GateError
         String::from_utf8_lossy(&output.stderr).trim()
     )))
 }
+
+/// The commit on `tip`'s first-parent line that last changed `path` (the
+/// merge commit, for a change merged from a branch), if any did.
+pub fn last_change<'repo>(
+    repo: &'repo git2::Repository,
+    tip: git2::Oid,
+    path: &str,
+) -> Result<Option<git2::Commit<'repo>>, GateError> {
+    let blob_at = |commit: &git2::Commit<'_>| -> Result<Option<git2::Oid>, GateError> {
+        let tree = commit.tree().map_err(GateError::git(format!(
+            "reading the tree of {}",
+            commit.id()
+        )))?;
+        Ok(tree.get_path(Path::new(path)).ok().map(|entry| entry.id()))
+    };
+    let mut commit = repo
+        .find_commit(tip)
+        .map_err(GateError::git(format!("reading commit {tip}")))?;
+    let mut current = blob_at(&commit)?;
+    if current.is_none() {
+        return Ok(None);
+    }
+    loop {
+        let Ok(parent) = commit.parent(0) else {
+            // The root commit added it.
+            return Ok(Some(commit));
+        };
+        let before = blob_at(&parent)?;
+        if before != current {
+            return Ok(Some(commit));
+        }
+        current = before;
+        commit = parent;
+    }
+}
+
+/// A lock held while it lives: `refs/<name>.lock` in the repository, created
+/// exclusively by libgit2 (as git locks a ref) and removed when dropped.
+pub struct Lock<'repo> {
+    _transaction: git2::Transaction<'repo>,
+}
+
+impl std::fmt::Debug for Lock<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Lock")
+    }
+}
+
+/// Takes the lock `name` (a ref name that is never written), waiting while
+/// another process holds it, up to about ten seconds.
+pub fn lock<'repo>(repo: &'repo git2::Repository, name: &str) -> Result<Lock<'repo>, GateError> {
+    let mut attempt = 0_u64;
+    loop {
+        let mut transaction = repo
+            .transaction()
+            .map_err(GateError::git("starting a ref transaction"))?;
+        match transaction.lock_ref(name) {
+            Ok(()) => {
+                return Ok(Lock {
+                    _transaction: transaction,
+                });
+            }
+            Err(error) if error.code() == git2::ErrorCode::Locked && attempt < 100 => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20 * attempt.min(10)));
+            }
+            Err(error) if error.code() == git2::ErrorCode::Locked => {
+                return Err(GateError::Conflict(format!(
+                    "{}: another trainyard process holds this lock; if none is running, delete the file and run again",
+                    repo.path().join(format!("{name}.lock")).display()
+                )));
+            }
+            Err(error) => {
+                return Err(GateError::Git {
+                    action: format!("locking {name}"),
+                    source: error,
+                });
+            }
+        }
+    }
+}
+
+/// A review branch not merged into the target yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposal {
+    /// The branch's name (`trainyard/promote/staging/clf-v2`).
+    pub branch: String,
+    pub commit: git2::Oid,
+}
+
+/// The branches under `prefix` (local, and every remote's) whose tip is not
+/// in `target`'s history; a branch both local and remote is listed once.
+pub fn proposals(
+    repo: &git2::Repository,
+    prefix: &str,
+    target: git2::Oid,
+) -> Result<Vec<Proposal>, GateError> {
+    let mut found: Vec<Proposal> = Vec::new();
+    let references = repo
+        .references()
+        .map_err(GateError::git("listing branches"))?;
+    for reference in references.flatten() {
+        let Some(name) = reference.name() else {
+            continue;
+        };
+        let branch = if let Some(branch) = name.strip_prefix("refs/heads/") {
+            branch
+        } else if let Some(rest) = name.strip_prefix("refs/remotes/") {
+            match rest.split_once('/') {
+                Some((_, branch)) => branch,
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        if !branch.starts_with(prefix) || found.iter().any(|seen| seen.branch == branch) {
+            continue;
+        }
+        let Ok(commit) = reference.peel_to_commit() else {
+            continue;
+        };
+        let merged = commit.id() == target
+            || repo
+                .graph_descendant_of(target, commit.id())
+                .map_err(GateError::git(format!(
+                    "comparing {branch} with its target"
+                )))?;
+        if !merged {
+            found.push(Proposal {
+                branch: branch.to_owned(),
+                commit: commit.id(),
+            });
+        }
+    }
+    found.sort_by(|a, b| a.branch.cmp(&b.branch));
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_second_lock_waits_for_the_first_and_is_refused_while_it_is_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = git2::Repository::init(dir.path()).unwrap();
+        let held = lock(&repo, "refs/trainyard-locks/test").unwrap();
+        let lock_file = dir.path().join(".git/refs/trainyard-locks/test.lock");
+        assert!(lock_file.exists());
+        let other = git2::Repository::open(dir.path()).unwrap();
+        let mut transaction = other.transaction().unwrap();
+        assert_eq!(
+            transaction
+                .lock_ref("refs/trainyard-locks/test")
+                .unwrap_err()
+                .code(),
+            git2::ErrorCode::Locked
+        );
+        drop(transaction);
+        drop(held);
+        assert!(!lock_file.exists(), "dropping the lock removes its file");
+        assert!(repo.find_reference("refs/trainyard-locks/test").is_err());
+        drop(lock(&other, "refs/trainyard-locks/test").unwrap());
+    }
+}

@@ -44,6 +44,14 @@ pub fn path(environment: &str) -> String {
 }
 
 impl Release {
+    /// `promote` or `rollback`: the command that writes this kind.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            ReleaseKind::Promote => "promote",
+            ReleaseKind::Rollback => "rollback",
+        }
+    }
+
     /// The file's text: a header saying what it is, then the fields.
     pub fn to_yaml(&self) -> String {
         let body = serde_yaml_ng::to_string(self).unwrap_or_default();
@@ -51,10 +59,7 @@ impl Release {
             "# The desired state of environment `{}`, written by `trainyard {}`.\n\
              # Change it with `trainyard promote` or `trainyard rollback`; its history is `git log`.\n{body}",
             self.environment,
-            match self.kind {
-                ReleaseKind::Promote => "promote",
-                ReleaseKind::Rollback => "rollback",
-            }
+            self.kind_name()
         )
     }
 
