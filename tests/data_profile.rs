@@ -137,6 +137,16 @@ fn validate_saves_the_profile_and_the_fingerprint_of_each_dataset() {
         std::fs::metadata(&lock).unwrap().modified().unwrap(),
         written
     );
+    // A lock edited behind its back (a merge, a checkout) is not trusted: `--check`
+    // compares it with the data, and a plain run writes it again.
+    let good = std::fs::read_to_string(&lock).unwrap();
+    let edited = good.replacen("digest: ", "digest: 00", 1);
+    std::fs::write(&lock, &edited).unwrap();
+    let (code, _) = json(dir.path(), &["data", "fingerprint", "--check"]);
+    assert_eq!(code, 1);
+    let (code, _) = json(dir.path(), &["data", "fingerprint"]);
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read_to_string(&lock).unwrap(), good);
 }
 
 #[test]

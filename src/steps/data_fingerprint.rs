@@ -27,14 +27,11 @@ pub fn run(args: &DataFingerprintArgs, context: &StepContext) -> Result<Report, 
                 .map_err(|error| fingerprint_error(&project.manifest_file, name, error))?;
         lock.datasets.insert(name.clone(), fingerprint);
     }
-    cache
-        .save(&cache_path)
-        .map_err(|error| StepError::Environment(error.to_string()))?;
-
-    // An unchanged lock is neither parsed nor rewritten (no fsync): a re-run on
-    // unchanged data only stats files.
-    let text = lock.to_yaml();
-    let unchanged = std::fs::read_to_string(&lock_path).is_ok_and(|existing| existing == text);
+    // An unchanged lock is neither rendered, parsed nor rewritten (no fsync): a
+    // re-run on unchanged data only stats files.
+    let summary_digest = fingerprint::lock_summary(&lock);
+    let unchanged = cache.lock_is_current(&lock_path, &summary_digest)
+        || std::fs::read_to_string(&lock_path).is_ok_and(|existing| existing == lock.to_yaml());
     let committed = if unchanged {
         Some(lock.clone())
     } else {
@@ -100,6 +97,7 @@ pub fn run(args: &DataFingerprintArgs, context: &StepContext) -> Result<Report, 
             lock.save(&lock_path)
                 .map_err(|error| StepError::Environment(error.to_string()))?;
         }
+        cache.stamp_lock(&lock_path, summary_digest.clone());
         report.title = format!(
             "fingerprinted {} dataset(s) into {LOCK_FILE}",
             lock.datasets.len()
@@ -108,6 +106,12 @@ pub fn run(args: &DataFingerprintArgs, context: &StepContext) -> Result<Report, 
             .outputs
             .insert("lock-file".to_owned(), lock_path.display().to_string());
     }
+    if unchanged {
+        cache.stamp_lock(&lock_path, summary_digest);
+    }
+    cache
+        .save(&cache_path)
+        .map_err(|error| StepError::Environment(error.to_string()))?;
     report.summary = summary;
     Ok(report)
 }

@@ -177,8 +177,35 @@ pub struct CacheEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatCache {
     entries: BTreeMap<String, CacheEntry>,
+    /// The lock file as last written or found equal to the data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lock: Option<LockStamp>,
     #[serde(skip)]
     dirty: bool,
+}
+
+/// The lock file's stat and a digest of what it records, so a re-run on unchanged
+/// data knows the lock is current without rendering or parsing it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct LockStamp {
+    size: u64,
+    mtime_ns: i128,
+    inode: u64,
+    summary: String,
+}
+
+/// A digest of a lock's content: each dataset's name and digest (a dataset digest
+/// covers its files' paths and contents).
+pub fn lock_summary(lock: &LockFile) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(&lock.version.to_le_bytes());
+    for (name, dataset) in &lock.datasets {
+        hasher.update(name.as_bytes());
+        hasher.update(&[0]);
+        hasher.update(dataset.digest.as_bytes());
+        hasher.update(&[0]);
+    }
+    hasher.finalize().to_hex().to_string()
 }
 
 impl StatCache {
@@ -199,6 +226,34 @@ impl StatCache {
         write_atomic(path, &bytes).map_err(io_error("write", path))?;
         self.dirty = false;
         Ok(())
+    }
+
+    /// Whether the lock file at `path` is the one last stamped with `summary`
+    /// (same size, mtime and inode): then it records exactly this content.
+    pub fn lock_is_current(&self, path: &Path, summary: &str) -> bool {
+        let (Some(stamp), Ok(now)) = (&self.lock, stat(path)) else {
+            return false;
+        };
+        stamp.summary == summary
+            && stamp.size == now.size
+            && stamp.mtime_ns == now.mtime_ns
+            && stamp.inode == now.inode
+    }
+
+    /// Remembers that the lock file at `path` records `summary`.
+    pub fn stamp_lock(&mut self, path: &Path, summary: String) {
+        if let Ok(now) = stat(path) {
+            let stamp = LockStamp {
+                size: now.size,
+                mtime_ns: now.mtime_ns,
+                inode: now.inode,
+                summary,
+            };
+            if self.lock.as_ref() != Some(&stamp) {
+                self.lock = Some(stamp);
+                self.dirty = true;
+            }
+        }
     }
 
     /// The entry of a file, by its path relative to the root.
