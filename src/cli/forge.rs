@@ -378,7 +378,7 @@ fn first_refusal(dir: &Path) -> bool {
 }
 
 /// `TRAINYARD_GITHUB_ATTEMPTS` (default 5) tries per request.
-fn retry_policy(env: &Env) -> RetryPolicy {
+pub fn retry_policy(env: &Env) -> RetryPolicy {
     let mut policy = RetryPolicy::default();
     if let Some(attempts) = env
         .get("TRAINYARD_GITHUB_ATTEMPTS")

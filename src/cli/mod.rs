@@ -15,7 +15,7 @@ use trainyard_core::ExitStatus;
 use crate::steps::{self, StepContext};
 
 mod data;
-mod forge;
+pub(crate) mod forge;
 mod gate;
 mod iac;
 mod ledger;

@@ -1,6 +1,7 @@
 //! GitHub, through octocrab: check runs (with annotations in batches of 50),
 //! commit statuses, the sticky pull-request comment, pull requests for
-//! promotions, and `repository_dispatch` / `workflow_dispatch`.
+//! promotions, and `repository_dispatch` / `workflow_dispatch`; and, for the
+//! gate, a commit's check runs and combined status.
 //!
 //! Every request goes through one retry policy (5xx, secondary rate limits,
 //! timeouts, with backoff); what GitHub refuses to let the token write (a fork's
@@ -13,6 +14,7 @@
 mod checks;
 mod client;
 mod comment;
+mod commit_checks;
 mod dispatch;
 mod error;
 mod pulls;
@@ -26,6 +28,7 @@ pub use checks::{
 };
 pub use client::{GitHub, GitHubConfig, Repository, RetryPolicy};
 pub use comment::{COMMENT_BODY_LIMIT, CommentPublished, sticky_marker};
+pub use commit_checks::{CheckRunState, CombinedStatus, StatusState};
 pub use error::ForgeError;
 pub use pulls::{PullRequestPublished, PullRequestSpec};
 pub use status::CommitState;

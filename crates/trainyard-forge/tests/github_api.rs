@@ -366,3 +366,97 @@ fn a_github_enterprise_api_url_keeps_its_path_on_every_request_and_page() {
     assert_eq!(server.comments(9).len(), 3);
     assert_eq!(server.comments(9)[2].1, format!("{marker}\ntwo"));
 }
+
+#[test]
+fn every_page_of_a_commits_check_runs_and_statuses_is_read() {
+    let server = RecordingServer::start();
+    server.cap_page_size(2);
+    let sha = "c".repeat(40);
+    server.add_check_run(&sha, "unit tests", "completed", Some("success"));
+    server.add_check_run(&sha, "lint", "in_progress", None);
+    server.add_check_run(&sha, "e2e", "completed", Some("failure"));
+    server.add_check_run(
+        &"d".repeat(40),
+        "other commit",
+        "completed",
+        Some("success"),
+    );
+    for context in ["ci/jenkins", "ci/circle", "security/scan"] {
+        server.add_status(&sha, context, "success");
+    }
+
+    let github = client(&server);
+    let runs = github.check_runs_for_ref(&sha).unwrap();
+    let seen: Vec<(&str, &str, Option<&str>)> = runs
+        .iter()
+        .map(|run| {
+            (
+                run.name.as_str(),
+                run.status.as_str(),
+                run.conclusion.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("unit tests", "completed", Some("success")),
+            ("lint", "in_progress", None),
+            ("e2e", "completed", Some("failure")),
+        ]
+    );
+    let status = github.combined_status(&sha).unwrap();
+    assert_eq!(status.state, "success");
+    assert_eq!(
+        status
+            .statuses
+            .iter()
+            .map(|s| s.context.as_str())
+            .collect::<Vec<_>>(),
+        ["ci/jenkins", "ci/circle", "security/scan"]
+    );
+    // Two pages each (two a page), the first asking for the latest runs only.
+    let routes = server.routes();
+    let check_route = format!("GET /repos/octo-org/ml/commits/{sha}/check-runs");
+    let status_route = format!("GET /repos/octo-org/ml/commits/{sha}/status");
+    assert_eq!(
+        routes,
+        [
+            check_route.as_str(),
+            &check_route,
+            &status_route,
+            &status_route
+        ]
+    );
+    let requests = server.requests();
+    assert!(
+        requests[0].path.ends_with("?filter=latest&per_page=100"),
+        "{}",
+        requests[0].path
+    );
+    assert!(requests[1].path.ends_with("page=2"), "{}", requests[1].path);
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some("Bearer ghs_test_token"))
+    );
+}
+
+#[test]
+fn reading_checks_retries_a_server_error_and_a_refusal_is_its_own_error() {
+    let server = RecordingServer::start();
+    let sha = "e".repeat(40);
+    server.add_status(&sha, "ci/jenkins", "pending");
+    server.fail_next([Fault::status(502)]);
+    let status = client(&server).combined_status(&sha).unwrap();
+    assert_eq!(status.state, "pending");
+    assert_eq!(server.requests().len(), 2);
+
+    server.fail_next([Fault::status(403).message("Resource not accessible by integration")]);
+    let error = client(&server).check_runs_for_ref(&sha).unwrap_err();
+    assert!(error.is_refused(), "{error}");
+    assert!(
+        error.to_string().contains("list the check runs of eeee"),
+        "{error}"
+    );
+}

@@ -8,7 +8,7 @@ use trainyard_core::manifest::{
     NonRegression, TestsRule,
 };
 
-use crate::evidence::Evidence;
+use crate::evidence::{CheckState, CommitChecks, Evidence};
 use crate::verdict::{RuleOutcome, Verdict, short};
 use crate::{GateError, junit, tags};
 
@@ -43,6 +43,9 @@ pub fn evaluate(policy: &GatePolicy, evidence: &Evidence<'_>) -> Result<Verdict,
     }
     for check in &policy.require_data {
         rules.push(data_check(*check, evidence));
+    }
+    for name in &policy.checks {
+        rules.push(commit_check(name, evidence));
     }
     let candidate = &evidence.candidate;
     Ok(Verdict {
@@ -646,6 +649,62 @@ fn data_check(check: DataCheck, evidence: &Evidence<'_>) -> RuleOutcome {
             ),
         ),
     }
+}
+
+/// A named check run or commit status on the trained commit must have succeeded.
+fn commit_check(name: &str, evidence: &Evidence<'_>) -> RuleOutcome {
+    const REQUIRED: &str = "success";
+    let fail =
+        |observed: &str, why: String| RuleOutcome::fail("check", name, observed, REQUIRED, why);
+    let Some(commit) = evidence.candidate.commit.as_deref() else {
+        return fail(
+            "unknown",
+            format!(
+                "check `{name}` cannot be verified: run {} recorded no commit",
+                evidence.candidate.run
+            ),
+        );
+    };
+    let commit = short(commit);
+    let (source, results) = match &evidence.candidate.checks {
+        CommitChecks::Unavailable(why) => {
+            return fail(
+                "unknown",
+                format!("check `{name}` on commit {commit} cannot be verified: {why}"),
+            );
+        }
+        CommitChecks::Read { source, results } => (source, results),
+    };
+    let Some(reports) = results.get(name).filter(|reports| !reports.is_empty()) else {
+        return fail(
+            "missing",
+            format!(
+                "no check run or commit status `{name}` was reported on commit {commit} ({source}); reported: {}",
+                names(results.keys())
+            ),
+        );
+    };
+    if let Some(conclusion) = reports.iter().find_map(|report| match report {
+        CheckState::Failed(conclusion) => Some(conclusion),
+        _ => None,
+    }) {
+        return fail(
+            conclusion,
+            format!("check `{name}` on commit {commit} concluded `{conclusion}`; it must succeed"),
+        );
+    }
+    if let Some(status) = reports.iter().find_map(|report| match report {
+        CheckState::Pending(status) => Some(status),
+        _ => None,
+    }) {
+        return fail(
+            status,
+            format!(
+                "check `{name}` on commit {commit} is still `{status}`; wait for it to finish, then run the gate again"
+            ),
+        );
+    }
+    RuleOutcome::pass("check", name, REQUIRED, REQUIRED)
 }
 
 #[cfg(test)]

@@ -22,6 +22,37 @@ pub struct Candidate {
     /// The data checks' results, where reports were given: `Ok` passed, `Err`
     /// says why not (the check failed, or it was about other data).
     pub data_checks: BTreeMap<DataCheck, Result<(), String>>,
+    /// What the forge reported on `commit`, for the `checks` rule.
+    pub checks: CommitChecks,
+}
+
+/// The check runs and commit statuses on the candidate's commit, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitChecks {
+    /// They could not be read: why, and how to make them readable (one line).
+    Unavailable(String),
+    /// Read from `source` (`GitHub octo-org/ml`): each name's results (a
+    /// check run and a status may share a name; re-runs add more).
+    Read {
+        source: String,
+        results: BTreeMap<String, Vec<CheckState>>,
+    },
+}
+
+impl Default for CommitChecks {
+    fn default() -> Self {
+        Self::Unavailable("no forge was asked".to_owned())
+    }
+}
+
+/// Where one check run or commit status stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckState {
+    Succeeded,
+    /// Not finished: `queued`, `in_progress`, `pending`…
+    Pending(String),
+    /// Finished without success: `failure`, `cancelled`, `error`, `skipped`…
+    Failed(String),
 }
 
 /// The version currently holding the `champion` alias.

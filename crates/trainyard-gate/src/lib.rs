@@ -21,6 +21,6 @@ pub mod verdict;
 
 pub use error::GateError;
 pub use evaluate::evaluate;
-pub use evidence::{Candidate, Champion, Evidence};
+pub use evidence::{Candidate, Champion, CheckState, CommitChecks, Evidence};
 pub use release::{Release, ReleaseKind};
 pub use verdict::{RuleOutcome, Verdict};

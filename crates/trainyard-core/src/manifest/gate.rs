@@ -42,6 +42,11 @@ pub struct GatePolicy {
     /// Data checks the run's datasets must have passed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub require_data: Vec<DataCheck>,
+    /// Check runs or commit statuses (by name or context, e.g. `unit-tests`, `ci/jenkins`)
+    /// that must have succeeded on the commit the model was trained from. Read from GitHub
+    /// with the job's token (`GITHUB_TOKEN`, `checks: read` and `statuses: read`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference

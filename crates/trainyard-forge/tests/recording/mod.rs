@@ -63,6 +63,10 @@ struct State {
     comments: Vec<(u64, u64, String)>,
     next_id: u64,
     page_size_cap: usize,
+    /// Check runs by commit: (sha, run as GitHub lists it).
+    check_runs: Vec<(String, Value)>,
+    /// Commit statuses by commit: (sha, status as the combined status lists it).
+    statuses: Vec<(String, Value)>,
 }
 
 /// The running server; stops when dropped (its thread ends with the process).
@@ -125,6 +129,35 @@ impl RecordingServer {
             .filter(|(_, number, _)| *number == issue)
             .map(|(id, _, body)| (*id, body.clone()))
             .collect()
+    }
+
+    /// Adds a check run on `sha`: `status` (`completed`, `in_progress`…) and its `conclusion`.
+    pub fn add_check_run(&self, sha: &str, name: &str, status: &str, conclusion: Option<&str>) {
+        let mut state = self.state.lock().unwrap();
+        state.next_id += 1;
+        let run = json!({
+            "id": state.next_id,
+            "name": name,
+            "head_sha": sha,
+            "status": status,
+            "conclusion": conclusion,
+            "html_url": format!("https://github.test/runs/{}", state.next_id),
+        });
+        state.check_runs.push((sha.to_owned(), run));
+    }
+
+    /// Adds a commit status on `sha` for `context` (`success`, `pending`, `failure`, `error`).
+    pub fn add_status(&self, sha: &str, context: &str, status: &str) {
+        let mut state = self.state.lock().unwrap();
+        state.next_id += 1;
+        let entry = json!({
+            "id": state.next_id,
+            "context": context,
+            "state": status,
+            "description": format!("{context}: {status}"),
+            "target_url": "https://ci.test/build/1",
+        });
+        state.statuses.push((sha.to_owned(), entry));
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -306,6 +339,90 @@ fn respond(state: &mut State, method: &str, path: &str, body: &Value) -> Answer 
             ["repos", _, _, "dispatches"]
             | ["repos", _, _, "actions", "workflows", _, "dispatches"],
         ) => (204, Vec::new(), String::new()),
-        _ => ok(404, json!({"message": "Not Found"})),
+        _ => commit_checks(state, method, &segments, query, route)
+            .unwrap_or_else(|| ok(404, json!({"message": "Not Found"}))),
     }
+}
+
+/// A commit's check runs and combined status, paginated.
+fn commit_checks(
+    state: &State,
+    method: &str,
+    segments: &[&str],
+    query: &str,
+    route: &str,
+) -> Option<Answer> {
+    Some(match (method, segments) {
+        ("GET", ["repos", _, _, "commits", sha, "check-runs"]) => {
+            let all: Vec<Value> = of_commit(&state.check_runs, sha);
+            let (items, headers) = page_of(&all, query, state.page_size_cap, route);
+            (
+                200,
+                headers,
+                json!({"total_count": all.len(), "check_runs": items}).to_string(),
+            )
+        }
+        ("GET", ["repos", _, _, "commits", sha, "status"]) => {
+            let all: Vec<Value> = of_commit(&state.statuses, sha);
+            let (items, headers) = page_of(&all, query, state.page_size_cap, route);
+            let state_of = |wanted: &str| all.iter().any(|s| s["state"] == wanted);
+            let combined = if state_of("failure") || state_of("error") {
+                "failure"
+            } else if state_of("pending") || all.is_empty() {
+                "pending"
+            } else {
+                "success"
+            };
+            (
+                200,
+                headers,
+                json!({"state": combined, "sha": sha, "total_count": all.len(), "statuses": items})
+                    .to_string(),
+            )
+        }
+        _ => return None,
+    })
+}
+
+fn of_commit(items: &[(String, Value)], sha: &str) -> Vec<Value> {
+    items
+        .iter()
+        .filter(|(of, _)| of == sha)
+        .map(|(_, item)| item.clone())
+        .collect()
+}
+
+/// One page of `all` as `per_page` and `page` in `query` ask (capped), and
+/// the `link` header to the next page when there is one.
+fn page_of(
+    all: &[Value],
+    query: &str,
+    cap: usize,
+    route: &str,
+) -> (Vec<Value>, Vec<(String, String)>) {
+    let param = |name: &str| {
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let per_page = param("per_page").unwrap_or(30).min(cap).max(1);
+    let page = param("page").unwrap_or(1).max(1);
+    let items = all
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .cloned()
+        .collect();
+    let mut headers = Vec::new();
+    if page * per_page < all.len() {
+        headers.push((
+            "link".to_owned(),
+            format!(
+                "<https://api.github.test{route}?per_page={per_page}&page={}>; rel=\"next\"",
+                page + 1
+            ),
+        ));
+    }
+    (items, headers)
 }
