@@ -256,3 +256,54 @@ fn a_merged_release_of_a_version_this_ledger_lacks_asks_for_a_ledger_pull() {
     assert!(report.to_string().contains("trainyard ledger pull"));
     assert!(repo.ledger().deployments("prod").unwrap().is_empty());
 }
+
+#[test]
+fn a_ci_clone_records_a_squash_merge_from_origin_and_pushes_the_ledger() {
+    // Origin, and the clone that proposes (pushing the branch and the ledger).
+    let dev = Repo::new(GATES);
+    let remote = tempfile::tempdir().unwrap();
+    let bare = remote.path().join("demo.git");
+    dev.git(&["clone", "--quiet", "--bare", ".", bare.to_str().unwrap()]);
+    dev.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    dev.train(&[("accuracy", 0.95)], 100, &[]);
+    let (report, code) = dev.trainyard(&["promote", "--env", "prod"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["outputs"]["pushed"], "true");
+    let branch = report["outputs"]["branch"].as_str().unwrap().to_owned();
+
+    // The platform squash-merges the pull request on origin.
+    dev.git(&["checkout", "--quiet", "main"]);
+    dev.git(&["merge", "--quiet", "--squash", &branch]);
+    dev.git_with(
+        &["commit", "--quiet", "-m", "Promote: clf v1 to prod (#12)"],
+        &[
+            ("GIT_AUTHOR_NAME", "Rita Reviewer"),
+            ("GIT_AUTHOR_EMAIL", "rita@example.com"),
+        ],
+    );
+    let squash = dev.head();
+    dev.git(&["push", "--quiet", "origin", "main"]);
+
+    // A CI checkout of main: detached HEAD, main only as origin/main, the ledger pulled.
+    let ci = Repo::new(GATES);
+    ci.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
+    ci.git(&["fetch", "--quiet", "origin"]);
+    ci.git(&["checkout", "--quiet", "--detach", "origin/main"]);
+    ci.git(&["branch", "--quiet", "-D", "main"]);
+    let (report, code) = ci.trainyard(&["ledger", "pull"]);
+    assert_eq!(code, 0, "{report:#}");
+    let (report, code) = ci.trainyard(&["status", "--record"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["outputs"]["recorded"], "1");
+    assert_eq!(report["outputs"]["pushed"], "true");
+    let history = ci.ledger().deployments("prod").unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].commit, squash);
+    assert_eq!(history[0].actor, "Rita Reviewer <rita@example.com>");
+
+    // The record reached origin: the proposing clone sees it after a pull.
+    let (_, code) = dev.trainyard(&["ledger", "pull"]);
+    assert_eq!(code, 0);
+    assert_eq!(dev.ledger().deployments("prod").unwrap().len(), 1);
+    assert_eq!(aliases(&dev), (Some(1), Some(1)));
+}
