@@ -382,11 +382,13 @@ impl<P: ProfileSink> Accumulator<P> {
                 }
                 if let Some(check) = plan_column.unique {
                     let hash = xxh3_128(bytes);
-                    match acc.seen.get_mut(&hash) {
-                        None => {
-                            acc.seen.insert(hash, (file_index, line));
+                    // One lookup: most values of a unique column are new.
+                    match acc.seen.entry(hash) {
+                        std::collections::hash_map::Entry::Vacant(slot) => {
+                            slot.insert((file_index, line));
                         }
-                        Some(first) => {
+                        std::collections::hash_map::Entry::Occupied(mut slot) => {
+                            let first = slot.get_mut();
                             // Keep the earliest occurrence; the later one is the duplicate.
                             let (later, earlier) = if (file_index, line) >= *first {
                                 ((file_index, line), *first)
@@ -794,13 +796,25 @@ impl<P: ProfileSink> Accumulator<P> {
 
 /// Merges another thread's first occurrences; a value seen by both is a duplicate at
 /// the later place (its text is not kept across threads, only its hash).
-fn merge_seen(mine: &mut HashSeen, theirs: HashSeen, check: &mut CheckAcc, column: Option<u32>) {
+fn merge_seen(
+    mine: &mut HashSeen,
+    mut theirs: HashSeen,
+    check: &mut CheckAcc,
+    column: Option<u32>,
+) {
+    // Insert the smaller set into the larger; which is which does not matter
+    // (the earlier place always stays, the later one is the duplicate).
+    if theirs.len() > mine.len() {
+        std::mem::swap(mine, &mut theirs);
+    }
+    mine.reserve(theirs.len());
     for (hash, key) in theirs {
-        match mine.get_mut(&hash) {
-            None => {
-                mine.insert(hash, key);
+        match mine.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(key);
             }
-            Some(first) => {
+            std::collections::hash_map::Entry::Occupied(mut slot) => {
+                let first = slot.get_mut();
                 let (later, earlier) = if key >= *first {
                     (key, *first)
                 } else {
