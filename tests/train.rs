@@ -10,7 +10,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::trainyard;
+use common::git::{git, init_and_commit_all};
+use common::{output, run_json, trainyard};
 use trainyard_ledger::{GitLedger, Ledger, LocalStore, Outcome, RunMode, RunRecord};
 
 const MODEL: &str = "breast-cancer-classifier";
@@ -26,37 +27,12 @@ fn python_available() {
     );
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
-/// Makes `dir` a git repository with everything in it committed on `main`.
-fn commit_all(dir: &Path) {
-    git(dir, &["init", "-q", "-b", "main"]);
-    git(dir, &["add", "."]);
-    git(dir, &["commit", "-q", "-m", "the project"]);
-}
-
 /// The bundled example in a fresh git repository.
 fn example_repo() -> tempfile::TempDir {
     python_available();
     let dir = common::example_project();
     std::fs::write(dir.path().join(".gitignore"), ".trainyard/\n").unwrap();
-    commit_all(dir.path());
+    init_and_commit_all(dir.path());
     dir
 }
 
@@ -75,7 +51,7 @@ fn fixture_repo(script: &str, train: &str) -> tempfile::TempDir {
     )
     .unwrap();
     std::fs::write(dir.path().join(".gitignore"), ".trainyard/\n").unwrap();
-    commit_all(dir.path());
+    init_and_commit_all(dir.path());
     dir
 }
 
@@ -94,22 +70,14 @@ fn github_event(
         .env("GITHUB_EVENT_PATH", &path);
 }
 
-fn run_json(command: &mut assert_cmd::Command, code: i32) -> serde_json::Value {
-    let assert = command.arg("--format").arg("json").assert().code(code);
-    let output = assert.get_output();
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "not one JSON document ({error}):\n{}\nstderr:\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
-
-fn output<'a>(report: &'a serde_json::Value, name: &str) -> &'a str {
-    report["outputs"][name]
-        .as_str()
-        .unwrap_or_else(|| panic!("no output `{name}` in {report:#}"))
+/// `trainyard <args>` in `dir` exits `code` saying `message` on stderr.
+fn refuses(dir: &Path, args: &[&str], code: i32, message: &str) -> assert_cmd::assert::Assert {
+    trainyard()
+        .current_dir(dir)
+        .args(args)
+        .assert()
+        .code(code)
+        .stderr(predicates::str::contains(message))
 }
 
 fn recorded(dir: &Path, report: &serde_json::Value) -> RunRecord {
@@ -398,14 +366,12 @@ fn an_unknown_placeholder_is_a_configuration_error() {
         "history.py",
         "  command: [python3, history.py, \"{{ outptu_dir }}\"]\n",
     );
-    trainyard()
-        .current_dir(project.path())
-        .arg("train")
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains(
-            "unknown placeholder `{{ outptu_dir }}`",
-        ));
+    refuses(
+        project.path(),
+        &["train"],
+        2,
+        "unknown placeholder `{{ outptu_dir }}`",
+    );
 }
 
 #[test]
@@ -443,7 +409,7 @@ fn reproduce_refuses_when_the_data_no_longer_matches() {
     let project = common::example_project();
     let dir = project.path();
     std::fs::write(dir.join(".gitignore"), ".trainyard/\ndata/\n").unwrap();
-    commit_all(dir);
+    init_and_commit_all(dir);
     let first = run_json(trainyard().current_dir(dir).args(["train"]), 0);
     let id = output(&first, "run-id").to_owned();
 
@@ -474,39 +440,35 @@ fn early_stop_rules_and_timeouts_are_checked_with_the_manifest() {
         "version: 1\nproject:\n  name: demo\ntrain:\n  command: [python3, train.py]\n  early-stop:\n    - { metric: loss, patience: 0 }\n",
     )
     .unwrap();
-    trainyard()
-        .current_dir(dir.path())
-        .args(["config", "check"])
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains(
-            "`patience` of `loss` must be at least 1",
-        ))
-        .stderr(predicates::str::contains("trainyard.yaml:6"));
+    refuses(
+        dir.path(),
+        &["config", "check"],
+        2,
+        "`patience` of `loss` must be at least 1",
+    )
+    .stderr(predicates::str::contains("trainyard.yaml:6"));
     std::fs::write(
         &manifest,
         "version: 1\nproject:\n  name: demo\ntrain:\n  command: [python3, train.py]\n  timeout: 10 minutes\n",
     )
     .unwrap();
-    trainyard()
-        .current_dir(dir.path())
-        .args(["config", "check"])
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains("`10 minutes` is not a duration"));
+    refuses(
+        dir.path(),
+        &["config", "check"],
+        2,
+        "`10 minutes` is not a duration",
+    );
 }
 
 #[test]
 fn a_command_that_is_not_installed_is_an_environment_error() {
     let project = fixture_repo("history.py", "  command: [no-such-trainer-xyz, train]\n");
-    trainyard()
-        .current_dir(project.path())
-        .arg("train")
-        .assert()
-        .code(3)
-        .stderr(predicates::str::contains(
-            "`no-such-trainer-xyz` was not found",
-        ));
+    refuses(
+        project.path(),
+        &["train"],
+        3,
+        "`no-such-trainer-xyz` was not found",
+    );
 }
 
 #[test]
@@ -553,7 +515,7 @@ fn a_relative_program_is_the_projects_whatever_the_working_folder() {
     )
     .unwrap();
     std::fs::write(dir.join(".gitignore"), ".trainyard/\n").unwrap();
-    commit_all(&dir);
+    init_and_commit_all(&dir);
     let report = run_json(
         trainyard().current_dir(parent.path()).args([
             "--manifest",
@@ -628,7 +590,7 @@ fn a_project_below_the_repository_root_trains_and_reproduces() {
         &repo.path().join("ml"),
     );
     std::fs::write(repo.path().join(".gitignore"), ".trainyard/\n").unwrap();
-    commit_all(repo.path());
+    init_and_commit_all(repo.path());
     let first = run_json(
         trainyard().current_dir(repo.path()).args([
             "--manifest",

@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set up should stop loudly
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod git;
+
 use std::path::{Path, PathBuf};
 
 /// The repository root.
@@ -90,4 +92,42 @@ pub fn webhook(event: &str, pick: impl Fn(&serde_json::Value) -> bool) -> serde_
         .find(|example| pick(example))
         .unwrap_or_else(|| panic!("no {event} example matches"))
         .clone()
+}
+
+/// The one JSON document a run of the binary printed; fails the test showing
+/// its stdout and stderr if stdout is not exactly one.
+pub fn json_document(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
+        panic!(
+            "not one JSON document ({error}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+/// Runs `trainyard --format json <args>` in `dir`: its exit code and its JSON report.
+pub fn trainyard_json(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
+    let output = trainyard()
+        .current_dir(dir)
+        .args(["--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let report = json_document(&output);
+    (output.status.code().expect("trainyard exited"), report)
+}
+
+/// Runs `command` with `--format json`, expecting exit `code` (assert_cmd shows
+/// both streams if not): its JSON report.
+pub fn run_json(command: &mut assert_cmd::Command, code: i32) -> serde_json::Value {
+    let assert = command.args(["--format", "json"]).assert().code(code);
+    json_document(assert.get_output())
+}
+
+/// The string output `name` of a JSON report; fails the test showing the report if absent.
+pub fn output<'a>(report: &'a serde_json::Value, name: &str) -> &'a str {
+    report["outputs"][name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no output `{name}` in {report:#}"))
 }
