@@ -335,3 +335,44 @@ fn chunking_does_not_change_results() {
     assert_eq!(max.offenders.len(), 20);
     assert_eq!(max.offenders[0].line, 15); // i = 12; record i = 0 spans two lines
 }
+
+#[test]
+fn duplicates_across_chunks_and_workers_are_all_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("id,group\n");
+    for i in 0..5000 {
+        let _ = writeln!(text, "{},g{}", i % 2000, i % 3);
+    }
+    write(dir.path(), "dup.csv", text.as_bytes());
+    let mut schema = DataSchema::default();
+    let mut id = typed("id", ColumnType::Integer);
+    id.unique = true;
+    schema.columns.push(id);
+    schema.unique_together = vec![vec!["id".to_owned(), "group".to_owned()]];
+    let places = |v: &trainyard_data::validate::Validation, rule: &str| {
+        let check = v.checks.iter().find(|c| c.rule == rule).unwrap();
+        let lines: Vec<u64> = check.offenders.iter().map(|o| o.line).collect();
+        (check.failed, lines)
+    };
+    let whole = run(dir.path(), "dup.csv", &schema, ReadOptions::default());
+    for chunk_size in [64, 1000] {
+        let chunked = run(
+            dir.path(),
+            "dup.csv",
+            &schema,
+            ReadOptions {
+                chunk_size,
+                ..ReadOptions::default()
+            },
+        );
+        for rule in ["check/unique", "check/unique-together"] {
+            assert_eq!(places(&whole, rule), places(&chunked, rule), "{rule}");
+        }
+    }
+    // Rows 2000..5000 repeat an earlier id: the first duplicate is row 2000, line 2002.
+    let (failed, lines) = places(&whole, "check/unique");
+    assert_eq!(failed, 3000);
+    assert_eq!(lines[0], 2002);
+    // (id, group) repeats with period 6000: no row repeats both.
+    assert_eq!(places(&whole, "check/unique-together").0, 0);
+}

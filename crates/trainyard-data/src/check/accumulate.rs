@@ -5,7 +5,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use trainyard_core::manifest::data::{ColumnMatch, ColumnType};
-use xxhash_rust::xxh3::{Xxh3, xxh3_128};
+use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 use super::{CheckResult, MAX_OFFENDERS, Offense, Plan};
 use crate::read::{Batch, FileInfo};
@@ -62,7 +62,7 @@ impl ColumnSink for NoProfile {
     fn observe_text(&mut self, _value: &str) {}
 }
 
-/// The u128 keys are already hashes: use their low bits.
+/// The u64 keys are already hashes: use them as they are.
 #[derive(Debug, Default, Clone, Copy)]
 struct Passthrough(u64);
 
@@ -75,13 +75,103 @@ impl Hasher for Passthrough {
             self.0 = self.0.rotate_left(8) ^ u64::from(byte);
         }
     }
-    #[allow(clippy::cast_possible_truncation)]
-    fn write_u128(&mut self, value: u128) {
-        self.0 = value as u64;
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
     }
 }
 
-type HashSeen = HashMap<u128, (u32, u64), BuildHasherDefault<Passthrough>>;
+/// A value's 64-bit hash -> where it was first seen, packed by [`pack`]: 16 bytes
+/// an entry (a 128-bit hash and an unpacked place took 32).
+type HashSeen = HashMap<u64, u64, BuildHasherDefault<Passthrough>>;
+
+/// Lines are kept in 40 bits (10^12 lines), the file's index in the other 24
+/// (16 million files); beyond, they saturate. Packed places compare as
+/// `(file, line)` pairs do.
+const LINE_BITS: u32 = 40;
+
+fn pack(file: u32, line: u64) -> u64 {
+    (u64::from(file).min((1 << (64 - LINE_BITS)) - 1) << LINE_BITS) | line.min((1 << LINE_BITS) - 1)
+}
+
+#[allow(clippy::cast_possible_truncation)] // the file index has 24 bits
+fn unpack(place: u64) -> (u32, u64) {
+    ((place >> LINE_BITS) as u32, place & ((1 << LINE_BITS) - 1))
+}
+
+/// The first places of the values of a unique column (or column group), by 64-bit
+/// hash: a duplicate is a value whose hash was seen. Two distinct values collide
+/// with probability about n^2 / 2^65 for n values (6 million: 1 in a million),
+/// and a collision can only report a duplicate that is not one, never hide one.
+///
+/// Workers' tables are not merged into one (that would grow the largest while the
+/// others still exist): merging keeps the list, and [`Seen::settle`] looks the
+/// values of each table up in the ones before it at the end.
+#[derive(Debug, Clone, Default)]
+struct Seen {
+    own: HashSeen,
+    others: Vec<HashSeen>,
+}
+
+impl Seen {
+    /// Records the value's place; for a value seen before, the later and the
+    /// earlier place (the earliest stays recorded).
+    #[inline]
+    fn insert(&mut self, hash: u64, file: u32, line: u64) -> Option<((u32, u64), (u32, u64))> {
+        let key = pack(file, line);
+        match self.own.entry(hash) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(key);
+                None
+            }
+            std::collections::hash_map::Entry::Occupied(mut slot) => {
+                let first = slot.get_mut();
+                let (later, earlier) = if key >= *first {
+                    (key, *first)
+                } else {
+                    (*first, std::mem::replace(first, key))
+                };
+                Some((unpack(later), unpack(earlier)))
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.others.push(other.own);
+        self.others.extend(other.others);
+    }
+
+    /// Finds the values seen by more than one worker: each place but the earliest
+    /// of such a value is a duplicate (its text is not kept, only its hash).
+    fn settle(self, check: &mut CheckAcc) {
+        let mut tables = self.others;
+        tables.push(self.own);
+        tables.retain(|table| !table.is_empty());
+        // The largest first: most lookups end in it.
+        tables.sort_by_key(|table| std::cmp::Reverse(table.len()));
+        for index in 1..tables.len() {
+            let (before, rest) = tables.split_at_mut(index);
+            for (hash, &key) in &rest[0] {
+                let Some(first) = before.iter_mut().find_map(|table| table.get_mut(hash)) else {
+                    continue;
+                };
+                let (later, earlier) = if key >= *first {
+                    (key, *first)
+                } else {
+                    (*first, std::mem::replace(first, key))
+                };
+                let (later, earlier) = (unpack(later), unpack(earlier));
+                check.fail(later.0, later.1, || RawOffense {
+                    file: later.0,
+                    line: later.1,
+                    column: None,
+                    value: None,
+                    detail: Some(format!("same value as line {}", earlier.1)),
+                    rule: None,
+                });
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 struct RawOffense {
@@ -178,7 +268,7 @@ struct ColumnAcc {
     moments: Moments,
     /// Per quantile bound: values below its min, values at or below its max.
     quantiles: Vec<(u64, u64)>,
-    seen: HashSeen,
+    seen: Seen,
 }
 
 /// The state of a validation pass on one thread.
@@ -186,7 +276,7 @@ struct ColumnAcc {
 pub struct Accumulator<P = NoProfile> {
     checks: Vec<CheckAcc>,
     columns: Vec<ColumnAcc>,
-    compounds: Vec<HashSeen>,
+    compounds: Vec<Seen>,
     rows: u64,
     /// The profile fed by the same pass.
     pub profile: P,
@@ -218,7 +308,7 @@ impl<P: ProfileSink> Accumulator<P> {
                     ..ColumnAcc::default()
                 })
                 .collect(),
-            compounds: vec![HashSeen::default(); plan.compounds.len()],
+            compounds: vec![Seen::default(); plan.compounds.len()],
             rows: 0,
             profile: P::empty(),
         }
@@ -380,31 +470,18 @@ impl<P: ProfileSink> Accumulator<P> {
                 {
                     checks[*check].fail(file_index, line, || offense(None));
                 }
-                if let Some(check) = plan_column.unique {
-                    let hash = xxh3_128(bytes);
-                    // One lookup: most values of a unique column are new.
-                    match acc.seen.entry(hash) {
-                        std::collections::hash_map::Entry::Vacant(slot) => {
-                            slot.insert((file_index, line));
-                        }
-                        std::collections::hash_map::Entry::Occupied(mut slot) => {
-                            let first = slot.get_mut();
-                            // Keep the earliest occurrence; the later one is the duplicate.
-                            let (later, earlier) = if (file_index, line) >= *first {
-                                ((file_index, line), *first)
-                            } else {
-                                (*first, std::mem::replace(first, (file_index, line)))
-                            };
-                            checks[check].fail(later.0, later.1, || RawOffense {
-                                file: later.0,
-                                line: later.1,
-                                column: column_number,
-                                value: Some(lossy(bytes)),
-                                detail: Some(format!("first seen at line {}", earlier.1)),
-                                rule: None,
-                            });
-                        }
-                    }
+                if let Some(check) = plan_column.unique
+                    && let Some((later, earlier)) =
+                        acc.seen.insert(xxh3_64(bytes), file_index, line)
+                {
+                    checks[check].fail(later.0, later.1, || RawOffense {
+                        file: later.0,
+                        line: later.1,
+                        column: column_number,
+                        value: Some(lossy(bytes)),
+                        detail: Some(format!("first seen at line {}", earlier.1)),
+                        rule: None,
+                    });
                 }
             }
         }
@@ -496,41 +573,29 @@ impl<P: ProfileSink> Accumulator<P> {
                         }
                     }
                 }
-                let hash = hasher.digest128();
                 let line = batch.lines[row];
-                let key = (file.index, line);
-                match seen.get_mut(&hash) {
-                    None => {
-                        seen.insert(hash, key);
-                    }
-                    Some(first) => {
-                        let (later, earlier) = if key >= *first {
-                            (key, *first)
-                        } else {
-                            (*first, std::mem::replace(first, key))
-                        };
-                        acc.fail(later.0, later.1, || RawOffense {
-                            file: later.0,
-                            line: later.1,
-                            column: None,
-                            value: Some(
-                                compound
-                                    .columns
-                                    .iter()
-                                    .zip(&values)
-                                    .map(|(name, v)| {
-                                        format!(
-                                            "{name} = {}",
-                                            v.map_or_else(|| "null".to_owned(), lossy)
-                                        )
-                                    })
-                                    .collect::<Vec<_>>()
-                                    .join(", "),
-                            ),
-                            detail: Some(format!("first seen at line {}", earlier.1)),
-                            rule: None,
-                        });
-                    }
+                if let Some((later, earlier)) = seen.insert(hasher.digest(), file.index, line) {
+                    acc.fail(later.0, later.1, || RawOffense {
+                        file: later.0,
+                        line: later.1,
+                        column: None,
+                        value: Some(
+                            compound
+                                .columns
+                                .iter()
+                                .zip(&values)
+                                .map(|(name, v)| {
+                                    format!(
+                                        "{name} = {}",
+                                        v.map_or_else(|| "null".to_owned(), lossy)
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        ),
+                        detail: Some(format!("first seen at line {}", earlier.1)),
+                        rule: None,
+                    });
                 }
             }
         }
@@ -554,17 +619,12 @@ impl<P: ProfileSink> Accumulator<P> {
                 a.0 += b.0;
                 a.1 += b.1;
             }
-            if let Some(check) = column.unique {
-                merge_seen(&mut mine.seen, theirs.seen, &mut self.checks[check], None);
+            if column.unique.is_some() {
+                mine.seen.merge(theirs.seen);
             }
         }
-        for ((mine, theirs), compound) in self
-            .compounds
-            .iter_mut()
-            .zip(other.compounds)
-            .zip(&plan.compounds)
-        {
-            merge_seen(mine, theirs, &mut self.checks[compound.check], None);
+        for (mine, theirs) in self.compounds.iter_mut().zip(other.compounds) {
+            mine.merge(theirs);
         }
         self.rows += other.rows;
         self.profile.merge(other.profile);
@@ -579,6 +639,20 @@ impl<P: ProfileSink> Accumulator<P> {
     #[allow(clippy::too_many_lines, clippy::cast_precision_loss)]
     pub fn finish(mut self, plan: &Plan, files: &[Arc<FileInfo>]) -> (Vec<CheckResult>, P) {
         let rows = self.rows;
+        // Values seen by several workers; the tables are freed here.
+        for (column, acc) in plan.columns.iter().zip(&mut self.columns) {
+            let seen = std::mem::take(&mut acc.seen);
+            if let Some(check) = column.unique {
+                seen.settle(&mut self.checks[check]);
+            }
+        }
+        for (compound, seen) in plan
+            .compounds
+            .iter()
+            .zip(std::mem::take(&mut self.compounds))
+        {
+            seen.settle(&mut self.checks[compound.check]);
+        }
         // Per-value checks look at non-null values (not-null: all rows).
         for (column, acc) in plan.columns.iter().zip(&self.columns) {
             let values = acc.rows - acc.nulls;
@@ -791,45 +865,6 @@ impl<P: ProfileSink> Accumulator<P> {
             })
             .collect();
         (results, self.profile)
-    }
-}
-
-/// Merges another thread's first occurrences; a value seen by both is a duplicate at
-/// the later place (its text is not kept across threads, only its hash).
-fn merge_seen(
-    mine: &mut HashSeen,
-    mut theirs: HashSeen,
-    check: &mut CheckAcc,
-    column: Option<u32>,
-) {
-    // Insert the smaller set into the larger; which is which does not matter
-    // (the earlier place always stays, the later one is the duplicate).
-    if theirs.len() > mine.len() {
-        std::mem::swap(mine, &mut theirs);
-    }
-    mine.reserve(theirs.len());
-    for (hash, key) in theirs {
-        match mine.entry(hash) {
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(key);
-            }
-            std::collections::hash_map::Entry::Occupied(mut slot) => {
-                let first = slot.get_mut();
-                let (later, earlier) = if key >= *first {
-                    (key, *first)
-                } else {
-                    (*first, std::mem::replace(first, key))
-                };
-                check.fail(later.0, later.1, || RawOffense {
-                    file: later.0,
-                    line: later.1,
-                    column,
-                    value: None,
-                    detail: Some(format!("same value as line {}", earlier.1)),
-                    rule: None,
-                });
-            }
-        }
     }
 }
 
