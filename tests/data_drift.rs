@@ -6,9 +6,8 @@
 mod common;
 
 use std::fmt::Write as _;
-use std::path::Path;
 
-use common::{repo, trainyard};
+use common::{repo, trainyard, trainyard_json};
 use predicates::prelude::*;
 
 const POLICY: &str = "    drift:\n      columns:\n        worst_area: { test: psi, threshold: 0.5 }\n        diagnosis: { ignore: true }\n";
@@ -40,23 +39,6 @@ fn biopsies(policy: &str) -> tempfile::TempDir {
     dir
 }
 
-fn json(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
-    let output = trainyard()
-        .current_dir(dir)
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "not JSON ({error}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (output.status.code().unwrap(), value)
-}
-
 /// The rows of the summary table (without its header), one string per row.
 fn table(report: &serde_json::Value) -> Vec<String> {
     report["summary"]
@@ -71,7 +53,7 @@ fn table(report: &serde_json::Value) -> Vec<String> {
 #[test]
 fn small_datasets_use_ks_whose_p_values_agree_with_scipy() {
     let dir = biopsies(POLICY);
-    let (code, report) = json(
+    let (code, report) = trainyard_json(
         dir.path(),
         &[
             "data",
@@ -110,7 +92,7 @@ fn small_datasets_use_ks_whose_p_values_agree_with_scipy() {
 #[test]
 fn a_dataset_against_itself_does_not_drift() {
     let dir = biopsies("");
-    let (code, report) = json(
+    let (code, report) = trainyard_json(
         dir.path(),
         &[
             "data",
@@ -135,7 +117,7 @@ fn a_dataset_against_itself_does_not_drift() {
 #[test]
 fn saved_profiles_give_the_verdict_the_datasets_give() {
     let dir = biopsies(POLICY);
-    let (_, from_data) = json(
+    let (_, from_data) = trainyard_json(
         dir.path(),
         &[
             "data",
@@ -146,10 +128,10 @@ fn saved_profiles_give_the_verdict_the_datasets_give() {
             "current",
         ],
     );
-    let (code, _) = json(dir.path(), &["data", "validate"]);
+    let (code, _) = trainyard_json(dir.path(), &["data", "validate"]);
     assert_eq!(code, 0);
     // The profiles remember their dataset, so the manifest's policy still applies.
-    let (code, from_profiles) = json(
+    let (code, from_profiles) = trainyard_json(
         dir.path(),
         &[
             "data",
@@ -187,7 +169,7 @@ fn large_data_uses_wasserstein_and_jensen_shannon_and_flags_override_them() {
     std::fs::write(dir.path().join("reference.csv"), large_csv(5000, 1, 0.0)).unwrap();
     std::fs::write(dir.path().join("current.csv"), large_csv(4000, 2, 30.0)).unwrap();
     // No manifest: two paths need none.
-    let (code, report) = json(
+    let (code, report) = trainyard_json(
         dir.path(),
         &[
             "data",
@@ -212,7 +194,7 @@ fn large_data_uses_wasserstein_and_jensen_shannon_and_flags_override_them() {
     assert!(rows[1].ends_with("| 0.1 | no |"), "{rows:?}");
     assert_eq!(report["outputs"]["drifted-columns"], "1");
 
-    let (code, report) = json(
+    let (code, report) = trainyard_json(
         dir.path(),
         &[
             "data",

@@ -4,9 +4,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{repo, trainyard};
+use common::{repo, trainyard_json};
 
 fn project(files: &[&str], schema: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -26,23 +24,6 @@ fn project(files: &[&str], schema: &str) -> tempfile::TempDir {
     dir
 }
 
-fn json(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
-    let output = trainyard()
-        .current_dir(dir)
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "not JSON ({error}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (output.status.code().unwrap(), value)
-}
-
 const SCHEMA: &str = "      rows: { min: 300, max: 300 }
       columns:
         - { name: id, type: integer, nullable: false, unique: true }
@@ -56,7 +37,7 @@ const SCHEMA: &str = "      rows: { min: 300, max: 300 }
 #[test]
 fn parquet_rows_are_checked_and_findings_name_the_row() {
     let dir = project(&["orders.parquet"], SCHEMA);
-    let (code, report) = json(dir.path(), &["data", "validate"]);
+    let (code, report) = trainyard_json(dir.path(), &["data", "validate"]);
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(report["outputs"]["rows-orders"], "300");
     let located: Vec<String> = report["findings"]
@@ -106,7 +87,7 @@ fn shards_split_parquet_by_row_group() {
     let dir = project(&["orders.parquet"], "      columns: []\n");
     let mut rows = Vec::new();
     for shard in ["1/2", "2/2"] {
-        let (code, report) = json(dir.path(), &["data", "validate", "--shard", shard]);
+        let (code, report) = trainyard_json(dir.path(), &["data", "validate", "--shard", shard]);
         assert_eq!(code, 0, "{report:#}");
         rows.push(
             report["outputs"]["rows-orders"]
@@ -129,7 +110,7 @@ fn malformed_parquet_files_are_findings_not_crashes() {
         ],
         "      columns: []\n",
     );
-    let (code, report) = json(dir.path(), &["data", "validate"]);
+    let (code, report) = trainyard_json(dir.path(), &["data", "validate"]);
     assert_eq!(code, 1, "{report:#}");
     let findings: Vec<(String, String)> = report["findings"]
         .as_array()

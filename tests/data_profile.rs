@@ -6,9 +6,8 @@
 mod common;
 
 use std::fmt::Write as _;
-use std::path::Path;
 
-use common::trainyard;
+use common::{trainyard, trainyard_json};
 use predicates::prelude::*;
 
 /// A deterministic generator (SplitMix64), so the data is the same everywhere.
@@ -62,28 +61,10 @@ fn project(x_extra: &str, schema_extra: &str) -> tempfile::TempDir {
     dir
 }
 
-fn json(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
-    let output = trainyard()
-        .current_dir(dir)
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    let code = output.status.code().unwrap();
-    let value = serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-        panic!(
-            "not JSON ({error}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    (code, value)
-}
-
 #[test]
 fn validate_saves_the_profile_and_the_fingerprint_of_each_dataset() {
     let dir = project("", "");
-    let (code, report) = json(dir.path(), &["data", "validate"]);
+    let (code, report) = trainyard_json(dir.path(), &["data", "validate"]);
     assert_eq!(code, 0, "{report:#}");
     let outputs = &report["outputs"];
     assert_eq!(outputs["rows-events"], "201200");
@@ -121,7 +102,7 @@ fn validate_saves_the_profile_and_the_fingerprint_of_each_dataset() {
     assert_eq!(profile["columns"][3]["high_cardinality"], true);
 
     // The fingerprint agrees with `data fingerprint`, which now only stats the files.
-    let (code, fingerprint) = json(dir.path(), &["data", "fingerprint"]);
+    let (code, fingerprint) = trainyard_json(dir.path(), &["data", "fingerprint"]);
     assert_eq!(code, 0);
     assert_eq!(
         fingerprint["outputs"]["digest-events"],
@@ -131,7 +112,7 @@ fn validate_saves_the_profile_and_the_fingerprint_of_each_dataset() {
     let lock = dir.path().join("trainyard.lock");
     let written = std::fs::metadata(&lock).unwrap().modified().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
-    let (code, _) = json(dir.path(), &["data", "fingerprint"]);
+    let (code, _) = trainyard_json(dir.path(), &["data", "fingerprint"]);
     assert_eq!(code, 0);
     assert_eq!(
         std::fs::metadata(&lock).unwrap().modified().unwrap(),
@@ -142,9 +123,9 @@ fn validate_saves_the_profile_and_the_fingerprint_of_each_dataset() {
     let good = std::fs::read_to_string(&lock).unwrap();
     let edited = good.replacen("digest: ", "digest: 00", 1);
     std::fs::write(&lock, &edited).unwrap();
-    let (code, _) = json(dir.path(), &["data", "fingerprint", "--check"]);
+    let (code, _) = trainyard_json(dir.path(), &["data", "fingerprint", "--check"]);
     assert_eq!(code, 1);
-    let (code, _) = json(dir.path(), &["data", "fingerprint"]);
+    let (code, _) = trainyard_json(dir.path(), &["data", "fingerprint"]);
     assert_eq!(code, 0);
     assert_eq!(std::fs::read_to_string(&lock).unwrap(), good);
 }
@@ -152,7 +133,7 @@ fn validate_saves_the_profile_and_the_fingerprint_of_each_dataset() {
 #[test]
 fn shards_merged_equal_the_one_pass_profile_byte_for_byte() {
     let dir = project("", "      rows: { min: 1000 }\n");
-    let (code, _) = json(dir.path(), &["data", "validate"]);
+    let (code, _) = trainyard_json(dir.path(), &["data", "validate"]);
     assert_eq!(code, 0);
     let one_pass =
         std::fs::read_to_string(dir.path().join(".trainyard/profiles/events.json")).unwrap();
@@ -162,7 +143,7 @@ fn shards_merged_equal_the_one_pass_profile_byte_for_byte() {
         let mut rows = 0;
         for i in 1..=n {
             let shard = format!("{i}/{n}");
-            let (code, report) = json(
+            let (code, report) = trainyard_json(
                 dir.path(),
                 &[
                     "data",
@@ -205,7 +186,7 @@ fn shards_merged_equal_the_one_pass_profile_byte_for_byte() {
         let mut args = vec!["data", "merge", "-o", "merged.json"];
         // The order the shards are given in does not matter.
         args.extend(shard_files.iter().rev().map(String::as_str));
-        let (code, report) = json(dir.path(), &args);
+        let (code, report) = trainyard_json(dir.path(), &args);
         assert_eq!(code, 0, "{report:#}");
         assert_eq!(report["outputs"]["rows"], "201200");
         assert!(
@@ -228,7 +209,7 @@ fn merge_evaluates_the_whole_dataset_checks_the_shards_skip() {
     // Each shard passes: the row count and the null fraction are whole-dataset checks.
     let mut files = Vec::new();
     for shard in ["1/2", "2/2"] {
-        let (code, report) = json(dir.path(), &["data", "validate", "--shard", shard]);
+        let (code, report) = trainyard_json(dir.path(), &["data", "validate", "--shard", shard]);
         assert_eq!(code, 0, "{report:#}");
         files.push(
             report["outputs"]["profile-events"]
@@ -239,7 +220,7 @@ fn merge_evaluates_the_whole_dataset_checks_the_shards_skip() {
     }
     let mut args = vec!["data", "merge"];
     args.extend(files.iter().map(String::as_str));
-    let (code, report) = json(dir.path(), &args);
+    let (code, report) = trainyard_json(dir.path(), &args);
     assert_eq!(code, 1, "{report:#}");
     let messages: Vec<&str> = report["findings"]
         .as_array()
@@ -263,7 +244,7 @@ fn merge_refuses_an_incomplete_or_mixed_set_of_shards() {
     let dir = project("", "");
     let mut files = Vec::new();
     for shard in ["1/3", "2/3", "3/3"] {
-        let (code, report) = json(dir.path(), &["data", "validate", "--shard", shard]);
+        let (code, report) = trainyard_json(dir.path(), &["data", "validate", "--shard", shard]);
         assert_eq!(code, 0);
         files.push(
             report["outputs"]["profile-events"]

@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -18,22 +17,7 @@ struct Project {
 impl Project {
     fn new() -> Self {
         let dir = common::example_project();
-        for args in [
-            &["init", "-q", "-b", "main"][..],
-            &["add", "-A"],
-            &["commit", "-qm", "the project"],
-        ] {
-            let status = Command::new("git")
-                .args(args)
-                .current_dir(dir.path())
-                .env("GIT_AUTHOR_NAME", "t")
-                .env("GIT_AUTHOR_EMAIL", "t@example.com")
-                .env("GIT_COMMITTER_NAME", "t")
-                .env("GIT_COMMITTER_EMAIL", "t@example.com")
-                .status()
-                .unwrap();
-            assert!(status.success());
-        }
+        common::git::init_and_commit_all(dir.path());
         Self {
             dir,
             reports: tempfile::tempdir().unwrap(),
@@ -48,14 +32,10 @@ impl Project {
             .env("TRAINYARD_REPORTS_DIR", self.reports.path())
             .output()
             .unwrap();
-        let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|_| {
-            panic!(
-                "{args:?}: {}\n{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
-        (output.status.code().unwrap(), json)
+        (
+            output.status.code().unwrap(),
+            common::json_document(&output, &format!("{args:?}")),
+        )
     }
 
     fn report(&self) -> (Value, String) {
@@ -68,46 +48,6 @@ impl Project {
     fn path(&self, relative: &str) -> std::path::PathBuf {
         self.dir.path().join(relative)
     }
-}
-
-/// Every ```mermaid block of `markdown`, judged by mermaid's own parser
-/// (tests/support/node_modules, in jsdom since mermaid wants a DOM).
-fn assert_mermaid_parses(markdown: &str) {
-    const PARSE: &str = r"
-        import { JSDOM } from 'jsdom';
-        const dom = new JSDOM('<!doctype html><html><body></body></html>');
-        globalThis.window = dom.window;
-        globalThis.document = dom.window.document;
-        const { default: mermaid } = await import('mermaid');
-        for (const block of JSON.parse(process.env.CHARTS)) {
-          const parsed = await mermaid.parse(block);
-          console.log(parsed.diagramType);
-        }
-    ";
-    let charts: Vec<&str> = markdown
-        .split("```mermaid\n")
-        .skip(1)
-        .map(|rest| rest.split("```").next().unwrap())
-        .collect();
-    assert!(!charts.is_empty(), "no chart in:\n{markdown}");
-    let node_modules = common::support("mermaid").parent().unwrap().to_owned();
-    let output = Command::new("node")
-        .args(["--input-type=module", "--eval", PARSE])
-        .current_dir(node_modules.parent().unwrap())
-        .env("CHARTS", serde_json::to_string(&charts).unwrap())
-        .output()
-        .expect("node runs (`.ci/test` needs Node.js for tests/support)");
-    assert!(
-        output.status.success(),
-        "mermaid rejects a chart: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let kinds = String::from_utf8_lossy(&output.stdout);
-    assert_eq!(
-        kinds.lines().collect::<Vec<_>>(),
-        vec!["xychart"; charts.len()],
-        "{kinds}"
-    );
 }
 
 fn section<'a>(markdown: &'a str, heading: &str) -> &'a str {
@@ -174,7 +114,7 @@ fn a_pull_request_job_becomes_one_report_with_metrics_charts_and_the_gate() {
         !markdown.contains("### Data findings"),
         "valid data: no findings"
     );
-    assert_mermaid_parses(&markdown);
+    common::assert_mermaid_xycharts_parse(&markdown);
 }
 
 #[test]
@@ -226,7 +166,7 @@ fn without_compare_the_metrics_and_chart_come_from_the_ledger_and_data_findings_
     let findings = section(&markdown, "### Data findings");
     assert!(findings.contains("data/breast_cancer.csv:4"), "{findings}");
     assert!(findings.contains("❌"), "{findings}");
-    assert_mermaid_parses(&markdown);
+    common::assert_mermaid_xycharts_parse(&markdown);
     // The whole comment as a reviewer sees it (seeded training: stable numbers).
     insta::assert_snapshot!("report_from_the_ledger", markdown);
 }

@@ -46,19 +46,6 @@ jobs:
         run: printf '%s|%s|%s|%s\n' "$PROJECT_NAME" "$ENVIRONMENTS" "$CONCLUSION" "$ACTION_CONCLUSION" > "$RESULT"
 "#;
 
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
-}
-
 fn path_with(dir: &Path) -> std::ffi::OsString {
     let mut paths = vec![dir.to_path_buf()];
     paths.extend(std::env::split_paths(
@@ -79,9 +66,7 @@ fn act_runs_config_check_directly_and_through_the_action_and_next_steps_read_the
     )
     .unwrap();
     common::copy_dir(&common::repo().join("action"), &repo.path().join("action"));
-    git(repo.path(), &["init", "-q", "-b", "main"]);
-    git(repo.path(), &["add", "-A"]);
-    git(repo.path(), &["commit", "-qm", "workflow"]);
+    common::git::init_and_commit_all(repo.path());
 
     let payload = webhook("pull_request", |p| p["action"] == "synchronize");
     let event = repo.path().join("event.json");

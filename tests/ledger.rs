@@ -9,39 +9,24 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::trainyard;
+use common::git::git_as_configured;
+use common::{run_json, trainyard};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 use trainyard_ledger::{
     ArtifactRef, CiInfo, GitInfo, GitLedger, Ledger, Outcome, RunId, RunMode, RunRecord,
 };
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git must be installed to run the ledger tests");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
-
 /// A project repository with one commit.
 fn project(parent: &Path, name: &str) -> PathBuf {
     let dir = parent.join(name);
     std::fs::create_dir_all(&dir).unwrap();
-    git(&dir, &["init", "-q", "-b", "main"]);
-    git(&dir, &["config", "user.name", "Ada Lovelace"]);
-    git(&dir, &["config", "user.email", "ada@example.com"]);
+    git_as_configured(&dir, &["init", "-q", "-b", "main"]);
+    git_as_configured(&dir, &["config", "user.name", "Ada Lovelace"]);
+    git_as_configured(&dir, &["config", "user.email", "ada@example.com"]);
     std::fs::write(dir.join("trainyard.yaml"), "project: demo\n").unwrap();
-    git(&dir, &["add", "trainyard.yaml"]);
-    git(&dir, &["commit", "-q", "-m", "initial"]);
+    git_as_configured(&dir, &["add", "trainyard.yaml"]);
+    git_as_configured(&dir, &["commit", "-q", "-m", "initial"]);
     dir
 }
 
@@ -119,19 +104,7 @@ fn project_with_runs(parent: &Path) -> PathBuf {
 }
 
 fn json_of(dir: &Path, args: &[&str]) -> Value {
-    let output = trainyard()
-        .current_dir(dir)
-        .args(["--format", "json"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{args:?}: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    run_json(trainyard().current_dir(dir).args(args), 0)
 }
 
 /// Times of registrations and alias moves are "now": masked in snapshots.
@@ -348,25 +321,25 @@ fn ledger_push_then_pull_in_a_shallow_clone_gives_the_same_runs_and_registry() {
     let temp = tempfile::tempdir().unwrap();
     let dir = project_with_runs(temp.path());
     let remote = temp.path().join("remote.git");
-    git(
+    git_as_configured(
         temp.path(),
         &["init", "-q", "--bare", remote.to_str().unwrap()],
     );
     let url = format!("file://{}", remote.display());
-    git(&dir, &["remote", "add", "origin", &url]);
-    git(&dir, &["push", "-q", "origin", "main"]);
+    git_as_configured(&dir, &["remote", "add", "origin", &url]);
+    git_as_configured(&dir, &["push", "-q", "origin", "main"]);
 
     let pushed = json_of(&dir, &["ledger", "push"]);
     assert_eq!(pushed["title"], "pushed 2 ledger ref(s) to origin");
     assert_eq!(
         pushed["outputs"]["runs-tip"].as_str().unwrap(),
-        git(&dir, &["rev-parse", "refs/trainyard/runs"])
+        git_as_configured(&dir, &["rev-parse", "refs/trainyard/runs"])
     );
     let again = json_of(&dir, &["ledger", "push"]);
     assert_eq!(again["title"], "the ledger on origin is up to date");
 
     let clone = temp.path().join("ci");
-    git(
+    git_as_configured(
         temp.path(),
         &["clone", "-q", "--depth", "1", &url, clone.to_str().unwrap()],
     );

@@ -8,25 +8,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use common::trainyard;
+use common::{run_json, trainyard};
 use trainyard_ledger::{
     ArtifactRef, CiInfo, GitInfo, GitLedger, Ledger, Outcome, RunId, RunMode, RunRecord,
 };
 
 const MODEL: &str = "breast-cancer-classifier";
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "Test")
-        .env("GIT_AUTHOR_EMAIL", "test@example.com")
-        .env("GIT_COMMITTER_NAME", "Test")
-        .env("GIT_COMMITTER_EMAIL", "test@example.com")
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
-}
 
 /// The example's manifest (accuracy and f1 maximized, log_loss minimized) in a git repository.
 fn project() -> tempfile::TempDir {
@@ -36,9 +23,7 @@ fn project() -> tempfile::TempDir {
         dir.path().join("trainyard.yaml"),
     )
     .unwrap();
-    git(dir.path(), &["init", "-q", "-b", "main"]);
-    git(dir.path(), &["add", "."]);
-    git(dir.path(), &["commit", "-q", "-m", "project"]);
+    common::git::init_and_commit_all(dir.path());
     dir
 }
 
@@ -135,14 +120,7 @@ fn history(dir: &Path) -> GitLedger {
 }
 
 fn compare(dir: &Path, args: &[&str]) -> serde_json::Value {
-    let assert = trainyard()
-        .current_dir(dir)
-        .arg("compare")
-        .args(args)
-        .args(["--format", "json"])
-        .assert()
-        .code(0);
-    serde_json::from_slice(&assert.get_output().stdout).unwrap()
+    run_json(trainyard().current_dir(dir).arg("compare").args(args), 0)
 }
 
 #[test]
@@ -231,55 +209,10 @@ fn comparing_with_an_unknown_run_says_how_to_find_one() {
         .stderr(predicates::str::contains("trainyard runs list"));
 }
 
-/// Mermaid's own parser (tests/support/node_modules, in jsdom as mermaid needs
-/// a DOM) judges every ```mermaid block of a summary.
-fn assert_mermaid_parses(summary: &str) {
-    const PARSE: &str = r"
-        import { JSDOM } from 'jsdom';
-        const dom = new JSDOM('<!doctype html><html><body></body></html>');
-        globalThis.window = dom.window;
-        globalThis.document = dom.window.document;
-        const { default: mermaid } = await import('mermaid');
-        const blocks = JSON.parse(process.env.MERMAID_BLOCKS);
-        for (const block of blocks) {
-          const parsed = await mermaid.parse(block);
-          if (parsed.diagramType !== 'xychart') throw new Error(`not an xychart: ${block}`);
-        }
-        console.log(`parsed ${blocks.length}`);
-    ";
-    let blocks: Vec<&str> = summary
-        .split("```mermaid\n")
-        .skip(1)
-        .map(|rest| rest.split("```").next().unwrap())
-        .collect();
-    assert!(!blocks.is_empty(), "no mermaid chart in:\n{summary}");
-    let support = common::support("mermaid")
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_owned();
-    let output = std::process::Command::new("node")
-        .args(["--input-type=module", "--eval", PARSE])
-        .current_dir(support)
-        .env("MERMAID_BLOCKS", serde_json::to_string(&blocks).unwrap())
-        .output()
-        .expect("node runs (install Node.js; `.ci/test` needs it for tests/support)");
-    assert!(
-        output.status.success(),
-        "mermaid rejects a chart: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
-        format!("parsed {}", blocks.len())
-    );
-}
-
 #[test]
 fn the_history_charts_parse_with_mermaid() {
     let project = project();
     history(project.path());
     let report = compare(project.path(), &["20261104T100000.000Z-dddddd"]);
-    assert_mermaid_parses(report["summary"].as_str().unwrap());
+    common::assert_mermaid_xycharts_parse(report["summary"].as_str().unwrap());
 }

@@ -94,12 +94,12 @@ pub fn webhook(event: &str, pick: impl Fn(&serde_json::Value) -> bool) -> serde_
         .clone()
 }
 
-/// The one JSON document a run of the binary printed; fails the test showing
-/// its stdout and stderr if stdout is not exactly one.
-pub fn json_document(output: &std::process::Output) -> serde_json::Value {
+/// The one JSON document a run of the binary printed; fails the test naming
+/// the run (`what`) and showing its stdout and stderr if stdout is not exactly one.
+pub fn json_document(output: &std::process::Output, what: &str) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
         panic!(
-            "not one JSON document ({error}):\n{}\nstderr:\n{}",
+            "{what}: not one JSON document ({error}):\n{}\nstderr:\n{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         )
@@ -114,15 +114,16 @@ pub fn trainyard_json(dir: &Path, args: &[&str]) -> (i32, serde_json::Value) {
         .args(args)
         .output()
         .unwrap();
-    let report = json_document(&output);
+    let report = json_document(&output, &format!("trainyard {args:?}"));
     (output.status.code().expect("trainyard exited"), report)
 }
 
 /// Runs `command` with `--format json`, expecting exit `code` (assert_cmd shows
 /// both streams if not): its JSON report.
 pub fn run_json(command: &mut assert_cmd::Command, code: i32) -> serde_json::Value {
+    let what = format!("{command:?}");
     let assert = command.args(["--format", "json"]).assert().code(code);
-    json_document(assert.get_output())
+    json_document(assert.get_output(), &what)
 }
 
 /// The string output `name` of a JSON report; fails the test showing the report if absent.
@@ -130,4 +131,45 @@ pub fn output<'a>(report: &'a serde_json::Value, name: &str) -> &'a str {
     report["outputs"][name]
         .as_str()
         .unwrap_or_else(|| panic!("no output `{name}` in {report:#}"))
+}
+
+/// Every ```mermaid block of `markdown` (at least one) is an xychart by
+/// mermaid's own parser (tests/support/node_modules, in jsdom since mermaid
+/// wants a DOM).
+pub fn assert_mermaid_xycharts_parse(markdown: &str) {
+    const PARSE: &str = r"
+        import { JSDOM } from 'jsdom';
+        const dom = new JSDOM('<!doctype html><html><body></body></html>');
+        globalThis.window = dom.window;
+        globalThis.document = dom.window.document;
+        const { default: mermaid } = await import('mermaid');
+        for (const block of JSON.parse(process.env.CHARTS)) {
+          const parsed = await mermaid.parse(block);
+          console.log(parsed.diagramType);
+        }
+    ";
+    let charts: Vec<&str> = markdown
+        .split("```mermaid\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert!(!charts.is_empty(), "no chart in:\n{markdown}");
+    let node_modules = support("mermaid").parent().unwrap().to_owned();
+    let output = std::process::Command::new("node")
+        .args(["--input-type=module", "--eval", PARSE])
+        .current_dir(node_modules.parent().unwrap())
+        .env("CHARTS", serde_json::to_string(&charts).unwrap())
+        .output()
+        .expect("node runs (`.ci/test` needs Node.js for tests/support)");
+    assert!(
+        output.status.success(),
+        "mermaid rejects a chart: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let kinds = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        kinds.lines().collect::<Vec<_>>(),
+        vec!["xychart"; charts.len()],
+        "{kinds}"
+    );
 }
