@@ -8,7 +8,7 @@ mod common;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use common::trainyard;
+use common::{run_json, trainyard};
 
 /// Three environments that differ in every per-environment value.
 const MANIFEST: &str = include_str!("fixtures/iac/trainyard.yaml");
@@ -25,6 +25,32 @@ fn render(dir: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
         .args(["iac", "render"])
         .args(args)
         .assert()
+}
+
+fn check(dir: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    trainyard()
+        .current_dir(dir)
+        .args(["iac", "check"])
+        .args(args)
+        .assert()
+}
+
+/// Runs `iac render <args>` in `dir` and returns stderr; the exit code must be 2.
+fn render_refused(dir: &Path, args: &[&str]) -> String {
+    let assert = render(dir, args).code(2);
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
+/// kubernetes-validate (strict) on `files`.
+fn kubernetes_validate<S: AsRef<std::ffi::OsStr>>(
+    files: impl IntoIterator<Item = S>,
+) -> std::process::Output {
+    std::process::Command::new(venv_tool("kubernetes-validate"))
+        .args(["--strict", "--quiet"])
+        .args(files)
+        .env("DO_NOT_TRACK", "1")
+        .output()
+        .unwrap()
 }
 
 /// Every file under `dir/sub`, as `==> path <==` sections, in path order.
@@ -72,11 +98,7 @@ fn every_target_of_three_environments() {
     insta::assert_snapshot!("azureml", tree(dir.path(), "infra/azureml"));
 
     // What was just written is what the manifest says.
-    trainyard()
-        .current_dir(dir.path())
-        .args(["iac", "check"])
-        .assert()
-        .code(0);
+    check(dir.path(), &[]).code(0);
 }
 
 #[test]
@@ -122,12 +144,10 @@ fn an_edited_file_is_drift_exit_1_with_the_diff() {
     )
     .unwrap();
 
-    let assert = trainyard()
-        .current_dir(dir.path())
-        .args(["--format", "json", "iac", "check"])
-        .assert()
-        .code(1);
-    let report: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let report = run_json(
+        trainyard().current_dir(dir.path()).args(["iac", "check"]),
+        1,
+    );
     let findings: Vec<(String, String)> = report["findings"]
         .as_array()
         .unwrap()
@@ -184,11 +204,7 @@ fn an_edited_file_is_drift_exit_1_with_the_diff() {
             .join("infra/terraform/prod/terraform.tfvars")
             .exists()
     );
-    trainyard()
-        .current_dir(dir.path())
-        .args(["iac", "check"])
-        .assert()
-        .code(0);
+    check(dir.path(), &[]).code(0);
 }
 
 #[test]
@@ -200,18 +216,11 @@ fn a_changed_manifest_is_drift_too() {
         MANIFEST.replace("max-nodes: 8", "max-nodes: 12"),
     )
     .unwrap();
-    let assert = trainyard()
-        .current_dir(dir.path())
-        .args([
-            "iac",
-            "check",
-            "--env",
-            "prod",
-            "--target",
-            "terraform,bicep",
-        ])
-        .assert()
-        .code(1);
+    let assert = check(
+        dir.path(),
+        &["--env", "prod", "--target", "terraform,bicep"],
+    )
+    .code(1);
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout);
     assert!(
         stdout.contains("error[iac/drift] infra/terraform/prod/main.tf"),
@@ -227,9 +236,9 @@ fn a_changed_manifest_is_drift_too() {
 /// Runs `iac render` on `manifest` and returns stderr; the exit code must be 2.
 fn refused(manifest: &str) -> String {
     let dir = project(manifest);
-    let assert = render(dir.path(), &["--all"]).code(2);
+    let stderr = render_refused(dir.path(), &["--all"]);
     assert!(!dir.path().join("infra").exists(), "nothing is written");
-    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+    stderr
 }
 
 fn with_prod(extra: &str) -> String {
@@ -405,8 +414,7 @@ fn a_template_in_the_repository_overrides_the_built_in_one() {
         "kind: Service\nport: [[ iac.prot ]]\n",
     )
     .unwrap();
-    let assert = render(dir.path(), &["--env", "dev", "--target", "kubernetes"]).code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr);
+    let stderr = render_refused(dir.path(), &["--env", "dev", "--target", "kubernetes"]);
     assert!(
         stderr.contains("templates/iac/kubernetes/service.yaml.j2:2"),
         "{stderr}"
@@ -417,12 +425,10 @@ fn a_template_in_the_repository_overrides_the_built_in_one() {
 #[test]
 fn unknown_environment_and_missing_section_are_usage_errors() {
     let dir = project(MANIFEST);
-    let assert = render(dir.path(), &["--env", "prdo"]).code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr);
+    let stderr = render_refused(dir.path(), &["--env", "prdo"]);
     assert!(stderr.contains("did you mean `prod`?"), "{stderr}");
 
-    let assert = render(dir.path(), &[]).code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr);
+    let stderr = render_refused(dir.path(), &[]);
     assert!(
         stderr.contains("`--env NAME` (repeatable) or `--all`"),
         "{stderr}"
@@ -449,8 +455,7 @@ fn unknown_environment_and_missing_section_are_usage_errors() {
         .code(0);
 
     let dir = project("version: 1\nproject:\n  name: demo\nenvironments:\n  - name: dev\n");
-    let assert = render(dir.path(), &["--all"]).code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr);
+    let stderr = render_refused(dir.path(), &["--all"]);
     assert!(stderr.contains("no `iac` section"), "{stderr}");
 }
 
@@ -491,12 +496,7 @@ fn kubernetes_manifests_validate_against_the_kubernetes_schemas() {
         21,
         "seven objects for each of three environments"
     );
-    let output = std::process::Command::new(venv_tool("kubernetes-validate"))
-        .args(["--strict", "--quiet"])
-        .args(&files)
-        .env("DO_NOT_TRACK", "1")
-        .output()
-        .unwrap();
+    let output = kubernetes_validate(&files);
     assert!(
         output.status.success(),
         "kubernetes-validate refused the manifests:\n{}{}",
@@ -513,11 +513,7 @@ fn kubernetes_manifests_validate_against_the_kubernetes_schemas() {
         deployment.replace("replicas: 3", "replicas: three"),
     )
     .unwrap();
-    let output = std::process::Command::new(venv_tool("kubernetes-validate"))
-        .args(["--strict", "--quiet"])
-        .arg(&broken)
-        .output()
-        .unwrap();
+    let output = kubernetes_validate([&broken]);
     assert!(
         !output.status.success(),
         "a string replica count must be refused"
@@ -568,12 +564,12 @@ fn argo_cd_and_flux_resources_validate_against_their_crds() {
 #[test]
 fn the_example_renders_its_three_environments_and_checks_clean() {
     let example = common::example_project();
-    let assert = trainyard()
-        .current_dir(example.path())
-        .args(["--format", "json", "iac", "render", "--all"])
-        .assert()
-        .code(0);
-    let report: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let report = run_json(
+        trainyard()
+            .current_dir(example.path())
+            .args(["iac", "render", "--all"]),
+        0,
+    );
     assert_eq!(report["outputs"]["files"], "63", "{report}");
     for env in ["dev", "staging", "prod"] {
         assert!(
@@ -591,11 +587,7 @@ fn the_example_renders_its_three_environments_and_checks_clean() {
     assert!(!prod.contains("network.isolation is public"));
     assert!(prod.contains("georeplications {"));
     assert!(prod.contains("vm_size                       = \"Standard_DS4_v2\""));
-    trainyard()
-        .current_dir(example.path())
-        .args(["iac", "check"])
-        .assert()
-        .code(0);
+    check(example.path(), &[]).code(0);
 }
 
 #[test]
@@ -695,11 +687,7 @@ fn a_promotion_changes_what_argo_cd_and_flux_build_so_the_pods_roll() {
     // What kustomize builds is valid Kubernetes.
     let stream = dir.path().join("kustomize-output.yaml");
     std::fs::write(&stream, &first).unwrap();
-    let output = std::process::Command::new(venv_tool("kubernetes-validate"))
-        .args(["--strict", "--quiet"])
-        .arg(&stream)
-        .output()
-        .unwrap();
+    let output = kubernetes_validate([&stream]);
     assert!(
         output.status.success(),
         "{}",
