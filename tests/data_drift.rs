@@ -6,6 +6,7 @@
 mod common;
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use common::{repo, trainyard, trainyard_json};
 use predicates::prelude::*;
@@ -39,6 +40,39 @@ fn biopsies(policy: &str) -> tempfile::TempDir {
     dir
 }
 
+/// `data drift --reference <reference> --current <current> <extra>`: exit code and report.
+fn drift(dir: &Path, reference: &str, current: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec![
+        "data",
+        "drift",
+        "--reference",
+        reference,
+        "--current",
+        current,
+    ];
+    args.extend_from_slice(extra);
+    trainyard_json(dir, &args)
+}
+
+/// `data drift --reference <reference> --current <current> <extra>` is a
+/// usage error (exit 2) saying `message`.
+fn drift_refused(dir: &Path, reference: &str, current: &str, extra: &[&str], message: &str) {
+    trainyard()
+        .current_dir(dir)
+        .args([
+            "data",
+            "drift",
+            "--reference",
+            reference,
+            "--current",
+            current,
+        ])
+        .args(extra)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(message));
+}
+
 /// The rows of the summary table (without its header), one string per row.
 fn table(report: &serde_json::Value) -> Vec<String> {
     report["summary"]
@@ -53,17 +87,7 @@ fn table(report: &serde_json::Value) -> Vec<String> {
 #[test]
 fn small_datasets_use_ks_whose_p_values_agree_with_scipy() {
     let dir = biopsies(POLICY);
-    let (code, report) = trainyard_json(
-        dir.path(),
-        &[
-            "data",
-            "drift",
-            "--reference",
-            "reference",
-            "--current",
-            "current",
-        ],
-    );
+    let (code, report) = drift(dir.path(), "reference", "current", &[]);
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(report["outputs"]["drifted"], "true");
     assert_eq!(report["outputs"]["drifted-columns"], "19");
@@ -92,17 +116,7 @@ fn small_datasets_use_ks_whose_p_values_agree_with_scipy() {
 #[test]
 fn a_dataset_against_itself_does_not_drift() {
     let dir = biopsies("");
-    let (code, report) = trainyard_json(
-        dir.path(),
-        &[
-            "data",
-            "drift",
-            "--reference",
-            "reference",
-            "--current",
-            "reference.csv",
-        ],
-    );
+    let (code, report) = drift(dir.path(), "reference", "reference.csv", &[]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["outputs"]["drifted"], "false");
     assert_eq!(report["outputs"]["drifted-columns"], "0");
@@ -117,30 +131,15 @@ fn a_dataset_against_itself_does_not_drift() {
 #[test]
 fn saved_profiles_give_the_verdict_the_datasets_give() {
     let dir = biopsies(POLICY);
-    let (_, from_data) = trainyard_json(
-        dir.path(),
-        &[
-            "data",
-            "drift",
-            "--reference",
-            "reference",
-            "--current",
-            "current",
-        ],
-    );
+    let (_, from_data) = drift(dir.path(), "reference", "current", &[]);
     let (code, _) = trainyard_json(dir.path(), &["data", "validate"]);
     assert_eq!(code, 0);
     // The profiles remember their dataset, so the manifest's policy still applies.
-    let (code, from_profiles) = trainyard_json(
+    let (code, from_profiles) = drift(
         dir.path(),
-        &[
-            "data",
-            "drift",
-            "--reference",
-            ".trainyard/profiles/reference.json",
-            "--current",
-            ".trainyard/profiles/current.json",
-        ],
+        ".trainyard/profiles/reference.json",
+        ".trainyard/profiles/current.json",
+        &[],
     );
     assert_eq!(code, 1);
     assert_eq!(table(&from_profiles), table(&from_data));
@@ -169,17 +168,7 @@ fn large_data_uses_wasserstein_and_jensen_shannon_and_flags_override_them() {
     std::fs::write(dir.path().join("reference.csv"), large_csv(5000, 1, 0.0)).unwrap();
     std::fs::write(dir.path().join("current.csv"), large_csv(4000, 2, 30.0)).unwrap();
     // No manifest: two paths need none.
-    let (code, report) = trainyard_json(
-        dir.path(),
-        &[
-            "data",
-            "drift",
-            "--reference",
-            "reference.csv",
-            "--current",
-            "current.csv",
-        ],
-    );
+    let (code, report) = drift(dir.path(), "reference.csv", "current.csv", &[]);
     assert_eq!(code, 1, "{report:#}");
     let rows = table(&report);
     assert!(
@@ -194,22 +183,11 @@ fn large_data_uses_wasserstein_and_jensen_shannon_and_flags_override_them() {
     assert!(rows[1].ends_with("| 0.1 | no |"), "{rows:?}");
     assert_eq!(report["outputs"]["drifted-columns"], "1");
 
-    let (code, report) = trainyard_json(
+    let (code, report) = drift(
         dir.path(),
-        &[
-            "data",
-            "drift",
-            "--reference",
-            "reference.csv",
-            "--current",
-            "current.csv",
-            "--test",
-            "psi",
-            "--threshold",
-            "5",
-            "--drift-share",
-            "0.6",
-        ],
+        "reference.csv",
+        "current.csv",
+        &["--test", "psi", "--threshold", "5", "--drift-share", "0.6"],
     );
     assert_eq!(code, 0, "{report:#}");
     assert!(table(&report).iter().all(|row| row.contains("| PSI | ")));
@@ -219,29 +197,18 @@ fn large_data_uses_wasserstein_and_jensen_shannon_and_flags_override_them() {
 #[test]
 fn unknown_sides_and_tests_are_usage_errors() {
     let dir = biopsies("");
-    trainyard()
-        .current_dir(dir.path())
-        .args(["data", "drift", "--reference", "refrence", "--current", "current"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "--reference `refrence` is neither a declared dataset (current, reference) nor an existing file",
-        ));
-    trainyard()
-        .current_dir(dir.path())
-        .args([
-            "data",
-            "drift",
-            "--reference",
-            "reference",
-            "--current",
-            "current",
-            "--test",
-            "t-test",
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "--test `t-test` is not one of ks, wasserstein",
-        ));
+    drift_refused(
+        dir.path(),
+        "refrence",
+        "current",
+        &[],
+        "--reference `refrence` is neither a declared dataset (current, reference) nor an existing file",
+    );
+    drift_refused(
+        dir.path(),
+        "reference",
+        "current",
+        &["--test", "t-test"],
+        "--test `t-test` is not one of ks, wasserstein",
+    );
 }
