@@ -7,6 +7,7 @@
 mod common;
 mod gate_fixture;
 
+use common::git::git_as_configured;
 use gate_fixture::{Repo, errors};
 use trainyard_ledger::{DeploymentKind, Ledger};
 
@@ -179,10 +180,7 @@ fn direct_promotion_and_rollback_keep_the_history_and_a_clean_checkout() {
     // The rolled-back-to release carries v1's original verdict and run.
     let history = repo.ledger().deployments("prod").unwrap();
     assert_eq!(
-        history
-            .iter()
-            .map(|entry| (entry.version, entry.kind))
-            .collect::<Vec<_>>(),
+        common::versions_and_kinds(&history),
         vec![
             (1, DeploymentKind::Promote),
             (2, DeploymentKind::Promote),
@@ -257,12 +255,7 @@ fn direct_promotion_refuses_to_overwrite_uncommitted_edits_of_the_release_file()
 fn promotion_pushes_the_review_branch_and_the_ledger_to_the_remote() {
     let repo = Repo::new(GATES);
     let remote = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("git")
-        .args(["init", "--quiet", "--bare"])
-        .arg(remote.path())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    git_as_configured(remote.path(), &["init", "--quiet", "--bare"]);
     repo.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
     repo.git(&["push", "--quiet", "origin", "main"]);
     repo.train(&[("accuracy", 0.95)], 100, &[]);
@@ -457,12 +450,7 @@ fn a_local_branch_behind_its_remote_is_refused_and_nothing_moves() {
         ],
         &["push", "--quiet", "origin", "main"],
     ] {
-        let status = std::process::Command::new("git")
-            .current_dir(&clone)
-            .args(args)
-            .status()
-            .unwrap();
-        assert!(status.success(), "git {args:?}");
+        git_as_configured(&clone, args);
     }
     repo.train(&[("accuracy", 0.95)], 100, &[]);
     let main_before = repo.head();

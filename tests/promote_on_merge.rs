@@ -13,6 +13,12 @@ use trainyard_ledger::{DeploymentKind, Ledger};
 const GATES: &str =
     "  staging:\n    metrics: [\"accuracy >= 0.9\"]\n  prod:\n    metrics: [\"accuracy >= 0.9\"]\n";
 
+/// Who presses the platform's merge button.
+const REVIEWER: [(&str, &str); 2] = [
+    ("GIT_AUTHOR_NAME", "Rita Reviewer"),
+    ("GIT_AUTHOR_EMAIL", "rita@example.com"),
+];
+
 /// Merges `branch` into main as a platform's merge button does: a merge
 /// commit by the reviewer.
 fn merge(repo: &Repo, branch: &str, number: u32) -> String {
@@ -25,10 +31,7 @@ fn merge(repo: &Repo, branch: &str, number: u32) -> String {
             &format!("Merge pull request #{number} from demo/{branch}"),
             branch,
         ],
-        &[
-            ("GIT_AUTHOR_NAME", "Rita Reviewer"),
-            ("GIT_AUTHOR_EMAIL", "rita@example.com"),
-        ],
+        &REVIEWER,
     );
     repo.head()
 }
@@ -196,10 +199,7 @@ fn a_rollback_through_a_merged_branch_moves_champion_back_on_record() {
     assert_eq!(report["outputs"]["recorded"], "1");
     let history = repo.ledger().deployments("prod").unwrap();
     assert_eq!(
-        history
-            .iter()
-            .map(|entry| (entry.version, entry.kind))
-            .collect::<Vec<_>>(),
+        common::versions_and_kinds(&history),
         vec![
             (1, DeploymentKind::Promote),
             (2, DeploymentKind::Promote),
@@ -276,10 +276,7 @@ fn a_ci_clone_records_a_squash_merge_from_origin_and_pushes_the_ledger() {
     dev.git(&["merge", "--quiet", "--squash", &branch]);
     dev.git_with(
         &["commit", "--quiet", "-m", "Promote: clf v1 to prod (#12)"],
-        &[
-            ("GIT_AUTHOR_NAME", "Rita Reviewer"),
-            ("GIT_AUTHOR_EMAIL", "rita@example.com"),
-        ],
+        &REVIEWER,
     );
     let squash = dev.head();
     dev.git(&["push", "--quiet", "origin", "main"]);

@@ -133,6 +133,16 @@ pub fn output<'a>(report: &'a serde_json::Value, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no output `{name}` in {report:#}"))
 }
 
+/// Each deployment of an environment's `history` as (version, kind), oldest first.
+pub fn versions_and_kinds(
+    history: &[trainyard_ledger::Deployment],
+) -> Vec<(u64, trainyard_ledger::DeploymentKind)> {
+    history
+        .iter()
+        .map(|entry| (entry.version, entry.kind))
+        .collect()
+}
+
 /// Every ```mermaid block of `markdown` (at least one) is an xychart by
 /// mermaid's own parser (tests/support/node_modules, in jsdom since mermaid
 /// wants a DOM).
