@@ -55,21 +55,6 @@ fn fixture_repo(script: &str, train: &str) -> tempfile::TempDir {
     dir
 }
 
-/// A real webhook payload written to a file, and the variables GitHub Actions sets.
-fn github_event(
-    command: &mut assert_cmd::Command,
-    dir: &Path,
-    event: &str,
-    payload: &serde_json::Value,
-) {
-    let path = dir.join(format!("{event}.event.json"));
-    std::fs::write(&path, serde_json::to_vec(payload).unwrap()).unwrap();
-    command
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_EVENT_NAME", event)
-        .env("GITHUB_EVENT_PATH", &path);
-}
-
 /// `trainyard <args>` in `dir` exits `code` saying `message` on stderr.
 fn refuses(dir: &Path, args: &[&str], code: i32, message: &str) -> assert_cmd::assert::Assert {
     trainyard()
@@ -95,7 +80,7 @@ fn a_pull_request_trains_on_a_sample_and_a_push_to_the_default_branch_on_all_dat
     let opened = common::webhook("pull_request", |e| e["action"] == "opened");
     let mut command = trainyard();
     command.current_dir(dir).arg("train");
-    github_event(&mut command, dir, "pull_request", &opened);
+    common::github_event(&mut command, dir, "pull_request", &opened);
     let sampled = run_json(&mut command, 0);
     assert_eq!(output(&sampled, "mode"), "sample");
     assert!(sampled["outputs"].get("model-version").is_none());
@@ -108,7 +93,7 @@ fn a_pull_request_trains_on_a_sample_and_a_push_to_the_default_branch_on_all_dat
         .arg("train")
         .env("GITHUB_REPOSITORY", "octo-org/ml")
         .env("GITHUB_RUN_ID", "4242");
-    github_event(&mut command, dir, "push", &pushed);
+    common::github_event(&mut command, dir, "push", &pushed);
     let full = run_json(&mut command, 0);
     assert_eq!(output(&full, "mode"), "full");
     assert_eq!(output(&full, "model-version"), "1");
@@ -175,7 +160,7 @@ fn a_tag_trains_on_all_data_and_registers_without_moving_the_challenger() {
     });
     let mut command = trainyard();
     command.current_dir(dir).arg("train");
-    github_event(&mut command, dir, "push", &tagged);
+    common::github_event(&mut command, dir, "push", &tagged);
     let report = run_json(&mut command, 0);
     assert_eq!(output(&report, "mode"), "full");
     assert_eq!(output(&report, "model-version"), "1");
@@ -234,7 +219,7 @@ fn the_log_streams_live_inside_a_github_log_group() {
     let opened = common::webhook("pull_request", |e| e["action"] == "opened");
     let mut command = trainyard();
     command.current_dir(dir).arg("train");
-    github_event(&mut command, dir, "pull_request", &opened);
+    common::github_event(&mut command, dir, "pull_request", &opened);
     let assert = command.assert().code(0);
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
     let start = stdout

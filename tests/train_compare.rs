@@ -151,21 +151,16 @@ fn base_on_a_pull_request_is_the_base_branchs_latest_run() {
     let opened = common::webhook("pull_request", |e| e["action"] == "opened");
     let base = opened["pull_request"]["base"]["ref"].as_str().unwrap();
     assert_eq!(base, "master");
-    let event = project.path().join("event.json");
     let mut payload = opened.clone();
     payload["pull_request"]["base"]["ref"] = serde_json::json!("main");
     payload["repository"]["default_branch"] = serde_json::json!("main");
-    std::fs::write(&event, serde_json::to_vec(&payload).unwrap()).unwrap();
 
-    let assert = trainyard()
+    let mut command = trainyard();
+    command
         .current_dir(project.path())
-        .args(["compare", "--against", "base", "--format", "json"])
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_EVENT_NAME", "pull_request")
-        .env("GITHUB_EVENT_PATH", &event)
-        .assert()
-        .code(0);
-    let report: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+        .args(["compare", "--against", "base"]);
+    common::github_event(&mut command, project.path(), "pull_request", &payload);
+    let report = run_json(&mut command, 0);
     // The latest run is the PR's; the base's latest is run c.
     assert_eq!(report["outputs"]["run-id"], "20261104T100000.000Z-dddddd");
     assert_eq!(

@@ -94,6 +94,22 @@ pub fn webhook(event: &str, pick: impl Fn(&serde_json::Value) -> bool) -> serde_
         .clone()
 }
 
+/// `payload` written to `dir/<event>.event.json`, and the variables GitHub
+/// Actions sets for a step that `event` triggered.
+pub fn github_event(
+    command: &mut assert_cmd::Command,
+    dir: &Path,
+    event: &str,
+    payload: &serde_json::Value,
+) {
+    let path = dir.join(format!("{event}.event.json"));
+    std::fs::write(&path, serde_json::to_vec(payload).unwrap()).unwrap();
+    command
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_NAME", event)
+        .env("GITHUB_EVENT_PATH", &path);
+}
+
 /// The one JSON document a run of the binary printed; fails the test naming
 /// the run (`what`) and showing its stdout and stderr if stdout is not exactly one.
 pub fn json_document(output: &std::process::Output, what: &str) -> serde_json::Value {
