@@ -65,6 +65,15 @@ fn refuses(dir: &Path, args: &[&str], code: i32, message: &str) -> assert_cmd::a
         .stderr(predicates::str::contains(message))
 }
 
+/// `trainyard train` in `dir` as a GitHub Actions step for a real "opened" pull request.
+fn train_on_an_opened_pull_request(dir: &Path) -> assert_cmd::Command {
+    let opened = common::webhook("pull_request", |e| e["action"] == "opened");
+    let mut command = trainyard();
+    command.current_dir(dir).arg("train");
+    common::github_event(&mut command, dir, "pull_request", &opened);
+    command
+}
+
 fn recorded(dir: &Path, report: &serde_json::Value) -> RunRecord {
     GitLedger::open(dir)
         .unwrap()
@@ -77,10 +86,7 @@ fn a_pull_request_trains_on_a_sample_and_a_push_to_the_default_branch_on_all_dat
     let project = example_repo();
     let dir = project.path();
 
-    let opened = common::webhook("pull_request", |e| e["action"] == "opened");
-    let mut command = trainyard();
-    command.current_dir(dir).arg("train");
-    common::github_event(&mut command, dir, "pull_request", &opened);
+    let mut command = train_on_an_opened_pull_request(dir);
     let sampled = run_json(&mut command, 0);
     assert_eq!(output(&sampled, "mode"), "sample");
     assert!(sampled["outputs"].get("model-version").is_none());
@@ -216,10 +222,7 @@ fn a_csv_metrics_file_params_and_environment_reach_the_command() {
 fn the_log_streams_live_inside_a_github_log_group() {
     let project = example_repo();
     let dir = project.path();
-    let opened = common::webhook("pull_request", |e| e["action"] == "opened");
-    let mut command = trainyard();
-    command.current_dir(dir).arg("train");
-    common::github_event(&mut command, dir, "pull_request", &opened);
+    let mut command = train_on_an_opened_pull_request(dir);
     let assert = command.assert().code(0);
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
     let start = stdout
