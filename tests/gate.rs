@@ -5,6 +5,7 @@
 mod common;
 mod gate_fixture;
 
+use common::verdict_rule;
 use gate_fixture::{Repo, errors, rules, verdict};
 use trainyard_ledger::Ledger;
 
@@ -22,20 +23,8 @@ fn metric_thresholds_pass_and_fail_with_observed_and_required() {
     assert_eq!(
         rules(&report),
         vec![
-            (
-                "metric".into(),
-                "accuracy".into(),
-                "0.95".into(),
-                ">= 0.9".into(),
-                true
-            ),
-            (
-                "metric".into(),
-                "log_loss".into(),
-                "0.2".into(),
-                "< 0.3".into(),
-                true
-            ),
+            verdict_rule("metric", "accuracy", "0.95", ">= 0.9", true),
+            verdict_rule("metric", "log_loss", "0.2", "< 0.3", true),
         ]
     );
 
@@ -138,11 +127,11 @@ fn junit_reports_must_exist_be_green_and_count_enough() {
     );
     let (report, code) = repo.trainyard(&["gate", "--env", "staging"]);
     assert_eq!(code, 0, "{:?}", errors(&report));
-    assert!(rules(&report).contains(&(
-        "tests".into(),
-        "count".into(),
-        "4 tests in 2 file(s)".into(),
-        ">= 3".into(),
+    assert!(rules(&report).contains(&verdict_rule(
+        "tests",
+        "count",
+        "4 tests in 2 file(s)",
+        ">= 3",
         true
     )));
 }
@@ -230,20 +219,8 @@ fn artifact_size_and_latency_budgets() {
     assert_eq!(
         rules(&report),
         vec![
-            (
-                "artifact-size".into(),
-                "model".into(),
-                "800 B".into(),
-                "<= 1 kB".into(),
-                true
-            ),
-            (
-                "latency".into(),
-                "latency_ms".into(),
-                "12.5 ms".into(),
-                "<= 20 ms".into(),
-                true
-            ),
+            verdict_rule("artifact-size", "model", "800 B", "<= 1 kB", true),
+            verdict_rule("latency", "latency_ms", "12.5 ms", "<= 20 ms", true),
         ]
     );
 
@@ -304,11 +281,11 @@ fn a_release_tag_must_be_on_the_trained_commit() {
     assert_eq!(code, 0, "{:?}", errors(&report));
     assert_eq!(
         rules(&report),
-        vec![(
-            "tag".into(),
-            "v*".into(),
-            "v1.0.0".into(),
-            "a tag matching `v*`".into(),
+        vec![verdict_rule(
+            "tag",
+            "v*",
+            "v1.0.0",
+            "a tag matching `v*`",
             true
         )]
     );
@@ -606,11 +583,11 @@ fn a_signed_tag_is_required_when_asked_and_verified_with_git() {
     repo.git_with(&["tag", "-s", "v1.0.2", "-m", "signed release"], &gpg.env());
     let (report, code) = repo.trainyard_with(&["gate", "--env", "prod"], &gpg.env());
     assert_eq!(code, 0, "{:?}", errors(&report));
-    assert!(rules(&report).contains(&(
-        "signed-tag".into(),
-        "v1.0.2".into(),
-        "good signature".into(),
-        "a verified signature".into(),
+    assert!(rules(&report).contains(&verdict_rule(
+        "signed-tag",
+        "v1.0.2",
+        "good signature",
+        "a verified signature",
         true
     )));
 

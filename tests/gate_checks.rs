@@ -10,6 +10,7 @@ mod gate_fixture;
 #[path = "../crates/trainyard-forge/tests/recording/mod.rs"]
 mod recording;
 
+use common::verdict_rule;
 use gate_fixture::{Repo, errors, rules};
 use recording::{Fault, RecordingServer};
 
@@ -72,20 +73,8 @@ fn succeeded_checks_pass_and_each_missing_pending_or_failed_one_refuses_with_a_l
     assert_eq!(
         rules(&report),
         [
-            (
-                "check".into(),
-                "unit-tests".into(),
-                "in_progress".into(),
-                "success".into(),
-                false
-            ),
-            (
-                "check".into(),
-                "ci/jenkins".into(),
-                "failure".into(),
-                "success".into(),
-                false
-            ),
+            verdict_rule("check", "unit-tests", "in_progress", "success", false),
+            verdict_rule("check", "ci/jenkins", "failure", "success", false),
         ]
     );
 

@@ -159,6 +159,24 @@ pub fn versions_and_kinds(
         .collect()
 }
 
+/// A row of a gate verdict as `gate_fixture::rules` lists it:
+/// `(rule, subject, observed, required, passed)`.
+pub fn verdict_rule(
+    rule: &str,
+    subject: &str,
+    observed: &str,
+    required: &str,
+    passed: bool,
+) -> (String, String, String, String, bool) {
+    (
+        rule.to_owned(),
+        subject.to_owned(),
+        observed.to_owned(),
+        required.to_owned(),
+        passed,
+    )
+}
+
 /// Every ```mermaid block of `markdown` (at least one) is an xychart by
 /// mermaid's own parser (tests/support/node_modules, in jsdom since mermaid
 /// wants a DOM).
