@@ -40,8 +40,8 @@ fn biopsies(policy: &str) -> tempfile::TempDir {
     dir
 }
 
-/// `data drift --reference <reference> --current <current> <extra>`: exit code and report.
-fn drift(dir: &Path, reference: &str, current: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+/// The arguments of `data drift --reference <reference> --current <current> <extra>`.
+fn drift_args<'a>(reference: &'a str, current: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "data",
         "drift",
@@ -51,7 +51,12 @@ fn drift(dir: &Path, reference: &str, current: &str, extra: &[&str]) -> (i32, se
         current,
     ];
     args.extend_from_slice(extra);
-    trainyard_json(dir, &args)
+    args
+}
+
+/// `data drift --reference <reference> --current <current> <extra>`: exit code and report.
+fn drift(dir: &Path, reference: &str, current: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    trainyard_json(dir, &drift_args(reference, current, extra))
 }
 
 /// `data drift --reference <reference> --current <current> <extra>` is a
@@ -59,15 +64,7 @@ fn drift(dir: &Path, reference: &str, current: &str, extra: &[&str]) -> (i32, se
 fn drift_refused(dir: &Path, reference: &str, current: &str, extra: &[&str], message: &str) {
     trainyard()
         .current_dir(dir)
-        .args([
-            "data",
-            "drift",
-            "--reference",
-            reference,
-            "--current",
-            current,
-        ])
-        .args(extra)
+        .args(drift_args(reference, current, extra))
         .assert()
         .code(2)
         .stderr(predicate::str::contains(message));
