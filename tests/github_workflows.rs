@@ -280,11 +280,18 @@ fn trainyard_succeeds(dir: &Path, args: &[&str]) {
     );
 }
 
-fn count(requests: &[String], prefix: &str, suffix: &str) -> usize {
-    requests
-        .iter()
-        .filter(|r| r.starts_with(prefix) && r.ends_with(suffix))
-        .count()
+/// How many of Prism's `requests` (`METHOD /path`) start with `prefix`.
+fn count(requests: &[String], prefix: &str) -> usize {
+    requests.iter().filter(|r| r.starts_with(prefix)).count()
+}
+
+/// Exactly `expected` of Prism's `requests` start with `prefix`; fails listing them all.
+fn assert_requests(requests: &[String], prefix: &str, expected: usize) {
+    assert_eq!(
+        count(requests, prefix),
+        expected,
+        "`{prefix}`: {requests:#?}"
+    );
 }
 
 fn output_line<'a>(log: &'a str, label: &str) -> &'a str {
@@ -327,41 +334,21 @@ fn pr_yml_validates_trains_on_a_sample_and_reports_on_the_pull_request() {
     let repos = format!("/repos/{repository}");
     // data validate and report (train runs the PR's code without a token): a
     // check run (create + complete) and a status each.
-    assert_eq!(
-        count(&requests, &format!("POST {repos}/check-runs"), ""),
-        2,
-        "{requests:#?}"
-    );
-    assert_eq!(
-        count(&requests, &format!("PATCH {repos}/check-runs/"), ""),
-        2,
-        "{requests:#?}"
-    );
+    assert_requests(&requests, &format!("POST {repos}/check-runs"), 2);
+    assert_requests(&requests, &format!("PATCH {repos}/check-runs/"), 2);
     let head = payload["pull_request"]["head"]["sha"].as_str().unwrap();
-    assert_eq!(
-        count(&requests, &format!("POST {repos}/statuses/{head}"), ""),
-        2,
-        "{requests:#?}"
-    );
+    assert_requests(&requests, &format!("POST {repos}/statuses/{head}"), 2);
     let number = payload["pull_request"]["number"].as_u64().unwrap();
-    assert_eq!(
-        count(
-            &requests,
-            &format!("GET {repos}/issues/{number}/comments"),
-            ""
-        ),
+    assert_requests(
+        &requests,
+        &format!("GET {repos}/issues/{number}/comments"),
         1,
-        "{requests:#?}"
     );
     // Prism's example comments carry no marker: the comment is created.
-    assert_eq!(
-        count(
-            &requests,
-            &format!("POST {repos}/issues/{number}/comments"),
-            ""
-        ),
+    assert_requests(
+        &requests,
+        &format!("POST {repos}/issues/{number}/comments"),
         1,
-        "{requests:#?}"
     );
 }
 
@@ -394,25 +381,13 @@ fn main_yml_trains_gates_to_staging_and_promotes_through_a_pull_request() {
     let repository = payload["repository"]["full_name"].as_str().unwrap();
     let repos = format!("/repos/{repository}");
     // validate, train, gate, promote: a check run and a status each.
-    assert_eq!(
-        count(&requests, &format!("POST {repos}/check-runs"), ""),
-        4,
-        "{requests:#?}"
-    );
-    assert_eq!(
-        count(&requests, &format!("POST {repos}/statuses/"), ""),
-        4,
-        "{requests:#?}"
-    );
+    assert_requests(&requests, &format!("POST {repos}/check-runs"), 4);
+    assert_requests(&requests, &format!("POST {repos}/statuses/"), 4);
     // The promotion: look for an open pull request from the branch, then update or open one.
+    assert_requests(&requests, &format!("GET {repos}/pulls"), 1);
     assert_eq!(
-        count(&requests, &format!("GET {repos}/pulls"), ""),
-        1,
-        "{requests:#?}"
-    );
-    assert_eq!(
-        count(&requests, &format!("POST {repos}/pulls"), "")
-            + count(&requests, &format!("PATCH {repos}/pulls/"), ""),
+        count(&requests, &format!("POST {repos}/pulls"))
+            + count(&requests, &format!("PATCH {repos}/pulls/")),
         1,
         "{requests:#?}"
     );
@@ -461,14 +436,10 @@ fn drift_yml_on_drift_starts_main_yml_through_workflow_dispatch() {
     prism.assert_no_rejections();
     let repository = payload["repository"]["full_name"].as_str().unwrap();
     let requests = prism.requests();
-    assert_eq!(
-        count(
-            &requests,
-            &format!("POST /repos/{repository}/actions/workflows/main.yml/dispatches"),
-            ""
-        ),
+    assert_requests(
+        &requests,
+        &format!("POST /repos/{repository}/actions/workflows/main.yml/dispatches"),
         1,
-        "{requests:#?}"
     );
 }
 
@@ -501,11 +472,7 @@ fn release_yml_on_a_version_tag_gates_to_prod_and_promotes() {
     let repository = payload["repository"]["full_name"].as_str().unwrap();
     let requests = prism.requests();
     assert_eq!(
-        count(
-            &requests,
-            &format!("POST /repos/{repository}/check-runs"),
-            ""
-        ),
+        count(&requests, &format!("POST /repos/{repository}/check-runs")),
         2,
         "gate and promote: {requests:#?}"
     );
@@ -522,13 +489,10 @@ fn iac_yml_checks_the_committed_infrastructure_code_on_a_pull_request() {
     assert!(log.contains("Summary - ## ✅ iac check: "), "{log}");
     prism.assert_no_rejections();
     let repository = payload["repository"]["full_name"].as_str().unwrap();
-    assert_eq!(
-        count(
-            &prism.requests(),
-            &format!("POST /repos/{repository}/check-runs"),
-            ""
-        ),
-        1
+    assert_requests(
+        &prism.requests(),
+        &format!("POST /repos/{repository}/check-runs"),
+        1,
     );
 
     // A hand edit of generated code fails the check, on a real runner too.
