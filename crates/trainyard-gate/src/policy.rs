@@ -34,43 +34,8 @@ impl BasePolicy {
     /// The 1-based line of a block-style key path such as `gates`, `prod`,
     /// `metrics`, in the committed manifest; `None` when not found.
     pub fn line_of(&self, path: &[&str]) -> Option<u32> {
-        line_of(&self.text, path)
+        manifest::locate_key(&self.text, path).map(|span| span.line)
     }
-}
-
-/// The 1-based line of a block-style key path (each key indented deeper than
-/// its parent). Flow style is not followed: good enough to point at a rule.
-pub fn line_of(text: &str, path: &[&str]) -> Option<u32> {
-    let mut parent_indent: Option<usize> = None;
-    let mut line_number = None;
-    let mut lines = text.lines().enumerate();
-    for key in path {
-        let mut found = None;
-        for (index, line) in lines.by_ref() {
-            let trimmed = line.trim_start();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            let indent = line.len() - trimmed.len();
-            if parent_indent.is_some_and(|parent| indent <= parent) {
-                return None;
-            }
-            let name = trimmed
-                .split(':')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_matches(['"', '\'']);
-            if name == *key && trimmed.contains(':') {
-                found = Some((index, indent));
-                break;
-            }
-        }
-        let (index, indent) = found?;
-        parent_indent = Some(indent);
-        line_number = u32::try_from(index + 1).ok();
-    }
-    line_number
 }
 
 /// Opens the repository that holds `path` (a file or folder in its work tree).
@@ -182,19 +147,4 @@ pub fn read_base_policy(
         path: path.to_owned(),
         text: text.to_owned(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::line_of;
-
-    #[test]
-    fn finds_rule_lines_under_their_environment() {
-        let text = "version: 1\ngates:\n  staging:\n    metrics: [a]\n  prod:\n    # why\n    metrics: [b]\n    require-tag: \"v*\"\nenvironments: []\n";
-        assert_eq!(line_of(text, &["gates", "prod", "metrics"]), Some(7));
-        assert_eq!(line_of(text, &["gates", "staging", "metrics"]), Some(4));
-        assert_eq!(line_of(text, &["gates", "prod", "require-tag"]), Some(8));
-        assert_eq!(line_of(text, &["gates", "staging", "require-tag"]), None);
-        assert_eq!(line_of(text, &["gates", "dev"]), None);
-    }
 }

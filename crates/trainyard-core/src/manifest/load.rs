@@ -206,7 +206,7 @@ fn plain_found(serde_found: &str) -> String {
 fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigError> {
     let fail = |path: &[&str], rule: &'static str, message: String| {
         let error = ConfigError::new(file, rule, message).with_key_path(path.join("."));
-        match locate_key(source, path) {
+        match super::locate::locate_nearest_key(source, path) {
             Some(span) => error.at(source, span),
             None => error,
         }
@@ -306,45 +306,6 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
         return Err(fail(&path, broken.rule, broken.message));
     }
     Ok(())
-}
-
-/// Finds the line of a block-style mapping key path, like `gates` then `prod`.
-/// Good enough to point a person at the right line; flow style is not followed.
-fn locate_key(source: &str, path: &[&str]) -> Option<SourceSpan> {
-    let mut parent_indent: Option<usize> = None;
-    let mut found = None;
-    let mut lines = source.lines().enumerate();
-    for key in path {
-        let mut hit = None;
-        for (index, line) in lines.by_ref() {
-            let trimmed = line.trim_start();
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
-            }
-            let indent = line.len() - trimmed.len();
-            if parent_indent.is_some_and(|parent| indent <= parent) {
-                return found;
-            }
-            let unquoted = trimmed.trim_start_matches("- ");
-            let key_text = unquoted
-                .split(':')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_matches(['"', '\'']);
-            if key_text == *key && unquoted.contains(':') {
-                hit = Some((index, indent));
-                break;
-            }
-        }
-        let (index, indent) = hit?;
-        parent_indent = Some(indent);
-        found = Some(SourceSpan {
-            line: u32::try_from(index + 1).unwrap_or(u32::MAX),
-            column: u32::try_from(indent + 1).unwrap_or(u32::MAX),
-        });
-    }
-    found
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod data;
 mod environment;
 mod gate;
 mod load;
+mod locate;
 mod train;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ pub use gate::{
     NonRegression, TestsRule,
 };
 pub use load::{MANIFEST_FILE, load, parse};
+pub use locate::{locate_key, locate_nearest_key};
 pub use train::{
     Direction, EarlyStop, MetricSpec, Model, Tracking, TrackingBackend, Train, TrainRuleError,
     parse_duration,
