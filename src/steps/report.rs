@@ -175,14 +175,6 @@ fn verdict_words(conclusion: Conclusion) -> &'static str {
     }
 }
 
-fn emoji(conclusion: Conclusion) -> &'static str {
-    match conclusion {
-        Conclusion::Success => "✅",
-        Conclusion::Neutral => "⚪",
-        Conclusion::Failure => "❌",
-    }
-}
-
 /// The runs the comment compares and charts, from the ledger.
 #[derive(Debug)]
 struct MetricHistory {
@@ -268,7 +260,7 @@ fn render(
             let _ = writeln!(
                 out,
                 "## {} trainyard · {name}: {}\n",
-                emoji(verdict),
+                verdict.emoji(),
                 verdict_words(verdict)
             );
         }
@@ -285,7 +277,7 @@ fn render(
             let _ = writeln!(
                 out,
                 "| {} | {} | {} |",
-                emoji(report.conclusion),
+                report.conclusion.emoji(),
                 cell(&report.step),
                 cell(&report.title)
             );
@@ -314,7 +306,7 @@ fn render(
             let _ = writeln!(
                 out,
                 "### {} Gate {environment}\n\n{}\n",
-                emoji(gate.conclusion),
+                gate.conclusion.emoji(),
                 gate.title
             );
         } else {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use trainyard_core::{Conclusion, Finding, Report, Severity, StepError};
+use trainyard_core::{Finding, Report, Severity, StepError};
 
 /// GitHub rejects a step summary larger than this (1 MiB).
 pub const GITHUB_SUMMARY_LIMIT: usize = 1024 * 1024;
@@ -21,7 +21,7 @@ fn render_at(report: &Report, level: usize, out: &mut String) {
     let _ = writeln!(
         out,
         "{hashes} {} {}: {}\n",
-        emoji(report.conclusion),
+        report.conclusion.emoji(),
         escape_inline(&report.step),
         escape_inline(&report.title)
     );
@@ -110,14 +110,6 @@ pub fn truncate(markdown: &str, limit: usize) -> String {
     out
 }
 
-fn emoji(conclusion: Conclusion) -> &'static str {
-    match conclusion {
-        Conclusion::Success => "✅",
-        Conclusion::Failure => "❌",
-        Conclusion::Neutral => "⚪",
-    }
-}
-
 fn severity_emoji(severity: Severity) -> &'static str {
     match severity {
         Severity::Error => "❌",
@@ -169,6 +161,7 @@ fn fence_for(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use trainyard_core::Conclusion;
     use trainyard_core::Location;
 
     #[test]

@@ -28,6 +28,15 @@ impl Conclusion {
         }
     }
 
+    /// The mark a summary or a PR comment shows beside a step.
+    pub fn emoji(self) -> &'static str {
+        match self {
+            Self::Success => "✅",
+            Self::Neutral => "⚪",
+            Self::Failure => "❌",
+        }
+    }
+
     /// The two combined: a failure anywhere fails the whole, and a neutral
     /// part does not turn a success into neutral.
     #[must_use]
