@@ -24,10 +24,16 @@ fn redact(release: &str) -> String {
         .join("\n")
 }
 
-#[test]
-fn promote_proposes_a_review_branch_and_leaves_the_checkout_alone() {
+/// A repository whose one training run reached accuracy 0.95, above every metric bar in GATES.
+fn trained_once() -> Repo {
     let repo = Repo::new(GATES);
     repo.train(&[("accuracy", 0.95)], 100, &[]);
+    repo
+}
+
+#[test]
+fn promote_proposes_a_review_branch_and_leaves_the_checkout_alone() {
+    let repo = trained_once();
     repo.write("notes.txt", "work in progress\n");
     repo.git(&["add", "notes.txt"]);
     repo.write(
@@ -106,8 +112,7 @@ fn promote_proposes_a_review_branch_and_leaves_the_checkout_alone() {
 
 #[test]
 fn a_refused_gate_promotes_nothing_and_exits_1() {
-    let repo = Repo::new(GATES);
-    repo.train(&[("accuracy", 0.95)], 100, &[]);
+    let repo = trained_once();
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(report["outputs"]["passed"], "false");
@@ -129,8 +134,7 @@ fn a_refused_gate_promotes_nothing_and_exits_1() {
 
 #[test]
 fn direct_promotion_and_rollback_keep_the_history_and_a_clean_checkout() {
-    let repo = Repo::new(GATES);
-    repo.train(&[("accuracy", 0.95)], 100, &[]);
+    let repo = trained_once();
     repo.git(&["tag", "-a", "v1.0.0", "-m", "v1.0.0"]);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 0, "{report:#}");
@@ -236,8 +240,7 @@ fn direct_promotion_and_rollback_keep_the_history_and_a_clean_checkout() {
 
 #[test]
 fn direct_promotion_refuses_to_overwrite_uncommitted_edits_of_the_release_file() {
-    let repo = Repo::new(GATES);
-    repo.train(&[("accuracy", 0.95)], 100, &[]);
+    let repo = trained_once();
     repo.write("deploy/staging/release.yaml", "# hand edit\n");
     let (report, code) = repo.trainyard(&["promote", "--env", "staging", "--direct"]);
     assert_eq!(code, 3, "{report:#}");
@@ -358,8 +361,7 @@ fn a_project_in_a_folder_keeps_its_desired_state_beside_its_manifest() {
 
 #[test]
 fn direct_promotion_from_another_branch_moves_only_the_target() {
-    let repo = Repo::new(GATES);
-    repo.train(&[("accuracy", 0.95)], 100, &[]);
+    let repo = trained_once();
     let main_before = repo.head();
     repo.git(&["checkout", "--quiet", "-b", "feature"]);
     let (report, code) = repo.trainyard(&["promote", "--env", "staging", "--direct"]);
@@ -470,8 +472,7 @@ fn a_local_branch_behind_its_remote_is_refused_and_nothing_moves() {
 
 #[test]
 fn promotions_to_two_environments_at_once_both_land() {
-    let repo = Repo::new(GATES);
-    repo.train(&[("accuracy", 0.95)], 100, &[]);
+    let repo = trained_once();
     repo.git(&["tag", "-a", "v1.0.0", "-m", "v1.0.0"]);
     // As on a CI runner: the target branch is not the one checked out.
     repo.git(&["checkout", "--quiet", "--detach"]);
