@@ -33,8 +33,7 @@ fn gate(repo: &Repo, env: &[(&str, String)]) -> (serde_json::Value, i32) {
 
 #[test]
 fn succeeded_checks_pass_and_each_missing_pending_or_failed_one_refuses_with_a_line() {
-    let repo = Repo::new(GATES);
-    repo.train(&[("accuracy", 0.95)], 100, &[]);
+    let repo = Repo::trained_once(GATES);
     let commit = repo.run_of(1).git.commit;
     let short = &commit[..12];
     let server = RecordingServer::start();
@@ -109,8 +108,7 @@ fn succeeded_checks_pass_and_each_missing_pending_or_failed_one_refuses_with_a_l
 
 #[test]
 fn a_skipped_or_cancelled_check_does_not_count_as_succeeded() {
-    let repo = Repo::new("  staging:\n    checks: [e2e]\n");
-    repo.train(&[("accuracy", 0.95)], 100, &[]);
+    let repo = Repo::trained_once("  staging:\n    checks: [e2e]\n");
     let commit = repo.run_of(1).git.commit;
     let server = RecordingServer::start();
     server.add_check_run(&commit, "e2e", "completed", Some("skipped"));
@@ -125,8 +123,7 @@ fn a_skipped_or_cancelled_check_does_not_count_as_succeeded() {
 
 #[test]
 fn without_a_token_the_rule_refuses_and_says_how_to_provide_one() {
-    let repo = Repo::new(GATES);
-    repo.train(&[("accuracy", 0.95)], 100, &[]);
+    let repo = Repo::trained_once(GATES);
     let short = repo.run_of(1).git.commit[..12].to_owned();
     let (report, code) = repo.trainyard(&["gate", "--env", "staging"]);
     assert_eq!(code, 1, "{report:#}");
@@ -157,8 +154,7 @@ fn without_a_token_the_rule_refuses_and_says_how_to_provide_one() {
 
 #[test]
 fn a_token_github_refuses_fails_the_rule_and_an_unreachable_github_is_exit_3() {
-    let repo = Repo::new(GATES);
-    repo.train(&[("accuracy", 0.95)], 100, &[]);
+    let repo = Repo::trained_once(GATES);
     let server = RecordingServer::start();
     server.fail_next([Fault::status(403).message("Resource not accessible by integration")]);
     let (report, code) = gate(&repo, &github_env(&server));

@@ -24,16 +24,9 @@ fn redact(release: &str) -> String {
         .join("\n")
 }
 
-/// A repository whose one training run reached accuracy 0.95, above every metric bar in GATES.
-fn trained_once() -> Repo {
-    let repo = Repo::new(GATES);
-    repo.train(&[("accuracy", 0.95)], 100, &[]);
-    repo
-}
-
 #[test]
 fn promote_proposes_a_review_branch_and_leaves_the_checkout_alone() {
-    let repo = trained_once();
+    let repo = Repo::trained_once(GATES);
     repo.write("notes.txt", "work in progress\n");
     repo.git(&["add", "notes.txt"]);
     repo.write(
@@ -112,7 +105,7 @@ fn promote_proposes_a_review_branch_and_leaves_the_checkout_alone() {
 
 #[test]
 fn a_refused_gate_promotes_nothing_and_exits_1() {
-    let repo = trained_once();
+    let repo = Repo::trained_once(GATES);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(report["outputs"]["passed"], "false");
@@ -134,7 +127,7 @@ fn a_refused_gate_promotes_nothing_and_exits_1() {
 
 #[test]
 fn direct_promotion_and_rollback_keep_the_history_and_a_clean_checkout() {
-    let repo = trained_once();
+    let repo = Repo::trained_once(GATES);
     repo.git(&["tag", "-a", "v1.0.0", "-m", "v1.0.0"]);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 0, "{report:#}");
@@ -240,7 +233,7 @@ fn direct_promotion_and_rollback_keep_the_history_and_a_clean_checkout() {
 
 #[test]
 fn direct_promotion_refuses_to_overwrite_uncommitted_edits_of_the_release_file() {
-    let repo = trained_once();
+    let repo = Repo::trained_once(GATES);
     repo.write("deploy/staging/release.yaml", "# hand edit\n");
     let (report, code) = repo.trainyard(&["promote", "--env", "staging", "--direct"]);
     assert_eq!(code, 3, "{report:#}");
@@ -361,7 +354,7 @@ fn a_project_in_a_folder_keeps_its_desired_state_beside_its_manifest() {
 
 #[test]
 fn direct_promotion_from_another_branch_moves_only_the_target() {
-    let repo = trained_once();
+    let repo = Repo::trained_once(GATES);
     let main_before = repo.head();
     repo.git(&["checkout", "--quiet", "-b", "feature"]);
     let (report, code) = repo.trainyard(&["promote", "--env", "staging", "--direct"]);
@@ -472,7 +465,7 @@ fn a_local_branch_behind_its_remote_is_refused_and_nothing_moves() {
 
 #[test]
 fn promotions_to_two_environments_at_once_both_land() {
-    let repo = trained_once();
+    let repo = Repo::trained_once(GATES);
     repo.git(&["tag", "-a", "v1.0.0", "-m", "v1.0.0"]);
     // As on a CI runner: the target branch is not the one checked out.
     repo.git(&["checkout", "--quiet", "--detach"]);

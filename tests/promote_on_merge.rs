@@ -44,16 +44,9 @@ fn aliases(repo: &Repo) -> (Option<u64>, Option<u64>) {
     )
 }
 
-/// A repository whose one training run reached accuracy 0.95, above every metric bar in GATES.
-fn trained_once() -> Repo {
-    let repo = Repo::new(GATES);
-    repo.train(&[("accuracy", 0.95)], 100, &[]);
-    repo
-}
-
 #[test]
 fn a_proposal_moves_nothing_until_merged_then_record_moves_it_once() {
-    let repo = trained_once();
+    let repo = Repo::trained_once(GATES);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--reason", "v1 ready"]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["outputs"]["recorded"], "false");
@@ -125,7 +118,7 @@ fn a_proposal_moves_nothing_until_merged_then_record_moves_it_once() {
 
 #[test]
 fn concurrent_records_record_once() {
-    let repo = trained_once();
+    let repo = Repo::trained_once(GATES);
     let (report, code) = repo.trainyard(&["promote", "--env", "staging"]);
     assert_eq!(code, 0, "{report:#}");
     merge(&repo, report["outputs"]["branch"].as_str().unwrap(), 1);
@@ -228,7 +221,7 @@ fn a_rollback_through_a_merged_branch_moves_champion_back_on_record() {
 
 #[test]
 fn a_direct_promotion_is_recorded_at_once_and_not_again() {
-    let repo = trained_once();
+    let repo = Repo::trained_once(GATES);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["outputs"]["recorded"], "true");
@@ -241,7 +234,7 @@ fn a_direct_promotion_is_recorded_at_once_and_not_again() {
 
 #[test]
 fn a_merged_release_of_a_version_this_ledger_lacks_asks_for_a_ledger_pull() {
-    let repo = trained_once();
+    let repo = Repo::trained_once(GATES);
     repo.write(
         "deploy/prod/release.yaml",
         "environment: prod\nmodel: clf\nversion: 9\ndigest: ab\nrun: 20261125T121449.123Z-3fa9c1\n\

@@ -47,6 +47,13 @@ impl Repo {
         Self::new_in("", gates)
     }
 
+    /// The same, with one training run recorded that reached accuracy 0.95.
+    pub fn trained_once(gates: &str) -> Self {
+        let repo = Self::new(gates);
+        repo.train(&[("accuracy", 0.95)], 100, &[]);
+        repo
+    }
+
     /// The same, with the project in a folder of the repository (a monorepo).
     pub fn new_in(project: &str, gates: &str) -> Self {
         let repo = Self {
