@@ -20,7 +20,7 @@ use trainyard_core::manifest::DataFormat;
 use super::{Batch, Field, FileInfo, InputFile, IssueKind, NullSet, RowIssue};
 
 /// Rows decoded at a time (per column), which bounds a worker's memory.
-pub(crate) const SLICE_ROWS: usize = 64 * 1024;
+pub(crate) const SLICE_ROWS: usize = 16 * 1024;
 
 /// An open Parquet file, shared by the workers decoding its row groups. Each
 /// worker opens its own handle: `File` clones share one cursor, so concurrent
