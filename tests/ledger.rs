@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::git::git_as_configured;
-use common::{run_json, trainyard};
+use common::{run_json, trainyard, trainyard_stderr};
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 use trainyard_ledger::{
@@ -163,33 +163,18 @@ fn runs_show_finds_a_run_by_a_prefix_of_its_id() {
 fn an_unknown_or_ambiguous_run_is_a_usage_error_that_says_what_to_do() {
     let temp = tempfile::tempdir().unwrap();
     let dir = project_with_runs(temp.path());
-    let missing = trainyard()
-        .current_dir(&dir)
-        .args(["runs", "show", "1999"])
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&missing.get_output().stderr).into_owned();
+    let stderr = trainyard_stderr(&dir, &["runs", "show", "1999"], 2);
     assert!(stderr.contains("no run `1999`"), "{stderr}");
     assert!(stderr.contains("trainyard runs list"), "{stderr}");
 
-    let ambiguous = trainyard()
-        .current_dir(&dir)
-        .args(["runs", "show", "20261125"])
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&ambiguous.get_output().stderr).into_owned();
+    let stderr = trainyard_stderr(&dir, &["runs", "show", "20261125"], 2);
     assert!(stderr.contains("matches 3 runs"), "{stderr}");
 }
 
 #[test]
 fn outside_a_git_repository_the_ledger_steps_say_so() {
     let temp = tempfile::tempdir().unwrap();
-    let assert = trainyard()
-        .current_dir(temp.path())
-        .args(["runs", "list"])
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let stderr = trainyard_stderr(temp.path(), &["runs", "list"], 2);
     assert!(
         stderr.contains("is not inside a git repository"),
         "{stderr}"
@@ -310,8 +295,7 @@ fn model_commands_refuse_bad_input_with_exit_2() {
         ),
     ];
     for (args, message) in cases {
-        let assert = trainyard().current_dir(&dir).args(args).assert().code(2);
-        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        let stderr = trainyard_stderr(&dir, args, 2);
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }
@@ -362,12 +346,7 @@ fn ledger_push_then_pull_in_a_shallow_clone_gives_the_same_runs_and_registry() {
 fn ledger_push_to_a_missing_remote_is_an_environment_error_with_gits_message() {
     let temp = tempfile::tempdir().unwrap();
     let dir = project_with_runs(temp.path());
-    let assert = trainyard()
-        .current_dir(&dir)
-        .args(["ledger", "push", "--remote", "nowhere"])
-        .assert()
-        .code(3);
-    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let stderr = trainyard_stderr(&dir, &["ledger", "push", "--remote", "nowhere"], 3);
     assert!(stderr.contains("git fetch"), "{stderr}");
     assert!(
         stderr.contains("'nowhere' does not appear to be a git repository"),

@@ -111,6 +111,13 @@ pub fn github_event(
         .env("GITHUB_EVENT_PATH", &path);
 }
 
+/// Runs `trainyard <args>` in `dir`, expecting exit `code` (assert_cmd shows
+/// both streams if not): its stderr, where usage and environment errors go.
+pub fn trainyard_stderr(dir: &Path, args: &[&str], code: i32) -> String {
+    let assert = trainyard().current_dir(dir).args(args).assert().code(code);
+    String::from_utf8_lossy(&assert.get_output().stderr).into_owned()
+}
+
 /// The one JSON document a run of the binary printed; fails the test naming
 /// the run (`what`) and showing its stdout and stderr if stdout is not exactly one.
 pub fn json_document(output: &std::process::Output, what: &str) -> serde_json::Value {
