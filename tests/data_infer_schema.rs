@@ -4,33 +4,23 @@
 
 mod common;
 
-use common::{example_project, trainyard};
+use common::{example_project, run_json, trainyard};
 use predicates::prelude::*;
 
 #[test]
 fn the_inferred_schema_validates_its_own_data_as_a_file_and_pasted() {
     let project = example_project();
     let dir = project.path();
-    let output = trainyard()
-        .current_dir(dir)
-        .args([
-            "--format",
-            "json",
+    let report = run_json(
+        trainyard().current_dir(dir).args([
             "data",
             "infer-schema",
             "biopsies",
             "-o",
             "biopsies.schema.yaml",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        ]),
+        0,
     );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["outputs"]["columns"], "31");
     let yaml = std::fs::read_to_string(dir.join("biopsies.schema.yaml")).unwrap();
     assert!(

@@ -10,20 +10,13 @@ mod common;
 fn quickstart_walks_a_model_through_the_gates_and_back() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("example");
-    let output = common::trainyard()
-        .env("DO_NOT_TRACK", "1")
-        .args(["--format", "json", "quickstart"])
-        .arg(&target)
-        .output()
-        .unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    let report = common::run_json(
+        common::trainyard()
+            .env("DO_NOT_TRACK", "1")
+            .arg("quickstart")
+            .arg(&target),
+        0,
     );
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let phases: Vec<(String, String, String)> = report["children"]
         .as_array()
         .unwrap()
