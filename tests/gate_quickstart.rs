@@ -67,21 +67,14 @@ fn quickstart_walks_a_model_through_the_gates_and_back() {
         phases[2].2
     );
 
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .current_dir(&target)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "git {args:?}");
-        String::from_utf8(out.stdout).unwrap()
-    };
+    // The example's own history (stdout trimmed).
+    let git = |args: &[&str]| common::git::git_as_configured(&target, args);
     assert_eq!(
         git(&["log", "--format=%s", "--", "deploy/"]),
         "Roll back: breast-cancer-classifier v1 to staging\n\
          Promote: breast-cancer-classifier v2 to staging\n\
          Promote: breast-cancer-classifier v1 to prod\n\
-         Promote: breast-cancer-classifier v1 to staging\n"
+         Promote: breast-cancer-classifier v1 to staging"
     );
     let prod = std::fs::read_to_string(target.join("deploy/prod/release.yaml")).unwrap();
     assert!(
@@ -100,5 +93,5 @@ fn quickstart_walks_a_model_through_the_gates_and_back() {
         ]),
         ""
     );
-    assert_eq!(git(&["tag", "--list"]), "v1.0.0\n");
+    assert_eq!(git(&["tag", "--list"]), "v1.0.0");
 }
