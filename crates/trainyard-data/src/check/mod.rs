@@ -70,17 +70,35 @@ pub(crate) struct CheckSpec {
     pub(crate) mostly: Option<f64>,
 }
 
-/// The allowed values of an `enum`, searched linearly when few.
+/// The allowed values of an `enum`, searched linearly when few; values of up to 7
+/// bytes (country codes, short categories) are compared as whole words.
 #[derive(Debug)]
 pub(crate) enum Allowed {
     Few(Vec<Vec<u8>>),
     Many(std::collections::HashSet<Vec<u8>>),
+    Short(Vec<u64>),
+}
+
+/// A value of up to 7 bytes and its length in one word (distinct values, distinct words).
+#[inline]
+pub(crate) fn short_word(value: &[u8]) -> Option<u64> {
+    if value.len() > 7 {
+        return None;
+    }
+    let mut word = [0u8; 8];
+    word[..value.len()].copy_from_slice(value);
+    word[7] = u8::try_from(value.len()).unwrap_or(0);
+    Some(u64::from_le_bytes(word))
 }
 
 impl Allowed {
     fn new(values: &[String]) -> Self {
         let bytes: Vec<Vec<u8>> = values.iter().map(|v| v.as_bytes().to_vec()).collect();
-        if bytes.len() <= 16 {
+        if bytes.len() <= 64
+            && let Some(words) = bytes.iter().map(|v| short_word(v)).collect()
+        {
+            Self::Short(words)
+        } else if bytes.len() <= 16 {
             Self::Few(bytes)
         } else {
             Self::Many(bytes.into_iter().collect())
@@ -90,6 +108,7 @@ impl Allowed {
     #[inline]
     pub(crate) fn contains(&self, value: &[u8]) -> bool {
         match self {
+            Self::Short(words) => short_word(value).is_some_and(|word| words.contains(&word)),
             Self::Few(values) => values.iter().any(|v| v.as_slice() == value),
             Self::Many(values) => values.contains(value),
         }
@@ -531,6 +550,15 @@ fn parse_relation(rule: &str) -> Result<(String, Op, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_enums_match_whole_values() {
+        let allowed = Allowed::new(&["FR".to_owned(), "DE".to_owned(), String::new()]);
+        assert!(matches!(allowed, Allowed::Short(_)));
+        assert!(allowed.contains(b"FR") && allowed.contains(b""));
+        assert!(!allowed.contains(b"F") && !allowed.contains(b"FR\0") && !allowed.contains(b"FRA"));
+        assert!(!allowed.contains(b"a much longer value"));
+    }
 
     #[test]
     fn relations_parse() {

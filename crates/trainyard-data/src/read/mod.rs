@@ -234,15 +234,28 @@ impl fmt::Display for IssueKind {
 pub(crate) struct NullSet {
     empty: bool,
     values: Vec<Vec<u8>>,
+    /// Bit `n` set when a null value is `n` bytes long (`n` < 64): most fields are
+    /// rejected by their length alone.
+    lengths: u64,
+    /// Some null value is 64 bytes or longer.
+    long: bool,
 }
 
 impl NullSet {
     pub(crate) fn new<S: AsRef<str>>(values: &[S]) -> Self {
+        let values: Vec<Vec<u8>> = values
+            .iter()
+            .map(|value| value.as_ref().as_bytes().to_vec())
+            .collect();
         Self {
-            empty: values.iter().any(|value| value.as_ref().is_empty()),
-            values: values
+            empty: values.iter().any(Vec::is_empty),
+            lengths: values
                 .iter()
-                .map(|value| value.as_ref().as_bytes().to_vec())
+                .filter(|value| value.len() < 64)
+                .fold(0, |mask, value| mask | (1 << value.len())),
+            long: values.iter().any(|value| value.len() >= 64),
+            values: values
+                .into_iter()
                 .filter(|value| !value.is_empty())
                 .collect(),
         }
@@ -253,7 +266,12 @@ impl NullSet {
         if field.is_empty() {
             return self.empty;
         }
-        self.values.iter().any(|value| value.as_slice() == field)
+        let possible = if field.len() < 64 {
+            self.lengths & (1 << field.len()) != 0
+        } else {
+            self.long
+        };
+        possible && self.values.iter().any(|value| value.as_slice() == field)
     }
 }
 
@@ -694,6 +712,9 @@ mod tests {
         assert!(nulls.contains(b"NA"));
         assert!(!nulls.contains(b"NAN"));
         assert!(!NullSet::new(&["NA"]).contains(b""));
+        assert!(!nulls.contains(b"N"));
+        let long = "x".repeat(70);
+        assert!(NullSet::new(&[long.as_str()]).contains(long.as_bytes()));
     }
 
     #[test]
