@@ -105,11 +105,22 @@ fn unpack(place: u64) -> (u32, u64) {
 ///
 /// Workers' tables are not merged into one (that would grow the largest while the
 /// others still exist): merging keeps the list, and [`Seen::settle`] looks the
-/// values of each table up in the ones before it at the end.
+/// values of each table up in the ones before it at the end. Each table is split
+/// in [`PARTS`] by bits of the hash, so growing one (old and new buckets both
+/// live for a moment) costs a sixteenth of the table, not half of it again.
 #[derive(Debug, Clone, Default)]
 struct Seen {
-    own: HashSeen,
-    others: Vec<HashSeen>,
+    own: Vec<HashSeen>,
+    others: Vec<Vec<HashSeen>>,
+}
+
+const PARTS: usize = 16;
+
+/// The part of a hash: middle bits, as the table uses the low bits for the bucket
+/// and the top ones for its tags.
+#[allow(clippy::cast_possible_truncation)] // four bits
+fn part(hash: u64) -> usize {
+    (hash >> 32) as usize % PARTS
 }
 
 impl Seen {
@@ -118,7 +129,10 @@ impl Seen {
     #[inline]
     fn insert(&mut self, hash: u64, file: u32, line: u64) -> Option<((u32, u64), (u32, u64))> {
         let key = pack(file, line);
-        match self.own.entry(hash) {
+        if self.own.is_empty() {
+            self.own = vec![HashSeen::default(); PARTS];
+        }
+        match self.own[part(hash)].entry(hash) {
             std::collections::hash_map::Entry::Vacant(slot) => {
                 slot.insert(key);
                 None
@@ -143,32 +157,47 @@ impl Seen {
     /// Finds the values seen by more than one worker: each place but the earliest
     /// of such a value is a duplicate (its text is not kept, only its hash).
     fn settle(self, check: &mut CheckAcc) {
-        let mut tables = self.others;
-        tables.push(self.own);
-        tables.retain(|table| !table.is_empty());
-        // The largest first: most lookups end in it.
-        tables.sort_by_key(|table| std::cmp::Reverse(table.len()));
-        for index in 1..tables.len() {
-            let (before, rest) = tables.split_at_mut(index);
-            for (hash, &key) in &rest[0] {
-                let Some(first) = before.iter_mut().find_map(|table| table.get_mut(hash)) else {
-                    continue;
-                };
-                let (later, earlier) = if key >= *first {
-                    (key, *first)
-                } else {
-                    (*first, std::mem::replace(first, key))
-                };
-                let (later, earlier) = (unpack(later), unpack(earlier));
-                check.fail(later.0, later.1, || RawOffense {
-                    file: later.0,
-                    line: later.1,
-                    column: None,
-                    value: None,
-                    detail: Some(format!("same value as line {}", earlier.1)),
-                    rule: None,
-                });
+        let mut workers = self.others;
+        workers.push(self.own);
+        workers.retain(|tables| !tables.is_empty());
+        // Part by part, each freed when done.
+        let mut parts: Vec<Vec<HashSeen>> = (0..PARTS).map(|_| Vec::new()).collect();
+        for tables in workers {
+            for (index, table) in tables.into_iter().enumerate() {
+                parts[index % PARTS].push(table);
             }
+        }
+        for tables in parts {
+            settle_part(tables, check);
+        }
+    }
+}
+
+/// [`Seen::settle`] for one part: the workers' tables of the same hashes.
+fn settle_part(mut tables: Vec<HashSeen>, check: &mut CheckAcc) {
+    tables.retain(|table| !table.is_empty());
+    // The largest first: most lookups end in it.
+    tables.sort_by_key(|table| std::cmp::Reverse(table.len()));
+    for index in 1..tables.len() {
+        let (before, rest) = tables.split_at_mut(index);
+        for (hash, &key) in &rest[0] {
+            let Some(first) = before.iter_mut().find_map(|table| table.get_mut(hash)) else {
+                continue;
+            };
+            let (later, earlier) = if key >= *first {
+                (key, *first)
+            } else {
+                (*first, std::mem::replace(first, key))
+            };
+            let (later, earlier) = (unpack(later), unpack(earlier));
+            check.fail(later.0, later.1, || RawOffense {
+                file: later.0,
+                line: later.1,
+                column: None,
+                value: None,
+                detail: Some(format!("same value as line {}", earlier.1)),
+                rule: None,
+            });
         }
     }
 }
