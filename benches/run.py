@@ -259,7 +259,7 @@ def run(command: list[str], cwd: Path, timeout: float = 1800) -> dict:
     would report this process's RSS as its own maximum (Linux keeps it across exec).
     """
     rss_file = cwd / ".peak-rss"
-    wrapped = [TIME, "-f", "%M", "-o", str(rss_file), *command] if TIME else command
+    wrapped = [TIME, "-f", "%M %U %S", "-o", str(rss_file), *command] if TIME else command
     start = time.perf_counter()
     try:
         process = subprocess.run(wrapped, cwd=cwd, env=ENV, capture_output=True, text=True, timeout=timeout)
@@ -270,7 +270,10 @@ def run(command: list[str], cwd: Path, timeout: float = 1800) -> dict:
     result = {"wall": wall, "code": code, "stdout": process.stdout, "load": os.getloadavg()[0]}
     if TIME and rss_file.exists():
         try:
-            result["rss_mb"] = int(rss_file.read_text().split()[-1]) / 1024
+            rss_kb, user, system = rss_file.read_text().split()[-3:]
+            result["rss_mb"] = int(rss_kb) / 1024
+            # CPU seconds move less with the load than wall time on a shared machine.
+            result["cpu_s"] = float(user) + float(system)
         except (ValueError, IndexError):
             pass
     lines = [line for line in process.stdout.splitlines() if line.startswith("{")]
@@ -324,6 +327,8 @@ def main() -> None:
     parser.add_argument("--drift-rows", type=int, default=1_000_000)
     parser.add_argument("--skip", default="", help="comma-separated: pandera,gx,dvc,duckdb,evidently")
     parser.add_argument("--note", default="", help="a sentence added to the machine line of docs/performance.md")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="a JSON file of earlier trainyard results (benches/before.json) shown beside this run's")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the table and docs/performance.md from benches/work/results.json")
     parser.add_argument("--reuse", default="", help="comma-separated tools whose last result (benches/work/results.json) to keep instead of re-running, e.g. evidently")
@@ -490,8 +495,9 @@ def write_report(results, rows, csv_mb, parquet_mb, args) -> None:
         if task in base and not tool.startswith("trainyard"):
             ratio = f"{seconds / base[task]:.1f}x slower" if seconds >= base[task] else f"{base[task] / seconds:.1f}x faster"
         shown = f"{tool} (kept from the previous run)" if result.get("reused") else tool
-        lines.append(f"| {task} | {shown} | {seconds:.2f} s | {throughput} | {rss} | {ratio} |")
-    table = "\n".join(lines) + "\n\n" + targets(results)
+        cpu = f" (CPU {result['cpu_s']:.1f} s)" if tool.startswith("trainyard") and "cpu_s" in result else ""
+        lines.append(f"| {task} | {shown} | {seconds:.2f} s{cpu} | {throughput} | {rss} | {ratio} |")
+    table = "\n".join(lines) + "\n\n" + targets(results) + before_after(results, args.before)
     print("\n" + table)
     cpu = ""
     try:
@@ -514,10 +520,33 @@ def write_report(results, rows, csv_mb, parquet_mb, args) -> None:
 
         Times are wall-clock. Python tools' times are measured inside the tool and include reading the file
         (pandas `read_csv`), not the interpreter start; Evidently's starts with both frames in memory.
-        trainyard's include the process start. Peak RSS is the tool's own process (GNU `time`).
+        trainyard's include the process start; its CPU time (user + system, both cores) is shown
+        too, as it moves less with the load. Peak RSS is the tool's own process (GNU `time`).
 
         """) + table + "\n\n" + NOTES)
     print(f"\nwritten to {doc}")
+
+
+def before_after(results, path) -> str:
+    """trainyard's rows beside the same rows of an earlier run (`--before`)."""
+    if path is None or not Path(path).exists():
+        return ""
+    before = json.loads(Path(path).read_text())
+    rows = ["| task | tool | before | after | speed-up | peak RSS before | peak RSS after |",
+            "|---|---|---|---|---|---|---|"]
+    for task, tool, result, mb in results:
+        old = before.get("results", {}).get(f"{task} | {tool}")
+        if not tool.startswith("trainyard") or old is None or "error" in result:
+            continue
+        new_s = result.get("seconds", result.get("wall"))
+        old_s = old["seconds"]
+        rss = lambda r: f"{r['rss_mb']:,.0f} MB" if r.get("rss_mb") else ""
+        rate = lambda s: f" ({mb / s:,.0f} MB/s)" if mb else ""
+        load = lambda r: (f", load {r['load']:.1f}" if r.get("load") is not None else "") + (
+            f", CPU {r['cpu_s']:.1f} s" if r.get("cpu_s") else "")
+        rows.append(f"| {task} | {tool} | {old_s:.2f} s{rate(old_s)}{load(old)} | {new_s:.2f} s{rate(new_s)}{load(result)} "
+                    f"| {old_s / new_s:.1f}x | {rss(old)} | {rss(result)} |")
+    return f"\n\nBefore and after: {before.get('note', '')}\n\n" + "\n".join(rows)
 
 
 def load_text(results) -> str:
