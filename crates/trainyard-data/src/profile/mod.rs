@@ -23,6 +23,7 @@ mod exact;
 mod sketch;
 
 use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -158,10 +159,20 @@ impl ColumnProfile {
         }
         self.sketch.add(value);
         let bits = value.to_bits();
-        self.hll.add_hash(hash_u64(NUMBER_HASH_SEED, bits));
-        if !self.high_cardinality {
-            *self.number_counts.entry(bits).or_insert(0) += 1;
-            self.check_cap();
+        // While counts are exact, a value is hashed into the HyperLogLog only the
+        // first time it is seen: registers keep a maximum, so a repeated hash
+        // never changes them and the state is the same as hashing every cell.
+        if self.high_cardinality {
+            self.hll.add_hash(hash_u64(NUMBER_HASH_SEED, bits));
+        } else {
+            match self.number_counts.entry(bits) {
+                Entry::Occupied(mut count) => *count.get_mut() += 1,
+                Entry::Vacant(slot) => {
+                    slot.insert(1);
+                    self.hll.add_hash(hash_u64(NUMBER_HASH_SEED, bits));
+                    self.check_cap();
+                }
+            }
         }
     }
 
@@ -180,6 +191,22 @@ impl ColumnProfile {
     }
 
     fn observe_text_value(&mut self, value: &str) {
+        // While counts are exact, a value's length and hash are taken the first
+        // time it is seen only: length bounds and HyperLogLog registers keep a
+        // minimum / maximum, so a repeat never changes them and the state is
+        // the same as taking them for every cell.
+        if self.high_cardinality {
+            self.observe_distinct_text(value);
+        } else if let Some(count) = self.text_counts.get_mut(value) {
+            *count += 1;
+        } else {
+            self.text_counts.insert(value.to_owned(), 1);
+            self.observe_distinct_text(value);
+            self.check_cap();
+        }
+    }
+
+    fn observe_distinct_text(&mut self, value: &str) {
         let length = value.chars().count() as u64;
         self.text_length = Some(match self.text_length {
             Some((lo, hi)) => (lo.min(length), hi.max(length)),
@@ -187,14 +214,6 @@ impl ColumnProfile {
         });
         self.hll
             .add_hash(hash_bytes(TEXT_HASH_SEED, value.as_bytes()));
-        if !self.high_cardinality {
-            if let Some(count) = self.text_counts.get_mut(value) {
-                *count += 1;
-            } else {
-                self.text_counts.insert(value.to_owned(), 1);
-                self.check_cap();
-            }
-        }
     }
 
     fn check_cap(&mut self) {
