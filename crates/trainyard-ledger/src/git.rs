@@ -208,6 +208,32 @@ impl ModelState {
         })
     }
 
+    /// The model's state in `tree`, or an empty one before the first write.
+    fn at(repo: &Repository, tree: Option<&Tree<'_>>, model: &str) -> Result<Self, LedgerError> {
+        match tree {
+            Some(tree) => Self::load(repo, tree, model),
+            None => Ok(Self::default()),
+        }
+    }
+
+    /// [`Self::at`], refusing when `version` was never registered.
+    fn with_version(
+        repo: &Repository,
+        tree: Option<&Tree<'_>>,
+        model: &str,
+        version: u64,
+    ) -> Result<Self, LedgerError> {
+        let state = Self::at(repo, tree, model)?;
+        if !state.has_version(version) {
+            return Err(LedgerError::VersionNotFound {
+                model: model.to_owned(),
+                spec: version.to_string(),
+                known: state.known_specs(),
+            });
+        }
+        Ok(state)
+    }
+
     pub(crate) fn aliases(&self) -> BTreeMap<String, u64> {
         self.alias_moves
             .iter()
@@ -362,10 +388,7 @@ impl Ledger for GitLedger {
         })?;
         let registered_at = chrono::Utc::now();
         self.update(REGISTRY_REF, |repo, tree| {
-            let state = match tree {
-                Some(tree) => ModelState::load(repo, tree, model)?,
-                None => ModelState::default(),
-            };
+            let state = ModelState::at(repo, tree, model)?;
             let version = ModelVersion {
                 model: model.to_owned(),
                 version: state.next_version(),
@@ -446,17 +469,7 @@ impl Ledger for GitLedger {
         self.model_state(model)?;
         let at = chrono::Utc::now();
         self.update(REGISTRY_REF, |repo, tree| {
-            let state = match tree {
-                Some(tree) => ModelState::load(repo, tree, model)?,
-                None => ModelState::default(),
-            };
-            if !state.has_version(version) {
-                return Err(LedgerError::VersionNotFound {
-                    model: model.to_owned(),
-                    spec: version.to_string(),
-                    known: state.known_specs(),
-                });
-            }
+            let state = ModelState::with_version(repo, tree, model, version)?;
             let moved = AliasMove {
                 model: model.to_owned(),
                 alias: alias.to_owned(),
@@ -500,17 +513,7 @@ impl Ledger for GitLedger {
         self.model_state(model)?;
         let at = chrono::Utc::now();
         self.update(REGISTRY_REF, |repo, tree| {
-            let state = match tree {
-                Some(tree) => ModelState::load(repo, tree, model)?,
-                None => ModelState::default(),
-            };
-            if !state.has_version(version) {
-                return Err(LedgerError::VersionNotFound {
-                    model: model.to_owned(),
-                    spec: version.to_string(),
-                    known: state.known_specs(),
-                });
-            }
+            ModelState::with_version(repo, tree, model, version)?;
             let change = TagChange {
                 model: model.to_owned(),
                 version,
