@@ -178,15 +178,7 @@ pub(super) fn parse(chunk: Chunk) -> Batch {
     if memchr(chunk.quote, &chunk.data).is_none() {
         parse_unquoted(chunk, utf8)
     } else if let Some(rows) = parse_simply_quoted(&chunk, utf8) {
-        Batch {
-            file: chunk.file,
-            bytes: chunk.data,
-            fields: rows.fields,
-            lines: rows.lines,
-            columns: rows.columns,
-            rows_read: rows.rows_read,
-            issues: rows.issues,
-        }
+        rows.into_batch(chunk.file, chunk.data)
     } else {
         parse_quoted(&chunk, utf8)
     }
@@ -199,6 +191,59 @@ struct InPlace {
     columns: usize,
     rows_read: u64,
     issues: Vec<RowIssue>,
+}
+
+impl InPlace {
+    fn with_capacity(bytes: usize, columns: usize) -> Self {
+        Self {
+            fields: Vec::with_capacity(bytes / 6),
+            lines: Vec::with_capacity(bytes / (columns.max(1) * 6)),
+            columns,
+            rows_read: 0,
+            issues: Vec::new(),
+        }
+    }
+
+    /// Ends the record whose fields were just pushed (`fields[first..]`, at
+    /// `line`): kept as a row, or dropped and reported when it is ragged or a
+    /// field is not UTF-8 (`utf8`: the whole chunk is known to be).
+    fn end_record(&mut self, data: &[u8], first: usize, utf8: bool, line: u64) {
+        self.rows_read += 1;
+        let found = self.fields.len() - first;
+        let issue = if found == self.columns {
+            (!utf8)
+                .then(|| bad_utf8(self.fields[first..].iter().filter_map(|f| f.get(data))))
+                .flatten()
+                .map(|column| (Some(column), IssueKind::NotUtf8))
+        } else {
+            Some((
+                None,
+                IssueKind::Ragged {
+                    expected: self.columns,
+                    found,
+                },
+            ))
+        };
+        match issue {
+            Some((column, kind)) => {
+                self.fields.truncate(first);
+                self.issues.push(RowIssue { line, column, kind });
+            }
+            None => self.lines.push(line),
+        }
+    }
+
+    fn into_batch(self, file: Arc<FileInfo>, bytes: Vec<u8>) -> Batch {
+        Batch {
+            file,
+            bytes,
+            fields: self.fields,
+            lines: self.lines,
+            columns: self.columns,
+            rows_read: self.rows_read,
+            issues: self.issues,
+        }
+    }
 }
 
 /// The common quoted CSV (every quoted field is `"text"` with no `""`, no newline
@@ -215,11 +260,7 @@ fn parse_simply_quoted(chunk: &Chunk, utf8: bool) -> Option<InPlace> {
     if memchr_iter(b'\r', data).any(|at| data.get(at + 1) != Some(&b'\n')) {
         return None;
     }
-    let columns = chunk.file.columns.len();
-    let mut fields = Vec::with_capacity(data.len() / 6);
-    let mut lines = Vec::with_capacity(data.len() / (columns.max(1) * 6));
-    let mut issues = Vec::new();
-    let mut rows_read = 0;
+    let mut rows = InPlace::with_capacity(data.len(), chunk.file.columns.len());
     let mut line = chunk.start_line;
     let mut pos = 0;
     let len = data.len();
@@ -235,42 +276,12 @@ fn parse_simply_quoted(chunk: &Chunk, utf8: bool) -> Option<InPlace> {
             line += 1;
             continue;
         }
-        rows_read += 1;
-        let first = fields.len();
-        pos = scan_record(data, pos, delimiter, quote, &mut fields)?;
-        let found = fields.len() - first;
-        if found != columns {
-            fields.truncate(first);
-            issues.push(RowIssue {
-                line,
-                column: None,
-                kind: IssueKind::Ragged {
-                    expected: columns,
-                    found,
-                },
-            });
-        } else if let Some(column) = (!utf8)
-            .then(|| bad_utf8(fields[first..].iter().filter_map(|f| f.get(data))))
-            .flatten()
-        {
-            fields.truncate(first);
-            issues.push(RowIssue {
-                line,
-                column: Some(column),
-                kind: IssueKind::NotUtf8,
-            });
-        } else {
-            lines.push(line);
-        }
+        let first = rows.fields.len();
+        pos = scan_record(data, pos, delimiter, quote, &mut rows.fields)?;
+        rows.end_record(data, first, utf8, line);
         line += 1;
     }
-    Some(InPlace {
-        fields,
-        lines,
-        columns,
-        rows_read,
-        issues,
-    })
+    Some(rows)
 }
 
 /// The fields of the record starting at `pos`, pushed to `fields`; returns where the
@@ -353,12 +364,8 @@ fn scan_record(
 /// The batch keeps the chunk's bytes; fields are ranges into them.
 fn parse_unquoted(chunk: Chunk, utf8: bool) -> Batch {
     let data = chunk.data;
-    let columns = chunk.file.columns.len();
     let delimiter = chunk.delimiter;
-    let mut fields = Vec::with_capacity(data.len() / 6);
-    let mut lines = Vec::with_capacity(data.len() / (columns.max(1) * 6));
-    let mut issues = Vec::new();
-    let mut rows_read = 0;
+    let mut rows = InPlace::with_capacity(data.len(), chunk.file.columns.len());
     let mut line = chunk.start_line;
     let mut start = 0;
     while start < data.len() {
@@ -368,51 +375,19 @@ fn parse_unquoted(chunk: Chunk, utf8: bool) -> Batch {
             end -= 1;
         }
         if end > start {
-            rows_read += 1;
-            let first = fields.len();
+            let first = rows.fields.len();
             let mut field_start = start;
             for at in memchr_iter(delimiter, &data[start..end]) {
-                fields.push(Field::new(field_start, start + at));
+                rows.fields.push(Field::new(field_start, start + at));
                 field_start = start + at + 1;
             }
-            fields.push(Field::new(field_start, end));
-            let found = fields.len() - first;
-            if found != columns {
-                fields.truncate(first);
-                issues.push(RowIssue {
-                    line,
-                    column: None,
-                    kind: IssueKind::Ragged {
-                        expected: columns,
-                        found,
-                    },
-                });
-            } else if let Some(column) = (!utf8)
-                .then(|| bad_utf8(fields[first..].iter().filter_map(|f| f.get(&data))))
-                .flatten()
-            {
-                fields.truncate(first);
-                issues.push(RowIssue {
-                    line,
-                    column: Some(column),
-                    kind: IssueKind::NotUtf8,
-                });
-            } else {
-                lines.push(line);
-            }
+            rows.fields.push(Field::new(field_start, end));
+            rows.end_record(&data, first, utf8, line);
         }
         line += 1;
         start = newline + 1;
     }
-    Batch {
-        file: chunk.file,
-        bytes: data,
-        fields,
-        lines,
-        columns,
-        rows_read,
-        issues,
-    }
+    rows.into_batch(chunk.file, data)
 }
 
 /// Quotes in the chunk: the `csv` crate parses it (RFC 4180, quoted newlines, `""`).
