@@ -129,15 +129,7 @@ fn keep_and_publish(
         log.warning("not publishing to GitHub: GITHUB_REPOSITORY is not set to owner/name");
         return Forge::Done;
     };
-    let github = match GitHub::new(GitHubConfig {
-        api_url: env
-            .get("GITHUB_API_URL")
-            .unwrap_or("https://api.github.com")
-            .to_owned(),
-        token,
-        repository,
-        retry: retry_policy(env),
-    }) {
+    let github = match GitHub::new(github_config(env, token, repository)) {
         Ok(github) => github,
         Err(error) => {
             log.error(&error.to_string());
@@ -378,6 +370,20 @@ fn first_refusal(dir: &Path) -> bool {
 }
 
 /// `TRAINYARD_GITHUB_ATTEMPTS` (default 5) tries per request.
+/// The job's GitHub: its API (GitHub Enterprise through GITHUB_API_URL), the
+/// token and repository, and the retry policy.
+fn github_config(env: &Env, token: Token, repository: Repository) -> GitHubConfig {
+    GitHubConfig {
+        api_url: env
+            .get("GITHUB_API_URL")
+            .unwrap_or("https://api.github.com")
+            .to_owned(),
+        token,
+        repository,
+        retry: retry_policy(env),
+    }
+}
+
 pub fn retry_policy(env: &Env) -> RetryPolicy {
     let mut policy = RetryPolicy::default();
     if let Some(attempts) = env
@@ -518,5 +524,78 @@ mod tests {
             format!("{name}/Cargo.toml")
         );
         assert_eq!(repository_path("data/x.csv", None), "data/x.csv");
+    }
+}
+
+/// The forge as the steps may ask it for evidence (see [`steps::ForgeEvidence`]):
+/// GitHub, from the job's token, repository and API URL.
+#[derive(Debug, Clone, Default)]
+pub struct GitHubEvidence {
+    env: Env,
+}
+
+impl GitHubEvidence {
+    pub fn new(env: &Env) -> Self {
+        Self { env: env.clone() }
+    }
+}
+
+impl steps::ForgeEvidence for GitHubEvidence {
+    /// Read from GitHub when the job has a token; otherwise why not, in a line
+    /// that says how to provide it (the rule then fails: it never passes unread).
+    fn commit_checks(&self, commit: &str) -> Result<trainyard_gate::CommitChecks, StepError> {
+        use trainyard_gate::{CheckState, CommitChecks};
+        let env = &self.env;
+        let Some(token) = token(env) else {
+            return Ok(CommitChecks::Unavailable(
+                "no GitHub token; set GITHUB_TOKEN (in a workflow: `env: { GITHUB_TOKEN: ${{ github.token }} }` \
+                 or the action's `github-token` input) with `checks: read` and `statuses: read` permissions"
+                    .to_owned(),
+            ));
+        };
+        let Some(repository) = env.get("GITHUB_REPOSITORY").and_then(Repository::parse) else {
+            return Ok(CommitChecks::Unavailable(
+                "GITHUB_REPOSITORY is not set to owner/name, so there is no GitHub repository to ask; \
+                 set it (GitHub Actions does)"
+                    .to_owned(),
+            ));
+        };
+        let source = format!("GitHub {repository}");
+        let github = GitHub::new(github_config(env, token, repository))
+            .map_err(|error| StepError::Environment(error.to_string()))?;
+        let refused = |error: ForgeError| match error {
+            ForgeError::Refused { status, .. } => Ok(CommitChecks::Unavailable(format!(
+                "GitHub refused to show them (HTTP {status}); give the job's token `checks: read` and `statuses: read` permissions"
+            ))),
+            error => Err(StepError::Environment(error.to_string())),
+        };
+        let runs = match github.check_runs_for_ref(commit) {
+            Ok(runs) => runs,
+            Err(error) => return refused(error),
+        };
+        let statuses = match github.combined_status(commit) {
+            Ok(combined) => combined.statuses,
+            Err(error) => return refused(error),
+        };
+        let mut results: BTreeMap<String, Vec<CheckState>> = BTreeMap::new();
+        for run in runs {
+            let state = match (run.status.as_str(), run.conclusion.as_deref()) {
+                ("completed", Some("success")) => CheckState::Succeeded,
+                ("completed", conclusion) => {
+                    CheckState::Failed(conclusion.unwrap_or("none").to_owned())
+                }
+                (status, _) => CheckState::Pending(status.to_owned()),
+            };
+            results.entry(run.name).or_default().push(state);
+        }
+        for status in statuses {
+            let state = match status.state.as_str() {
+                "success" => CheckState::Succeeded,
+                "pending" => CheckState::Pending(status.state.clone()),
+                _ => CheckState::Failed(status.state.clone()),
+            };
+            results.entry(status.context).or_default().push(state);
+        }
+        Ok(CommitChecks::Read { source, results })
     }
 }

@@ -152,6 +152,7 @@ pub fn run() -> ExitStatus {
     let color = anstream::AutoStream::choice(&stdout) != anstream::ColorChoice::Never;
     let log = steps::LogStream::new(log::CiLog::new(host, format, &env, color));
     let context = StepContext {
+        forge: Box::new(forge::GitHubEvidence::new(&env)),
         env,
         manifest_path: cli.manifest.clone(),
         log,

@@ -9,7 +9,7 @@ use trainyard_ci::{CiContext, Trigger};
 use trainyard_core::manifest::{DataCheck, GatePolicy};
 use trainyard_core::{Conclusion, Finding, Location, Manifest, Report, StepError};
 use trainyard_gate::policy::{self, BasePolicy, BaseRef};
-use trainyard_gate::{Candidate, Champion, CheckState, CommitChecks, Evidence, GateError, Verdict};
+use trainyard_gate::{Candidate, Champion, CommitChecks, Evidence, GateError, Verdict};
 use trainyard_ledger::{GitLedger, Ledger, LedgerError, LocalStore, ModelVersion, RunRecord};
 
 use super::{Project, StepContext};
@@ -128,78 +128,17 @@ pub fn judge(args: &GateArgs, context: &StepContext) -> Result<Judged, StepError
     })
 }
 
-/// The check runs and commit statuses on the trained commit, read from GitHub
-/// when the policy names any and the job has a token; otherwise why not, in a
-/// line that says how to provide it (the rule then fails: it never passes unread).
+/// The check runs and commit statuses on the trained commit, when the policy
+/// names any: asked of the forge the CLI hands in (the step sends no request).
 fn commit_checks(
     context: &StepContext,
     commit: &str,
     policy: &GatePolicy,
 ) -> Result<CommitChecks, StepError> {
-    use trainyard_forge::{ForgeError, GitHub, GitHubConfig, Repository};
     if policy.checks.is_empty() || commit.is_empty() {
         return Ok(CommitChecks::default());
     }
-    let env = &context.env;
-    let Some(token) = crate::cli::forge::token(env) else {
-        return Ok(CommitChecks::Unavailable(
-            "no GitHub token; set GITHUB_TOKEN (in a workflow: `env: { GITHUB_TOKEN: ${{ github.token }} }` \
-             or the action's `github-token` input) with `checks: read` and `statuses: read` permissions"
-                .to_owned(),
-        ));
-    };
-    let Some(repository) = env.get("GITHUB_REPOSITORY").and_then(Repository::parse) else {
-        return Ok(CommitChecks::Unavailable(
-            "GITHUB_REPOSITORY is not set to owner/name, so there is no GitHub repository to ask; \
-             set it (GitHub Actions does)"
-                .to_owned(),
-        ));
-    };
-    let source = format!("GitHub {repository}");
-    let github = GitHub::new(GitHubConfig {
-        api_url: env
-            .get("GITHUB_API_URL")
-            .unwrap_or("https://api.github.com")
-            .to_owned(),
-        token,
-        repository,
-        retry: crate::cli::forge::retry_policy(env),
-    })
-    .map_err(|error| StepError::Environment(error.to_string()))?;
-    let refused = |error: ForgeError| match error {
-        ForgeError::Refused { status, .. } => Ok(CommitChecks::Unavailable(format!(
-            "GitHub refused to show them (HTTP {status}); give the job's token `checks: read` and `statuses: read` permissions"
-        ))),
-        error => Err(StepError::Environment(error.to_string())),
-    };
-    let runs = match github.check_runs_for_ref(commit) {
-        Ok(runs) => runs,
-        Err(error) => return refused(error),
-    };
-    let statuses = match github.combined_status(commit) {
-        Ok(combined) => combined.statuses,
-        Err(error) => return refused(error),
-    };
-    let mut results: BTreeMap<String, Vec<CheckState>> = BTreeMap::new();
-    for run in runs {
-        let state = match (run.status.as_str(), run.conclusion.as_deref()) {
-            ("completed", Some("success")) => CheckState::Succeeded,
-            ("completed", conclusion) => {
-                CheckState::Failed(conclusion.unwrap_or("none").to_owned())
-            }
-            (status, _) => CheckState::Pending(status.to_owned()),
-        };
-        results.entry(run.name).or_default().push(state);
-    }
-    for status in statuses {
-        let state = match status.state.as_str() {
-            "success" => CheckState::Succeeded,
-            "pending" => CheckState::Pending(status.state.clone()),
-            _ => CheckState::Failed(status.state.clone()),
-        };
-        results.entry(status.context).or_default().push(state);
-    }
-    Ok(CommitChecks::Read { source, results })
+    context.forge.commit_checks(commit)
 }
 
 /// Where the policy is read: a PR's base, else the default branch (the CI's,

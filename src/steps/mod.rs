@@ -46,6 +46,15 @@ pub struct StepContext {
     pub manifest_path: PathBuf,
     /// The live log of long-running steps (a command's output while it runs).
     pub log: LogStream,
+    /// Evidence only the forge holds (GitHub's check runs on a commit).
+    pub forge: Box<dyn ForgeEvidence>,
+}
+
+/// What a step may ask of the forge. The CLI's forge layer answers, so a step
+/// never builds a client or sends a request itself.
+pub trait ForgeEvidence: std::fmt::Debug {
+    /// The check runs and commit statuses on `commit`, or why they cannot be read.
+    fn commit_checks(&self, commit: &str) -> Result<trainyard_gate::CommitChecks, StepError>;
 }
 
 /// A loaded manifest and the folder its relative paths start from.
@@ -62,8 +71,9 @@ impl StepContext {
     /// A context whose live log goes nowhere.
     pub fn new(env: Env, manifest_path: PathBuf) -> Self {
         Self {
-            env,
             manifest_path,
+            forge: Box::new(crate::cli::forge::GitHubEvidence::new(&env)),
+            env,
             log: LogStream::discard(),
         }
     }
