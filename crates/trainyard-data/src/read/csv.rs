@@ -1,11 +1,14 @@
-//! CSV: chunk boundaries that respect quoted newlines, a fast path for chunks without
-//! quotes (memchr over byte slices, no copy) and the `csv` crate for the rest.
+//! CSV: chunk boundaries that respect quoted newlines, a fast path that splits a chunk
+//! in place from bit masks of its quotes, delimiters and newlines (64 bytes at a time,
+//! no copy), and the `csv` crate for what that path leaves (`""`, quoted newlines, bare
+//! `\r`, a quote inside a field, an unclosed quote).
 
 use std::sync::Arc;
 
 use memchr::{memchr, memchr_iter, memrchr};
 use trainyard_core::StepError;
 use trainyard_core::manifest::DataFormat;
+use wide::u8x16;
 
 use super::{
     Batch, Chunk, Field, FileChunks, FileInfo, InputFile, IssueKind, ReadOptions, RowIssue,
@@ -58,6 +61,14 @@ pub(crate) fn last_record_boundary(buf: &[u8], delimiter: u8, quote: u8) -> Opti
     if memchr(quote, buf).is_none() {
         return memrchr(b'\n', buf).map(|at| at + 1);
     }
+    match masked_record_boundary(buf, delimiter, quote) {
+        Ok(boundary) => boundary,
+        Err(Irregular) => scanned_record_boundary(buf, delimiter, quote),
+    }
+}
+
+/// [`last_record_boundary`] from the quote spans, one `memchr` per quote.
+fn scanned_record_boundary(buf: &[u8], delimiter: u8, quote: u8) -> Option<usize> {
     let spans = quote_spans(buf, delimiter, quote);
     let mut limit = buf.len();
     loop {
@@ -67,6 +78,175 @@ pub(crate) fn last_record_boundary(buf: &[u8], delimiter: u8, quote: u8) -> Opti
             None => return Some(newline + 1),
         }
     }
+}
+
+/// A chunk the mask passes leave to the byte-by-byte readers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Irregular;
+
+/// One bit per byte of a 64-byte block (bit `i` for byte `i`).
+#[derive(Debug, Clone, Copy, Default)]
+struct BlockMasks {
+    quote: u64,
+    delimiter: u64,
+    newline: u64,
+    carriage_return: u64,
+    /// Bytes >= 0x80: a block without any is ASCII, so valid UTF-8.
+    high: u64,
+    /// The block's bytes (all but the end of a zero-padded last block).
+    valid: u64,
+}
+
+impl BlockMasks {
+    /// Only the first `valid` bits (a zero-padded last block).
+    fn keep(self, valid: u64) -> Self {
+        Self {
+            quote: self.quote & valid,
+            delimiter: self.delimiter & valid,
+            newline: self.newline & valid,
+            carriage_return: self.carriage_return & valid,
+            high: self.high & valid,
+            valid,
+        }
+    }
+}
+
+/// Compares 16 bytes at a time with each special byte (SSE2 or NEON through `wide`)
+/// and gathers the results into [`BlockMasks`].
+struct Classifier {
+    quote: u8x16,
+    delimiter: u8x16,
+    newline: u8x16,
+    carriage_return: u8x16,
+}
+
+impl Classifier {
+    fn new(delimiter: u8, quote: u8) -> Self {
+        Self {
+            quote: u8x16::splat(quote),
+            delimiter: u8x16::splat(delimiter),
+            newline: u8x16::splat(b'\n'),
+            carriage_return: u8x16::splat(b'\r'),
+        }
+    }
+
+    #[inline]
+    fn masks(&self, block: &[u8; 64]) -> BlockMasks {
+        let mut masks = BlockMasks {
+            valid: u64::MAX,
+            ..BlockMasks::default()
+        };
+        let (lanes, _) = block.as_chunks::<16>();
+        for (index, lane) in lanes.iter().enumerate() {
+            let bytes = u8x16::new(*lane);
+            let shift = 16 * index;
+            let bits = |needle: u8x16| u64::from(bytes.simd_eq(needle).to_bitmask()) << shift;
+            masks.quote |= bits(self.quote);
+            masks.delimiter |= bits(self.delimiter);
+            masks.newline |= bits(self.newline);
+            masks.carriage_return |= bits(self.carriage_return);
+            masks.high |= u64::from(bytes.to_bitmask()) << shift;
+        }
+        masks
+    }
+
+    /// The masks of every 64-byte block of `data` in order, with the block's offset;
+    /// the last block is zero-padded and its masks cut to the bytes it has.
+    fn blocks<'a>(&'a self, data: &'a [u8]) -> impl Iterator<Item = (usize, BlockMasks)> + 'a {
+        let (blocks, tail) = data.as_chunks::<64>();
+        let last = (!tail.is_empty()).then(|| {
+            let mut block = [0; 64];
+            block[..tail.len()].copy_from_slice(tail);
+            let valid = (1u64 << tail.len()) - 1;
+            (64 * blocks.len(), self.masks(&block).keep(valid))
+        });
+        blocks
+            .iter()
+            .enumerate()
+            .map(|(index, block)| (64 * index, self.masks(block)))
+            .chain(last)
+    }
+}
+
+/// Bit `i` set when an odd number of bits `0..=i` of `bits` are set: with `bits`
+/// the quotes, the bytes inside quoted fields (opening quote included).
+#[inline]
+fn prefix_xor(mut bits: u64) -> u64 {
+    bits ^= bits << 1;
+    bits ^= bits << 2;
+    bits ^= bits << 4;
+    bits ^= bits << 8;
+    bits ^= bits << 16;
+    bits ^= bits << 32;
+    bits
+}
+
+/// `0` or all ones, from bit 63: what carries over to the next block.
+#[inline]
+fn carry_out(bits: u64) -> u64 {
+    0u64.wrapping_sub(bits >> 63)
+}
+
+/// The quoted regions of a chunk, block after block, read by quote parity: every
+/// quote toggles. That is how csv-core reads a chunk as long as every quote that
+/// opens a region stands at a field start or right after a quote (`""`); a block
+/// with any other opening quote is [`Irregular`].
+#[derive(Debug, Clone, Copy)]
+struct QuoteParity {
+    /// All ones when the previous block ended inside quotes.
+    inside: u64,
+    /// Bit 0: the previous byte was a quote / a delimiter, `\n` or `\r` (the chunk
+    /// starts at a field start).
+    after_quote: u64,
+    after_separator: u64,
+}
+
+impl QuoteParity {
+    fn new() -> Self {
+        Self {
+            inside: 0,
+            after_quote: 0,
+            after_separator: 1,
+        }
+    }
+
+    /// The block's bytes inside quotes, or `Irregular`.
+    #[inline]
+    fn inside(&mut self, masks: &BlockMasks) -> Result<u64, Irregular> {
+        let inside = prefix_xor(masks.quote) ^ self.inside;
+        let separator = masks.delimiter | masks.newline | masks.carriage_return;
+        let opening = masks.quote & inside;
+        let after_separator = (separator << 1) | self.after_separator;
+        let after_quote = (masks.quote << 1) | self.after_quote;
+        if opening & !(after_separator | after_quote) != 0 {
+            return Err(Irregular);
+        }
+        self.inside = carry_out(inside);
+        self.after_quote = masks.quote >> 63;
+        self.after_separator = separator >> 63;
+        Ok(inside)
+    }
+}
+
+/// [`last_record_boundary`] from block masks: the last newline outside quotes, or
+/// `Irregular` when quote parity may not be how csv-core reads `buf`.
+fn masked_record_boundary(
+    buf: &[u8],
+    delimiter: u8,
+    quote: u8,
+) -> Result<Option<usize>, Irregular> {
+    if quote == delimiter || quote == b'\n' || quote == b'\r' {
+        return Err(Irregular);
+    }
+    let mut parity = QuoteParity::new();
+    let mut last = None;
+    for (offset, masks) in Classifier::new(delimiter, quote).blocks(buf) {
+        let newlines = masks.newline & !parity.inside(&masks)?;
+        if newlines != 0 {
+            last = Some(offset + 64 - newlines.leading_zeros() as usize);
+        }
+    }
+    Ok(last)
 }
 
 /// The end (exclusive) of the first record of `buf`.
@@ -174,6 +354,22 @@ fn bad_utf8<'a>(fields: impl Iterator<Item = &'a [u8]>) -> Option<u32> {
 }
 
 pub(super) fn parse(chunk: Chunk) -> Batch {
+    // Read as UTF-8 first: an ASCII chunk needs no other check, and a chunk that
+    // turns out not to be UTF-8 is read again with a check per row.
+    if let Ok((rows, ascii)) = parse_masked(&chunk, true) {
+        if ascii || std::str::from_utf8(&chunk.data).is_ok() {
+            return rows.into_batch(chunk.file, chunk.data);
+        }
+        if let Ok((rows, _)) = parse_masked(&chunk, false) {
+            return rows.into_batch(chunk.file, chunk.data);
+        }
+    }
+    parse_bytewise(chunk)
+}
+
+/// The chunk read with a search per field, or by the `csv` crate: what
+/// [`parse_masked`] leaves.
+fn parse_bytewise(chunk: Chunk) -> Batch {
     let utf8 = std::str::from_utf8(&chunk.data).is_ok();
     if memchr(chunk.quote, &chunk.data).is_none() {
         parse_unquoted(chunk, utf8)
@@ -244,6 +440,129 @@ impl InPlace {
             issues: self.issues,
         }
     }
+}
+
+/// What [`parse_masked`] carries from one block to the next.
+#[derive(Debug, Clone, Copy)]
+struct SplitState {
+    /// All ones when the previous block ended inside quotes.
+    inside: u64,
+    /// Bit 0: the previous byte was a delimiter or `\n` (the chunk starts at a
+    /// field start) / a closing quote / a `\r`.
+    after_separator: u64,
+    after_closing: u64,
+    after_carriage_return: u64,
+}
+
+impl SplitState {
+    fn new() -> Self {
+        Self {
+            inside: 0,
+            after_separator: 1,
+            after_closing: 0,
+            after_carriage_return: 0,
+        }
+    }
+
+    /// The block's delimiters and newlines outside quotes, or `Irregular` when the
+    /// block has what [`parse_simply_quoted`] leaves to the `csv` crate: a quote
+    /// that opens anywhere but at a field start (in an unquoted field, or `""`), a
+    /// closing quote followed by anything but a delimiter or the record's end, a
+    /// `\n` or `\r` inside quotes, or a `\r` not followed by `\n`.
+    #[inline]
+    fn separators(&mut self, masks: &BlockMasks) -> Result<u64, Irregular> {
+        let inside = prefix_xor(masks.quote) ^ self.inside;
+        let separator = masks.delimiter | masks.newline;
+        let opening = masks.quote & inside;
+        let closing = masks.quote & !inside;
+        let after_separator = (separator << 1) | self.after_separator;
+        let after_closing = (closing << 1) | self.after_closing;
+        let after_carriage_return = (masks.carriage_return << 1) | self.after_carriage_return;
+        let irregular = (opening & !after_separator)
+            | (after_closing & !(separator | masks.carriage_return))
+            | ((masks.newline | masks.carriage_return) & inside)
+            | (after_carriage_return & !masks.newline);
+        if irregular & masks.valid != 0 {
+            return Err(Irregular);
+        }
+        self.inside = carry_out(inside);
+        self.after_separator = separator >> 63;
+        self.after_closing = closing >> 63;
+        self.after_carriage_return = masks.carriage_return >> 63;
+        Ok(separator & !inside)
+    }
+}
+
+/// A field from its raw bytes `start..end` (delimiters and `\r\n` excluded), `start`
+/// within `data`: the text between the quotes of a quoted field. Branch-free, since
+/// whether a field is quoted follows the columns.
+#[inline]
+fn unquoted_field(data: &[u8], start: usize, end: usize, quote: u8) -> Field {
+    let quoted = usize::from(data[start] == quote);
+    Field::new(start + quoted, end - quoted)
+}
+
+/// The chunk split in place from block masks, as [`parse_simply_quoted`] (or, without
+/// quotes, [`parse_unquoted`]) reads it: the separators outside quotes, found 64
+/// bytes at a time, end the fields and records, with no search per field. `utf8`:
+/// the chunk is taken to be UTF-8 (no check per row). Also says whether the chunk
+/// is ASCII. `Irregular` for anything those parsers would not read in place.
+fn parse_masked(chunk: &Chunk, utf8: bool) -> Result<(InPlace, bool), Irregular> {
+    let data = chunk.data.as_slice();
+    let (delimiter, quote) = (chunk.delimiter, chunk.quote);
+    if [delimiter, quote]
+        .iter()
+        .any(|&byte| byte == b'\n' || byte == b'\r')
+        || delimiter == quote
+        || data.last() == Some(&b'\r')
+    {
+        return Err(Irregular);
+    }
+    let mut rows = InPlace::with_capacity(data.len(), chunk.file.columns.len());
+    let mut state = SplitState::new();
+    let mut high = 0;
+    let mut line = chunk.start_line;
+    let (mut field_start, mut record_first) = (0, 0);
+    for (offset, masks) in Classifier::new(delimiter, quote).blocks(data) {
+        high |= masks.high;
+        let mut separators = state.separators(&masks)?;
+        while separators != 0 {
+            let bit = separators.trailing_zeros();
+            separators &= separators - 1;
+            let at = offset + bit as usize;
+            if masks.newline & (1 << bit) == 0 {
+                rows.fields
+                    .push(unquoted_field(data, field_start, at, quote));
+            } else {
+                let mut end = at;
+                if end > field_start && data[end - 1] == b'\r' {
+                    end -= 1;
+                }
+                // A blank line (`\n` or `\r\n`) is no record.
+                if end > field_start || rows.fields.len() > record_first {
+                    rows.fields
+                        .push(unquoted_field(data, field_start, end, quote));
+                    rows.end_record(data, record_first, utf8, line);
+                    record_first = rows.fields.len();
+                }
+                line += 1;
+            }
+            field_start = at + 1;
+        }
+    }
+    if state.inside != 0 {
+        return Err(Irregular);
+    }
+    // The last record, without a newline; after a last delimiter, its empty field.
+    if field_start < data.len() {
+        rows.fields
+            .push(unquoted_field(data, field_start, data.len(), quote));
+        rows.end_record(data, record_first, utf8, line);
+    } else if rows.fields.len() > record_first {
+        rows.fields.push(Field::new(field_start, field_start));
+        rows.end_record(data, record_first, utf8, line);
+    }
+    Ok((rows, high == 0))
 }
 
 /// The common quoted CSV (every quoted field is `"text"` with no `""`, no newline
@@ -549,6 +868,194 @@ mod tests {
             assert_eq!(rows(&fast), rows(&slow), "case {index}");
             assert_eq!(fast.issues, slow.issues, "case {index}");
             assert_eq!(fast.rows_read, slow.rows_read, "case {index}");
+        }
+    }
+
+    /// The same rows, lines and issues, and the same field ranges (both in place).
+    fn assert_same(masked: &Batch, reference: &Batch, what: &str) {
+        assert_eq!(rows(masked), rows(reference), "{what}");
+        assert_eq!(masked.issues, reference.issues, "{what}");
+        assert_eq!(masked.rows_read, reference.rows_read, "{what}");
+    }
+
+    /// Random CSV meant to hit the mask logic's edges: quoted and unquoted fields of
+    /// lengths that put quotes, delimiters and `\r\n` on both sides of 64-byte block
+    /// edges, empty fields, blank lines, ragged rows, non-UTF-8 bytes and, now and
+    /// then, what only the `csv` crate reads (`""`, quoted newlines, a quote inside
+    /// a field, bare `\r`, an unclosed quote).
+    fn tricky_csv(seed: u64, delimiter: u8, quote: u8) -> Vec<u8> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = move |below: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % below
+        };
+        let irregular = next(4) == 0;
+        let mut out = Vec::new();
+        let records = 1 + next(12);
+        for record in 0..records {
+            let fields = if next(8) == 0 { 1 + next(5) } else { 3 };
+            for field in 0..fields {
+                if field > 0 {
+                    out.push(delimiter);
+                }
+                let len = match next(4) {
+                    0 => 0,
+                    1 => next(4),
+                    2 => next(70),
+                    _ => 55 + next(15),
+                };
+                let text: Vec<u8> = (0..len)
+                    .map(|_| match next(40) {
+                        0 => 0xff,
+                        1 => 0xc3,
+                        2 => 0xa9,
+                        _ => b'a' + u8::try_from(next(26)).unwrap_or(0),
+                    })
+                    .collect();
+                if next(3) == 0 {
+                    out.push(quote);
+                    for (at, &byte) in text.iter().enumerate() {
+                        out.push(byte);
+                        if at % 7 == 3 && next(3) == 0 {
+                            out.push(delimiter);
+                        }
+                        let escaped = [quote, quote];
+                        if irregular && next(30) == 0 {
+                            out.extend_from_slice(match next(4) {
+                                0 => &escaped[..],
+                                1 => b"\n",
+                                2 => b"\r\n",
+                                _ => b"\r",
+                            });
+                        }
+                    }
+                    if !(irregular && record + 1 == records && field + 1 == fields && next(2) == 0)
+                    {
+                        out.push(quote);
+                    }
+                    if irregular && next(20) == 0 {
+                        out.push(b'x');
+                    }
+                } else {
+                    out.extend_from_slice(&text);
+                    if irregular && next(20) == 0 {
+                        out.push(quote);
+                    }
+                }
+            }
+            if record + 1 < records || next(2) == 0 {
+                out.extend_from_slice(match next(6) {
+                    0 => b"\r\n",
+                    1 => b"\n\n",
+                    2 if irregular => b"\r",
+                    3 => b"\r\n\r\n",
+                    _ => b"\n",
+                });
+            }
+        }
+        out
+    }
+
+    fn chunk_with(data: &[u8], delimiter: u8, quote: u8) -> Chunk {
+        Chunk {
+            delimiter,
+            quote,
+            ..chunk(data, 3)
+        }
+    }
+
+    #[test]
+    fn the_mask_parser_reads_as_the_bytewise_parsers_do() {
+        let mut masked_count = 0;
+        for (delimiter, quote) in [(b',', b'"'), (b'\t', b'\''), (b';', b'"')] {
+            for seed in 0..4000 {
+                let data = tricky_csv(seed, delimiter, quote);
+                let what = format!("seed {seed}: {:?}", String::from_utf8_lossy(&data));
+                let reference = parse_bytewise(chunk_with(&data, delimiter, quote));
+                let read = parse(chunk_with(&data, delimiter, quote));
+                assert_same(&read, &reference, &what);
+                let utf8 = std::str::from_utf8(&data).is_ok();
+                if let Ok((rows, ascii)) = parse_masked(&chunk_with(&data, delimiter, quote), utf8)
+                {
+                    masked_count += 1;
+                    assert_eq!(ascii, data.is_ascii(), "{what}");
+                    // In place both: the same ranges of the chunk.
+                    assert_eq!(rows.fields, reference.fields, "{what}");
+                    assert_eq!(rows.lines, reference.lines, "{what}");
+                    // And what the csv crate reads.
+                    let csv_crate = parse_quoted(&chunk_with(&data, delimiter, quote), utf8);
+                    assert_same(&read, &csv_crate, &what);
+                }
+            }
+        }
+        // Most inputs are regular: the comparison is not vacuous.
+        assert!(masked_count > 6000, "{masked_count} read by masks");
+    }
+
+    #[test]
+    fn mask_boundaries_are_the_scanned_ones() {
+        let mut masked_count = 0;
+        for (delimiter, quote) in [(b',', b'"'), (b'\t', b'\'')] {
+            for seed in 0..4000 {
+                let data = tricky_csv(seed, delimiter, quote);
+                let what = format!("seed {seed}: {:?}", String::from_utf8_lossy(&data));
+                let scanned = scanned_record_boundary(&data, delimiter, quote);
+                assert_eq!(
+                    last_record_boundary(&data, delimiter, quote),
+                    scanned,
+                    "{what}"
+                );
+                if let Ok(masked) = masked_record_boundary(&data, delimiter, quote) {
+                    masked_count += 1;
+                    assert_eq!(masked, scanned, "{what}");
+                }
+            }
+        }
+        assert!(masked_count > 6000, "{masked_count} cut by masks");
+    }
+
+    #[test]
+    fn block_edges_split_nothing() {
+        // A quoted field, a delimiter or `\r\n` at every position around the
+        // 64-byte edges, in rows of three fields.
+        for pad in 0..140 {
+            let filler = "p".repeat(pad);
+            let inputs = [
+                format!("{filler},\"q,1\",z\n2,\"\",\n"),
+                format!("{filler},x,y\r\n\"a\",b,\"c\"\r\n"),
+                format!("{filler},,\r\n,,"),
+                format!("1,\"{filler}\",\"{filler}\"\n2,3,"),
+                format!("\"{filler}\",2,3"),
+                format!("{filler},\"a\nb\",3\n4,5,6\n"),
+                format!("{filler},\"a\"\"b\",3\n4,5,6\r\n"),
+                format!("{filler},5\" tv,3\n4,\"5\",6\n"),
+                format!("{filler},2,3\r4,5,6\n"),
+                format!("{filler},2,\"3\n4,5,6\n"),
+                format!("{filler},a\u{e9},\"b\"\n4,\"5\",6"),
+            ];
+            for (index, text) in inputs.iter().enumerate() {
+                let mut data = text.clone().into_bytes();
+                let what = format!("pad {pad} input {index}: {text:?}");
+                let reference = parse_bytewise(chunk(&data, 3));
+                assert_same(&parse(chunk(&data, 3)), &reference, &what);
+                // The regular ones are read by masks.
+                let masked = parse_masked(&chunk(&data, 3), true);
+                assert_eq!(masked.is_ok(), index < 5 || index == 10, "{what}");
+                assert_eq!(
+                    last_record_boundary(&data, b',', b'"'),
+                    scanned_record_boundary(&data, b',', b'"'),
+                    "{what}"
+                );
+                // The same bytes with one not UTF-8, where the filler ends.
+                if pad > 0 {
+                    data[pad - 1] = 0xff;
+                    let reference = parse_bytewise(chunk(&data, 3));
+                    assert!(!reference.issues.is_empty(), "{what}");
+                    assert_same(&parse(chunk(&data, 3)), &reference, &what);
+                }
+            }
         }
     }
 }
