@@ -552,25 +552,20 @@ impl fmt::Debug for FileChunks {
 }
 
 impl FileChunks {
-    /// Reads until `buf` holds at least `want` bytes or the stream ends.
+    /// Reads until `buf` holds at least `want` bytes or the stream ends, into its
+    /// spare capacity (not zeroed first).
     fn fill(&mut self, buf: &mut Vec<u8>, want: usize) -> Result<(), StepError> {
-        while buf.len() < want && !self.eof {
-            let start = buf.len();
-            buf.resize(want, 0);
-            match self.reader.read(&mut buf[start..]) {
-                Ok(0) => {
-                    buf.truncate(start);
-                    self.eof = true;
-                }
-                Ok(read) => buf.truncate(start + read),
-                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {
-                    buf.truncate(start);
-                }
-                Err(error) => {
-                    buf.truncate(start);
-                    return Err(StepError::io("reading", &self.path, error));
-                }
-            }
+        if buf.len() >= want || self.eof {
+            return Ok(());
+        }
+        let missing = want - buf.len();
+        buf.reserve_exact(missing);
+        let read = (&mut self.reader)
+            .take(missing as u64)
+            .read_to_end(buf)
+            .map_err(|error| StepError::io("reading", &self.path, error))?;
+        if read < missing {
+            self.eof = true;
         }
         Ok(())
     }
