@@ -212,13 +212,40 @@ struct TextCounts {
 /// values, distinct words.
 #[inline]
 fn short_key(value: &[u8]) -> Option<u128> {
-    if value.len() > 15 {
-        return None;
-    }
-    let mut word = [0u8; 16];
-    word[..value.len()].copy_from_slice(value);
-    word[15] = u8::try_from(value.len()).unwrap_or(0);
-    Some(u128::from_le_bytes(word))
+    // Built from two (possibly overlapping) loads, never through a buffer
+    // written byte by byte and read back as a word (a store-forwarding stall):
+    // where the loads overlap they hold the same bytes, so or-ing them is exact.
+    let length = value.len();
+    let bytes = match length {
+        0 => 0,
+        1..=3 => {
+            u128::from(value[0])
+                | u128::from(value[length / 2]) << (8 * (length / 2))
+                | u128::from(value[length - 1]) << (8 * (length - 1))
+        }
+        4..=7 => {
+            u128::from(load_u32(&value[..4])) | u128::from(load_u32(&value[length - 4..])) << (8 * (length - 4))
+        }
+        8..=15 => {
+            u128::from(load_u64(&value[..8])) | u128::from(load_u64(&value[length - 8..])) << (8 * (length - 8))
+        }
+        _ => return None,
+    };
+    Some(bytes | (length as u128) << 120)
+}
+
+#[inline]
+fn load_u32(bytes: &[u8]) -> u32 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&bytes[..4]);
+    u32::from_le_bytes(word)
+}
+
+#[inline]
+fn load_u64(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(word)
 }
 
 fn short_text(key: u128) -> String {
@@ -1118,5 +1145,28 @@ mod tests {
         assert_eq!(counted, expected);
         assert_eq!(column.distinct(), 9);
         assert_eq!(column.text_length(), Some((0, 37)));
+    }
+}
+
+#[cfg(test)]
+mod short_key_tests {
+    use super::*;
+
+    #[test]
+    fn short_keys_are_the_bytes_and_length_of_every_short_value() {
+        let mut seen = std::collections::HashSet::new();
+        for length in 0..=15usize {
+            for fill in [0u8, b'a', 0xff] {
+                let bytes: Vec<u8> = (0..length).map(|i| fill.wrapping_add(i as u8 * 7)).collect();
+                let mut word = [0u8; 16];
+                word[..length].copy_from_slice(&bytes);
+                word[15] = length as u8;
+                let key = short_key(&bytes).unwrap();
+                assert_eq!(key, u128::from_le_bytes(word), "length {length}");
+                assert!(seen.insert(key));
+            }
+        }
+        assert_eq!(short_text(short_key(b"eight888").unwrap()), "eight888");
+        assert!(short_key(&[b'x'; 16]).is_none());
     }
 }
