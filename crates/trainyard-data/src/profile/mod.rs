@@ -1163,7 +1163,7 @@ mod short_key_tests {
                 word[15] = length as u8;
                 let key = short_key(&bytes).unwrap();
                 assert_eq!(key, u128::from_le_bytes(word), "length {length}");
-                assert!(seen.insert(key));
+                assert!(seen.insert(key) || length == 0);
             }
         }
         assert_eq!(short_text(short_key(b"eight888").unwrap()), "eight888");
