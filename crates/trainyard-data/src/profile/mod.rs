@@ -886,7 +886,7 @@ impl Serialize for ColumnProfile {
             sum_squares: summary.squares.to_exact().to_hex(),
             squares_overflow: summary.squares.overflow(),
             sketch: SketchFile {
-                zeros: summary.sketch.zeros,
+                zeros: summary.sketch.zeros(),
                 positive: summary.sketch.positive_pairs(),
                 negative: summary.sketch.negative_pairs(),
             },
