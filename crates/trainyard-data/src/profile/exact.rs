@@ -225,8 +225,11 @@ impl ValueSum {
         if self.by_exponent.is_empty() {
             self.by_exponent = vec![0; EXPONENTS];
         }
-        self.by_exponent[((bits >> 52) as usize) % EXPONENTS] +=
-            if (bits as i64) < 0 { -mantissa } else { mantissa };
+        self.by_exponent[((bits >> 52) as usize) % EXPONENTS] += if (bits as i64) < 0 {
+            -mantissa
+        } else {
+            mantissa
+        };
     }
 
     /// Adds `value * count` exactly.
@@ -604,7 +607,9 @@ mod superaccumulator_tests {
     /// the fast square range, near overflow), both signs, zeros, full mantissas.
     fn tricky_values(n: usize, seed: u64) -> Vec<f64> {
         let mut rng = Rng(seed);
-        let edges = [0, 1, 2, 598, 599, 600, 601, 1023, 1498, 1499, 1500, 1501, 2046];
+        let edges = [
+            0, 1, 2, 598, 599, 600, 601, 1023, 1498, 1499, 1500, 1501, 2046,
+        ];
         (0..n)
             .map(|i| {
                 let r = rng.next();

@@ -31,8 +31,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use exact::{ExactSum, LSB_EXPONENT, SquareSum, ValueSum};
-use sketch::{MixMap, hash_bytes, hash_u64};
 pub use sketch::{HyperLogLog, QUANTILE_RELATIVE_ERROR, QuantileSketch};
+use sketch::{MixMap, hash_bytes, hash_u64};
 
 /// Exact value counts are kept while a column has at most this many distinct
 /// values; beyond it the column is marked high-cardinality and the counts are
@@ -224,10 +224,12 @@ fn short_key(value: &[u8]) -> Option<u128> {
                 | u128::from(value[length - 1]) << (8 * (length - 1))
         }
         4..=7 => {
-            u128::from(load_u32(&value[..4])) | u128::from(load_u32(&value[length - 4..])) << (8 * (length - 4))
+            u128::from(load_u32(&value[..4]))
+                | u128::from(load_u32(&value[length - 4..])) << (8 * (length - 4))
         }
         8..=15 => {
-            u128::from(load_u64(&value[..8])) | u128::from(load_u64(&value[length - 8..])) << (8 * (length - 8))
+            u128::from(load_u64(&value[..8]))
+                | u128::from(load_u64(&value[length - 8..])) << (8 * (length - 8))
         }
         _ => return None,
     };
@@ -486,17 +488,19 @@ impl ColumnProfile {
     pub fn min(&self) -> Option<f64> {
         match &self.values {
             Values::Summarised(summary) => summary.min(),
-            Values::Counted { numbers, .. } => {
-                numbers.keys().map(|bits| f64::from_bits(*bits)).reduce(f64::min)
-            }
+            Values::Counted { numbers, .. } => numbers
+                .keys()
+                .map(|bits| f64::from_bits(*bits))
+                .reduce(f64::min),
         }
     }
     pub fn max(&self) -> Option<f64> {
         match &self.values {
             Values::Summarised(summary) => summary.max(),
-            Values::Counted { numbers, .. } => {
-                numbers.keys().map(|bits| f64::from_bits(*bits)).reduce(f64::max)
-            }
+            Values::Counted { numbers, .. } => numbers
+                .keys()
+                .map(|bits| f64::from_bits(*bits))
+                .reduce(f64::max),
         }
     }
     /// Fraction of null cells (0 when the column is empty).
@@ -1028,7 +1032,12 @@ impl DatasetProfile {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::cast_precision_loss)]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::float_cmp
+    )]
     use super::*;
 
     struct Rng(u64);
@@ -1120,8 +1129,18 @@ mod tests {
     #[test]
     fn texts_short_and_long_are_counted_by_their_exact_bytes() {
         let texts = [
-            "", "a", "a\0", "seven77", "eight888", "fifteen-bytes15", "sixteen-bytes-16",
-            "ünïcode", "a much longer text than fifteen bytes", "eight888", "", "a",
+            "",
+            "a",
+            "a\0",
+            "seven77",
+            "eight888",
+            "fifteen-bytes15",
+            "sixteen-bytes-16",
+            "ünïcode",
+            "a much longer text than fifteen bytes",
+            "eight888",
+            "",
+            "a",
         ];
         let mut column = ColumnProfile::new("t");
         for t in texts {
@@ -1140,8 +1159,10 @@ mod tests {
                 Value::Number(_) => panic!("a number"),
             })
             .collect();
-        let expected: BTreeMap<String, u64> =
-            expected.into_iter().map(|(t, c)| (t.to_owned(), c)).collect();
+        let expected: BTreeMap<String, u64> = expected
+            .into_iter()
+            .map(|(t, c)| (t.to_owned(), c))
+            .collect();
         assert_eq!(counted, expected);
         assert_eq!(column.distinct(), 9);
         assert_eq!(column.text_length(), Some((0, 37)));
@@ -1150,6 +1171,7 @@ mod tests {
 
 #[cfg(test)]
 mod short_key_tests {
+    #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
     use super::*;
 
     #[test]
@@ -1157,7 +1179,9 @@ mod short_key_tests {
         let mut seen = std::collections::HashSet::new();
         for length in 0..=15usize {
             for fill in [0u8, b'a', 0xff] {
-                let bytes: Vec<u8> = (0..length).map(|i| fill.wrapping_add(i as u8 * 7)).collect();
+                let bytes: Vec<u8> = (0..length)
+                    .map(|i| fill.wrapping_add(i as u8 * 7))
+                    .collect();
                 let mut word = [0u8; 16];
                 word[..length].copy_from_slice(&bytes);
                 word[15] = length as u8;

@@ -434,8 +434,11 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
+    /// Zeros, positive and negative `(key, count)` pairs.
+    type Buckets = (u64, Vec<(u32, u64)>, Vec<(u32, u64)>);
+
     /// The sketch as it was: a map keyed by `|value|.to_bits() >> 45`, per sign.
-    fn reference(values: &[f64]) -> (u64, Vec<(u32, u64)>, Vec<(u32, u64)>) {
+    fn reference(values: &[f64]) -> Buckets {
         let mut zeros = 0;
         let mut positive = BTreeMap::new();
         let mut negative = BTreeMap::new();
@@ -445,7 +448,11 @@ mod tests {
                 continue;
             }
             let key = (v.abs().to_bits() >> DROPPED_BITS) as u32;
-            let store = if v < 0.0 { &mut negative } else { &mut positive };
+            let store = if v < 0.0 {
+                &mut negative
+            } else {
+                &mut positive
+            };
             *store.entry(key).or_insert(0) += 1;
         }
         (
