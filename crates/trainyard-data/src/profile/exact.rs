@@ -48,7 +48,9 @@ impl Default for ExactSum {
 }
 
 impl ExactSum {
-    /// Adds a finite value exactly. Non-finite values must be filtered by the caller.
+    /// Adds a finite value exactly, digit by digit (the reference the faster
+    /// sums are tested against). Non-finite values must be filtered by the caller.
+    #[cfg(test)]
     pub(crate) fn add(&mut self, value: f64) {
         debug_assert!(value.is_finite());
         let bits = value.to_bits();
@@ -74,6 +76,39 @@ impl ExactSum {
         if self.pending >= NORMALISE_EVERY {
             self.normalise();
         }
+    }
+
+    /// Adds `magnitude * 2^position` in units of 2^-1074 (negated when
+    /// `negative`); `position + 128` must stay below the headroom (2175).
+    pub(crate) fn add_shifted(&mut self, magnitude: u128, position: u32, negative: bool) {
+        debug_assert!(position / 32 <= (DIGITS - 6) as u32);
+        let index = ((position / 32) as usize).min(DIGITS - 6);
+        let shift = position % 32;
+        // Two halves of 64 bits, each shifted into 96 bits: every digit gets
+        // less than 2^32 per piece, two pieces for the third one.
+        let low = (magnitude & u128::from(u64::MAX)) << shift;
+        let high = (magnitude >> 64) << shift;
+        let sign = if negative { -1 } else { 1 };
+        let slots = &mut self.digits[index..index + 6];
+        slots[0] += sign * (low & 0xffff_ffff) as i64;
+        slots[1] += sign * ((low >> 32) & 0xffff_ffff) as i64;
+        slots[2] += sign * (low >> 64) as i64 + sign * (high & 0xffff_ffff) as i64;
+        slots[3] += sign * ((high >> 32) & 0xffff_ffff) as i64;
+        slots[4] += sign * (high >> 64) as i64;
+        self.pending += 2;
+        if self.pending >= NORMALISE_EVERY {
+            self.normalise();
+        }
+    }
+
+    /// Adds `value * count` exactly (a finite value).
+    pub(crate) fn add_times(&mut self, value: f64, count: u64) {
+        let (mantissa, position) = split(value.to_bits());
+        self.add_shifted(
+            u128::from(mantissa) * u128::from(count),
+            position,
+            value.is_sign_negative(),
+        );
     }
 
     /// Propagates carries so every digit but the last is in `0..2^32`: the
@@ -150,6 +185,186 @@ impl ExactSum {
         }
         sum.normalise();
         Some(sum)
+    }
+}
+
+const FRACTION: u64 = (1 << 52) - 1;
+
+/// The integer mantissa of a double and the position of its lowest bit in
+/// units of 2^-1074 (the double is `mantissa * 2^(position - 1074)`).
+#[inline]
+fn split(bits: u64) -> (u64, u32) {
+    let exponent = ((bits >> 52) & 0x7ff) as u32;
+    let normal = u32::from(exponent != 0);
+    (
+        (bits & FRACTION) | (u64::from(normal) << 52),
+        exponent - normal,
+    )
+}
+
+/// Biased exponents (the 11 bits of a double) are 0..2048.
+const EXPONENTS: usize = 1 << 11;
+
+/// The exact sum of doubles, cheap to add to: per biased exponent, the sum of
+/// the signed integer mantissas in an `i128` (each is below 2^53, so 2^74
+/// additions fit), turned into the fixed-point [`ExactSum`] only when read.
+/// The result is the same exact sum as adding every value to an `ExactSum`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ValueSum {
+    settled: ExactSum,
+    /// Empty until the first [`Self::add`], then one slot per biased exponent.
+    by_exponent: Vec<i128>,
+}
+
+impl ValueSum {
+    #[inline]
+    pub(crate) fn add(&mut self, value: f64) {
+        let bits = value.to_bits();
+        let (mantissa, _) = split(bits);
+        let mantissa = i128::from(mantissa);
+        if self.by_exponent.is_empty() {
+            self.by_exponent = vec![0; EXPONENTS];
+        }
+        self.by_exponent[((bits >> 52) as usize) % EXPONENTS] += if (bits as i64) < 0 {
+            -mantissa
+        } else {
+            mantissa
+        };
+    }
+
+    /// Adds `value * count` exactly.
+    pub(crate) fn add_times(&mut self, value: f64, count: u64) {
+        self.settled.add_times(value, count);
+    }
+
+    /// The exact sum, normalised.
+    pub(crate) fn to_exact(&self) -> ExactSum {
+        let mut exact = self.settled.clone();
+        for (exponent, &sum) in self.by_exponent.iter().enumerate() {
+            if sum != 0 {
+                let (_, position) = split((exponent as u64) << 52);
+                exact.add_shifted(sum.unsigned_abs(), position, sum < 0);
+            }
+        }
+        exact.normalise();
+        exact
+    }
+
+    pub(crate) fn merge(&mut self, other: &Self) {
+        self.settled = self.to_exact();
+        self.by_exponent.fill(0);
+        self.settled.merge(&other.to_exact());
+    }
+
+    pub(crate) fn from_exact(settled: ExactSum) -> Self {
+        Self {
+            settled,
+            by_exponent: Vec::new(),
+        }
+    }
+}
+
+impl PartialEq for ValueSum {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_exact() == other.to_exact()
+    }
+}
+
+/// Exponents whose squares take the fast path of [`SquareSum`]: from 2^-423
+/// (the square and the low part of Dekker's product stay far above the
+/// subnormals) to below 2^477 (the square stays finite).
+const FAST_SQUARES: std::ops::Range<usize> = 600..1500;
+
+/// The exact sum of the squares of doubles, as the old path computed it:
+/// each square split exactly in two doubles ([`exact_square`]) and both added;
+/// a square that overflows is left out and flagged. For the usual range of
+/// values the square is exact, so it is kept as the integer `mantissa^2`
+/// (below 2^106) summed per exponent in a `u128`; a wrap-around adds its carry
+/// (2^128 at that position) to the fixed-point sum at once.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SquareSum {
+    settled: ExactSum,
+    /// Empty until the first fast-path square, then one slot per exponent of
+    /// [`FAST_SQUARES`].
+    by_exponent: Vec<u128>,
+    overflow: bool,
+}
+
+/// Position of the lowest bit of `mantissa^2` for a double of this biased
+/// exponent: `(m * 2^(e - 1075))^2 = m^2 * 2^(2e - 2150)`, in units of 2^-1074.
+fn square_position(exponent: usize) -> u32 {
+    (2 * exponent - 1076) as u32
+}
+
+impl SquareSum {
+    #[inline]
+    pub(crate) fn add_square(&mut self, value: f64) {
+        let bits = value.to_bits();
+        let exponent = ((bits >> 52) & 0x7ff) as usize;
+        if FAST_SQUARES.contains(&exponent) {
+            let mantissa = u128::from((bits & FRACTION) | (1 << 52));
+            if self.by_exponent.is_empty() {
+                self.by_exponent = vec![0; FAST_SQUARES.len()];
+            }
+            let slot = &mut self.by_exponent[(exponent - FAST_SQUARES.start) % FAST_SQUARES.len()];
+            let (sum, carried) = slot.overflowing_add(mantissa * mantissa);
+            *slot = sum;
+            if carried {
+                self.settled
+                    .add_shifted(1, square_position(exponent) + 128, false);
+            }
+        } else {
+            self.add_square_times(value, 1);
+        }
+    }
+
+    /// Adds `count` copies of `value`'s square, exactly as `count` calls of
+    /// [`Self::add_square`] would.
+    pub(crate) fn add_square_times(&mut self, value: f64, count: u64) {
+        match exact_square(value) {
+            Some((hi, lo)) => {
+                self.settled.add_times(hi, count);
+                self.settled.add_times(lo, count);
+            }
+            None => self.overflow = true,
+        }
+    }
+
+    pub(crate) fn overflow(&self) -> bool {
+        self.overflow
+    }
+
+    /// The exact sum of the squares added (overflowed ones left out), normalised.
+    pub(crate) fn to_exact(&self) -> ExactSum {
+        let mut exact = self.settled.clone();
+        for (index, &sum) in self.by_exponent.iter().enumerate() {
+            if sum != 0 {
+                exact.add_shifted(sum, square_position(index + FAST_SQUARES.start), false);
+            }
+        }
+        exact.normalise();
+        exact
+    }
+
+    pub(crate) fn merge(&mut self, other: &Self) {
+        self.settled = self.to_exact();
+        self.by_exponent.fill(0);
+        self.settled.merge(&other.to_exact());
+        self.overflow |= other.overflow;
+    }
+
+    pub(crate) fn from_exact(settled: ExactSum, overflow: bool) -> Self {
+        Self {
+            settled,
+            by_exponent: Vec::new(),
+            overflow,
+        }
+    }
+}
+
+impl PartialEq for SquareSum {
+    fn eq(&self, other: &Self) -> bool {
+        self.overflow == other.overflow && self.to_exact() == other.to_exact()
     }
 }
 
@@ -369,5 +584,140 @@ mod tests {
         assert_eq!(hi, x * x);
         assert_eq!(lo, x.mul_add(x, -hi));
         assert!(exact_square(1e200).is_none());
+    }
+}
+
+#[cfg(test)]
+mod superaccumulator_tests {
+    use super::*;
+
+    /// SplitMix64, so the tests need no crate.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+    }
+
+    /// Finite doubles of every kind: any exponent (subnormals, the edges of
+    /// the fast square range, near overflow), both signs, zeros, full mantissas.
+    fn tricky_values(n: usize, seed: u64) -> Vec<f64> {
+        let mut rng = Rng(seed);
+        let edges = [
+            0, 1, 2, 598, 599, 600, 601, 1023, 1498, 1499, 1500, 1501, 2046,
+        ];
+        (0..n)
+            .map(|i| {
+                let r = rng.next();
+                let exponent = match i % 4 {
+                    0 => edges[(r % edges.len() as u64) as usize],
+                    1 => r % 2047,
+                    _ => 1000 + r % 60,
+                };
+                let mantissa = match i % 3 {
+                    0 => (1 << 52) - 1,
+                    _ => rng.next() & ((1 << 52) - 1),
+                };
+                let sign = rng.next() & (1 << 63);
+                let value = f64::from_bits(sign | (exponent << 52) | mantissa);
+                if i % 17 == 0 { 0.0 } else { value }
+            })
+            .collect()
+    }
+
+    fn reference(values: &[f64]) -> (ExactSum, ExactSum, bool) {
+        let mut sum = ExactSum::default();
+        let mut squares = ExactSum::default();
+        let mut overflow = false;
+        for &v in values {
+            sum.add(v);
+            match exact_square(v) {
+                Some((hi, lo)) => {
+                    squares.add(hi);
+                    squares.add(lo);
+                }
+                None => overflow = true,
+            }
+        }
+        sum.normalise();
+        squares.normalise();
+        (sum, squares, overflow)
+    }
+
+    #[test]
+    fn per_exponent_sums_equal_the_digit_by_digit_sums_in_any_chunking() {
+        let values = tricky_values(20_000, 5);
+        let (sum, squares, overflow) = reference(&values);
+        let mut rng = Rng(11);
+        for _ in 0..4 {
+            // Random chunks, each summed on its own, merged in a random order.
+            let mut order: Vec<usize> = (0..values.len()).collect();
+            for i in (1..order.len()).rev() {
+                order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+            }
+            let mut chunks: Vec<(ValueSum, SquareSum)> = Vec::new();
+            let mut at = 0;
+            while at < order.len() {
+                let len = 1 + (rng.next() % 3000) as usize;
+                let mut chunk = (ValueSum::default(), SquareSum::default());
+                for &i in &order[at..(at + len).min(order.len())] {
+                    chunk.0.add(values[i]);
+                    chunk.1.add_square(values[i]);
+                }
+                chunks.push(chunk);
+                at += len;
+            }
+            let (mut total_sum, mut total_squares) = chunks.pop().unwrap_or_default();
+            for (s, q) in &chunks {
+                total_sum.merge(s);
+                total_squares.merge(q);
+            }
+            assert_eq!(total_sum.to_exact(), sum);
+            assert_eq!(total_squares.to_exact(), squares);
+            assert_eq!(total_squares.overflow(), overflow);
+        }
+    }
+
+    #[test]
+    fn counted_values_add_as_their_repetitions() {
+        let values = tricky_values(300, 8);
+        let mut rng = Rng(3);
+        let mut repeated = Vec::new();
+        let mut times = (ValueSum::default(), SquareSum::default());
+        for &v in &values {
+            let count = 1 + rng.next() % 40;
+            times.0.add_times(v, count);
+            times.1.add_square_times(v, count);
+            repeated.extend(std::iter::repeat_n(v, count as usize));
+        }
+        let (sum, squares, overflow) = reference(&repeated);
+        assert_eq!(times.0.to_exact(), sum);
+        assert_eq!(times.1.to_exact(), squares);
+        assert_eq!(times.1.overflow(), overflow);
+    }
+
+    #[test]
+    fn a_square_bucket_that_wraps_keeps_its_carry() {
+        // The largest mantissa squared is just below 2^106: 2^22 of them wrap
+        // a u128 slot at least once.
+        let value = f64::from_bits((1030 << 52) | ((1 << 52) - 1));
+        let count = (1u64 << 22) + 5;
+        let mut fast = SquareSum::default();
+        for _ in 0..count {
+            fast.add_square(value);
+        }
+        let mut slow = SquareSum::default();
+        slow.add_square_times(value, count);
+        assert_eq!(fast.to_exact(), slow.to_exact());
+        let (hi, lo) = exact_square(value).unwrap();
+        let mut reference = ExactSum::default();
+        reference.add_times(hi, count);
+        reference.add_times(lo, count);
+        reference.normalise();
+        assert_eq!(fast.to_exact(), reference);
     }
 }

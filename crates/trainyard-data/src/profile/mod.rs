@@ -22,6 +22,7 @@
 mod exact;
 mod sketch;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::collections::hash_map::Entry;
 use std::io::Write;
@@ -29,9 +30,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use exact::{ExactSum, LSB_EXPONENT, exact_square};
-use sketch::{FxMap, hash_bytes, hash_u64};
+use exact::{ExactSum, LSB_EXPONENT, SquareSum, ValueSum};
 pub use sketch::{HyperLogLog, QUANTILE_RELATIVE_ERROR, QuantileSketch};
+use sketch::{MixMap, hash_bytes, hash_u64};
 
 /// Exact value counts are kept while a column has at most this many distinct
 /// values; beyond it the column is marked high-cardinality and the counts are
@@ -91,17 +92,221 @@ pub struct ColumnProfile {
     texts: u64,
     booleans: u64,
     non_finite: u64,
-    min: Option<f64>,
-    max: Option<f64>,
-    sum: ExactSum,
-    sum_squares: ExactSum,
-    squares_overflow: bool,
-    sketch: QuantileSketch,
     hll: HyperLogLog,
     text_length: Option<(u64, u64)>,
-    number_counts: FxMap<u64, u64>,
-    text_counts: FxMap<String, u64>,
-    high_cardinality: bool,
+    values: Values,
+}
+
+/// The values of a column: counted exactly, or summarised once there are too
+/// many distinct ones.
+///
+/// While the counts are exact they determine every numeric statistic (min,
+/// max, the exact sums, the quantile buckets), so those are not kept per cell:
+/// they are derived from the counts when read ([`ColumnProfile::number_summary`])
+/// and when the counts are dropped ([`ColumnProfile::summarise`]). Nothing can
+/// read them another way, so no merge, comparison or save can see a stale one.
+#[derive(Debug, Clone, PartialEq)]
+enum Values {
+    /// At most [`TOP_VALUES_CAP`] distinct values: numbers by their bits.
+    Counted {
+        numbers: MixMap<u64, u64>,
+        texts: TextCounts,
+    },
+    /// More distinct values: the counts were dropped.
+    Summarised(Box<NumberSummary>),
+}
+
+impl Default for Values {
+    fn default() -> Self {
+        Self::Counted {
+            numbers: MixMap::default(),
+            texts: TextCounts::default(),
+        }
+    }
+}
+
+/// The order-independent statistics of the finite numbers of a column.
+#[derive(Debug, Clone, PartialEq)]
+struct NumberSummary {
+    /// `+inf` / `-inf` until the first number (no `Option` test per cell).
+    min: f64,
+    max: f64,
+    sum: ValueSum,
+    squares: SquareSum,
+    sketch: QuantileSketch,
+}
+
+impl NumberSummary {
+    fn new() -> Self {
+        Self {
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sum: ValueSum::default(),
+            squares: SquareSum::default(),
+            sketch: QuantileSketch::default(),
+        }
+    }
+
+    /// A finite number (`-0.0` already turned into `0.0`).
+    #[inline]
+    fn add(&mut self, value: f64) {
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+        self.sum.add(value);
+        self.squares.add_square(value);
+        self.sketch.add(value);
+    }
+
+    /// The same state as `count` calls of [`Self::add`].
+    fn add_times(&mut self, value: f64, count: u64) {
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+        self.sum.add_times(value, count);
+        self.squares.add_square_times(value, count);
+        self.sketch.add_times(value, count);
+    }
+
+    /// The statistics of counted numbers (keys are the bits of the values).
+    fn from_counts(counts: &MixMap<u64, u64>) -> Self {
+        let mut summary = Self::new();
+        for (&bits, &count) in counts {
+            summary.add_times(f64::from_bits(bits), count);
+        }
+        summary
+    }
+
+    fn merge(&mut self, other: &Self) {
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.sum.merge(&other.sum);
+        self.squares.merge(&other.squares);
+        self.sketch.merge(&other.sketch);
+    }
+
+    fn min(&self) -> Option<f64> {
+        (self.min <= self.max).then_some(self.min)
+    }
+
+    fn max(&self) -> Option<f64> {
+        (self.min <= self.max).then_some(self.max)
+    }
+
+    /// The value at quantile `q`, clamped to the observed range.
+    fn quantile(&self, q: f64) -> Option<f64> {
+        self.sketch
+            .quantile(q)
+            .map(|v| v.clamp(self.min().unwrap_or(v), self.max().unwrap_or(v)))
+    }
+}
+
+/// Exact counts of text values: up to 15 bytes keyed by their bytes and length
+/// in one `u128` (no allocation, no string hashing or compare per cell),
+/// longer ones by `String`. A value always goes to the same map (by length).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct TextCounts {
+    short: MixMap<u128, u64>,
+    long: MixMap<String, u64>,
+}
+
+/// Up to 15 bytes and their length (in the top byte) as one word: distinct
+/// values, distinct words.
+#[inline]
+fn short_key(value: &[u8]) -> Option<u128> {
+    // Built from two (possibly overlapping) loads, never through a buffer
+    // written byte by byte and read back as a word (a store-forwarding stall):
+    // where the loads overlap they hold the same bytes, so or-ing them is exact.
+    let length = value.len();
+    let bytes = match length {
+        0 => 0,
+        1..=3 => {
+            u128::from(value[0])
+                | u128::from(value[length / 2]) << (8 * (length / 2))
+                | u128::from(value[length - 1]) << (8 * (length - 1))
+        }
+        4..=7 => {
+            u128::from(load_u32(&value[..4]))
+                | u128::from(load_u32(&value[length - 4..])) << (8 * (length - 4))
+        }
+        8..=15 => {
+            u128::from(load_u64(&value[..8]))
+                | u128::from(load_u64(&value[length - 8..])) << (8 * (length - 8))
+        }
+        _ => return None,
+    };
+    Some(bytes | (length as u128) << 120)
+}
+
+#[inline]
+fn load_u32(bytes: &[u8]) -> u32 {
+    let mut word = [0u8; 4];
+    word.copy_from_slice(&bytes[..4]);
+    u32::from_le_bytes(word)
+}
+
+#[inline]
+fn load_u64(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(word)
+}
+
+fn short_text(key: u128) -> String {
+    let word = key.to_le_bytes();
+    let length = usize::from(word[15]).min(15);
+    String::from_utf8_lossy(&word[..length]).into_owned()
+}
+
+impl TextCounts {
+    fn len(&self) -> usize {
+        self.short.len() + self.long.len()
+    }
+
+    /// One more `value`; `true` when it was not seen before.
+    #[inline]
+    fn count(&mut self, value: &str) -> bool {
+        if let Some(key) = short_key(value.as_bytes()) {
+            match self.short.entry(key) {
+                Entry::Occupied(mut count) => {
+                    *count.get_mut() += 1;
+                    false
+                }
+                Entry::Vacant(slot) => {
+                    slot.insert(1);
+                    true
+                }
+            }
+        } else if let Some(count) = self.long.get_mut(value) {
+            *count += 1;
+            false
+        } else {
+            self.long.insert(value.to_owned(), 1);
+            true
+        }
+    }
+
+    fn add(&mut self, value: &str, count: u64) {
+        match short_key(value.as_bytes()) {
+            Some(key) => *self.short.entry(key).or_insert(0) += count,
+            None => *self.long.entry(value.to_owned()).or_insert(0) += count,
+        }
+    }
+
+    fn merge(&mut self, other: &Self) {
+        for (key, count) in &other.short {
+            *self.short.entry(*key).or_insert(0) += count;
+        }
+        for (key, count) in &other.long {
+            *self.long.entry(key.clone()).or_insert(0) += count;
+        }
+    }
+
+    fn to_vec(&self) -> Vec<(String, u64)> {
+        self.short
+            .iter()
+            .map(|(key, count)| (short_text(*key), *count))
+            .chain(self.long.iter().map(|(text, count)| (text.clone(), *count)))
+            .collect()
+    }
 }
 
 impl ColumnProfile {
@@ -114,17 +319,9 @@ impl ColumnProfile {
             texts: 0,
             booleans: 0,
             non_finite: 0,
-            min: None,
-            max: None,
-            sum: ExactSum::default(),
-            sum_squares: ExactSum::default(),
-            squares_overflow: false,
-            sketch: QuantileSketch::default(),
             hll: HyperLogLog::default(),
             text_length: None,
-            number_counts: FxMap::default(),
-            text_counts: FxMap::default(),
-            high_cardinality: false,
+            values: Values::default(),
         }
     }
 
@@ -132,6 +329,7 @@ impl ColumnProfile {
         &self.name
     }
 
+    #[inline]
     pub fn observe_null(&mut self) {
         self.count += 1;
         self.nulls += 1;
@@ -139,6 +337,7 @@ impl ColumnProfile {
 
     /// A numeric cell. NaN and infinities are counted (`non_finite`) but kept
     /// out of the numeric statistics; `-0.0` is treated as `0.0`.
+    #[inline]
     pub fn observe_number(&mut self, value: f64) {
         self.count += 1;
         if !value.is_finite() {
@@ -147,36 +346,28 @@ impl ColumnProfile {
         }
         let value = if value == 0.0 { 0.0 } else { value };
         self.numbers += 1;
-        self.min = Some(self.min.map_or(value, |m| m.min(value)));
-        self.max = Some(self.max.map_or(value, |m| m.max(value)));
-        self.sum.add(value);
-        match exact_square(value) {
-            Some((hi, lo)) => {
-                self.sum_squares.add(hi);
-                self.sum_squares.add(lo);
-            }
-            None => self.squares_overflow = true,
-        }
-        self.sketch.add(value);
         let bits = value.to_bits();
-        // While counts are exact, a value is hashed into the HyperLogLog only the
-        // first time it is seen: registers keep a maximum, so a repeated hash
-        // never changes them and the state is the same as hashing every cell.
-        if self.high_cardinality {
-            self.hll.add_hash(hash_u64(NUMBER_HASH_SEED, bits));
-        } else {
-            match self.number_counts.entry(bits) {
+        match &mut self.values {
+            Values::Summarised(summary) => {
+                summary.add(value);
+                self.hll.add_hash(hash_u64(NUMBER_HASH_SEED, bits));
+            }
+            // While counts are exact, a value is hashed into the HyperLogLog only
+            // the first time it is seen: registers keep a maximum, so a repeated
+            // hash never changes them and the state is the same as hashing every cell.
+            Values::Counted { numbers, .. } => match numbers.entry(bits) {
                 Entry::Occupied(mut count) => *count.get_mut() += 1,
                 Entry::Vacant(slot) => {
                     slot.insert(1);
                     self.hll.add_hash(hash_u64(NUMBER_HASH_SEED, bits));
                     self.check_cap();
                 }
-            }
+            },
         }
     }
 
     /// A text (or categorical, date, ...) cell, counted by its exact bytes.
+    #[inline]
     pub fn observe_text(&mut self, value: &str) {
         self.count += 1;
         self.texts += 1;
@@ -190,19 +381,20 @@ impl ColumnProfile {
         self.observe_text_value(if value { "true" } else { "false" });
     }
 
+    #[inline]
     fn observe_text_value(&mut self, value: &str) {
         // While counts are exact, a value's length and hash are taken the first
         // time it is seen only: length bounds and HyperLogLog registers keep a
         // minimum / maximum, so a repeat never changes them and the state is
         // the same as taking them for every cell.
-        if self.high_cardinality {
-            self.observe_distinct_text(value);
-        } else if let Some(count) = self.text_counts.get_mut(value) {
-            *count += 1;
-        } else {
-            self.text_counts.insert(value.to_owned(), 1);
-            self.observe_distinct_text(value);
-            self.check_cap();
+        match &mut self.values {
+            Values::Summarised(_) => self.observe_distinct_text(value),
+            Values::Counted { texts, .. } => {
+                if texts.count(value) {
+                    self.observe_distinct_text(value);
+                    self.check_cap();
+                }
+            }
         }
     }
 
@@ -217,10 +409,25 @@ impl ColumnProfile {
     }
 
     fn check_cap(&mut self) {
-        if self.number_counts.len() + self.text_counts.len() > TOP_VALUES_CAP {
-            self.high_cardinality = true;
-            self.number_counts = FxMap::default();
-            self.text_counts = FxMap::default();
+        if let Values::Counted { numbers, texts } = &self.values
+            && numbers.len() + texts.len() > TOP_VALUES_CAP
+        {
+            self.summarise();
+        }
+    }
+
+    /// Drops the value counts, keeping the numeric statistics they determine.
+    fn summarise(&mut self) {
+        if let Values::Counted { numbers, .. } = &self.values {
+            self.values = Values::Summarised(Box::new(NumberSummary::from_counts(numbers)));
+        }
+    }
+
+    /// The numeric statistics: kept, or derived from the exact counts.
+    fn number_summary(&self) -> Cow<'_, NumberSummary> {
+        match &self.values {
+            Values::Summarised(summary) => Cow::Borrowed(summary),
+            Values::Counted { numbers, .. } => Cow::Owned(NumberSummary::from_counts(numbers)),
         }
     }
 
@@ -232,29 +439,29 @@ impl ColumnProfile {
         self.texts += other.texts;
         self.booleans += other.booleans;
         self.non_finite += other.non_finite;
-        self.min = min_option(self.min, other.min, f64::min);
-        self.max = min_option(self.max, other.max, f64::max);
-        self.sum.merge(&other.sum);
-        self.sum_squares.merge(&other.sum_squares);
-        self.squares_overflow |= other.squares_overflow;
-        self.sketch.merge(&other.sketch);
         self.hll.merge(&other.hll);
         self.text_length = match (self.text_length, other.text_length) {
             (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
             (a, b) => a.or(b),
         };
-        if other.high_cardinality {
-            self.high_cardinality = true;
-            self.number_counts = FxMap::default();
-            self.text_counts = FxMap::default();
-        } else if !self.high_cardinality {
-            for (key, count) in &other.number_counts {
-                *self.number_counts.entry(*key).or_insert(0) += count;
+        if let (
+            Values::Counted { numbers, texts },
+            Values::Counted {
+                numbers: their_numbers,
+                texts: their_texts,
+            },
+        ) = (&mut self.values, &other.values)
+        {
+            for (key, count) in their_numbers {
+                *numbers.entry(*key).or_insert(0) += count;
             }
-            for (key, count) in &other.text_counts {
-                *self.text_counts.entry(key.clone()).or_insert(0) += count;
-            }
+            texts.merge(their_texts);
             self.check_cap();
+        } else {
+            self.summarise();
+            if let Values::Summarised(summary) = &mut self.values {
+                summary.merge(&other.number_summary());
+            }
         }
     }
 
@@ -279,10 +486,22 @@ impl ColumnProfile {
         self.non_finite
     }
     pub fn min(&self) -> Option<f64> {
-        self.min
+        match &self.values {
+            Values::Summarised(summary) => summary.min(),
+            Values::Counted { numbers, .. } => numbers
+                .keys()
+                .map(|bits| f64::from_bits(*bits))
+                .reduce(f64::min),
+        }
     }
     pub fn max(&self) -> Option<f64> {
-        self.max
+        match &self.values {
+            Values::Summarised(summary) => summary.max(),
+            Values::Counted { numbers, .. } => numbers
+                .keys()
+                .map(|bits| f64::from_bits(*bits))
+                .reduce(f64::max),
+        }
     }
     /// Fraction of null cells (0 when the column is empty).
     pub fn null_fraction(&self) -> f64 {
@@ -299,51 +518,23 @@ impl ColumnProfile {
 
     /// The exact sum of the numeric cells, rounded once.
     pub fn sum(&self) -> f64 {
-        self.sum.to_f64()
+        self.number_summary().sum.to_exact().to_f64()
     }
 
     /// The mean of the numeric cells (the exact sum rounded, divided by n).
     pub fn mean(&self) -> Option<f64> {
-        (self.numbers > 0).then(|| self.sum.to_f64() / u64_to_f64(self.numbers))
-    }
-
-    /// `n^2 * population variance` as an exact integer times 2^(2 * -1074):
-    /// `n * sum(x^2) - sum(x)^2`, computed with big integers from the exact sums.
-    fn scaled_second_moment(&self) -> Option<f64> {
-        if self.numbers == 0 {
-            return None;
-        }
-        if self.squares_overflow {
-            return Some(f64::INFINITY);
-        }
-        let (_, sum) = self.sum.to_sign_magnitude();
-        let (negative_squares, squares) = self.sum_squares.to_sign_magnitude();
-        if negative_squares {
-            return Some(0.0);
-        }
-        let shift = u32::try_from(-LSB_EXPONENT).unwrap_or(1074);
-        let left = squares.mul_small(self.numbers).shl(shift);
-        let right = sum.mul(&sum);
-        let moment = left.saturating_sub(&right);
-        if moment.is_zero() {
-            return Some(0.0);
-        }
-        Some(moment.to_f64_scaled(2 * LSB_EXPONENT))
+        (self.numbers > 0).then(|| self.sum() / u64_to_f64(self.numbers))
     }
 
     /// Population variance (divides by n, like `numpy.var`).
     pub fn variance_population(&self) -> Option<f64> {
         let n = u64_to_f64(self.numbers);
-        self.scaled_second_moment().map(|m| m / n / n)
+        scaled_second_moment(self.numbers, &self.number_summary()).map(|m| m / n / n)
     }
 
     /// Sample variance (divides by n - 1, like pandas); `None` below 2 values.
     pub fn variance(&self) -> Option<f64> {
-        if self.numbers < 2 {
-            return None;
-        }
-        let n = u64_to_f64(self.numbers);
-        self.scaled_second_moment().map(|m| m / n / (n - 1.0))
+        sample_variance(self.numbers, &self.number_summary())
     }
 
     /// Sample standard deviation.
@@ -352,59 +543,59 @@ impl ColumnProfile {
     }
 
     /// The quantile sketch of the numeric cells.
-    pub fn sketch(&self) -> &QuantileSketch {
-        &self.sketch
+    pub fn sketch(&self) -> Cow<'_, QuantileSketch> {
+        match self.number_summary() {
+            Cow::Borrowed(summary) => Cow::Borrowed(&summary.sketch),
+            Cow::Owned(summary) => Cow::Owned(summary.sketch),
+        }
     }
 
     /// The value at quantile `q` of the numeric cells, within
     /// [`QUANTILE_RELATIVE_ERROR`] (relative) of the exact one.
     pub fn quantile(&self, q: f64) -> Option<f64> {
-        self.sketch
-            .quantile(q)
-            .map(|v| v.clamp(self.min.unwrap_or(v), self.max.unwrap_or(v)))
+        self.number_summary().quantile(q)
     }
 
     /// Distinct non-null values: exact below [`TOP_VALUES_CAP`], else the
     /// HyperLogLog estimate (1.6% standard error).
     pub fn distinct(&self) -> u64 {
-        if self.high_cardinality {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            let estimate = self.hll.estimate().round() as u64;
-            estimate
-        } else {
-            (self.number_counts.len() + self.text_counts.len()) as u64
+        match &self.values {
+            Values::Summarised(_) => {
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let estimate = self.hll.estimate().round() as u64;
+                estimate
+            }
+            Values::Counted { numbers, texts } => (numbers.len() + texts.len()) as u64,
         }
     }
 
     /// Whether [`Self::distinct`] is exact.
     pub fn distinct_is_exact(&self) -> bool {
-        !self.high_cardinality
+        !self.is_high_cardinality()
     }
 
     /// More than [`TOP_VALUES_CAP`] distinct values: exact counts were dropped.
     pub fn is_high_cardinality(&self) -> bool {
-        self.high_cardinality
+        matches!(self.values, Values::Summarised(_))
     }
 
     /// Every distinct value with its count, most frequent first (ties by
     /// value); `None` for a high-cardinality column.
     pub fn value_counts(&self) -> Option<Vec<(Value, u64)>> {
-        if self.high_cardinality {
+        let Values::Counted { numbers, texts } = &self.values else {
             return None;
-        }
-        let mut numbers: Vec<(f64, u64)> = self
-            .number_counts
+        };
+        let mut numbers: Vec<(f64, u64)> = numbers
             .iter()
             .map(|(bits, c)| (f64::from_bits(*bits), *c))
             .collect();
         numbers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.total_cmp(&b.0)));
-        let mut texts: Vec<(&String, u64)> =
-            self.text_counts.iter().map(|(k, c)| (k, *c)).collect();
-        texts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let mut texts = texts.to_vec();
+        texts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut out: Vec<(Value, u64)> = numbers
             .into_iter()
             .map(|(v, c)| (Value::Number(v), c))
-            .chain(texts.into_iter().map(|(v, c)| (Value::Text(v.clone()), c)))
+            .chain(texts.into_iter().map(|(v, c)| (Value::Text(v), c)))
             .collect();
         out.sort_by_key(|pair| std::cmp::Reverse(pair.1));
         Some(out)
@@ -424,11 +615,36 @@ impl ColumnProfile {
     }
 }
 
-fn min_option(a: Option<f64>, b: Option<f64>, pick: fn(f64, f64) -> f64) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(pick(a, b)),
-        (a, b) => a.or(b),
+/// `n^2 * population variance` as an exact integer times 2^(2 * -1074):
+/// `n * sum(x^2) - sum(x)^2`, computed with big integers from the exact sums.
+fn scaled_second_moment(numbers: u64, summary: &NumberSummary) -> Option<f64> {
+    if numbers == 0 {
+        return None;
     }
+    if summary.squares.overflow() {
+        return Some(f64::INFINITY);
+    }
+    let (_, sum) = summary.sum.to_exact().to_sign_magnitude();
+    let (negative_squares, squares) = summary.squares.to_exact().to_sign_magnitude();
+    if negative_squares {
+        return Some(0.0);
+    }
+    let shift = u32::try_from(-LSB_EXPONENT).unwrap_or(1074);
+    let left = squares.mul_small(numbers).shl(shift);
+    let right = sum.mul(&sum);
+    let moment = left.saturating_sub(&right);
+    if moment.is_zero() {
+        return Some(0.0);
+    }
+    Some(moment.to_f64_scaled(2 * LSB_EXPONENT))
+}
+
+fn sample_variance(numbers: u64, summary: &NumberSummary) -> Option<f64> {
+    if numbers < 2 {
+        return None;
+    }
+    let n = u64_to_f64(numbers);
+    scaled_second_moment(numbers, summary).map(|m| m / n / (n - 1.0))
 }
 
 #[allow(clippy::cast_precision_loss)]
@@ -638,10 +854,11 @@ struct SketchFile {
 
 impl Serialize for ColumnProfile {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let summary = self.number_summary();
         let quantiles = if self.numbers > 0 {
             REPORTED_QUANTILES
                 .iter()
-                .filter_map(|(name, q)| self.quantile(*q).map(|v| ((*name).to_owned(), v)))
+                .filter_map(|(name, q)| summary.quantile(*q).map(|v| ((*name).to_owned(), v)))
                 .collect()
         } else {
             BTreeMap::new()
@@ -651,6 +868,7 @@ impl Serialize for ColumnProfile {
                 .map(|(value, count)| ValueCount { value, count })
                 .collect()
         });
+        let sum = summary.sum.to_exact();
         ColumnFile {
             name: self.name.clone(),
             count: self.count,
@@ -659,22 +877,22 @@ impl Serialize for ColumnProfile {
             texts: self.texts,
             booleans: self.booleans,
             non_finite: self.non_finite,
-            min: self.min,
-            max: self.max,
-            mean: self.mean(),
-            std: self.std(),
+            min: summary.min(),
+            max: summary.max(),
+            mean: (self.numbers > 0).then(|| sum.to_f64() / u64_to_f64(self.numbers)),
+            std: sample_variance(self.numbers, &summary).map(f64::sqrt),
             quantiles,
             distinct: self.distinct(),
             text_length: self.text_length,
-            high_cardinality: self.high_cardinality,
+            high_cardinality: self.is_high_cardinality(),
             values,
-            sum: self.sum.to_hex(),
-            sum_squares: self.sum_squares.to_hex(),
-            squares_overflow: self.squares_overflow,
+            sum: sum.to_hex(),
+            sum_squares: summary.squares.to_exact().to_hex(),
+            squares_overflow: summary.squares.overflow(),
             sketch: SketchFile {
-                zeros: self.sketch.zeros,
-                positive: QuantileSketch::sorted_pairs(&self.sketch.positive),
-                negative: QuantileSketch::sorted_pairs(&self.sketch.negative),
+                zeros: summary.sketch.zeros(),
+                positive: summary.sketch.positive_pairs(),
+                negative: summary.sketch.negative_pairs(),
             },
             hll: self.hll.to_hex(),
         }
@@ -686,22 +904,37 @@ impl<'de> Deserialize<'de> for ColumnProfile {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let file = ColumnFile::deserialize(deserializer)?;
-        let sum = ExactSum::from_hex(&file.sum).ok_or_else(|| D::Error::custom("bad `sum`"))?;
-        let sum_squares = ExactSum::from_hex(&file.sum_squares)
-            .ok_or_else(|| D::Error::custom("bad `sum_squares`"))?;
         let hll = HyperLogLog::from_hex(&file.hll).ok_or_else(|| D::Error::custom("bad `hll`"))?;
-        let mut number_counts = FxMap::default();
-        let mut text_counts = FxMap::default();
-        for entry in file.values.unwrap_or_default() {
-            match entry.value {
-                Value::Number(n) => {
-                    number_counts.insert(n.to_bits(), entry.count);
-                }
-                Value::Text(t) => {
-                    text_counts.insert(t, entry.count);
+        // Below the cap the counts determine the numeric statistics, which are
+        // derived from them again; above it the saved statistics are the state.
+        let values = if file.high_cardinality {
+            let sum = ExactSum::from_hex(&file.sum).ok_or_else(|| D::Error::custom("bad `sum`"))?;
+            let sum_squares = ExactSum::from_hex(&file.sum_squares)
+                .ok_or_else(|| D::Error::custom("bad `sum_squares`"))?;
+            let sketch = QuantileSketch::from_pairs(
+                file.sketch.zeros,
+                &file.sketch.positive,
+                &file.sketch.negative,
+            )
+            .ok_or_else(|| D::Error::custom("bad `sketch` bucket key"))?;
+            Values::Summarised(Box::new(NumberSummary {
+                min: file.min.unwrap_or(f64::INFINITY),
+                max: file.max.unwrap_or(f64::NEG_INFINITY),
+                sum: ValueSum::from_exact(sum),
+                squares: SquareSum::from_exact(sum_squares, file.squares_overflow),
+                sketch,
+            }))
+        } else {
+            let mut numbers = MixMap::default();
+            let mut texts = TextCounts::default();
+            for entry in file.values.unwrap_or_default() {
+                match entry.value {
+                    Value::Number(n) => *numbers.entry(n.to_bits()).or_insert(0) += entry.count,
+                    Value::Text(t) => texts.add(&t, entry.count),
                 }
             }
-        }
+            Values::Counted { numbers, texts }
+        };
         Ok(Self {
             name: file.name,
             count: file.count,
@@ -710,21 +943,9 @@ impl<'de> Deserialize<'de> for ColumnProfile {
             texts: file.texts,
             booleans: file.booleans,
             non_finite: file.non_finite,
-            min: file.min,
-            max: file.max,
-            sum,
-            sum_squares,
-            squares_overflow: file.squares_overflow,
-            sketch: QuantileSketch {
-                zeros: file.sketch.zeros,
-                positive: file.sketch.positive.into_iter().collect(),
-                negative: file.sketch.negative.into_iter().collect(),
-            },
             hll,
             text_length: file.text_length,
-            number_counts,
-            text_counts,
-            high_cardinality: file.high_cardinality,
+            values,
         })
     }
 }
@@ -806,5 +1027,170 @@ impl DatasetProfile {
         }
         rest.sort_by(|a, b| a.name.cmp(&b.name));
         self.columns.extend(rest);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::float_cmp
+    )]
+    use super::*;
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+    }
+
+    /// Every finite number fed to a summary one by one: what the profile kept
+    /// per cell before counted columns derived their statistics.
+    fn straightforward(values: &[f64]) -> NumberSummary {
+        let mut summary = NumberSummary::new();
+        for &v in values.iter().filter(|v| v.is_finite()) {
+            summary.add(if v == 0.0 { 0.0 } else { v });
+        }
+        summary
+    }
+
+    fn observe(profile: &mut ColumnProfile, values: &[f64]) {
+        for &v in values {
+            profile.observe_number(v);
+        }
+    }
+
+    #[test]
+    fn statistics_derived_from_counts_equal_the_per_cell_ones() {
+        let mut rng = Rng(21);
+        // Few distinct values (with -0.0, NaN, a huge one whose square overflows,
+        // a tiny one), then more than the cap in the second half.
+        let pool = [0.0, -0.0, 1.5, -2.25, 1e300, 5e-324, f64::NAN, 7.0, 0.1];
+        let mut values: Vec<f64> = (0..5000)
+            .map(|_| pool[(rng.next() % pool.len() as u64) as usize])
+            .collect();
+        let mut one = ColumnProfile::new("x");
+        observe(&mut one, &values);
+        assert!(!one.is_high_cardinality());
+        assert_eq!(*one.number_summary(), straightforward(&values));
+        assert_eq!(one.min(), Some(-2.25));
+        assert_eq!(one.max(), Some(1e300));
+
+        values.extend((0..3000).map(|i| f64::from(i) * 0.37 - 100.0));
+        for _ in 0..3 {
+            for i in (1..values.len()).rev() {
+                values.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+            }
+            // Random chunks, some crossing the cap and some not, merged in order.
+            let mut merged = ColumnProfile::new("x");
+            let mut at = 0;
+            while at < values.len() {
+                let len = 1 + (rng.next() % 2500) as usize;
+                let mut part = ColumnProfile::new("x");
+                observe(&mut part, &values[at..(at + len).min(values.len())]);
+                merged.merge(&part);
+                at += len;
+            }
+            let mut one = ColumnProfile::new("x");
+            observe(&mut one, &values);
+            assert!(merged.is_high_cardinality());
+            assert_eq!(*merged.number_summary(), straightforward(&values));
+            assert_eq!(merged, one);
+            let json = DatasetProfile {
+                rows: 0,
+                columns: vec![merged],
+            }
+            .to_json();
+            let again = DatasetProfile::from_json(&json).unwrap();
+            assert_eq!(again.to_json(), json);
+        }
+    }
+
+    #[test]
+    fn a_text_crossing_the_cap_summarises_the_counted_numbers() {
+        let numbers = [3.0, -1.0, 3.0, 0.5];
+        let mut column = ColumnProfile::new("mixed");
+        observe(&mut column, &numbers);
+        for i in 0..=TOP_VALUES_CAP {
+            column.observe_text(&format!("t{i}"));
+        }
+        assert!(column.is_high_cardinality());
+        assert_eq!(*column.number_summary(), straightforward(&numbers));
+        assert_eq!(column.sum(), 5.5);
+    }
+
+    #[test]
+    fn texts_short_and_long_are_counted_by_their_exact_bytes() {
+        let texts = [
+            "",
+            "a",
+            "a\0",
+            "seven77",
+            "eight888",
+            "fifteen-bytes15",
+            "sixteen-bytes-16",
+            "ünïcode",
+            "a much longer text than fifteen bytes",
+            "eight888",
+            "",
+            "a",
+        ];
+        let mut column = ColumnProfile::new("t");
+        for t in texts {
+            column.observe_text(t);
+        }
+        let mut expected: BTreeMap<&str, u64> = BTreeMap::new();
+        for t in texts {
+            *expected.entry(t).or_insert(0) += 1;
+        }
+        let counted: BTreeMap<String, u64> = column
+            .value_counts()
+            .unwrap()
+            .into_iter()
+            .map(|(v, c)| match v {
+                Value::Text(t) => (t, c),
+                Value::Number(_) => panic!("a number"),
+            })
+            .collect();
+        let expected: BTreeMap<String, u64> = expected
+            .into_iter()
+            .map(|(t, c)| (t.to_owned(), c))
+            .collect();
+        assert_eq!(counted, expected);
+        assert_eq!(column.distinct(), 9);
+        assert_eq!(column.text_length(), Some((0, 37)));
+    }
+}
+
+#[cfg(test)]
+mod short_key_tests {
+    #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
+    use super::*;
+
+    #[test]
+    fn short_keys_are_the_bytes_and_length_of_every_short_value() {
+        let mut seen = std::collections::HashSet::new();
+        for length in 0..=15usize {
+            for fill in [0u8, b'a', 0xff] {
+                let bytes: Vec<u8> = (0..length)
+                    .map(|i| fill.wrapping_add(i as u8 * 7))
+                    .collect();
+                let mut word = [0u8; 16];
+                word[..length].copy_from_slice(&bytes);
+                word[15] = length as u8;
+                let key = short_key(&bytes).unwrap();
+                assert_eq!(key, u128::from_le_bytes(word), "length {length}");
+                assert!(seen.insert(key) || length == 0);
+            }
+        }
+        assert_eq!(short_text(short_key(b"eight888").unwrap()), "eight888");
+        assert!(short_key(&[b'x'; 16]).is_none());
     }
 }
