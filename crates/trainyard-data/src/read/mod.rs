@@ -726,6 +726,26 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::naive_bytecount)] // the reference count
+    fn newlines_are_counted_past_every_lane_and_group() {
+        // All newlines fill each one-byte counter to 255; 4080 bytes is one group.
+        for (len, every) in [
+            (0, 1),
+            (15, 1),
+            (4080, 1),
+            (4081, 1),
+            (10_000, 1),
+            (9_999, 7),
+        ] {
+            let bytes: Vec<u8> = (0..len)
+                .map(|at| if at % every == 0 { b'\n' } else { b'x' })
+                .collect();
+            let naive = bytes.iter().filter(|&&byte| byte == b'\n').count() as u64;
+            assert_eq!(count_newlines(&bytes), naive, "{len} bytes");
+        }
+    }
+
+    #[test]
     fn formats_come_from_extensions() {
         assert_eq!(format_of(Path::new("a/b.csv.gz")), Some(DataFormat::Csv));
         assert_eq!(format_of(Path::new("b.JSONL.zst")), Some(DataFormat::Jsonl));
