@@ -141,27 +141,79 @@ pub fn read_value(kind: Option<ColumnType>, bytes: &[u8]) -> Option<Value<'_>> {
 /// A whole number: optional sign, digits (`+7`, `-12`). `1.0` is not one.
 #[inline]
 pub fn parse_integer(bytes: &[u8]) -> Option<f64> {
-    let digits = match bytes.first()? {
-        b'-' | b'+' => &bytes[1..],
-        _ => bytes,
+    let (negative, digits) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
     };
-    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+    // 19 digits stay below 2^64.
+    if digits.is_empty() || digits.len() > 19 {
         return None;
     }
-    let magnitude = digits.iter().fold(0_u64, |acc, &digit| {
-        acc.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'))
-    });
+    let mut magnitude = 0_u64;
+    for &byte in digits {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        magnitude = magnitude * 10 + u64::from(digit);
+    }
     #[allow(clippy::cast_precision_loss)]
     let value = magnitude as f64;
-    Some(if bytes[0] == b'-' { -value } else { value })
+    Some(if negative { -value } else { value })
 }
 
 /// Any finite or infinite decimal number (`3.14`, `-1e5`, `inf`); not NaN.
 #[inline]
 pub fn parse_number(bytes: &[u8]) -> Option<f64> {
+    if let Some(value) = parse_short_decimal(bytes) {
+        return Some(value);
+    }
     fast_float2::parse::<f64, _>(bytes)
         .ok()
         .filter(|value| !value.is_nan())
+}
+
+/// Powers of ten that are exact in an `f64`.
+const EXACT_POWERS_OF_TEN: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// The common case of [`parse_number`]: `[-+]digits[.digits]` with at most 15
+/// digits. The digits as a whole number and the power of ten are both exact in
+/// an `f64`, so one division rounds once: the same double a full parser returns
+/// (the fast path of Clinger's algorithm). `None`: not this shape.
+#[inline]
+fn parse_short_decimal(bytes: &[u8]) -> Option<f64> {
+    let (negative, text) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    if text.is_empty() || text.len() > 16 {
+        return None;
+    }
+    let mut mantissa = 0_u64;
+    let mut point = None;
+    for (index, &byte) in text.iter().enumerate() {
+        let digit = byte.wrapping_sub(b'0');
+        if digit <= 9 {
+            mantissa = mantissa * 10 + u64::from(digit);
+        } else if byte == b'.' && point.is_none() {
+            point = Some(index);
+        } else {
+            return None;
+        }
+    }
+    let decimals = match point {
+        None if text.len() <= 15 => 0,
+        // A digit on both sides of the point (`.5` and `5.` go to the full parser).
+        Some(index) if index > 0 && index + 1 < text.len() => text.len() - index - 1,
+        _ => return None,
+    };
+    #[allow(clippy::cast_precision_loss)] // at most 15 digits: exact
+    let value = mantissa as f64 / EXACT_POWERS_OF_TEN[decimals];
+    Some(if negative { -value } else { value })
 }
 
 /// `true`/`false` in lower, title or upper case, or `1`/`0`.
@@ -275,6 +327,108 @@ mod tests {
         assert_eq!(parse_number(b"12abc"), None);
         assert_eq!(parse_boolean(b"True"), Some(true));
         assert_eq!(parse_boolean(b"yes"), None);
+    }
+
+    /// Strings from `alphabet`, deterministic (xorshift).
+    fn random_texts(alphabet: &[u8], count: usize, max_len: u64) -> Vec<Vec<u8>> {
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..count)
+            .map(|_| {
+                let len = next() % (max_len + 1);
+                (0..len)
+                    .map(|_| alphabet[usize::try_from(next() % alphabet.len() as u64).unwrap()])
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn short_decimals_parse_to_the_same_bits_as_the_full_parser() {
+        let full = |bytes: &[u8]| {
+            fast_float2::parse::<f64, _>(bytes)
+                .ok()
+                .filter(|value| !value.is_nan())
+        };
+        let mut texts = random_texts(b"0123456789.-+", 200_000, 18);
+        texts.extend(random_texts(b"0123456789.", 200_000, 17));
+        texts.extend(random_texts(b"9.", 50_000, 17));
+        for text in [
+            "0",
+            "-0",
+            "+0",
+            "-0.0",
+            "0.1",
+            "0.3",
+            "2.675",
+            "1.005",
+            "9007199254740993",
+            "999999999999999",
+            "9999999999999999",
+            "0.000000000000001",
+            "123456789012345.",
+            ".5",
+            "5.",
+            "-.5",
+            "+",
+            "-",
+            ".",
+            "1.2.3",
+            "1e5",
+            "00000000000000012",
+            "4.35",
+            "0.1234567890123",
+            "-89.29523",
+            "5672.8",
+        ] {
+            texts.push(text.as_bytes().to_vec());
+        }
+        let mut fast = 0;
+        for text in &texts {
+            let mine = parse_number(text).map(f64::to_bits);
+            assert_eq!(
+                mine,
+                full(text).map(f64::to_bits),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+            fast += usize::from(parse_short_decimal(text).is_some());
+        }
+        assert!(fast > 100_000, "the fast path took only {fast}");
+    }
+
+    #[test]
+    fn integers_parse_like_the_old_two_pass_parser() {
+        let old = |bytes: &[u8]| {
+            let digits = match bytes.first()? {
+                b'-' | b'+' => &bytes[1..],
+                _ => bytes,
+            };
+            if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let magnitude = digits.iter().fold(0_u64, |acc, &digit| {
+                acc.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'))
+            });
+            #[allow(clippy::cast_precision_loss)]
+            let value = magnitude as f64;
+            Some(if bytes[0] == b'-' { -value } else { value })
+        };
+        let mut texts = random_texts(b"0123456789-+.a", 100_000, 22);
+        texts.extend(random_texts(b"9", 100, 21));
+        for text in &texts {
+            assert_eq!(
+                parse_integer(text).map(f64::to_bits),
+                old(text).map(f64::to_bits),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
     }
 
     #[test]
