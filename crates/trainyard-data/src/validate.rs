@@ -428,9 +428,12 @@ pub(crate) fn run<A: Send>(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use std::collections::HashSet;
 
     use super::*;
+
+    /// A row written: file, line, id, and the `x,y` pair.
+    type Row = (String, u64, String, String);
 
     /// The check results of `*.csv` in `dir`, read in small chunks (so several
     /// workers see parts of each file), with `spill_entries` values of a `unique`
@@ -465,7 +468,7 @@ mod tests {
             state ^= state << 17;
             state
         };
-        let mut rows: Vec<(String, u64, String, String)> = Vec::new();
+        let mut rows: Vec<Row> = Vec::new();
         for name in ["a.csv", "b.csv"] {
             let mut text = "id,x,y\n".to_owned();
             for line in 2..3_000_u64 {
@@ -485,11 +488,11 @@ mod tests {
         )
         .unwrap();
         // Every row but the first of its value fails, at its own place.
-        let expected = |value: &dyn Fn(&(String, u64, String, String)) -> String| {
-            let mut seen = HashMap::new();
+        let expected = |value: &dyn Fn(&Row) -> String| {
+            let mut seen = HashSet::new();
             let mut failed: Vec<(String, u64)> = Vec::new();
             for row in &rows {
-                if seen.insert(value(row), ()).is_some() {
+                if !seen.insert(value(row)) {
                     failed.push((row.0.clone(), row.1));
                 }
             }

@@ -197,7 +197,8 @@ pub struct Plan {
     pub(crate) rows: Option<(CheckId, CountRange)>,
     pub(crate) column_match: Option<(CheckId, ColumnMatch)>,
     pub(crate) malformed: CheckId,
-    /// Values a `unique` table keeps in memory before spilling to disk (tests lower it).
+    /// Values a worker's `unique` table keeps in memory before it spills them to
+    /// disk (tests lower it).
     pub(crate) spill_entries: usize,
 }
 
@@ -518,7 +519,7 @@ impl Plan {
             rows,
             column_match,
             malformed,
-            spill_entries: unique::SPILL_ENTRIES,
+            spill_entries: unique::spill_entries(rayon::current_num_threads()),
         })
     }
 

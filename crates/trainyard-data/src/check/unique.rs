@@ -46,10 +46,16 @@ fn unpack(place: u64) -> (u32, u64) {
 /// A `(file, line)` place.
 pub(super) type Place = (u32, u64);
 
-/// How many values one [`Seen`] keeps in memory before it writes them to a sorted
-/// run on disk: 16 parts of about 106k entries each fit tables of 2^17 buckets
-/// (17 bytes a bucket), so about 36 MB per unique column and worker thread.
-pub(super) const SPILL_ENTRIES: usize = 1_700_000;
+/// How many values the [`Seen`]s of one unique column keep in memory, over all
+/// worker threads, before each writes its own to a sorted run on disk. On 2
+/// threads: 16 parts of about 106k entries per thread, which fit tables of 2^17
+/// buckets (17 bytes a bucket), so about 72 MB per unique column.
+const SPILL_ENTRIES: usize = 3_400_000;
+
+/// The budget of one [`Seen`] when `threads` workers each fill one.
+pub(super) fn spill_entries(threads: usize) -> usize {
+    (SPILL_ENTRIES / threads.max(1)).max(1 << 16)
+}
 
 const PARTS: usize = 16;
 
@@ -378,7 +384,7 @@ mod tests {
         let mut values = Vec::new();
         for file in 0..3_u32 {
             for line in 2..4_000_u64 {
-                let value = if random.next() % 50 == 0 {
+                let value = if random.next().is_multiple_of(50) {
                     7 + random.next() % 3
                 } else {
                     random.next() % 9_000

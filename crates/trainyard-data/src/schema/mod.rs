@@ -166,9 +166,17 @@ pub fn parse_integer(bytes: &[u8]) -> Option<f64> {
 /// Any finite or infinite decimal number (`3.14`, `-1e5`, `inf`); not NaN.
 #[inline]
 pub fn parse_number(bytes: &[u8]) -> Option<f64> {
-    if let Some(value) = parse_short_decimal(bytes) {
-        return Some(value);
+    match parse_short_decimal(bytes) {
+        Some(value) => Some(value),
+        None => parse_any_number(bytes),
     }
+}
+
+/// [`parse_number`] beyond short decimals: exponents, long mantissas, `inf`.
+/// Kept out of line so the common case inlines into the checks' loops.
+#[cold]
+#[inline(never)]
+fn parse_any_number(bytes: &[u8]) -> Option<f64> {
     fast_float2::parse::<f64, _>(bytes)
         .ok()
         .filter(|value| !value.is_nan())
@@ -190,25 +198,34 @@ fn parse_short_decimal(bytes: &[u8]) -> Option<f64> {
         b'+' => (false, &bytes[1..]),
         _ => (false, bytes),
     };
-    if text.is_empty() || text.len() > 16 {
+    if text.len() > 16 {
         return None;
     }
     let mut mantissa = 0_u64;
-    let mut point = None;
-    for (index, &byte) in text.iter().enumerate() {
+    let mut rest = text;
+    while let [byte, tail @ ..] = rest {
         let digit = byte.wrapping_sub(b'0');
-        if digit <= 9 {
-            mantissa = mantissa * 10 + u64::from(digit);
-        } else if byte == b'.' && point.is_none() {
-            point = Some(index);
-        } else {
-            return None;
+        if digit > 9 {
+            break;
         }
+        mantissa = mantissa * 10 + u64::from(digit);
+        rest = tail;
     }
-    let decimals = match point {
-        None if text.len() <= 15 => 0,
+    let whole_digits = text.len() - rest.len();
+    let decimals = match rest {
+        [] if whole_digits > 0 && whole_digits <= 15 => 0,
         // A digit on both sides of the point (`.5` and `5.` go to the full parser).
-        Some(index) if index > 0 && index + 1 < text.len() => text.len() - index - 1,
+        [b'.', fraction @ ..] if whole_digits > 0 && !fraction.is_empty() => {
+            for byte in fraction {
+                let digit = byte.wrapping_sub(b'0');
+                if digit > 9 {
+                    return None;
+                }
+                mantissa = mantissa * 10 + u64::from(digit);
+            }
+            // At most 15 digits in all (16 bytes with the point).
+            fraction.len()
+        }
         _ => return None,
     };
     #[allow(clippy::cast_precision_loss)] // at most 15 digits: exact
@@ -247,15 +264,30 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-/// `YYYY-MM-DD`, as days since 1970-01-01.
-pub fn parse_date(bytes: &[u8]) -> Option<i64> {
-    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
-        return None;
+/// The value of ASCII digits; `None` if one is not a digit.
+#[inline]
+fn digit_value<const N: usize>(bytes: [u8; N]) -> Option<i64> {
+    let mut value = 0;
+    for byte in bytes {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value = value * 10 + i64::from(digit);
     }
+    Some(value)
+}
+
+/// `YYYY-MM-DD`, as days since 1970-01-01.
+#[inline]
+pub fn parse_date(bytes: &[u8]) -> Option<i64> {
+    let &[y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = bytes else {
+        return None;
+    };
     let (year, month, day) = (
-        digits(&bytes[..4])?,
-        digits(&bytes[5..7])?,
-        digits(&bytes[8..])?,
+        digit_value([y1, y2, y3, y4])?,
+        digit_value([m1, m2])?,
+        digit_value([d1, d2])?,
     );
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let days_in_month = match month {
@@ -429,6 +461,53 @@ mod tests {
                 String::from_utf8_lossy(text)
             );
         }
+    }
+
+    #[test]
+    fn dates_read_like_the_digit_folding_parser() {
+        // The parser before: digits folded from slices, then the same calendar rules.
+        let old = |bytes: &[u8]| -> Option<i64> {
+            if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+                return None;
+            }
+            let (year, month, day) = (
+                digits(&bytes[..4])?,
+                digits(&bytes[5..7])?,
+                digits(&bytes[8..])?,
+            );
+            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+            let days_in_month = match month {
+                1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+                4 | 6 | 9 | 11 => 30,
+                2 if leap => 29,
+                2 => 28,
+                _ => return None,
+            };
+            (1..=days_in_month)
+                .contains(&day)
+                .then(|| days_from_civil(year, month, day))
+        };
+        let mut texts = random_texts(b"0123456789-", 100_000, 11);
+        for year in (0..10_000).step_by(7) {
+            for month in 0..=13 {
+                for day in [0, 1, 15, 28, 29, 30, 31, 32] {
+                    texts.push(format!("{year:04}-{month:02}-{day:02}").into_bytes());
+                }
+            }
+        }
+        texts.push(b"2024-0a-01".to_vec());
+        texts.push(b"2024/01/01".to_vec());
+        let mut valid = 0;
+        for text in &texts {
+            assert_eq!(
+                parse_date(text),
+                old(text),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+            valid += usize::from(old(text).is_some());
+        }
+        assert!(valid > 10_000);
     }
 
     #[test]
