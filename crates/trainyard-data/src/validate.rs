@@ -356,7 +356,13 @@ pub fn validate_files<P: ProfileSink>(
         |a, b| a.merge(&plan, b),
     )?;
     let rows = accumulator.rows();
-    let (checks, mut profile) = accumulator.finish(&plan, &files);
+    let (checks, mut profile) = accumulator.finish(&plan, &files).map_err(|error| {
+        StepError::io(
+            "using a temporary file (for `unique`) in",
+            std::env::temp_dir(),
+            error,
+        )
+    })?;
     let mut columns: Vec<&str> = Vec::new();
     for file in &files {
         for column in &file.columns {
@@ -418,4 +424,118 @@ pub(crate) fn run<A: Send>(
     let mut files = files.lock().map(|files| files.clone()).unwrap_or_default();
     files.sort_by_key(|f| f.index);
     Ok((accumulator, files, bytes.into_inner()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    /// A row written: file, line, id, and the `x,y` pair.
+    type Row = (String, u64, String, String);
+
+    /// The check results of `*.csv` in `dir`, read in small chunks (so several
+    /// workers see parts of each file), with `spill_entries` values of a `unique`
+    /// table kept in memory.
+    fn check_results(dir: &Path, schema: &DataSchema, spill_entries: usize) -> Vec<CheckResult> {
+        let mut plan = Plan::new(schema, "test").unwrap();
+        plan.spill_entries = spill_entries;
+        let options = ReadOptions {
+            chunk_size: 2048,
+            ..ReadOptions::default()
+        };
+        let inputs = read::resolve(dir, "*.csv").unwrap();
+        let (accumulator, files, _) = run(
+            inputs,
+            options,
+            || Accumulator::<NoProfile>::new(&plan),
+            |acc, batch| acc.absorb(&plan, batch),
+            |a, b| a.merge(&plan, b),
+        )
+        .unwrap();
+        accumulator.finish(&plan, &files).unwrap().0
+    }
+
+    #[test]
+    fn unique_checks_spilled_to_disk_find_what_memory_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        // Random ids with repeats (within and across files), a few planted many times.
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut rows: Vec<Row> = Vec::new();
+        for name in ["a.csv", "b.csv"] {
+            let mut text = "id,x,y\n".to_owned();
+            for line in 2..3_000_u64 {
+                let id = if next() % 40 == 0 { 7 } else { next() % 5_000 };
+                let (x, y) = (next() % 60, next() % 60);
+                let (x, y) = (
+                    x.to_string(),
+                    if y == 0 { String::new() } else { y.to_string() },
+                );
+                let _ = writeln!(text, "{id},{x},{y}");
+                rows.push((name.to_owned(), line, format!("{id}"), format!("{x},{y}")));
+            }
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let schema: DataSchema = serde_yaml_ng::from_str(
+            "columns: [{ name: id, unique: true }, { name: x }, { name: y }]\nunique-together: [[x, y]]",
+        )
+        .unwrap();
+        // Every row but the first of its value fails, at its own place.
+        let expected = |value: &dyn Fn(&Row) -> String| {
+            let mut seen = HashSet::new();
+            let mut failed: Vec<(String, u64)> = Vec::new();
+            for row in &rows {
+                if !seen.insert(value(row)) {
+                    failed.push((row.0.clone(), row.1));
+                }
+            }
+            failed
+        };
+        let ids = expected(&|row| row.2.clone());
+        let pairs = expected(&|row| row.3.clone());
+        let memory = check_results(dir.path(), &schema, usize::MAX);
+        let spilled = check_results(dir.path(), &schema, 50);
+        let places = |check: &CheckResult| {
+            check
+                .offenders
+                .iter()
+                .map(|o| (o.file.clone(), o.line))
+                .collect::<Vec<_>>()
+        };
+        for results in [&memory, &spilled] {
+            let unique = results.iter().find(|c| c.rule == "check/unique").unwrap();
+            assert_eq!(unique.failed, ids.len() as u64);
+            assert_eq!(places(unique), ids[..20]);
+            let together = results
+                .iter()
+                .find(|c| c.rule == "check/unique-together")
+                .unwrap();
+            assert_eq!(together.failed, pairs.len() as u64);
+            assert_eq!(places(together), pairs[..20]);
+        }
+        for (in_memory, on_disk) in memory.iter().zip(&spilled) {
+            assert_eq!(
+                (
+                    &in_memory.name,
+                    in_memory.passed,
+                    in_memory.evaluated,
+                    in_memory.failed
+                ),
+                (
+                    &on_disk.name,
+                    on_disk.passed,
+                    on_disk.evaluated,
+                    on_disk.failed
+                )
+            );
+            assert_eq!(places(in_memory), places(on_disk));
+        }
+    }
 }

@@ -1,15 +1,14 @@
 //! The per-thread state of a validation pass, fed batch by batch, merged in any order.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use trainyard_core::manifest::data::{ColumnMatch, ColumnType};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
-use super::{CheckResult, MAX_OFFENDERS, Offense, Plan};
+use super::unique::Seen;
+use super::{CheckResult, ColumnPlan, MAX_OFFENDERS, Offense, Plan};
 use crate::read::{Batch, FileInfo};
-use crate::schema::{Value, parse_number, read_value};
+use crate::schema::{Value, parse_integer, parse_number, read_value};
 
 /// Where the statistics half plugs in: every value the validation pass reads is also
 /// given to a per-column profile. One sink is made per worker thread and merged.
@@ -60,146 +59,6 @@ impl ColumnSink for NoProfile {
     fn observe_number(&mut self, _value: f64) {}
     #[inline]
     fn observe_text(&mut self, _value: &str) {}
-}
-
-/// The u64 keys are already hashes: use them as they are.
-#[derive(Debug, Default, Clone, Copy)]
-struct Passthrough(u64);
-
-impl Hasher for Passthrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-    fn write_u64(&mut self, value: u64) {
-        self.0 = value;
-    }
-}
-
-/// A value's 64-bit hash -> where it was first seen, packed by [`pack`]: 16 bytes
-/// an entry (a 128-bit hash and an unpacked place took 32).
-type HashSeen = HashMap<u64, u64, BuildHasherDefault<Passthrough>>;
-
-/// Lines are kept in 40 bits (10^12 lines), the file's index in the other 24
-/// (16 million files); beyond, they saturate. Packed places compare as
-/// `(file, line)` pairs do.
-const LINE_BITS: u32 = 40;
-
-fn pack(file: u32, line: u64) -> u64 {
-    (u64::from(file).min((1 << (64 - LINE_BITS)) - 1) << LINE_BITS) | line.min((1 << LINE_BITS) - 1)
-}
-
-#[allow(clippy::cast_possible_truncation)] // the file index has 24 bits
-fn unpack(place: u64) -> (u32, u64) {
-    ((place >> LINE_BITS) as u32, place & ((1 << LINE_BITS) - 1))
-}
-
-/// The first places of the values of a unique column (or column group), by 64-bit
-/// hash: a duplicate is a value whose hash was seen. Two distinct values collide
-/// with probability about n^2 / 2^65 for n values (6 million: 1 in a million),
-/// and a collision can only report a duplicate that is not one, never hide one.
-///
-/// Workers' tables are not merged into one (that would grow the largest while the
-/// others still exist): merging keeps the list, and [`Seen::settle`] looks the
-/// values of each table up in the ones before it at the end. Each table is split
-/// in [`PARTS`] by bits of the hash, so growing one (old and new buckets both
-/// live for a moment) costs a sixteenth of the table, not half of it again.
-#[derive(Debug, Clone, Default)]
-struct Seen {
-    own: Vec<HashSeen>,
-    others: Vec<Vec<HashSeen>>,
-}
-
-const PARTS: usize = 16;
-
-/// The part of a hash: middle bits, as the table uses the low bits for the bucket
-/// and the top ones for its tags.
-#[allow(clippy::cast_possible_truncation)] // four bits
-fn part(hash: u64) -> usize {
-    (hash >> 32) as usize % PARTS
-}
-
-impl Seen {
-    /// Records the value's place; for a value seen before, the later and the
-    /// earlier place (the earliest stays recorded).
-    #[inline]
-    fn insert(&mut self, hash: u64, file: u32, line: u64) -> Option<((u32, u64), (u32, u64))> {
-        let key = pack(file, line);
-        if self.own.is_empty() {
-            self.own = vec![HashSeen::default(); PARTS];
-        }
-        match self.own[part(hash)].entry(hash) {
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(key);
-                None
-            }
-            std::collections::hash_map::Entry::Occupied(mut slot) => {
-                let first = slot.get_mut();
-                let (later, earlier) = if key >= *first {
-                    (key, *first)
-                } else {
-                    (*first, std::mem::replace(first, key))
-                };
-                Some((unpack(later), unpack(earlier)))
-            }
-        }
-    }
-
-    fn merge(&mut self, other: Self) {
-        self.others.push(other.own);
-        self.others.extend(other.others);
-    }
-
-    /// Finds the values seen by more than one worker: each place but the earliest
-    /// of such a value is a duplicate (its text is not kept, only its hash).
-    fn settle(self, check: &mut CheckAcc) {
-        let mut workers = self.others;
-        workers.push(self.own);
-        workers.retain(|tables| !tables.is_empty());
-        // Part by part, each freed when done.
-        let mut parts: Vec<Vec<HashSeen>> = (0..PARTS).map(|_| Vec::new()).collect();
-        for tables in workers {
-            for (index, table) in tables.into_iter().enumerate() {
-                parts[index % PARTS].push(table);
-            }
-        }
-        for tables in parts {
-            settle_part(tables, check);
-        }
-    }
-}
-
-/// [`Seen::settle`] for one part: the workers' tables of the same hashes.
-fn settle_part(mut tables: Vec<HashSeen>, check: &mut CheckAcc) {
-    tables.retain(|table| !table.is_empty());
-    // The largest first: most lookups end in it.
-    tables.sort_by_key(|table| std::cmp::Reverse(table.len()));
-    for index in 1..tables.len() {
-        let (before, rest) = tables.split_at_mut(index);
-        for (hash, &key) in &rest[0] {
-            let Some(first) = before.iter_mut().find_map(|table| table.get_mut(hash)) else {
-                continue;
-            };
-            let (later, earlier) = if key >= *first {
-                (key, *first)
-            } else {
-                (*first, std::mem::replace(first, key))
-            };
-            let (later, earlier) = (unpack(later), unpack(earlier));
-            check.fail(later.0, later.1, || RawOffense {
-                file: later.0,
-                line: later.1,
-                column: None,
-                value: None,
-                detail: Some(format!("same value as line {}", earlier.1)),
-                rule: None,
-            });
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -290,7 +149,7 @@ impl Moments {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 struct ColumnAcc {
     rows: u64,
     nulls: u64,
@@ -337,7 +196,7 @@ impl<P: ProfileSink> Accumulator<P> {
                     ..ColumnAcc::default()
                 })
                 .collect(),
-            compounds: vec![Seen::default(); plan.compounds.len()],
+            compounds: (0..plan.compounds.len()).map(|_| Seen::default()).collect(),
             rows: 0,
             profile: P::empty(),
         }
@@ -369,6 +228,13 @@ impl<P: ProfileSink> Accumulator<P> {
         }
         let rows = batch.rows();
         let width = batch.columns;
+        // The profile takes text values as `&str`: one UTF-8 check for the batch,
+        // per field only when the batch is not valid UTF-8.
+        let text = if P::ACTIVE {
+            std::str::from_utf8(&batch.bytes).ok()
+        } else {
+            None
+        };
         for (physical, declared) in declared.iter().enumerate().take(width) {
             let profile = self.profile.column_mut(&file.columns[physical]);
             let column_number = column_number(physical);
@@ -380,138 +246,37 @@ impl<P: ProfileSink> Accumulator<P> {
                     match batch.fields[row * width + physical].get(&batch.bytes) {
                         None => profile.observe_null(),
                         Some(bytes) if file.nulls.contains(bytes) => profile.observe_null(),
-                        Some(bytes) => observe_untyped(profile, bytes),
+                        Some(bytes) => observe_untyped(profile, bytes, text, &batch.bytes),
                     }
                 }
                 continue;
             };
             let plan_column = &plan.columns[index];
             let acc = &mut self.columns[index];
-            let checks = &mut self.checks;
             let kind = plan_column.kind;
-            let needs_number = plan_column.needs_number();
-            let needs_moments = plan_column.needs_moments();
             acc.rows += rows as u64;
-            for row in 0..rows {
-                let line = batch.lines[row];
-                let field = batch.fields[row * width + physical].get(&batch.bytes);
-                let bytes = match field {
-                    Some(bytes) if !file.nulls.contains(bytes) => bytes,
-                    _ => {
-                        acc.nulls += 1;
-                        profile.observe_null();
-                        if let Some(check) = plan_column.not_null {
-                            checks[check].fail(file_index, line, || RawOffense {
-                                file: file_index,
-                                line,
-                                column: column_number,
-                                value: field.map(lossy),
-                                detail: None,
-                                rule: None,
-                            });
-                        }
-                        continue;
-                    }
-                };
-                let offense = |detail: Option<String>| RawOffense {
-                    file: file_index,
-                    line,
-                    column: column_number,
-                    value: Some(lossy(bytes)),
-                    detail,
-                    rule: None,
-                };
-                let value = read_value(kind, bytes);
-                match (value, kind) {
-                    (
-                        Some(Value::Number(number)),
-                        Some(ColumnType::Integer | ColumnType::Number),
-                    ) => {
-                        profile.observe_number(number);
-                    }
-                    (_, None) if P::ACTIVE => observe_untyped(profile, bytes),
-                    (_, None) => {}
-                    _ if P::ACTIVE => {
-                        profile.observe_text(std::str::from_utf8(bytes).unwrap_or_default());
-                    }
-                    _ => {}
+            let column = ColumnPass {
+                plan: plan_column,
+                acc,
+                checks: &mut self.checks,
+                profile,
+                batch,
+                physical,
+                column_number,
+                text,
+                spill_entries: plan.spill_entries,
+            };
+            // One row loop per kind of value, its parser inlined.
+            match kind {
+                None => column.run::<P, ReadUntyped>(),
+                Some(ColumnType::String | ColumnType::Categorical) => {
+                    column.run::<P, ReadText>();
                 }
-                let Some(value) = value else {
-                    if let Some(check) = plan_column.type_check {
-                        checks[check].fail(file_index, line, || offense(None));
-                    }
-                    continue;
-                };
-                if needs_number {
-                    let number = match value {
-                        Value::Number(number) => Some(number),
-                        Value::Text(text) => parse_number(text),
-                    };
-                    if let Some((check, bound, exclusive)) = plan_column.min {
-                        match number {
-                            Some(x) if x > bound || (!exclusive && x >= bound) => {}
-                            Some(_) => checks[check].fail(file_index, line, || offense(None)),
-                            None => checks[check].fail(file_index, line, || {
-                                offense(Some("not a number".to_owned()))
-                            }),
-                        }
-                    }
-                    if let Some((check, bound, exclusive)) = plan_column.max {
-                        match number {
-                            Some(x) if x < bound || (!exclusive && x <= bound) => {}
-                            Some(_) => checks[check].fail(file_index, line, || offense(None)),
-                            None => checks[check].fail(file_index, line, || {
-                                offense(Some("not a number".to_owned()))
-                            }),
-                        }
-                    }
-                    if let Some(number) = number {
-                        if needs_moments {
-                            acc.moments.push(number);
-                        }
-                        for ((_, bound), counts) in
-                            plan_column.quantiles.iter().zip(&mut acc.quantiles)
-                        {
-                            if bound.min.is_some_and(|min| number < min) {
-                                counts.0 += 1;
-                            }
-                            if bound.max.is_some_and(|max| number <= max) {
-                                counts.1 += 1;
-                            }
-                        }
-                    }
-                }
-                if let Some((check, low, high)) = plan_column.length {
-                    let length = bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u64;
-                    if length < low || length > high {
-                        checks[check].fail(file_index, line, || {
-                            offense(Some(format!("length {length}")))
-                        });
-                    }
-                }
-                if let Some((check, regex)) = &plan_column.pattern
-                    && !regex.is_match(bytes)
-                {
-                    checks[*check].fail(file_index, line, || offense(None));
-                }
-                if let Some((check, allowed)) = &plan_column.allowed
-                    && !allowed.contains(bytes)
-                {
-                    checks[*check].fail(file_index, line, || offense(None));
-                }
-                if let Some(check) = plan_column.unique
-                    && let Some((later, earlier)) =
-                        acc.seen.insert(xxh3_64(bytes), file_index, line)
-                {
-                    checks[check].fail(later.0, later.1, || RawOffense {
-                        file: later.0,
-                        line: later.1,
-                        column: column_number,
-                        value: Some(lossy(bytes)),
-                        detail: Some(format!("first seen at line {}", earlier.1)),
-                        rule: None,
-                    });
-                }
+                Some(ColumnType::Integer) => column.run::<P, ReadInteger>(),
+                Some(ColumnType::Number) => column.run::<P, ReadNumber>(),
+                Some(ColumnType::Boolean) => column.run::<P, ReadBoolean>(),
+                Some(ColumnType::Date) => column.run::<P, ReadDate>(),
+                Some(ColumnType::Datetime) => column.run::<P, ReadDatetime>(),
             }
         }
         self.absorb_rows(plan, batch, &position);
@@ -603,7 +368,9 @@ impl<P: ProfileSink> Accumulator<P> {
                     }
                 }
                 let line = batch.lines[row];
-                if let Some((later, earlier)) = seen.insert(hasher.digest(), file.index, line) {
+                if let Some((later, earlier)) =
+                    seen.insert(hasher.digest(), file.index, line, plan.spill_entries)
+                {
                     acc.fail(later.0, later.1, || RawOffense {
                         file: later.0,
                         line: later.1,
@@ -665,14 +432,19 @@ impl<P: ProfileSink> Accumulator<P> {
     }
 
     /// The result of every check, in plan order. `files` are all files read.
+    /// Fails only when `unique`'s temporary files cannot be written or read.
     #[allow(clippy::too_many_lines, clippy::cast_precision_loss)]
-    pub fn finish(mut self, plan: &Plan, files: &[Arc<FileInfo>]) -> (Vec<CheckResult>, P) {
+    pub fn finish(
+        mut self,
+        plan: &Plan,
+        files: &[Arc<FileInfo>],
+    ) -> std::io::Result<(Vec<CheckResult>, P)> {
         let rows = self.rows;
-        // Values seen by several workers; the tables are freed here.
+        // Values seen by several workers or spilled; the tables are freed here.
         for (column, acc) in plan.columns.iter().zip(&mut self.columns) {
             let seen = std::mem::take(&mut acc.seen);
             if let Some(check) = column.unique {
-                seen.settle(&mut self.checks[check]);
+                seen.settle(duplicate_reporter(&mut self.checks[check]))?;
             }
         }
         for (compound, seen) in plan
@@ -680,7 +452,7 @@ impl<P: ProfileSink> Accumulator<P> {
             .iter()
             .zip(std::mem::take(&mut self.compounds))
         {
-            seen.settle(&mut self.checks[compound.check]);
+            seen.settle(duplicate_reporter(&mut self.checks[compound.check]))?;
         }
         // Per-value checks look at non-null values (not-null: all rows).
         for (column, acc) in plan.columns.iter().zip(&self.columns) {
@@ -893,15 +665,263 @@ impl<P: ProfileSink> Accumulator<P> {
                 }
             })
             .collect();
-        (results, self.profile)
+        Ok((results, self.profile))
+    }
+}
+
+/// Reports a duplicate found at the end: its place and the earliest place of its
+/// value (the value itself is not kept).
+fn duplicate_reporter(check: &mut CheckAcc) -> impl FnMut((u32, u64), (u32, u64)) + '_ {
+    move |later, earlier| {
+        check.fail(later.0, later.1, || RawOffense {
+            file: later.0,
+            line: later.1,
+            column: None,
+            value: None,
+            detail: Some(format!("same value as line {}", earlier.1)),
+            rule: None,
+        });
     }
 }
 
 #[inline]
-fn observe_untyped<C: ColumnSink>(profile: &mut C, bytes: &[u8]) {
+fn observe_untyped<C: ColumnSink>(profile: &mut C, bytes: &[u8], text: Option<&str>, all: &[u8]) {
     match parse_number(bytes) {
         Some(number) => profile.observe_number(number),
-        None => profile.observe_text(std::str::from_utf8(bytes).unwrap_or_default()),
+        None => profile.observe_text(text_of(text, all, bytes)),
+    }
+}
+
+/// A field of a batch as text: sliced from the batch's text when the whole batch
+/// is valid UTF-8, else checked alone (`""` when it is not UTF-8).
+#[inline]
+fn text_of<'a>(text: Option<&'a str>, all: &'a [u8], field: &'a [u8]) -> &'a str {
+    text.and_then(|text| {
+        let start = field.as_ptr().addr().wrapping_sub(all.as_ptr().addr());
+        text.get(start..start + field.len())
+    })
+    .or_else(|| std::str::from_utf8(field).ok())
+    .unwrap_or_default()
+}
+
+/// How a column of a kind reads its values and shows them to the profile.
+trait ReadAs {
+    /// Numbers read go to the profile as numbers (the rest as text).
+    const NUMERIC: bool = false;
+    /// Untyped: the profile sees what the value looks like.
+    const UNTYPED: bool = false;
+    fn read(bytes: &[u8]) -> Option<Value<'_>>;
+}
+
+struct ReadUntyped;
+struct ReadText;
+struct ReadInteger;
+struct ReadNumber;
+struct ReadBoolean;
+struct ReadDate;
+struct ReadDatetime;
+
+impl ReadAs for ReadUntyped {
+    const UNTYPED: bool = true;
+    #[inline]
+    fn read(bytes: &[u8]) -> Option<Value<'_>> {
+        Some(Value::Text(bytes))
+    }
+}
+
+impl ReadAs for ReadText {
+    #[inline]
+    fn read(bytes: &[u8]) -> Option<Value<'_>> {
+        Some(Value::Text(bytes))
+    }
+}
+
+impl ReadAs for ReadInteger {
+    const NUMERIC: bool = true;
+    #[inline]
+    fn read(bytes: &[u8]) -> Option<Value<'_>> {
+        parse_integer(bytes).map(Value::Number)
+    }
+}
+
+impl ReadAs for ReadNumber {
+    const NUMERIC: bool = true;
+    #[inline]
+    fn read(bytes: &[u8]) -> Option<Value<'_>> {
+        parse_number(bytes).map(Value::Number)
+    }
+}
+
+impl ReadAs for ReadBoolean {
+    #[inline]
+    fn read(bytes: &[u8]) -> Option<Value<'_>> {
+        read_value(Some(ColumnType::Boolean), bytes)
+    }
+}
+
+impl ReadAs for ReadDate {
+    #[inline]
+    fn read(bytes: &[u8]) -> Option<Value<'_>> {
+        read_value(Some(ColumnType::Date), bytes)
+    }
+}
+
+impl ReadAs for ReadDatetime {
+    #[inline]
+    fn read(bytes: &[u8]) -> Option<Value<'_>> {
+        read_value(Some(ColumnType::Datetime), bytes)
+    }
+}
+
+/// One declared column of one batch: what its row loop needs.
+struct ColumnPass<'a, C> {
+    plan: &'a ColumnPlan,
+    acc: &'a mut ColumnAcc,
+    checks: &'a mut [CheckAcc],
+    profile: &'a mut C,
+    batch: &'a Batch,
+    physical: usize,
+    column_number: Option<u32>,
+    /// The batch's bytes as text, when valid UTF-8 (and a profile is fed).
+    text: Option<&'a str>,
+    spill_entries: usize,
+}
+
+impl<C: ColumnSink> ColumnPass<'_, C> {
+    /// Checks and profiles every value of the column in the batch.
+    #[allow(clippy::too_many_lines)]
+    fn run<P: ProfileSink<Column = C>, R: ReadAs>(self) {
+        let Self {
+            plan: plan_column,
+            acc,
+            checks,
+            profile,
+            batch,
+            physical,
+            column_number,
+            text,
+            spill_entries,
+        } = self;
+        let file = &batch.file;
+        let file_index = file.index;
+        let needs_number = plan_column.needs_number();
+        let needs_moments = plan_column.needs_moments();
+        let fields = batch.fields[physical..].iter().step_by(batch.columns);
+        for (field, &line) in fields.zip(&batch.lines) {
+            let field = field.get(&batch.bytes);
+            let bytes = match field {
+                Some(bytes) if !file.nulls.contains(bytes) => bytes,
+                _ => {
+                    acc.nulls += 1;
+                    profile.observe_null();
+                    if let Some(check) = plan_column.not_null {
+                        checks[check].fail(file_index, line, || RawOffense {
+                            file: file_index,
+                            line,
+                            column: column_number,
+                            value: field.map(lossy),
+                            detail: None,
+                            rule: None,
+                        });
+                    }
+                    continue;
+                }
+            };
+            let offense = |detail: Option<String>| RawOffense {
+                file: file_index,
+                line,
+                column: column_number,
+                value: Some(lossy(bytes)),
+                detail,
+                rule: None,
+            };
+            let value = R::read(bytes);
+            if P::ACTIVE {
+                match value {
+                    Some(Value::Number(number)) if R::NUMERIC => profile.observe_number(number),
+                    _ if R::UNTYPED => {
+                        observe_untyped(profile, bytes, text, &batch.bytes);
+                    }
+                    _ => profile.observe_text(text_of(text, &batch.bytes, bytes)),
+                }
+            }
+            let Some(value) = value else {
+                if let Some(check) = plan_column.type_check {
+                    checks[check].fail(file_index, line, || offense(None));
+                }
+                continue;
+            };
+            if needs_number {
+                let number = match value {
+                    Value::Number(number) => Some(number),
+                    Value::Text(text) => parse_number(text),
+                };
+                if let Some((check, bound, exclusive)) = plan_column.min {
+                    match number {
+                        Some(x) if x > bound || (!exclusive && x >= bound) => {}
+                        Some(_) => checks[check].fail(file_index, line, || offense(None)),
+                        None => checks[check].fail(file_index, line, || {
+                            offense(Some("not a number".to_owned()))
+                        }),
+                    }
+                }
+                if let Some((check, bound, exclusive)) = plan_column.max {
+                    match number {
+                        Some(x) if x < bound || (!exclusive && x <= bound) => {}
+                        Some(_) => checks[check].fail(file_index, line, || offense(None)),
+                        None => checks[check].fail(file_index, line, || {
+                            offense(Some("not a number".to_owned()))
+                        }),
+                    }
+                }
+                if let Some(number) = number {
+                    if needs_moments {
+                        acc.moments.push(number);
+                    }
+                    for ((_, bound), counts) in plan_column.quantiles.iter().zip(&mut acc.quantiles)
+                    {
+                        if bound.min.is_some_and(|min| number < min) {
+                            counts.0 += 1;
+                        }
+                        if bound.max.is_some_and(|max| number <= max) {
+                            counts.1 += 1;
+                        }
+                    }
+                }
+            }
+            if let Some((check, low, high)) = plan_column.length {
+                let length = bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u64;
+                if length < low || length > high {
+                    checks[check].fail(file_index, line, || {
+                        offense(Some(format!("length {length}")))
+                    });
+                }
+            }
+            if let Some((check, regex)) = &plan_column.pattern
+                && !regex.is_match(bytes)
+            {
+                checks[*check].fail(file_index, line, || offense(None));
+            }
+            if let Some((check, allowed)) = &plan_column.allowed
+                && !allowed.contains(bytes)
+            {
+                checks[*check].fail(file_index, line, || offense(None));
+            }
+            if let Some(check) = plan_column.unique
+                && let Some((later, earlier)) =
+                    acc.seen
+                        .insert(xxh3_64(bytes), file_index, line, spill_entries)
+            {
+                checks[check].fail(later.0, later.1, || RawOffense {
+                    file: later.0,
+                    line: later.1,
+                    column: column_number,
+                    value: Some(lossy(bytes)),
+                    detail: Some(format!("first seen at line {}", earlier.1)),
+                    rule: None,
+                });
+            }
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! and a [`CheckResult`] per check at the end.
 
 mod accumulate;
+mod unique;
 
 use std::fmt::Write as _;
 
@@ -196,6 +197,9 @@ pub struct Plan {
     pub(crate) rows: Option<(CheckId, CountRange)>,
     pub(crate) column_match: Option<(CheckId, ColumnMatch)>,
     pub(crate) malformed: CheckId,
+    /// Values a worker's `unique` table keeps in memory before it spills them to
+    /// disk (tests lower it).
+    pub(crate) spill_entries: usize,
 }
 
 fn number_text(value: f64) -> String {
@@ -515,6 +519,7 @@ impl Plan {
             rows,
             column_match,
             malformed,
+            spill_entries: unique::spill_entries(rayon::current_num_threads()),
         })
     }
 

@@ -141,27 +141,96 @@ pub fn read_value(kind: Option<ColumnType>, bytes: &[u8]) -> Option<Value<'_>> {
 /// A whole number: optional sign, digits (`+7`, `-12`). `1.0` is not one.
 #[inline]
 pub fn parse_integer(bytes: &[u8]) -> Option<f64> {
-    let digits = match bytes.first()? {
-        b'-' | b'+' => &bytes[1..],
-        _ => bytes,
+    let (negative, digits) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
     };
-    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+    // 19 digits stay below 2^64.
+    if digits.is_empty() || digits.len() > 19 {
         return None;
     }
-    let magnitude = digits.iter().fold(0_u64, |acc, &digit| {
-        acc.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'))
-    });
+    let mut magnitude = 0_u64;
+    for &byte in digits {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        magnitude = magnitude * 10 + u64::from(digit);
+    }
     #[allow(clippy::cast_precision_loss)]
     let value = magnitude as f64;
-    Some(if bytes[0] == b'-' { -value } else { value })
+    Some(if negative { -value } else { value })
 }
 
 /// Any finite or infinite decimal number (`3.14`, `-1e5`, `inf`); not NaN.
 #[inline]
 pub fn parse_number(bytes: &[u8]) -> Option<f64> {
+    match parse_short_decimal(bytes) {
+        Some(value) => Some(value),
+        None => parse_any_number(bytes),
+    }
+}
+
+/// [`parse_number`] beyond short decimals: exponents, long mantissas, `inf`.
+/// Kept out of line so the common case inlines into the checks' loops.
+#[cold]
+#[inline(never)]
+fn parse_any_number(bytes: &[u8]) -> Option<f64> {
     fast_float2::parse::<f64, _>(bytes)
         .ok()
         .filter(|value| !value.is_nan())
+}
+
+/// Powers of ten that are exact in an `f64`.
+const EXACT_POWERS_OF_TEN: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// The common case of [`parse_number`]: `[-+]digits[.digits]` with at most 15
+/// digits. The digits as a whole number and the power of ten are both exact in
+/// an `f64`, so one division rounds once: the same double a full parser returns
+/// (the fast path of Clinger's algorithm). `None`: not this shape.
+#[inline]
+fn parse_short_decimal(bytes: &[u8]) -> Option<f64> {
+    let (negative, text) = match bytes.first()? {
+        b'-' => (true, &bytes[1..]),
+        b'+' => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    if text.len() > 16 {
+        return None;
+    }
+    let mut mantissa = 0_u64;
+    let mut rest = text;
+    while let [byte, tail @ ..] = rest {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        mantissa = mantissa * 10 + u64::from(digit);
+        rest = tail;
+    }
+    let whole_digits = text.len() - rest.len();
+    let decimals = match rest {
+        [] if whole_digits > 0 && whole_digits <= 15 => 0,
+        // A digit on both sides of the point (`.5` and `5.` go to the full parser).
+        [b'.', fraction @ ..] if whole_digits > 0 && !fraction.is_empty() => {
+            for byte in fraction {
+                let digit = byte.wrapping_sub(b'0');
+                if digit > 9 {
+                    return None;
+                }
+                mantissa = mantissa * 10 + u64::from(digit);
+            }
+            // At most 15 digits in all (16 bytes with the point).
+            fraction.len()
+        }
+        _ => return None,
+    };
+    #[allow(clippy::cast_precision_loss)] // at most 15 digits: exact
+    let value = mantissa as f64 / EXACT_POWERS_OF_TEN[decimals];
+    Some(if negative { -value } else { value })
 }
 
 /// `true`/`false` in lower, title or upper case, or `1`/`0`.
@@ -195,15 +264,30 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-/// `YYYY-MM-DD`, as days since 1970-01-01.
-pub fn parse_date(bytes: &[u8]) -> Option<i64> {
-    if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
-        return None;
+/// The value of ASCII digits; `None` if one is not a digit.
+#[inline]
+fn digit_value<const N: usize>(bytes: [u8; N]) -> Option<i64> {
+    let mut value = 0;
+    for byte in bytes {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value = value * 10 + i64::from(digit);
     }
+    Some(value)
+}
+
+/// `YYYY-MM-DD`, as days since 1970-01-01.
+#[inline]
+pub fn parse_date(bytes: &[u8]) -> Option<i64> {
+    let &[y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = bytes else {
+        return None;
+    };
     let (year, month, day) = (
-        digits(&bytes[..4])?,
-        digits(&bytes[5..7])?,
-        digits(&bytes[8..])?,
+        digit_value([y1, y2, y3, y4])?,
+        digit_value([m1, m2])?,
+        digit_value([d1, d2])?,
     );
     let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
     let days_in_month = match month {
@@ -275,6 +359,155 @@ mod tests {
         assert_eq!(parse_number(b"12abc"), None);
         assert_eq!(parse_boolean(b"True"), Some(true));
         assert_eq!(parse_boolean(b"yes"), None);
+    }
+
+    /// Strings from `alphabet`, deterministic (xorshift).
+    fn random_texts(alphabet: &[u8], count: usize, max_len: u64) -> Vec<Vec<u8>> {
+        let mut state = 0x2545_F491_4F6C_DD1D_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..count)
+            .map(|_| {
+                let len = next() % (max_len + 1);
+                (0..len)
+                    .map(|_| alphabet[usize::try_from(next() % alphabet.len() as u64).unwrap()])
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn short_decimals_parse_to_the_same_bits_as_the_full_parser() {
+        let full = |bytes: &[u8]| {
+            fast_float2::parse::<f64, _>(bytes)
+                .ok()
+                .filter(|value| !value.is_nan())
+        };
+        let mut texts = random_texts(b"0123456789.-+", 200_000, 18);
+        texts.extend(random_texts(b"0123456789.", 200_000, 17));
+        texts.extend(random_texts(b"9.", 50_000, 17));
+        for text in [
+            "0",
+            "-0",
+            "+0",
+            "-0.0",
+            "0.1",
+            "0.3",
+            "2.675",
+            "1.005",
+            "9007199254740993",
+            "999999999999999",
+            "9999999999999999",
+            "0.000000000000001",
+            "123456789012345.",
+            ".5",
+            "5.",
+            "-.5",
+            "+",
+            "-",
+            ".",
+            "1.2.3",
+            "1e5",
+            "00000000000000012",
+            "4.35",
+            "0.1234567890123",
+            "-89.29523",
+            "5672.8",
+        ] {
+            texts.push(text.as_bytes().to_vec());
+        }
+        let mut fast = 0;
+        for text in &texts {
+            let mine = parse_number(text).map(f64::to_bits);
+            assert_eq!(
+                mine,
+                full(text).map(f64::to_bits),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+            fast += usize::from(parse_short_decimal(text).is_some());
+        }
+        assert!(fast > 100_000, "the fast path took only {fast}");
+    }
+
+    #[test]
+    fn integers_parse_like_the_old_two_pass_parser() {
+        let old = |bytes: &[u8]| {
+            let digits = match bytes.first()? {
+                b'-' | b'+' => &bytes[1..],
+                _ => bytes,
+            };
+            if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let magnitude = digits.iter().fold(0_u64, |acc, &digit| {
+                acc.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'))
+            });
+            #[allow(clippy::cast_precision_loss)]
+            let value = magnitude as f64;
+            Some(if bytes[0] == b'-' { -value } else { value })
+        };
+        let mut texts = random_texts(b"0123456789-+.a", 100_000, 22);
+        texts.extend(random_texts(b"9", 100, 21));
+        for text in &texts {
+            assert_eq!(
+                parse_integer(text).map(f64::to_bits),
+                old(text).map(f64::to_bits),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+
+    #[test]
+    fn dates_read_like_the_digit_folding_parser() {
+        // The parser before: digits folded from slices, then the same calendar rules.
+        let old = |bytes: &[u8]| -> Option<i64> {
+            if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+                return None;
+            }
+            let (year, month, day) = (
+                digits(&bytes[..4])?,
+                digits(&bytes[5..7])?,
+                digits(&bytes[8..])?,
+            );
+            let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+            let days_in_month = match month {
+                1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+                4 | 6 | 9 | 11 => 30,
+                2 if leap => 29,
+                2 => 28,
+                _ => return None,
+            };
+            (1..=days_in_month)
+                .contains(&day)
+                .then(|| days_from_civil(year, month, day))
+        };
+        let mut texts = random_texts(b"0123456789-", 100_000, 11);
+        for year in (0..10_000).step_by(7) {
+            for month in 0..=13 {
+                for day in [0, 1, 15, 28, 29, 30, 31, 32] {
+                    texts.push(format!("{year:04}-{month:02}-{day:02}").into_bytes());
+                }
+            }
+        }
+        texts.push(b"2024-0a-01".to_vec());
+        texts.push(b"2024/01/01".to_vec());
+        let mut valid = 0;
+        for text in &texts {
+            assert_eq!(
+                parse_date(text),
+                old(text),
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+            valid += usize::from(old(text).is_some());
+        }
+        assert!(valid > 10_000);
     }
 
     #[test]
