@@ -8,6 +8,10 @@ use trainyard_core::manifest::data::{ColumnMatch, ColumnType};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 use super::{CheckResult, MAX_OFFENDERS, Offense, Plan};
+
+// A child module: the typed path updates this module's private state.
+#[path = "typed.rs"]
+mod typed;
 use crate::read::{Batch, FileInfo};
 use crate::schema::{Value, parse_number, read_value};
 
@@ -392,6 +396,21 @@ impl<P: ProfileSink> Accumulator<P> {
             let needs_number = plan_column.needs_number();
             let needs_moments = plan_column.needs_moments();
             acc.rows += rows as u64;
+            if let Some(numbers) = batch.numbers.iter().find(|n| n.column == physical)
+                && typed::reads_numbers(plan_column)
+            {
+                typed::NumberPass::<P> {
+                    plan: plan_column,
+                    acc,
+                    checks,
+                    profile,
+                    batch,
+                    numbers,
+                    column_number,
+                }
+                .run();
+                continue;
+            }
             for row in 0..rows {
                 let line = batch.lines[row];
                 let field = batch.fields[row * width + physical].get(&batch.bytes);

@@ -242,6 +242,7 @@ impl InPlace {
             columns: self.columns,
             rows_read: self.rows_read,
             issues: self.issues,
+            numbers: Vec::new(),
         }
     }
 }
@@ -466,6 +467,7 @@ fn parse_quoted(chunk: &Chunk, utf8: bool) -> Batch {
         columns,
         rows_read,
         issues,
+        numbers: Vec::new(),
     }
 }
 
@@ -545,6 +547,7 @@ mod tests {
                 columns: fast.columns,
                 rows_read: fast.rows_read,
                 issues: fast.issues,
+                numbers: Vec::new(),
             };
             assert_eq!(rows(&fast), rows(&slow), "case {index}");
             assert_eq!(fast.issues, slow.issues, "case {index}");
