@@ -2,11 +2,14 @@
 //! and the same profile as the same file read as text, on values that are hard to
 //! get right: nulls, out-of-range values, doubles in integer columns, NaN and
 //! infinities, integers beyond 2^53, decimals, and dates beside them.
+// Test data, written as arithmetic on the row index.
 #![allow(
     clippy::unwrap_used,
     clippy::cast_precision_loss,
-    clippy::cast_possible_truncation
-)] // test data
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::manual_is_multiple_of
+)]
 
 use std::sync::Arc;
 

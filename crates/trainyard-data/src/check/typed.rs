@@ -12,7 +12,7 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::{CheckAcc, ColumnAcc, ColumnSink, ProfileSink, RawOffense, lossy};
 use crate::check::{ColumnPlan, Plan};
-use crate::read::{Batch, NumberColumn, Numbers};
+use crate::read::{Batch, NumberColumn, Numbers, integer_text};
 use crate::schema::parse_number;
 
 impl Plan {
@@ -69,6 +69,7 @@ const POWERS_OF_TEN: [f64; 23] = [
 /// exponent only when it is whole, and is at most 19 digits (what the integer
 /// reader takes) below 10^19. The value read back is the double itself.
 #[inline]
+#[allow(clippy::float_cmp)] // whole: no fraction at all
 fn whole(value: f64) -> Option<f64> {
     (value.trunc() == value && value.abs() < 1e19).then_some(value)
 }
@@ -135,6 +136,7 @@ impl<P: ProfileSink> NumberPass<'_, P> {
             text
         };
         let mut text = Vec::new();
+        let mut digits = [0; 20];
         for (row, &line) in batch.lines.iter().enumerate() {
             let offense = |detail: Option<String>| RawOffense {
                 file: file_index,
@@ -196,9 +198,13 @@ impl<P: ProfileSink> NumberPass<'_, P> {
             if !needs_text {
                 continue;
             }
-            text.clear();
-            numbers.text(row, &mut text);
-            let bytes = text.as_slice();
+            let bytes = if let Numbers::Integers(values) = &numbers.values {
+                integer_text(values[row], &mut digits)
+            } else {
+                text.clear();
+                numbers.text(row, &mut text);
+                text.as_slice()
+            };
             let offense = |detail: Option<String>| RawOffense {
                 file: file_index,
                 line,

@@ -12,6 +12,8 @@ mod csv;
 mod jsonl;
 mod parquet;
 
+pub use parquet::integer_text;
+
 use std::fmt;
 use std::fs::File;
 use std::io::{BufReader, Read};

@@ -174,25 +174,22 @@ fn decode_group(
         let mut numbers = Vec::new();
         for (index, (reader, descr)) in columns.iter_mut().enumerate() {
             levels.clear();
-            let read = match number_form(descr).filter(|_| parquet.numeric[index]) {
-                Some(form) => {
-                    let (values, present, read) =
-                        read_numbers(reader, descr, form, take, &mut levels)?;
-                    numbers.push(NumberColumn {
-                        column: index,
-                        values,
-                        present,
-                    });
-                    by_column.push(Vec::new());
-                    read
-                }
-                None => {
-                    let mut cells = Vec::with_capacity(take);
-                    read_column(reader, descr, take, &mut levels, &mut bytes, &mut cells)?;
-                    let read = cells.len();
-                    by_column.push(cells);
-                    read
-                }
+            let form = number_form(descr).filter(|_| parquet.numeric[index]);
+            let read = if let Some(form) = form {
+                let (values, present, read) = read_numbers(reader, descr, form, take, &mut levels)?;
+                numbers.push(NumberColumn {
+                    column: index,
+                    values,
+                    present,
+                });
+                by_column.push(Vec::new());
+                read
+            } else {
+                let mut cells = Vec::with_capacity(take);
+                read_column(reader, descr, take, &mut levels, &mut bytes, &mut cells)?;
+                let read = cells.len();
+                by_column.push(cells);
+                read
             };
             if read != take {
                 return Err(parquet::errors::ParquetError::General(format!(
@@ -384,14 +381,14 @@ impl NumberColumn {
             }
         }
         match (&mut self.values, other.values) {
-            (Numbers::Integers(mine), Numbers::Integers(theirs)) => mine.extend(theirs),
-            (Numbers::Doubles(mine), Numbers::Doubles(theirs)) => mine.extend(theirs),
-            (
+            (Numbers::Integers(mine), Numbers::Integers(theirs))
+            | (
                 Numbers::Decimals { unscaled: mine, .. },
                 Numbers::Decimals {
                     unscaled: theirs, ..
                 },
             ) => mine.extend(theirs),
+            (Numbers::Doubles(mine), Numbers::Doubles(theirs)) => mine.extend(theirs),
             _ => {}
         }
     }
@@ -529,21 +526,27 @@ impl std::fmt::Write for Hex<'_> {
 
 /// An integer's digits, as `Display` writes them (without its formatting machinery).
 pub(crate) fn push_integer(out: &mut Vec<u8>, value: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
+    out.extend_from_slice(integer_text(value, &mut [0; 20]));
+}
+
+/// An integer's text, as `Display` writes it, in `buffer` (`i64::MIN` takes all 20 bytes).
+#[inline]
+pub fn integer_text(value: i64, buffer: &mut [u8; 20]) -> &[u8] {
+    let mut at = buffer.len();
     let mut rest = value.unsigned_abs();
     loop {
         at -= 1;
-        digits[at] = b'0' + u8::try_from(rest % 10).unwrap_or(0);
+        buffer[at] = b'0' + u8::try_from(rest % 10).unwrap_or(0);
         rest /= 10;
         if rest == 0 {
             break;
         }
     }
     if value < 0 {
-        out.push(b'-');
+        at -= 1;
+        buffer[at] = b'-';
     }
-    out.extend_from_slice(&digits[at..]);
+    &buffer[at..]
 }
 
 fn push_display(out: &mut Vec<u8>, value: &impl std::fmt::Display) {
@@ -636,5 +639,27 @@ mod tests {
         out.clear();
         push_decimal(&mut out, -12_345, 2);
         assert_eq!(out, b"-123.45");
+    }
+
+    #[test]
+    fn texts_written_by_hand_are_the_formatted_ones() {
+        let mut out = Vec::new();
+        // Years 0 to 9999 by hand, the others through `write!`.
+        for days in (-800_000..3_000_000)
+            .step_by(997)
+            .chain([-719_528, 2_932_896])
+        {
+            out.clear();
+            push_date(&mut out, days);
+            let (year, month, day) = civil(days);
+            assert_eq!(out, format!("{year:04}-{month:02}-{day:02}").as_bytes());
+        }
+        let mut buffer = [0; 20];
+        for value in [0, 7, -7, 10, -10, 1 << 53, i64::MAX, i64::MIN, i64::MIN + 1] {
+            assert_eq!(
+                integer_text(value, &mut buffer),
+                value.to_string().as_bytes()
+            );
+        }
     }
 }
