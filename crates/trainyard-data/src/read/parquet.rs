@@ -166,11 +166,13 @@ fn decode_group(
     }
     let mut done = 0;
     let mut levels: Vec<i16> = Vec::new();
+    let mut cells: Vec<Field> = Vec::with_capacity(SLICE_ROWS);
     while done < rows {
         let take = SLICE_ROWS.min(rows - done);
-        // Column-major text first, then laid out row-major as batches are.
         let mut bytes = Vec::with_capacity(take * width * 8);
-        let mut by_column: Vec<Vec<Field>> = Vec::with_capacity(width);
+        // Row-major, as batches are: each text column's cells are put in place;
+        // the columns read as numbers keep null placeholders.
+        let mut fields = vec![Field::NULL; take * width];
         let mut numbers = Vec::new();
         for (index, (reader, descr)) in columns.iter_mut().enumerate() {
             levels.clear();
@@ -182,26 +184,20 @@ fn decode_group(
                     values,
                     present,
                 });
-                by_column.push(Vec::new());
                 read
             } else {
-                let mut cells = Vec::with_capacity(take);
+                cells.clear();
                 read_column(reader, descr, take, &mut levels, &mut bytes, &mut cells)?;
-                let read = cells.len();
-                by_column.push(cells);
-                read
+                for (slot, cell) in fields.iter_mut().skip(index).step_by(width).zip(&cells) {
+                    *slot = *cell;
+                }
+                cells.len()
             };
             if read != take {
                 return Err(parquet::errors::ParquetError::General(format!(
                     "column `{}` has {read} values where the row group has {take} more rows",
                     descr.name(),
                 )));
-            }
-        }
-        let mut fields = Vec::with_capacity(take * width);
-        for row in 0..take {
-            for column in &by_column {
-                fields.push(column.get(row).copied().unwrap_or(Field::NULL));
             }
         }
         let start = first_line + done as u64;
