@@ -247,3 +247,109 @@ impl<P: ProfileSink> NumberPass<'_, P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use trainyard_core::manifest::data::DataSchema;
+
+    use super::*;
+
+    #[test]
+    fn numeric_columns_are_the_ones_only_read_as_numbers() {
+        let schema: DataSchema = serde_yaml_ng::from_str(
+            "columns:
+  - { name: id, type: integer, unique: true }
+  - { name: x, type: number, pattern: '[0-9]+' }
+  - { name: s, type: string }
+  - { name: d, type: date }
+  - { name: free }
+  - { name: a, type: integer }
+  - { name: b, type: number }
+  - { name: g, type: integer }
+  - { name: twice, type: number }
+  - { name: twice, type: string }
+  - { name: again, type: string }
+  - { name: again, type: integer }
+relations: [{ rule: a < b }]
+unique-together: [[g, s]]
+",
+        )
+        .unwrap();
+        let plan = Plan::new(&schema, "schema.yaml").unwrap();
+        assert_eq!(plan.numeric_columns(), ["id", "x", "again"]);
+    }
+
+    #[test]
+    fn doubles_read_as_their_text_reads() {
+        use crate::schema::read_value;
+        let specials = [
+            0.0,
+            -0.0,
+            2.0,
+            1.5,
+            -7.0,
+            1e19,
+            9_999_999_999_999_998_976.0,
+            -9_999_999_999_999_998_976.0,
+            1e300,
+            5e-324,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+            0.1,
+            1_152_921_504_606_846_976.0, // 2^60: its shortest text ends in zeros
+        ];
+        for value in specials {
+            let text = value.to_string();
+            let as_integer = read_value(Some(ColumnType::Integer), text.as_bytes());
+            let as_number = read_value(Some(ColumnType::Number), text.as_bytes());
+            let expected = |read: Option<crate::schema::Value<'_>>| match read {
+                Some(crate::schema::Value::Number(x)) => Some(x.to_bits()),
+                _ => None,
+            };
+            assert_eq!(
+                whole(value).map(f64::to_bits),
+                expected(as_integer),
+                "{text} as integer"
+            );
+            assert_eq!(
+                Some(value).filter(|x| !x.is_nan()).map(f64::to_bits),
+                expected(as_number),
+                "{text} as number"
+            );
+        }
+    }
+
+    #[test]
+    fn decimals_read_as_their_text_reads() {
+        let column = |unscaled: i64, scale: u32| NumberColumn {
+            column: 0,
+            values: Numbers::Decimals {
+                unscaled: vec![unscaled],
+                scale,
+            },
+            present: Vec::new(),
+        };
+        for (unscaled, scale) in [
+            (12_345, 2),
+            (-1, 18),
+            (1 << 53, 3),
+            ((1 << 53) + 1, 3),
+            (i64::MAX, 7),
+            (i64::MIN, 1),
+            (7, 22),
+            (7, 23),
+        ] {
+            let numbers = column(unscaled, scale);
+            let mut text = Vec::new();
+            numbers.text(0, &mut text);
+            assert_eq!(
+                decimal(unscaled, scale, &numbers, 0).map(f64::to_bits),
+                parse_number(&text).map(f64::to_bits),
+                "{}",
+                String::from_utf8_lossy(&text)
+            );
+        }
+    }
+}

@@ -93,10 +93,16 @@ pub(super) fn open(
         .iter()
         .map(|c| c.name().to_owned())
         .collect();
+    // Checks find a column by its first occurrence: a repeated name stays text.
     let numeric = schema
         .columns()
         .iter()
-        .map(|c| numeric_columns.iter().any(|name| name == c.name()) && number_form(c).is_some())
+        .enumerate()
+        .map(|(index, c)| {
+            numeric_columns.iter().any(|name| name == c.name())
+                && number_form(c).is_some()
+                && info.columns[..index].iter().all(|name| name != c.name())
+        })
         .collect();
     let mut first_rows = Vec::new();
     let mut row = 0u64;
