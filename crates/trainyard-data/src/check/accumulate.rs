@@ -8,12 +8,12 @@ use trainyard_core::manifest::data::{ColumnMatch, ColumnType};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 use super::{CheckResult, MAX_OFFENDERS, Offense, Plan};
+use crate::read::{Batch, FileInfo};
+use crate::schema::{Value, parse_number, read_value};
 
 // A child module: the typed path updates this module's private state.
 #[path = "typed.rs"]
 mod typed;
-use crate::read::{Batch, FileInfo};
-use crate::schema::{Value, parse_number, read_value};
 
 /// Where the statistics half plugs in: every value the validation pass reads is also
 /// given to a per-column profile. One sink is made per worker thread and merged.
