@@ -348,6 +348,10 @@ pub fn validate_files<P: ProfileSink>(
     options: ReadOptions,
 ) -> Result<(Validation, P), StepError> {
     let plan = Plan::new(schema, schema_file)?;
+    let mut options = options;
+    if options.numeric_columns.is_none() {
+        options.numeric_columns = Some(plan.numeric_columns());
+    }
     let (accumulator, files, bytes) = run(
         inputs,
         options,

@@ -10,6 +10,10 @@ use super::{CheckResult, ColumnPlan, MAX_OFFENDERS, Offense, Plan};
 use crate::read::{Batch, FileInfo};
 use crate::schema::{Value, parse_integer, parse_number, read_value};
 
+// A child module: the typed path updates this module's private state.
+#[path = "typed.rs"]
+mod typed;
+
 /// Where the statistics half plugs in: every value the validation pass reads is also
 /// given to a per-column profile. One sink is made per worker thread and merged.
 ///
@@ -255,6 +259,22 @@ impl<P: ProfileSink> Accumulator<P> {
             let acc = &mut self.columns[index];
             let kind = plan_column.kind;
             acc.rows += rows as u64;
+            if let Some(numbers) = batch.numbers.iter().find(|n| n.column == physical)
+                && typed::reads_numbers(plan_column)
+            {
+                typed::NumberPass::<P> {
+                    plan: plan_column,
+                    acc,
+                    checks: &mut self.checks,
+                    profile,
+                    batch,
+                    numbers,
+                    column_number,
+                    spill_entries: plan.spill_entries,
+                }
+                .run();
+                continue;
+            }
             let column = ColumnPass {
                 plan: plan_column,
                 acc,

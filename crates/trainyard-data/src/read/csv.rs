@@ -473,6 +473,7 @@ impl InPlace {
             columns: self.columns,
             rows_read: self.rows_read,
             issues: self.issues,
+            numbers: Vec::new(),
         }
     }
 }
@@ -837,6 +838,7 @@ fn parse_quoted(chunk: &Chunk, utf8: bool) -> Batch {
         columns,
         rows_read,
         issues,
+        numbers: Vec::new(),
     }
 }
 
@@ -916,6 +918,7 @@ mod tests {
                 columns: fast.columns,
                 rows_read: fast.rows_read,
                 issues: fast.issues,
+                numbers: Vec::new(),
             };
             assert_eq!(rows(&fast), rows(&slow), "case {index}");
             assert_eq!(fast.issues, slow.issues, "case {index}");

@@ -151,5 +151,6 @@ pub(super) fn parse(chunk: Chunk) -> Batch {
         columns,
         rows_read,
         issues,
+        numbers: Vec::new(),
     }
 }

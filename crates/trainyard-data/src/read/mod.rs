@@ -12,6 +12,8 @@ mod csv;
 mod jsonl;
 mod parquet;
 
+pub use parquet::integer_text;
+
 use std::fmt;
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -32,6 +34,11 @@ pub struct ReadOptions {
     pub chunk_size: usize,
     /// Read only this shard's chunks (see [`Shard`]).
     pub shard: Option<Shard>,
+    /// Columns (by name) whose Parquet integers, doubles and decimals are handed
+    /// over as numbers, without text ([`Batch::numbers`]). `None`: validation
+    /// picks the columns it reads as numbers only, so they are not rendered as
+    /// text and parsed back (`Some(vec![])` reads every column as text).
+    pub numeric_columns: Option<Vec<String>>,
 }
 
 /// Shard `index` of `count` (0-based): the chunks whose position in the dataset's
@@ -82,6 +89,7 @@ impl Default for ReadOptions {
             csv: CsvOptions::default(),
             chunk_size: 4 << 20,
             shard: None,
+            numeric_columns: None,
         }
     }
 }
@@ -166,6 +174,32 @@ pub struct Batch {
     /// Rows read, malformed ones included.
     pub rows_read: u64,
     pub issues: Vec<RowIssue>,
+    /// Columns read as numbers (see [`ReadOptions::numeric_columns`]); their
+    /// `fields` are null placeholders.
+    pub numbers: Vec<NumberColumn>,
+}
+
+/// One column of a [`Batch`] read as numbers: a value per row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberColumn {
+    /// The column's index in the row.
+    pub column: usize,
+    pub values: Numbers,
+    /// `false` where the row's value is null (its slot in `values` is 0); empty
+    /// when no value is null.
+    pub present: Vec<bool>,
+}
+
+/// The values of a [`NumberColumn`], as the file stores them. Their text, where
+/// a check needs it, is the one the reader gives other columns of the same type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Numbers {
+    /// Whole numbers; their text is their digits.
+    Integers(Vec<i64>),
+    /// Doubles; their text is the shortest that reads back the same (`Display`).
+    Doubles(Vec<f64>),
+    /// Decimals `unscaled / 10^scale` (`scale` >= 1); text with `scale` decimals.
+    Decimals { unscaled: Vec<i64>, scale: u32 },
 }
 
 impl Batch {
@@ -459,7 +493,11 @@ impl Chunks {
             DataFormat::Csv => csv::open(index, &input, &self.options),
             DataFormat::Jsonl => jsonl::open(index, &input, &self.options),
             DataFormat::Parquet => {
-                let (info, opened) = parquet::open(index, &input);
+                let (info, opened) = parquet::open(
+                    index,
+                    &input,
+                    self.options.numeric_columns.as_deref().unwrap_or_default(),
+                );
                 if let Ok(mut files) = self.files.lock() {
                     files.push(Arc::clone(&info));
                 }
@@ -655,6 +693,7 @@ pub fn parse(chunk: Chunk) -> Batch {
         columns: 0,
         rows_read: 0,
         issues: Vec::new(),
+        numbers: Vec::new(),
     });
     for batch in batches {
         let offset = first.bytes.len();
@@ -673,6 +712,9 @@ pub fn parse(chunk: Chunk) -> Batch {
         first.lines.extend(batch.lines);
         first.rows_read += batch.rows_read;
         first.issues.extend(batch.issues);
+        for (mine, theirs) in first.numbers.iter_mut().zip(batch.numbers) {
+            mine.append(theirs);
+        }
     }
     first
 }
@@ -694,6 +736,7 @@ pub fn parse_each(chunk: Chunk, each: &mut dyn FnMut(Batch)) {
                 column: None,
                 kind: IssueKind::Parquet(message.clone()),
             }],
+            numbers: Vec::new(),
         }),
         Source::Text => each(match chunk.file.format {
             DataFormat::Jsonl => jsonl::parse(chunk),

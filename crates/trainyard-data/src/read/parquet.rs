@@ -2,7 +2,10 @@
 //! thread column by column in slices of [`SLICE_ROWS`] rows, so memory is bounded
 //! by a slice, not by the file or the row group. Values are rendered as the text
 //! the checks read (numbers shortest round-trip, dates `YYYY-MM-DD`, timestamps
-//! ISO 8601 UTC), nulls stay nulls. Findings use the 1-based row number as line.
+//! ISO 8601 UTC), nulls stay nulls, except in the columns asked for as numbers
+//! ([`super::ReadOptions::numeric_columns`]): their integers, doubles and decimals
+//! come as a [`NumberColumn`], and their text is rendered only where a check
+//! needs it ([`NumberColumn::text`]). Findings use the 1-based row number as line.
 //! A file that cannot be read, or a row group that cannot be decoded, is a
 //! finding (`read/bad-parquet`), never a crash.
 
@@ -10,14 +13,16 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::sync::Arc;
 
-use parquet::basic::LogicalType;
+use parquet::basic::{LogicalType, Type as PhysicalType};
 use parquet::column::reader::ColumnReader;
 use parquet::data_type::{ByteArray, FixedLenByteArray, Int96};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::schema::types::ColumnDescPtr;
 use trainyard_core::manifest::DataFormat;
 
-use super::{Batch, Field, FileInfo, InputFile, IssueKind, NullSet, RowIssue};
+use super::{
+    Batch, Field, FileInfo, InputFile, IssueKind, NullSet, NumberColumn, Numbers, RowIssue,
+};
 
 /// Rows decoded at a time (per column), which bounds a worker's memory.
 pub(crate) const SLICE_ROWS: usize = 16 * 1024;
@@ -29,6 +34,8 @@ pub(crate) struct ParquetFile {
     path: std::path::PathBuf,
     /// The row number (0-based) of each row group's first row.
     first_rows: Vec<u64>,
+    /// Per column: read as numbers ([`NumberColumn`]) instead of text.
+    numeric: Vec<bool>,
 }
 
 impl std::fmt::Debug for ParquetFile {
@@ -39,10 +46,13 @@ impl std::fmt::Debug for ParquetFile {
     }
 }
 
-/// Opens a file: its columns (flat schemas only) and row groups.
+/// Opens a file: its columns (flat schemas only) and row groups. The columns
+/// named in `numeric_columns` whose values are integers, doubles or decimals will
+/// be read as numbers.
 pub(super) fn open(
     index: u32,
     input: &InputFile,
+    numeric_columns: &[String],
 ) -> (Arc<FileInfo>, Result<Arc<ParquetFile>, String>) {
     let mut info = FileInfo {
         index,
@@ -83,6 +93,17 @@ pub(super) fn open(
         .iter()
         .map(|c| c.name().to_owned())
         .collect();
+    // Checks find a column by its first occurrence: a repeated name stays text.
+    let numeric = schema
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(index, c)| {
+            numeric_columns.iter().any(|name| name == c.name())
+                && number_form(c).is_some()
+                && info.columns[..index].iter().all(|name| name != c.name())
+        })
+        .collect();
     let mut first_rows = Vec::new();
     let mut row = 0u64;
     for group in reader.metadata().row_groups() {
@@ -94,6 +115,7 @@ pub(super) fn open(
         Ok(Arc::new(ParquetFile {
             path: input.path.clone(),
             first_rows,
+            numeric,
         })),
     )
 }
@@ -125,6 +147,7 @@ pub(crate) fn decode(
                 column: None,
                 kind: IssueKind::Parquet(format!("row group {group}: {error}")),
             }],
+            numbers: Vec::new(),
         });
     }
 }
@@ -149,28 +172,38 @@ fn decode_group(
     }
     let mut done = 0;
     let mut levels: Vec<i16> = Vec::new();
+    let mut cells: Vec<Field> = Vec::with_capacity(SLICE_ROWS);
     while done < rows {
         let take = SLICE_ROWS.min(rows - done);
-        // Column-major text first, then laid out row-major as batches are.
         let mut bytes = Vec::with_capacity(take * width * 8);
-        let mut by_column: Vec<Vec<Field>> = Vec::with_capacity(width);
-        for (reader, descr) in &mut columns {
+        // Row-major, as batches are: each text column's cells are put in place;
+        // the columns read as numbers keep null placeholders.
+        let mut fields = vec![Field::NULL; take * width];
+        let mut numbers = Vec::new();
+        for (index, (reader, descr)) in columns.iter_mut().enumerate() {
             levels.clear();
-            let mut cells = Vec::with_capacity(take);
-            read_column(reader, descr, take, &mut levels, &mut bytes, &mut cells)?;
-            if cells.len() != take {
+            let form = number_form(descr).filter(|_| parquet.numeric[index]);
+            let read = if let Some(form) = form {
+                let (values, present, read) = read_numbers(reader, descr, form, take, &mut levels)?;
+                numbers.push(NumberColumn {
+                    column: index,
+                    values,
+                    present,
+                });
+                read
+            } else {
+                cells.clear();
+                read_column(reader, descr, take, &mut levels, &mut bytes, &mut cells)?;
+                for (slot, cell) in fields.iter_mut().skip(index).step_by(width).zip(&cells) {
+                    *slot = *cell;
+                }
+                cells.len()
+            };
+            if read != take {
                 return Err(parquet::errors::ParquetError::General(format!(
-                    "column `{}` has {} values where the row group has {take} more rows",
+                    "column `{}` has {read} values where the row group has {take} more rows",
                     descr.name(),
-                    cells.len()
                 )));
-            }
-            by_column.push(cells);
-        }
-        let mut fields = Vec::with_capacity(take * width);
-        for row in 0..take {
-            for column in &by_column {
-                fields.push(column[row]);
             }
         }
         let start = first_line + done as u64;
@@ -182,10 +215,185 @@ fn decode_group(
             columns: width,
             rows_read: take as u64,
             issues: Vec::new(),
+            numbers,
         });
         done += take;
     }
     Ok(())
+}
+
+/// How a column's values are read as numbers; `None` for the columns read as text
+/// (dates, timestamps, floats: a float's shortest text is not a double's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NumberForm {
+    Integers,
+    Doubles,
+    /// Decimals with this many digits after the point (>= 1).
+    Decimals(u32),
+}
+
+fn number_form(descr: &ColumnDescPtr) -> Option<NumberForm> {
+    let decimal = |scale: i32| match u32::try_from(scale) {
+        // Shown as the unscaled integer's digits, as integers are.
+        Ok(0) | Err(_) => NumberForm::Integers,
+        Ok(scale) => NumberForm::Decimals(scale),
+    };
+    let logical = descr.logical_type_ref();
+    match descr.physical_type() {
+        PhysicalType::INT32 => match logical {
+            Some(LogicalType::Date) => None,
+            Some(LogicalType::Decimal(_)) => Some(decimal(descr.type_scale())),
+            _ => Some(NumberForm::Integers),
+        },
+        PhysicalType::INT64 => match logical {
+            Some(LogicalType::Timestamp(_)) => None,
+            Some(LogicalType::Decimal(_)) => Some(decimal(descr.type_scale())),
+            _ => Some(NumberForm::Integers),
+        },
+        PhysicalType::DOUBLE => Some(NumberForm::Doubles),
+        _ => None,
+    }
+}
+
+/// Reads `take` records of a column as numbers: the values, one per record (0
+/// where null), which are present (empty when all are), and the records read.
+fn read_numbers(
+    reader: &mut ColumnReader,
+    descr: &ColumnDescPtr,
+    form: NumberForm,
+    take: usize,
+    levels: &mut Vec<i16>,
+) -> Result<(Numbers, Vec<bool>, usize), parquet::errors::ParquetError> {
+    let max_def = descr.max_def_level();
+    let defs = if max_def > 0 {
+        Some(&mut *levels)
+    } else {
+        None
+    };
+    let (mut integers, mut doubles) = (Vec::new(), Vec::new());
+    let (records, count) = match reader {
+        ColumnReader::Int32ColumnReader(typed) => {
+            let mut values: Vec<i32> = Vec::with_capacity(take);
+            let (records, count, _) = typed.read_records(take, defs, None, &mut values)?;
+            integers = values.into_iter().map(i64::from).collect();
+            (records, count)
+        }
+        ColumnReader::Int64ColumnReader(typed) => {
+            integers.reserve(take);
+            let (records, count, _) = typed.read_records(take, defs, None, &mut integers)?;
+            (records, count)
+        }
+        ColumnReader::DoubleColumnReader(typed) => {
+            doubles.reserve(take);
+            let (records, count, _) = typed.read_records(take, defs, None, &mut doubles)?;
+            (records, count)
+        }
+        _ => {
+            return Err(parquet::errors::ParquetError::General(format!(
+                "column `{}` cannot be read as numbers",
+                descr.name()
+            )));
+        }
+    };
+    let present = if max_def > 0 && count < records {
+        let present: Vec<bool> = levels[..records].iter().map(|&l| l == max_def).collect();
+        if form == NumberForm::Doubles {
+            spread(&mut doubles, &present);
+        } else {
+            spread(&mut integers, &present);
+        }
+        present
+    } else {
+        Vec::new()
+    };
+    let values = match form {
+        NumberForm::Integers => Numbers::Integers(integers),
+        NumberForm::Doubles => Numbers::Doubles(doubles),
+        NumberForm::Decimals(scale) => Numbers::Decimals {
+            unscaled: integers,
+            scale,
+        },
+    };
+    Ok((values, present, records))
+}
+
+/// Moves the non-null values (packed at the front) to their rows, 0 elsewhere.
+fn spread<T: Copy + Default>(values: &mut Vec<T>, present: &[bool]) {
+    let mut next = values.len();
+    values.resize(present.len(), T::default());
+    // Backwards, so a value is read before its slot is written (`next` <= `row`).
+    for (row, &here) in present.iter().enumerate().rev() {
+        if here && next > 0 {
+            next -= 1;
+            values[row] = values[next];
+        } else {
+            values[row] = T::default();
+        }
+    }
+}
+
+impl NumberColumn {
+    /// Rows in the column.
+    pub fn len(&self) -> usize {
+        match &self.values {
+            Numbers::Integers(values) => values.len(),
+            Numbers::Doubles(values) => values.len(),
+            Numbers::Decimals { unscaled, .. } => unscaled.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the value at `row` is not null.
+    #[inline]
+    pub fn is_present(&self, row: usize) -> bool {
+        self.present.get(row).is_none_or(|&present| present)
+    }
+
+    /// Appends the value at `row` as the text the reader gives such values in
+    /// other columns (what a CSV of the same data holds).
+    pub fn text(&self, row: usize, out: &mut Vec<u8>) {
+        match &self.values {
+            Numbers::Integers(values) => push_integer(out, values[row]),
+            Numbers::Doubles(values) => push_display(out, &values[row]),
+            Numbers::Decimals { unscaled, scale } => {
+                push_decimal(
+                    out,
+                    i128::from(unscaled[row]),
+                    i32::try_from(*scale).unwrap_or(0),
+                );
+            }
+        }
+    }
+
+    /// Appends the rows of another slice of the same column.
+    pub(super) fn append(&mut self, other: Self) {
+        let rows = self.len();
+        let other_rows = other.len();
+        if !self.present.is_empty() || !other.present.is_empty() {
+            if self.present.is_empty() {
+                self.present = vec![true; rows];
+            }
+            if other.present.is_empty() {
+                self.present.resize(rows + other_rows, true);
+            } else {
+                self.present.extend(other.present);
+            }
+        }
+        match (&mut self.values, other.values) {
+            (Numbers::Integers(mine), Numbers::Integers(theirs))
+            | (
+                Numbers::Decimals { unscaled: mine, .. },
+                Numbers::Decimals {
+                    unscaled: theirs, ..
+                },
+            ) => mine.extend(theirs),
+            (Numbers::Doubles(mine), Numbers::Doubles(theirs)) => mine.extend(theirs),
+            _ => {}
+        }
+    }
 }
 
 /// Reads `take` records of one column as text cells appended to `bytes`.
@@ -247,8 +455,9 @@ fn read_column(
                     scale
                 ));
             }
-            _ => read!(typed, i32, |v: &i32, out: &mut Vec<u8>| push_display(
-                out, v
+            _ => read!(typed, i32, |v: &i32, out: &mut Vec<u8>| push_integer(
+                out,
+                i64::from(*v)
             )),
         },
         ColumnReader::Int64ColumnReader(typed) => match logical {
@@ -269,8 +478,8 @@ fn read_column(
                     scale
                 ));
             }
-            _ => read!(typed, i64, |v: &i64, out: &mut Vec<u8>| push_display(
-                out, v
+            _ => read!(typed, i64, |v: &i64, out: &mut Vec<u8>| push_integer(
+                out, *v
             )),
         },
         ColumnReader::Int96ColumnReader(typed) => {
@@ -317,6 +526,31 @@ impl std::fmt::Write for Hex<'_> {
     }
 }
 
+/// An integer's digits, as `Display` writes them (without its formatting machinery).
+pub(crate) fn push_integer(out: &mut Vec<u8>, value: i64) {
+    out.extend_from_slice(integer_text(value, &mut [0; 20]));
+}
+
+/// An integer's text, as `Display` writes it, in `buffer` (`i64::MIN` takes all 20 bytes).
+#[inline]
+pub fn integer_text(value: i64, buffer: &mut [u8; 20]) -> &[u8] {
+    let mut at = buffer.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        buffer[at] = b'0' + u8::try_from(rest % 10).unwrap_or(0);
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        at -= 1;
+        buffer[at] = b'-';
+    }
+    &buffer[at..]
+}
+
 fn push_display(out: &mut Vec<u8>, value: &impl std::fmt::Display) {
     let _ = write!(Hex(out), "{value}");
 }
@@ -355,7 +589,19 @@ fn civil(days: i64) -> (i64, u32, u32) {
 
 fn push_date(out: &mut Vec<u8>, days: i64) {
     let (year, month, day) = civil(days);
-    let _ = write!(Hex(out), "{year:04}-{month:02}-{day:02}");
+    match u32::try_from(year) {
+        Ok(year) if year <= 9999 => {
+            let two = |n: u32| [b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8];
+            let (high, low) = (two(year / 100), two(year % 100));
+            let (month, day) = (two(month), two(day));
+            out.extend_from_slice(&[
+                high[0], high[1], low[0], low[1], b'-', month[0], month[1], b'-', day[0], day[1],
+            ]);
+        }
+        _ => {
+            let _ = write!(Hex(out), "{year:04}-{month:02}-{day:02}");
+        }
+    }
 }
 
 fn push_timestamp(out: &mut Vec<u8>, value: i64, per_second: i64) {
@@ -395,5 +641,27 @@ mod tests {
         out.clear();
         push_decimal(&mut out, -12_345, 2);
         assert_eq!(out, b"-123.45");
+    }
+
+    #[test]
+    fn texts_written_by_hand_are_the_formatted_ones() {
+        let mut out = Vec::new();
+        // Years 0 to 9999 by hand, the others through `write!`.
+        for days in (-800_000..3_000_000)
+            .step_by(997)
+            .chain([-719_528, 2_932_896])
+        {
+            out.clear();
+            push_date(&mut out, days);
+            let (year, month, day) = civil(days);
+            assert_eq!(out, format!("{year:04}-{month:02}-{day:02}").as_bytes());
+        }
+        let mut buffer = [0; 20];
+        for value in [0, 7, -7, 10, -10, 1 << 53, i64::MAX, i64::MIN, i64::MIN + 1] {
+            assert_eq!(
+                integer_text(value, &mut buffer),
+                value.to_string().as_bytes()
+            );
+        }
     }
 }
