@@ -3,11 +3,11 @@
 //! and a [`CheckResult`] per check at the end.
 
 mod accumulate;
+mod pattern;
 mod unique;
 
 use std::fmt::Write as _;
 
-use regex::bytes::Regex;
 use serde::Serialize;
 use trainyard_core::manifest::data::{
     Bound, ColumnMatch, ColumnType, CountRange, DataSchema, QuantileBound, Range,
@@ -127,7 +127,7 @@ pub(crate) struct ColumnPlan {
     pub(crate) min: Option<(CheckId, f64, bool)>,
     pub(crate) max: Option<(CheckId, f64, bool)>,
     pub(crate) length: Option<(CheckId, u64, u64)>,
-    pub(crate) pattern: Option<(CheckId, Regex)>,
+    pub(crate) pattern: Option<(CheckId, pattern::Pattern)>,
     pub(crate) allowed: Option<(CheckId, Allowed)>,
     pub(crate) unique: Option<CheckId>,
     pub(crate) mean: Option<(CheckId, Range)>,
@@ -364,7 +364,7 @@ impl Plan {
             };
             let pattern = match &column.pattern {
                 Some(pattern) => {
-                    let regex = Regex::new(&format!("^(?:{pattern})$")).map_err(|error| {
+                    let regex = pattern::Pattern::new(pattern).map_err(|error| {
                         StepError::from(ConfigError::new(
                             file,
                             "bad-schema",
