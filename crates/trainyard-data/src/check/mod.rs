@@ -71,13 +71,39 @@ pub(crate) struct CheckSpec {
     pub(crate) mostly: Option<f64>,
 }
 
-/// The allowed values of an `enum`, searched linearly when few; values of up to 7
-/// bytes (country codes, short categories) are compared as whole words.
+/// The allowed values of an `enum`: values of up to 7 bytes (country codes, short
+/// categories) as whole words in a collision-free table, others searched linearly
+/// when few.
 #[derive(Debug)]
 pub(crate) enum Allowed {
     Few(Vec<Vec<u8>>),
     Many(std::collections::HashSet<Vec<u8>>),
-    Short(Vec<u64>),
+    Short(WordTable),
+}
+
+/// The bytes of a value of up to 8 bytes, zero-padded, as one little-endian word:
+/// two overlapping loads rather than a `memcpy` of variable length.
+#[inline]
+fn padded_word(value: &[u8]) -> u64 {
+    let len = value.len();
+    debug_assert!(len <= 8);
+    if len >= 4 {
+        // The loads overlap on the same bytes, so OR-ing them is exact.
+        let low = u32::from_le_bytes([value[0], value[1], value[2], value[3]]);
+        let high = u32::from_le_bytes([
+            value[len - 4],
+            value[len - 3],
+            value[len - 2],
+            value[len - 1],
+        ]);
+        u64::from(low) | (u64::from(high) << (8 * (len - 4)))
+    } else if len > 0 {
+        u64::from(value[0])
+            | (u64::from(value[len / 2]) << (8 * (len / 2)))
+            | (u64::from(value[len - 1]) << (8 * (len - 1)))
+    } else {
+        0
+    }
 }
 
 /// A value of up to 7 bytes and its length in one word (distinct values, distinct words).
@@ -86,19 +112,86 @@ pub(crate) fn short_word(value: &[u8]) -> Option<u64> {
     if value.len() > 7 {
         return None;
     }
-    let mut word = [0u8; 8];
-    word[..value.len()].copy_from_slice(value);
-    word[7] = u8::try_from(value.len()).unwrap_or(0);
-    Some(u64::from_le_bytes(word))
+    Some(padded_word(value) | (u64::try_from(value.len()).unwrap_or(0) << 56))
+}
+
+/// No [`short_word`]: its top byte (the length) is at most 7.
+const EMPTY_SLOT: u64 = u64::MAX;
+
+/// Short words in a table without collisions (multiplicative hashing with a
+/// multiplier searched for at compile time): a lookup is one multiply, one load and
+/// one compare, whatever the number of values.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct WordTable {
+    slots: Vec<u64>,
+    multiplier: u64,
+    shift: u32,
+}
+
+impl Default for WordTable {
+    /// A table of no words.
+    fn default() -> Self {
+        Self {
+            slots: vec![EMPTY_SLOT; 2],
+            multiplier: 1,
+            shift: 63,
+        }
+    }
+}
+
+impl WordTable {
+    /// The table of `words`, or `None` when no multiplier tried spreads them (the
+    /// search is deterministic: the same table on every run).
+    pub(crate) fn new(words: &[u64]) -> Option<Self> {
+        let least_bits = (words.len() * 2)
+            .max(2)
+            .next_power_of_two()
+            .trailing_zeros();
+        for bits in least_bits..=least_bits + 3 {
+            let mut multiplier = 0x9E37_79B9_7F4A_7C15_u64;
+            for _ in 0..64 {
+                let mut table = Self {
+                    slots: vec![EMPTY_SLOT; 1 << bits],
+                    multiplier,
+                    shift: 64 - bits,
+                };
+                let spread = words.iter().all(|&word| {
+                    let slot = table.slot(word);
+                    let free = table.slots[slot] == EMPTY_SLOT || table.slots[slot] == word;
+                    table.slots[slot] = word;
+                    free
+                });
+                if spread {
+                    return Some(table);
+                }
+                multiplier = multiplier
+                    .wrapping_mul(0x2545_F491_4F6C_DD1D)
+                    .wrapping_add(0x632B_E59B)
+                    | 1;
+            }
+        }
+        None
+    }
+
+    #[inline]
+    fn slot(&self, word: u64) -> usize {
+        usize::try_from(word.wrapping_mul(self.multiplier) >> self.shift).unwrap_or(0)
+    }
+
+    #[inline]
+    pub(crate) fn contains(&self, word: u64) -> bool {
+        self.slots[self.slot(word)] == word
+    }
 }
 
 impl Allowed {
     fn new(values: &[String]) -> Self {
         let bytes: Vec<Vec<u8>> = values.iter().map(|v| v.as_bytes().to_vec()).collect();
-        if bytes.len() <= 64
-            && let Some(words) = bytes.iter().map(|v| short_word(v)).collect()
+        let words: Option<Vec<u64>> = bytes.iter().map(|v| short_word(v)).collect();
+        if bytes.len() <= 256
+            && let Some(table) = words.as_deref().and_then(WordTable::new)
         {
-            Self::Short(words)
+            Self::Short(table)
         } else if bytes.len() <= 16 {
             Self::Few(bytes)
         } else {
@@ -109,7 +202,7 @@ impl Allowed {
     #[inline]
     pub(crate) fn contains(&self, value: &[u8]) -> bool {
         match self {
-            Self::Short(words) => short_word(value).is_some_and(|word| words.contains(&word)),
+            Self::Short(table) => short_word(value).is_some_and(|word| table.contains(word)),
             Self::Few(values) => values.iter().any(|v| v.as_slice() == value),
             Self::Many(values) => values.contains(value),
         }
@@ -563,6 +656,61 @@ mod tests {
         assert!(allowed.contains(b"FR") && allowed.contains(b""));
         assert!(!allowed.contains(b"F") && !allowed.contains(b"FR\0") && !allowed.contains(b"FRA"));
         assert!(!allowed.contains(b"a much longer value"));
+    }
+
+    #[test]
+    fn words_are_the_padded_bytes_and_length() {
+        for len in 0..=7 {
+            let value: Vec<u8> = (1..=len).map(|b: u8| b.wrapping_mul(37)).collect();
+            let mut expected = [0u8; 8];
+            expected[..value.len()].copy_from_slice(&value);
+            expected[7] = len;
+            assert_eq!(short_word(&value), Some(u64::from_le_bytes(expected)));
+        }
+        assert_eq!(short_word(b"12345678"), None);
+    }
+
+    #[test]
+    fn word_tables_agree_with_a_linear_search() {
+        let mut seed = 0x1234_5678_9ABC_DEF1_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"abAB01-_xZ";
+        let random_value = |bits: u64| -> String {
+            let len = usize::try_from(bits % 8).unwrap_or(0);
+            (0..len)
+                .map(|at| {
+                    char::from(alphabet[usize::try_from((bits >> (3 + 4 * at)) % 10).unwrap_or(0)])
+                })
+                .collect()
+        };
+        for count in [1, 2, 3, 5, 20, 64, 200] {
+            let values: Vec<String> = (0..count).map(|_| random_value(next())).collect();
+            let allowed = Allowed::new(&values);
+            assert!(matches!(allowed, Allowed::Short(_)), "{count} values");
+            for _ in 0..20_000 {
+                let probe = random_value(next());
+                assert_eq!(
+                    allowed.contains(probe.as_bytes()),
+                    values.contains(&probe),
+                    "{probe:?} in {values:?}"
+                );
+            }
+            for value in &values {
+                assert!(allowed.contains(value.as_bytes()));
+            }
+        }
+        let countries: Vec<String> = "FR DE ES IT NL BE PT PL SE DK FI NO AT CH IE GB US CA JP BR"
+            .split(' ')
+            .map(str::to_owned)
+            .collect();
+        let allowed = Allowed::new(&countries);
+        assert!(countries.iter().all(|c| allowed.contains(c.as_bytes())));
+        assert!(!allowed.contains(b"XX") && !allowed.contains(b"F") && !allowed.contains(b"FRA"));
     }
 
     #[test]
