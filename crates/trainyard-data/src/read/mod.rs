@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use trainyard_core::StepError;
+
+use crate::check::{WordTable, short_word};
 use trainyard_core::manifest::DataFormat;
 use trainyard_core::manifest::data::{CsvOptions, DEFAULT_NULL_VALUES};
 
@@ -264,10 +266,13 @@ impl fmt::Display for IssueKind {
 }
 
 /// The set of field values read as null, tested without allocating.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct NullSet {
-    empty: bool,
-    values: Vec<Vec<u8>>,
+    /// Null values of up to 7 bytes as [`crate::check::short_word`]s in a
+    /// collision-free table: one word compare per field, no `memcmp` call.
+    words: WordTable,
+    /// Longer null values (and short ones, should no table spread them).
+    longer: Vec<Vec<u8>>,
     /// Bit `n` set when a null value is `n` bytes long (`n` < 64): most fields are
     /// rejected by their length alone.
     lengths: u64,
@@ -275,37 +280,62 @@ pub(crate) struct NullSet {
     long: bool,
 }
 
+impl Default for NullSet {
+    fn default() -> Self {
+        Self::new::<&str>(&[])
+    }
+}
+
 impl NullSet {
     pub(crate) fn new<S: AsRef<str>>(values: &[S]) -> Self {
-        let values: Vec<Vec<u8>> = values
+        let values: Vec<&[u8]> = values
             .iter()
-            .map(|value| value.as_ref().as_bytes().to_vec())
+            .map(|value| value.as_ref().as_bytes())
+            .collect();
+        let short: Vec<u64> = values
+            .iter()
+            .filter_map(|value| short_word(value))
+            .collect();
+        let table = WordTable::new(&short);
+        let in_table = |value: &[u8]| table.is_some() && short_word(value).is_some();
+        let longer = values
+            .iter()
+            .filter(|value| !in_table(value))
+            .map(|value| value.to_vec())
             .collect();
         Self {
-            empty: values.iter().any(Vec::is_empty),
+            words: table.unwrap_or_default(),
+            longer,
             lengths: values
                 .iter()
                 .filter(|value| value.len() < 64)
                 .fold(0, |mask, value| mask | (1 << value.len())),
             long: values.iter().any(|value| value.len() >= 64),
-            values: values
-                .into_iter()
-                .filter(|value| !value.is_empty())
-                .collect(),
         }
     }
 
     #[inline]
     pub(crate) fn contains(&self, field: &[u8]) -> bool {
-        if field.is_empty() {
-            return self.empty;
-        }
         let possible = if field.len() < 64 {
             self.lengths & (1 << field.len()) != 0
         } else {
             self.long
         };
-        possible && self.values.iter().any(|value| value.as_slice() == field)
+        if !possible {
+            return false;
+        }
+        if let Some(word) = short_word(field)
+            && self.words.contains(word)
+        {
+            return true;
+        }
+        !self.longer.is_empty() && self.longer_contains(field)
+    }
+
+    /// Out of line, so the word test above stays small enough to inline.
+    #[inline(never)]
+    fn longer_contains(&self, field: &[u8]) -> bool {
+        self.longer.iter().any(|value| value.as_slice() == field)
     }
 }
 
@@ -766,6 +796,54 @@ mod tests {
         assert!(!nulls.contains(b"N"));
         let long = "x".repeat(70);
         assert!(NullSet::new(&[long.as_str()]).contains(long.as_bytes()));
+    }
+
+    #[test]
+    fn null_sets_agree_with_a_linear_search() {
+        let nulls = [
+            "", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "missing", "12345678", "-",
+        ];
+        let set = NullSet::new(&nulls);
+        let probes = [
+            "",
+            "N",
+            "NA",
+            "NA\0",
+            "N/A",
+            "NaN",
+            "NAN",
+            "nan",
+            "null",
+            "nul",
+            "nulls",
+            "NULL",
+            "None",
+            "none",
+            "missing",
+            "missinG",
+            "12345678",
+            "1234567",
+            "123456789",
+            "-",
+            "--",
+            "x",
+            "0",
+        ];
+        for probe in probes {
+            assert_eq!(
+                set.contains(probe.as_bytes()),
+                nulls.contains(&probe),
+                "{probe:?}"
+            );
+        }
+        let defaults = NullSet::new(DEFAULT_NULL_VALUES);
+        for probe in probes {
+            assert_eq!(
+                defaults.contains(probe.as_bytes()),
+                DEFAULT_NULL_VALUES.contains(&probe),
+                "{probe:?}"
+            );
+        }
     }
 
     #[test]
