@@ -236,7 +236,9 @@ impl<P: ProfileSink> NumberPass<'_, P> {
                 checks[*check].fail(file_index, line, || offense(None));
             }
             if let Some(check) = plan.unique
-                && let Some((later, earlier)) = acc.seen.insert(xxh3_64(bytes), file_index, line, spill_entries)
+                && let Some((later, earlier)) =
+                    acc.seen
+                        .insert(xxh3_64(bytes), file_index, line, spill_entries)
             {
                 checks[check].fail(later.0, later.1, || RawOffense {
                     file: later.0,
