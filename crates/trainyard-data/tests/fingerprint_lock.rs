@@ -117,8 +117,17 @@ fn large_files_hash_like_one_shot_blake3() {
     let bytes: Vec<u8> = (0..20_000_000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
-    fs::write(&path, &bytes).unwrap();
-    assert_eq!(hash_file(&path).unwrap(), blake3::hash(&bytes));
+    // Three 8 MiB reads, the last one short; exactly two (the end found by an
+    // empty read); one byte past the size that switches to the overlapped path;
+    // one below it.
+    for size in [bytes.len(), 16 << 20, (4 << 20) + 1, (4 << 20) - 1] {
+        fs::write(&path, &bytes[..size]).unwrap();
+        assert_eq!(
+            hash_file(&path).unwrap(),
+            blake3::hash(&bytes[..size]),
+            "{size} bytes"
+        );
+    }
 }
 
 #[test]

@@ -310,39 +310,71 @@ fn now_ns() -> i128 {
         .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX))
 }
 
-/// BLAKE3 of a file's content, streamed in 8 MiB chunks; chunks of large
-/// files are hashed on all cores (`update_rayon`). Memory stays bounded.
+/// BLAKE3 of a file's content, streamed in 8 MiB chunks. A large file is read
+/// on one thread while the previous chunk is hashed on all cores
+/// (`update_rayon`), so copying from the page cache and hashing overlap instead
+/// of taking turns. Memory stays bounded (two chunks).
 pub fn hash_file(path: &Path) -> Result<blake3::Hash, FingerprintError> {
     let mut file = File::open(path).map_err(io_error("open", path))?;
     let size = file.metadata().map_or(0, |m| m.len());
     let mut hasher = blake3::Hasher::new();
-    let capacity = usize::try_from(size.min(READ_CHUNK as u64))
-        .unwrap_or(READ_CHUNK)
-        .max(1);
-    let mut buffer = vec![0u8; capacity];
-    loop {
-        let mut filled = 0;
-        while filled < buffer.len() {
-            match file.read(&mut buffer[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io_error("read", path)(e)),
+    if size < PARALLEL_HASH_BYTES {
+        let capacity = usize::try_from(size)
+            .unwrap_or(READ_CHUNK)
+            .clamp(1, READ_CHUNK);
+        let mut buffer = vec![0u8; capacity];
+        loop {
+            let filled = fill(&mut file, &mut buffer).map_err(io_error("read", path))?;
+            hasher.update(&buffer[..filled]);
+            if filled < buffer.len() {
+                return Ok(hasher.finalize());
             }
         }
-        if filled == 0 {
-            break;
-        }
-        if size >= PARALLEL_HASH_BYTES {
+    }
+    let (full_sender, full) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(1);
+    let (empty_sender, empty) = std::sync::mpsc::channel::<Vec<u8>>();
+    for _ in 0..2 {
+        let _ = empty_sender.send(vec![0u8; READ_CHUNK]);
+    }
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || -> std::io::Result<()> {
+            // Ends at the end of the file; dropping `full_sender` ends the hashing loop.
+            while let Ok(mut buffer) = empty.recv() {
+                let filled = fill(&mut file, &mut buffer)?;
+                let last = filled < buffer.len();
+                if filled > 0 && full_sender.send((buffer, filled)).is_err() {
+                    break;
+                }
+                if last {
+                    break;
+                }
+            }
+            Ok(())
+        });
+        for (buffer, filled) in &full {
             hasher.update_rayon(&buffer[..filled]);
-        } else {
-            hasher.update(&buffer[..filled]);
+            let _ = empty_sender.send(buffer);
         }
-        if filled < buffer.len() {
-            break;
+        reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+    .map_err(io_error("read", path))?;
+    Ok(hasher.finalize())
+}
+
+/// Reads until `buffer` is full or the file ends; the bytes read.
+fn fill(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
-    Ok(hasher.finalize())
+    Ok(filled)
 }
 
 /// The files a dataset path names, relative to `root`: a file, a folder or a
