@@ -809,7 +809,6 @@ struct ColumnPass<'a, C> {
 
 impl<C: ColumnSink> ColumnPass<'_, C> {
     /// Checks and profiles every value of the column in the batch.
-    #[allow(clippy::too_many_lines)]
     fn run<P: ProfileSink<Column = C>, R: ReadAs>(self) {
         let Self {
             plan: plan_column,
@@ -825,7 +824,6 @@ impl<C: ColumnSink> ColumnPass<'_, C> {
         let file = &batch.file;
         let file_index = file.index;
         let needs_number = plan_column.needs_number();
-        let needs_moments = plan_column.needs_moments();
         let fields = batch.fields[physical..].iter().step_by(batch.columns);
         for (field, &line) in fields.zip(&batch.lines) {
             let field = field.get(&batch.bytes);
@@ -876,72 +874,115 @@ impl<C: ColumnSink> ColumnPass<'_, C> {
                     Value::Number(number) => Some(number),
                     Value::Text(text) => parse_number(text),
                 };
-                if let Some((check, bound, exclusive)) = plan_column.min {
-                    match number {
-                        Some(x) if x > bound || (!exclusive && x >= bound) => {}
-                        Some(_) => checks[check].fail(file_index, line, || offense(None)),
-                        None => checks[check].fail(file_index, line, || {
-                            offense(Some("not a number".to_owned()))
-                        }),
+                match number {
+                    Some(number) => {
+                        check_number(
+                            plan_column,
+                            acc,
+                            checks,
+                            number,
+                            (file_index, line),
+                            offense,
+                        );
                     }
-                }
-                if let Some((check, bound, exclusive)) = plan_column.max {
-                    match number {
-                        Some(x) if x < bound || (!exclusive && x <= bound) => {}
-                        Some(_) => checks[check].fail(file_index, line, || offense(None)),
-                        None => checks[check].fail(file_index, line, || {
-                            offense(Some("not a number".to_owned()))
-                        }),
-                    }
-                }
-                if let Some(number) = number {
-                    if needs_moments {
-                        acc.moments.push(number);
-                    }
-                    for ((_, bound), counts) in plan_column.quantiles.iter().zip(&mut acc.quantiles)
-                    {
-                        if bound.min.is_some_and(|min| number < min) {
-                            counts.0 += 1;
-                        }
-                        if bound.max.is_some_and(|max| number <= max) {
-                            counts.1 += 1;
+                    None => {
+                        for (check, _, _) in
+                            [plan_column.min, plan_column.max].into_iter().flatten()
+                        {
+                            checks[check].fail(file_index, line, || {
+                                offense(Some("not a number".to_owned()))
+                            });
                         }
                     }
                 }
             }
-            if let Some((check, low, high)) = plan_column.length {
-                let length = bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u64;
-                if length < low || length > high {
-                    checks[check].fail(file_index, line, || {
-                        offense(Some(format!("length {length}")))
-                    });
-                }
-            }
-            if let Some((check, regex)) = &plan_column.pattern
-                && !regex.is_match(bytes)
-            {
-                checks[*check].fail(file_index, line, || offense(None));
-            }
-            if let Some((check, allowed)) = &plan_column.allowed
-                && !allowed.contains(bytes)
-            {
-                checks[*check].fail(file_index, line, || offense(None));
-            }
-            if let Some(check) = plan_column.unique
-                && let Some((later, earlier)) =
-                    acc.seen
-                        .insert(xxh3_64(bytes), file_index, line, spill_entries)
-            {
-                checks[check].fail(later.0, later.1, || RawOffense {
-                    file: later.0,
-                    line: later.1,
-                    column: column_number,
-                    value: Some(lossy(bytes)),
-                    detail: Some(format!("first seen at line {}", earlier.1)),
-                    rule: None,
-                });
-            }
+            check_text(
+                plan_column,
+                acc,
+                checks,
+                bytes,
+                (file_index, line, column_number),
+                spill_entries,
+                offense,
+            );
         }
+    }
+}
+
+/// The checks of a value read as a number: its bounds, and the moments and
+/// quantile counts the checks over the whole dataset need. Shared by the text
+/// and the typed (Parquet) row loops; `offense` builds a failure's report.
+#[inline]
+fn check_number(
+    plan: &ColumnPlan,
+    acc: &mut ColumnAcc,
+    checks: &mut [CheckAcc],
+    number: f64,
+    (file, line): (u32, u64),
+    offense: impl Fn(Option<String>) -> RawOffense,
+) {
+    if let Some((check, bound, exclusive)) = plan.min
+        && !(number > bound || (!exclusive && number >= bound))
+    {
+        checks[check].fail(file, line, || offense(None));
+    }
+    if let Some((check, bound, exclusive)) = plan.max
+        && !(number < bound || (!exclusive && number <= bound))
+    {
+        checks[check].fail(file, line, || offense(None));
+    }
+    if plan.needs_moments() {
+        acc.moments.push(number);
+    }
+    for ((_, bound), counts) in plan.quantiles.iter().zip(&mut acc.quantiles) {
+        if bound.min.is_some_and(|min| number < min) {
+            counts.0 += 1;
+        }
+        if bound.max.is_some_and(|max| number <= max) {
+            counts.1 += 1;
+        }
+    }
+}
+
+/// The checks of a value's text: length, pattern, enum and uniqueness. Shared by
+/// the text and the typed (Parquet) row loops; `offense` builds a failure's report.
+#[inline]
+fn check_text(
+    plan: &ColumnPlan,
+    acc: &mut ColumnAcc,
+    checks: &mut [CheckAcc],
+    bytes: &[u8],
+    (file, line, column): (u32, u64, Option<u32>),
+    spill_entries: usize,
+    offense: impl Fn(Option<String>) -> RawOffense,
+) {
+    if let Some((check, low, high)) = plan.length {
+        let length = bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u64;
+        if length < low || length > high {
+            checks[check].fail(file, line, || offense(Some(format!("length {length}"))));
+        }
+    }
+    if let Some((check, regex)) = &plan.pattern
+        && !regex.is_match(bytes)
+    {
+        checks[*check].fail(file, line, || offense(None));
+    }
+    if let Some((check, allowed)) = &plan.allowed
+        && !allowed.contains(bytes)
+    {
+        checks[*check].fail(file, line, || offense(None));
+    }
+    if let Some(check) = plan.unique
+        && let Some((later, earlier)) = acc.seen.insert(xxh3_64(bytes), file, line, spill_entries)
+    {
+        checks[check].fail(later.0, later.1, || RawOffense {
+            file: later.0,
+            line: later.1,
+            column,
+            value: Some(lossy(bytes)),
+            detail: Some(format!("first seen at line {}", earlier.1)),
+            rule: None,
+        });
     }
 }
 

@@ -8,9 +8,10 @@
 //! values a finding shows or the profile takes as text (those failing the type).
 
 use trainyard_core::manifest::data::ColumnType;
-use xxhash_rust::xxh3::xxh3_64;
 
-use super::{CheckAcc, ColumnAcc, ColumnSink, ProfileSink, RawOffense, lossy};
+use super::{
+    CheckAcc, ColumnAcc, ColumnSink, ProfileSink, RawOffense, check_number, check_text, lossy,
+};
 use crate::check::{ColumnPlan, Plan};
 use crate::read::{Batch, NumberColumn, Numbers, integer_text};
 use crate::schema::parse_number;
@@ -113,7 +114,6 @@ impl<P: ProfileSink> NumberPass<'_, P> {
 
     /// The row loop; `read` is the value at a row as the column's type reads its
     /// text (`None`: not a value of the type).
-    #[allow(clippy::too_many_lines)] // one block per check, as in the text path
     #[inline]
     fn rows(self, read: impl Fn(usize) -> Option<f64>) {
         let Self {
@@ -128,7 +128,6 @@ impl<P: ProfileSink> NumberPass<'_, P> {
         } = self;
         let file_index = batch.file.index;
         let needs_number = plan.needs_number();
-        let needs_moments = plan.needs_moments();
         let needs_text = plan.length.is_some()
             || plan.pattern.is_some()
             || plan.allowed.is_some()
@@ -176,27 +175,7 @@ impl<P: ProfileSink> NumberPass<'_, P> {
             };
             profile.observe_number(number);
             if needs_number {
-                if let Some((check, bound, exclusive)) = plan.min
-                    && !(number > bound || (!exclusive && number >= bound))
-                {
-                    checks[check].fail(file_index, line, || offense(None));
-                }
-                if let Some((check, bound, exclusive)) = plan.max
-                    && !(number < bound || (!exclusive && number <= bound))
-                {
-                    checks[check].fail(file_index, line, || offense(None));
-                }
-                if needs_moments {
-                    acc.moments.push(number);
-                }
-                for ((_, bound), counts) in plan.quantiles.iter().zip(&mut acc.quantiles) {
-                    if bound.min.is_some_and(|min| number < min) {
-                        counts.0 += 1;
-                    }
-                    if bound.max.is_some_and(|max| number <= max) {
-                        counts.1 += 1;
-                    }
-                }
+                check_number(plan, acc, checks, number, (file_index, line), offense);
             }
             if !needs_text {
                 continue;
@@ -216,39 +195,15 @@ impl<P: ProfileSink> NumberPass<'_, P> {
                 detail,
                 rule: None,
             };
-            if let Some((check, low, high)) = plan.length {
-                // The text is ASCII: one character a byte.
-                let length = bytes.len() as u64;
-                if length < low || length > high {
-                    checks[check].fail(file_index, line, || {
-                        offense(Some(format!("length {length}")))
-                    });
-                }
-            }
-            if let Some((check, regex)) = &plan.pattern
-                && !regex.is_match(bytes)
-            {
-                checks[*check].fail(file_index, line, || offense(None));
-            }
-            if let Some((check, allowed)) = &plan.allowed
-                && !allowed.contains(bytes)
-            {
-                checks[*check].fail(file_index, line, || offense(None));
-            }
-            if let Some(check) = plan.unique
-                && let Some((later, earlier)) =
-                    acc.seen
-                        .insert(xxh3_64(bytes), file_index, line, spill_entries)
-            {
-                checks[check].fail(later.0, later.1, || RawOffense {
-                    file: later.0,
-                    line: later.1,
-                    column: column_number,
-                    value: Some(lossy(bytes)),
-                    detail: Some(format!("first seen at line {}", earlier.1)),
-                    rule: None,
-                });
-            }
+            check_text(
+                plan,
+                acc,
+                checks,
+                bytes,
+                (file_index, line, column_number),
+                spill_entries,
+                offense,
+            );
         }
     }
 }
