@@ -599,17 +599,7 @@ mod tests {
 mod superaccumulator_tests {
     use super::*;
 
-    /// SplitMix64, so the tests need no crate.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-    }
+    use crate::profile::TestRng as Rng;
 
     /// Finite doubles of every kind: any exponent (subnormals, the edges of
     /// the fast square range, near overflow), both signs, zeros, full mantissas.

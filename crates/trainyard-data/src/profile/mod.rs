@@ -53,6 +53,21 @@ const REPORTED_QUANTILES: [(&str, f64); 7] = [
     ("p99", 0.99),
 ];
 
+/// SplitMix64: a small deterministic generator for the profile's tests.
+#[cfg(test)]
+pub(crate) struct TestRng(pub(crate) u64);
+
+#[cfg(test)]
+impl TestRng {
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
 const TEXT_HASH_SEED: u64 = 0x7472_6169_6e79_6172; // "trainyar"
 const NUMBER_HASH_SEED: u64 = 0x6e75_6d62_6572_7321;
 
@@ -1053,16 +1068,7 @@ mod tests {
     )]
     use super::*;
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-    }
+    use crate::profile::TestRng as Rng;
 
     /// Every finite number fed to a summary one by one: what the profile kept
     /// per cell before counted columns derived their statistics.
