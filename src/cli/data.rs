@@ -4,6 +4,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use crate::requests::{
+    DataDriftRequest, DataFingerprintRequest, DataInferSchemaRequest, DataMergeRequest,
+    DataSampleRequest, DataValidateRequest,
+};
+use crate::steps::Request;
+
 #[derive(Debug, Subcommand)]
 pub enum DataCommand {
     /// Check datasets against their schema and checks; findings at file:line.
@@ -20,7 +26,7 @@ pub enum DataCommand {
     InferSchema(DataInferSchemaArgs),
 }
 
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 pub struct DataValidateArgs {
     /// Datasets to validate, by name; all declared ones by default.
     pub datasets: Vec<String>,
@@ -36,7 +42,7 @@ pub struct DataValidateArgs {
     pub profiles: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 pub struct DataMergeArgs {
     /// Profile files written by `data validate --shard i/n` (all n shards).
     #[arg(required = true, value_name = "PROFILE")]
@@ -46,7 +52,7 @@ pub struct DataMergeArgs {
     pub output: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 pub struct DataDriftArgs {
     /// The reference: a dataset's name in trainyard.yaml, a data path, or a saved profile (.json).
     #[arg(long, env = "TRAINYARD_REFERENCE")]
@@ -66,7 +72,7 @@ pub struct DataDriftArgs {
     pub drift_share: Option<f64>,
 }
 
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 pub struct DataInferSchemaArgs {
     /// The dataset's name in trainyard.yaml, or a data path.
     #[arg(env = "TRAINYARD_DATASET")]
@@ -76,7 +82,7 @@ pub struct DataInferSchemaArgs {
     pub output: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 pub struct DataFingerprintArgs {
     /// Do not write the lock file; fail (exit 1) if the data no longer matches it.
     #[arg(long, env = "TRAINYARD_CHECK")]
@@ -105,16 +111,41 @@ pub struct DataSampleArgs {
     pub output: Option<PathBuf>,
 }
 
-impl DataSampleArgs {
-    /// The manifest's sample of `dataset`, written to the default place.
-    pub fn for_dataset(dataset: String) -> Self {
-        Self {
-            dataset,
-            fraction: None,
-            rows: None,
-            seed: None,
-            stratify: false,
-            output: None,
+impl From<DataCommand> for Request {
+    fn from(command: DataCommand) -> Self {
+        match command {
+            DataCommand::Validate(args) => Self::DataValidate(DataValidateRequest {
+                datasets: args.datasets,
+                junit: args.junit,
+                shard: args.shard,
+                profiles: args.profiles,
+            }),
+            DataCommand::Fingerprint(args) => {
+                Self::DataFingerprint(DataFingerprintRequest { check: args.check })
+            }
+            DataCommand::Sample(args) => Self::DataSample(DataSampleRequest {
+                dataset: args.dataset,
+                fraction: args.fraction,
+                rows: args.rows,
+                seed: args.seed,
+                stratify: args.stratify,
+                output: args.output,
+            }),
+            DataCommand::Merge(args) => Self::DataMerge(DataMergeRequest {
+                profiles: args.profiles,
+                output: args.output,
+            }),
+            DataCommand::Drift(args) => Self::DataDrift(DataDriftRequest {
+                reference: args.reference,
+                current: args.current,
+                test: args.test,
+                threshold: args.threshold,
+                drift_share: args.drift_share,
+            }),
+            DataCommand::InferSchema(args) => Self::DataInferSchema(DataInferSchemaRequest {
+                dataset: args.dataset,
+                output: args.output,
+            }),
         }
     }
 }

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-#[derive(Debug, Default, Args)]
+use crate::requests::{
+    ChangeRequest, DEFAULT_REMOTE, GateRequest, PromoteRequest, RollbackRequest, StatusRequest,
+};
+
+#[derive(Debug, Args)]
 pub struct GateArgs {
     /// The environment to judge entry into (declared under `environments`).
     #[arg(long, env = "TRAINYARD_ENV")]
@@ -28,20 +32,20 @@ pub struct GateArgs {
 }
 
 /// How a desired-state change reaches the target branch.
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 pub struct ChangeArgs {
     /// Commit straight onto the target branch instead of a review branch.
     #[arg(long, env = "TRAINYARD_DIRECT")]
     pub direct: bool,
     /// The remote to push to (when the clone has it).
-    #[arg(long, env = "TRAINYARD_REMOTE", default_value = "origin")]
+    #[arg(long, env = "TRAINYARD_REMOTE", default_value = DEFAULT_REMOTE)]
     pub remote: String,
     /// Write the commit locally and push nothing.
     #[arg(long, env = "TRAINYARD_NO_PUSH")]
     pub no_push: bool,
 }
 
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 pub struct PromoteArgs {
     #[command(flatten)]
     pub gate: GateArgs,
@@ -52,7 +56,7 @@ pub struct PromoteArgs {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 pub struct RollbackArgs {
     /// The environment to roll back.
     #[arg(long, env = "TRAINYARD_ENV")]
@@ -67,7 +71,7 @@ pub struct RollbackArgs {
     pub change: ChangeArgs,
 }
 
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Record in the ledger what the default branch deploys: each environment
     /// whose `release.yaml` changed since the ledger's last deployment gets
@@ -76,9 +80,61 @@ pub struct StatusArgs {
     #[arg(long, env = "TRAINYARD_RECORD")]
     pub record: bool,
     /// The remote to push the ledger to after recording (when the clone has it).
-    #[arg(long, env = "TRAINYARD_REMOTE", default_value = "origin")]
+    #[arg(long, env = "TRAINYARD_REMOTE", default_value = DEFAULT_REMOTE)]
     pub remote: String,
     /// Record locally and push nothing.
     #[arg(long, env = "TRAINYARD_NO_PUSH")]
     pub no_push: bool,
+}
+
+impl From<GateArgs> for GateRequest {
+    fn from(args: GateArgs) -> Self {
+        Self {
+            env: args.env,
+            model: args.model,
+            data_reports: args.data_reports,
+            verdict: args.verdict,
+        }
+    }
+}
+
+impl From<ChangeArgs> for ChangeRequest {
+    fn from(args: ChangeArgs) -> Self {
+        Self {
+            direct: args.direct,
+            remote: args.remote,
+            no_push: args.no_push,
+        }
+    }
+}
+
+impl From<PromoteArgs> for PromoteRequest {
+    fn from(args: PromoteArgs) -> Self {
+        Self {
+            gate: args.gate.into(),
+            change: args.change.into(),
+            reason: args.reason,
+        }
+    }
+}
+
+impl From<RollbackArgs> for RollbackRequest {
+    fn from(args: RollbackArgs) -> Self {
+        Self {
+            env: args.env,
+            to: args.to,
+            reason: args.reason,
+            change: args.change.into(),
+        }
+    }
+}
+
+impl From<StatusArgs> for StatusRequest {
+    fn from(args: StatusArgs) -> Self {
+        Self {
+            record: args.record,
+            remote: args.remote,
+            no_push: args.no_push,
+        }
+    }
 }

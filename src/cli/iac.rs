@@ -3,6 +3,9 @@
 use clap::{Args, Subcommand, ValueEnum};
 use trainyard_core::manifest::IacTarget;
 
+use crate::requests::{IacCheckRequest, IacRenderRequest, IacSelection};
+use crate::steps::Request;
+
 #[derive(Debug, Subcommand)]
 pub enum IacCommand {
     /// Write the infrastructure code of environments into the manifest's `iac.output-dir`.
@@ -12,8 +15,8 @@ pub enum IacCommand {
 }
 
 /// Which environments and targets to render.
-#[derive(Debug, Default, Clone, Args)]
-pub struct IacSelection {
+#[derive(Debug, Clone, Args)]
+pub struct IacSelectionArgs {
     /// The environment to render (repeatable); give this or `--all`.
     #[arg(long = "env", env = "TRAINYARD_ENV", value_delimiter = ',')]
     pub environments: Vec<String>,
@@ -30,13 +33,13 @@ pub struct IacSelection {
     pub targets: Vec<TargetArg>,
 }
 
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 pub struct IacRenderArgs {
     #[command(flatten)]
-    pub selection: IacSelection,
+    pub selection: IacSelectionArgs,
 }
 
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 pub struct IacCheckArgs {
     /// The environment to check (repeatable); every environment by default.
     #[arg(long = "env", env = "TRAINYARD_ENV", value_delimiter = ',')]
@@ -51,14 +54,30 @@ pub struct IacCheckArgs {
     pub targets: Vec<TargetArg>,
 }
 
-impl IacCheckArgs {
-    pub fn selection(&self) -> IacSelection {
-        IacSelection {
-            all: self.environments.is_empty(),
-            environments: self.environments.clone(),
-            targets: self.targets.clone(),
+impl From<IacCommand> for Request {
+    fn from(command: IacCommand) -> Self {
+        match command {
+            IacCommand::Render(args) => Self::IacRender(IacRenderRequest {
+                selection: IacSelection {
+                    environments: args.selection.environments,
+                    all: args.selection.all,
+                    targets: targets(args.selection.targets),
+                },
+            }),
+            // Every environment unless some are named.
+            IacCommand::Check(args) => Self::IacCheck(IacCheckRequest {
+                selection: IacSelection {
+                    all: args.environments.is_empty(),
+                    environments: args.environments,
+                    targets: targets(args.targets),
+                },
+            }),
         }
     }
+}
+
+fn targets(targets: Vec<TargetArg>) -> Vec<IacTarget> {
+    targets.into_iter().map(IacTarget::from).collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

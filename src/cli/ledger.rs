@@ -3,6 +3,12 @@
 
 use clap::{Args, Subcommand};
 
+use crate::requests::{
+    DEFAULT_REMOTE, DEFAULT_RUNS_LIMIT, LedgerSyncRequest, ModelAliasRequest, ModelListRequest,
+    ModelShowRequest, ModelTagRequest, RunsListRequest, RunsShowRequest,
+};
+use crate::steps::Request;
+
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
     /// Send the ledger (refs/trainyard/*) to the remote, merging what others pushed meanwhile.
@@ -14,7 +20,7 @@ pub enum LedgerCommand {
 #[derive(Debug, Args)]
 pub struct LedgerSyncArgs {
     /// The git remote (a name or a URL).
-    #[arg(long, env = "TRAINYARD_REMOTE", default_value = "origin")]
+    #[arg(long, env = "TRAINYARD_REMOTE", default_value = DEFAULT_REMOTE)]
     pub remote: String,
 }
 
@@ -29,7 +35,7 @@ pub enum RunsCommand {
 #[derive(Debug, Args)]
 pub struct RunsListArgs {
     /// How many runs to show (the newest).
-    #[arg(long, env = "TRAINYARD_LIMIT", default_value_t = 20)]
+    #[arg(long, env = "TRAINYARD_LIMIT", default_value_t = DEFAULT_RUNS_LIMIT)]
     pub limit: usize,
 }
 
@@ -88,31 +94,46 @@ pub struct ModelTagArgs {
     pub reason: String,
 }
 
-impl LedgerCommand {
-    pub fn step_name(&self) -> &'static str {
-        match self {
-            Self::Push(_) => "ledger push",
-            Self::Pull(_) => "ledger pull",
+impl From<LedgerCommand> for Request {
+    fn from(command: LedgerCommand) -> Self {
+        match command {
+            LedgerCommand::Push(args) => Self::LedgerPush(LedgerSyncRequest {
+                remote: args.remote,
+            }),
+            LedgerCommand::Pull(args) => Self::LedgerPull(LedgerSyncRequest {
+                remote: args.remote,
+            }),
         }
     }
 }
 
-impl RunsCommand {
-    pub fn step_name(&self) -> &'static str {
-        match self {
-            Self::List(_) => "runs list",
-            Self::Show(_) => "runs show",
+impl From<RunsCommand> for Request {
+    fn from(command: RunsCommand) -> Self {
+        match command {
+            RunsCommand::List(args) => Self::RunsList(RunsListRequest { limit: args.limit }),
+            RunsCommand::Show(args) => Self::RunsShow(RunsShowRequest { id: args.id }),
         }
     }
 }
 
-impl ModelCommand {
-    pub fn step_name(&self) -> &'static str {
-        match self {
-            Self::List => "model list",
-            Self::Show(_) => "model show",
-            Self::Alias(_) => "model alias",
-            Self::Tag(_) => "model tag",
+impl From<ModelCommand> for Request {
+    fn from(command: ModelCommand) -> Self {
+        match command {
+            ModelCommand::List => Self::ModelList(ModelListRequest),
+            ModelCommand::Show(args) => Self::ModelShow(ModelShowRequest {
+                target: args.target,
+            }),
+            ModelCommand::Alias(args) => Self::ModelAlias(ModelAliasRequest {
+                model: args.model,
+                version: args.version,
+                alias: args.alias,
+                reason: args.reason,
+            }),
+            ModelCommand::Tag(args) => Self::ModelTag(ModelTagRequest {
+                target: args.target,
+                tags: args.tags,
+                reason: args.reason,
+            }),
         }
     }
 }

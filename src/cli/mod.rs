@@ -1,5 +1,6 @@
-//! The command line: one args struct per step, global options, and the
-//! dispatch from a parsed command to its step and then to the publisher.
+//! The command line, the only module that knows clap: one args struct per
+//! step, global options, and the conversion of a parsed command into the
+//! step's request, handed to `publish::run`.
 //!
 //! Every option can also come from `TRAINYARD_<NAME>` or, for a GitHub
 //! composite action or an Azure DevOps task, `INPUT_<NAME>`; a flag wins over
@@ -9,32 +10,26 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use trainyard_ci::{Env, Host, OutputFormat, Publisher};
+use trainyard_ci::{Env, OutputFormat};
 use trainyard_core::ExitStatus;
 
-use crate::steps::{self, StepContext};
+use crate::publish;
+use crate::requests::{ConfigCheckRequest, QuickstartRequest};
+use crate::steps::Request;
 
 mod data;
-pub(crate) mod forge;
 mod gate;
 mod iac;
 mod ledger;
-mod log;
 mod report;
 mod train;
 
-pub use data::{
-    DataCommand, DataDriftArgs, DataFingerprintArgs, DataInferSchemaArgs, DataMergeArgs,
-    DataSampleArgs, DataValidateArgs,
-};
-pub use gate::{ChangeArgs, GateArgs, PromoteArgs, RollbackArgs, StatusArgs};
-pub use iac::{IacCheckArgs, IacCommand, IacRenderArgs, IacSelection};
-pub use ledger::{
-    LedgerCommand, ModelAliasArgs, ModelCommand, ModelShowArgs, ModelTagArgs, RunsCommand,
-    RunsListArgs, RunsShowArgs,
-};
-pub use report::ReportArgs;
-pub use train::{CompareArgs, ReproduceArgs, TrainArgs, TrainMode};
+use data::DataCommand;
+use gate::{GateArgs, PromoteArgs, RollbackArgs, StatusArgs};
+use iac::IacCommand;
+use ledger::{LedgerCommand, ModelCommand, RunsCommand};
+use report::ReportArgs;
+use train::{CompareArgs, ReproduceArgs, TrainArgs};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -137,86 +132,46 @@ pub fn run() -> ExitStatus {
             };
         }
     };
-
-    if let Command::Config(ConfigCommand::Schema) = cli.command {
-        // A document, not a report: it is meant to be redirected into a file.
-        return write_document(&trainyard_core::manifest::json_schema_text());
-    }
-
-    let host = Host::detect(&env);
     let format = match cli.format {
         Format::Text => OutputFormat::Text,
         Format::Json => OutputFormat::Json,
     };
-    let stdout = std::io::stdout();
-    let color = anstream::AutoStream::choice(&stdout) != anstream::ColorChoice::Never;
-    let log = steps::LogStream::new(log::CiLog::new(host, format, &env, color));
-    let context = StepContext {
-        forge: Box::new(forge::GitHubEvidence::new(&env)),
-        env,
-        manifest_path: cli.manifest.clone(),
-        log,
-    };
-    let step_name = cli.command.step_name();
-    let outcome = steps::run(&cli.command, &context);
-
-    match outcome {
-        Ok(report) => {
-            let mut publisher = Publisher::new(host, format, &context.env, stdout.lock(), color);
-            match publisher.publish(&report) {
-                Ok(()) => {
-                    drop(publisher);
-                    forge::publish(&report, &context, host, format)
-                }
-                Err(error) => report_publish_failure(&error),
-            }
-        }
-        Err(error) => {
-            // People read errors on stderr; CI reads workflow commands and JSON on stdout.
-            let published = if host == Host::Terminal && format == OutputFormat::Text {
-                let stderr = std::io::stderr();
-                let color = anstream::AutoStream::choice(&stderr) != anstream::ColorChoice::Never;
-                Publisher::new(host, format, &context.env, stderr.lock(), color)
-                    .publish_error(step_name, &error)
-            } else {
-                Publisher::new(host, format, &context.env, stdout.lock(), color)
-                    .publish_error(step_name, &error)
-            };
-            match published {
-                Ok(()) => forge::publish_error(step_name, &error, &context, host, format),
-                Err(publish_error) => report_publish_failure(&publish_error),
-            }
-        }
+    match Request::try_from(cli.command) {
+        Ok(request) => publish::run(&request, env, cli.manifest, format),
+        // A document, not a report: it is meant to be redirected into a file.
+        Err(Document::Schema) => write_document(&trainyard_core::manifest::json_schema_text()),
     }
 }
 
-impl Command {
-    /// The step's name as typed, used in reports and CI output names.
-    pub fn step_name(&self) -> &'static str {
-        match self {
-            Self::Config(ConfigCommand::Check) => "config check",
-            Self::Config(ConfigCommand::Schema) => "config schema",
-            Self::Data(DataCommand::Validate(_)) => "data validate",
-            Self::Data(DataCommand::Fingerprint(_)) => "data fingerprint",
-            Self::Data(DataCommand::Sample(_)) => "data sample",
-            Self::Data(DataCommand::Merge(_)) => "data merge",
-            Self::Data(DataCommand::Drift(_)) => "data drift",
-            Self::Data(DataCommand::InferSchema(_)) => "data infer-schema",
-            Self::Iac(IacCommand::Render(_)) => "iac render",
-            Self::Iac(IacCommand::Check(_)) => "iac check",
-            Self::Quickstart(_) => "quickstart",
-            Self::Train(_) => "train",
-            Self::Compare(_) => "compare",
-            Self::Reproduce(_) => "reproduce",
-            Self::Gate(_) => "gate",
-            Self::Promote(_) => "promote",
-            Self::Rollback(_) => "rollback",
-            Self::Status(_) => "status",
-            Self::Report(_) => "report",
-            Self::Ledger(command) => command.step_name(),
-            Self::Runs(command) => command.step_name(),
-            Self::Model(command) => command.step_name(),
-        }
+/// A command that prints a document instead of running a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    /// `config schema`: the manifest's JSON Schema.
+    Schema,
+}
+
+impl TryFrom<Command> for Request {
+    type Error = Document;
+
+    fn try_from(command: Command) -> Result<Self, Document> {
+        Ok(match command {
+            Command::Config(ConfigCommand::Check) => Self::ConfigCheck(ConfigCheckRequest),
+            Command::Config(ConfigCommand::Schema) => return Err(Document::Schema),
+            Command::Data(command) => command.into(),
+            Command::Iac(command) => command.into(),
+            Command::Quickstart(args) => Self::Quickstart(QuickstartRequest { dir: args.dir }),
+            Command::Train(args) => Self::Train(args.into()),
+            Command::Compare(args) => Self::Compare(args.into()),
+            Command::Reproduce(args) => Self::Reproduce(args.into()),
+            Command::Gate(args) => Self::Gate(args.into()),
+            Command::Promote(args) => Self::Promote(args.into()),
+            Command::Rollback(args) => Self::Rollback(args.into()),
+            Command::Status(args) => Self::Status(args.into()),
+            Command::Report(args) => Self::Report(args.into()),
+            Command::Ledger(command) => command.into(),
+            Command::Runs(command) => command.into(),
+            Command::Model(command) => command.into(),
+        })
     }
 }
 
@@ -227,16 +182,8 @@ fn write_document(text: &str) -> ExitStatus {
         .and_then(|()| stdout.flush())
     {
         Ok(()) => ExitStatus::Passed,
-        Err(error) => report_publish_failure(&error),
+        Err(error) => publish::report_publish_failure(&error),
     }
-}
-
-fn report_publish_failure(error: &std::io::Error) -> ExitStatus {
-    let _ = writeln!(
-        std::io::stderr(),
-        "error: could not write the step's output: {error}"
-    );
-    ExitStatus::Environment
 }
 
 /// Lets every option with a `TRAINYARD_<NAME>` variable also be set by
@@ -264,6 +211,7 @@ fn with_input_fallbacks(command: clap::Command, env: &Env) -> clap::Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::steps::Step;
 
     #[test]
     fn the_cli_is_well_formed() {
@@ -295,23 +243,120 @@ mod tests {
             &[("INPUT_FORMAT", "json"), ("INPUT_DIR", "/tmp/x")],
         );
         assert_eq!(cli.format, Format::Json);
-        assert_eq!(cli.command.step_name(), "quickstart");
+        assert_eq!(
+            Request::try_from(cli.command).map(|request| request.step()),
+            Ok(Step::Quickstart)
+        );
     }
 
     #[test]
     fn input_variables_satisfy_required_options() {
         let cli = parse(&["trainyard", "gate"], &[("INPUT_ENV", "staging")]);
-        assert_eq!(cli.command.step_name(), "gate");
-        let Command::Gate(args) = cli.command else {
+        let Ok(Request::Gate(request)) = Request::try_from(cli.command) else {
             panic!("not the gate command");
         };
-        assert_eq!(args.env, "staging");
+        assert_eq!(request.env, "staging");
         let env = Env::from_pairs(std::iter::empty::<(String, String)>());
         assert!(
             with_input_fallbacks(Cli::command(), &env)
                 .try_get_matches_from(["trainyard", "gate"])
                 .is_err(),
             "without the input, --env stays required"
+        );
+    }
+
+    fn request(args: &[&str]) -> Request {
+        let cli = parse(args, &[]);
+        Request::try_from(cli.command).unwrap()
+    }
+
+    /// A request built in code (quickstart) behaves like the bare command.
+    #[test]
+    fn the_bare_commands_give_the_default_requests() {
+        use crate::requests::{
+            CompareRequest, IacCheckRequest, LedgerSyncRequest, RunsListRequest, StatusRequest,
+            TrainRequest,
+        };
+        let Request::Compare(compare) = request(&["trainyard", "compare"]) else {
+            panic!("compare");
+        };
+        assert_eq!(compare, CompareRequest::default());
+        let Request::Status(status) = request(&["trainyard", "status"]) else {
+            panic!("status");
+        };
+        assert_eq!(status, StatusRequest::default());
+        let Request::RunsList(list) = request(&["trainyard", "runs", "list"]) else {
+            panic!("runs list");
+        };
+        assert_eq!(list, RunsListRequest::default());
+        let Request::LedgerPush(push) = request(&["trainyard", "ledger", "push"]) else {
+            panic!("ledger push");
+        };
+        assert_eq!(push, LedgerSyncRequest::default());
+        let Request::IacCheck(check) = request(&["trainyard", "iac", "check"]) else {
+            panic!("iac check");
+        };
+        assert_eq!(check, IacCheckRequest::default());
+        let Request::Train(train) = request(&["trainyard", "train"]) else {
+            panic!("train");
+        };
+        assert_eq!(train, TrainRequest::default());
+        let Request::Promote(promote) = request(&["trainyard", "promote", "--env", "dev"]) else {
+            panic!("promote");
+        };
+        assert_eq!(promote.change, crate::requests::ChangeRequest::default());
+    }
+
+    #[test]
+    fn every_registered_step_has_a_command() {
+        let commands = [
+            "config check",
+            "data validate",
+            "data fingerprint",
+            "data sample x",
+            "data merge p.json",
+            "data drift --reference a --current b",
+            "data infer-schema x",
+            "iac render --all",
+            "iac check",
+            "quickstart",
+            "train",
+            "compare",
+            "reproduce r",
+            "gate --env e",
+            "promote --env e",
+            "rollback --env e --reason r",
+            "status",
+            "report",
+            "ledger push",
+            "ledger pull",
+            "runs list",
+            "runs show r",
+            "model list",
+            "model show m",
+            "model alias m 1 a --reason r",
+            "model tag m@1 k=v",
+        ];
+        let mut steps: Vec<Step> = commands
+            .iter()
+            .map(|command| {
+                let args: Vec<&str> = std::iter::once("trainyard")
+                    .chain(command.split(' '))
+                    .collect();
+                let step = request(&args).step();
+                assert!(
+                    command.starts_with(step.name()),
+                    "{command} ran {}",
+                    step.name()
+                );
+                step
+            })
+            .collect();
+        steps.dedup();
+        assert_eq!(
+            steps,
+            Step::ALL,
+            "one command per registered step, in registry order"
         );
     }
 }

@@ -2,6 +2,10 @@
 
 use clap::{Args, ValueEnum};
 
+use crate::requests::{
+    CompareRequest, DEFAULT_AGAINST, DEFAULT_TOLERANCE, ReproduceRequest, RunMode, TrainRequest,
+};
+
 /// Which data a training run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TrainMode {
@@ -11,7 +15,7 @@ pub enum TrainMode {
     Full,
 }
 
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 pub struct TrainArgs {
     /// Train on a sample or the full data. By default from the CI event: a pull
     /// request samples; a push to the default branch, a tag, a schedule, a manual
@@ -24,23 +28,14 @@ pub struct TrainArgs {
     pub params: Vec<String>,
 }
 
-impl TrainArgs {
-    pub fn with_mode(mode: TrainMode) -> Self {
-        Self {
-            mode: Some(mode),
-            params: Vec::new(),
-        }
-    }
-}
-
-#[derive(Debug, Default, Args)]
+#[derive(Debug, Args)]
 pub struct CompareArgs {
     /// The run to judge (an id or a unique prefix); the latest run by default.
     pub run: Option<String>,
     /// What to compare against: `champion` (the model alias), `base` (the latest
     /// run on the pull request's base branch, or on the default branch outside a
     /// pull request), or a run id.
-    #[arg(long, env = "TRAINYARD_AGAINST", default_value = "champion")]
+    #[arg(long, env = "TRAINYARD_AGAINST", default_value = DEFAULT_AGAINST)]
     pub against: String,
 }
 
@@ -50,6 +45,42 @@ pub struct ReproduceArgs {
     pub run: String,
     /// How far a reproduced metric may be from the recorded one: absolute, or
     /// relative with a `%` suffix (`0.5%`).
-    #[arg(long, env = "TRAINYARD_TOLERANCE", default_value = "1e-6")]
+    #[arg(long, env = "TRAINYARD_TOLERANCE", default_value = DEFAULT_TOLERANCE)]
     pub tolerance: String,
+}
+
+impl From<TrainMode> for RunMode {
+    fn from(mode: TrainMode) -> Self {
+        match mode {
+            TrainMode::Sample => Self::Sample,
+            TrainMode::Full => Self::Full,
+        }
+    }
+}
+
+impl From<TrainArgs> for TrainRequest {
+    fn from(args: TrainArgs) -> Self {
+        Self {
+            mode: args.mode.map(RunMode::from),
+            params: args.params,
+        }
+    }
+}
+
+impl From<CompareArgs> for CompareRequest {
+    fn from(args: CompareArgs) -> Self {
+        Self {
+            run: args.run,
+            against: args.against,
+        }
+    }
+}
+
+impl From<ReproduceArgs> for ReproduceRequest {
+    fn from(args: ReproduceArgs) -> Self {
+        Self {
+            run: args.run,
+            tolerance: args.tolerance,
+        }
+    }
 }

@@ -10,29 +10,31 @@ use std::fmt::Write as _;
 
 use trainyard_ci::CiContext;
 use trainyard_core::manifest::{Direction, MetricSpec};
-use trainyard_core::{Conclusion, Report, StepError};
+use trainyard_core::{Conclusion, Report, StepError, markdown};
 use trainyard_ledger::{Ledger, LedgerError, RunMode, RunRecord};
 
-use super::train::{default_branch, format_value, ledger_error, open_ledger, short};
-use super::{Project, StepContext};
-use crate::cli::CompareArgs;
+use super::Step;
+use crate::app::git::default_branch;
+use crate::app::ledger::{self, ledger_error};
+use crate::app::{Project, StepContext};
+use crate::requests::CompareRequest;
 
-pub const STEP: &str = "compare";
+const STEP: &str = Step::Compare.name();
 
 /// The most runs a history chart shows (the latest ones).
 const HISTORY_POINTS: usize = 20;
 
-pub fn run(args: &CompareArgs, context: &StepContext) -> Result<Report, StepError> {
+pub fn run(request: &CompareRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
     let ci = CiContext::read(&context.env)?;
-    let ledger = open_ledger(&project)?;
+    let ledger = ledger::open(&project)?;
     let runs: Vec<RunRecord> = ledger
         .runs()
         .map_err(ledger_error)?
         .into_iter()
         .filter(|run| run.project == project.manifest.project.name)
         .collect();
-    let run = match &args.run {
+    let run = match &request.run {
         Some(id) => ledger.run(id).map_err(ledger_error)?,
         None => runs.last().cloned().ok_or_else(|| {
             StepError::Usage(format!(
@@ -43,7 +45,7 @@ pub fn run(args: &CompareArgs, context: &StepContext) -> Result<Report, StepErro
     };
     let default_branch = default_branch(&project, &ci);
 
-    let against = match args.against.as_str() {
+    let against = match request.against.as_str() {
         "champion" => champion(&project, &ledger)?,
         "base" => {
             let branch = ci
@@ -267,8 +269,8 @@ fn comparison_table(
         let _ = writeln!(
             md,
             "| {name} | {} | {} | {delta} | {mark} |",
-            value.map_or_else(|| "—".to_owned(), format_value),
-            reference.map_or_else(|| "—".to_owned(), format_value),
+            value.map_or_else(|| "—".to_owned(), markdown::metric),
+            reference.map_or_else(|| "—".to_owned(), markdown::metric),
         );
     }
     md.push('\n');
@@ -287,7 +289,7 @@ fn alone_table(md: &mut String, run: &RunRecord, missing: &str, names: &[String]
     md.push_str("| metric | this run |\n|---|---:|\n");
     for name in names {
         if let Some(value) = run.metrics.get(name) {
-            let _ = writeln!(md, "| {name} | {} |", format_value(*value));
+            let _ = writeln!(md, "| {name} | {} |", markdown::metric(*value));
         }
     }
     md.push('\n');
@@ -295,13 +297,13 @@ fn alone_table(md: &mut String, run: &RunRecord, missing: &str, names: &[String]
 
 fn describe_commit(run: &RunRecord) -> String {
     match &run.git.branch {
-        Some(branch) => format!("`{}` on {branch}", short(&run.git.commit)),
-        None => format!("`{}`", short(&run.git.commit)),
+        Some(branch) => format!("`{}` on {branch}", markdown::short_commit(&run.git.commit)),
+        None => format!("`{}`", markdown::short_commit(&run.git.commit)),
     }
 }
 
 fn signed(delta: f64) -> String {
-    let text = format_value(delta);
+    let text = markdown::metric(delta);
     if delta > 0.0 && delta.is_finite() {
         format!("+{text}")
     } else {
@@ -339,10 +341,10 @@ fn history_charts(runs: &[RunRecord], metrics: &[&String], default_branch: &str)
         let labels: Vec<String> = points
             .iter()
             .map(|(run, _)| {
-                let mut label = short(&run.git.commit).to_owned();
+                let mut label = markdown::short_commit(&run.git.commit).to_owned();
                 let mut n = 2;
                 while !seen.insert(label.clone()) {
-                    label = format!("{}-{n}", short(&run.git.commit));
+                    label = format!("{}-{n}", markdown::short_commit(&run.git.commit));
                     n += 1;
                 }
                 format!("\"{label}\"")

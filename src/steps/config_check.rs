@@ -6,11 +6,15 @@ use std::path::Path;
 use trainyard_core::manifest::{self, Manifest};
 use trainyard_core::{Conclusion, Report, StepError};
 
-pub const STEP: &str = "config check";
+use super::Step;
+use crate::app::StepContext;
+use crate::requests::ConfigCheckRequest;
 
-pub fn run(manifest_path: &Path) -> Result<Report, StepError> {
-    let manifest = manifest::load(manifest_path)?;
-    Ok(describe(&manifest, manifest_path))
+const STEP: &str = Step::ConfigCheck.name();
+
+pub fn run(_: &ConfigCheckRequest, context: &StepContext) -> Result<Report, StepError> {
+    let manifest = manifest::load(&context.manifest_path)?;
+    Ok(describe(&manifest, &context.manifest_path))
 }
 
 fn describe(manifest: &Manifest, path: &Path) -> Report {

@@ -13,10 +13,11 @@ use trainyard_data::drift::{self, ColumnOptions, DriftOptions, StatTest};
 use trainyard_data::profile::DatasetProfile;
 use trainyard_data::{read, validate};
 
-use super::{Project, StepContext};
-use crate::cli::DataDriftArgs;
+use super::Step;
+use crate::app::{Project, StepContext};
+use crate::requests::DataDriftRequest;
 
-pub const STEP: &str = "data drift";
+const STEP: &str = Step::DataDrift.name();
 
 /// One side of the comparison, as the user named it.
 enum Side<'a> {
@@ -41,15 +42,15 @@ impl Side<'_> {
     }
 }
 
-pub fn run(args: &DataDriftArgs, context: &StepContext) -> Result<Report, StepError> {
+pub fn run(request: &DataDriftRequest, context: &StepContext) -> Result<Report, StepError> {
     // A manifest is needed only to name datasets; two profiles or paths need none.
     let project = match context.project() {
         Ok(project) => Some(project),
         Err(error) if context.manifest_path.exists() => return Err(error),
         Err(_) => None,
     };
-    let reference = side(&args.reference, "--reference", project.as_ref())?;
-    let current = side(&args.current, "--current", project.as_ref())?;
+    let reference = side(&request.reference, "--reference", project.as_ref())?;
+    let current = side(&request.current, "--current", project.as_ref())?;
     let root = project
         .as_ref()
         .map_or_else(|| PathBuf::from("."), |p| p.root.clone());
@@ -67,7 +68,7 @@ pub fn run(args: &DataDriftArgs, context: &StepContext) -> Result<Report, StepEr
                 .and_then(|d| d.drift.clone())
         })
         .unwrap_or_default();
-    let options = drift_options(&policy, args)?;
+    let options = drift_options(&policy, request)?;
     let ignored: Vec<&str> = policy
         .columns
         .iter()
@@ -264,8 +265,11 @@ fn stat_test(test: DriftTest) -> StatTest {
 }
 
 /// The manifest's policy, with the flags on top for columns without their own.
-fn drift_options(policy: &DriftPolicy, args: &DataDriftArgs) -> Result<DriftOptions, StepError> {
-    let flag_test = args
+fn drift_options(
+    policy: &DriftPolicy,
+    request: &DataDriftRequest,
+) -> Result<DriftOptions, StepError> {
+    let flag_test = request
         .test
         .as_deref()
         .map(|text| {
@@ -277,7 +281,7 @@ fn drift_options(policy: &DriftPolicy, args: &DataDriftArgs) -> Result<DriftOpti
                 })
         })
         .transpose()?;
-    let share = args.drift_share.or(policy.share).unwrap_or(0.5);
+    let share = request.drift_share.or(policy.share).unwrap_or(0.5);
     if !(0.0..=1.0).contains(&share) {
         return Err(StepError::Usage(format!(
             "the drift share must be in [0, 1], got {share}"
@@ -286,7 +290,7 @@ fn drift_options(policy: &DriftPolicy, args: &DataDriftArgs) -> Result<DriftOpti
     Ok(DriftOptions {
         all: ColumnOptions {
             test: flag_test.or(policy.test).map(stat_test),
-            threshold: args.threshold.or(policy.threshold),
+            threshold: request.threshold.or(policy.threshold),
         },
         columns: policy
             .columns

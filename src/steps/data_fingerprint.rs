@@ -6,15 +6,14 @@ use std::fmt::Write;
 use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
 use trainyard_data::fingerprint::{self, LOCK_FILE, LockFile, StatCache};
 
-use super::StepContext;
-use crate::cli::DataFingerprintArgs;
+use super::Step;
+use crate::app::StepContext;
+use crate::app::paths::STAT_CACHE;
+use crate::requests::DataFingerprintRequest;
 
-pub const STEP: &str = "data fingerprint";
+const STEP: &str = Step::DataFingerprint.name();
 
-/// The stat cache, so an unchanged re-run only stats files. Not committed.
-pub const STAT_CACHE: &str = ".trainyard/cache/fingerprints.json";
-
-pub fn run(args: &DataFingerprintArgs, context: &StepContext) -> Result<Report, StepError> {
+pub fn run(request: &DataFingerprintRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
     let lock_path = project.root.join(LOCK_FILE);
     let cache_path = project.root.join(STAT_CACHE);
@@ -57,7 +56,7 @@ pub fn run(args: &DataFingerprintArgs, context: &StepContext) -> Result<Report, 
         report
             .outputs
             .insert(format!("digest-{name}"), fingerprint.digest.clone());
-        if args.check && state != "unchanged" {
+        if request.check && state != "unchanged" {
             report.push_finding(
                 Finding::error(
                     "lock/out-of-date",
@@ -74,7 +73,7 @@ pub fn run(args: &DataFingerprintArgs, context: &StepContext) -> Result<Report, 
         .flat_map(|lock| lock.datasets.keys())
         .filter(|name| !lock.datasets.contains_key(*name))
         .collect();
-    if args.check {
+    if request.check {
         for name in stale {
             report.push_finding(
                 Finding::error(

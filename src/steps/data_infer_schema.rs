@@ -7,15 +7,15 @@ use std::path::{Path, PathBuf};
 use trainyard_core::{Conclusion, Report, StepError};
 use trainyard_data::{infer, read, validate};
 
-use super::StepContext;
-use crate::cli::DataInferSchemaArgs;
+use super::Step;
+use crate::app::StepContext;
+use crate::app::fs::write_atomic;
+use crate::app::paths::SCHEMAS_DIR;
+use crate::requests::DataInferSchemaRequest;
 
-pub const STEP: &str = "data infer-schema";
+const STEP: &str = Step::DataInferSchema.name();
 
-/// Where schemas go, beside the manifest, unless `-o` says otherwise.
-pub const SCHEMAS_DIR: &str = ".trainyard/schemas";
-
-pub fn run(args: &DataInferSchemaArgs, context: &StepContext) -> Result<Report, StepError> {
+pub fn run(request: &DataInferSchemaRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = match context.project() {
         Ok(project) => Some(project),
         Err(error) if context.manifest_path.exists() => return Err(error),
@@ -23,19 +23,19 @@ pub fn run(args: &DataInferSchemaArgs, context: &StepContext) -> Result<Report, 
     };
     let declared = project
         .as_ref()
-        .and_then(|p| p.manifest.datasets.get(&args.dataset).map(|d| (p, d)));
+        .and_then(|p| p.manifest.datasets.get(&request.dataset).map(|d| (p, d)));
     let (inputs, options, name) = if let Some((project, dataset)) = declared {
         (
             read::resolve(&project.root, &dataset.path)?,
             validate::read_options(dataset, None),
-            args.dataset.clone(),
+            request.dataset.clone(),
         )
     } else {
-        let path = Path::new(&args.dataset);
-        if !path.exists() && !args.dataset.contains(['*', '?', '[']) {
+        let path = Path::new(&request.dataset);
+        if !path.exists() && !request.dataset.contains(['*', '?', '[']) {
             return Err(StepError::Usage(format!(
                 "`{}` is neither a dataset declared in the manifest nor an existing file or folder",
-                args.dataset
+                request.dataset
             )));
         }
         let stem = path
@@ -50,7 +50,7 @@ pub fn run(args: &DataInferSchemaArgs, context: &StepContext) -> Result<Report, 
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "dataset".to_owned());
         (
-            read::resolve(Path::new("."), &args.dataset)?,
+            read::resolve(Path::new("."), &request.dataset)?,
             read::ReadOptions::default(),
             stem,
         )
@@ -58,14 +58,13 @@ pub fn run(args: &DataInferSchemaArgs, context: &StepContext) -> Result<Report, 
     let files = inputs.len();
     let schema = infer::infer(inputs, options)?;
     let yaml = infer::to_yaml(&schema);
-    let output = args.output.clone().unwrap_or_else(|| {
+    let output = request.output.clone().unwrap_or_else(|| {
         let root = project
             .as_ref()
             .map_or_else(|| PathBuf::from("."), |p| p.root.clone());
         root.join(SCHEMAS_DIR).join(format!("{name}.yaml"))
     });
-    trainyard_data::profile::write_atomic(&output, yaml.as_bytes())
-        .map_err(|error| StepError::io("writing", &output, error))?;
+    write_atomic(&output, yaml.as_bytes())?;
     Ok(Report::new(
         STEP,
         Conclusion::Success,

@@ -12,15 +12,16 @@ use trainyard_data::profile::{DatasetProfile, ProfileMeta};
 use trainyard_data::read::Shard;
 use trainyard_data::validate;
 
-use super::StepContext;
-use super::data_validate::{PROFILES_DIR, profile_file};
-use crate::cli::DataMergeArgs;
+use super::Step;
+use crate::app::StepContext;
+use crate::app::paths::{PROFILES_DIR, profile_file};
+use crate::requests::DataMergeRequest;
 
-pub const STEP: &str = "data merge";
+const STEP: &str = Step::DataMerge.name();
 
-pub fn run(args: &DataMergeArgs, context: &StepContext) -> Result<Report, StepError> {
+pub fn run(request: &DataMergeRequest, context: &StepContext) -> Result<Report, StepError> {
     let mut loaded: Vec<(PathBuf, DatasetProfile, ProfileMeta)> = Vec::new();
-    for path in &args.profiles {
+    for path in &request.profiles {
         let (profile, meta) = DatasetProfile::load_with(path).map_err(|error| match error {
             trainyard_data::profile::ProfileError::Io { .. } => {
                 StepError::Environment(error.to_string())
@@ -50,7 +51,7 @@ pub fn run(args: &DataMergeArgs, context: &StepContext) -> Result<Report, StepEr
 
     // The manifest, when there is one, says which whole-dataset checks to run.
     let project = context.project().ok();
-    let output = match (&args.output, &dataset, &project) {
+    let output = match (&request.output, &dataset, &project) {
         (Some(output), _, _) => output.clone(),
         (None, Some(name), Some(project)) => {
             profile_file(&project.root.join(PROFILES_DIR), name, None)
@@ -78,7 +79,7 @@ pub fn run(args: &DataMergeArgs, context: &StepContext) -> Result<Report, StepEr
         Conclusion::Success,
         format!(
             "{} profile(s) merged: {} rows, {} columns",
-            args.profiles.len(),
+            request.profiles.len(),
             merged.rows,
             merged.columns.len()
         ),
@@ -95,7 +96,7 @@ pub fn run(args: &DataMergeArgs, context: &StepContext) -> Result<Report, StepEr
 /// Runs the manifest's whole-dataset checks of `name` on the merged profile.
 fn whole_dataset_checks(
     name: &str,
-    project: &super::Project,
+    project: &crate::app::Project,
     merged: &DatasetProfile,
     report: &mut Report,
 ) -> Result<(), StepError> {

@@ -7,17 +7,19 @@ use trainyard_core::{Conclusion, Report, StepError};
 use trainyard_data::fingerprint;
 use trainyard_data::sample::{self, SampleError, SampleOptions, SampleSize};
 
-use super::StepContext;
-use crate::cli::DataSampleArgs;
+use super::Step;
+use crate::app::StepContext;
+use crate::app::paths::SAMPLES_DIR;
+use crate::requests::DataSampleRequest;
 
-pub const STEP: &str = "data sample";
+const STEP: &str = Step::DataSample.name();
 
-pub fn run(args: &DataSampleArgs, context: &StepContext) -> Result<Report, StepError> {
+pub fn run(request: &DataSampleRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
-    let dataset = project.dataset(&args.dataset)?;
+    let dataset = project.dataset(&request.dataset)?;
     let declared = dataset.sample.as_ref();
 
-    let size = match (args.fraction, args.rows, declared) {
+    let size = match (request.fraction, request.rows, declared) {
         (Some(fraction), None, _) => SampleSize::Fraction(fraction),
         (None, Some(rows), _) => SampleSize::Rows(rows),
         // The manifest guarantees exactly one of `fraction` and `rows`.
@@ -29,21 +31,21 @@ pub fn run(args: &DataSampleArgs, context: &StepContext) -> Result<Report, StepE
         (None, None, None) => {
             return Err(StepError::Usage(format!(
                 "dataset `{}` declares no `sample`; give --fraction or --rows",
-                args.dataset
+                request.dataset
             )));
         }
         (Some(_), Some(_), _) => unreachable!("clap makes --fraction and --rows exclusive"),
     };
-    let seed = args
+    let seed = request
         .seed
         .or(declared.map(|sample| sample.seed))
         .unwrap_or(0);
     let mut options = SampleOptions::new(size, seed);
-    if args.stratify || declared.is_some_and(|sample| sample.stratify) {
+    if request.stratify || declared.is_some_and(|sample| sample.stratify) {
         let label = dataset.label.clone().ok_or_else(|| {
             StepError::Usage(format!(
                 "stratifying needs `datasets.{}.label` in the manifest",
-                args.dataset
+                request.dataset
             ))
         })?;
         options = options.stratified(label);
@@ -54,15 +56,15 @@ pub fn run(args: &DataSampleArgs, context: &StepContext) -> Result<Report, StepE
     let [input] = files.as_slice() else {
         return Err(StepError::Usage(format!(
             "dataset `{}` has {} files; sampling takes a single CSV file for now",
-            args.dataset,
+            request.dataset,
             files.len()
         )));
     };
-    let output = args.output.clone().unwrap_or_else(|| {
+    let output = request.output.clone().unwrap_or_else(|| {
         project
             .root
-            .join(".trainyard/samples")
-            .join(format!("{}.csv", args.dataset))
+            .join(SAMPLES_DIR)
+            .join(format!("{}.csv", request.dataset))
     });
     if let Some(parent) = output.parent() {
         std::fs::create_dir_all(parent)
@@ -82,7 +84,7 @@ pub fn run(args: &DataSampleArgs, context: &StepContext) -> Result<Report, StepE
         "Sampled {} of {} rows of `{}` (seed {seed}) into `{}`.\n",
         summary.output_rows,
         summary.input_rows,
-        args.dataset,
+        request.dataset,
         output.display()
     );
     if !summary.classes.is_empty() {
@@ -96,7 +98,7 @@ pub fn run(args: &DataSampleArgs, context: &StepContext) -> Result<Report, StepE
         Conclusion::Success,
         format!(
             "sampled {} of {} rows of `{}`",
-            summary.output_rows, summary.input_rows, args.dataset
+            summary.output_rows, summary.input_rows, request.dataset
         ),
     )
     .with_summary(markdown)

@@ -7,21 +7,19 @@ use std::fmt::Write;
 use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
 use trainyard_render::DriftKind;
 
-use super::StepContext;
-use super::iac_plan;
-use super::iac_render::{summary, targets};
-use crate::cli::IacCheckArgs;
+use super::Step;
+use crate::app::StepContext;
+use crate::app::iac_plan::{self, summary, targets};
+use crate::requests::IacCheckRequest;
 
-pub const STEP: &str = "iac check";
-
-pub fn run(args: &IacCheckArgs, context: &StepContext) -> Result<Report, StepError> {
+pub fn run(request: &IacCheckRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
-    let plan = iac_plan::plan(&project, &args.selection())?;
+    let plan = iac_plan::plan(&project, &request.selection)?;
     let drifts = trainyard_render::compare(&project.root, &plan.files, &plan.scan_dirs)
         .map_err(|error| StepError::io("reading", &project.root, error))?;
 
     let mut report = Report::new(
-        STEP,
+        Step::IacCheck.name(),
         Conclusion::Success,
         if drifts.is_empty() {
             format!(

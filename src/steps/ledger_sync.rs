@@ -1,51 +1,27 @@
 //! `trainyard ledger push|pull`: sync `refs/trainyard/*` with a remote through
 //! the `git` command line (so CI tokens in `http.extraheader` and credential
-//! helpers work). Also the ledger helpers every step that records or reads
-//! runs uses: [`open`], [`actor`], [`ledger_error`].
+//! helpers work).
 
 use std::fmt::Write;
 
 use trainyard_core::{Conclusion, Finding, Report, StepError};
-use trainyard_ledger::{GitLedger, LedgerError, SyncReport};
+use trainyard_ledger::SyncReport;
 
-use super::StepContext;
-use crate::cli::LedgerCommand;
+use super::Step;
+use crate::app::StepContext;
+use crate::app::ledger::{self, ledger_error};
+use crate::requests::LedgerSyncRequest;
 
-/// The ledger of the repository holding the project (the manifest's folder).
-pub(crate) fn open(context: &StepContext) -> Result<GitLedger, StepError> {
-    let root = super::project_root(&context.manifest_path);
-    // Absolute, so a "not a repository" message names a real folder, not `.`.
-    let root = std::path::absolute(&root).unwrap_or(root);
-    GitLedger::open(root).map_err(ledger_error)
+pub fn push(request: &LedgerSyncRequest, context: &StepContext) -> Result<Report, StepError> {
+    let ledger = ledger::open_in(context)?;
+    let sync = ledger.push(&request.remote).map_err(ledger_error)?;
+    Ok(report(Step::LedgerPush.name(), &sync, true))
 }
 
-/// Who is acting: `GITHUB_ACTOR`, `BUILD_REQUESTEDFOR`, else git's user.
-pub(crate) fn actor(context: &StepContext, ledger: &GitLedger) -> String {
-    trainyard_ledger::detect_actor(
-        |name| context.env.get(name).map(str::to_owned),
-        ledger.root(),
-    )
-}
-
-/// A ledger failure as a step error: something the user named that does not
-/// exist is a usage error (exit 2), the rest is the environment (exit 3).
-#[allow(clippy::needless_pass_by_value)] // by value, so it reads `.map_err(ledger_error)`
-pub(crate) fn ledger_error(error: LedgerError) -> StepError {
-    if error.is_usage() {
-        StepError::Usage(error.to_string())
-    } else {
-        StepError::Environment(error.to_string())
-    }
-}
-
-pub fn run(command: &LedgerCommand, context: &StepContext) -> Result<Report, StepError> {
-    let ledger = open(context)?;
-    let (sync, pushing) = match command {
-        LedgerCommand::Push(args) => (ledger.push(&args.remote), true),
-        LedgerCommand::Pull(args) => (ledger.pull(&args.remote), false),
-    };
-    let sync = sync.map_err(ledger_error)?;
-    Ok(report(command.step_name(), &sync, pushing))
+pub fn pull(request: &LedgerSyncRequest, context: &StepContext) -> Result<Report, StepError> {
+    let ledger = ledger::open_in(context)?;
+    let sync = ledger.pull(&request.remote).map_err(ledger_error)?;
+    Ok(report(Step::LedgerPull.name(), &sync, false))
 }
 
 fn short(oid: Option<&String>) -> String {

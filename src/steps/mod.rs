@@ -1,6 +1,10 @@
-//! One file per step. A step reads the manifest and the CI context, calls the
-//! domain crates and returns a [`Report`]; it never prints and never talks to
-//! a forge. The publisher shows the Report.
+//! The steps, one file each, and their registry. A step takes its request
+//! (`crate::requests`) and the [`StepContext`], calls the domain crates and
+//! the shared services (`crate::app`), and returns a [`Report`]; it never
+//! prints, never talks to a forge, and never imports another step.
+//!
+//! Adding a step: its request in `requests.rs`, its file here, one line in
+//! [`registry!`] below, and its clap args in `src/cli`.
 
 mod compare;
 mod config_check;
@@ -12,10 +16,8 @@ mod data_sample;
 mod data_validate;
 mod gate;
 mod iac_check;
-mod iac_plan;
 mod iac_render;
 mod ledger_sync;
-mod log;
 mod model;
 mod promote;
 mod quickstart;
@@ -26,127 +28,159 @@ mod runs;
 mod status;
 mod train;
 
-use std::path::{Path, PathBuf};
+use trainyard_core::{Report, StepError};
 
-use trainyard_ci::Env;
-use trainyard_core::manifest::{self, Dataset, Manifest};
-use trainyard_core::{ConfigError, Report, StepError};
+use crate::app::StepContext;
+use crate::requests::{
+    CompareRequest, ConfigCheckRequest, DataDriftRequest, DataFingerprintRequest,
+    DataInferSchemaRequest, DataMergeRequest, DataSampleRequest, DataValidateRequest, GateRequest,
+    IacCheckRequest, IacRenderRequest, LedgerSyncRequest, ModelAliasRequest, ModelListRequest,
+    ModelShowRequest, ModelTagRequest, PromoteRequest, QuickstartRequest, ReportRequest,
+    ReproduceRequest, RollbackRequest, RunsListRequest, RunsShowRequest, StatusRequest,
+    TrainRequest,
+};
 
-pub use log::{LogSink, LogStream};
-pub use report::{REPORT_STEP, reports_dir, save_report};
-
-use crate::cli::{Command, ConfigCommand, DataCommand, IacCommand};
-
-/// What every step may read besides its own arguments.
-#[derive(Debug)]
-pub struct StepContext {
-    /// The environment variables, captured once (tests inject their own).
-    pub env: Env,
-    /// The manifest as the user named it (flag, `TRAINYARD_MANIFEST` or `INPUT_MANIFEST`).
-    pub manifest_path: PathBuf,
-    /// The live log of long-running steps (a command's output while it runs).
-    pub log: LogStream,
-    /// Evidence only the forge holds (GitHub's check runs on a commit).
-    pub forge: Box<dyn ForgeEvidence>,
+/// Whether a step judges the change: a judging step gets a check run and a
+/// commit status and a place in the PR report; bookkeeping (syncing or
+/// listing the ledger, quickstart) gets neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Judges,
+    Bookkeeping,
 }
 
-/// What a step may ask of the forge. The CLI's forge layer answers, so a step
-/// never builds a client or sends a request itself.
-pub trait ForgeEvidence: std::fmt::Debug {
-    /// The check runs and commit statuses on `commit`, or why they cannot be read.
-    fn commit_checks(&self, commit: &str) -> Result<trainyard_gate::CommitChecks, StepError>;
-}
-
-/// A loaded manifest and the folder its relative paths start from.
-#[derive(Debug)]
-pub struct Project {
-    pub manifest: Manifest,
-    /// The manifest's folder: dataset paths, the lock file and outputs are relative to it.
-    pub root: PathBuf,
-    /// The manifest's path as the user gave it, for messages.
-    pub manifest_file: String,
-}
-
-impl StepContext {
-    /// A context whose live log goes nowhere.
-    pub fn new(env: Env, manifest_path: PathBuf) -> Self {
-        Self {
-            manifest_path,
-            forge: Box::new(crate::cli::forge::GitHubEvidence::new(&env)),
-            env,
-            log: LogStream::discard(),
+/// Declares every step once: its identity, its request, its entry point,
+/// the name it is typed and reported by, and its [`Kind`].
+macro_rules! registry {
+    ($( $step:ident($request:ty) => $run:path, $name:literal, $kind:ident; )*) => {
+        /// Every step trainyard has, by identity.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Step {
+            $($step,)*
         }
+
+        impl Step {
+            /// Every step, in registry order.
+            pub const ALL: &'static [Step] = &[$(Step::$step,)*];
+
+            /// The step's name as typed (`data validate`); reports, check
+            /// runs and CI outputs carry it.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Step::$step => $name,)*
+                }
+            }
+
+            pub fn kind(self) -> Kind {
+                match self {
+                    $(Step::$step => Kind::$kind,)*
+                }
+            }
+        }
+
+        /// A step and what it is asked to do.
+        #[derive(Debug, Clone)]
+        pub enum Request {
+            $($step($request),)*
+        }
+
+        impl Request {
+            pub fn step(&self) -> Step {
+                match self {
+                    $(Request::$step(_) => Step::$step,)*
+                }
+            }
+        }
+
+        /// Runs the step a request names.
+        pub fn run(request: &Request, context: &StepContext) -> Result<Report, StepError> {
+            match request {
+                $(Request::$step(request) => $run(request, context),)*
+            }
+        }
+    };
+}
+
+registry! {
+    ConfigCheck(ConfigCheckRequest) => config_check::run, "config check", Judges;
+    DataValidate(DataValidateRequest) => data_validate::run, "data validate", Judges;
+    DataFingerprint(DataFingerprintRequest) => data_fingerprint::run, "data fingerprint", Judges;
+    DataSample(DataSampleRequest) => data_sample::run, "data sample", Judges;
+    DataMerge(DataMergeRequest) => data_merge::run, "data merge", Judges;
+    DataDrift(DataDriftRequest) => data_drift::run, "data drift", Judges;
+    DataInferSchema(DataInferSchemaRequest) => data_infer_schema::run, "data infer-schema", Judges;
+    IacRender(IacRenderRequest) => iac_render::run, "iac render", Judges;
+    IacCheck(IacCheckRequest) => iac_check::run, "iac check", Judges;
+    Quickstart(QuickstartRequest) => quickstart::run, "quickstart", Bookkeeping;
+    Train(TrainRequest) => train::run, "train", Judges;
+    Compare(CompareRequest) => compare::run, "compare", Judges;
+    Reproduce(ReproduceRequest) => reproduce::run, "reproduce", Judges;
+    Gate(GateRequest) => gate::run, "gate", Judges;
+    Promote(PromoteRequest) => promote::run, "promote", Judges;
+    Rollback(RollbackRequest) => rollback::run, "rollback", Judges;
+    Status(StatusRequest) => status::run, "status", Bookkeeping;
+    Report(ReportRequest) => report::run, "report", Judges;
+    LedgerPush(LedgerSyncRequest) => ledger_sync::push, "ledger push", Bookkeeping;
+    LedgerPull(LedgerSyncRequest) => ledger_sync::pull, "ledger pull", Bookkeeping;
+    RunsList(RunsListRequest) => runs::list, "runs list", Bookkeeping;
+    RunsShow(RunsShowRequest) => runs::show, "runs show", Bookkeeping;
+    ModelList(ModelListRequest) => model::list, "model list", Bookkeeping;
+    ModelShow(ModelShowRequest) => model::show, "model show", Bookkeeping;
+    ModelAlias(ModelAliasRequest) => model::alias, "model alias", Bookkeeping;
+    ModelTag(ModelTagRequest) => model::tag, "model tag", Bookkeeping;
+}
+
+impl Step {
+    /// The step a report names (reports kept on disk carry the name).
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|step| step.name() == name)
     }
 
-    pub fn project(&self) -> Result<Project, StepError> {
-        let manifest = manifest::load(&self.manifest_path)?;
-        Ok(Project {
-            manifest,
-            root: project_root(&self.manifest_path),
-            manifest_file: self.manifest_path.display().to_string(),
-        })
+    /// Whether the step judges the change (see [`Kind`]).
+    pub fn judges(self) -> bool {
+        self.kind() == Kind::Judges
     }
 }
 
-impl Project {
-    /// A declared dataset by name; an unknown name suggests the nearest one.
-    pub fn dataset(&self, name: &str) -> Result<&Dataset, StepError> {
-        self.manifest.datasets.get(name).ok_or_else(|| {
-            let names = self.manifest.datasets.keys().map(String::as_str);
-            let error = ConfigError::new(
-                self.manifest_file.clone(),
-                "unknown-dataset",
-                format!("no dataset `{name}` is declared under `datasets`"),
-            );
-            StepError::from(match trainyard_core::diagnostic::nearest(name, names) {
-                Some(near) => error.with_help(format!("did you mean `{near}`?")),
-                None => error.with_help(format!(
-                    "declared datasets: {}",
-                    self.manifest
-                        .datasets
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-            })
-        })
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn project_root(manifest_path: &Path) -> PathBuf {
-    match manifest_path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
+    #[test]
+    fn names_are_unique_and_found_again() {
+        for step in Step::ALL {
+            assert_eq!(Step::named(step.name()), Some(*step));
+        }
+        let mut names: Vec<&str> = Step::ALL.iter().map(|step| step.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Step::ALL.len());
     }
-}
 
-/// Runs the step a command names.
-pub fn run(command: &Command, context: &StepContext) -> Result<Report, StepError> {
-    match command {
-        Command::Config(ConfigCommand::Check) => config_check::run(&context.manifest_path),
-        Command::Config(ConfigCommand::Schema) => Err(StepError::Usage(
-            "`config schema` prints a document, not a report".to_owned(),
-        )),
-        Command::Data(DataCommand::Validate(args)) => data_validate::run(args, context),
-        Command::Data(DataCommand::Fingerprint(args)) => data_fingerprint::run(args, context),
-        Command::Data(DataCommand::Sample(args)) => data_sample::run(args, context),
-        Command::Data(DataCommand::Merge(args)) => data_merge::run(args, context),
-        Command::Data(DataCommand::Drift(args)) => data_drift::run(args, context),
-        Command::Data(DataCommand::InferSchema(args)) => data_infer_schema::run(args, context),
-        Command::Iac(IacCommand::Render(args)) => iac_render::run(args, context),
-        Command::Iac(IacCommand::Check(args)) => iac_check::run(args, context),
-        Command::Quickstart(args) => quickstart::run(args),
-        Command::Train(args) => train::run(args, context),
-        Command::Compare(args) => compare::run(args, context),
-        Command::Reproduce(args) => reproduce::run(args, context),
-        Command::Gate(args) => gate::run(args, context),
-        Command::Promote(args) => promote::run(args, context),
-        Command::Rollback(args) => rollback::run(args, context),
-        Command::Status(args) => status::run(args, context),
-        Command::Report(args) => report::run(args, context),
-        Command::Ledger(command) => ledger_sync::run(command, context),
-        Command::Runs(command) => runs::run(command, context),
-        Command::Model(command) => model::run(command, context),
+    #[test]
+    fn bookkeeping_commands_get_no_check_run() {
+        for step in [
+            "data validate",
+            "train",
+            "compare",
+            "gate",
+            "promote",
+            "report",
+            "iac check",
+            "data drift",
+            "config check",
+        ] {
+            assert!(Step::named(step).is_some_and(Step::judges), "{step}");
+        }
+        for step in [
+            "ledger pull",
+            "ledger push",
+            "runs list",
+            "model alias",
+            "status",
+            "quickstart",
+        ] {
+            assert!(!Step::named(step).is_some_and(Step::judges), "{step}");
+        }
     }
 }

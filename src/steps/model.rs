@@ -5,25 +5,17 @@ use std::fmt::Write;
 use trainyard_core::{Conclusion, Report, StepError};
 use trainyard_ledger::{Ledger, ModelVersion};
 
-use super::StepContext;
-use super::ledger_sync::{actor, ledger_error, open};
-use crate::cli::{ModelAliasArgs, ModelCommand, ModelShowArgs, ModelTagArgs};
+use super::Step;
+use crate::app::StepContext;
+use crate::app::ledger::{self, actor, ledger_error};
+use crate::requests::{ModelAliasRequest, ModelListRequest, ModelShowRequest, ModelTagRequest};
 
-pub fn run(command: &ModelCommand, context: &StepContext) -> Result<Report, StepError> {
-    match command {
-        ModelCommand::List => list(context),
-        ModelCommand::Show(args) => show(args, context),
-        ModelCommand::Alias(args) => alias(args, context),
-        ModelCommand::Tag(args) => tag(args, context),
-    }
-}
-
-fn list(context: &StepContext) -> Result<Report, StepError> {
-    let ledger = open(context)?;
+pub fn list(_: &ModelListRequest, context: &StepContext) -> Result<Report, StepError> {
+    let ledger = ledger::open_in(context)?;
     let models = ledger.models().map_err(ledger_error)?;
     if models.is_empty() {
         return Ok(Report::new(
-            "model list",
+            Step::ModelList.name(),
             Conclusion::Neutral,
             "no models registered yet (a full training on the default branch registers one)",
         )
@@ -56,7 +48,7 @@ fn list(context: &StepContext) -> Result<Report, StepError> {
         );
     }
     Ok(Report::new(
-        "model list",
+        Step::ModelList.name(),
         Conclusion::Success,
         format!("{} registered model(s)", models.len()),
     )
@@ -73,9 +65,9 @@ fn split_target(target: &str) -> (&str, Option<&str>) {
     }
 }
 
-fn show(args: &ModelShowArgs, context: &StepContext) -> Result<Report, StepError> {
-    let ledger = open(context)?;
-    let (model, spec) = split_target(&args.target);
+pub fn show(request: &ModelShowRequest, context: &StepContext) -> Result<Report, StepError> {
+    let ledger = ledger::open_in(context)?;
+    let (model, spec) = split_target(&request.target);
     if let Some(spec) = spec {
         return show_version(&ledger, model, spec);
     }
@@ -118,7 +110,7 @@ fn show(args: &ModelShowArgs, context: &StepContext) -> Result<Report, StepError
     }
     let latest = versions.last().map_or(0, |v| v.version);
     Ok(Report::new(
-        "model show",
+        Step::ModelShow.name(),
         Conclusion::Success,
         format!("{model}: {} version(s), latest v{latest}", versions.len()),
     )
@@ -180,7 +172,7 @@ fn show_version(
         }
     }
     Ok(Report::new(
-        "model show",
+        Step::ModelShow.name(),
         Conclusion::Success,
         format!(
             "{model} v{} (`{}`)",
@@ -195,36 +187,36 @@ fn show_version(
     .with_data(serde_json::json!({ "version": version, "alias_history": history })))
 }
 
-fn alias(args: &ModelAliasArgs, context: &StepContext) -> Result<Report, StepError> {
-    if args.reason.trim().is_empty() {
+pub fn alias(request: &ModelAliasRequest, context: &StepContext) -> Result<Report, StepError> {
+    if request.reason.trim().is_empty() {
         return Err(StepError::Usage(
             "`--reason` is empty: say why the alias moves (it is recorded with the move)"
                 .to_owned(),
         ));
     }
-    let ledger = open(context)?;
+    let ledger = ledger::open_in(context)?;
     let version = ledger
-        .resolve(&args.model, &args.version)
+        .resolve(&request.model, &request.version)
         .map_err(ledger_error)?;
     let actor = actor(context, &ledger);
     let moved = ledger
         .move_alias(
-            &args.model,
-            &args.alias,
+            &request.model,
+            &request.alias,
             version.version,
             &actor,
-            &args.reason,
+            &request.reason,
         )
         .map_err(ledger_error)?;
     let from = moved
         .previous
         .map_or_else(|| "new alias".to_owned(), |v| format!("was v{v}"));
     Ok(Report::new(
-        "model alias",
+        Step::ModelAlias.name(),
         Conclusion::Success,
         format!(
             "{}@{} → v{} ({from})",
-            args.model, args.alias, moved.version
+            request.model, request.alias, moved.version
         ),
     )
     .with_summary(format!(
@@ -241,14 +233,14 @@ fn alias(args: &ModelAliasArgs, context: &StepContext) -> Result<Report, StepErr
     .with_data(serde_json::to_value(&moved).unwrap_or_default()))
 }
 
-fn tag(args: &ModelTagArgs, context: &StepContext) -> Result<Report, StepError> {
-    let (model, Some(spec)) = split_target(&args.target) else {
+pub fn tag(request: &ModelTagRequest, context: &StepContext) -> Result<Report, StepError> {
+    let (model, Some(spec)) = split_target(&request.target) else {
         return Err(StepError::Usage(format!(
             "`{}` names no version: write NAME@VERSION, for example `{}@3` or `{}@champion`",
-            args.target, args.target, args.target
+            request.target, request.target, request.target
         )));
     };
-    let pairs: Vec<(&str, &str)> = args
+    let pairs: Vec<(&str, &str)> = request
         .tags
         .iter()
         .map(|tag| {
@@ -261,14 +253,14 @@ fn tag(args: &ModelTagArgs, context: &StepContext) -> Result<Report, StepError> 
                 })
         })
         .collect::<Result<_, _>>()?;
-    let ledger = open(context)?;
+    let ledger = ledger::open_in(context)?;
     let version = ledger.resolve(model, spec).map_err(ledger_error)?;
     let actor = actor(context, &ledger);
     let mut summary = String::from("| tag | value | by |\n|---|---|---|\n");
     let mut changes = Vec::new();
     for (key, value) in pairs {
         let change = ledger
-            .set_tag(model, version.version, key, value, &actor, &args.reason)
+            .set_tag(model, version.version, key, value, &actor, &request.reason)
             .map_err(ledger_error)?;
         let _ = writeln!(
             summary,
@@ -278,7 +270,7 @@ fn tag(args: &ModelTagArgs, context: &StepContext) -> Result<Report, StepError> 
         changes.push(change);
     }
     Ok(Report::new(
-        "model tag",
+        Step::ModelTag.name(),
         Conclusion::Success,
         format!(
             "tagged {model} v{} ({} tag(s))",

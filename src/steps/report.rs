@@ -8,98 +8,27 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use trainyard_ci::{CiContext, Env};
+use trainyard_ci::CiContext;
 use trainyard_core::manifest::Direction;
 use trainyard_core::{Conclusion, Finding, Report, Severity, StepError};
 use trainyard_ledger::{GitLedger, Ledger, Outcome, RunMode, RunRecord};
 
-use super::{Project, StepContext};
-use crate::cli::ReportArgs;
+use super::Step;
+use crate::app::kept_reports::{load_reports, reports_dir};
+use crate::app::{Project, StepContext};
+use crate::requests::ReportRequest;
 
-/// The step's name, as typed.
-pub const REPORT_STEP: &str = "report";
+const REPORT_STEP: &str = Step::Report.name();
 
 /// Data findings listed in the comment; the rest are in the job summary.
 const FINDINGS_SHOWN: usize = 20;
 /// Runs drawn in the metric history chart.
 const HISTORY_RUNS: usize = 20;
 
-/// The folder where this job's steps keep their Reports: `TRAINYARD_REPORTS_DIR`,
-/// or a folder for this job under the runner's temporary folder (GitHub's
-/// RUNNER_TEMP, Azure's AGENT_TEMPDIRECTORY). `None` on a terminal.
-pub fn reports_dir(env: &Env) -> Option<PathBuf> {
-    if let Some(dir) = env.get("TRAINYARD_REPORTS_DIR") {
-        return Some(PathBuf::from(dir));
-    }
-    let part = |name: &str| env.get(name).unwrap_or("0").replace(['/', '\\'], "_");
-    if let Some(temp) = env.get("RUNNER_TEMP") {
-        let job = format!(
-            "{}-{}-{}",
-            part("GITHUB_RUN_ID"),
-            part("GITHUB_RUN_ATTEMPT"),
-            part("GITHUB_JOB")
-        );
-        return Some(Path::new(temp).join("trainyard-reports").join(job));
-    }
-    if let Some(temp) = env.get("AGENT_TEMPDIRECTORY") {
-        let job = format!("{}-{}", part("BUILD_BUILDID"), part("SYSTEM_JOBID"));
-        return Some(Path::new(temp).join("trainyard-reports").join(job));
-    }
-    None
-}
-
-/// Keeps `report` in `dir` as JSON, named so that files sort in the order
-/// the steps ran; written to a temporary file first, then renamed.
-pub fn save_report(dir: &Path, report: &Report) -> io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let slug: String = report
-        .step
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer_pretty(&mut file, report)?;
-    file.persist(dir.join(format!("{nanos:020}-{slug}.json")))
-        .map_err(|error| error.error)?;
-    Ok(())
-}
-
-/// The kept Reports, oldest first.
-fn load_reports(dir: &Path) -> Result<Vec<Report>, StepError> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(error) => return Err(StepError::io("read the reports folder", dir, error)),
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(path)
-                .map_err(|error| StepError::io("read a kept report", path, error))?;
-            serde_json::from_str(&text).map_err(|error| {
-                StepError::Environment(format!(
-                    "{}: not a trainyard report ({error}); remove it or point TRAINYARD_REPORTS_DIR elsewhere",
-                    path.display()
-                ))
-            })
-        })
-        .collect()
-}
-
-pub fn run(args: &ReportArgs, context: &StepContext) -> Result<Report, StepError> {
-    let dir = args
+pub fn run(request: &ReportRequest, context: &StepContext) -> Result<Report, StepError> {
+    let dir = request
         .reports_dir
         .clone()
         .or_else(|| reports_dir(&context.env))
@@ -480,40 +409,4 @@ fn number(value: Option<f64>) -> String {
 /// Text safe inside a markdown table cell.
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_reports_folder_is_per_job_under_the_runners_temp() {
-        let env = Env::from_pairs([
-            ("RUNNER_TEMP", "/tmp/r"),
-            ("GITHUB_RUN_ID", "9"),
-            ("GITHUB_RUN_ATTEMPT", "2"),
-            ("GITHUB_JOB", "train"),
-        ]);
-        assert_eq!(
-            reports_dir(&env).unwrap(),
-            PathBuf::from("/tmp/r/trainyard-reports/9-2-train")
-        );
-        let env = Env::from_pairs([("TRAINYARD_REPORTS_DIR", "/x"), ("RUNNER_TEMP", "/tmp/r")]);
-        assert_eq!(reports_dir(&env).unwrap(), PathBuf::from("/x"));
-        assert!(reports_dir(&Env::default()).is_none());
-    }
-
-    #[test]
-    fn kept_reports_come_back_in_the_order_they_were_saved() {
-        let dir = tempfile::tempdir().unwrap();
-        for step in ["data validate", "train", "gate"] {
-            save_report(dir.path(), &Report::new(step, Conclusion::Success, step)).unwrap();
-        }
-        let steps: Vec<String> = load_reports(dir.path())
-            .unwrap()
-            .into_iter()
-            .map(|r| r.step)
-            .collect();
-        assert_eq!(steps, ["data validate", "train", "gate"]);
-    }
 }

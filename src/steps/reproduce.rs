@@ -9,15 +9,18 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use trainyard_core::manifest::{self, MANIFEST_FILE};
-use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
+use trainyard_core::{Conclusion, Finding, Location, Report, StepError, markdown};
 use trainyard_data::fingerprint;
 use trainyard_ledger::{Ledger, RunRecord};
 
-use super::StepContext;
-use super::train::{self, Plan, format_value, git, ledger_error, open_ledger, short};
-use crate::cli::ReproduceArgs;
+use super::Step;
+use crate::app::StepContext;
+use crate::app::git::git;
+use crate::app::ledger::{self, ledger_error};
+use crate::app::training::{self, Plan};
+use crate::requests::ReproduceRequest;
 
-pub const STEP: &str = "reproduce";
+const STEP: &str = Step::Reproduce.name();
 
 /// How far a reproduced metric may be from the recorded one.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,11 +80,11 @@ impl std::fmt::Display for Tolerance {
     }
 }
 
-pub fn run(args: &ReproduceArgs, context: &StepContext) -> Result<Report, StepError> {
+pub fn run(request: &ReproduceRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
-    let tolerance = Tolerance::parse(&args.tolerance)?;
-    let ledger = open_ledger(&project)?;
-    let recorded = ledger.run(&args.run).map_err(ledger_error)?;
+    let tolerance = Tolerance::parse(&request.tolerance)?;
+    let ledger = ledger::open(&project)?;
+    let recorded = ledger.run(&request.run).map_err(ledger_error)?;
     if recorded.git.commit.is_empty() {
         return Err(StepError::Usage(format!(
             "run {} recorded no commit, so it cannot be checked out again",
@@ -92,7 +95,10 @@ pub fn run(args: &ReproduceArgs, context: &StepContext) -> Result<Report, StepEr
     let worktree = Worktree::add(&project.root, &recorded.git.commit)?;
     let root = worktree.project_root(&project.root)?;
     let manifest_file = root.join(MANIFEST_FILE);
-    let manifest_name = format!("{MANIFEST_FILE} at {}", short(&recorded.git.commit));
+    let manifest_name = format!(
+        "{MANIFEST_FILE} at {}",
+        markdown::short_commit(&recorded.git.commit)
+    );
     let manifest = manifest::load(&manifest_file)?;
 
     // The data must be the data the run trained on.
@@ -117,7 +123,7 @@ pub fn run(args: &ReproduceArgs, context: &StepContext) -> Result<Report, StepEr
                         recorded.id,
                         &digest[..16.min(digest.len())],
                         &current.digest[..16],
-                        short(&recorded.git.commit)
+                        markdown::short_commit(&recorded.git.commit)
                     ),
                 )
                 .at(Location::file(project.manifest_file.clone())),
@@ -140,14 +146,14 @@ pub fn run(args: &ReproduceArgs, context: &StepContext) -> Result<Report, StepEr
         mode: recorded.mode,
         params: recorded.params.clone(),
     };
-    let execution = train::execute(&plan, &context.log)?;
+    let execution = training::execute(&plan, &context.log)?;
     drop(worktree);
 
     let mut md = format!(
         "Re-ran run `{}` ({} data) from commit `{}` with its params; tolerance {tolerance}.\n\n",
         recorded.id,
         recorded.mode,
-        short(&recorded.git.commit)
+        markdown::short_commit(&recorded.git.commit)
     );
     if !execution.outcome.is_success() {
         report.push_finding(Finding::error(
@@ -236,8 +242,8 @@ fn compare_metrics(
         let _ = writeln!(
             md,
             "| {name} | {} | {} | {} | {} |",
-            format_value(*value),
-            again.map_or_else(|| "—".to_owned(), format_value),
+            markdown::metric(*value),
+            again.map_or_else(|| "—".to_owned(), markdown::metric),
             again.map_or_else(String::new, |again| format!("{:e}", (again - value).abs())),
             if ok { "match" } else { "differs" }
         );

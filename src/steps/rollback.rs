@@ -7,37 +7,36 @@
 use trainyard_core::{Report, StepError};
 use trainyard_gate::policy;
 use trainyard_gate::release::{Release, ReleaseKind};
-use trainyard_ledger::{Deployment, GitLedger, Ledger};
+use trainyard_ledger::{Deployment, Ledger};
 
-use super::StepContext;
-use super::gate::{gate_error, ledger_error};
-use super::promote::{self, Change};
-use crate::cli::RollbackArgs;
+use crate::app::StepContext;
+use crate::app::judge::{gate_error, release_path};
+use crate::app::ledger::ledger_error;
+use crate::app::promotion::{self, Change};
+use crate::requests::RollbackRequest;
 
-pub const STEP: &str = "rollback";
-
-pub fn run(args: &RollbackArgs, context: &StepContext) -> Result<Report, StepError> {
+pub fn run(request: &RollbackRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
     let manifest = &project.manifest;
-    if manifest.environment(&args.env).is_none() {
+    if manifest.environment(&request.env).is_none() {
         return Err(StepError::Usage(format!(
             "no environment `{}` is declared under `environments` in {}",
-            args.env, project.manifest_file
+            request.env, project.manifest_file
         )));
     }
-    if args.reason.trim().is_empty() {
+    if request.reason.trim().is_empty() {
         return Err(StepError::Usage(
             "--reason is empty; say why the environment goes back (it is recorded)".to_owned(),
         ));
     }
     let repo = policy::discover(&project.root).map_err(gate_error)?;
-    let ledger = GitLedger::open(&project.root).map_err(ledger_error)?;
-    let history = ledger.deployments(&args.env).map_err(ledger_error)?;
-    let entry = choose(&history, args.to, &args.env)?;
+    let ledger = crate::app::ledger::open(&project)?;
+    let history = ledger.deployments(&request.env).map_err(ledger_error)?;
+    let entry = choose(&history, request.to, &request.env)?;
     let run = ledger.run(entry.run_id.as_str()).map_err(ledger_error)?;
-    let actor = promote::actor(context, &project.root);
+    let actor = promotion::actor(context, &project.root);
     let release = Release {
-        environment: args.env.clone(),
+        environment: request.env.clone(),
         model: entry.model.clone(),
         version: entry.version,
         digest: entry.digest.clone(),
@@ -47,22 +46,22 @@ pub fn run(args: &RollbackArgs, context: &StepContext) -> Result<Report, StepErr
         at: chrono::Utc::now(),
         by: actor,
         kind: ReleaseKind::Rollback,
-        reason: Some(args.reason.clone()),
+        reason: Some(request.reason.clone()),
     };
     let last =
-        manifest.environments.last().map(|last| last.name.as_str()) == Some(args.env.as_str());
+        manifest.environments.last().map(|last| last.name.as_str()) == Some(request.env.as_str());
     let change = Change {
         release: &release,
-        path: super::gate::release_path(&repo, &context.manifest_path, &args.env)?,
+        path: release_path(&repo, &context.manifest_path, &request.env)?,
         target: &manifest.project.default_branch,
         summary: format!(
             "Rolls {} back to v{} (deployed {} by {}, {}).",
-            args.env, entry.version, entry.at, entry.actor, entry.kind
+            request.env, entry.version, entry.at, entry.actor, entry.kind
         ),
-        reason: &args.reason,
+        reason: &request.reason,
         champion: last,
     };
-    promote::apply(&repo, &ledger, &change, &args.change)
+    promotion::apply(&repo, &ledger, &change, &request.change)
 }
 
 /// The entry to return to: the newest with `to`, or the newest before the

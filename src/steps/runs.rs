@@ -5,20 +5,14 @@ use std::fmt::Write;
 use trainyard_core::{Conclusion, Report, StepError};
 use trainyard_ledger::{Ledger, RunRecord};
 
-use super::StepContext;
-use super::ledger_sync::{ledger_error, open};
-use crate::cli::{RunsCommand, RunsListArgs, RunsShowArgs};
+use super::Step;
+use crate::app::StepContext;
+use crate::app::ledger::{self, ledger_error};
+use crate::requests::{RunsListRequest, RunsShowRequest};
 
-pub fn run(command: &RunsCommand, context: &StepContext) -> Result<Report, StepError> {
-    match command {
-        RunsCommand::List(args) => list(args, context),
-        RunsCommand::Show(args) => show(args, context),
-    }
-}
-
-fn list(args: &RunsListArgs, context: &StepContext) -> Result<Report, StepError> {
-    const STEP: &str = "runs list";
-    let ledger = open(context)?;
+pub fn list(request: &RunsListRequest, context: &StepContext) -> Result<Report, StepError> {
+    const STEP: &str = Step::RunsList.name();
+    let ledger = ledger::open_in(context)?;
     let ids = ledger.run_ids().map_err(ledger_error)?;
     if ids.is_empty() {
         return Ok(Report::new(
@@ -32,7 +26,7 @@ fn list(args: &RunsListArgs, context: &StepContext) -> Result<Report, StepError>
     let shown: Vec<RunRecord> = ids
         .iter()
         .rev()
-        .take(args.limit)
+        .take(request.limit)
         .map(|id| ledger.run(id.as_str()))
         .collect::<Result<_, _>>()
         .map_err(ledger_error)?;
@@ -74,9 +68,9 @@ fn list(args: &RunsListArgs, context: &StepContext) -> Result<Report, StepError>
         .with_data(serde_json::to_value(data).unwrap_or_default()))
 }
 
-fn show(args: &RunsShowArgs, context: &StepContext) -> Result<Report, StepError> {
-    let ledger = open(context)?;
-    let run = ledger.run(&args.id).map_err(ledger_error)?;
+pub fn show(request: &RunsShowRequest, context: &StepContext) -> Result<Report, StepError> {
+    let ledger = ledger::open_in(context)?;
+    let run = ledger.run(&request.id).map_err(ledger_error)?;
     let mut summary = String::new();
     let _ = writeln!(summary, "| field | value |\n|---|---|");
     let rows: [(&str, String); 11] = [
@@ -132,7 +126,7 @@ fn show(args: &RunsShowArgs, context: &StepContext) -> Result<Report, StepError>
         Conclusion::Neutral
     };
     Ok(Report::new(
-        "runs show",
+        Step::RunsShow.name(),
         conclusion,
         format!("run {} ({}, {})", run.id, run.mode, run.outcome),
     )

@@ -12,31 +12,31 @@ use std::fmt::Write as _;
 use trainyard_core::{Conclusion, Finding, Report, StepError};
 use trainyard_gate::release::Release;
 use trainyard_gate::{gitops, policy, verdict::short};
-use trainyard_ledger::{GitLedger, Ledger, LedgerError};
+use trainyard_ledger::{CHALLENGER, GitLedger, Ledger, LedgerError};
 
-use super::StepContext;
-use super::gate::{DEFAULT_ALIAS, gate_error, ledger_error};
-use super::promote;
-use crate::cli::{GateArgs, StatusArgs};
-
-pub const STEP: &str = "status";
+use super::Step;
+use crate::app::StepContext;
+use crate::app::judge::{self, gate_error, release_path};
+use crate::app::ledger::ledger_error;
+use crate::app::promotion;
+use crate::requests::{GateRequest, StatusRequest};
 
 /// Serialises `status --record` runs in one clone (a ref name never written).
 const RECORD_LOCK: &str = "refs/trainyard-locks/status-record";
 
-pub fn run(args: &StatusArgs, context: &StepContext) -> Result<Report, StepError> {
+pub fn run(request: &StatusRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
     let manifest = &project.manifest;
     let target = &manifest.project.default_branch;
     let repo = policy::discover(&project.root).map_err(gate_error)?;
-    let ledger = GitLedger::open(&project.root).map_err(ledger_error)?;
+    let ledger = crate::app::ledger::open(&project)?;
     // `StatusArgs::default()` (quickstart) has no remote name.
-    let remote = Some(args.remote.as_str())
+    let remote = Some(request.remote.as_str())
         .filter(|remote| !remote.is_empty())
         .unwrap_or("origin");
     let tip = gitops::tip(&repo, target, remote).map_err(gate_error)?;
-    let (recorded, pushed) = if args.record {
-        record_and_push(&repo, &ledger, context, tip.commit, args, remote)?
+    let (recorded, pushed) = if request.record {
+        record_and_push(&repo, &ledger, context, tip.commit, request, remote)?
     } else {
         (Vec::new(), false)
     };
@@ -44,7 +44,7 @@ pub fn run(args: &StatusArgs, context: &StepContext) -> Result<Report, StepError
     // What the first environment's gate waits for: the challenger.
     let mut upstream = challenger(&ledger, model.as_deref())?;
 
-    let mut report = Report::new(STEP, Conclusion::Success, String::new());
+    let mut report = Report::new(Step::Status.name(), Conclusion::Success, String::new());
     let mut table = String::from(
         "| environment | deployed | since | by | run | trained from | waiting |\n|---|---|---|---|---|---|---|\n",
     );
@@ -52,7 +52,7 @@ pub fn run(args: &StatusArgs, context: &StepContext) -> Result<Report, StepError
     let mut environments = Vec::new();
     for environment in &manifest.environments {
         let env = &environment.name;
-        let path = super::gate::release_path(&repo, &context.manifest_path, env)?;
+        let path = release_path(&repo, &context.manifest_path, env)?;
         let deployed = gitops::read_file(&repo, tip.commit, &path)
             .map_err(gate_error)?
             .map(|bytes| Release::parse(&String::from_utf8_lossy(&bytes), &path))
@@ -121,7 +121,7 @@ pub fn run(args: &StatusArgs, context: &StepContext) -> Result<Report, StepError
         manifest.project.name,
         short(&tip.commit.to_string())
     );
-    if args.record {
+    if request.record {
         add_records(&mut report, recorded, pushed);
     }
     Ok(report)
@@ -133,11 +133,11 @@ fn record_and_push(
     ledger: &GitLedger,
     context: &StepContext,
     tip: git2::Oid,
-    args: &StatusArgs,
+    request: &StatusRequest,
     remote: &str,
 ) -> Result<(Vec<String>, bool), StepError> {
     let recorded = record_deployed(repo, ledger, context, tip)?;
-    let push = !recorded.is_empty() && !args.no_push && gitops::has_remote(repo, remote);
+    let push = !recorded.is_empty() && !request.no_push && gitops::has_remote(repo, remote);
     if push {
         ledger.push(remote).map_err(ledger_error)?;
     }
@@ -149,7 +149,7 @@ fn challenger(ledger: &GitLedger, model: Option<&str>) -> Result<Option<u64>, St
     let Some(model) = model else {
         return Ok(None);
     };
-    match ledger.resolve(model, DEFAULT_ALIAS) {
+    match ledger.resolve(model, CHALLENGER) {
         Ok(version) => Ok(Some(version.version)),
         Err(LedgerError::VersionNotFound { .. } | LedgerError::ModelNotFound { .. }) => Ok(None),
         Err(error) => Err(ledger_error(error)),
@@ -199,7 +199,7 @@ fn record_deployed(
     let mut recorded = Vec::new();
     for environment in &manifest.environments {
         let env = environment.name.as_str();
-        let path = super::gate::release_path(repo, &context.manifest_path, env)?;
+        let path = release_path(repo, &context.manifest_path, env)?;
         let Some(change) = gitops::last_change(repo, tip, &path).map_err(gate_error)? else {
             continue;
         };
@@ -222,7 +222,7 @@ fn record_deployed(
         });
         if let Some(latest) = latest {
             // Recorded already; the aliases may not have followed (an interrupted run).
-            let moved = promote::follow(ledger, env, latest, champion)?;
+            let moved = promotion::follow(ledger, env, latest, champion)?;
             if !moved.is_empty() {
                 recorded.push(format!(
                     "{env}: moved {} to {} v{}",
@@ -257,8 +257,8 @@ fn record_deployed(
             Some(reason) => format!("{reason} ({merged})"),
             None => merged,
         };
-        let deployment = promote::deployment_of(&release, change.id(), &actor, at, &reason)?;
-        let moved = promote::record(ledger, env, &deployment, champion)?;
+        let deployment = promotion::deployment_of(&release, change.id(), &actor, at, &reason)?;
+        let moved = promotion::record(ledger, env, &deployment, champion)?;
         recorded.push(format!(
             "{env}: recorded {} {} v{} ({}) by {actor}{}",
             release.kind_name(),
@@ -390,12 +390,11 @@ fn cells(deployed: Option<&Release>) -> [String; 5] {
 /// The gate's answer for `model@version` entering `env` now: "would pass", or
 /// the first reason it would refuse.
 fn outlook(context: &StepContext, model: &str, version: u64, env: &str) -> String {
-    let args = GateArgs {
-        env: env.to_owned(),
+    let request = GateRequest {
         model: Some(format!("{model}@{version}")),
-        ..GateArgs::default()
+        ..GateRequest::for_env(env)
     };
-    match super::gate::judge(&args, context) {
+    match judge::judge(&request, context) {
         Ok(judged) if judged.verdict.passed => "would pass".to_owned(),
         Ok(judged) => {
             let failed = judged.verdict.failures().count();

@@ -6,7 +6,9 @@
 
 pub mod diagnostic;
 pub mod exit;
+pub mod fs;
 pub mod manifest;
+pub mod markdown;
 pub mod report;
 
 pub use diagnostic::{ConfigError, SourceSpan};

@@ -33,6 +33,13 @@ pub use store::{
 };
 pub use sync::{RefSync, SyncReport};
 
+/// The alias of the model version production runs: it follows the last
+/// environment's promotions and is what challengers are compared with.
+pub const CHAMPION: &str = "champion";
+/// The alias of the latest full training on the default branch: what a gate
+/// judges when no version is named.
+pub const CHALLENGER: &str = "challenger";
+
 /// The ledger: runs, the model registry and environments' deployment history.
 ///
 /// Lists are oldest first (newest last). Names (models, aliases, tag keys,

@@ -1,7 +1,6 @@
 //! Rendered files against the disk: atomic writes, and the drift check.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::Path;
 
 use similar::TextDiff;
@@ -137,26 +136,10 @@ fn first_line_is_generated(path: &Path) -> bool {
     reader.read_line(&mut first).is_ok() && first.contains(GENERATED_MARKER)
 }
 
-/// Writes `contents` to `path` through a temporary file in the same folder and
-/// a rename, so a reader never sees half a file. Creates missing folders.
-/// Returns false when the file already held exactly these contents (it is not touched).
+/// Writes `contents` to `path` atomically unless it already holds them;
+/// returns whether it wrote.
 pub fn write_atomic(path: &Path, contents: &str) -> std::io::Result<bool> {
-    if std::fs::read(path).is_ok_and(|existing| existing == contents.as_bytes()) {
-        return Ok(false);
-    }
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let mut temporary = tempfile::Builder::new()
-        .prefix(".trainyard-")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    temporary.write_all(contents.as_bytes())?;
-    temporary.as_file().sync_all()?;
-    temporary.persist(path).map_err(|error| error.error)?;
-    Ok(true)
+    trainyard_core::fs::write_if_changed(path, contents.as_bytes())
 }
 
 #[cfg(test)]

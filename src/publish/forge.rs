@@ -19,7 +19,9 @@ use trainyard_forge::{
     Repository, RetryPolicy, Token, sticky_marker,
 };
 
-use crate::steps::{self, StepContext};
+use crate::app::kept_reports::{reports_dir, save_report};
+use crate::app::{ForgeEvidence, StepContext};
+use crate::steps::Step;
 
 /// Where the refusal notice was given once for this job.
 const REFUSED_MARKER: &str = ".github-refused";
@@ -36,11 +38,10 @@ pub fn token(env: &Env) -> Option<Token> {
     .find_map(|name| env.get(name).and_then(Token::new))
 }
 
-/// Whether a step judges the change (and so gets a check run and a place in
-/// the report): not the bookkeeping commands that sync or list the ledger.
+/// Whether a report's step judges the change (and so gets a check run and a
+/// place in the PR report): see `steps::Kind`.
 fn is_judgement(step: &str) -> bool {
-    let first = step.split_whitespace().next().unwrap_or_default();
-    !matches!(first, "ledger" | "runs" | "model" | "status") && step != "quickstart"
+    Step::named(step).is_some_and(Step::judges)
 }
 
 /// Runs after the publisher printed `report`; returns how the process exits.
@@ -61,7 +62,7 @@ pub fn publish(
 /// one (a broken trainyard.yaml then fails the pull request's check, at its
 /// line). The exit code stays the error's unless GitHub did not answer.
 pub fn publish_error(
-    step: &str,
+    step: Step,
     error: &StepError,
     context: &StepContext,
     host: Host,
@@ -73,7 +74,7 @@ pub fn publish_error(
     };
     let message = error.to_string();
     let title = message.lines().next().unwrap_or("failed").to_owned();
-    let mut report = Report::new(step, Conclusion::Failure, title);
+    let mut report = Report::new(step.name(), Conclusion::Failure, title);
     report.push_finding(finding);
     match keep_and_publish(&report, context, host, format) {
         Forge::Done => error.exit_status(),
@@ -101,10 +102,10 @@ fn keep_and_publish(
     }
     let env = &context.env;
     let mut log = Log { format };
-    let reports_dir = steps::reports_dir(env);
-    if report.step != steps::REPORT_STEP
+    let reports_dir = reports_dir(env);
+    if report.step != Step::Report.name()
         && let Some(dir) = &reports_dir
-        && let Err(error) = steps::save_report(dir, report)
+        && let Err(error) = save_report(dir, report)
     {
         log.warning(&format!(
             "could not keep this step's report for `trainyard report` in {}: {error}",
@@ -219,7 +220,7 @@ fn publish_to(
             ci.run_url.as_deref(),
         )?;
     }
-    if report.step == steps::REPORT_STEP
+    if report.step == Step::Report.name()
         && let Some(pr) = ci.pull_request()
     {
         // The report names its project even when the manifest is broken.
@@ -241,7 +242,9 @@ fn publish_to(
             outputs.insert("comment-url".to_owned(), url);
         }
     }
-    if report.step == "data drift" && drifted(report) && retrain(github, report, ci, project, env)?
+    if report.step == Step::DataDrift.name()
+        && drifted(report)
+        && retrain(github, report, ci, project, env)?
     {
         outputs.insert("retrain-dispatched".to_owned(), "true".to_owned());
     }
@@ -310,7 +313,7 @@ fn retrain(
 /// (not a direct commit) and named the base, title and body.
 fn promotion_pull_request(report: &Report) -> Option<PullRequestSpec> {
     let output = |name: &str| report.outputs.get(name).filter(|v| !v.is_empty());
-    if !matches!(report.step.as_str(), "promote" | "rollback")
+    if ![Step::Promote.name(), Step::Rollback.name()].contains(&report.step.as_str())
         || output("direct").map(String::as_str) != Some("false")
         || output("pushed").map(String::as_str) != Some("true")
     {
@@ -477,33 +480,6 @@ mod tests {
     }
 
     #[test]
-    fn bookkeeping_commands_get_no_check_run() {
-        for step in [
-            "data validate",
-            "train",
-            "compare",
-            "gate",
-            "promote",
-            "report",
-            "iac check",
-            "data drift",
-            "config check",
-        ] {
-            assert!(is_judgement(step), "{step}");
-        }
-        for step in [
-            "ledger pull",
-            "ledger push",
-            "runs list",
-            "model alias",
-            "status",
-            "quickstart",
-        ] {
-            assert!(!is_judgement(step), "{step}");
-        }
-    }
-
-    #[test]
     fn only_paths_inside_the_repository_are_annotated() {
         assert!(in_repository("data/a.csv"));
         assert!(in_repository("trainyard.yaml"));
@@ -527,7 +503,7 @@ mod tests {
     }
 }
 
-/// The forge as the steps may ask it for evidence (see [`steps::ForgeEvidence`]):
+/// The forge as the steps may ask it for evidence (see [`ForgeEvidence`]):
 /// GitHub, from the job's token, repository and API URL.
 #[derive(Debug, Clone, Default)]
 pub struct GitHubEvidence {
@@ -540,9 +516,13 @@ impl GitHubEvidence {
     }
 }
 
-impl steps::ForgeEvidence for GitHubEvidence {
+impl ForgeEvidence for GitHubEvidence {
     /// Read from GitHub when the job has a token; otherwise why not, in a line
     /// that says how to provide it (the rule then fails: it never passes unread).
+    fn with_env(&self, env: &Env) -> Box<dyn ForgeEvidence> {
+        Box::new(Self::new(env))
+    }
+
     fn commit_checks(&self, commit: &str) -> Result<trainyard_gate::CommitChecks, StepError> {
         use trainyard_gate::{CheckState, CommitChecks};
         let env = &self.env;

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use trainyard_ci::{Env, Host, OutputFormat, Publisher};
 
-use crate::steps::LogSink;
+use crate::app::LogSink;
 
 #[derive(Debug)]
 pub struct CiLog {

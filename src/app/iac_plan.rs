@@ -3,6 +3,7 @@
 //! templates see, and the rendered files.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 
 use include_dir::{Dir, include_dir};
@@ -13,7 +14,7 @@ use trainyard_render::naming::{self, NameInputs, Names};
 use trainyard_render::{RenderError, RenderedFile, Renderer, Template, TemplateSet};
 
 use super::Project;
-use crate::cli::IacSelection;
+use crate::requests::IacSelection;
 
 /// The built-in templates, compiled into the binary.
 static TEMPLATES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates/iac");
@@ -68,12 +69,7 @@ pub fn plan(project: &Project, selection: &IacSelection) -> Result<Plan, StepErr
     let targets: Vec<IacTarget> = if selection.targets.is_empty() {
         iac.targets.clone()
     } else {
-        selection
-            .targets
-            .iter()
-            .copied()
-            .map(IacTarget::from)
-            .collect()
+        selection.targets.clone()
     };
 
     // Names of every environment, selected or not: uniqueness is across all of them.
@@ -794,6 +790,45 @@ fn azureml_command(command: &[String], datasets: &[DatasetContext]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The plan's targets, comma-separated.
+pub fn targets(plan: &Plan) -> String {
+    plan.targets
+        .iter()
+        .map(|target| target.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The names of every environment and the files, as Markdown.
+pub fn summary(plan: &Plan) -> String {
+    let mut text = String::from(
+        "| environment | resource group | storage account | key vault | registry | online endpoint |\n|---|---|---|---|---|---|\n",
+    );
+    for (env, names) in &plan.names {
+        let _ = writeln!(
+            text,
+            "| {env} | `{}` | `{}` | `{}` | `{}` | `{}` |",
+            names.resource_group,
+            names.storage_account,
+            names.key_vault,
+            names.container_registry,
+            names.online_endpoint
+        );
+    }
+    if !plan.overrides.is_empty() {
+        let _ = writeln!(
+            text,
+            "\nTemplates from this repository: {}",
+            plan.overrides
+                .iter()
+                .map(|path| format!("`{path}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    text
 }
 
 #[cfg(test)]

@@ -1,0 +1,73 @@
+//! After the CLI: run the step a request names, then turn its Report (or its
+//! error) into everything a person or machine sees — the publisher of
+//! `trainyard-ci` (console, JSON, outputs, summary, annotations) and then the
+//! forge (`forge.rs`: check runs, statuses, the sticky comment, PRs).
+
+mod forge;
+mod log;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use trainyard_ci::{Env, Host, OutputFormat, Publisher};
+use trainyard_core::ExitStatus;
+
+use crate::app::{LogStream, StepContext};
+use crate::steps::{self, Request};
+
+pub use forge::GitHubEvidence;
+
+/// Runs `request` with the process's environment and publishes the result;
+/// returns how the process exits.
+pub fn run(
+    request: &Request,
+    env: Env,
+    manifest_path: PathBuf,
+    format: OutputFormat,
+) -> ExitStatus {
+    let host = Host::detect(&env);
+    let stdout = std::io::stdout();
+    let color = anstream::AutoStream::choice(&stdout) != anstream::ColorChoice::Never;
+    let forge = Box::new(GitHubEvidence::new(&env));
+    let mut context = StepContext::new(env, manifest_path, forge);
+    context.log = LogStream::new(log::CiLog::new(host, format, &context.env, color));
+    let step = request.step();
+
+    match steps::run(request, &context) {
+        Ok(report) => {
+            let mut publisher = Publisher::new(host, format, &context.env, stdout.lock(), color);
+            match publisher.publish(&report) {
+                Ok(()) => {
+                    drop(publisher);
+                    forge::publish(&report, &context, host, format)
+                }
+                Err(error) => report_publish_failure(&error),
+            }
+        }
+        Err(error) => {
+            // People read errors on stderr; CI reads workflow commands and JSON on stdout.
+            let published = if host == Host::Terminal && format == OutputFormat::Text {
+                let stderr = std::io::stderr();
+                let color = anstream::AutoStream::choice(&stderr) != anstream::ColorChoice::Never;
+                Publisher::new(host, format, &context.env, stderr.lock(), color)
+                    .publish_error(step.name(), &error)
+            } else {
+                Publisher::new(host, format, &context.env, stdout.lock(), color)
+                    .publish_error(step.name(), &error)
+            };
+            match published {
+                Ok(()) => forge::publish_error(step, &error, &context, host, format),
+                Err(publish_error) => report_publish_failure(&publish_error),
+            }
+        }
+    }
+}
+
+/// Output that could not be written (a closed pipe, a full disk).
+pub fn report_publish_failure(error: &std::io::Error) -> ExitStatus {
+    let _ = writeln!(
+        std::io::stderr(),
+        "error: could not write the step's output: {error}"
+    );
+    ExitStatus::Environment
+}
