@@ -10,7 +10,7 @@ use std::path::Path;
 use trainyard_ci::{CiContext, Trigger};
 use trainyard_core::manifest::{DataCheck, GatePolicy};
 use trainyard_core::{Conclusion, Finding, Location, Manifest, Report, StepError};
-use trainyard_gate::policy::{self, BasePolicy, BaseRef};
+use trainyard_gate::policy::{self, BasePolicy, BaseRef, BranchSource};
 use trainyard_gate::{Candidate, Champion, CommitChecks, Evidence, GateError, Verdict};
 use trainyard_ledger::{
     CHALLENGER, CHAMPION, GitLedger, Ledger, LocalStore, ModelVersion, RunRecord,
@@ -40,7 +40,7 @@ pub fn judge(request: &GateRequest, context: &StepContext) -> Result<Judged, Ste
     let manifest_in_repo =
         policy::path_in_repository(&repo, &context.manifest_path).map_err(gate_error)?;
     let ci = CiContext::read(&context.env)?;
-    let base_ref = base_ref(&ci, &project.manifest);
+    let base_ref = base_ref(&ci, &repo, &manifest_in_repo).map_err(gate_error)?;
     let base = policy::read_base_policy(&repo, &manifest_in_repo, &base_ref).map_err(gate_error)?;
     let manifest = &base.manifest;
     check_environment(manifest, &request.env, &base.source)?;
@@ -106,6 +106,7 @@ pub fn judge(request: &GateRequest, context: &StepContext) -> Result<Judged, Ste
         root: project.root.clone(),
         repository: repo.workdir().map(Path::to_path_buf),
         policy_source: base.source.clone(),
+        policy_branch: Some(base.chosen_by.describe().to_owned()),
         artifacts: &read_artifact,
     };
     let verdict = trainyard_gate::evaluate(&gate_policy, &evidence).map_err(gate_error)?;
@@ -137,22 +138,28 @@ fn commit_checks(
     context.forge.commit_checks(commit)
 }
 
-/// Where the policy is read: a PR's base, else the default branch (the CI's,
-/// else the manifest's).
-pub fn base_ref(ci: &CiContext, manifest: &Manifest) -> BaseRef {
-    match &ci.trigger {
-        Trigger::PullRequest(pr) => BaseRef {
+/// Where the policy is read: a PR's base, else the default branch (the CI
+/// event's, else `origin/HEAD`, else the one the committed manifests name;
+/// never the working tree's).
+pub fn base_ref(
+    ci: &CiContext,
+    repo: &git2::Repository,
+    manifest_in_repo: &str,
+) -> Result<BaseRef, GateError> {
+    if let Trigger::PullRequest(pr) = &ci.trigger {
+        return Ok(BaseRef {
             branch: pr.base_ref.clone(),
             commit: pr.base_sha.clone(),
-        },
-        _ => BaseRef {
-            branch: ci
-                .default_branch
-                .clone()
-                .unwrap_or_else(|| manifest.project.default_branch.clone()),
-            commit: None,
-        },
+            chosen_by: BranchSource::PullRequestBase,
+        });
     }
+    let (branch, chosen_by) =
+        policy::default_branch(repo, ci.default_branch.as_deref(), manifest_in_repo)?;
+    Ok(BaseRef {
+        branch,
+        commit: None,
+        chosen_by,
+    })
 }
 
 fn check_environment(manifest: &Manifest, env: &str, source: &str) -> Result<(), StepError> {

@@ -55,6 +55,7 @@ pub fn evaluate(policy: &GatePolicy, evidence: &Evidence<'_>) -> Result<Verdict,
         run: candidate.run.clone(),
         commit: candidate.commit.clone(),
         policy: evidence.policy_source.clone(),
+        policy_branch: evidence.policy_branch.clone(),
         passed: rules.iter().all(|rule| rule.passed),
         rules,
     })
@@ -730,6 +731,7 @@ mod tests {
             root,
             repository: None,
             policy_source: "main@0:trainyard.yaml".into(),
+            policy_branch: None,
             artifacts: &no_artifacts,
         };
         let rule = TestsRule {

@@ -78,6 +78,8 @@ pub struct Evidence<'a> {
     pub repository: Option<PathBuf>,
     /// Where the policy came from, for the verdict.
     pub policy_source: String,
+    /// Why the policy's branch was chosen (see `policy::BranchSource`).
+    pub policy_branch: Option<String>,
     pub artifacts: &'a ArtifactReader<'a>,
 }
 

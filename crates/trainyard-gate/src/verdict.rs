@@ -66,6 +66,10 @@ pub struct Verdict {
     pub commit: Option<String>,
     /// Where the policy was read: `main@<commit>:trainyard.yaml`.
     pub policy: String,
+    /// Why that branch: "the pull request's base branch", "the default branch
+    /// named by the CI event", ….
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_branch: Option<String>,
     pub passed: bool,
     pub rules: Vec<RuleOutcome>,
 }
@@ -93,13 +97,17 @@ impl Verdict {
         );
         let _ = writeln!(
             text,
-            "Run `{}`{}; policy from `{}`.\n",
+            "Run `{}`{}; policy from `{}`{}.\n",
             self.run,
             self.commit
                 .as_deref()
                 .map(|commit| format!(", commit `{}`", short(commit)))
                 .unwrap_or_default(),
-            self.policy
+            self.policy,
+            self.policy_branch
+                .as_deref()
+                .map(|why| format!(", {why}"))
+                .unwrap_or_default()
         );
         if self.rules.is_empty() {
             text.push_str(
@@ -156,6 +164,7 @@ mod tests {
             run: "r1".into(),
             commit: Some("0123456789abcdef0123".into()),
             policy: "main@0123456789ab:trainyard.yaml".into(),
+            policy_branch: None,
             passed,
             rules: vec![
                 RuleOutcome::pass("metric", "accuracy", "0.95", ">= 0.9"),
