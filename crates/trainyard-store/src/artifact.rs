@@ -98,10 +98,28 @@ pub trait ArtifactStore: fmt::Debug + Send + Sync {
     }
 
     /// Writes each artifact to `folder/<its path>`, verified like [`Self::get`].
+    /// All are fetched into a staging folder beside `folder` first, so a
+    /// corrupt or missing one leaves nothing written.
     fn get_all(&self, artifacts: &[ArtifactRef], folder: &Path) -> Result<(), StoreError> {
+        std::fs::create_dir_all(folder).map_err(|e| StoreError::io("creating", folder, e))?;
+        let staging = tempfile::Builder::new()
+            .prefix(".trainyard-fetch-")
+            .tempdir_in(folder)
+            .map_err(|e| StoreError::io("creating a temporary folder in", folder, e))?;
+        let mut fetched = Vec::with_capacity(artifacts.len());
         for artifact in artifacts {
             let relative = safe_relative(&artifact.path)?;
-            self.get(&artifact.digest, &folder.join(relative))?;
+            self.get(&artifact.digest, &staging.path().join(&relative))?;
+            fetched.push(relative);
+        }
+        for relative in fetched {
+            let target = folder.join(&relative);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| StoreError::io("creating", parent, e))?;
+            }
+            std::fs::rename(staging.path().join(&relative), &target)
+                .map_err(|e| StoreError::io("writing", &target, e))?;
         }
         Ok(())
     }

@@ -118,7 +118,9 @@ impl ObjectStoreArtifacts {
         validate_digest(digest)?;
         let key = self.remote.key(&blake3_key(digest));
         self.remote.runtime.block_on(async {
-            if self.remote.exists(&key).await? {
+            // Same key and size: the same bytes (a damaged object of another
+            // size is replaced; one of the same size is caught by `get`).
+            if self.remote.size_of(&key).await? == Some(size) {
                 self.counters.reused.fetch_add(1, Ordering::Relaxed);
             } else {
                 self.upload(&key, source, digest, size, path).await?;

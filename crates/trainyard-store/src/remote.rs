@@ -27,6 +27,8 @@ pub(crate) struct Remote {
 
 impl Remote {
     pub(crate) fn connect(url: &StoreUrl, env: &Env) -> Result<Self, StoreError> {
+        // Builders create their HTTP client in `build`.
+        crate::runtime::install_crypto_provider();
         let shown = url.to_string();
         let config = |message: String| StoreError::Config {
             store: shown.clone(),
@@ -150,6 +152,15 @@ impl Remote {
             .unwrap_or(key.as_ref())
             .trim_start_matches('/');
         format!("{}/{relative}", self.base_uri)
+    }
+
+    /// The size of the object at `key`, if there is one.
+    pub(crate) async fn size_of(&self, key: &Key) -> Result<Option<u64>, StoreError> {
+        match self.store.head(key).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(error) => Err(self.error("checking", key, error)),
+        }
     }
 
     pub(crate) async fn exists(&self, key: &Key) -> Result<bool, StoreError> {
