@@ -93,9 +93,15 @@ impl ObjectStoreArtifacts {
     }
 
     /// The underlying client and the store's root key, for tools and tests
-    /// that look at the raw objects.
+    /// that look at the raw objects. Drive its futures with [`Self::block_on`]:
+    /// its pooled connections belong to this store's runtime.
     pub fn raw(&self) -> (Arc<dyn ObjectStore>, String) {
         (Arc::clone(&self.remote.store), self.remote.root.to_string())
+    }
+
+    /// Runs `future` on this store's runtime (see [`Self::raw`]).
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.remote.runtime.block_on(future)
     }
 
     /// The URL of the folder holding a published model's files

@@ -36,7 +36,10 @@ fn tool(path: &Path) -> Option<PathBuf> {
         "{} is missing under CI: .ci/test installs it",
         path.display()
     );
-    eprintln!("skipped: {} is missing (run .ci/test to install it)", path.display());
+    eprintln!(
+        "skipped: {} is missing (run .ci/test to install it)",
+        path.display()
+    );
     None
 }
 
@@ -72,7 +75,10 @@ impl Server {
             if let Some(status) = server.child.try_wait().unwrap() {
                 panic!("{name} exited before it listened: {status}");
             }
-            assert!(Instant::now() < deadline, "{name} did not listen on {port} within 30 s");
+            assert!(
+                Instant::now() < deadline,
+                "{name} did not listen on {port} within 30 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         server
@@ -114,9 +120,15 @@ fn model(seed: u64) -> Model {
     let temp = tempfile::tempdir().unwrap();
     let folder = temp.path().join("model");
     let files = vec![
-        ("config.json".to_owned(), format!("{{\"seed\": {seed}}}").into_bytes()),
+        (
+            "config.json".to_owned(),
+            format!("{{\"seed\": {seed}}}").into_bytes(),
+        ),
         ("sub/vocab.txt".to_owned(), bytes(4096, seed + 1)),
-        ("weights.bin".to_owned(), bytes(PART_SIZE + (4 << 20), seed + 2)),
+        (
+            "weights.bin".to_owned(),
+            bytes(PART_SIZE + (4 << 20), seed + 2),
+        ),
     ];
     for (name, content) in &files {
         let path = folder.join(name);
@@ -142,7 +154,11 @@ fn read_tree(folder: &Path) -> Vec<(String, Vec<u8>)> {
             if path.is_dir() {
                 walk(root, &path, out);
             } else {
-                let name = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                let name = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 out.push((name, std::fs::read(&path).unwrap()));
             }
         }
@@ -156,7 +172,12 @@ fn read_tree(folder: &Path) -> Vec<(String, Vec<u8>)> {
 }
 
 fn same_files(actual: &[(String, Vec<u8>)], expected: &[(String, Vec<u8>)]) {
-    let names = |files: &[(String, Vec<u8>)]| files.iter().map(|(n, b)| (n.clone(), b.len())).collect::<Vec<_>>();
+    let names = |files: &[(String, Vec<u8>)]| {
+        files
+            .iter()
+            .map(|(n, b)| (n.clone(), b.len()))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(names(actual), names(expected));
     assert!(actual == expected, "same names and sizes, different bytes");
 }
@@ -193,11 +214,7 @@ fn raw_keys(store: &ObjectStoreArtifacts, below: &str) -> Vec<String> {
         format!("{root}/{below}")
     })
     .unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    store.block_on(async {
         let mut keys: Vec<String> = raw
             .list(Some(&prefix))
             .map(|meta| meta.unwrap().location.to_string())
@@ -212,11 +229,7 @@ fn tamper(store: &ObjectStoreArtifacts, digest: &str) {
     use object_store::ObjectStoreExt;
     let (raw, _) = store.raw();
     let key = object_store::path::Path::parse(store.key_of(digest)).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime
+    store
         .block_on(raw.put(&key, b"tampered".to_vec().into()))
         .unwrap();
 }
@@ -240,7 +253,11 @@ fn exercise_object_store(store: &ObjectStoreArtifacts) -> (Model, Vec<ArtifactRe
         store.get(&artifact.digest, &out).unwrap();
         assert!(std::fs::read(&out).unwrap() == *content, "{name} differs");
     }
-    assert!(store.uri(&refs[0]).ends_with(&format!("/blake3/{}/{}", &refs[0].digest[..2], refs[0].digest)));
+    assert!(store.uri(&refs[0]).ends_with(&format!(
+        "/blake3/{}/{}",
+        &refs[0].digest[..2],
+        refs[0].digest
+    )));
 
     // Storing the same bytes again uploads nothing.
     let before = store.transfers();
@@ -248,7 +265,12 @@ fn exercise_object_store(store: &ObjectStoreArtifacts) -> (Model, Vec<ArtifactRe
     let after = store.transfers();
     assert_eq!(after.uploaded, before.uploaded, "nothing uploaded twice");
     assert_eq!(after.reused, before.reused + 3);
-    assert_eq!(raw_keys(store, "blake3").len(), 3, "{:?}", raw_keys(store, "blake3"));
+    assert_eq!(
+        raw_keys(store, "blake3").len(),
+        3,
+        "{:?}",
+        raw_keys(store, "blake3")
+    );
 
     // A published model: the files under their names, copied server-side.
     let published = store.publish_model(&release(&model, "1")).unwrap();
@@ -277,7 +299,12 @@ fn exercise_object_store(store: &ObjectStoreArtifacts) -> (Model, Vec<ArtifactRe
         stall: None,
     };
     let error = store
-        .put_verified("weights.bin", &mut broken, &fresh_digest, fresh.len() as u64)
+        .put_verified(
+            "weights.bin",
+            &mut broken,
+            &fresh_digest,
+            fresh.len() as u64,
+        )
         .unwrap_err();
     assert!(matches!(error, StoreError::Io { .. }), "{error}");
     assert!(!store.exists(&fresh_digest).unwrap());
@@ -297,11 +324,18 @@ fn exercise_object_store(store: &ObjectStoreArtifacts) -> (Model, Vec<ArtifactRe
     let error = store.get(&digest, &out).unwrap_err();
     assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
     assert!(!out.exists() && read_tree(&work.path().join("corrupt")).is_empty());
-    let error = store.get_all(&refs, &work.path().join("partial")).unwrap_err();
+    let error = store
+        .get_all(&refs, &work.path().join("partial"))
+        .unwrap_err();
     assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
-    assert!(read_tree(&work.path().join("partial")).is_empty(), "no file of a failed fetch");
+    assert!(
+        read_tree(&work.path().join("partial")).is_empty(),
+        "no file of a failed fetch"
+    );
     // Storing the good bytes again replaces the damaged object.
-    store.put("weights.bin", &model.folder.join("weights.bin")).unwrap();
+    store
+        .put("weights.bin", &model.folder.join("weights.bin"))
+        .unwrap();
     store.get(&digest, &out).unwrap();
     assert!(std::fs::read(&out).unwrap() == *weights);
 
@@ -387,18 +421,30 @@ fn azure_blob_storage_on_azurite() {
     let kserve_uri = uri.replace(&endpoint, "https://devstoreaccount1.blob.core.windows.net");
     let script = "import sys\nfrom kserve_storage import Storage\nparse = Storage._parse_azure_uri\ndef local(uri):\n    account, _, container, prefix = parse(uri)\n    return account, sys.argv[3], container, prefix\nStorage._parse_azure_uri = staticmethod(local)\nStorage.download(sys.argv[1], sys.argv[2])\n";
     let output = Command::new(&python)
-        .args(["-c", script, &kserve_uri, &out.path().display().to_string(), &endpoint])
+        .args([
+            "-c",
+            script,
+            &kserve_uri,
+            &out.path().display().to_string(),
+            &endpoint,
+        ])
         .env("AZURE_STORAGE_ACCESS_KEY", AZURITE_KEY)
         .output()
         .unwrap();
-    assert!(output.status.success(), "kserve-storage: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "kserve-storage: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     same_files(&read_tree(out.path()), &model.files);
     eprintln!("azure: {:.1} s", started.elapsed().as_secs_f64());
 }
 
 #[test]
 fn s3_on_moto() {
-    let Some(moto) = tool(&repo().join(".venv/bin/moto_server")) else { return };
+    let Some(moto) = tool(&repo().join(".venv/bin/moto_server")) else {
+        return;
+    };
     let Some(python) = python() else { return };
     let started = Instant::now();
     let port = free_port();
@@ -441,7 +487,11 @@ fn s3_on_moto() {
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .output()
         .unwrap();
-    assert!(output.status.success(), "kserve-storage: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "kserve-storage: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     same_files(&read_tree(out.path()), &model.files);
 
     // A process killed in the middle of a multipart upload leaves nothing visible.
@@ -459,10 +509,18 @@ fn s3_on_moto() {
     while !marker.exists() {
         if child.try_wait().unwrap().is_some() {
             let mut stderr = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
             panic!("the uploading child ended early: {stderr}");
         }
-        assert!(Instant::now() < deadline, "the child never sent its first part");
+        assert!(
+            Instant::now() < deadline,
+            "the child never sent its first part"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     // Give the first part time to reach the server, then kill by pid.
@@ -470,7 +528,10 @@ fn s3_on_moto() {
     child.kill().unwrap();
     child.wait().unwrap();
     let (content, digest) = killed_upload_content();
-    assert!(!store.exists(&digest).unwrap(), "a killed upload is never visible");
+    assert!(
+        !store.exists(&digest).unwrap(),
+        "a killed upload is never visible"
+    );
     assert_eq!(raw_keys(&store, "blake3").len(), 3);
     drop(content);
     eprintln!("s3: {:.1} s", started.elapsed().as_secs_f64());
@@ -514,7 +575,9 @@ fn killed_upload_child() {
 
 #[test]
 fn oci_artifacts_in_a_docker_distribution_registry() {
-    let Some(registry) = tool(Path::new("/usr/bin/docker-registry")) else { return };
+    let Some(registry) = tool(Path::new("/usr/bin/docker-registry")) else {
+        return;
+    };
     let Some(python) = python() else { return };
     let started = Instant::now();
     let port = free_port();
@@ -541,7 +604,10 @@ fn oci_artifacts_in_a_docker_distribution_registry() {
     // Publish: one artifact, tagged with the version, pinned by digest.
     let published = store.publish_model(&release(&model, "1")).unwrap();
     let manifest = published.manifest_digest.clone().unwrap();
-    assert_eq!(published.uri.as_deref(), Some(store.manifest_uri(&manifest).as_str()));
+    assert_eq!(
+        published.uri.as_deref(),
+        Some(store.manifest_uri(&manifest).as_str())
+    );
     let blobs = storage.path().join("data/docker/registry/v2/blobs/sha256");
     let count_blobs = || {
         std::fs::read_dir(&blobs)
@@ -556,14 +622,18 @@ fn oci_artifacts_in_a_docker_distribution_registry() {
     // Pulled by tag and by digest: identical bytes, verified.
     store.pull_model("1", &work.path().join("by-tag")).unwrap();
     same_files(&read_tree(&work.path().join("by-tag")), &model.files);
-    let files = store.pull_model(&manifest, &work.path().join("by-digest")).unwrap();
+    let files = store
+        .pull_model(&manifest, &work.path().join("by-digest"))
+        .unwrap();
     assert_eq!(files, published.files);
     same_files(&read_tree(&work.path().join("by-digest")), &model.files);
     // Each file by its BLAKE3 too (what the ledger records).
     for artifact in &published.files {
         assert!(store.exists(&artifact.digest).unwrap());
     }
-    store.get_all(&published.files, &work.path().join("get-all")).unwrap();
+    store
+        .get_all(&published.files, &work.path().join("get-all"))
+        .unwrap();
     same_files(&read_tree(&work.path().join("get-all")), &model.files);
 
     // The same files as version 2: only the new manifest is stored.
@@ -581,7 +651,11 @@ fn oci_artifacts_in_a_docker_distribution_registry() {
         ])
         .output()
         .unwrap();
-    assert!(output.status.success(), "oras: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "oras: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     same_files(&read_tree(out.path()), &model.files);
 
     // An upload cut off midway leaves no blob and no tag.
@@ -603,24 +677,44 @@ fn oci_artifacts_in_a_docker_distribution_registry() {
     let first = bytes::Bytes::copy_from_slice(&fresh[..5 << 20]);
     let chunks = futures_util::stream::iter(vec![
         Ok(first),
-        Err(oci_client::errors::OciDistributionError::IoError(io::Error::other("killed"))),
+        Err(oci_client::errors::OciDistributionError::IoError(
+            io::Error::other("killed"),
+        )),
     ]);
     let pushed = runtime.block_on(client.push_blob_stream(&image, chunks, &sha256, None));
     assert!(pushed.is_err());
-    assert!(!runtime.block_on(client.blob_exists(&image, &sha256)).unwrap());
+    assert!(
+        !runtime
+            .block_on(client.blob_exists(&image, &sha256))
+            .unwrap()
+    );
     assert_eq!(count_blobs(), after_first + 1);
 
     // A corrupted blob is refused and nothing is written.
-    let weights = published.files.iter().find(|f| f.path == "weights.bin").unwrap();
+    let weights = published
+        .files
+        .iter()
+        .find(|f| f.path == "weights.bin")
+        .unwrap();
     let weights_sha = format!("sha256:{}", sha256_hex(&model.files[2].1));
-    let data = blobs.join(&weights_sha[7..9]).join(&weights_sha[7..]).join("data");
+    let data = blobs
+        .join(&weights_sha[7..9])
+        .join(&weights_sha[7..])
+        .join("data");
     let mut tampered = std::fs::read(&data).unwrap();
     tampered[1000] ^= 0xff;
     std::fs::write(&data, tampered).unwrap();
-    let error = store.pull_model("1", &work.path().join("corrupt")).unwrap_err();
+    let error = store
+        .pull_model("1", &work.path().join("corrupt"))
+        .unwrap_err();
     assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
-    assert!(read_tree(&work.path().join("corrupt")).is_empty(), "nothing written");
-    let error = store.get(&weights.digest, &work.path().join("one/weights.bin")).unwrap_err();
+    assert!(
+        read_tree(&work.path().join("corrupt")).is_empty(),
+        "nothing written"
+    );
+    let error = store
+        .get(&weights.digest, &work.path().join("one/weights.bin"))
+        .unwrap_err();
     assert!(matches!(error, StoreError::Corrupt { .. }), "{error}");
     assert!(!work.path().join("one/weights.bin").exists());
     eprintln!("oci: {:.1} s", started.elapsed().as_secs_f64());
@@ -638,7 +732,9 @@ fn sha256_hex(content: &[u8]) -> String {
 
 #[test]
 fn datasets_are_listed_by_glob_and_streamed_from_s3() {
-    let Some(moto) = tool(&repo().join(".venv/bin/moto_server")) else { return };
+    let Some(moto) = tool(&repo().join(".venv/bin/moto_server")) else {
+        return;
+    };
     let port = free_port();
     let _server = Server::start(
         "moto",
@@ -656,13 +752,10 @@ fn datasets_are_listed_by_glob_and_streamed_from_s3() {
         .with("AWS_ENDPOINT", &endpoint)
         .with("AWS_ALLOW_HTTP", "true");
     // Objects written through a store rooted at the dataset's prefix.
-    let writer = ObjectStoreArtifacts::open(&StoreUrl::parse("s3://data/sales").unwrap(), &env).unwrap();
+    let writer =
+        ObjectStoreArtifacts::open(&StoreUrl::parse("s3://data/sales").unwrap(), &env).unwrap();
     let (raw, _) = writer.raw();
     let big = bytes(3 << 20, 3);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     for (key, content) in [
         ("sales/2024/a.parquet", big.clone()),
         ("sales/2024/b.parquet", b"b".to_vec()),
@@ -670,11 +763,15 @@ fn datasets_are_listed_by_glob_and_streamed_from_s3() {
         ("sales/2024/deep/c.parquet", b"c".to_vec()),
     ] {
         use object_store::ObjectStoreExt;
-        runtime
-            .block_on(raw.put(&object_store::path::Path::parse(key).unwrap(), content.into()))
+        writer
+            .block_on(raw.put(
+                &object_store::path::Path::parse(key).unwrap(),
+                content.into(),
+            ))
             .unwrap();
     }
-    let dataset = trainyard_store::RemoteDataset::open("s3://data/sales/2024/*.parquet", &env).unwrap();
+    let dataset =
+        trainyard_store::RemoteDataset::open("s3://data/sales/2024/*.parquet", &env).unwrap();
     let objects = dataset.list().unwrap();
     let keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
     assert_eq!(keys, ["a.parquet", "b.parquet"]);
@@ -682,7 +779,11 @@ fn datasets_are_listed_by_glob_and_streamed_from_s3() {
     assert!(objects[0].etag.is_some());
     assert_eq!(objects[0].url, "s3://data/sales/2024/a.parquet");
     let mut read = Vec::new();
-    dataset.reader(&objects[0]).unwrap().read_to_end(&mut read).unwrap();
+    dataset
+        .reader(&objects[0])
+        .unwrap()
+        .read_to_end(&mut read)
+        .unwrap();
     assert!(read == big);
     let deep = trainyard_store::RemoteDataset::open("s3://data/sales/**/*.parquet", &env).unwrap();
     assert_eq!(deep.list().unwrap().len(), 3);
