@@ -249,8 +249,8 @@ pub fn redact(url: &str) -> String {
     };
     let authority = match authority.rsplit_once('@') {
         Some((userinfo, host))
-            if !(matches!(scheme.to_ascii_lowercase().as_str(), "abfs" | "abfss")
-                && !userinfo.contains(':')) =>
+            if !matches!(scheme.to_ascii_lowercase().as_str(), "abfs" | "abfss")
+                || userinfo.contains(':') =>
         {
             format!("***@{host}")
         }

@@ -251,7 +251,8 @@ impl OciArtifacts {
                 Err(error)
                     if error
                         .get_ref()
-                        .is_some_and(|inner| inner.is::<oci_client::errors::DigestError>()) =>
+                        .and_then(|inner| inner.downcast_ref::<oci_client::errors::DigestError>())
+                        .is_some() =>
                 {
                     return Err(corrupt(format!("a SHA-256 other than {}", layer.sha256)));
                 }
@@ -298,7 +299,7 @@ impl OciArtifacts {
         let manifest = manifest_json(
             FILE_ARTIFACT_TYPE,
             std::slice::from_ref(&layer),
-            BTreeMap::new(),
+            &BTreeMap::new(),
         );
         self.push_manifest(&tag, &manifest).await?;
         Ok(layer)
@@ -474,7 +475,7 @@ impl ArtifactStore for OciArtifacts {
             annotations.insert("dev.trainyard.model", release.name.clone());
             annotations.insert("dev.trainyard.version", release.version.clone());
             annotations.insert("dev.trainyard.run", release.run.clone());
-            let manifest = manifest_json(MODEL_ARTIFACT_TYPE, &layers, annotations);
+            let manifest = manifest_json(MODEL_ARTIFACT_TYPE, &layers, &annotations);
             let digest = self.push_manifest(&release.version, &manifest).await?;
             Ok(PublishedModel {
                 uri: Some(self.manifest_uri(&digest)),
@@ -523,7 +524,7 @@ fn hex(bytes: &[u8]) -> String {
 fn manifest_json(
     artifact_type: &str,
     layers: &[Layer],
-    annotations: BTreeMap<&str, String>,
+    annotations: &BTreeMap<&str, String>,
 ) -> Value {
     let empty_digest = format!("sha256:{}", hex(&sha2::Sha256::digest(EMPTY_CONFIG)));
     let layers: Vec<Value> = layers
@@ -706,7 +707,7 @@ mod tests {
             sha256: format!("sha256:{}", "b".repeat(64)),
             media_type: media_type("model/weights.onnx"),
         };
-        let manifest = manifest_json(MODEL_ARTIFACT_TYPE, &[layer], BTreeMap::new());
+        let manifest = manifest_json(MODEL_ARTIFACT_TYPE, &[layer], &BTreeMap::new());
         assert_eq!(manifest["layers"][0]["mediaType"], "application/vnd.onnx");
         let read = layers(&manifest, MODEL_ARTIFACT_TYPE).unwrap();
         assert_eq!(read[0].artifact.path, "model/weights.onnx");

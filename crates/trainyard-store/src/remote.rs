@@ -39,40 +39,7 @@ impl Remote {
         let (store, base): (Arc<dyn ObjectStore>, String) = match url {
             StoreUrl::Azure {
                 account, container, ..
-            } => {
-                let mut builder = MicrosoftAzureBuilder::new();
-                for (key, value) in env.with_prefix("AZURE_") {
-                    if let Ok(key) = key.to_ascii_lowercase().parse::<AzureConfigKey>() {
-                        builder = builder.with_config(key, value);
-                    }
-                }
-                if let Some(endpoint) = env.get("IDENTITY_ENDPOINT").or(env.get("MSI_ENDPOINT")) {
-                    builder = builder.with_msi_endpoint(endpoint);
-                }
-                if let Some(account) = account {
-                    builder = builder.with_account(account);
-                }
-                let account = account
-                    .as_deref()
-                    .or(env.get("AZURE_STORAGE_ACCOUNT_NAME"))
-                    .ok_or_else(|| {
-                        config("no storage account: set AZURE_STORAGE_ACCOUNT_NAME, or write https://<account>.blob.core.windows.net/<container>/<prefix>".to_owned())
-                    })?;
-                // A custom endpoint (Azurite, a private or sovereign cloud) is
-                // where the objects really are.
-                let endpoint = env
-                    .get("AZURE_STORAGE_ENDPOINT")
-                    .or(env.get("AZURE_ENDPOINT"))
-                    .map_or_else(
-                        || format!("https://{account}.blob.core.windows.net"),
-                        |endpoint| endpoint.trim_end_matches('/').to_owned(),
-                    );
-                let store = builder
-                    .with_container_name(container)
-                    .build()
-                    .map_err(|error| config(error.to_string()))?;
-                (Arc::new(store), format!("{endpoint}/{container}"))
-            }
+            } => azure(account.as_deref(), container, env).map_err(config)?,
             StoreUrl::S3 { bucket, .. } => {
                 let mut builder = AmazonS3Builder::new();
                 for (key, value) in env.with_prefix("AWS_") {
@@ -140,7 +107,7 @@ impl Remote {
         relative
             .split('/')
             .filter(|part| !part.is_empty())
-            .fold(self.root.clone(), |key, part| key.join(part))
+            .fold(self.root.clone(), Key::join)
     }
 
     /// The full URL of `key`, for messages.
@@ -183,4 +150,40 @@ impl Remote {
             source,
         }
     }
+}
+
+/// An Azure Blob client and the container's URL: a custom endpoint (Azurite,
+/// a private or sovereign cloud) is where the objects really are.
+fn azure(
+    account: Option<&str>,
+    container: &str,
+    env: &Env,
+) -> Result<(Arc<dyn ObjectStore>, String), String> {
+    let mut builder = MicrosoftAzureBuilder::new();
+    for (key, value) in env.with_prefix("AZURE_") {
+        if let Ok(key) = key.to_ascii_lowercase().parse::<AzureConfigKey>() {
+            builder = builder.with_config(key, value);
+        }
+    }
+    if let Some(endpoint) = env.get("IDENTITY_ENDPOINT").or(env.get("MSI_ENDPOINT")) {
+        builder = builder.with_msi_endpoint(endpoint);
+    }
+    if let Some(account) = account {
+        builder = builder.with_account(account);
+    }
+    let account = account
+        .or(env.get("AZURE_STORAGE_ACCOUNT_NAME"))
+        .ok_or("no storage account: set AZURE_STORAGE_ACCOUNT_NAME, or write https://<account>.blob.core.windows.net/<container>/<prefix>")?;
+    let endpoint = env
+        .get("AZURE_STORAGE_ENDPOINT")
+        .or(env.get("AZURE_ENDPOINT"))
+        .map_or_else(
+            || format!("https://{account}.blob.core.windows.net"),
+            |endpoint| endpoint.trim_end_matches('/').to_owned(),
+        );
+    let store = builder
+        .with_container_name(container)
+        .build()
+        .map_err(|error| error.to_string())?;
+    Ok((Arc::new(store), format!("{endpoint}/{container}")))
 }

@@ -7,7 +7,8 @@
 //! (moto, kserve-storage, oras), /usr/bin/docker-registry. Without one, a test
 //! is skipped on a developer's machine and fails under CI (`CI=true`).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Each test is one server's whole scenario, read top to bottom.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -566,7 +567,7 @@ fn killed_upload_child() {
     let mut source = Broken {
         content: io::Cursor::new(content),
         good: PART_SIZE as u64 + (1 << 20),
-        stall: Some((PathBuf::from(marker), Duration::from_secs(60))),
+        stall: Some((PathBuf::from(marker), Duration::from_mins(1))),
     };
     let _ = store.put_verified("big.bin", &mut source, &digest, size);
 }
@@ -722,10 +723,13 @@ fn oci_artifacts_in_a_docker_distribution_registry() {
 
 fn sha256_hex(content: &[u8]) -> String {
     use sha2::Digest as _;
+    use std::fmt::Write as _;
     sha2::Sha256::digest(content)
         .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+        .fold(String::new(), |mut text, byte| {
+            write!(text, "{byte:02x}").unwrap();
+            text
+        })
 }
 
 // --------------------------------------------------------------- datasets

@@ -299,22 +299,8 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
         }
     }
 
-    if let Some(artifacts) = &manifest.artifacts
-        && let Err(error) = artifacts.store_url()
-    {
-        let mut config_error = ConfigError::new(file, "bad-store-url", error.to_string())
-            .with_key_path("artifacts.store");
-        if let Some(help) = error.help {
-            config_error = config_error.with_help(help);
-        }
-        if let Some(span) = super::locate::locate_nearest_key(source, &["artifacts", "store"]) {
-            config_error = config_error.at(source, span);
-            if error.has_secret {
-                // The line holds the credential: point at it, never echo it.
-                config_error.source_line = None;
-            }
-        }
-        return Err(config_error);
+    if let Some(artifacts) = &manifest.artifacts {
+        check_store_url(artifacts, source, file)?;
     }
 
     if let Some(train) = &manifest.train
@@ -324,6 +310,30 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
         return Err(fail(&path, broken.rule, broken.message));
     }
     Ok(())
+}
+
+/// `artifacts.store` must parse; a URL carrying a credential is located but
+/// its line is not echoed.
+fn check_store_url(
+    artifacts: &super::Artifacts,
+    source: &str,
+    file: &str,
+) -> Result<(), ConfigError> {
+    let Err(error) = artifacts.store_url() else {
+        return Ok(());
+    };
+    let mut config_error = ConfigError::new(file, "bad-store-url", error.to_string())
+        .with_key_path("artifacts.store");
+    if let Some(help) = error.help {
+        config_error = config_error.with_help(help);
+    }
+    if let Some(span) = super::locate::locate_nearest_key(source, &["artifacts", "store"]) {
+        config_error = config_error.at(source, span);
+        if error.has_secret {
+            config_error.source_line = None;
+        }
+    }
+    Err(config_error)
 }
 
 #[cfg(test)]
