@@ -322,8 +322,8 @@ fn check_store_url(
     let Err(error) = artifacts.store_url() else {
         return Ok(());
     };
-    let mut config_error = ConfigError::new(file, "bad-store-url", error.to_string())
-        .with_key_path("artifacts.store");
+    let mut config_error =
+        ConfigError::new(file, "bad-store-url", error.to_string()).with_key_path("artifacts.store");
     if let Some(help) = error.help {
         config_error = config_error.with_help(help);
     }
