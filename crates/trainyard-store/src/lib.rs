@@ -82,3 +82,42 @@ pub fn open_default(
         None => Ok(Box::new(LocalStore::in_project(project_root))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use trainyard_core::{ExitStatus, StepError};
+
+    #[test]
+    fn open_picks_the_store_the_url_names() {
+        let temp = tempfile::tempdir().unwrap();
+        let env = Env::empty();
+        let local = open_default(None, temp.path(), &env).unwrap();
+        assert!(local.location().ends_with(".trainyard/artifacts"));
+        let folder = open("models", temp.path(), &env).unwrap();
+        assert_eq!(folder.location(), temp.path().join("models").display().to_string());
+        let url = format!("file://{}/bucket/team", temp.path().display());
+        let file = open(&url, temp.path(), &env).unwrap();
+        assert_eq!(file.location(), url);
+        let oci = open("oci://127.0.0.1:5000/acme/models", temp.path(), &env).unwrap();
+        assert_eq!(oci.location(), "oci://127.0.0.1:5000/acme/models");
+        // Azure needs an account: a configuration error (exit 2) that says so.
+        let error = open("az://models", temp.path(), &env).unwrap_err();
+        assert!(error.to_string().contains("AZURE_STORAGE_ACCOUNT_NAME"), "{error}");
+        assert_eq!(StepError::from(error).exit_status(), ExitStatus::Usage);
+        let error = open("s3://b/x?sig=SECRET", temp.path(), &env).unwrap_err();
+        assert!(!error.to_string().contains("SECRET"));
+    }
+
+    #[test]
+    fn a_corrupt_artifact_is_an_environment_failure() {
+        let error = StoreError::Corrupt {
+            digest: "a".repeat(64),
+            actual: "b".repeat(64),
+            location: "s3://b/x".to_owned(),
+        };
+        assert_eq!(StepError::from(error).exit_status(), ExitStatus::Environment);
+    }
+}
