@@ -97,7 +97,10 @@ mod tests {
         let local = open_default(None, temp.path(), &env).unwrap();
         assert!(local.location().ends_with(".trainyard/artifacts"));
         let folder = open("models", temp.path(), &env).unwrap();
-        assert_eq!(folder.location(), temp.path().join("models").display().to_string());
+        assert_eq!(
+            folder.location(),
+            temp.path().join("models").display().to_string()
+        );
         let url = format!("file://{}/bucket/team", temp.path().display());
         let file = open(&url, temp.path(), &env).unwrap();
         assert_eq!(file.location(), url);
@@ -105,7 +108,10 @@ mod tests {
         assert_eq!(oci.location(), "oci://127.0.0.1:5000/acme/models");
         // Azure needs an account: a configuration error (exit 2) that says so.
         let error = open("az://models", temp.path(), &env).unwrap_err();
-        assert!(error.to_string().contains("AZURE_STORAGE_ACCOUNT_NAME"), "{error}");
+        assert!(
+            error.to_string().contains("AZURE_STORAGE_ACCOUNT_NAME"),
+            "{error}"
+        );
         assert_eq!(StepError::from(error).exit_status(), ExitStatus::Usage);
         let error = open("s3://b/x?sig=SECRET", temp.path(), &env).unwrap_err();
         assert!(!error.to_string().contains("SECRET"));
@@ -118,6 +124,9 @@ mod tests {
             actual: "b".repeat(64),
             location: "s3://b/x".to_owned(),
         };
-        assert_eq!(StepError::from(error).exit_status(), ExitStatus::Environment);
+        assert_eq!(
+            StepError::from(error).exit_status(),
+            ExitStatus::Environment
+        );
     }
 }
