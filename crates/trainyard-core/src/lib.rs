@@ -10,8 +10,10 @@ pub mod fs;
 pub mod manifest;
 pub mod markdown;
 pub mod report;
+pub mod store_url;
 
 pub use diagnostic::{ConfigError, SourceSpan};
 pub use exit::{ExitStatus, StepError};
 pub use manifest::Manifest;
 pub use report::{Conclusion, Finding, Location, Report, Severity};
+pub use store_url::{StoreUrl, StoreUrlError};

@@ -19,8 +19,8 @@ use std::time::Duration;
 use git2::{ErrorCode, FileMode, Oid, Repository, Signature, Tree};
 
 use crate::record::{AliasMove, Deployment, ModelVersion, RunId, RunRecord, TagChange};
-use crate::store::ArtifactRef;
 use crate::{Ledger, LedgerError};
+use trainyard_store::ArtifactRef;
 
 /// The ref holding every run.
 pub const RUNS_REF: &str = "refs/trainyard/runs";
@@ -381,7 +381,7 @@ impl Ledger for GitLedger {
         artifact: &ArtifactRef,
     ) -> Result<ModelVersion, LedgerError> {
         validate_name("model name", model)?;
-        crate::store::validate_digest(&artifact.digest).map_err(|_| {
+        trainyard_store::validate_digest(&artifact.digest).map_err(|_| {
             LedgerError::InvalidDigest {
                 value: artifact.digest.clone(),
             }

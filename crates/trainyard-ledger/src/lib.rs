@@ -8,15 +8,15 @@
 //! compare-and-swap retried on a lost race, so concurrent writers never lose
 //! a record. See `docs/steps/ledger.md` for the layout and guarantees.
 //!
-//! Model files go to an [`ArtifactStore`], content-addressed by BLAKE3
-//! ([`LocalStore`] by default, `.trainyard/artifacts`).
+//! Model files go to an [`ArtifactStore`] (the `trainyard-store` crate,
+//! re-exported here), content-addressed by BLAKE3 ([`LocalStore`] by
+//! default, `.trainyard/artifacts`).
 
 mod error;
 mod float;
 mod git;
 mod id;
 mod record;
-mod store;
 mod sync;
 
 use std::collections::BTreeMap;
@@ -27,11 +27,12 @@ pub use record::{
     AliasMove, CiInfo, Deployment, DeploymentKind, GitInfo, ModelVersion, Outcome, RunId, RunMode,
     RunRecord, TagChange, Timestamp,
 };
-pub use store::{
+// The artifact store moved to trainyard-store; these keep `trainyard_ledger::…` paths working.
+pub use sync::{RefSync, SyncReport};
+pub use trainyard_store::{
     ArtifactRef, ArtifactStore, DEFAULT_STORE_DIR, LocalStore, StoreError, digest_file, object_key,
     validate_digest,
 };
-pub use sync::{RefSync, SyncReport};
 
 /// The alias of the model version production runs: it follows the last
 /// environment's promotions and is what challengers are compared with.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::ArtifactRef;
+use trainyard_store::ArtifactRef;
 
 /// A point in time, always UTC (RFC 3339 in JSON).
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

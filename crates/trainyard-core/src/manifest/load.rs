@@ -299,6 +299,10 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
         }
     }
 
+    if let Some(artifacts) = &manifest.artifacts {
+        check_store_url(artifacts, source, file)?;
+    }
+
     if let Some(train) = &manifest.train
         && let Err(broken) = train.check()
     {
@@ -306,6 +310,30 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
         return Err(fail(&path, broken.rule, broken.message));
     }
     Ok(())
+}
+
+/// `artifacts.store` must parse; a URL carrying a credential is located but
+/// its line is not echoed.
+fn check_store_url(
+    artifacts: &super::Artifacts,
+    source: &str,
+    file: &str,
+) -> Result<(), ConfigError> {
+    let Err(error) = artifacts.store_url() else {
+        return Ok(());
+    };
+    let mut config_error =
+        ConfigError::new(file, "bad-store-url", error.to_string()).with_key_path("artifacts.store");
+    if let Some(help) = error.help {
+        config_error = config_error.with_help(help);
+    }
+    if let Some(span) = super::locate::locate_nearest_key(source, &["artifacts", "store"]) {
+        config_error = config_error.at(source, span);
+        if error.has_secret {
+            config_error.source_line = None;
+        }
+    }
+    Err(config_error)
 }
 
 #[cfg(test)]
@@ -382,6 +410,36 @@ mod tests {
         let error = parse("version: 2\nproject:\n  name: demo\n", "trainyard.yaml").unwrap_err();
         assert_eq!(error.rule, "unsupported-version");
         assert_eq!(error.span.unwrap().line, 1);
+    }
+
+    #[test]
+    fn a_malformed_store_url_is_located_and_a_credential_never_echoed() {
+        let source =
+            "version: 1\nproject:\n  name: demo\nartifacts:\n  store: s3://My_Bucket/models\n";
+        let error = parse(source, "trainyard.yaml").unwrap_err();
+        assert_eq!(error.rule, "bad-store-url");
+        assert_eq!(error.span, Some(SourceSpan { line: 5, column: 3 }));
+        assert!(
+            error.message.contains("not a bucket name"),
+            "{}",
+            error.message
+        );
+        assert_eq!(
+            error.source_line.as_deref(),
+            Some("  store: s3://My_Bucket/models")
+        );
+
+        let source = "version: 1\nproject:\n  name: demo\nartifacts:\n  store: https://acct1.blob.core.windows.net/m?sig=SECRET\n";
+        let error = parse(source, "trainyard.yaml").unwrap_err();
+        assert_eq!(error.span.unwrap().line, 5);
+        assert!(!format!("{error:?}").contains("SECRET"), "{error:?}");
+
+        let source = "version: 1\nproject:\n  name: demo\nartifacts:\n  store: az://models/team\n";
+        let manifest = parse(source, "trainyard.yaml").unwrap();
+        assert_eq!(
+            manifest.artifacts.unwrap().store_url().unwrap().to_string(),
+            "az://models/team"
+        );
     }
 
     #[test]

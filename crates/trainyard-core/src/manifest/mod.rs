@@ -59,6 +59,28 @@ pub struct Manifest {
     pub environments: Vec<Environment>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iac: Option<Iac>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifacts: Option<Artifacts>,
+}
+
+/// Where full runs publish model files (content-addressed by BLAKE3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Artifacts {
+    /// The artifact store: `az://container/prefix` (Azure Blob or ADLS Gen2),
+    /// `s3://bucket/prefix` (S3 or S3-compatible), `gs://bucket/prefix`,
+    /// `file:///path`, `oci://registry/repository`, or a folder in the project
+    /// (default `.trainyard/artifacts`). Credentials come from the environment,
+    /// never from this file (see docs/storage.md).
+    #[schemars(length(min = 1))]
+    pub store: String,
+}
+
+impl Artifacts {
+    /// The parsed store URL (checked when the manifest is loaded).
+    pub fn store_url(&self) -> Result<crate::StoreUrl, crate::StoreUrlError> {
+        crate::StoreUrl::parse(&self.store)
+    }
 }
 
 /// Who this project is.

@@ -1,167 +1,18 @@
-//! The artifact store: model files kept by their BLAKE3 digest, so the same
-//! bytes are stored once and a digest in the ledger always finds them.
-//!
-//! The trait speaks in digests and files, not paths inside a folder, so an
-//! object store (Azure Blob, S3 through `object_store`) can implement it with
-//! the same key layout ([`object_key`]).
+//! The local store: a content-addressed folder, the default for a terminal
+//! (`.trainyard/artifacts` in the project).
 
-use std::fmt;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use crate::StoreError;
+use crate::artifact::{
+    ArtifactRef, ArtifactStore, copy_hashing, object_key, persist, temporary_beside,
+    validate_digest,
+};
 
 /// The default store folder, relative to the project root.
 pub const DEFAULT_STORE_DIR: &str = ".trainyard/artifacts";
-
-/// A stored file: where the run wrote it, and what it is.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct ArtifactRef {
-    /// The file's path relative to the run's output folder, `/`-separated (`model/model.joblib`).
-    pub path: String,
-    /// BLAKE3 of the content, 64 lowercase hex characters.
-    pub digest: String,
-    /// Size in bytes.
-    pub size: u64,
-}
-
-/// Why the store could not put or get a file.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("{action} {path}: {source}")]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
-    #[error("no artifact with digest {digest} in the store at {store}")]
-    NotFound { digest: String, store: String },
-    #[error(
-        "the stored artifact {digest} is corrupt (its content hashes to {actual}); delete {path} and store it again"
-    )]
-    Corrupt {
-        digest: String,
-        actual: String,
-        path: PathBuf,
-    },
-    #[error("`{value}` is not a BLAKE3 digest (64 lowercase hex characters)")]
-    InvalidDigest { value: String },
-}
-
-impl StoreError {
-    fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        Self::Io {
-            action,
-            path: path.into(),
-            source,
-        }
-    }
-}
-
-/// Where model files live, addressed by content.
-pub trait ArtifactStore: fmt::Debug + Send + Sync {
-    /// Stores the file at `file`, recorded under the name `path` (relative to
-    /// the run's output folder). Storing the same bytes twice stores them once.
-    fn put(&self, path: &str, file: &Path) -> Result<ArtifactRef, StoreError>;
-
-    /// Writes the artifact with `digest` to `destination` (atomically: a
-    /// temporary file beside it, checked against the digest, then renamed).
-    fn get(&self, digest: &str, destination: &Path) -> Result<(), StoreError>;
-
-    /// Whether an artifact with `digest` is stored.
-    fn exists(&self, digest: &str) -> Result<bool, StoreError>;
-
-    /// Stores every file under `folder` (recursively, in path order), each
-    /// recorded under its path relative to `folder`.
-    fn put_dir(&self, folder: &Path) -> Result<Vec<ArtifactRef>, StoreError> {
-        let mut files = Vec::new();
-        collect_files(folder, folder, &mut files)?;
-        files.sort();
-        files
-            .iter()
-            .map(|(name, file)| self.put(name, file))
-            .collect()
-    }
-}
-
-fn collect_files(
-    root: &Path,
-    folder: &Path,
-    files: &mut Vec<(String, PathBuf)>,
-) -> Result<(), StoreError> {
-    let entries = std::fs::read_dir(folder).map_err(|e| StoreError::io("reading", folder, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| StoreError::io("reading", folder, e))?;
-        let path = entry.path();
-        let kind = entry
-            .file_type()
-            .map_err(|e| StoreError::io("reading", &path, e))?;
-        if kind.is_dir() {
-            collect_files(root, &path, files)?;
-        } else if kind.is_file() {
-            let relative = path.strip_prefix(root).unwrap_or(&path);
-            let name = relative
-                .components()
-                .map(|part| part.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            files.push((name, path));
-        }
-    }
-    Ok(())
-}
-
-/// The key of an artifact in any store: `ab/abcdef…` (two-character shards
-/// keep folders and object listings small).
-pub fn object_key(digest: &str) -> String {
-    format!("{}/{digest}", &digest[..2])
-}
-
-/// Checks that `digest` is 64 lowercase hex characters.
-pub fn validate_digest(digest: &str) -> Result<(), StoreError> {
-    if digest.len() == 64
-        && digest
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    {
-        Ok(())
-    } else {
-        Err(StoreError::InvalidDigest {
-            value: digest.to_owned(),
-        })
-    }
-}
-
-/// BLAKE3 of a file, streamed.
-pub fn digest_file(file: &Path) -> Result<(String, u64), StoreError> {
-    let mut reader = File::open(file).map_err(|e| StoreError::io("opening", file, e))?;
-    let mut hasher = blake3::Hasher::new();
-    let size = copy_hashing(&mut reader, &mut io::sink(), &mut hasher)
-        .map_err(|e| StoreError::io("reading", file, e))?;
-    Ok((hasher.finalize().to_hex().to_string(), size))
-}
-
-fn copy_hashing(
-    reader: &mut impl Read,
-    writer: &mut impl Write,
-    hasher: &mut blake3::Hasher,
-) -> io::Result<u64> {
-    let mut buffer = vec![0_u8; 1 << 16];
-    let mut total = 0_u64;
-    loop {
-        let read = match reader.read(&mut buffer) {
-            Ok(0) => return Ok(total),
-            Ok(read) => read,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
-        };
-        hasher.update(&buffer[..read]);
-        writer.write_all(&buffer[..read])?;
-        total += read as u64;
-    }
-}
 
 /// A content-addressed folder: `<root>/<first two hex>/<digest>`.
 #[derive(Debug, Clone)]
@@ -239,15 +90,7 @@ impl ArtifactStore for LocalStore {
             }
             Err(error) => return Err(StoreError::io("opening", &stored, error)),
         };
-        let folder = match destination.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&folder).map_err(|e| StoreError::io("creating", &folder, e))?;
-        let mut temporary = tempfile::Builder::new()
-            .prefix(".trainyard-")
-            .tempfile_in(&folder)
-            .map_err(|e| StoreError::io("creating a temporary file in", &folder, e))?;
+        let mut temporary = temporary_beside(destination)?;
         let mut hasher = blake3::Hasher::new();
         copy_hashing(&mut source, temporary.as_file_mut(), &mut hasher)
             .map_err(|e| StoreError::io("copying", &stored, e))?;
@@ -256,18 +99,25 @@ impl ArtifactStore for LocalStore {
             return Err(StoreError::Corrupt {
                 digest: digest.to_owned(),
                 actual,
-                path: stored,
+                location: stored.display().to_string(),
             });
         }
-        temporary
-            .persist(destination)
-            .map_err(|e| StoreError::io("writing", destination, e.error))?;
-        Ok(())
+        persist(temporary, destination)
     }
 
     fn exists(&self, digest: &str) -> Result<bool, StoreError> {
         validate_digest(digest)?;
         Ok(self.path_of(digest).is_file())
+    }
+
+    fn location(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn uri(&self, artifact: &ArtifactRef) -> String {
+        let path = self.path_of(&artifact.digest);
+        let absolute = std::path::absolute(&path).unwrap_or(path);
+        format!("file://{}", absolute.display())
     }
 }
 
@@ -276,6 +126,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::artifact::{collect_files, digest_file};
 
     #[test]
     fn storing_the_same_bytes_twice_stores_them_once_and_get_returns_them() {
