@@ -14,7 +14,7 @@ fn committed_schema_matches_the_manifest_types() {
     assert!(
         committed == generated,
         "schemas/trainyard.schema.json is out of date with the manifest types; \
-         regenerate it with `UPDATE_SCHEMA=1 cargo test --test schema` and commit it"
+         regenerate it with `UPDATE_SCHEMA=1 cargo test --test it schema::` and commit it"
     );
 }
 
