@@ -42,11 +42,13 @@ impl Fault {
         }
     }
 
+    #[must_use]
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
     }
 
+    #[must_use]
     pub fn message(mut self, message: &str) -> Self {
         self.body = json!({"message": message}).to_string();
         self
