@@ -2,17 +2,15 @@
 //! it sends, how it retries, and what it does when writes are refused.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod recording;
-
 use std::time::Duration;
 
-use recording::{Fault, RecordingServer};
 use serde_json::json;
 use trainyard_forge::{
     Annotation, AnnotationLevel, CheckConclusion, CheckRun, CheckRunOutput, CommitState,
     ForgeError, GitHub, GitHubConfig, PullRequestSpec, Repository, RetryPolicy, Token,
     sticky_marker,
 };
+use trainyard_testkit::recording::{Fault, RecordingServer};
 
 fn client(server: &RecordingServer) -> GitHub {
     client_with(&server.url, fast_retries())

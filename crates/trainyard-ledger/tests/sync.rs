@@ -9,8 +9,9 @@ mod support;
 use std::path::Path;
 
 use pretty_assertions::assert_eq;
-use support::{artifact, at, bare_remote, file_url, git, project, run};
+use support::{artifact, at, git, project, run};
 use trainyard_ledger::{Deployment, DeploymentKind, GitLedger, LEDGER_REFS, Ledger, RunRecord};
+use trainyard_testkit::git::{bare_remote, file_url};
 
 fn deployment(record: &RunRecord, version: u64, actor: &str) -> Deployment {
     Deployment {

@@ -1,37 +1,16 @@
-//! Real git repositories for the ledger's tests.
+//! Real git repositories for the ledger's tests (git itself through
+//! `trainyard_testkit::git`, the workspace's one git fixture helper), and run records.
 
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use trainyard_ledger::{
     ArtifactRef, CiInfo, GitInfo, Outcome, RunId, RunMode, RunRecord, Timestamp,
 };
-
-/// Runs git in `dir` with a fixed identity; panics with git's stderr on failure.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_AUTHOR_NAME", "Test Author")
-        .env("GIT_AUTHOR_EMAIL", "author@example.com")
-        .env("GIT_COMMITTER_NAME", "Test Author")
-        .env("GIT_COMMITTER_EMAIL", "author@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git must be installed to run the ledger tests");
-    assert!(
-        output.status.success(),
-        "git {args:?} failed in {}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_owned()
-}
+pub use trainyard_testkit::git::git;
 
 /// A project repository with one commit on `main`.
 pub fn project(parent: &Path, name: &str) -> PathBuf {
@@ -45,29 +24,6 @@ pub fn project(parent: &Path, name: &str) -> PathBuf {
     git(&dir, &["add", "trainyard.yaml", "train.py"]);
     git(&dir, &["commit", "-q", "-m", "initial"]);
     dir
-}
-
-/// A bare repository to push to, with `project`'s main pushed and `origin` set.
-pub fn bare_remote(parent: &Path, project: &Path) -> PathBuf {
-    let remote = parent.join("remote.git");
-    git(
-        parent,
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            remote.to_str().unwrap(),
-        ],
-    );
-    git(project, &["remote", "add", "origin", &file_url(&remote)]);
-    git(project, &["push", "-q", "origin", "main"]);
-    remote
-}
-
-pub fn file_url(path: &Path) -> String {
-    format!("file://{}", path.display())
 }
 
 pub fn at(text: &str) -> Timestamp {

@@ -1,0 +1,298 @@
+//! `trainyard config check` end to end: in a terminal, on GitHub Actions and
+//! on Azure Pipelines, for a valid manifest and for the mistakes people make.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set up should stop loudly
+
+use crate::common;
+
+use std::path::Path;
+
+use common::{example_project, trainyard, webhook};
+use predicates::prelude::*;
+
+const TYPO: &str = "version: 1\nproject:\n  nmae: demo\n";
+const WRONG_TYPE: &str = "version: 1\nproject:\n  name: demo\ndatasets:\n  train:\n    path: a.csv\n    sample:\n      rows: many\n";
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+#[test]
+fn the_example_manifest_passes() {
+    let project = example_project();
+    let assert = trainyard()
+        .current_dir(project.path())
+        .args(["config", "check"])
+        .assert()
+        .code(0);
+    insta::assert_snapshot!(String::from_utf8_lossy(&assert.get_output().stdout));
+}
+
+#[test]
+fn a_typo_exits_2_naming_line_and_nearest_key() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "trainyard.yaml", TYPO);
+    let assert = trainyard()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2);
+    insta::assert_snapshot!(String::from_utf8_lossy(&assert.get_output().stderr));
+}
+
+#[test]
+fn a_wrong_type_exits_2_naming_line_and_expected_type() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "trainyard.yaml", WRONG_TYPE);
+    trainyard()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("trainyard.yaml:8:13"))
+        .stderr(predicate::str::contains(
+            "`datasets.train.sample.rows` must be a whole number of zero or more, found the string \"many\"",
+        ));
+}
+
+#[test]
+fn a_missing_manifest_exits_2_and_says_how_to_fix_it() {
+    let dir = tempfile::tempdir().unwrap();
+    trainyard()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("trainyard.yaml"))
+        .stderr(predicate::str::contains("--manifest"));
+}
+
+#[test]
+fn an_unknown_flag_exits_2() {
+    trainyard()
+        .args(["config", "check", "--frobnicate"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn json_format_prints_one_report_document() {
+    let project = example_project();
+    let assert = trainyard()
+        .current_dir(project.path())
+        .args(["config", "check", "--format", "json"])
+        .assert()
+        .code(0);
+    let report: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(report["step"], "config check");
+    assert_eq!(report["conclusion"], "success");
+    assert_eq!(report["outputs"]["environments"], "dev,staging,prod");
+}
+
+#[test]
+fn json_format_reports_errors_as_one_document_with_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "trainyard.yaml", TYPO);
+    let assert = trainyard()
+        .current_dir(dir.path())
+        .args(["config", "check", "--format", "json"])
+        .assert()
+        .code(2);
+    let document: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    assert_eq!(document["error"]["exit-code"], 2);
+    assert_eq!(document["error"]["rule"], "unknown-key");
+    assert_eq!(document["error"]["location"]["line"], 3);
+}
+
+#[test]
+fn the_manifest_comes_from_a_flag_a_trainyard_variable_or_an_action_input() {
+    let project = example_project();
+    let sub = project.path().join("ml");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::rename(
+        project.path().join("trainyard.yaml"),
+        sub.join("pipeline.yaml"),
+    )
+    .unwrap();
+
+    trainyard()
+        .current_dir(project.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2);
+    trainyard()
+        .current_dir(project.path())
+        .args(["config", "check", "--manifest", "ml/pipeline.yaml"])
+        .assert()
+        .code(0);
+    trainyard()
+        .current_dir(project.path())
+        .env("TRAINYARD_MANIFEST", "ml/pipeline.yaml")
+        .args(["config", "check"])
+        .assert()
+        .code(0);
+    trainyard()
+        .current_dir(project.path())
+        .env("INPUT_MANIFEST", "ml/pipeline.yaml")
+        .args(["config", "check"])
+        .assert()
+        .code(0);
+}
+
+/// A simulated GitHub Actions step: the variables and files the runner provides.
+struct GitHubStep {
+    dir: tempfile::TempDir,
+}
+
+impl GitHubStep {
+    fn new(event_name: &str, payload: &serde_json::Value) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("event.json"),
+            serde_json::to_vec(payload).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("output"), "").unwrap();
+        std::fs::write(dir.path().join("summary"), "").unwrap();
+        let step = Self { dir };
+        std::fs::write(step.dir.path().join("event-name"), event_name).unwrap();
+        step
+    }
+
+    fn apply(&self, command: &mut assert_cmd::Command) {
+        let event_name = std::fs::read_to_string(self.dir.path().join("event-name")).unwrap();
+        command
+            .env("GITHUB_ACTIONS", "true")
+            .env("CI", "true")
+            .env("GITHUB_EVENT_NAME", event_name)
+            .env("GITHUB_EVENT_PATH", self.dir.path().join("event.json"))
+            .env("GITHUB_OUTPUT", self.dir.path().join("output"))
+            .env("GITHUB_STEP_SUMMARY", self.dir.path().join("summary"))
+            .env("GITHUB_REPOSITORY", "octo-org/breast-cancer")
+            .env("GITHUB_SHA", "ec26c3e57ca3a959ca5aad62de7213c562f8c821");
+    }
+
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap()
+    }
+}
+
+#[test]
+fn on_github_a_valid_manifest_writes_outputs_and_a_summary() {
+    let project = example_project();
+    let step = GitHubStep::new(
+        "pull_request",
+        &webhook("pull_request", |p| p["action"] == "opened"),
+    );
+    let mut command = trainyard();
+    step.apply(&mut command);
+    command
+        .current_dir(project.path())
+        .args(["config", "check"])
+        .assert()
+        .code(0);
+
+    let outputs = step.read("output");
+    assert!(outputs.contains("project=breast-cancer\n"), "{outputs}");
+    assert!(
+        outputs.contains("environments=dev,staging,prod\n"),
+        "{outputs}"
+    );
+    assert!(outputs.contains("conclusion=success\n"), "{outputs}");
+    let summary = step.read("summary");
+    assert!(
+        summary.contains("| environments | `dev`, `staging`, `prod` |"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn on_github_a_bad_manifest_is_annotated_on_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "trainyard.yaml", TYPO);
+    let step = GitHubStep::new(
+        "push",
+        &webhook("push", |p| p["ref"] == "refs/heads/master"),
+    );
+    let mut command = trainyard();
+    step.apply(&mut command);
+    let assert = command
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout);
+    let annotation = stdout
+        .lines()
+        .find(|line| line.starts_with("::error "))
+        .unwrap_or_else(|| panic!("no ::error annotation in:\n{stdout}"));
+    assert!(
+        annotation.contains("file=trainyard.yaml,line=3,col=3"),
+        "{annotation}"
+    );
+    assert!(
+        annotation.contains("unknown key `nmae` in `project`"),
+        "{annotation}"
+    );
+    assert!(annotation.contains("did you mean `name`?"), "{annotation}");
+}
+
+#[test]
+fn on_azure_outputs_summary_and_annotations_use_vso_commands() {
+    let project = example_project();
+    let agent_temp = tempfile::tempdir().unwrap();
+    let azure = |command: &mut assert_cmd::Command| {
+        command
+            .env("TF_BUILD", "True")
+            .env("AGENT_TEMPDIRECTORY", agent_temp.path())
+            .env("BUILD_REASON", "PullRequest")
+            .env("BUILD_SOURCEBRANCH", "refs/pull/7/merge")
+            .env(
+                "BUILD_SOURCEVERSION",
+                "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+            )
+            .env("SYSTEM_PULLREQUEST_PULLREQUESTID", "7")
+            .env("SYSTEM_PULLREQUEST_SOURCEBRANCH", "refs/heads/feature")
+            .env("SYSTEM_PULLREQUEST_TARGETBRANCH", "refs/heads/main");
+    };
+
+    let mut command = trainyard();
+    azure(&mut command);
+    let assert = command
+        .current_dir(project.path())
+        .args(["config", "check"])
+        .assert()
+        .code(0);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout);
+    assert!(
+        stdout.contains("##vso[task.setvariable variable=project;isOutput=true]breast-cancer\n"),
+        "{stdout}"
+    );
+    let summary_line = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("##vso[task.uploadsummary]"))
+        .unwrap_or_else(|| panic!("no uploadsummary in:\n{stdout}"));
+    let summary = std::fs::read_to_string(summary_line).unwrap();
+    assert!(
+        summary.contains("| environments | `dev`, `staging`, `prod` |"),
+        "{summary}"
+    );
+
+    write(project.path(), "trainyard.yaml", TYPO);
+    let mut command = trainyard();
+    azure(&mut command);
+    let assert = command
+        .current_dir(project.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout);
+    let issue = stdout
+        .lines()
+        .find(|line| line.starts_with("##vso[task.logissue type=error;"))
+        .unwrap_or_else(|| panic!("no logissue in:\n{stdout}"));
+    assert!(
+        issue.contains("sourcepath=trainyard.yaml;linenumber=3;columnnumber=3"),
+        "{issue}"
+    );
+    assert!(issue.contains("did you mean `name`?"), "{issue}");
+}
