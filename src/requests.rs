@@ -331,3 +331,15 @@ pub struct ModelTagRequest {
     pub tags: Vec<String>,
     pub reason: String,
 }
+
+/// `model get [NAME[@VERSION|@ALIAS]] [--env E] [-o DIR]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelGetRequest {
+    /// `NAME@VERSION`, `NAME@ALIAS`, a bare version or alias of the
+    /// manifest's model; the champion when unset.
+    pub target: Option<String>,
+    /// The version this environment runs (its alias) instead of a version.
+    pub env: Option<String>,
+    /// Where to write the files; `.trainyard/models/<model>/<version>` when unset.
+    pub output: Option<PathBuf>,
+}

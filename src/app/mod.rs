@@ -13,6 +13,7 @@ pub mod ledger;
 pub mod log;
 pub mod paths;
 pub mod promotion;
+pub mod store;
 pub mod training;
 pub mod validation;
 

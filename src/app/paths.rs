@@ -9,6 +9,8 @@ pub const SCHEMAS_DIR: &str = ".trainyard/schemas";
 pub const SAMPLES_DIR: &str = ".trainyard/samples";
 /// The fingerprint stat cache: a file's size and time against its digest.
 pub const STAT_CACHE: &str = ".trainyard/cache/fingerprints.json";
+/// Where `model get` writes: `<MODELS_DIR>/<model>/<version>/`.
+pub const MODELS_DIR: &str = ".trainyard/models";
 /// Where runs write: `<RUNS_DIR>/<run id>/`.
 pub const RUNS_DIR: &str = ".trainyard/runs";
 

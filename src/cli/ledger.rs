@@ -4,8 +4,8 @@
 use clap::{Args, Subcommand};
 
 use crate::requests::{
-    DEFAULT_REMOTE, DEFAULT_RUNS_LIMIT, LedgerSyncRequest, ModelAliasRequest, ModelListRequest,
-    ModelShowRequest, ModelTagRequest, RunsListRequest, RunsShowRequest,
+    DEFAULT_REMOTE, DEFAULT_RUNS_LIMIT, LedgerSyncRequest, ModelAliasRequest, ModelGetRequest,
+    ModelListRequest, ModelShowRequest, ModelTagRequest, RunsListRequest, RunsShowRequest,
 };
 use crate::steps::Request;
 
@@ -56,6 +56,22 @@ pub enum ModelCommand {
     Alias(ModelAliasArgs),
     /// Set tags (key=value) on a model version; each change is recorded.
     Tag(ModelTagArgs),
+    /// Download a model version's files from the artifact store, each checked
+    /// against its digest (the champion by default).
+    Get(ModelGetArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ModelGetArgs {
+    /// `NAME@VERSION`, `NAME@ALIAS`, or a bare version or alias of the manifest's model.
+    #[arg(env = "TRAINYARD_MODEL")]
+    pub target: Option<String>,
+    /// The version this environment runs (instead of naming one).
+    #[arg(long, env = "TRAINYARD_ENV", conflicts_with = "target")]
+    pub env: Option<String>,
+    /// Where to write the files; `.trainyard/models/<model>/<version>` beside the manifest by default.
+    #[arg(long, short, env = "TRAINYARD_OUTPUT")]
+    pub output: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +149,11 @@ impl From<ModelCommand> for Request {
                 target: args.target,
                 tags: args.tags,
                 reason: args.reason,
+            }),
+            ModelCommand::Get(args) => Self::ModelGet(ModelGetRequest {
+                target: args.target,
+                env: args.env,
+                output: args.output,
             }),
         }
     }

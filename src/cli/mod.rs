@@ -336,6 +336,7 @@ mod tests {
             "model show m",
             "model alias m 1 a --reason r",
             "model tag m@1 k=v",
+            "model get",
         ];
         let mut steps: Vec<Step> = commands
             .iter()

@@ -19,6 +19,7 @@ mod iac_check;
 mod iac_render;
 mod ledger_sync;
 mod model;
+mod model_get;
 mod promote;
 mod quickstart;
 mod report;
@@ -34,10 +35,10 @@ use crate::app::StepContext;
 use crate::requests::{
     CompareRequest, ConfigCheckRequest, DataDriftRequest, DataFingerprintRequest,
     DataInferSchemaRequest, DataMergeRequest, DataSampleRequest, DataValidateRequest, GateRequest,
-    IacCheckRequest, IacRenderRequest, LedgerSyncRequest, ModelAliasRequest, ModelListRequest,
-    ModelShowRequest, ModelTagRequest, PromoteRequest, QuickstartRequest, ReportRequest,
-    ReproduceRequest, RollbackRequest, RunsListRequest, RunsShowRequest, StatusRequest,
-    TrainRequest,
+    IacCheckRequest, IacRenderRequest, LedgerSyncRequest, ModelAliasRequest, ModelGetRequest,
+    ModelListRequest, ModelShowRequest, ModelTagRequest, PromoteRequest, QuickstartRequest,
+    ReportRequest, ReproduceRequest, RollbackRequest, RunsListRequest, RunsShowRequest,
+    StatusRequest, TrainRequest,
 };
 
 /// Whether a step judges the change: a judging step gets a check run and a
@@ -128,6 +129,7 @@ registry! {
     ModelShow(ModelShowRequest) => model::show, "model show", Bookkeeping;
     ModelAlias(ModelAliasRequest) => model::alias, "model alias", Bookkeeping;
     ModelTag(ModelTagRequest) => model::tag, "model tag", Bookkeeping;
+    ModelGet(ModelGetRequest) => model_get::run, "model get", Bookkeeping;
 }
 
 impl Step {

@@ -29,6 +29,7 @@ pub fn run(request: &PromoteRequest, context: &StepContext) -> Result<Report, St
         model: judged.version.model.clone(),
         version: judged.version.version,
         digest: judged.version.artifact.digest.clone(),
+        uri: judged.run.model_uri.clone(),
         run: judged.run.id.to_string(),
         commit: Some(judged.run.git.commit.clone()).filter(|commit| !commit.is_empty()),
         verdict: Some(judged.verdict.digest()),

@@ -40,6 +40,7 @@ pub fn run(request: &RollbackRequest, context: &StepContext) -> Result<Report, S
         model: entry.model.clone(),
         version: entry.version,
         digest: entry.digest.clone(),
+        uri: run.model_uri.clone(),
         run: entry.run_id.to_string(),
         commit: Some(run.git.commit.clone()).filter(|commit| !commit.is_empty()),
         verdict: entry.verdict_digest.clone(),

@@ -15,13 +15,15 @@ use trainyard_ci::{CiContext, Trigger};
 use trainyard_core::manifest::Train;
 use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
 use trainyard_ledger::{
-    ArtifactRef, ArtifactStore, GitInfo, Ledger, LocalStore, ModelVersion, Outcome, RunMode,
+    ArtifactRef, ArtifactStore, GitInfo, GitLedger, Ledger, ModelVersion, Outcome, RunId, RunMode,
     RunRecord,
 };
+use trainyard_store::{ModelRelease, StoreError};
 
 use super::Step;
 use crate::app::git::{ci_info, default_branch, git_info, tool_versions};
 use crate::app::ledger::{self, ledger_error};
+use crate::app::store;
 use crate::app::training::{Execution, Plan, execute, train_section};
 use crate::app::{Project, StepContext};
 use crate::requests::TrainRequest;
@@ -55,17 +57,18 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
     let mut execution = execute(&plan, &context.log)?;
 
     let mut findings = std::mem::take(&mut execution.findings);
-    let mut artifacts = Vec::new();
-    if execution.outcome.is_success()
-        && let Some(model) = &project.manifest.model
-    {
-        let store = LocalStore::in_project(&project.root);
-        match store_model(&store, &execution.output_dir, &model.path) {
-            Ok(stored) => artifacts = stored,
-            Err(reason) => execution.outcome = Outcome::Failed { reason },
-        }
-    }
-
+    let Stored {
+        artifacts,
+        model_uri,
+        error: upload_error,
+    } = store_run_model(
+        &project,
+        context,
+        &ledger,
+        &mut execution,
+        mode,
+        &git.commit,
+    )?;
     let record = RunRecord {
         id: execution.id.clone(),
         project: project.manifest.project.name.clone(),
@@ -82,8 +85,16 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
         duration: execution.duration,
         outcome: execution.outcome.clone(),
         artifacts: artifacts.clone(),
+        store: store::recorded_url(&project),
+        model_uri,
     };
     ledger.append_run(&record).map_err(ledger_error)?;
+    if let Some(error) = upload_error {
+        return Err(StepError::Environment(format!(
+            "run {} is recorded as failed and nothing was registered: {error}",
+            record.id
+        )));
+    }
 
     let mut registered = None;
     let mut challenger = false;
@@ -168,29 +179,145 @@ pub(crate) fn merge_params(
     Ok(params)
 }
 
-/// Stores `model.path` (a file, or every file of a folder) content-addressed.
+/// What a run left in the artifact store.
+struct Stored {
+    artifacts: Vec<ArtifactRef>,
+    model_uri: Option<String>,
+    /// Why the store refused the model: the run is recorded as failed,
+    /// nothing is registered, and the step ends with exit 3.
+    error: Option<StepError>,
+}
+
+/// Stores a successful run's model in the project's store; a full run also
+/// publishes the deployable copy (the folder a deployment downloads) under
+/// the version it will be registered as.
+fn store_run_model(
+    project: &Project,
+    context: &StepContext,
+    ledger: &GitLedger,
+    execution: &mut Execution,
+    mode: RunMode,
+    commit: &str,
+) -> Result<Stored, StepError> {
+    let mut stored = Stored {
+        artifacts: Vec::new(),
+        model_uri: None,
+        error: None,
+    };
+    let Some(model) = project
+        .manifest
+        .model
+        .as_ref()
+        .filter(|_| execution.outcome.is_success())
+    else {
+        return Ok(stored);
+    };
+    let publish_as = (mode == RunMode::Full)
+        .then(|| next_version(ledger, &model.name))
+        .transpose()?;
+    let result = store::open(project, context).and_then(|store| {
+        store_model(
+            store.as_ref(),
+            &execution.output_dir,
+            &model.path,
+            publish_as.map(|version| (model.name.as_str(), version, &execution.id, commit)),
+        )
+        .map_err(|error| {
+            StepError::Environment(format!(
+                "storing the model in {}: {error}",
+                store.location()
+            ))
+        })
+    });
+    match result {
+        Ok((artifacts, uri)) => {
+            stored.artifacts = artifacts;
+            stored.model_uri = uri;
+        }
+        Err(error) => {
+            execution.outcome = Outcome::Failed {
+                reason: error.to_string(),
+            };
+            stored.error = Some(error);
+        }
+    }
+    Ok(stored)
+}
+
+/// Stores `model.path` (a file, or every file of a folder) content-addressed;
+/// with `publish` (model name, version, run, commit), also publishes the
+/// deployable copy and returns its URI. Paths are recorded relative to the
+/// run's output folder, as the training command wrote them.
 fn store_model(
     store: &dyn ArtifactStore,
     output_dir: &Path,
     model_path: &str,
-) -> Result<Vec<ArtifactRef>, String> {
+    publish: Option<(&str, u64, &RunId, &str)>,
+) -> Result<(Vec<ArtifactRef>, Option<String>), StoreError> {
     let source = output_dir.join(model_path);
-    let stored = if source.is_dir() {
-        store.put_dir(&source).map(|refs| {
-            refs.into_iter()
-                .map(|mut artifact| {
-                    artifact.path =
-                        format!("{}/{}", model_path.trim_end_matches('/'), artifact.path);
-                    artifact
-                })
-                .collect()
-        })
+    let folder = model_path.trim_end_matches('/');
+    let release = if source.is_dir() {
+        ModelRelease::from_dir("", "", "", "", &source)?
     } else {
-        store
-            .put(model_path, &source)
-            .map(|artifact| vec![artifact])
+        let name = Path::new(folder).file_name().map_or_else(
+            || folder.to_owned(),
+            |name| name.to_string_lossy().into_owned(),
+        );
+        ModelRelease {
+            name: String::new(),
+            version: String::new(),
+            run: String::new(),
+            commit: String::new(),
+            files: vec![(name, source.clone())],
+        }
     };
-    stored.map_err(|error| format!("storing the model: {error}"))
+    // The record names each file as the run wrote it (`model/x.joblib`); the
+    // published copy holds the model's files at its top (what servers load).
+    let recorded_path = |name: &str| {
+        if source.is_dir() {
+            format!("{folder}/{name}")
+        } else {
+            folder.to_owned()
+        }
+    };
+    let (stored, uri) = match publish {
+        Some((model, version, run, commit)) => {
+            let published = store.publish_model(&ModelRelease {
+                name: model.to_owned(),
+                version: version.to_string(),
+                run: run.to_string(),
+                commit: commit.to_owned(),
+                ..release
+            })?;
+            (published.files, published.uri)
+        }
+        None => (
+            release
+                .files
+                .iter()
+                .map(|(name, file)| store.put(name, file))
+                .collect::<Result<Vec<_>, _>>()?,
+            None,
+        ),
+    };
+    let stored = stored
+        .into_iter()
+        .map(|mut artifact| {
+            artifact.path = recorded_path(&artifact.path);
+            artifact
+        })
+        .collect();
+    Ok((stored, uri))
+}
+
+/// The version the next registration of `model` gets (the deployable copy is
+/// published under it before the registry is written).
+fn next_version(ledger: &GitLedger, model: &str) -> Result<u64, StepError> {
+    match ledger.versions(model) {
+        Ok(versions) => Ok(versions.last().map_or(1, |version| version.version + 1)),
+        Err(trainyard_ledger::LedgerError::ModelNotFound { .. }) => Ok(1),
+        Err(error) => Err(ledger_error(error)),
+    }
 }
 
 /// The artifact a model version points at: the model file, or a folder's first file.

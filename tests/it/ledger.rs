@@ -66,6 +66,8 @@ fn recorded_run(n: u32, outcome: Outcome) -> RunRecord {
         duration: Duration::from_millis(12_300 * u64::from(n)),
         outcome,
         artifacts: vec![artifact(n)],
+        store: None,
+        model_uri: None,
     }
 }
 

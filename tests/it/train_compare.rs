@@ -63,6 +63,8 @@ fn record(
         duration: Duration::from_secs(3),
         outcome: Outcome::Succeeded,
         artifacts: Vec::new(),
+        store: None,
+        model_uri: None,
     }
 }
 

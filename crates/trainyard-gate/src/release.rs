@@ -22,6 +22,11 @@ pub struct Release {
     pub version: u64,
     /// The model artifact's BLAKE3 digest: what the deployment must fetch and check.
     pub digest: String,
+    /// Where the deployment fetches the model: its folder in the artifact
+    /// store (KServe's `storageUri`) or its OCI reference pinned by digest.
+    /// Absent when the model is only in a runner's local folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
     /// The run that trained it.
     pub run: String,
     /// The commit the run trained from.
@@ -83,6 +88,7 @@ mod tests {
             model: "clf".into(),
             version: 2,
             digest: "ab".repeat(32),
+            uri: Some("s3://models/clf/models/clf/2/".into()),
             run: "r".into(),
             commit: Some("c0ffee".into()),
             verdict: None,

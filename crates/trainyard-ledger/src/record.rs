@@ -171,6 +171,15 @@ pub struct RunRecord {
     /// The files the run produced, stored in the artifact store.
     #[serde(default)]
     pub artifacts: Vec<ArtifactRef>,
+    /// The artifact store holding them (`az://…`, `s3://…`, `oci://…`), as
+    /// `artifacts.store` named it without credentials; `None` for the
+    /// project's local folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
+    /// What a deployment downloads: the model's folder in the store (KServe's
+    /// `storageUri`) or its OCI reference pinned by digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_uri: Option<String>,
 }
 
 /// A registered model version: a run's artifact under a model name.

@@ -175,6 +175,8 @@ impl Repo {
             duration: Duration::from_secs(3),
             outcome: Outcome::Succeeded,
             artifacts,
+            store: None,
+            model_uri: None,
         };
         ledger.append_run(&run).unwrap();
         let version = ledger.register("clf", &run.id, &model).unwrap();

@@ -79,6 +79,8 @@ pub fn run(n: u32, started_at: Timestamp) -> RunRecord {
         duration: Duration::from_millis(1500 + u64::from(n)),
         outcome: Outcome::Succeeded,
         artifacts: vec![artifact(n)],
+        store: None,
+        model_uri: None,
     }
 }
 
