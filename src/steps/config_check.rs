@@ -7,13 +7,15 @@ use trainyard_core::manifest::{self, Manifest};
 use trainyard_core::{Conclusion, Report, StepError};
 
 use super::Step;
-use crate::app::StepContext;
+use crate::app::{StepContext, iac_plan};
 use crate::requests::ConfigCheckRequest;
 
 const STEP: &str = Step::ConfigCheck.name();
 
 pub fn run(_: &ConfigCheckRequest, context: &StepContext) -> Result<Report, StepError> {
     let manifest = manifest::load(&context.manifest_path)?;
+    // What steps check beyond the loader: the IaC rules `iac render` and `iac check` refuse.
+    iac_plan::check(&manifest, &context.manifest_path.display().to_string())?;
     Ok(describe(&manifest, &context.manifest_path))
 }
 
