@@ -723,7 +723,156 @@ fn azureml_command(command: &[String], datasets: &[DatasetContext]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use include_dir::{DirEntry, File};
+
     use super::*;
+
+    static TEMPLATES: Dir<'static> = Dir::new(
+        "",
+        &[
+            DirEntry::Dir(Dir::new(
+                "terraform",
+                &[DirEntry::File(File::new(
+                    "terraform/main.tf.j2",
+                    b"rg = [[ names.resource_group | hcl ]]\n",
+                ))],
+            )),
+            DirEntry::Dir(Dir::new(
+                "kubernetes",
+                &[DirEntry::File(File::new(
+                    "kubernetes/_project/deploy/__env__/kustomization.yaml.j2",
+                    b"namespace: [[ iac.namespace | yaml ]]\n",
+                ))],
+            )),
+        ],
+    );
+
+    const MANIFEST: &str = "version: 1\nproject:\n  name: churn\nenvironments:\n  - name: dev\n  - name: prod\n    rbac: { readers: [not-a-guid] }\niac:\n  targets: [terraform, kubernetes]\n";
+
+    fn manifest(source: &str) -> Manifest {
+        trainyard_core::manifest::parse(source, "trainyard.yaml").unwrap()
+    }
+
+    fn plan_of(manifest: &Manifest, selection: &Selection<'_>) -> Result<Plan, PlanError> {
+        let root = Path::new("/nonexistent/trainyard-render-test");
+        let sources = Sources {
+            manifest,
+            root,
+            builtin: &TEMPLATES,
+        };
+        plan(&sources, selection)
+    }
+
+    #[test]
+    fn check_refuses_a_value_of_any_environment_naming_its_key() {
+        let error = check(&manifest(MANIFEST)).unwrap_err();
+        assert_eq!(error.rule, "bad-principal-id");
+        assert_eq!(error.at.to_string(), "environments[prod].rbac.readers");
+        let located = trainyard_core::manifest::locate(MANIFEST, &error.at).unwrap();
+        assert_eq!((located.line, located.column), (7, 13));
+
+        let fine = MANIFEST.replace("not-a-guid", "5f0c3a55-2f4b-4c0e-8f64-9d1b2a7c6e01");
+        check(&manifest(&fine)).unwrap();
+        let without_iac = MANIFEST.split("iac:").next().unwrap();
+        check(&manifest(without_iac)).unwrap();
+    }
+
+    #[test]
+    fn a_plan_checks_only_the_selected_environments_values() {
+        let manifest = manifest(MANIFEST);
+        let dev = ["dev".to_owned()];
+        let plan = plan_of(
+            &manifest,
+            &Selection {
+                environments: &dev,
+                ..Selection::default()
+            },
+        )
+        .unwrap();
+        let paths: Vec<&str> = plan.files.iter().map(|file| file.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "infra/terraform/dev/main.tf",
+                "deploy/dev/kustomization.yaml"
+            ]
+        );
+        assert!(plan.files[0].contents.ends_with("rg = \"rg-churn-dev\"\n"));
+        assert_eq!(
+            plan.scan_dirs,
+            ["infra/terraform/dev", "infra/kubernetes/dev", "deploy/dev"]
+        );
+        assert_eq!(plan.environments, ["dev"]);
+
+        let all = plan_of(
+            &manifest,
+            &Selection {
+                all: true,
+                ..Selection::default()
+            },
+        );
+        assert!(matches!(all, Err(PlanError::Manifest(error)) if error.rule == "bad-principal-id"));
+    }
+
+    #[test]
+    fn environments_keep_manifest_order_and_unknown_ones_are_refused() {
+        let manifest =
+            manifest(&MANIFEST.replace("not-a-guid", "5f0c3a55-2f4b-4c0e-8f64-9d1b2a7c6e01"));
+        let both = ["prod".to_owned(), "dev".to_owned()];
+        let terraform = [IacTarget::Terraform];
+        let plan = plan_of(
+            &manifest,
+            &Selection {
+                environments: &both,
+                all: false,
+                targets: &terraform,
+            },
+        )
+        .unwrap();
+        assert_eq!(plan.environments, ["dev", "prod"]);
+        assert_eq!(plan.targets, [IacTarget::Terraform]);
+        assert_eq!(plan.names[1].1.resource_group, "rg-churn-prod");
+
+        let typo = ["prdo".to_owned()];
+        let error = plan_of(
+            &manifest,
+            &Selection {
+                environments: &typo,
+                ..Selection::default()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&error, PlanError::UnknownEnvironment { wanted, declared } if wanted == "prdo" && declared == &["dev", "prod"]),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn an_overridden_name_is_refused_at_its_key_and_a_computed_one_at_the_project() {
+        let source = MANIFEST
+            .replace("not-a-guid", "5f0c3a55-2f4b-4c0e-8f64-9d1b2a7c6e01")
+            .replace(
+                "  - name: dev\n",
+                "  - name: dev\n    names: { key-vault: kv_x }\n",
+            );
+        let error = check(&manifest(&source)).unwrap_err();
+        assert_eq!(error.at.to_string(), "environments[dev].names.key-vault");
+        assert_eq!(error.rule, "name-rule");
+
+        let fine = MANIFEST.replace("not-a-guid", "5f0c3a55-2f4b-4c0e-8f64-9d1b2a7c6e01");
+        let error =
+            check(&manifest(&fine.replace("name: churn", "name: churn model"))).unwrap_err();
+        assert!(error.message.contains("contains ` `"), "{}", error.message);
+        assert_eq!(error.at.to_string(), "project.name");
+        let error = check(&manifest(
+            &fine.replace("iac:\n", "iac:\n  kubernetes: { namespace: Churn_NS }\n"),
+        ))
+        .unwrap_err();
+        assert_eq!(error.at.to_string(), "iac.kubernetes.namespace");
+    }
 
     #[test]
     fn subnets_are_carved_from_the_address_space() {
