@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Barrier};
 
 use trainyard_gate::promotion::{
     Destination, MAX_ATTEMPTS, Outcome, PromotionError, ReleaseChange, Written, commit_release,
@@ -259,6 +260,65 @@ fn a_direct_change_on_the_checked_out_target_moves_it_with_a_clean_work_tree() {
         &["log", "-1", "--format=%B", &done.commit.to_string()],
     );
     assert!(message.contains("Replaces: clf v1\n"), "{message}");
+}
+
+#[test]
+fn two_clones_racing_for_the_same_target_both_land() {
+    let world = World::new();
+    let clones = [
+        ("staging", world.clone_without_main("a")),
+        ("prod", world.clone_without_main("b")),
+    ];
+    let start = Arc::new(Barrier::new(clones.len()));
+    let handles: Vec<_> = clones
+        .into_iter()
+        .map(|(env, clone)| {
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || {
+                let repo = git2::Repository::open(&clone).unwrap();
+                let release = release_of(env, 1);
+                let path = release::path(env);
+                start.wait();
+                let done = written(
+                    commit_release(&repo, &change(&release, &path, Destination::Direct)).unwrap(),
+                );
+                (
+                    done.commit.to_string(),
+                    parent(&repo, done.commit),
+                    done.attempts,
+                )
+            })
+        })
+        .collect();
+    let results: Vec<(String, String, u32)> = handles
+        .into_iter()
+        .map(|handle| handle.join().unwrap())
+        .collect();
+
+    // Both files are on the remote's main, one commit on top of the other.
+    for env in ["staging", "prod"] {
+        assert!(
+            world
+                .show("main", &release::path(env))
+                .contains(&format!("environment: {env}"))
+        );
+    }
+    let main = world.main();
+    let (last, first) = if results[0].0 == main {
+        (&results[0], &results[1])
+    } else {
+        (&results[1], &results[0])
+    };
+    assert_eq!(last.0, main);
+    assert_eq!(
+        last.1, first.0,
+        "the later commit is built on the earlier one"
+    );
+    // Both built on the same tip, so whoever pushed second lost (refused as not a
+    // fast-forward, or the remote's ref moved under its push) and built again once.
+    let mut attempts: Vec<u32> = results.iter().map(|result| result.2).collect();
+    attempts.sort_unstable();
+    assert_eq!(attempts, [1, 2]);
 }
 
 #[cfg(unix)]
