@@ -162,6 +162,40 @@ fn config_check_refuses_what_iac_render_refuses_at_the_same_line() {
     }
 }
 
+/// Refused by the steps that read them (`iac render`, `train`, `runs list`, …),
+/// so refused by `config check` too, at the line.
+#[test]
+fn iac_without_environments_and_an_unsupported_backend_exit_2_at_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "trainyard.yaml",
+        "version: 1\nproject:\n  name: demo\niac:\n  targets: [terraform]\n",
+    );
+    trainyard()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "trainyard.yaml:4:1: `iac` needs environments, and `environments` is empty",
+        ));
+
+    write(
+        dir.path(),
+        "trainyard.yaml",
+        "version: 1\nproject:\n  name: demo\ntracking:\n  backend: mlflow\n",
+    );
+    trainyard()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "trainyard.yaml:5:3: `tracking.backend: mlflow` is not supported yet",
+        ));
+}
+
 #[test]
 fn a_missing_manifest_exits_2_and_says_how_to_fix_it() {
     let dir = tempfile::tempdir().unwrap();

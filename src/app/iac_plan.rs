@@ -53,15 +53,6 @@ fn plan_error(project: &Project, error: PlanError) -> StepError {
         PlanError::NoIac => ConfigError::new(file.clone(), "iac-missing", error.to_string())
             .with_help("add `iac: { targets: [terraform, kubernetes] }` (see docs/steps/iac.md)")
             .into(),
-        PlanError::NoEnvironments => ConfigError::new(
-            file.clone(),
-            "no-environments",
-            error.to_string(),
-        )
-        .with_help(
-            "declare them in promotion order, e.g. `environments: [{ name: dev }, { name: prod }]`",
-        )
-        .into(),
         PlanError::UnknownEnvironment { wanted, declared } => {
             let hint =
                 trainyard_core::diagnostic::nearest(&wanted, declared.iter().map(String::as_str))

@@ -101,9 +101,6 @@ pub enum PlanError {
     /// The manifest has no `iac` section.
     #[error("the manifest has no `iac` section")]
     NoIac,
-    /// `iac` is there, `environments` is empty.
-    #[error("`iac` needs environments, and `environments` is empty")]
-    NoEnvironments,
     /// The selection names an environment the manifest does not declare.
     #[error("no environment `{wanted}` is declared")]
     UnknownEnvironment {
@@ -124,9 +121,7 @@ pub enum PlanError {
 pub fn plan(sources: &Sources<'_>, selection: &Selection<'_>) -> Result<Plan, PlanError> {
     let manifest = sources.manifest;
     let iac = manifest.iac.as_ref().ok_or(PlanError::NoIac)?;
-    if manifest.environments.is_empty() {
-        return Err(PlanError::NoEnvironments);
-    }
+    environments_declared(manifest)?;
     let selected = select_environments(manifest, selection)?;
     let targets: Vec<IacTarget> = if selection.targets.is_empty() {
         iac.targets.clone()
@@ -175,8 +170,24 @@ pub fn check(manifest: &Manifest) -> Result<(), ManifestError> {
     let Some(iac) = &manifest.iac else {
         return Ok(());
     };
+    environments_declared(manifest)?;
     names(manifest, iac)?;
     manifest.environments.iter().try_for_each(check_values)
+}
+
+/// `iac` renders per environment: without one there is nothing to render.
+fn environments_declared(manifest: &Manifest) -> Result<(), ManifestError> {
+    if manifest.environments.is_empty() {
+        return Err(ManifestError::new(
+            KeyPath::new(&["iac"]),
+            "no-environments",
+            "`iac` needs environments, and `environments` is empty",
+        )
+        .help(
+            "declare them in promotion order, e.g. `environments: [{ name: dev }, { name: prod }]`",
+        ));
+    }
+    Ok(())
 }
 
 /// Every environment's names, in manifest order, each checked against its
@@ -777,6 +788,13 @@ mod tests {
         check(&manifest(&fine)).unwrap();
         let without_iac = MANIFEST.split("iac:").next().unwrap();
         check(&manifest(without_iac)).unwrap();
+        let without_environments =
+            "version: 1\nproject:\n  name: churn\niac:\n  targets: [terraform]\n";
+        let error = check(&manifest(without_environments)).unwrap_err();
+        assert_eq!(
+            (error.rule, error.at.to_string().as_str()),
+            ("no-environments", "iac")
+        );
     }
 
     #[test]
