@@ -3,7 +3,7 @@
 //! manifest that names another tracking backend is refused where it is
 //! named, not silently ignored by some steps and refused by others.
 
-use trainyard_core::manifest::TrackingBackend;
+use trainyard_core::manifest::{KeyPath, TrackingBackend};
 use trainyard_core::{ConfigError, StepError};
 use trainyard_ledger::{GitLedger, LedgerError};
 
@@ -53,15 +53,19 @@ fn open_repository(root: &std::path::Path) -> Result<GitLedger, StepError> {
     GitLedger::open(root).map_err(ledger_error)
 }
 
-fn check_backend(project: &Project) -> Result<(), StepError> {
+/// Refuses a tracking backend trainyard does not record in, at its line (every
+/// step that opens the ledger, and `config check`).
+pub fn check_backend(project: &Project) -> Result<(), StepError> {
     if project.manifest.tracking.backend == TrackingBackend::Mlflow {
+        // Only for pointing at the line; the manifest itself was already parsed.
+        let source = std::fs::read_to_string(&project.manifest_file).unwrap_or_default();
         return Err(StepError::from(
             ConfigError::new(
                 project.manifest_file.clone(),
                 "unsupported-tracking",
                 "`tracking.backend: mlflow` is not supported yet: runs are recorded in git",
             )
-            .with_key_path("tracking.backend")
+            .at_key(&source, &KeyPath::new(&["tracking", "backend"]))
             .with_help("remove `tracking` (or set `backend: git`) to record runs under refs/trainyard/ in this repository"),
         ));
     }

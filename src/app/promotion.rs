@@ -3,12 +3,16 @@
 //! pushed with the `git` CLI, retried on a lost race, recorded in the ledger,
 //! aliases moved. `promote` and `rollback` make changes; `status --record`
 //! records the ones merged since.
-
-use std::fmt::Write as _;
+//!
+//! The commit-and-retry loop is `trainyard_gate::promotion::commit_release`;
+//! this keeps the ledger recording and the Report.
 
 use trainyard_core::{Conclusion, Finding, Report, StepError};
+use trainyard_gate::promotion::{
+    Destination, Outcome, PromotionError, ReleaseChange, commit_release, review_branch, title,
+};
 use trainyard_gate::release::{Release, ReleaseKind};
-use trainyard_gate::{GateError, gitops, verdict::short};
+use trainyard_gate::verdict::short;
 use trainyard_ledger::{
     CHAMPION, Deployment, DeploymentKind, GitLedger, Ledger, RunId, detect_actor,
 };
@@ -49,36 +53,27 @@ pub fn apply(
     let release = change.release;
     let env = &release.environment;
     let content = release.to_yaml();
-    let mut attempt = 1;
-    let written = loop {
-        let tip = gitops::tip(repo, change.target, &how.remote).map_err(gate_error)?;
-        let current = current_release(repo, tip.commit, &change.path)?;
-        if let Some(current) = current
-            .as_ref()
-            .filter(|current| current.model == release.model && current.version == release.version)
-        {
-            return Ok(already(change, current));
-        }
-        match write(repo, change, how, &tip, current.as_ref(), &content) {
-            Ok(written) => break written,
-            // Someone else moved the branch meanwhile: build again on the new tip.
-            Err(Lost::Race { fetch, .. }) if attempt < MAX_ATTEMPTS => {
-                // A short, growing pause lets the other writer finish.
-                std::thread::sleep(std::time::Duration::from_millis(25 * u64::from(attempt)));
-                attempt += 1;
-                if fetch {
-                    let workdir = repo.workdir().unwrap_or_else(|| repo.path());
-                    gitops::fetch(workdir, &how.remote, change.target).map_err(gate_error)?;
-                }
-            }
-            Err(Lost::Race { why, .. }) => {
-                return Err(StepError::Environment(format!(
-                    "{why} (gave up after {MAX_ATTEMPTS} attempts: others keep moving `{}`)",
-                    change.target
-                )));
-            }
-            Err(Lost::Failed(error)) => return Err(error),
-        }
+    let destination = if how.direct {
+        Destination::Direct
+    } else {
+        Destination::Review(review_branch(release))
+    };
+    let outcome = commit_release(
+        repo,
+        &ReleaseChange {
+            release,
+            path: &change.path,
+            target: change.target,
+            destination,
+            reason: change.reason,
+            remote: &how.remote,
+            push: !how.no_push,
+        },
+    )
+    .map_err(promotion_error)?;
+    let written = match outcome {
+        Outcome::Written(written) => written,
+        Outcome::Already(current) => return Ok(already(change, &current)),
     };
     let title = title(release);
     let (commit, branch, can_push) = (written.commit, written.branch, written.pushed);
@@ -154,37 +149,22 @@ pub fn apply(
         .with_output("pr-body", body))
 }
 
-/// How many times a promotion is rebuilt on a branch tip that moved meanwhile.
-const MAX_ATTEMPTS: u32 = 5;
-
-/// Why [`write`] did not write.
-enum Lost {
-    /// The branch moved under us (locally, or the remote refused a push that
-    /// was not a fast-forward); `fetch`: the remote's tip must be fetched first.
-    Race {
-        why: String,
-        fetch: bool,
-    },
-    Failed(StepError),
-}
-
-impl From<StepError> for Lost {
-    fn from(error: StepError) -> Self {
-        Self::Failed(error)
+/// A change that could not be written, as a step error.
+fn promotion_error(error: PromotionError) -> StepError {
+    match error {
+        PromotionError::NowhereToWrite {
+            target,
+            remote,
+            tip,
+        } => StepError::Usage(format!(
+            "--direct needs branch `{target}` in this clone or a remote `{remote}` to push it to; \
+             create it (`git branch {target} {tip}`) or drop --no-push"
+        )),
+        error @ (PromotionError::Behind { .. } | PromotionError::GaveUp { .. }) => {
+            StepError::Environment(error.to_string())
+        }
+        PromotionError::Gate(error) => gate_error(error),
     }
-}
-
-/// The environment's release file on the target branch, if it has one.
-fn current_release(
-    repo: &git2::Repository,
-    tip: git2::Oid,
-    path: &str,
-) -> Result<Option<Release>, StepError> {
-    gitops::read_file(repo, tip, path)
-        .map_err(gate_error)?
-        .map(|bytes| Release::parse(&String::from_utf8_lossy(&bytes), path))
-        .transpose()
-        .map_err(gate_error)
 }
 
 /// The report when the environment already has this version: nothing to do.
@@ -205,117 +185,6 @@ fn already(change: &Change<'_>, current: &Release) -> Report {
     .with_output("changed", "false")
 }
 
-/// What [`write`] did.
-struct Written {
-    commit: git2::Oid,
-    branch: String,
-    pushed: bool,
-}
-
-/// The commit on top of the target's tip, pushed (when there is a remote), then
-/// the review branch made or the target moved (and the checkout's file with it).
-fn write(
-    repo: &git2::Repository,
-    change: &Change<'_>,
-    how: &ChangeRequest,
-    tip: &gitops::Tip,
-    current: Option<&Release>,
-    content: &str,
-) -> Result<Written, Lost> {
-    let release = change.release;
-    let path = change.path.as_str();
-    let title = title(release);
-    let message = commit_message(&title, release, current, change.reason);
-
-    let local_target = tip.reference == format!("refs/heads/{}", change.target);
-    let can_push = !how.no_push && gitops::has_remote(repo, &how.remote);
-    if how.direct && !local_target && !can_push {
-        return Err(Lost::Failed(StepError::Usage(format!(
-            "--direct needs branch `{target}` in this clone or a remote `{remote}` to push it to; \
-             create it (`git branch {target} {tip}`) or drop --no-push",
-            target = change.target,
-            remote = how.remote,
-            tip = tip.reference
-        ))));
-    }
-    let direct_on_checkout = how.direct
-        && gitops::checked_out_and_clean(repo, change.target, tip.commit, path)
-            .map_err(gate_error)?;
-    let commit = gitops::commit_file(repo, tip.commit, path, content.as_bytes(), &message)
-        .map_err(gate_error)?;
-    let branch = if how.direct {
-        change.target.to_owned()
-    } else {
-        review_branch(release)
-    };
-    // Push first: when the remote refuses (someone pushed meanwhile), nothing local has moved.
-    if can_push {
-        let workdir = repo.workdir().unwrap_or_else(|| repo.path());
-        match gitops::push(workdir, &how.remote, commit, &branch, !how.direct) {
-            Ok(()) => {}
-            // Built on the remote's tip: fetch it and build again.
-            Err(GateError::Rejected(why)) if !local_target => {
-                return Err(Lost::Race { why, fetch: true });
-            }
-            Err(GateError::Rejected(why)) => {
-                return Err(Lost::Failed(StepError::Environment(format!(
-                    "{why}\n`{}` moved on `{}`: bring your branch up to date (`git pull`), then promote again",
-                    change.target, how.remote
-                ))));
-            }
-            Err(error) => return Err(Lost::Failed(gate_error(error))),
-        }
-    }
-    if !how.direct {
-        // Our own namespace: a retried promotion replaces its earlier attempt.
-        repo.reference(&format!("refs/heads/{branch}"), commit, true, &title)
-            .map_err(|error| {
-                StepError::Environment(format!("creating branch {branch}: {error}"))
-            })?;
-    } else if local_target {
-        match gitops::move_branch(repo, change.target, commit, Some(tip.commit), &title) {
-            Ok(()) => {}
-            Err(GateError::Conflict(why)) => return Err(Lost::Race { why, fetch: false }),
-            Err(error) => return Err(Lost::Failed(gate_error(error))),
-        }
-        if direct_on_checkout {
-            gitops::follow_in_work_tree(repo, path, content.as_bytes()).map_err(gate_error)?;
-        }
-    }
-    Ok(Written {
-        commit,
-        branch,
-        pushed: can_push,
-    })
-}
-
-fn title(release: &Release) -> String {
-    format!(
-        "{}: {} v{} to {}",
-        match release.kind {
-            ReleaseKind::Promote => "Promote",
-            ReleaseKind::Rollback => "Roll back",
-        },
-        release.model,
-        release.version,
-        release.environment
-    )
-}
-
-/// `trainyard/promote/<env>/<model>-v<version>` (`…/rollback-<model>-v<version>` for a rollback).
-fn review_branch(release: &Release) -> String {
-    format!(
-        "trainyard/promote/{}/{}{}-v{}",
-        release.environment,
-        match release.kind {
-            ReleaseKind::Promote => "",
-            ReleaseKind::Rollback => "rollback-",
-        },
-        release.model,
-        release.version
-    )
-}
-
 /// The pull request's body: what moves where, then the verdict (or the rollback's note).
 fn pr_body(title: &str, change: &Change<'_>) -> String {
     let release = change.release;
@@ -330,27 +199,6 @@ fn pr_body(title: &str, change: &Change<'_>) -> String {
         change.reason.replace('\n', " "),
         change.summary
     )
-}
-
-fn commit_message(
-    title: &str,
-    release: &Release,
-    replaces: Option<&Release>,
-    reason: &str,
-) -> String {
-    let mut message = format!("{title}\n\n");
-    let _ = writeln!(message, "Run: {}", release.run);
-    if let Some(commit) = &release.commit {
-        let _ = writeln!(message, "Trained from: {commit}");
-    }
-    if let Some(verdict) = &release.verdict {
-        let _ = writeln!(message, "Gate verdict: {verdict}");
-    }
-    if let Some(current) = replaces {
-        let _ = writeln!(message, "Replaces: {} v{}", current.model, current.version);
-    }
-    let _ = writeln!(message, "Reason: {reason}");
-    message
 }
 
 /// The deployment a release stands for, made by the commit `commit`.

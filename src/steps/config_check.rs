@@ -3,18 +3,22 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use trainyard_core::manifest::{self, Manifest};
+use trainyard_core::manifest::Manifest;
 use trainyard_core::{Conclusion, Report, StepError};
 
 use super::Step;
-use crate::app::StepContext;
+use crate::app::{StepContext, iac_plan, ledger};
 use crate::requests::ConfigCheckRequest;
 
 const STEP: &str = Step::ConfigCheck.name();
 
 pub fn run(_: &ConfigCheckRequest, context: &StepContext) -> Result<Report, StepError> {
-    let manifest = manifest::load(&context.manifest_path)?;
-    Ok(describe(&manifest, &context.manifest_path))
+    let project = context.project()?;
+    // What steps refuse in the manifest beyond the loader's rules: a tracking
+    // backend the ledger does not record in, and the IaC rules of `iac render`/`iac check`.
+    ledger::check_backend(&project)?;
+    iac_plan::check(&project.manifest, &project.manifest_file)?;
+    Ok(describe(&project.manifest, &context.manifest_path))
 }
 
 fn describe(manifest: &Manifest, path: &Path) -> Report {

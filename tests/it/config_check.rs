@@ -54,6 +54,148 @@ fn a_wrong_type_exits_2_naming_line_and_expected_type() {
         ));
 }
 
+/// `iac render` and `iac check` refuse a reader that is not an Entra object id;
+/// `config check` must refuse it too, at the same line.
+#[test]
+fn a_reader_that_is_not_a_guid_exits_2_at_its_line() {
+    let project = example_project();
+    let manifest = project.path().join("trainyard.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let broken = text.replace(
+        "readers: [5f0c3a55-2f4b-4c0e-8f64-9d1b2a7c6e01]",
+        "readers: [not-a-guid]",
+    );
+    assert_ne!(broken, text, "the example declares a reader");
+    std::fs::write(&manifest, broken).unwrap();
+    for step in [["config", "check"], ["iac", "check"]] {
+        trainyard()
+            .current_dir(project.path())
+            .args(step)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "trainyard.yaml:62:7: `not-a-guid` is not a Microsoft Entra object id",
+            ));
+    }
+}
+
+/// Every manifest value `iac render` refuses, `config check` refuses with the
+/// same error at the same line.
+#[test]
+fn config_check_refuses_what_iac_render_refuses_at_the_same_line() {
+    const PROD: &str = "    region: northeurope\n";
+    let cases: [(&[(&str, &str)], &str); 7] = [
+        (
+            &[(
+                PROD,
+                "    region: northeurope\n    names: { storage-account: stbreastcancerproduction1 }\n",
+            )],
+            "trainyard.yaml:65:14: storage account name `stbreastcancerproduction1` is 25 characters long",
+        ),
+        (
+            &[
+                (
+                    "  - name: staging\n",
+                    "  - name: staging\n    names: { key-vault: kv-shared-1 }\n",
+                ),
+                (
+                    PROD,
+                    "    region: northeurope\n    names: { key-vault: kv-shared-1 }\n",
+                ),
+            ],
+            "trainyard.yaml:66:14: environments `staging` and `prod` both get the key vault name `kv-shared-1`",
+        ),
+        (
+            &[("address-space: 10.30.0.0/16", "address-space: 10.30.0.0/26")],
+            "trainyard.yaml:66:16: `10.30.0.0/26` is not an IPv4 range of /22 or larger",
+        ),
+        (
+            &[(
+                "allowed-ips: [203.0.113.0/24]",
+                "allowed-ips: [203.0.113.0/33]",
+            )],
+            "trainyard.yaml:54:35: `203.0.113.0/33` is not an IPv4 address or CIDR range",
+        ),
+        (
+            &[(
+                "tags: { criticality: high }",
+                "tags: { \"critical/ity\": high }",
+            )],
+            "trainyard.yaml:65:5: tag name `critical/ity` contains `/`",
+        ),
+        (
+            &[("min-nodes: 0, max-nodes: 4", "min-nodes: 5, max-nodes: 4")],
+            "trainyard.yaml:67:42: `min-nodes` (5) is larger than `max-nodes` (4)",
+        ),
+        (
+            &[(
+                "deployers: [9b4e1f27-6c8d-4a2e-a3f5-1e0d7b9c8a64]",
+                "deployers: [deploy-bot]",
+            )],
+            "trainyard.yaml:71:7: `deploy-bot` is not a Microsoft Entra object id",
+        ),
+    ];
+    for (edits, expected) in cases {
+        let project = example_project();
+        let manifest = project.path().join("trainyard.yaml");
+        let mut text = std::fs::read_to_string(&manifest).unwrap();
+        for (find, replace) in edits {
+            assert!(text.contains(find), "{find}");
+            text = text.replacen(find, replace, 1);
+        }
+        std::fs::write(&manifest, text).unwrap();
+        let first_line = |args: &[&str]| {
+            let assert = trainyard()
+                .current_dir(project.path())
+                .args(args)
+                .assert()
+                .code(2);
+            let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+            stderr.lines().next().unwrap_or_default().to_owned()
+        };
+        let from_config = first_line(&["config", "check"]);
+        assert!(
+            from_config.starts_with(&format!("error: {expected}")),
+            "{from_config}"
+        );
+        assert_eq!(from_config, first_line(&["iac", "render", "--all"]));
+    }
+}
+
+/// Refused by the steps that read them (`iac render`, `train`, `runs list`, …),
+/// so refused by `config check` too, at the line.
+#[test]
+fn iac_without_environments_and_an_unsupported_backend_exit_2_at_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "trainyard.yaml",
+        "version: 1\nproject:\n  name: demo\niac:\n  targets: [terraform]\n",
+    );
+    trainyard()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "trainyard.yaml:4:1: `iac` needs environments, and `environments` is empty",
+        ));
+
+    write(
+        dir.path(),
+        "trainyard.yaml",
+        "version: 1\nproject:\n  name: demo\ntracking:\n  backend: mlflow\n",
+    );
+    trainyard()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "trainyard.yaml:5:3: `tracking.backend: mlflow` is not supported yet",
+        ));
+}
+
 #[test]
 fn a_missing_manifest_exits_2_and_says_how_to_fix_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::manifest::KeyPath;
 use crate::report::{Finding, Location};
 
 /// A position in a source file, 1-based.
@@ -52,6 +53,17 @@ impl ConfigError {
             .map(str::to_owned);
         self.span = Some(span);
         self
+    }
+
+    /// Names the key path and points at its line in `source` (or at the
+    /// deepest enclosing key there, when the key itself is absent).
+    #[must_use]
+    pub fn at_key(self, source: &str, path: &KeyPath) -> Self {
+        let error = self.with_key_path(path.to_string());
+        match crate::manifest::locate_nearest(source, path) {
+            Some(span) => error.at(source, span),
+            None => error,
+        }
     }
 
     #[must_use]

@@ -261,12 +261,16 @@ pub fn push(
     }
     let stderr = String::from_utf8_lossy(&output.stderr);
     let message = format!("`git push {remote} {refspec}` failed: {}", stderr.trim());
-    // The remote's branch moved: someone else pushed first.
+    // The remote's branch moved: someone else pushed first, or is pushing right
+    // now (the remote's compare-and-swap of the ref failed: "cannot lock ref
+    // 'refs/heads/main': is at … but expected …", or its lock file exists).
     if [
         "[rejected]",
         "non-fast-forward",
         "fetch first",
         "stale info",
+        "cannot lock ref",
+        "incorrect old value provided",
     ]
     .iter()
     .any(|sign| stderr.contains(sign))

@@ -5,7 +5,9 @@
 //! model version into a [`Verdict`]: every rule with what was observed, what was
 //! required and whether it passed. Promotion writes the environment's desired
 //! state, `deploy/<env>/release.yaml`, as a commit built with git2 on top of a
-//! branch tip, so the user's work tree and index stay as they are.
+//! branch tip, so the user's work tree and index stay as they are
+//! ([`promotion::commit_release`], which pushes it and builds it again when
+//! another writer moved the branch meanwhile).
 //!
 //! This crate knows nothing of the ledger: the caller gathers the [`Evidence`].
 
@@ -15,6 +17,7 @@ pub mod evidence;
 pub mod gitops;
 pub mod junit;
 pub mod policy;
+pub mod promotion;
 pub mod release;
 pub mod tags;
 pub mod verdict;

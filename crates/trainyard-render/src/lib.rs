@@ -14,9 +14,14 @@
 //! `<path>` relative to the project root, with `__env__` replaced by the
 //! environment's name. Files whose name starts with `_` are partials: included,
 //! never rendered on their own.
+//!
+//! [`plan`] turns a manifest into the files to render (environments, names,
+//! template values, the repository's overrides) and checks the manifest's IaC
+//! rules; [`naming`] holds Azure's naming rules.
 
 pub mod naming;
 mod output;
+pub mod plan;
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

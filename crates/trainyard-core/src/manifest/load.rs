@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::diagnostic::{ConfigError, SourceSpan, nearest};
 use crate::exit::StepError;
 
-use super::{MANIFEST_VERSION, Manifest};
+use super::{KeyPath, MANIFEST_VERSION, Manifest};
 
 /// The manifest's file name, looked up in the working directory by default.
 pub const MANIFEST_FILE: &str = "trainyard.yaml";
@@ -205,11 +205,7 @@ fn plain_found(serde_found: &str) -> String {
 /// Rules a type cannot express: cross-references and value ranges.
 fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigError> {
     let fail = |path: &[&str], rule: &'static str, message: String| {
-        let error = ConfigError::new(file, rule, message).with_key_path(path.join("."));
-        match super::locate::locate_nearest_key(source, path) {
-            Some(span) => error.at(source, span),
-            None => error,
-        }
+        ConfigError::new(file, rule, message).at_key(source, &KeyPath::new(path))
     };
 
     if manifest.version != MANIFEST_VERSION {

@@ -25,7 +25,7 @@ pub use gate::{
     NonRegression, TestsRule,
 };
 pub use load::{MANIFEST_FILE, load, parse};
-pub use locate::{locate_key, locate_nearest_key};
+pub use locate::{KeyPath, Segment, locate, locate_key, locate_nearest, locate_nearest_key};
 pub use train::{
     Direction, EarlyStop, MetricSpec, Model, Tracking, TrackingBackend, Train, TrainRuleError,
     parse_duration,
