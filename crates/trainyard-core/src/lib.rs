@@ -14,4 +14,4 @@ pub mod report;
 pub use diagnostic::{ConfigError, SourceSpan};
 pub use exit::{ExitStatus, StepError};
 pub use manifest::Manifest;
-pub use report::{Conclusion, Finding, Location, Report, Severity};
+pub use report::{Conclusion, Finding, ForgeRequest, Location, Report, Severity};
