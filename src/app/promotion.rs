@@ -7,7 +7,7 @@
 //! The commit-and-retry loop is `trainyard_gate::promotion::commit_release`;
 //! this keeps the ledger recording and the Report.
 
-use trainyard_core::{Conclusion, Finding, Report, StepError};
+use trainyard_core::{Conclusion, Finding, ForgeRequest, Report, StepError};
 use trainyard_gate::promotion::{
     Destination, Outcome, PromotionError, ReleaseChange, commit_release, review_branch, title,
 };
@@ -125,8 +125,9 @@ pub fn apply(
         ));
     }
 
-    let body = pr_body(&title, change);
-    // The verdict table is in the gate's own report; the PR body carries both.
+    if !how.direct && can_push {
+        report.forge.push(pull_request(title, &branch, change));
+    }
     report.summary = format!(
         "`{path}` on `{branch}`:\n\n```yaml\n{content}```\n",
         path = change.path
@@ -143,10 +144,7 @@ pub fn apply(
         .with_output("direct", how.direct.to_string())
         .with_output("recorded", how.direct.to_string())
         .with_output("pushed", can_push.to_string())
-        .with_output("release", change.path.clone())
-        .with_output("pr-base", change.target.to_owned())
-        .with_output("pr-title", title)
-        .with_output("pr-body", body))
+        .with_output("release", change.path.clone()))
 }
 
 /// A change that could not be written, as a step error.
@@ -183,6 +181,17 @@ fn already(change: &Change<'_>, current: &Release) -> Report {
         ),
     )
     .with_output("changed", "false")
+}
+
+/// What a pushed review branch asks of the forge: its pull request into the
+/// target, whose body carries the verdict table (the gate's own report has it too).
+fn pull_request(title: String, branch: &str, change: &Change<'_>) -> ForgeRequest {
+    ForgeRequest::OpenPullRequest {
+        head: branch.to_owned(),
+        base: change.target.to_owned(),
+        body: pr_body(&title, change),
+        title,
+    }
 }
 
 /// The pull request's body: what moves where, then the verdict (or the rollback's note).

@@ -170,6 +170,11 @@ pub fn execute(plan: &Plan<'_>, log: &LogStream) -> Result<Execution, StepError>
         options.program = std::path::absolute(&path).unwrap_or(path).into_os_string();
     }
     options.env = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+    // The command is the project's code (on a pull request, its author's): not the CI's tokens.
+    options.remove_env = trainyard_ci::CREDENTIAL_VARIABLES
+        .iter()
+        .map(Into::into)
+        .collect();
     options.timeout = timeout;
 
     let mut stopper = EarlyStopper::new(stop_rules(manifest));

@@ -196,9 +196,9 @@ fn with_input_fallbacks(command: clap::Command, env: &Env) -> clap::Command {
                 .get_env()
                 .and_then(|variable| variable.to_str())
                 .and_then(|variable| variable.strip_prefix("TRAINYARD_"))
-                .filter(|name| env.get(&format!("TRAINYARD_{name}")).is_none())
-                .and_then(|name| env.get(&format!("INPUT_{name}")))
-                .map(str::to_owned);
+                .map(trainyard_ci::input_variables)
+                .filter(|[trainyard, _]| env.get(trainyard).is_none())
+                .and_then(|[_, input]| env.get(&input).map(str::to_owned));
             match input_value {
                 // A required option given as an input is satisfied by it.
                 Some(value) => arg.default_value(value).required(false),

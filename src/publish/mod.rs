@@ -1,7 +1,9 @@
 //! After the CLI: run the step a request names, then turn its Report (or its
 //! error) into everything a person or machine sees — the publisher of
-//! `trainyard-ci` (console, JSON, outputs, summary, annotations) and then the
-//! forge (`forge.rs`: check runs, statuses, the sticky comment, PRs).
+//! `trainyard-ci` (console, JSON, outputs, summary, annotations) and then
+//! `trainyard_forge::publish` (check runs, statuses, the sticky comment, the
+//! Report's forge requests), through `forge.rs`, which also keeps the Report
+//! for `trainyard report` and answers the steps' questions to the forge.
 
 mod forge;
 mod log;

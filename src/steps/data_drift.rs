@@ -1,14 +1,15 @@
 //! `trainyard data drift --reference R --current C`: compares two datasets (or
 //! their saved profiles) column by column with the test Evidently would choose
 //! for each column's type and size, or the one the manifest's `drift:` names;
-//! the dataset drifts when enough columns do (exit 1). Scheduled pipelines
-//! dispatch retraining on the `drifted` output.
+//! the dataset drifts when enough columns do (exit 1), and the report asks the
+//! forge to start retraining (sent where the user configured a retraining
+//! event or workflow). Scheduled pipelines may also act on the `drifted` output.
 
 use std::path::{Path, PathBuf};
 
 use trainyard_core::manifest::Dataset;
 use trainyard_core::manifest::data::{DriftPolicy, DriftTest};
-use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
+use trainyard_core::{Conclusion, Finding, ForgeRequest, Location, Report, StepError};
 use trainyard_data::drift::{self, ColumnOptions, DriftOptions, StatTest};
 use trainyard_data::profile::DatasetProfile;
 use trainyard_data::{read, validate};
@@ -113,6 +114,11 @@ pub fn run(request: &DataDriftRequest, context: &StepContext) -> Result<Report, 
         [&reference_profile, &current_profile],
         &mut report,
     );
+    if result.dataset_drift {
+        report.forge.push(ForgeRequest::DispatchRetraining {
+            reason: format!("data drift: {}", report.title),
+        });
+    }
     Ok(report)
 }
 

@@ -27,6 +27,7 @@ mod iac;
 mod ledger;
 mod model_get;
 mod promote;
+mod promote_forge_request;
 mod promote_on_merge;
 mod quickstart;
 mod schema;

@@ -72,6 +72,16 @@ pub fn command(name: &str, properties: &[(&str, String)], data: &str) -> String 
     line
 }
 
+/// A line about trainyard itself rather than a finding (`::warning
+/// title=trainyard::…`): GitHub refusing a write, an output not written.
+pub fn message(severity: Severity, text: &str) -> String {
+    command(
+        command_name(severity),
+        &[("title", "trainyard".to_owned())],
+        text,
+    )
+}
+
 /// The annotation lines for `findings` (in report order): errors, then
 /// warnings, then notices. Of a type with more than ten, the first nine are
 /// shown and a tenth says how many more the job summary lists.
@@ -97,9 +107,8 @@ pub fn annotations(findings: &[&Finding]) -> Vec<String> {
                 (Severity::Notice, 1) => "notice",
                 (Severity::Notice, _) => "notices",
             };
-            lines.push(command(
-                command_name(severity),
-                &[("title", "trainyard".to_owned())],
+            lines.push(message(
+                severity,
                 &format!("{hidden} more {noun} not shown as annotations: see the job summary"),
             ));
         }
@@ -200,6 +209,14 @@ mod tests {
             "::error title=bad-row,file=data/a%2Cb%3Ac.csv,line=3,endLine=5,col=4::100%25 wrong%0Areally"
         );
         assert_eq!(annotation(&Finding::notice("", "n")), "::notice::n");
+    }
+
+    #[test]
+    fn messages_about_trainyard_carry_its_name_as_title() {
+        assert_eq!(
+            message(Severity::Warning, "GitHub refused: 100%"),
+            "::warning title=trainyard::GitHub refused: 100%25"
+        );
     }
 
     #[test]

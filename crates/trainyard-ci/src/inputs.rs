@@ -19,6 +19,41 @@ pub fn input(env: &Env, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The input that carries the GitHub token (the actions' `github-token`).
+pub const GITHUB_TOKEN_INPUT: &str = "github-token";
+
+/// Every environment variable trainyard treats as a credential: the GitHub
+/// token in each form [`github_token`] reads it (`TRAINYARD_GITHUB_TOKEN`,
+/// `INPUT_GITHUB_TOKEN`, `INPUT_GITHUB-TOKEN`, `GITHUB_TOKEN`), and the CI
+/// runners' own tokens (GitHub's runtime and OIDC request tokens, Azure's
+/// `System.AccessToken`).
+///
+/// The training command is the project's code (on a pull request, its
+/// author's): whatever runs it must strip every one of these from its
+/// environment. This is the one list; nothing else names credentials.
+pub const CREDENTIAL_VARIABLES: &[&str] = &[
+    "TRAINYARD_GITHUB_TOKEN",
+    "INPUT_GITHUB_TOKEN",
+    "INPUT_GITHUB-TOKEN",
+    "GITHUB_TOKEN",
+    "ACTIONS_RUNTIME_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "SYSTEM_ACCESSTOKEN",
+];
+
+/// The GitHub token: the `github-token` input (`TRAINYARD_GITHUB_TOKEN`,
+/// `INPUT_GITHUB_TOKEN`, `INPUT_GITHUB-TOKEN`), else the runner's
+/// `GITHUB_TOKEN`; trimmed, and blank counts as unset. Every variable it reads
+/// is one of [`CREDENTIAL_VARIABLES`].
+pub fn github_token(env: &Env) -> Option<String> {
+    input(env, GITHUB_TOKEN_INPUT).or_else(|| {
+        env.get("GITHUB_TOKEN")
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned)
+    })
+}
+
 /// The variables [`input`] reads for `name`, in order of precedence:
 /// `["TRAINYARD_X", "INPUT_X"]`, where X is `name` uppercased with `-`, `.`
 /// and ` ` turned into `_` (the Azure agent's rule for task inputs).
@@ -63,6 +98,31 @@ mod tests {
         let env = Env::from_pairs([("INPUT_FAIL_ON", "   ")]);
         assert_eq!(input(&env, "fail-on"), None);
         assert_eq!(input(&Env::default(), "fail-on"), None);
+    }
+
+    #[test]
+    fn the_token_comes_from_trainyard_then_the_input_then_github_token() {
+        let env = Env::from_pairs([("GITHUB_TOKEN", "a"), ("INPUT_GITHUB-TOKEN", "b")]);
+        assert_eq!(github_token(&env).as_deref(), Some("b"));
+        let env = Env::from_pairs([("GITHUB_TOKEN", "a"), ("INPUT_GITHUB-TOKEN", " ")]);
+        assert_eq!(github_token(&env).as_deref(), Some("a"));
+        let env = Env::from_pairs([("TRAINYARD_GITHUB_TOKEN", "t"), ("INPUT_GITHUB_TOKEN", "i")]);
+        assert_eq!(github_token(&env).as_deref(), Some("t"));
+        assert_eq!(
+            github_token(&Env::from_pairs([("GITHUB_TOKEN", "  ")])),
+            None
+        );
+        assert_eq!(github_token(&Env::default()), None);
+    }
+
+    #[test]
+    fn every_variable_the_token_is_read_from_is_a_credential() {
+        let [trainyard, input] = input_variables(GITHUB_TOKEN_INPUT);
+        for variable in [&*trainyard, &*input, "INPUT_GITHUB-TOKEN", "GITHUB_TOKEN"] {
+            let env = Env::from_pairs([(variable, "ghs_x")]);
+            assert_eq!(github_token(&env).as_deref(), Some("ghs_x"), "{variable}");
+            assert!(CREDENTIAL_VARIABLES.contains(&variable), "{variable}");
+        }
     }
 
     #[test]

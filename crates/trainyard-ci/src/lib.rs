@@ -23,5 +23,5 @@ pub mod summary;
 pub use env::Env;
 pub use event::{CiContext, PullRequest, Trigger};
 pub use host::Host;
-pub use inputs::{input, input_variables};
+pub use inputs::{CREDENTIAL_VARIABLES, github_token, input, input_variables};
 pub use publish::{OutputFormat, Publisher};

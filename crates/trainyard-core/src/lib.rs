@@ -15,5 +15,5 @@ pub mod store_url;
 pub use diagnostic::{ConfigError, SourceSpan};
 pub use exit::{ExitStatus, StepError};
 pub use manifest::Manifest;
-pub use report::{Conclusion, Finding, Location, Report, Severity};
+pub use report::{Conclusion, Finding, ForgeRequest, Location, Report, Severity};
 pub use store_url::{StoreUrl, StoreUrlError};

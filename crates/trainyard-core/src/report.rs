@@ -185,6 +185,32 @@ pub struct Report {
     /// The step's result as data, for `--format json` (listing steps: the runs, the versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<serde_json::Value>,
+    /// What the step asks of the forge once its report is published (a pull
+    /// request to open, retraining to start); the publisher carries them out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forge: Vec<ForgeRequest>,
+}
+
+/// Something a step asks the forge (GitHub) to do. Steps never talk to the
+/// forge: they put the request in their Report, and the publisher sends it
+/// after the check run, where the job has a token (`trainyard_forge::publish`).
+/// In JSON: `{"kind": "open-pull-request", "head": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ForgeRequest {
+    /// Open a pull request from `head` (a branch already pushed) into
+    /// `base`, or update the one already open from `head`.
+    OpenPullRequest {
+        head: String,
+        base: String,
+        title: String,
+        /// Markdown.
+        body: String,
+    },
+    /// Start the retraining pipeline the user configured (a
+    /// `repository_dispatch` event type and/or a workflow to run), saying why;
+    /// nothing is sent when none is configured.
+    DispatchRetraining { reason: String },
 }
 
 impl Report {
@@ -198,6 +224,7 @@ impl Report {
             outputs: BTreeMap::new(),
             children: Vec::new(),
             data: None,
+            forge: Vec::new(),
         }
     }
 
@@ -211,6 +238,13 @@ impl Report {
     #[must_use]
     pub fn with_summary(mut self, summary: impl Into<String>) -> Self {
         self.summary = summary.into();
+        self
+    }
+
+    /// Asks the forge for `request` once the report is published.
+    #[must_use]
+    pub fn with_forge_request(mut self, request: ForgeRequest) -> Self {
+        self.forge.push(request);
         self
     }
 
@@ -290,6 +324,40 @@ mod tests {
         assert_eq!(
             json,
             serde_json::json!({"step": "config check", "conclusion": "success", "title": "valid", "outputs": {"datasets": "2"}})
+        );
+    }
+
+    #[test]
+    fn forge_requests_are_tagged_by_kind_and_absent_when_there_are_none() {
+        let report = Report::new("promote", Conclusion::Success, "proposed").with_forge_request(
+            ForgeRequest::OpenPullRequest {
+                head: "trainyard/promote/staging/clf-v1".into(),
+                base: "main".into(),
+                title: "Promote: clf v1 to staging".into(),
+                body: "| ✅ |".into(),
+            },
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(
+            json["forge"],
+            serde_json::json!([{"kind": "open-pull-request", "head": "trainyard/promote/staging/clf-v1",
+                                "base": "main", "title": "Promote: clf v1 to staging", "body": "| ✅ |"}])
+        );
+        assert_eq!(serde_json::from_value::<Report>(json).unwrap(), report);
+        let drift = serde_json::json!({"kind": "dispatch-retraining", "reason": "data drift: 4 of 30 columns drifted"});
+        assert_eq!(
+            serde_json::from_value::<ForgeRequest>(drift).unwrap(),
+            ForgeRequest::DispatchRetraining {
+                reason: "data drift: 4 of 30 columns drifted".into()
+            }
+        );
+        // A report kept before forge requests existed still reads.
+        let old = serde_json::json!({"step": "gate", "conclusion": "success", "title": "passed"});
+        assert!(
+            serde_json::from_value::<Report>(old)
+                .unwrap()
+                .forge
+                .is_empty()
         );
     }
 }

@@ -186,10 +186,6 @@ impl GitHub {
         })
     }
 
-    pub fn repository(&self) -> &Repository {
-        &self.repository
-    }
-
     /// Sends one request with retries. `path` starts with `/` and is relative
     /// to the API URL; `action` says what for, in errors ("create a check run").
     pub(crate) fn send(

@@ -3,6 +3,12 @@
 //! promotions, and `repository_dispatch` / `workflow_dispatch`; and, for the
 //! gate, a commit's check runs and combined status.
 //!
+//! [`publish`] puts a step's Report on GitHub (after `trainyard-ci`'s
+//! publisher, whose writers it uses for workflow commands and step outputs);
+//! [`evidence`] reads what GitHub reports on a commit for the gate. Both take
+//! the job's environment ([`trainyard_ci::Env`]): the token
+//! ([`token`]), the repository, the API URL and the retry settings.
+//!
 //! Every request goes through one retry policy (5xx, secondary rate limits,
 //! timeouts, with backoff); what GitHub refuses to let the token write (a fork's
 //! pull request, a read-only token) is a distinct error, so the caller can fall
@@ -17,6 +23,9 @@ mod comment;
 mod commit_checks;
 mod dispatch;
 mod error;
+pub mod evidence;
+mod job;
+pub mod publish;
 mod pulls;
 mod status;
 mod text;
@@ -30,6 +39,7 @@ pub use client::{GitHub, GitHubConfig, Repository, RetryPolicy};
 pub use comment::{COMMENT_BODY_LIMIT, CommentPublished, sticky_marker};
 pub use commit_checks::{CheckRunState, CombinedStatus, StatusState};
 pub use error::ForgeError;
+pub use job::token;
 pub use pulls::{PullRequestPublished, PullRequestSpec};
 pub use status::CommitState;
 pub use text::{CHECK_TEXT_LIMIT, truncate_with_note};

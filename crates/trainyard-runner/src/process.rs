@@ -23,18 +23,6 @@ use std::time::{Duration, Instant};
 /// whatever the command writes.
 pub const MAX_LINE: usize = 64 * 1024;
 
-/// The CI's own credentials. The training command is the project's code (on a
-/// pull request, the PR author's), so it does not inherit the token the steps
-/// use to write check runs, comments and the ledger.
-pub const CREDENTIAL_VARIABLES: &[&str] = &[
-    "GITHUB_TOKEN",
-    "INPUT_GITHUB_TOKEN",
-    "TRAINYARD_GITHUB_TOKEN",
-    "ACTIONS_RUNTIME_TOKEN",
-    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-    "SYSTEM_ACCESSTOKEN",
-];
-
 /// What to run and how long it may take.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -43,7 +31,8 @@ pub struct RunOptions {
     pub cwd: PathBuf,
     /// Added to (or overriding) the inherited environment.
     pub env: Vec<(OsString, OsString)>,
-    /// Inherited variables the command must not see; [`CREDENTIAL_VARIABLES`] by default.
+    /// Inherited variables the command must not see (none by default;
+    /// trainyard names the CI's credentials, `trainyard_ci::CREDENTIAL_VARIABLES`).
     pub remove_env: Vec<OsString>,
     pub timeout: Option<Duration>,
     /// Between SIGTERM and SIGKILL when stopping.
@@ -58,7 +47,7 @@ impl RunOptions {
             args: parts.collect(),
             cwd: cwd.into(),
             env: Vec::new(),
-            remove_env: CREDENTIAL_VARIABLES.iter().map(OsString::from).collect(),
+            remove_env: Vec::new(),
             timeout: None,
             grace: Duration::from_secs(5),
         }

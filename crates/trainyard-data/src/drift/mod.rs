@@ -72,12 +72,6 @@ impl StatTest {
         }
     }
 
-    /// Whether the statistic is a p-value (drift when small) rather than a
-    /// distance (drift when large).
-    pub fn is_p_value(self) -> bool {
-        matches!(self, Self::Ks | Self::ChiSquare | Self::ZTest)
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Self::Ks => "K-S p-value",
