@@ -101,6 +101,7 @@ fn release_of(environment: &str, version: u64) -> Release {
         model: "clf".to_owned(),
         version,
         digest: "ab".repeat(32),
+        uri: None,
         run: "20240101T000000Z-0001".to_owned(),
         commit: None,
         verdict: None,
