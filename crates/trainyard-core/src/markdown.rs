@@ -7,19 +7,22 @@ use std::fmt::Write as _;
 /// What a table shows for a value that is missing or empty.
 pub const MISSING: &str = "—";
 
-/// Plain text inside Markdown (a paragraph, a heading, emphasis): Markdown
-/// punctuation is backslash-escaped and HTML-significant characters become
-/// entities, so the text renders as written and opens no code span, link,
-/// emphasis or HTML element. Line breaks become spaces.
+/// Plain text inside Markdown (within a paragraph, a heading, emphasis; not
+/// at the start of a line): what could end a table cell or row, open a code
+/// span, a link, an image or an HTML element, or escape the next character
+/// (`|`, `` ` ``, `[`, `]`, `\`) is backslash-escaped, `<` and `&` become
+/// entities, and line breaks become spaces, so the text renders as written.
+/// Emphasis markers (`*`, `_`, `~`) are left as they are: they can only style
+/// the text's own words, and names like `log_loss` stay readable.
 pub fn text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     push_text(&mut out, text);
     out
 }
 
-/// Plain text in a table cell: as [`text`] (which also escapes `|`, so it
-/// cannot end the cell), with line breaks kept as `<br>`. An empty text
-/// stays empty (see [`or_missing`]).
+/// Plain text in a table cell: as [`text`] (which escapes `|`, so it cannot
+/// end the cell), with line breaks kept as `<br>`. An empty text stays empty
+/// (see [`or_missing`]).
 pub fn cell(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for (index, line) in text.split('\n').enumerate() {
@@ -36,8 +39,7 @@ fn push_text(out: &mut String, text: &str) {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' => {
+            '\\' | '`' | '[' | ']' | '|' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -204,13 +206,11 @@ mod tests {
     #[test]
     fn cells_stay_in_their_cell_and_html_stays_text() {
         assert_eq!(cell("a|b"), "a\\|b");
-        assert_eq!(
-            cell("<details>x</details>"),
-            "&lt;details&gt;x&lt;/details&gt;"
-        );
+        assert_eq!(cell("<details>x</details>"), "&lt;details>x&lt;/details>");
         assert_eq!(cell("two\nlines\r\nthree"), "two<br>lines<br>three");
-        assert_eq!(cell("a`b *c* [d](e)"), "a\\`b \\*c\\* \\[d\\](e)");
-        assert_eq!(text("two\nlines # x"), "two lines \\# x");
+        assert_eq!(cell("a`b [d](e) \\"), "a\\`b \\[d\\](e) \\\\");
+        assert_eq!(cell("log_loss >= 0.9 & *x*"), "log_loss >= 0.9 &amp; *x*");
+        assert_eq!(text("two\nlines"), "two lines");
         assert_eq!(or_missing(String::new()), MISSING);
         assert_eq!(or_missing("x".to_owned()), "x");
     }
