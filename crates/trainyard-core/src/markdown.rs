@@ -90,6 +90,16 @@ pub fn fenced(info: &str, text: &str) -> String {
     format!("{fence}{info}\n{text}{newline}{fence}\n")
 }
 
+/// Text for a quoted string of a mermaid chart (a title, an axis label)
+/// inside a ```` ```mermaid ```` block: mermaid strings cannot escape a double
+/// quote, and a backtick or a line break could end the block, so `"` and
+/// `` ` `` become `'` and line breaks become spaces.
+pub fn chart_text(text: &str) -> String {
+    text.replace("\r\n", " ")
+        .replace(['"', '`'], "'")
+        .replace(['\r', '\n'], " ")
+}
+
 fn longest_backtick_run(text: &str) -> usize {
     let mut longest = 0;
     let mut run = 0;
@@ -213,6 +223,11 @@ mod tests {
         assert_eq!(text("two\nlines"), "two lines");
         assert_eq!(or_missing(String::new()), MISSING);
         assert_eq!(or_missing("x".to_owned()), "x");
+    }
+
+    #[test]
+    fn chart_text_cannot_end_its_string_or_its_block() {
+        assert_eq!(chart_text("a\"b```c\nd"), "a'b'''c d");
     }
 
     #[test]
