@@ -119,7 +119,10 @@ fn champion(project: &Project, ledger: &dyn Ledger) -> Result<Against, StepError
             Ok(Against {
                 label: CHAMPION.to_owned(),
                 run: None,
-                missing: format!("`{}` has no {CHAMPION} yet (a promotion sets it)", model.name),
+                missing: format!(
+                    "`{}` has no {CHAMPION} yet (a promotion sets it)",
+                    model.name
+                ),
                 missing_markdown: format!(
                     "{} has no {CHAMPION} yet (a promotion sets it)",
                     code(&model.name)
