@@ -88,7 +88,7 @@ fn hostile_data(dir: &Path) {
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     lines[0] = lines[0].replace("diagnosis", COLUMN.0);
     let mut cells: Vec<String> = lines[3].split(',').map(str::to_owned).collect();
-    *cells.last_mut().unwrap() = VALUE.0.to_owned();
+    VALUE.0.clone_into(cells.last_mut().unwrap());
     lines[3] = cells.join(",");
     std::fs::write(&data, lines.join("\n") + "\n").unwrap();
 

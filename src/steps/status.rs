@@ -78,25 +78,7 @@ pub fn run(request: &StatusRequest, context: &StepContext) -> Result<Report, Ste
             "{}",
             row(env, deployed.as_ref(), &waiting, outlook.as_deref())
         );
-        lines.push(format!(
-            "{env}: {}{}",
-            deployed.as_ref().map_or_else(
-                || "nothing deployed".to_owned(),
-                |release| format!("v{}", release.version)
-            ),
-            if waiting.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " ({})",
-                    waiting
-                        .iter()
-                        .map(|wait| wait.text.as_str())
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                )
-            }
-        ));
+        lines.push(title_line(env, deployed.as_ref(), &waiting));
         report.outputs.insert(
             format!("{env}-version"),
             deployed
@@ -380,6 +362,29 @@ fn waiting(
         });
     }
     waiting
+}
+
+/// The environment's part of the report's title.
+fn title_line(env: &str, deployed: Option<&Release>, waiting: &[Waiting]) -> String {
+    format!(
+        "{env}: {}{}",
+        deployed.map_or_else(
+            || "nothing deployed".to_owned(),
+            |release| format!("v{}", release.version)
+        ),
+        if waiting.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                waiting
+                    .iter()
+                    .map(|wait| wait.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        }
+    )
 }
 
 /// One row of the environments table.
