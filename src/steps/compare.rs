@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use trainyard_ci::CiContext;
 use trainyard_core::manifest::{Direction, MetricSpec};
-use trainyard_core::markdown::{self, cell, code, text};
+use trainyard_core::markdown::{self, cell, code_in_text, text};
 use trainyard_core::{Conclusion, Report, StepError};
 use trainyard_ledger::{CHAMPION, Ledger, LedgerError, RunMode, RunRecord};
 
@@ -65,7 +65,10 @@ pub fn run(request: &CompareRequest, context: &StepContext) -> Result<Report, St
                 label: format!("latest on {branch}"),
                 run: latest,
                 missing: format!("no successful run on `{branch}` is recorded yet"),
-                missing_markdown: format!("no successful run on {} is recorded yet", code(&branch)),
+                missing_markdown: format!(
+                    "no successful run on {} is recorded yet",
+                    code_in_text(&branch)
+                ),
             }
         }
         id => {
@@ -125,7 +128,7 @@ fn champion(project: &Project, ledger: &dyn Ledger) -> Result<Against, StepError
                 ),
                 missing_markdown: format!(
                     "{} has no {CHAMPION} yet (a promotion sets it)",
-                    code(&model.name)
+                    code_in_text(&model.name)
                 ),
             })
         }
@@ -314,7 +317,7 @@ fn alone_table(md: &mut String, run: &RunRecord, missing: &str, names: &[String]
 
 /// The run's commit and branch, in Markdown.
 fn describe_commit(run: &RunRecord) -> String {
-    let commit = code(markdown::short_commit(&run.git.commit));
+    let commit = code_in_text(markdown::short_commit(&run.git.commit));
     match &run.git.branch {
         Some(branch) => format!("{commit} on {}", text(branch)),
         None => commit,
@@ -375,7 +378,7 @@ fn history_charts(runs: &[RunRecord], metrics: &[&String], default_branch: &str)
     }
     format!(
         "History on {} (full training runs, by commit):\n\n{md}",
-        code(default_branch)
+        code_in_text(default_branch)
     )
 }
 

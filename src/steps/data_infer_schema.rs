@@ -76,8 +76,8 @@ pub fn run(request: &DataInferSchemaRequest, context: &StepContext) -> Result<Re
     )
     .with_summary(format!(
         "Point `schema-file:` at {} or paste its content under {}, then review the bounds:\n\n{}",
-        markdown::code(&output.display().to_string()),
-        markdown::code(&format!("datasets.{name}.schema")),
+        markdown::code_in_text(&output.display().to_string()),
+        markdown::code_in_text(&format!("datasets.{name}.schema")),
         markdown::fenced("yaml", &yaml)
     ))
     .with_output("path", output.display().to_string())

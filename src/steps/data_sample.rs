@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use trainyard_core::markdown::{cell, code};
+use trainyard_core::markdown::{cell, code_in_text};
 use trainyard_core::{Conclusion, Report, StepError};
 use trainyard_data::fingerprint;
 use trainyard_data::sample::{self, SampleError, SampleOptions, SampleSize};
@@ -85,8 +85,8 @@ pub fn run(request: &DataSampleRequest, context: &StepContext) -> Result<Report,
         "Sampled {} of {} rows of {} (seed {seed}) into {}.\n",
         summary.output_rows,
         summary.input_rows,
-        code(&request.dataset),
-        code(&output.display().to_string())
+        code_in_text(&request.dataset),
+        code_in_text(&output.display().to_string())
     );
     if !summary.classes.is_empty() {
         markdown.push_str("\n| class | rows | kept |\n|---|---|---|\n");

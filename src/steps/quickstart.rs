@@ -103,7 +103,7 @@ pub fn run(request: &QuickstartRequest, context: &StepContext) -> Result<Report,
         "The example project is in {}: the UCI breast-cancer data, a standard-library \
          logistic-regression `train.py`, and a `trainyard.yaml` with dev, staging and prod.\n\n\
          Try it yourself:\n\n{}",
-        markdown::code(&dir),
+        markdown::code_in_text(&dir),
         markdown::fenced(
             "sh",
             &format!(

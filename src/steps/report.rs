@@ -12,7 +12,7 @@ use std::path::Path;
 
 use trainyard_ci::CiContext;
 use trainyard_core::manifest::Direction;
-use trainyard_core::markdown::{self, cell, code, text};
+use trainyard_core::markdown::{self, cell, code_in_text, text};
 use trainyard_core::{Conclusion, Finding, Report, Severity, StepError};
 use trainyard_ledger::{CHAMPION, GitLedger, Ledger, Outcome, RunMode, RunRecord};
 
@@ -239,7 +239,7 @@ fn render(
                 out,
                 "### {} Gate {}\n\n{}\n",
                 gate.conclusion.emoji(),
-                code(environment),
+                code_in_text(environment),
                 text(&gate.title)
             );
         } else {
@@ -258,7 +258,10 @@ fn render(
         .and_then(|pr| pr.head_sha.as_deref())
         .or(ci.sha.as_deref())
     {
-        links.push(format!("commit {}", code(markdown::short_commit(sha))));
+        links.push(format!(
+            "commit {}",
+            code_in_text(markdown::short_commit(sha))
+        ));
     }
     links.push(format!("trainyard {}", env!("CARGO_PKG_VERSION")));
     let _ = writeln!(out, "<sub>{}</sub>", links.join(" · "));

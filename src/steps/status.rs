@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use trainyard_core::markdown::{MISSING, cell, code, text};
+use trainyard_core::markdown::{MISSING, cell, code, code_in_text, text};
 use trainyard_core::{Conclusion, Finding, Report, StepError};
 use trainyard_gate::release::Release;
 use trainyard_gate::{gitops, policy, verdict::short};
@@ -108,8 +108,8 @@ pub fn run(request: &StatusRequest, context: &StepContext) -> Result<Report, Ste
     };
     report.summary = format!(
         "### Environments of {} (desired state on {} at `{}`)\n\n{table}",
-        code(&manifest.project.name),
-        code(target),
+        code_in_text(&manifest.project.name),
+        code_in_text(target),
         short(&tip.commit.to_string())
     );
     if request.record {

@@ -25,7 +25,7 @@ use crate::app::ledger::{self, ledger_error};
 use crate::app::training::{Execution, Plan, execute, train_section};
 use crate::app::{Project, StepContext};
 use crate::requests::TrainRequest;
-use trainyard_core::markdown::{self, cell, code, text};
+use trainyard_core::markdown::{self, cell, code_in_text, text};
 use trainyard_ledger::CHALLENGER;
 
 const STEP: &str = Step::Train.name();
@@ -350,7 +350,11 @@ fn summary_markdown(
         text(&record.outcome.to_string()),
         record.duration.as_secs_f64()
     );
-    let _ = writeln!(md, "Command: {}\n", code(&execution.command.join(" ")));
+    let _ = writeln!(
+        md,
+        "Command: {}\n",
+        code_in_text(&execution.command.join(" "))
+    );
     if !record.metrics.is_empty() {
         md.push_str("| metric | value |\n|---|---|\n");
         for (name, value) in &record.metrics {
@@ -379,14 +383,14 @@ fn summary_markdown(
         let _ = writeln!(
             md,
             "Registered {} version {}{} ({}, BLAKE3 `{}`).\n",
-            code(&model.name),
+            code_in_text(&model.name),
             version.version,
             if challenger {
                 format!(" as the `{CHALLENGER}`")
             } else {
                 String::new()
             },
-            code(&version.artifact.path),
+            code_in_text(&version.artifact.path),
             markdown::short_digest(&version.artifact.digest),
         );
     } else if record.outcome.is_success() && record.mode == RunMode::Sample {

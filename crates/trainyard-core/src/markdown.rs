@@ -59,16 +59,24 @@ pub fn or_missing(text: String) -> String {
     }
 }
 
-/// `text` as an inline code span that nothing inside can close: the fence is
-/// one backtick longer than the longest run of backticks in it (CommonMark),
-/// and a cell's pipes are escaped (GitHub splits table rows before it parses
-/// code spans; outside a table, GitHub shows such a pipe as `\|`). Newlines
-/// become spaces, as inside any code span.
+/// `text` as an inline code span in a table cell that nothing inside can
+/// close: the fence is one backtick longer than the longest run of backticks
+/// in it (CommonMark), and pipes are escaped (GitHub splits table rows before
+/// it parses code spans). Newlines become spaces, as inside any code span.
+/// Outside a table, where a code span would show that escape as `\|`, use
+/// [`code_in_text`].
 pub fn code(text: &str) -> String {
-    let text = text
-        .replace("\r\n", " ")
-        .replace(['\r', '\n'], " ")
-        .replace('|', "\\|");
+    code_span(&text.replace('|', "\\|"))
+}
+
+/// `text` as an inline code span in running text (a paragraph, a heading, a
+/// list item): as [`code`], with pipes left as they are.
+pub fn code_in_text(text: &str) -> String {
+    code_span(text)
+}
+
+fn code_span(text: &str) -> String {
+    let text = text.replace("\r\n", " ").replace(['\r', '\n'], " ");
     let fence = "`".repeat(longest_backtick_run(&text) + 1);
     // A span that starts or ends with a backtick needs a space to be read.
     if text.starts_with('`') || text.ends_with('`') || text.is_empty() {
@@ -243,6 +251,7 @@ mod tests {
         assert_eq!(code("`x"), "`` `x ``");
         assert_eq!(code("a|b"), "`a\\|b`");
         assert_eq!(code("x``y`"), "``` x``y` ```");
+        assert_eq!(code_in_text("a | b`c"), "``a | b`c``");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
-use trainyard_core::markdown::{Table, cell, code, fenced, text};
+use trainyard_core::markdown::{Table, cell, code, code_in_text, fenced, text};
 
 const NASTY: &[&str] = &[
     "plain",
@@ -132,5 +132,20 @@ fn fenced_blocks_keep_any_text_whole() {
             format!("{value}\n")
         };
         assert_eq!(inside, expected, "{markdown}");
+    }
+}
+
+#[test]
+fn code_in_text_shows_any_value_as_one_code_span() {
+    for value in NASTY.iter().filter(|value| !value.is_empty()) {
+        let markdown = format!("Command: {} here.\n", code_in_text(value));
+        let spans: Vec<String> = Parser::new_ext(&markdown, Options::ENABLE_TABLES)
+            .filter_map(|event| match event {
+                Event::Code(code) => Some(code.to_string()),
+                Event::Html(_) | Event::InlineHtml(_) => panic!("HTML in:\n{markdown}"),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(spans, [*value], "{markdown}");
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
-use trainyard_core::markdown::{cell, code, text};
+use trainyard_core::markdown::{cell, code_in_text, text};
 
 /// One rule of a gate, judged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,7 +87,7 @@ impl Verdict {
     pub fn markdown(&self) -> String {
         let mut md = format!(
             "### Gate {}: {} v{} {}\n\n",
-            code(&self.environment),
+            code_in_text(&self.environment),
             text(&self.model),
             self.version,
             if self.passed { "passed" } else { "refused" }
@@ -95,12 +95,12 @@ impl Verdict {
         let _ = writeln!(
             md,
             "Run {}{}; policy from {}.\n",
-            code(&self.run),
+            code_in_text(&self.run),
             self.commit
                 .as_deref()
-                .map(|commit| format!(", commit {}", code(short(commit))))
+                .map(|commit| format!(", commit {}", code_in_text(short(commit))))
                 .unwrap_or_default(),
-            code(&self.policy)
+            code_in_text(&self.policy)
         );
         if self.rules.is_empty() {
             md.push_str("No rules are set for this environment: any registered model may enter.\n");
