@@ -11,7 +11,7 @@ pub use trainyard_ledger::RunMode;
 /// The git remote a step pushes to when none is named.
 pub const DEFAULT_REMOTE: &str = "origin";
 /// What `compare` judges against when nothing else is named.
-pub const DEFAULT_AGAINST: &str = "champion";
+pub const DEFAULT_AGAINST: &str = trainyard_ledger::CHAMPION;
 /// How far a reproduced metric may be from the recorded one by default.
 pub const DEFAULT_TOLERANCE: &str = "1e-6";
 /// How many runs `runs list` shows by default.

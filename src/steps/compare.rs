@@ -10,8 +10,9 @@ use std::fmt::Write as _;
 
 use trainyard_ci::CiContext;
 use trainyard_core::manifest::{Direction, MetricSpec};
-use trainyard_core::{Conclusion, Report, StepError, markdown};
-use trainyard_ledger::{Ledger, LedgerError, RunMode, RunRecord};
+use trainyard_core::markdown::{self, cell, code_in_text, text};
+use trainyard_core::{Conclusion, Report, StepError};
+use trainyard_ledger::{CHAMPION, Ledger, LedgerError, RunMode, RunRecord};
 
 use super::Step;
 use crate::app::git::default_branch;
@@ -46,7 +47,7 @@ pub fn run(request: &CompareRequest, context: &StepContext) -> Result<Report, St
     let default_branch = default_branch(&project, &ci);
 
     let against = match request.against.as_str() {
-        "champion" => champion(&project, &ledger)?,
+        CHAMPION => champion(&project, &ledger)?,
         "base" => {
             let branch = ci
                 .pull_request()
@@ -64,6 +65,10 @@ pub fn run(request: &CompareRequest, context: &StepContext) -> Result<Report, St
                 label: format!("latest on {branch}"),
                 run: latest,
                 missing: format!("no successful run on `{branch}` is recorded yet"),
+                missing_markdown: format!(
+                    "no successful run on {} is recorded yet",
+                    code_in_text(&branch)
+                ),
             }
         }
         id => {
@@ -72,6 +77,7 @@ pub fn run(request: &CompareRequest, context: &StepContext) -> Result<Report, St
                 label: format!("run {}", other.id),
                 run: Some(other),
                 missing: String::new(),
+                missing_markdown: String::new(),
             }
         }
     };
@@ -91,6 +97,8 @@ struct Against {
     run: Option<RunRecord>,
     /// Why there is nothing to compare with, when `run` is `None`.
     missing: String,
+    /// The same, in Markdown.
+    missing_markdown: String,
 }
 
 fn champion(project: &Project, ledger: &dyn Ledger) -> Result<Against, StepError> {
@@ -100,20 +108,28 @@ fn champion(project: &Project, ledger: &dyn Ledger) -> Result<Against, StepError
             project.manifest_file
         )));
     };
-    match ledger.resolve(&model.name, "champion") {
+    match ledger.resolve(&model.name, CHAMPION) {
         Ok(version) => {
             let run = ledger.run(version.run_id.as_str()).map_err(ledger_error)?;
             Ok(Against {
-                label: format!("champion (version {})", version.version),
+                label: format!("{CHAMPION} (version {})", version.version),
                 run: Some(run),
                 missing: String::new(),
+                missing_markdown: String::new(),
             })
         }
         Err(LedgerError::ModelNotFound { .. } | LedgerError::VersionNotFound { .. }) => {
             Ok(Against {
-                label: "champion".to_owned(),
+                label: CHAMPION.to_owned(),
                 run: None,
-                missing: format!("`{}` has no champion yet (a promotion sets it)", model.name),
+                missing: format!(
+                    "`{}` has no {CHAMPION} yet (a promotion sets it)",
+                    model.name
+                ),
+                missing_markdown: format!(
+                    "{} has no {CHAMPION} yet (a promotion sets it)",
+                    code_in_text(&model.name)
+                ),
             })
         }
         Err(error) => Err(ledger_error(error)),
@@ -174,7 +190,7 @@ fn build_report(
     let (better, worse) = if let Some(other) = &against.run {
         comparison_table(&mut md, run, other, &against.label, &names, &declared)
     } else {
-        alone_table(&mut md, run, &against.missing, &names);
+        alone_table(&mut md, run, &against.missing_markdown, &names);
         (Vec::new(), Vec::new())
     };
 
@@ -228,10 +244,11 @@ fn comparison_table(
     let mut worse = Vec::new();
     let _ = writeln!(
         md,
-        "Run `{}` ({} data, {}) against the {label} — run `{}` ({} data, {}).\n",
+        "Run `{}` ({} data, {}) against the {} — run `{}` ({} data, {}).\n",
         run.id,
         run.mode,
         describe_commit(run),
+        text(label),
         other.id,
         other.mode,
         describe_commit(other)
@@ -241,7 +258,8 @@ fn comparison_table(
     }
     let _ = writeln!(
         md,
-        "| metric | this run | {label} | Δ | |\n|---|---:|---:|---:|---|"
+        "| metric | this run | {} | Δ | |\n|---|---:|---:|---:|---|",
+        cell(label)
     );
     for name in names {
         let value = run.metrics.get(name).copied();
@@ -249,7 +267,7 @@ fn comparison_table(
         let direction = declared.get(name).map(|spec| spec.direction);
         let (delta, judged) = match (value, reference) {
             (Some(value), Some(reference)) => (
-                signed(value - reference),
+                markdown::delta(value - reference),
                 verdict(direction, value, reference),
             ),
             _ => (String::new(), Verdict::Unknown),
@@ -268,9 +286,10 @@ fn comparison_table(
         };
         let _ = writeln!(
             md,
-            "| {name} | {} | {} | {delta} | {mark} |",
-            value.map_or_else(|| "—".to_owned(), markdown::metric),
-            reference.map_or_else(|| "—".to_owned(), markdown::metric),
+            "| {} | {} | {} | {delta} | {mark} |",
+            cell(name),
+            markdown::metric_or_missing(value),
+            markdown::metric_or_missing(reference),
         );
     }
     md.push('\n');
@@ -279,6 +298,7 @@ fn comparison_table(
 
 /// The run's metrics alone, when there is nothing to compare with.
 fn alone_table(md: &mut String, run: &RunRecord, missing: &str, names: &[String]) {
+    // `missing` is Markdown already.
     let _ = writeln!(
         md,
         "Run `{}` ({} data, {}): {missing}; its metrics alone.\n",
@@ -289,25 +309,18 @@ fn alone_table(md: &mut String, run: &RunRecord, missing: &str, names: &[String]
     md.push_str("| metric | this run |\n|---|---:|\n");
     for name in names {
         if let Some(value) = run.metrics.get(name) {
-            let _ = writeln!(md, "| {name} | {} |", markdown::metric(*value));
+            let _ = writeln!(md, "| {} | {} |", cell(name), markdown::metric(*value));
         }
     }
     md.push('\n');
 }
 
+/// The run's commit and branch, in Markdown.
 fn describe_commit(run: &RunRecord) -> String {
+    let commit = code_in_text(markdown::short_commit(&run.git.commit));
     match &run.git.branch {
-        Some(branch) => format!("`{}` on {branch}", markdown::short_commit(&run.git.commit)),
-        None => format!("`{}`", markdown::short_commit(&run.git.commit)),
-    }
-}
-
-fn signed(delta: f64) -> String {
-    let text = markdown::metric(delta);
-    if delta > 0.0 && delta.is_finite() {
-        format!("+{text}")
-    } else {
-        text
+        Some(branch) => format!("{commit} on {}", text(branch)),
+        None => commit,
     }
 }
 
@@ -351,11 +364,11 @@ fn history_charts(runs: &[RunRecord], metrics: &[&String], default_branch: &str)
             })
             .collect();
         let values: Vec<String> = points.iter().map(|(_, value)| value.to_string()).collect();
-        // Mermaid strings cannot escape a double quote.
-        let metric = metric.replace('"', "'");
+        let metric = markdown::chart_text(metric);
         let _ = write!(
             md,
-            "```mermaid\nxychart-beta\n    title \"{metric} on {default_branch}\"\n    x-axis [{}]\n    y-axis \"{metric}\"\n    line [{}]\n```\n\n",
+            "```mermaid\nxychart-beta\n    title \"{metric} on {}\"\n    x-axis [{}]\n    y-axis \"{metric}\"\n    line [{}]\n```\n\n",
+            markdown::chart_text(default_branch),
             labels.join(", "),
             values.join(", ")
         );
@@ -363,7 +376,10 @@ fn history_charts(runs: &[RunRecord], metrics: &[&String], default_branch: &str)
     if md.is_empty() {
         return String::new();
     }
-    format!("History on `{default_branch}` (full training runs, by commit):\n\n{md}")
+    format!(
+        "History on {} (full training runs, by commit):\n\n{md}",
+        code_in_text(default_branch)
+    )
 }
 
 #[cfg(test)]

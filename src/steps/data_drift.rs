@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use trainyard_core::manifest::Dataset;
 use trainyard_core::manifest::data::{DriftPolicy, DriftTest};
-use trainyard_core::{Conclusion, Finding, ForgeRequest, Location, Report, StepError};
+use trainyard_core::{Conclusion, Finding, ForgeRequest, Location, Report, StepError, markdown};
 use trainyard_data::drift::{self, ColumnOptions, DriftOptions, StatTest};
 use trainyard_data::profile::DatasetProfile;
 use trainyard_data::{read, validate};
@@ -175,8 +175,8 @@ fn publish(
     );
     report.summary = format!(
         "**{}** against **{}** ({} and {} rows)\n\n{}",
-        current.shown(),
-        reference.shown(),
+        markdown::text(&current.shown()),
+        markdown::text(&reference.shown()),
         current_profile.rows,
         reference_profile.rows,
         result.markdown()

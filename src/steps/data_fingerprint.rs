@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
+use trainyard_core::{Conclusion, Finding, Location, Report, StepError, markdown};
 use trainyard_data::fingerprint::{self, LOCK_FILE, LockFile, StatCache};
 
 use super::Step;
@@ -48,10 +48,11 @@ pub fn run(request: &DataFingerprintRequest, context: &StepContext) -> Result<Re
         };
         let _ = writeln!(
             summary,
-            "| {name} | {} | {} | `{}` | {state} |",
+            "| {} | {} | {} | `{}` | {state} |",
+            markdown::cell(name),
             fingerprint.files.len(),
             fingerprint.size(),
-            &fingerprint.digest[..16]
+            markdown::short_digest(&fingerprint.digest)
         );
         report
             .outputs

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use trainyard_core::{Conclusion, Report, StepError};
+use trainyard_core::{Conclusion, Report, StepError, markdown};
 use trainyard_data::{infer, read, validate};
 
 use super::Step;
@@ -75,8 +75,10 @@ pub fn run(request: &DataInferSchemaRequest, context: &StepContext) -> Result<Re
         ),
     )
     .with_summary(format!(
-        "Point `schema-file:` at `{}` or paste its content under `datasets.{name}.schema`, then review the bounds:\n\n```yaml\n{yaml}```\n",
-        output.display()
+        "Point `schema-file:` at {} or paste its content under {}, then review the bounds:\n\n{}",
+        markdown::code_in_text(&output.display().to_string()),
+        markdown::code_in_text(&format!("datasets.{name}.schema")),
+        markdown::fenced("yaml", &yaml)
     ))
     .with_output("path", output.display().to_string())
     .with_output("columns", schema.columns.len().to_string()))

@@ -4,10 +4,9 @@
 //! checks over the whole dataset (row count, mean, stddev, quantiles, null
 //! fraction) that the shards left to it.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
+use trainyard_core::{Conclusion, Finding, Location, Report, StepError, markdown};
 use trainyard_data::profile::{DatasetProfile, ProfileMeta};
 use trainyard_data::read::Shard;
 use trainyard_data::validate;
@@ -105,20 +104,15 @@ fn whole_dataset_checks(
     };
     let loaded = trainyard_data::schema::for_dataset(declared, &project.root)?.unwrap_or_default();
     let checks = validate::aggregate_checks(&loaded.schema, merged);
-    let mut summary = format!(
-        "**{name}** (merged): {} rows, {} of {} whole-dataset checks passed\n\n| check | result | observed |\n|---|---|---|\n",
+    report.summary = format!(
+        "**{}** (merged): {} rows, {} of {} whole-dataset checks passed\n\n{}",
+        markdown::text(name),
         merged.rows,
         checks.iter().filter(|c| c.passed).count(),
-        checks.len()
+        checks.len(),
+        validate::checks_markdown(&checks)
     );
     for check in &checks {
-        let _ = writeln!(
-            summary,
-            "| `{}` | {} | {} |",
-            check.name.replace('|', "\\|"),
-            if check.passed { "pass" } else { "**fail**" },
-            check.observed.replace('|', "\\|")
-        );
         if !check.passed {
             report.conclusion = Conclusion::Failure;
             report.push_finding(
@@ -133,7 +127,6 @@ fn whole_dataset_checks(
             );
         }
     }
-    report.summary = summary;
     Ok(())
 }
 

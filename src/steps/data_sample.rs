@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use trainyard_core::markdown::{cell, code_in_text};
 use trainyard_core::{Conclusion, Report, StepError};
 use trainyard_data::fingerprint;
 use trainyard_data::sample::{self, SampleError, SampleOptions, SampleSize};
@@ -81,16 +82,16 @@ pub fn run(request: &DataSampleRequest, context: &StepContext) -> Result<Report,
     })?;
 
     let mut markdown = format!(
-        "Sampled {} of {} rows of `{}` (seed {seed}) into `{}`.\n",
+        "Sampled {} of {} rows of {} (seed {seed}) into {}.\n",
         summary.output_rows,
         summary.input_rows,
-        request.dataset,
-        output.display()
+        code_in_text(&request.dataset),
+        code_in_text(&output.display().to_string())
     );
     if !summary.classes.is_empty() {
         markdown.push_str("\n| class | rows | kept |\n|---|---|---|\n");
         for (class, (rows, kept)) in &summary.classes {
-            let _ = writeln!(markdown, "| {class} | {rows} | {kept} |");
+            let _ = writeln!(markdown, "| {} | {rows} | {kept} |", cell(class));
         }
     }
     Ok(Report::new(

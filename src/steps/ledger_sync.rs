@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use trainyard_core::{Conclusion, Finding, Report, StepError};
+use trainyard_core::{Conclusion, Finding, Report, StepError, markdown};
 use trainyard_ledger::SyncReport;
 
 use super::Step;
@@ -24,10 +24,11 @@ pub fn pull(request: &LedgerSyncRequest, context: &StepContext) -> Result<Report
     Ok(report(Step::LedgerPull.name(), &sync, false))
 }
 
+/// A ref's commit, short, or [`markdown::MISSING`] when the ref is absent.
 fn short(oid: Option<&String>) -> String {
     oid.map_or_else(
-        || "—".to_owned(),
-        |oid| format!("`{}`", &oid[..oid.len().min(10)]),
+        || markdown::MISSING.to_owned(),
+        |oid| format!("`{}`", markdown::short_commit(oid)),
     )
 }
 
@@ -56,8 +57,8 @@ fn report(step: &str, sync: &SyncReport, pushing: bool) -> Report {
     for entry in &sync.refs {
         let _ = writeln!(
             summary,
-            "| `{}` | {} | {} | {} | {} | {} |",
-            entry.reference,
+            "| {} | {} | {} | {} | {} | {} |",
+            markdown::code(&entry.reference),
             short(entry.local_before.as_ref()),
             short(entry.remote.as_ref()),
             short(entry.local_after.as_ref()),

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use trainyard_core::markdown::{self, MISSING, cell, or_missing};
 use trainyard_core::{Conclusion, Report, StepError};
 use trainyard_ledger::{Ledger, ModelVersion};
 
@@ -34,13 +35,10 @@ pub fn list(_: &ModelListRequest, context: &StepContext) -> Result<Report, StepE
             .join(", ");
         let _ = writeln!(
             summary,
-            "| {model} | {} | v{latest} | {} |",
+            "| {} | {} | v{latest} | {} |",
+            cell(model),
             versions.len(),
-            if alias_text.is_empty() {
-                "—"
-            } else {
-                &alias_text
-            }
+            or_missing(cell(&alias_text))
         );
         data.insert(
             model.clone(),
@@ -82,10 +80,10 @@ pub fn show(request: &ModelShowRequest, context: &StepContext) -> Result<Report,
             "| v{} | `{}` | `{}` | {} | {} | {} | {} |",
             version.version,
             version.run_id,
-            &version.artifact.digest[..12],
+            markdown::short_digest(&version.artifact.digest),
             version.artifact.size,
-            dash(&version.aliases.join(", ")),
-            dash(&tags_text(version)),
+            or_missing(cell(&version.aliases.join(", "))),
+            or_missing(cell(&tags_text(version))),
             version.registered_at.format("%Y-%m-%d %H:%M UTC"),
         );
     }
@@ -97,14 +95,12 @@ pub fn show(request: &ModelShowRequest, context: &StepContext) -> Result<Report,
             let _ = writeln!(
                 summary,
                 "| {} | v{} | {} | {} | {} | {} |",
-                moved.alias,
+                cell(&moved.alias),
                 moved.version,
-                moved
-                    .previous
-                    .map_or_else(|| "—".to_owned(), |v| format!("v{v}")),
-                moved.actor,
+                previous(moved.previous),
+                cell(&moved.actor),
                 moved.at.format("%Y-%m-%d %H:%M UTC"),
-                dash(&moved.reason.replace('|', "\\|")),
+                or_missing(cell(&moved.reason)),
             );
         }
     }
@@ -135,14 +131,14 @@ fn show_version(
         .collect();
     let mut summary = String::from("| field | value |\n|---|---|\n");
     let rows = [
-        ("model", model.to_owned()),
+        ("model", cell(model)),
         ("version", format!("v{}", version.version)),
         ("run", format!("`{}`", version.run_id)),
-        ("artifact", version.artifact.path.clone()),
+        ("artifact", cell(&version.artifact.path)),
         ("BLAKE3", format!("`{}`", version.artifact.digest)),
         ("bytes", version.artifact.size.to_string()),
-        ("aliases", dash(&version.aliases.join(", "))),
-        ("tags", dash(&tags_text(&version))),
+        ("aliases", or_missing(cell(&version.aliases.join(", ")))),
+        ("tags", or_missing(cell(&tags_text(&version)))),
         (
             "registered",
             version
@@ -160,14 +156,12 @@ fn show_version(
             let _ = writeln!(
                 summary,
                 "| {} | {} → v{} | {} | {} | {} |",
-                moved.alias,
-                moved
-                    .previous
-                    .map_or_else(|| "—".to_owned(), |v| format!("v{v}")),
+                cell(&moved.alias),
+                previous(moved.previous),
                 moved.version,
-                moved.actor,
+                cell(&moved.actor),
                 moved.at.format("%Y-%m-%d %H:%M UTC"),
-                dash(&moved.reason.replace('|', "\\|")),
+                or_missing(cell(&moved.reason)),
             );
         }
     }
@@ -177,7 +171,7 @@ fn show_version(
         format!(
             "{model} v{} (`{}`)",
             version.version,
-            &version.artifact.digest[..12]
+            markdown::short_digest(&version.artifact.digest)
         ),
     )
     .with_summary(summary)
@@ -221,13 +215,11 @@ pub fn alias(request: &ModelAliasRequest, context: &StepContext) -> Result<Repor
     )
     .with_summary(format!(
         "| alias | to | from | by | why |\n|---|---|---|---|---|\n| {} | v{} | {} | {} | {} |\n",
-        moved.alias,
+        cell(&moved.alias),
         moved.version,
-        moved
-            .previous
-            .map_or_else(|| "—".to_owned(), |v| format!("v{v}")),
-        moved.actor,
-        moved.reason.replace('|', "\\|"),
+        previous(moved.previous),
+        cell(&moved.actor),
+        cell(&moved.reason),
     ))
     .with_output("version", moved.version.to_string())
     .with_data(serde_json::to_value(&moved).unwrap_or_default()))
@@ -264,8 +256,10 @@ pub fn tag(request: &ModelTagRequest, context: &StepContext) -> Result<Report, S
             .map_err(ledger_error)?;
         let _ = writeln!(
             summary,
-            "| {key} | {} | {actor} |",
-            value.replace('|', "\\|")
+            "| {} | {} | {} |",
+            cell(key),
+            cell(value),
+            cell(&actor)
         );
         changes.push(change);
     }
@@ -290,13 +284,9 @@ fn tags_text(version: &ModelVersion) -> String {
         .map(|(key, value)| format!("{key}={value}"))
         .collect::<Vec<_>>()
         .join(", ")
-        .replace('|', "\\|")
 }
 
-fn dash(text: &str) -> String {
-    if text.is_empty() {
-        "—".to_owned()
-    } else {
-        text.to_owned()
-    }
+/// The version an alias pointed at before it moved, or [`MISSING`].
+fn previous(version: Option<u64>) -> String {
+    version.map_or_else(|| MISSING.to_owned(), |v| format!("v{v}"))
 }

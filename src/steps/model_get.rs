@@ -43,21 +43,22 @@ pub fn run(request: &ModelGetRequest, context: &StepContext) -> Result<Report, S
         table.row([
             markdown::code(&artifact.path),
             artifact.size.to_string(),
-            markdown::code(artifact.digest.get(..12).unwrap_or(&artifact.digest)),
+            markdown::code(markdown::short_digest(&artifact.digest)),
         ]);
     }
     let mut summary = format!(
-        "`{model}` v{} (run {}) from {}, every file checked against its digest.\n\n",
+        "{} v{} (run {}) from {}, every file checked against its digest.\n\n",
+        markdown::code_in_text(&model),
         version.version,
-        markdown::code(run.id.as_str()),
-        markdown::code(&store.location()),
+        markdown::code_in_text(run.id.as_str()),
+        markdown::code_in_text(&store.location()),
     );
     summary.push_str(&table.render());
     if let Some(uri) = &run.model_uri {
         let _ = writeln!(
             summary,
             "\nDeployments fetch it from {}.",
-            markdown::code(uri)
+            markdown::code_in_text(uri)
         );
     }
     Ok(Report::new(

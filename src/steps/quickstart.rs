@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use include_dir::{Dir, include_dir};
-use trainyard_core::{Conclusion, Report, StepError};
+use trainyard_core::{Conclusion, Report, StepError, markdown};
 use trainyard_ledger::{CHALLENGER, Ledger};
 
 use super::{Request, Step};
@@ -98,11 +98,18 @@ pub fn run(request: &QuickstartRequest, context: &StepContext) -> Result<Report,
         report.push_child(phase);
     }
 
+    let dir = dir.display().to_string();
     report.summary = format!(
-        "The example project is in `{dir}`: the UCI breast-cancer data, a standard-library \
+        "The example project is in {}: the UCI breast-cancer data, a standard-library \
          logistic-regression `train.py`, and a `trainyard.yaml` with dev, staging and prod.\n\n\
-         Try it yourself:\n\n```sh\ncd {dir}\ntrainyard config check\ntrainyard data validate\npython3 train.py --data data/breast_cancer.csv --out out\n```\n",
-        dir = dir.display()
+         Try it yourself:\n\n{}",
+        markdown::code_in_text(&dir),
+        markdown::fenced(
+            "sh",
+            &format!(
+                "cd {dir}\ntrainyard config check\ntrainyard data validate\npython3 train.py --data data/breast_cancer.csv --out out\n"
+            )
+        )
     );
     Ok(report)
 }
@@ -431,7 +438,7 @@ fn tag_release(repo: &git2::Repository, commit: &str, name: &str) -> Result<Repo
         Conclusion::Success,
         format!(
             "tagged {} as {name} (git tag -a {name})",
-            trainyard_gate::verdict::short(commit)
+            markdown::short_commit(commit)
         ),
     ))
 }

@@ -12,8 +12,9 @@ use std::path::Path;
 
 use trainyard_ci::CiContext;
 use trainyard_core::manifest::Direction;
+use trainyard_core::markdown::{self, cell, code_in_text, text};
 use trainyard_core::{Conclusion, Finding, Report, Severity, StepError};
-use trainyard_ledger::{GitLedger, Ledger, Outcome, RunMode, RunRecord};
+use trainyard_ledger::{CHAMPION, GitLedger, Ledger, Outcome, RunMode, RunRecord};
 
 use super::Step;
 use crate::app::kept_reports::{load_reports, reports_dir};
@@ -138,7 +139,7 @@ impl MetricHistory {
         }?;
         let model = project.manifest.model.as_ref();
         let champion = model.and_then(|model| {
-            let version = ledger.resolve(&model.name, "champion").ok()?;
+            let version = ledger.resolve(&model.name, CHAMPION).ok()?;
             let run = ledger.run(&version.run_id.to_string()).ok()?;
             Some((version.version, run))
         });
@@ -188,15 +189,17 @@ fn render(
         Some(verdict) => {
             let _ = writeln!(
                 out,
-                "## {} trainyard · {name}: {}\n",
+                "## {} trainyard · {}: {}\n",
                 verdict.emoji(),
+                text(name),
                 verdict_words(verdict)
             );
         }
         None => {
             let _ = writeln!(
                 out,
-                "## ⚪ trainyard · {name}: no step reported\n\nNo step of this job kept a report; run `trainyard report` after the other steps, in the same job.\n"
+                "## ⚪ trainyard · {}: no step reported\n\nNo step of this job kept a report; run `trainyard report` after the other steps, in the same job.\n",
+                text(name)
             );
         }
     }
@@ -234,9 +237,10 @@ fn render(
             let environment = gate.outputs.get("environment").map_or("", String::as_str);
             let _ = writeln!(
                 out,
-                "### {} Gate {environment}\n\n{}\n",
+                "### {} Gate {}\n\n{}\n",
                 gate.conclusion.emoji(),
-                gate.title
+                code_in_text(environment),
+                text(&gate.title)
             );
         } else {
             out.push_str(gate.summary.trim_end());
@@ -254,7 +258,10 @@ fn render(
         .and_then(|pr| pr.head_sha.as_deref())
         .or(ci.sha.as_deref())
     {
-        links.push(format!("commit `{}`", &sha[..sha.len().min(7)]));
+        links.push(format!(
+            "commit {}",
+            code_in_text(markdown::short_commit(sha))
+        ));
     }
     links.push(format!("trainyard {}", env!("CARGO_PKG_VERSION")));
     let _ = writeln!(out, "<sub>{}</sub>", links.join(" · "));
@@ -310,7 +317,7 @@ fn render_metrics_table(history: &MetricHistory, out: &mut String) {
                 } else {
                     "🔴"
                 };
-                format!("{delta:+.4} {mark}")
+                format!("{} {mark}", markdown::delta(delta))
             }
             (Some(_), None) => "no champion yet".to_owned(),
             _ => String::new(),
@@ -319,8 +326,8 @@ fn render_metrics_table(history: &MetricHistory, out: &mut String) {
             out,
             "| {}{arrow} | {} | {} | {} |",
             cell(&name),
-            number(current),
-            number(champion),
+            markdown::metric_or_missing(current),
+            markdown::metric_or_missing(champion),
             change.trim_end()
         );
     }
@@ -348,14 +355,16 @@ fn render_chart(history: &MetricHistory, out: &mut String) {
         });
     let pad = ((high - low) * 0.1).max(1e-3);
     let labels: Vec<String> = (1..=points.len()).map(|n| format!("\"{n}\"")).collect();
-    let values: Vec<String> = points.iter().map(|v| format!("{v:.4}")).collect();
+    let values: Vec<String> = points.iter().map(|v| markdown::metric(*v)).collect();
+    let label = markdown::chart_text(&metric);
     let _ = writeln!(
         out,
-        "### {metric} over the last {} runs\n\n```mermaid\nxychart-beta\n    title \"{metric}\"\n    x-axis \"run\" [{}]\n    y-axis \"{metric}\" {:.4} --> {:.4}\n    line [{}]\n```\n",
+        "### {} over the last {} runs\n\n```mermaid\nxychart-beta\n    title \"{label}\"\n    x-axis \"run\" [{}]\n    y-axis \"{label}\" {} --> {}\n    line [{}]\n```\n",
+        text(&metric),
         points.len(),
         labels.join(", "),
-        low - pad,
-        high + pad,
+        markdown::metric(low - pad),
+        markdown::metric(high + pad),
         values.join(", ")
     );
 }
@@ -400,13 +409,4 @@ fn render_data_findings(reports: &[Report], out: &mut String) {
         );
     }
     out.push('\n');
-}
-
-fn number(value: Option<f64>) -> String {
-    value.map_or_else(|| "–".to_owned(), |v| format!("{v:.4}"))
-}
-
-/// Text safe inside a markdown table cell.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }

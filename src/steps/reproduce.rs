@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use trainyard_core::manifest::{self, MANIFEST_FILE};
-use trainyard_core::{Conclusion, Finding, Location, Report, StepError, markdown};
+use trainyard_core::markdown::{self, cell};
+use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
 use trainyard_data::fingerprint;
 use trainyard_ledger::{Ledger, RunRecord};
 
@@ -121,8 +122,8 @@ pub fn run(request: &ReproduceRequest, context: &StepContext) -> Result<Report, 
                         "dataset `{name}` (`{}`) no longer matches run {}: recorded BLAKE3 {}, now {}; restore that data (e.g. `dvc checkout` at {}) to reproduce the run",
                         dataset.path,
                         recorded.id,
-                        &digest[..16.min(digest.len())],
-                        &current.digest[..16],
+                        markdown::short_digest(digest),
+                        markdown::short_digest(&current.digest),
                         markdown::short_commit(&recorded.git.commit)
                     ),
                 )
@@ -207,9 +208,9 @@ fn compare_samples(
         let _ = writeln!(
             md,
             "| {} | `{}` | `{}` | {} |",
-            name.trim_end_matches(".sample"),
-            &digest[..16.min(digest.len())],
-            &again[..16.min(again.len())],
+            cell(name.trim_end_matches(".sample")),
+            markdown::short_digest(digest),
+            markdown::short_digest(again),
             if same { "same bytes" } else { "different" }
         );
         if !same {
@@ -241,9 +242,10 @@ fn compare_metrics(
         let ok = again.is_some_and(|again| tolerance.allows(*value, again));
         let _ = writeln!(
             md,
-            "| {name} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
+            cell(name),
             markdown::metric(*value),
-            again.map_or_else(|| "—".to_owned(), markdown::metric),
+            markdown::metric_or_missing(again),
             again.map_or_else(String::new, |again| format!("{:e}", (again - value).abs())),
             if ok { "match" } else { "differs" }
         );

@@ -4,7 +4,7 @@
 //! that version passed E's gate when it was promoted, and its verdict digest
 //! is carried over; a version never deployed to E must be promoted instead.
 
-use trainyard_core::{Report, StepError};
+use trainyard_core::{Report, StepError, markdown};
 use trainyard_gate::policy;
 use trainyard_gate::release::{Release, ReleaseKind};
 use trainyard_ledger::{Deployment, Ledger};
@@ -57,7 +57,11 @@ pub fn run(request: &RollbackRequest, context: &StepContext) -> Result<Report, S
         target: &manifest.project.default_branch,
         summary: format!(
             "Rolls {} back to v{} (deployed {} by {}, {}).",
-            request.env, entry.version, entry.at, entry.actor, entry.kind
+            request.env,
+            entry.version,
+            entry.at,
+            markdown::text(&entry.actor),
+            entry.kind
         ),
         reason: &request.reason,
         champion: last,

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use trainyard_core::markdown::{self, MISSING, cell, code};
 use trainyard_core::{Conclusion, Report, StepError};
 use trainyard_ledger::{Ledger, RunRecord};
 
@@ -40,11 +41,17 @@ pub fn list(request: &RunsListRequest, context: &StepContext) -> Result<Report, 
             run.id,
             run.mode,
             cell(&run.outcome.to_string()),
-            cell(&metrics_line(run)),
-            &run.git.commit[..run.git.commit.len().min(8)],
+            markdown::or_missing(cell(&metrics_line(run))),
+            markdown::short_commit(&run.git.commit),
             if run.git.dirty { " (dirty)" } else { "" },
-            run.git.branch.as_deref().unwrap_or("—"),
-            run.ci.event.as_deref().unwrap_or("—"),
+            run.git
+                .branch
+                .as_deref()
+                .map_or_else(|| MISSING.to_owned(), cell),
+            run.ci
+                .event
+                .as_deref()
+                .map_or_else(|| MISSING.to_owned(), cell),
             seconds(run),
         );
     }
@@ -73,12 +80,13 @@ pub fn show(request: &RunsShowRequest, context: &StepContext) -> Result<Report, 
     let run = ledger.run(&request.id).map_err(ledger_error)?;
     let mut summary = String::new();
     let _ = writeln!(summary, "| field | value |\n|---|---|");
+    // Each value as Markdown: code spans for ids and the command, cells for text.
     let rows: [(&str, String); 11] = [
         ("run", format!("`{}`", run.id)),
-        ("project", run.project.clone()),
+        ("project", cell(&run.project)),
         ("mode", run.mode.to_string()),
-        ("outcome", run.outcome.to_string()),
-        ("command", format!("`{}`", run.command.join(" "))),
+        ("outcome", cell(&run.outcome.to_string())),
+        ("command", code(&run.command.join(" "))),
         (
             "commit",
             format!(
@@ -93,21 +101,28 @@ pub fn show(request: &RunsShowRequest, context: &StepContext) -> Result<Report, 
         ),
         (
             "branch",
-            run.git.branch.clone().unwrap_or_else(|| "—".to_owned()),
+            run.git
+                .branch
+                .as_deref()
+                .map_or_else(|| MISSING.to_owned(), cell),
         ),
         (
             "CI",
-            format!(
-                "{} {}",
-                run.ci.host,
-                run.ci.event.as_deref().unwrap_or_default()
-            )
-            .trim()
-            .to_owned(),
+            cell(
+                format!(
+                    "{} {}",
+                    run.ci.host,
+                    run.ci.event.as_deref().unwrap_or_default()
+                )
+                .trim(),
+            ),
         ),
         (
             "CI run",
-            run.ci.url.clone().unwrap_or_else(|| "—".to_owned()),
+            run.ci
+                .url
+                .as_deref()
+                .map_or_else(|| MISSING.to_owned(), cell),
         ),
         (
             "started",
@@ -116,7 +131,7 @@ pub fn show(request: &RunsShowRequest, context: &StepContext) -> Result<Report, 
         ("duration", seconds(&run)),
     ];
     for (field, value) in rows {
-        let _ = writeln!(summary, "| {field} | {} |", cell(&value));
+        let _ = writeln!(summary, "| {field} | {value} |");
     }
     detail_tables(&run, &mut summary);
     let conclusion = if run.outcome.is_success() {
@@ -149,26 +164,25 @@ fn detail_tables(run: &RunRecord, summary: &mut String) {
             let max = values.reduce(f64::max);
             let _ = writeln!(
                 summary,
-                "| {name} | {} | {} | {} | {} |",
-                run.metrics
-                    .get(name)
-                    .map_or_else(|| "—".to_owned(), |v| number(*v)),
+                "| {} | {} | {} | {} | {} |",
+                cell(name),
+                markdown::metric_or_missing(run.metrics.get(name).copied()),
                 points.len(),
-                min.map_or_else(|| "—".to_owned(), number),
-                max.map_or_else(|| "—".to_owned(), number),
+                markdown::metric_or_missing(min),
+                markdown::metric_or_missing(max),
             );
         }
     }
     if !run.params.is_empty() {
         summary.push_str("\n| param | value |\n|---|---|\n");
         for (name, value) in &run.params {
-            let _ = writeln!(summary, "| {name} | `{}` |", cell(&value.to_string()));
+            let _ = writeln!(summary, "| {} | {} |", cell(name), code(&value.to_string()));
         }
     }
     if !run.datasets.is_empty() {
         summary.push_str("\n| dataset | fingerprint (BLAKE3) |\n|---|---|\n");
         for (name, digest) in &run.datasets {
-            let _ = writeln!(summary, "| {name} | `{digest}` |");
+            let _ = writeln!(summary, "| {} | `{digest}` |", cell(name));
         }
     }
     if !run.artifacts.is_empty() {
@@ -177,14 +191,16 @@ fn detail_tables(run: &RunRecord, summary: &mut String) {
             let _ = writeln!(
                 summary,
                 "| {} | {} | `{}` |",
-                artifact.path, artifact.size, artifact.digest
+                cell(&artifact.path),
+                artifact.size,
+                artifact.digest
             );
         }
     }
     if !run.tools.is_empty() {
         summary.push_str("\n| tool | version |\n|---|---|\n");
         for (tool, version) in &run.tools {
-            let _ = writeln!(summary, "| {tool} | {version} |");
+            let _ = writeln!(summary, "| {} | {} |", cell(tool), cell(version));
         }
     }
 }
@@ -195,38 +211,14 @@ fn metrics_line(run: &RunRecord) -> String {
         .metrics
         .iter()
         .take(4)
-        .map(|(name, value)| format!("{name}={}", number(*value)))
+        .map(|(name, value)| format!("{name}={}", markdown::metric(*value)))
         .collect();
     if run.metrics.len() > 4 {
         line.push(format!("+{}", run.metrics.len() - 4));
     }
-    if line.is_empty() {
-        "—".to_owned()
-    } else {
-        line.join(", ")
-    }
-}
-
-/// A metric value, short: four significant decimals, NaN and infinities by name.
-pub(crate) fn number(value: f64) -> String {
-    if value.is_finite() {
-        let text = format!("{value:.4}");
-        let text = text.trim_end_matches('0').trim_end_matches('.');
-        if text.is_empty() || text == "-" {
-            "0".to_owned()
-        } else {
-            text.to_owned()
-        }
-    } else {
-        value.to_string()
-    }
+    line.join(", ")
 }
 
 fn seconds(run: &RunRecord) -> String {
     format!("{:.1} s", run.duration.as_secs_f64())
-}
-
-/// Text safe inside a markdown table cell.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
 }

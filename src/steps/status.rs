@@ -9,6 +9,7 @@
 
 use std::fmt::Write as _;
 
+use trainyard_core::markdown::{MISSING, cell, code, code_in_text, text};
 use trainyard_core::{Conclusion, Finding, Report, StepError};
 use trainyard_gate::release::Release;
 use trainyard_gate::{gitops, policy, verdict::short};
@@ -77,18 +78,7 @@ pub fn run(request: &StatusRequest, context: &StepContext) -> Result<Report, Ste
             "{}",
             row(env, deployed.as_ref(), &waiting, outlook.as_deref())
         );
-        lines.push(format!(
-            "{env}: {}{}",
-            deployed.as_ref().map_or_else(
-                || "nothing deployed".to_owned(),
-                |release| format!("v{}", release.version)
-            ),
-            if waiting.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", waiting.join("; "))
-            }
-        ));
+        lines.push(title_line(env, deployed.as_ref(), &waiting));
         report.outputs.insert(
             format!("{env}-version"),
             deployed
@@ -100,7 +90,7 @@ pub fn run(request: &StatusRequest, context: &StepContext) -> Result<Report, Ste
             "environment": env,
             "deployed": deployed,
             "history": history.len(),
-            "waiting": waiting,
+            "waiting": waiting.iter().map(|wait| &wait.text).collect::<Vec<_>>(),
             "gate": outlook,
         }));
         upstream = deployed.map(|release| release.version);
@@ -117,8 +107,9 @@ pub fn run(request: &StatusRequest, context: &StepContext) -> Result<Report, Ste
         Conclusion::Success
     };
     report.summary = format!(
-        "### Environments of `{}` (desired state on `{target}` at `{}`)\n\n{table}",
-        manifest.project.name,
+        "### Environments of {} (desired state on {} at `{}`)\n\n{table}",
+        code_in_text(&manifest.project.name),
+        code_in_text(target),
         short(&tip.commit.to_string())
     );
     if request.record {
@@ -170,7 +161,14 @@ fn add_records(report: &mut Report, recorded: Vec<String>, pushed: bool) {
         if recorded.is_empty() {
             "The ledger already had every deployment on the branch.".to_owned()
         } else {
-            format!("Recorded in the ledger:\n\n- {}", recorded.join("\n- "))
+            format!(
+                "Recorded in the ledger:\n\n- {}",
+                recorded
+                    .iter()
+                    .map(|line| text(line))
+                    .collect::<Vec<_>>()
+                    .join("\n- ")
+            )
         }
     );
     for line in recorded {
@@ -318,6 +316,12 @@ fn proposals(
     Ok(found)
 }
 
+/// One thing waiting for an environment, as text and as Markdown.
+struct Waiting {
+    text: String,
+    markdown: String,
+}
+
 /// What waits for `env`: unmerged review branches that would change it, and
 /// the upstream version not yet let in.
 fn waiting(
@@ -326,41 +330,91 @@ fn waiting(
     upstream: Option<u64>,
     env: &str,
     target: &str,
-) -> Vec<String> {
+) -> Vec<Waiting> {
     let mut waiting = Vec::new();
     for proposed in proposed.iter().filter(|proposed| {
         deployed.is_none_or(|deployed| deployed.version != proposed.release.version)
     }) {
-        waiting.push(format!(
-            "v{} {} ({}) on `{}`, not yet on `{target}`",
+        let (version, kind, commit) = (
             proposed.release.version,
             proposed.release.kind_name(),
             short(&proposed.commit),
-            proposed.branch
-        ));
+        );
+        waiting.push(Waiting {
+            text: format!(
+                "v{version} {kind} ({commit}) on `{}`, not yet on `{target}`",
+                proposed.branch
+            ),
+            markdown: format!(
+                "v{version} {kind} ({commit}) on {}, not yet on {}",
+                code(&proposed.branch),
+                code(target)
+            ),
+        });
     }
     if let Some(candidate) =
         upstream.filter(|candidate| deployed.is_none_or(|deployed| deployed.version != *candidate))
     {
-        waiting.push(format!("v{candidate} waits at the {env} gate"));
+        let text = format!("v{candidate} waits at the {env} gate");
+        waiting.push(Waiting {
+            markdown: cell(&text),
+            text,
+        });
     }
     waiting
 }
 
+/// The environment's part of the report's title.
+fn title_line(env: &str, deployed: Option<&Release>, waiting: &[Waiting]) -> String {
+    format!(
+        "{env}: {}{}",
+        deployed.map_or_else(
+            || "nothing deployed".to_owned(),
+            |release| format!("v{}", release.version)
+        ),
+        if waiting.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({})",
+                waiting
+                    .iter()
+                    .map(|wait| wait.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        }
+    )
+}
+
 /// One row of the environments table.
-fn row(env: &str, deployed: Option<&Release>, waiting: &[String], outlook: Option<&str>) -> String {
+fn row(
+    env: &str,
+    deployed: Option<&Release>,
+    waiting: &[Waiting],
+    outlook: Option<&str>,
+) -> String {
     let cells = cells(deployed);
     let waiting = if waiting.is_empty() {
-        "-".to_owned()
+        MISSING.to_owned()
     } else {
-        waiting.join("; ")
+        waiting
+            .iter()
+            .map(|wait| wait.markdown.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
             + &outlook
-                .map(|outlook| format!(" — {outlook}"))
+                .map(|outlook| format!(" — {}", cell(outlook)))
                 .unwrap_or_default()
     };
     format!(
-        "| {env} | {} | {} | {} | {} | {} | {waiting} |",
-        cells[0], cells[1], cells[2], cells[3], cells[4]
+        "| {} | {} | {} | {} | {} | {} | {waiting} |",
+        cell(env),
+        cells[0],
+        cells[1],
+        cells[2],
+        cells[3],
+        cells[4]
     )
 }
 
@@ -368,21 +422,23 @@ fn row(env: &str, deployed: Option<&Release>, waiting: &[String], outlook: Optio
 fn cells(deployed: Option<&Release>) -> [String; 5] {
     match deployed {
         Some(release) => [
-            format!("{} v{}", release.model, release.version),
+            format!("{} v{}", cell(&release.model), release.version),
             release.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            // Not yet through `cell`: tests/promote.rs spells this cell as
+            // written (issue 12).
             release.by.clone(),
-            format!("`{}`", release.run),
-            release
-                .commit
-                .as_deref()
-                .map_or_else(|| "-".to_owned(), |commit| format!("`{}`", short(commit))),
+            code(&release.run),
+            release.commit.as_deref().map_or_else(
+                || MISSING.to_owned(),
+                |commit| format!("`{}`", short(commit)),
+            ),
         ],
         None => [
             "nothing".to_owned(),
-            "-".into(),
-            "-".into(),
-            "-".into(),
-            "-".into(),
+            MISSING.into(),
+            MISSING.into(),
+            MISSING.into(),
+            MISSING.into(),
         ],
     }
 }

@@ -27,7 +27,7 @@ use crate::app::store;
 use crate::app::training::{Execution, Plan, execute, train_section};
 use crate::app::{Project, StepContext};
 use crate::requests::TrainRequest;
-use trainyard_core::markdown;
+use trainyard_core::markdown::{self, cell, code_in_text, text};
 use trainyard_ledger::CHALLENGER;
 
 const STEP: &str = Step::Train.name();
@@ -398,7 +398,7 @@ fn report(
     if let Some(version) = version {
         report = report
             .with_output("model-version", version.version.to_string())
-            .with_output("challenger", challenger.to_string());
+            .with_output(CHALLENGER, challenger.to_string());
     }
     for (name, value) in &record.metrics {
         report = report.with_output(format!("metric-{name}"), value.to_string());
@@ -470,17 +470,22 @@ fn summary_markdown(
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "Run `{}`: {} data ({because}), {}, {:.1} s.\n",
+        "Run `{}`: {} data ({}), {}, {:.1} s.\n",
         record.id,
         record.mode,
-        record.outcome,
+        text(because),
+        text(&record.outcome.to_string()),
         record.duration.as_secs_f64()
     );
-    let _ = writeln!(md, "Command: `{}`\n", execution.command.join(" "));
+    let _ = writeln!(
+        md,
+        "Command: {}\n",
+        code_in_text(&execution.command.join(" "))
+    );
     if !record.metrics.is_empty() {
         md.push_str("| metric | value |\n|---|---|\n");
         for (name, value) in &record.metrics {
-            let _ = writeln!(md, "| {name} | {} |", markdown::metric(*value));
+            let _ = writeln!(md, "| {} | {} |", cell(name), markdown::metric(*value));
         }
         md.push('\n');
     }
@@ -494,8 +499,9 @@ fn summary_markdown(
             );
             let _ = writeln!(
                 md,
-                "| {name} | {used} | `{}` |",
-                digest.get(..16).unwrap_or(digest)
+                "| {} | {used} | `{}` |",
+                cell(name),
+                markdown::short_digest(digest)
             );
         }
         md.push('\n');
@@ -503,31 +509,23 @@ fn summary_markdown(
     if let (Some(model), Some(version)) = (&project.manifest.model, version) {
         let _ = writeln!(
             md,
-            "Registered `{}` version {}{} (`{}`, BLAKE3 `{}`).\n",
-            model.name,
+            "Registered {} version {}{} ({}, BLAKE3 `{}`).\n",
+            code_in_text(&model.name),
             version.version,
             if challenger {
-                " as the `challenger`"
+                format!(" as the `{CHALLENGER}`")
             } else {
-                ""
+                String::new()
             },
-            version.artifact.path,
-            version
-                .artifact
-                .digest
-                .get(..16)
-                .unwrap_or(&version.artifact.digest),
+            code_in_text(&version.artifact.path),
+            markdown::short_digest(&version.artifact.digest),
         );
     } else if record.outcome.is_success() && record.mode == RunMode::Sample {
         md.push_str("A sampled run is recorded, not registered: full training on the default branch registers the model.\n\n");
     }
     if !record.outcome.is_success() && !execution.tail.is_empty() {
-        md.push_str("The command's last lines:\n\n```text\n");
-        for line in &execution.tail {
-            md.push_str(line);
-            md.push('\n');
-        }
-        md.push_str("```\n");
+        md.push_str("The command's last lines:\n\n");
+        md.push_str(&markdown::fenced("text", &execution.tail.join("\n")));
     }
     md
 }

@@ -25,6 +25,7 @@ mod github_runner;
 mod github_workflows;
 mod iac;
 mod ledger;
+mod markdown_escaping;
 mod model_get;
 mod promote;
 mod promote_forge_request;

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use trainyard_core::markdown::{cell, fenced, text};
 use trainyard_core::{Finding, Report, Severity, StepError};
 
 /// GitHub rejects a step summary larger than this (1 MiB).
@@ -22,8 +23,8 @@ fn render_at(report: &Report, level: usize, out: &mut String) {
         out,
         "{hashes} {} {}: {}\n",
         report.conclusion.emoji(),
-        escape_inline(&report.step),
-        escape_inline(&report.title)
+        text(&report.step),
+        text(&report.title)
     );
     if !report.summary.trim().is_empty() {
         out.push_str(report.summary.trim_end());
@@ -37,12 +38,12 @@ fn render_at(report: &Report, level: usize, out: &mut String) {
                 "| {} {} | {} | {} | {} |",
                 severity_emoji(finding.severity),
                 finding.severity,
-                escape_cell(&finding.rule),
+                cell(&finding.rule),
                 finding
                     .location
                     .as_ref()
-                    .map_or_else(String::new, |location| escape_cell(&location.to_string())),
-                escape_cell(&finding.message)
+                    .map_or_else(String::new, |location| cell(&location.to_string())),
+                cell(&finding.message)
             );
         }
         out.push('\n');
@@ -50,7 +51,7 @@ fn render_at(report: &Report, level: usize, out: &mut String) {
     if !report.outputs.is_empty() {
         out.push_str("| Output | Value |\n|---|---|\n");
         for (name, value) in &report.outputs {
-            let _ = writeln!(out, "| {} | {} |", escape_cell(name), escape_cell(value));
+            let _ = writeln!(out, "| {} | {} |", cell(name), cell(value));
         }
         out.push('\n');
     }
@@ -61,27 +62,27 @@ fn render_at(report: &Report, level: usize, out: &mut String) {
 
 /// A step that could not produce a report, as markdown.
 pub fn render_error(step: &str, error: &StepError) -> String {
-    let mut out = format!("## ❌ {}: error\n\n", escape_inline(step));
+    let mut out = format!("## ❌ {}: error\n\n", text(step));
     match error {
         StepError::Config(config) => {
             let finding: Finding = config.to_finding();
             let _ = writeln!(
                 out,
                 "**{}** at {}: {}\n",
-                escape_inline(finding.rule.as_str()),
-                escape_inline(&config.location().to_string()),
-                escape_inline(&config.message)
+                text(finding.rule.as_str()),
+                text(&config.location().to_string()),
+                text(&config.message)
             );
             if let Some(snippet) = config.snippet() {
-                let fence = fence_for(&snippet);
-                let _ = writeln!(out, "{fence}\n{snippet}\n{fence}\n");
+                out.push_str(&fenced("", &snippet));
+                out.push('\n');
             }
             if let Some(help) = &config.help {
-                let _ = writeln!(out, "help: {}\n", escape_inline(help));
+                let _ = writeln!(out, "help: {}\n", text(help));
             }
         }
         other => {
-            let _ = writeln!(out, "{}\n", escape_inline(&other.to_string()));
+            let _ = writeln!(out, "{}\n", text(&other.to_string()));
         }
     }
     out
@@ -118,60 +119,11 @@ fn severity_emoji(severity: Severity) -> &'static str {
     }
 }
 
-/// Plain text inside markdown: markdown punctuation is backslash-escaped and
-/// HTML-significant characters become entities, so a message renders as
-/// written and cannot inject markup.
-pub fn escape_inline(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\r' => {}
-            '\n' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Plain text in a markdown table cell: like [`escape_inline`] (which escapes
-/// `|`), with line breaks kept as `<br>`.
-pub fn escape_cell(text: &str) -> String {
-    text.replace("\r\n", "\n")
-        .split(['\n', '\r'])
-        .map(escape_inline)
-        .collect::<Vec<_>>()
-        .join("<br>")
-}
-
-fn fence_for(text: &str) -> String {
-    let mut fence = "```".to_owned();
-    while text.contains(&fence) {
-        fence.push('`');
-    }
-    fence
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use trainyard_core::Conclusion;
     use trainyard_core::Location;
-
-    #[test]
-    fn cells_escape_pipes_newlines_and_markup() {
-        assert_eq!(escape_cell("a|b\nc\r\nd"), "a\\|b<br>c<br>d");
-        assert_eq!(
-            escape_cell("<b>x</b> & *y*"),
-            "&lt;b&gt;x&lt;/b&gt; &amp; \\*y\\*"
-        );
-    }
 
     #[test]
     fn truncation_cuts_at_a_line_below_the_limit() {

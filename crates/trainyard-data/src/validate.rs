@@ -11,6 +11,7 @@ use rayon::iter::{ParallelBridge, ParallelIterator};
 use serde::Serialize;
 use trainyard_core::manifest::Dataset;
 use trainyard_core::manifest::data::DataSchema;
+use trainyard_core::markdown::{self, Table};
 use trainyard_core::{Finding, Location, StepError};
 
 use crate::check::Plan;
@@ -82,24 +83,31 @@ impl Validation {
         findings
     }
 
-    /// A Markdown table of the checks, for the job summary.
+    /// The dataset's line and a Markdown table of its checks, for the job summary.
     pub fn summary_markdown(&self) -> String {
-        let mut text = format!(
-            "**{}**: {} rows in {} file(s), {} of {} checks passed\n\n| check | result | observed |\n|---|---|---|\n",
-            self.dataset,
+        format!(
+            "**{}**: {} rows in {} file(s), {} of {} checks passed\n\n{}",
+            markdown::text(&self.dataset),
             self.rows,
             self.files.len(),
             self.checks.iter().filter(|c| c.passed).count(),
-            self.checks.len()
-        );
-        for check in &self.checks {
-            let result = if check.passed { "pass" } else { "**fail**" };
-            let name = check.name.replace('|', "\\|");
-            let observed = check.observed.replace('|', "\\|");
-            let _ = writeln!(text, "| `{name}` | {result} | {observed} |");
-        }
-        text
+            self.checks.len(),
+            checks_markdown(&self.checks)
+        )
     }
+}
+
+/// Checks as a Markdown table (check, result, observed), for a job summary.
+pub fn checks_markdown(checks: &[CheckResult]) -> String {
+    let mut table = Table::new(["check", "result", "observed"]);
+    for check in checks {
+        table.row([
+            markdown::code(&check.name),
+            if check.passed { "pass" } else { "**fail**" }.to_owned(),
+            markdown::cell(&check.observed),
+        ]);
+    }
+    table.render()
 }
 
 fn offense_finding(check: &CheckResult, offense: &Offense) -> Finding {

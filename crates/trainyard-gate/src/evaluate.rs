@@ -61,7 +61,9 @@ pub fn evaluate(policy: &GatePolicy, evidence: &Evidence<'_>) -> Result<Verdict,
     })
 }
 
-/// A number as people read it: no trailing zeros, at most 6 decimals.
+/// A number as people read it: no trailing zeros, at most 6 decimals. Not
+/// `markdown::metric` (4): a gate judges at a threshold, and a value just
+/// under it (0.89996 against `>= 0.9`) must not read as equal to it.
 fn number(value: f64) -> String {
     let text = format!("{value:.6}");
     let text = text.trim_end_matches('0').trim_end_matches('.');

@@ -7,6 +7,7 @@ use trainyard_core::Manifest;
 use trainyard_core::manifest;
 
 use crate::GateError;
+use crate::verdict::short;
 
 /// Where to read the policy from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,7 +239,7 @@ pub fn read_base_policy(
     let entry = tree.get_path(Path::new(path)).map_err(|_| {
         GateError::Config(format!(
             "{path} is not committed on `{branch}` ({}), so there is no gate policy to judge by; merge the manifest first",
-            &commit_id.to_string()[..12]
+            short(&commit_id.to_string())
         ))
     })?;
     let blob = repo
@@ -246,7 +247,7 @@ pub fn read_base_policy(
         .map_err(GateError::git(format!("reading {path} on {branch}")))?;
     let text = std::str::from_utf8(blob.content())
         .map_err(|_| GateError::Config(format!("{path} on {branch} is not valid UTF-8")))?;
-    let source = format!("{branch}@{}:{path}", &commit_id.to_string()[..12]);
+    let source = format!("{branch}@{}:{path}", short(&commit_id.to_string()));
     let manifest =
         manifest::parse(text, &source).map_err(|error| GateError::Manifest(Box::new(error)))?;
     Ok(BasePolicy {

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
+use trainyard_core::markdown::{cell, code_in_text, text};
 
 /// One rule of a gate, judged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,37 +89,35 @@ impl Verdict {
 
     /// The verdict as a Markdown table, then one line per failed rule.
     pub fn markdown(&self) -> String {
-        let mut text = format!(
-            "### Gate `{}`: {} v{} {}\n\n",
-            self.environment,
-            self.model,
+        let mut md = format!(
+            "### Gate {}: {} v{} {}\n\n",
+            code_in_text(&self.environment),
+            text(&self.model),
             self.version,
             if self.passed { "passed" } else { "refused" }
         );
         let _ = writeln!(
-            text,
-            "Run `{}`{}; policy from `{}`{}.\n",
-            self.run,
+            md,
+            "Run {}{}; policy from {}{}.\n",
+            code_in_text(&self.run),
             self.commit
                 .as_deref()
-                .map(|commit| format!(", commit `{}`", short(commit)))
+                .map(|commit| format!(", commit {}", code_in_text(short(commit))))
                 .unwrap_or_default(),
-            self.policy,
+            code_in_text(&self.policy),
             self.policy_branch
                 .as_deref()
                 .map(|why| format!(", {why}"))
                 .unwrap_or_default()
         );
         if self.rules.is_empty() {
-            text.push_str(
-                "No rules are set for this environment: any registered model may enter.\n",
-            );
-            return text;
+            md.push_str("No rules are set for this environment: any registered model may enter.\n");
+            return md;
         }
-        text.push_str("| | rule | subject | observed | required |\n|---|---|---|---|---|\n");
+        md.push_str("| | rule | subject | observed | required |\n|---|---|---|---|---|\n");
         for rule in &self.rules {
             let _ = writeln!(
-                text,
+                md,
                 "| {} | {} | {} | {} | {} |",
                 if rule.passed { "✅" } else { "❌" },
                 cell(&rule.rule),
@@ -129,25 +128,24 @@ impl Verdict {
         }
         let failures: Vec<&RuleOutcome> = self.failures().collect();
         if !failures.is_empty() {
-            text.push_str("\nWhy it refused:\n\n");
+            md.push_str("\nWhy it refused:\n\n");
             for rule in failures {
                 let _ = writeln!(
-                    text,
+                    md,
                     "- {}",
-                    rule.reason.as_deref().unwrap_or(&rule.subject)
+                    text(rule.reason.as_deref().unwrap_or(&rule.subject))
                 );
             }
         }
-        text
+        md
     }
 }
 
-/// A table cell: no pipes or newlines may break the row.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
-
-/// The first 12 characters of a commit id.
+/// A commit in the gate's own records and messages: its first 12 characters
+/// (the verdict's `policy`, rule reasons, deployment reasons). Reports show
+/// commits with `trainyard_core::markdown::short_commit` (7); these stay at
+/// 12 until the tests under `tests/` that spell the 12 characters change
+/// with them (issue 12).
 pub fn short(commit: &str) -> &str {
     commit.get(..12).unwrap_or(commit)
 }
@@ -187,7 +185,7 @@ mod tests {
             text.contains("| ❌ | tag | v* | none | a tag matching v* |"),
             "{text}"
         );
-        assert!(text.contains("- no | tag"), "{text}");
+        assert!(text.contains("- no \\| tag"), "{text}");
         assert!(text.contains("commit `0123456789ab`"), "{text}");
     }
 }

@@ -43,6 +43,7 @@ use std::fmt::Write as _;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use trainyard_core::markdown;
 
 use crate::profile::{ColumnProfile, DatasetProfile, Value};
 
@@ -236,7 +237,7 @@ impl DriftReport {
             let _ = writeln!(
                 out,
                 "| {} | {} | {:.6} | {} | {} |",
-                c.column.replace('|', "\\|"),
+                markdown::cell(&c.column),
                 c.test.name(),
                 c.statistic,
                 c.threshold,
