@@ -669,3 +669,67 @@ fn a_refusal_prints_the_verdict_table_and_reasons_on_the_console() {
     );
     assert!(stdout.contains("passed = false"), "{stdout}");
 }
+
+/// On `main`, an uncommitted `default-branch: feature` once made the gate
+/// judge by `feature`'s (lower) bar, and a push payload without
+/// `repository.default_branch` did the same: the policy's branch now comes
+/// from the event, `origin/HEAD`, or the committed manifests — never the
+/// working tree — and the verdict says which.
+#[test]
+fn an_uncommitted_default_branch_cannot_redirect_the_policy() {
+    let repo = staging("    metrics: [\"accuracy >= 0.9\"]\n");
+    repo.git(&["checkout", "--quiet", "-b", "feature"]);
+    repo.write(
+        "trainyard.yaml",
+        &repo
+            .read("trainyard.yaml")
+            .replace("default-branch: main", "default-branch: feature")
+            .replace("accuracy >= 0.9", "accuracy >= 0.1"),
+    );
+    repo.commit_all("a branch that names itself the default, with a lower bar");
+    repo.git(&["checkout", "--quiet", "main"]);
+    repo.train(&[("accuracy", 0.7)], 100, &[]);
+    repo.write(
+        "trainyard.yaml",
+        &repo
+            .read("trainyard.yaml")
+            .replace("default-branch: main", "default-branch: feature"),
+    );
+
+    let (report, code) = repo.trainyard(&["gate", "--env", "staging"]);
+    assert_eq!(code, 1, "feature's 0.1 bar must not count: {report:#}");
+    let verdict = verdict(&report);
+    assert!(
+        verdict["policy"].as_str().unwrap().starts_with("main@"),
+        "{verdict:#}"
+    );
+    assert_eq!(
+        verdict["policy_branch"],
+        "the default branch its own committed manifest names"
+    );
+
+    // A push event whose payload has no default branch reads origin/HEAD.
+    repo.git(&["update-ref", "refs/remotes/origin/main", "main"]);
+    repo.git(&[
+        "symbolic-ref",
+        "refs/remotes/origin/HEAD",
+        "refs/remotes/origin/main",
+    ]);
+    repo.write(".trainyard/push.json", r#"{"ref": "refs/heads/main"}"#);
+    let event_path = repo.path().join(".trainyard/push.json");
+    let (report, code) = repo.trainyard_with(
+        &["gate", "--env", "staging"],
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_EVENT_NAME", "push"),
+            ("GITHUB_REF", "refs/heads/main"),
+            ("GITHUB_EVENT_PATH", event_path.to_str().unwrap()),
+            ("GITHUB_REPOSITORY", "acme/demo"),
+        ],
+    );
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        verdict(&report)["policy_branch"],
+        "the remote's default branch (origin/HEAD)"
+    );
+}
