@@ -249,7 +249,7 @@ fn a_release_tag_must_be_on_the_trained_commit() {
     let repo = Repo::new("  prod:\n    require-tag: \"v*\"\n");
     repo.train(&[("accuracy", 0.95)], 100, &[]);
     let commit = repo.head();
-    let short = &commit[..12];
+    let short = &commit[..7];
 
     let (report, code) = repo.trainyard(&["gate", "--env", "prod"]);
     assert_eq!(code, 1);
@@ -453,7 +453,7 @@ fn a_pull_request_that_weakens_its_own_gate_is_still_judged_by_the_base_branch()
     );
     assert_eq!(
         verdict(&report)["policy"],
-        format!("main@{}:trainyard.yaml", &base_sha[..12])
+        format!("main@{}:trainyard.yaml", &base_sha[..7])
     );
     let notices: Vec<&str> = report["findings"]
         .as_array()
@@ -564,7 +564,7 @@ fn a_signed_tag_is_required_when_asked_and_verified_with_git() {
     let repo = Repo::new("  prod:\n    require-tag: \"v*\"\n    require-signed-tag: true\n");
     repo.git(&["config", "user.signingkey", "signer@example.com"]);
     repo.train(&[("accuracy", 0.95)], 100, &[]);
-    let short = repo.head()[..12].to_owned();
+    let short = repo.head()[..7].to_owned();
 
     repo.git(&["tag", "v1.0.0"]);
     repo.git(&["tag", "-a", "v1.0.1", "-m", "unsigned"]);
@@ -698,13 +698,13 @@ fn an_uncommitted_default_branch_cannot_redirect_the_policy() {
 
     let (report, code) = repo.trainyard(&["gate", "--env", "staging"]);
     assert_eq!(code, 1, "feature's 0.1 bar must not count: {report:#}");
-    let verdict = verdict(&report);
+    let judged = verdict(&report);
     assert!(
-        verdict["policy"].as_str().unwrap().starts_with("main@"),
-        "{verdict:#}"
+        judged["policy"].as_str().unwrap().starts_with("main@"),
+        "{judged:#}"
     );
     assert_eq!(
-        verdict["policy_branch"],
+        judged["policy-branch"],
         "the default branch its own committed manifest names"
     );
 
@@ -729,7 +729,7 @@ fn an_uncommitted_default_branch_cannot_redirect_the_policy() {
     );
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(
-        verdict(&report)["policy_branch"],
+        verdict(&report)["policy-branch"],
         "the remote's default branch (origin/HEAD)"
     );
 }

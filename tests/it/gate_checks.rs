@@ -33,7 +33,7 @@ fn gate(repo: &Repo, env: &[(&str, String)]) -> (serde_json::Value, i32) {
 fn succeeded_checks_pass_and_each_missing_pending_or_failed_one_refuses_with_a_line() {
     let repo = Repo::trained_once(GATES);
     let commit = repo.run_of(1).git.commit;
-    let short = &commit[..12];
+    let short = &commit[..7];
     let server = RecordingServer::start();
     let env = github_env(&server);
 
@@ -122,7 +122,7 @@ fn a_skipped_or_cancelled_check_does_not_count_as_succeeded() {
 #[test]
 fn without_a_token_the_rule_refuses_and_says_how_to_provide_one() {
     let repo = Repo::trained_once(GATES);
-    let short = repo.run_of(1).git.commit[..12].to_owned();
+    let short = repo.run_of(1).git.commit[..7].to_owned();
     let (report, code) = repo.trainyard(&["gate", "--env", "staging"]);
     assert_eq!(code, 1, "{report:#}");
     let refusals = errors(&report);

@@ -314,7 +314,7 @@ fn status_shows_each_environment_and_what_waits_at_which_gate() {
         summary.contains(&format!(
             "| Test Person <test@example.com> | `{}` | `{}` |",
             run.id,
-            &run.git.commit[..12]
+            &run.git.commit[..7]
         )),
         "{summary}"
     );

@@ -76,7 +76,7 @@ fn a_proposal_moves_nothing_until_merged_then_record_moves_it_once() {
         report["findings"][0]["message"],
         format!(
             "prod: recorded promote clf v1 ({}) by Rita Reviewer <rita@example.com>; moved `prod` and `champion`",
-            &merge_commit[..12]
+            &merge_commit[..7]
         )
     );
     let history = repo.ledger().deployments("prod").unwrap();
@@ -89,7 +89,7 @@ fn a_proposal_moves_nothing_until_merged_then_record_moves_it_once() {
         entry.reason,
         format!(
             "v1 ready (merged in {}: Merge pull request #7 from demo/{branch})",
-            &merge_commit[..12]
+            &merge_commit[..7]
         )
     );
     assert!(

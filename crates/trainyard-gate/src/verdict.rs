@@ -141,13 +141,9 @@ impl Verdict {
     }
 }
 
-/// A commit in the gate's own records and messages: its first 12 characters
-/// (the verdict's `policy`, rule reasons, deployment reasons). Reports show
-/// commits with `trainyard_core::markdown::short_commit` (7); these stay at
-/// 12 until the tests under `tests/` that spell the 12 characters change
-/// with them (issue 12).
+/// A commit as every report shows it (7 characters: `markdown::short_commit`).
 pub fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
+    trainyard_core::markdown::short_commit(commit)
 }
 
 #[cfg(test)]
@@ -186,6 +182,6 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("- no \\| tag"), "{text}");
-        assert!(text.contains("commit `0123456789ab`"), "{text}");
+        assert!(text.contains("commit `0123456`"), "{text}");
     }
 }
