@@ -223,6 +223,13 @@ impl<P: ProfileSink> Accumulator<P> {
                 rule: Some(issue.kind.rule()),
             });
         }
+        // A batch without a well-formed row (its only rows malformed, a Parquet row
+        // group that could not be decoded) has no fields: nothing to check per
+        // column or per row. Its `columns` is still the file's width, so the row
+        // loops below, which step through `fields` by it, must not see it.
+        if batch.rows() == 0 {
+            return;
+        }
         let position = |name: &str| file.columns.iter().position(|c| c == name);
         let mut declared: Vec<Option<usize>> = vec![None; file.columns.len()];
         for (index, column) in plan.columns.iter().enumerate() {
