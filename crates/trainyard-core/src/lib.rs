@@ -8,6 +8,7 @@ pub mod diagnostic;
 pub mod exit;
 pub mod manifest;
 pub mod report;
+pub mod yaml;
 
 pub use diagnostic::{ConfigError, SourceSpan};
 pub use exit::{ExitStatus, StepError};
