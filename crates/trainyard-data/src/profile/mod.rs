@@ -750,6 +750,7 @@ impl DatasetProfile {
 
     /// [`Self::from_json`], with where the profile came from.
     pub fn from_json_with(text: &str) -> Result<(Self, ProfileMeta), String> {
+        trainyard_core::yaml::check_json(text).map_err(|e| e.to_string())?;
         let file: ProfileFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
         if file.format != "trainyard-profile" || file.version != PROFILE_FORMAT_VERSION {
             return Err(format!(

@@ -71,6 +71,8 @@ pub fn parse(text: &str, display: &str) -> Result<LoadedSchema, StepError> {
     let is_json =
         display.to_ascii_lowercase().ends_with(".json") || text.trim_start().starts_with('{');
     if !is_json {
+        trainyard_core::yaml::check_strict_yaml(text)
+            .map_err(|error| StepError::from(error.to_config_error(display, text)))?;
         let schema: DataSchema = serde_yaml_ng::from_str(text).map_err(|error| {
             let mut config = ConfigError::new(display, "bad-schema", error.to_string());
             if let Some(location) = error.location() {
@@ -89,6 +91,8 @@ pub fn parse(text: &str, display: &str) -> Result<LoadedSchema, StepError> {
             ..LoadedSchema::default()
         });
     }
+    trainyard_core::yaml::check_json(text)
+        .map_err(|error| StepError::from(error.to_config_error(display, text)))?;
     let value: serde_json::Value = serde_json::from_str(text).map_err(|error| {
         StepError::from(
             ConfigError::new(display, "bad-schema", format!("not valid JSON: {error}")).at(
