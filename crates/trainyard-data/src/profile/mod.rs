@@ -73,7 +73,11 @@ const NUMBER_HASH_SEED: u64 = 0x6e75_6d62_6572_7321;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    #[error("cannot merge profiles with different columns: {left:?} vs {right:?}")]
+    #[error(
+        "cannot merge profiles with different columns: {} vs {}",
+        left.join(", "),
+        right.join(", ")
+    )]
     ColumnMismatch {
         left: Vec<String>,
         right: Vec<String>,
