@@ -91,6 +91,9 @@ pub enum ProfileError {
     },
     #[error("{path} is not a trainyard profile: {message}")]
     Format { path: PathBuf, message: String },
+    /// The merged counts would not fit 64 bits: one of the profiles is not real.
+    #[error("cannot merge profiles: the {what} add up to more than {}", u64::MAX)]
+    Overflow { what: &'static str },
 }
 
 /// A value counted exactly while the column is below [`TOP_VALUES_CAP`].
@@ -303,6 +306,11 @@ impl TextCounts {
         }
     }
 
+    /// Every value's count.
+    fn counts(&self) -> impl Iterator<Item = u64> + '_ {
+        self.short.values().chain(self.long.values()).copied()
+    }
+
     fn add(&mut self, value: &str, count: u64) {
         match short_key(value.as_bytes()) {
             Some(key) => *self.short.entry(key).or_insert(0) += count,
@@ -495,6 +503,44 @@ impl ColumnProfile {
                 summary.merge(&other.number_summary());
             }
         }
+    }
+
+    /// The counts of a loaded column are those of cells seen: no more cells than
+    /// `rows`, the kinds of cell adding up to the cells, the counted values to
+    /// the values (so sums of merged profiles cannot wrap).
+    fn check_counts(&self, rows: u64) -> Result<(), String> {
+        if self.count > rows {
+            return Err(format!("{} cells in a profile of {rows} rows", self.count));
+        }
+        let kinds = [
+            self.nulls,
+            self.numbers,
+            self.non_finite,
+            self.texts,
+            self.booleans,
+        ]
+        .into_iter()
+        .try_fold(0_u64, u64::checked_add);
+        if kinds != Some(self.count) {
+            return Err(format!(
+                "nulls, numbers, non-finite numbers, texts and booleans do not add up to its {} cells",
+                self.count
+            ));
+        }
+        if let Values::Counted { numbers, texts } = &self.values {
+            let counted = numbers
+                .values()
+                .copied()
+                .chain(texts.counts())
+                .try_fold(0_u64, u64::checked_add);
+            if counted.is_none_or(|counted| counted > self.count) {
+                return Err(format!(
+                    "its value counts add up to more than its {} cells",
+                    self.count
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Cells seen, nulls included.
@@ -722,7 +768,13 @@ impl DatasetProfile {
                 right: names(other),
             });
         }
-        self.rows += other.rows;
+        // Every count of a column is at most the rows (checked on load), so the
+        // rows' sum not wrapping means no count's does.
+        let rows = self
+            .rows
+            .checked_add(other.rows)
+            .ok_or(ProfileError::Overflow { what: "rows" })?;
+        self.rows = rows;
         for (mine, theirs) in self.columns.iter_mut().zip(&other.columns) {
             mine.merge(theirs);
         }
@@ -761,6 +813,14 @@ impl DatasetProfile {
                 "unsupported format {} version {}",
                 file.format, file.version
             ));
+        }
+        if let Some(shard) = &file.shard {
+            crate::read::Shard::parse(shard)?;
+        }
+        for column in &file.profile.columns {
+            column
+                .check_counts(file.profile.rows)
+                .map_err(|why| format!("column `{}`: {why}", column.name))?;
         }
         Ok((
             file.profile,
@@ -1128,7 +1188,7 @@ mod tests {
             assert_eq!(*merged.number_summary(), straightforward(&values));
             assert_eq!(merged, one);
             let json = DatasetProfile {
-                rows: 0,
+                rows: merged.count(),
                 columns: vec![merged],
             }
             .to_json();
