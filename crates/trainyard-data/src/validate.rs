@@ -376,6 +376,9 @@ pub fn validate_files<P: ProfileSink>(
         }
     }
     profile.finish(&columns, rows);
+    if let Some(malformed) = checks.get(plan.malformed) {
+        profile.malformed(malformed.failed, &malformed.offenders);
+    }
     Ok((
         Validation {
             dataset: name.to_owned(),

@@ -31,6 +31,9 @@ pub trait ProfileSink: Send + Sized {
     /// Called once at the end with every column of every file read (in file order)
     /// and the rows read, so the result does not depend on which worker saw what.
     fn finish(&mut self, _columns: &[&str], _rows: u64) {}
+    /// Called once at the end with the count of malformed rows and the first
+    /// ones reported (what the profile's readers say about the rows it lacks).
+    fn malformed(&mut self, _count: u64, _first: &[super::Offense]) {}
 }
 
 /// One column's profile: told every value once.

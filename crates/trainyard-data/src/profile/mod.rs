@@ -738,8 +738,82 @@ pub(crate) fn ratio(a: u64, b: u64) -> f64 {
 /// column order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetProfile {
+    /// Rows read, malformed ones included.
     pub rows: u64,
     pub columns: Vec<ColumnProfile>,
+    /// The rows that could not be read (not in any column); saved only when
+    /// there are some, so a clean profile's file is unchanged.
+    #[serde(default, skip_serializing_if = "MalformedRows::is_empty")]
+    pub malformed: MalformedRows,
+}
+
+/// How many rows of a profiled dataset were malformed, and the first of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MalformedRows {
+    pub count: u64,
+    /// The first ones, in file and line order (at most [`MALFORMED_KEPT`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first: Vec<MalformedRow>,
+}
+
+/// Malformed rows a profile names (the rest are counted only).
+pub const MALFORMED_KEPT: usize = 20;
+
+/// One malformed row: where, and what the reader said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MalformedRow {
+    pub file: String,
+    pub line: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// The finding's rule, e.g. `read/ragged-row`.
+    pub rule: String,
+    pub message: String,
+}
+
+impl MalformedRows {
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<(), ProfileError> {
+        self.count = self
+            .count
+            .checked_add(other.count)
+            .ok_or(ProfileError::Overflow {
+                what: "malformed rows",
+            })?;
+        self.first.extend(other.first.iter().cloned());
+        self.first
+            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        self.first.truncate(MALFORMED_KEPT);
+        Ok(())
+    }
+
+    /// One error finding per malformed row named, at its place; `side` says
+    /// whose rows they are (`current data`, ...).
+    pub fn findings(&self, side: &str) -> Vec<trainyard_core::Finding> {
+        self.first
+            .iter()
+            .map(|row| {
+                let line = u32::try_from(row.line).unwrap_or(u32::MAX);
+                trainyard_core::Finding::error(
+                    row.rule.clone(),
+                    format!("{side}: malformed row, left out: {}", row.message),
+                )
+                .at(trainyard_core::Location::file(row.file.clone()).at(line, row.column))
+            })
+            .collect()
+    }
+
+    /// `file:line: message` of the first malformed row, if one is named.
+    pub fn first_place(&self) -> Option<String> {
+        self.first
+            .first()
+            .map(|row| format!("{}:{}: {}", row.file, row.line, row.message))
+    }
 }
 
 impl DatasetProfile {
@@ -752,6 +826,7 @@ impl DatasetProfile {
         Self {
             rows: 0,
             columns: columns.into_iter().map(ColumnProfile::new).collect(),
+            malformed: MalformedRows::default(),
         }
     }
 
@@ -774,7 +849,10 @@ impl DatasetProfile {
             .rows
             .checked_add(other.rows)
             .ok_or(ProfileError::Overflow { what: "rows" })?;
+        let mut malformed = self.malformed.clone();
+        malformed.merge(&other.malformed)?;
         self.rows = rows;
+        self.malformed = malformed;
         for (mine, theirs) in self.columns.iter_mut().zip(&other.columns) {
             mine.merge(theirs);
         }
@@ -816,6 +894,15 @@ impl DatasetProfile {
         }
         if let Some(shard) = &file.shard {
             crate::read::Shard::parse(shard)?;
+        }
+        let malformed = &file.profile.malformed;
+        if malformed.count > file.profile.rows || malformed.first.len() as u64 > malformed.count {
+            return Err(format!(
+                "{} malformed rows ({} named) in a profile of {} rows",
+                malformed.count,
+                malformed.first.len(),
+                file.profile.rows
+            ));
         }
         for column in &file.profile.columns {
             column
@@ -1052,7 +1139,25 @@ impl crate::check::ProfileSink for DatasetProfile {
         Self {
             rows: 0,
             columns: Vec::new(),
+            malformed: MalformedRows::default(),
         }
+    }
+
+    fn malformed(&mut self, count: u64, first: &[crate::check::Offense]) {
+        self.malformed = MalformedRows {
+            count,
+            first: first
+                .iter()
+                .take(MALFORMED_KEPT)
+                .map(|offense| MalformedRow {
+                    file: offense.file.clone(),
+                    line: offense.line,
+                    column: offense.column,
+                    rule: offense.rule.unwrap_or("read/malformed-row").to_owned(),
+                    message: offense.detail.clone().unwrap_or_default(),
+                })
+                .collect(),
+        };
     }
 
     fn column_mut(&mut self, name: &str) -> &mut ColumnProfile {
@@ -1190,6 +1295,7 @@ mod tests {
             let json = DatasetProfile {
                 rows: merged.count(),
                 columns: vec![merged],
+                malformed: MalformedRows::default(),
             }
             .to_json();
             let again = DatasetProfile::from_json(&json).unwrap();
