@@ -4,6 +4,8 @@
 //! `cargo run --release -p trainyard-data --example wide_bench -- 100000`
 //! and look at the peak memory with `/usr/bin/time -v`.
 
+#![allow(clippy::expect_used)] // a measurement script: a failure ends it
+
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -51,13 +53,13 @@ fn main() {
     .expect("validated");
     let validate = start.elapsed();
     let json = profile.to_json();
-    let saved = start.elapsed() - validate;
+    let saved = start.elapsed().saturating_sub(validate);
 
     let start = Instant::now();
-    let reference = profile_files(inputs(), &DataSchema::default(), ReadOptions::default())
-        .expect("profiled");
-    let current = profile_files(inputs(), &DataSchema::default(), ReadOptions::default())
-        .expect("profiled");
+    let reference =
+        profile_files(inputs(), &DataSchema::default(), ReadOptions::default()).expect("profiled");
+    let current =
+        profile_files(inputs(), &DataSchema::default(), ReadOptions::default()).expect("profiled");
     let report = drift_profiles(&reference, &current, &DriftOptions::default()).expect("drift");
     let drift = start.elapsed();
     println!(

@@ -368,9 +368,10 @@ pub fn validate_files<P: ProfileSink>(
         )
     })?;
     let mut columns: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for file in &files {
         for column in &file.columns {
-            if !columns.contains(&column.as_str()) {
+            if seen.insert(column.as_str()) {
                 columns.push(column);
             }
         }

@@ -331,13 +331,19 @@ pub fn drift_profiles(
 ) -> Result<DriftReport, DriftError> {
     well_formed("reference", reference)?;
     well_formed("current", current)?;
+    // The first column of each name, as `DatasetProfile::column` finds it.
+    let mut by_name: std::collections::HashMap<&str, &ColumnProfile> =
+        std::collections::HashMap::with_capacity(current.columns.len());
+    for column in current.columns.iter().rev() {
+        by_name.insert(column.name(), column);
+    }
     let pairs = reference
         .columns
         .iter()
         .map(|r| {
-            current
-                .column(r.name())
-                .map(|c| (r, c))
+            by_name
+                .get(r.name())
+                .map(|c| (r, *c))
                 .ok_or_else(|| DriftError::MissingColumn(r.name().to_owned()))
         })
         .collect::<Result<Vec<_>, _>>()?;

@@ -1160,14 +1160,19 @@ impl crate::check::ProfileSink for DatasetProfile {
         };
     }
 
-    fn column_mut(&mut self, name: &str) -> &mut ColumnProfile {
-        let index = if let Some(index) = self.columns.iter().position(|c| c.name == name) {
-            index
-        } else {
-            self.columns.push(ColumnProfile::new(name));
-            self.columns.len() - 1
-        };
+    fn add_column(&mut self, name: &str) -> usize {
+        self.columns.push(ColumnProfile::new(name));
+        self.columns.len() - 1
+    }
+
+    fn column_at(&mut self, index: usize) -> &mut ColumnProfile {
         &mut self.columns[index]
+    }
+
+    fn column_names(&self, each: &mut dyn FnMut(usize, &str)) {
+        for (index, column) in self.columns.iter().enumerate() {
+            each(index, &column.name);
+        }
     }
 
     fn merge(&mut self, other: Self) {
@@ -1200,10 +1205,18 @@ impl DatasetProfile {
     /// other files): columns are matched by name, new ones are appended.
     pub fn merge_by_name(&mut self, other: Self) {
         self.rows += other.rows;
+        let mut index: std::collections::HashMap<String, usize> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(at, c)| (c.name.clone(), at))
+            .collect();
         for column in other.columns {
-            match self.columns.iter_mut().find(|c| c.name == column.name) {
-                Some(mine) => mine.merge(&column),
-                None => self.columns.push(column),
+            if let Some(&at) = index.get(&column.name) {
+                self.columns[at].merge(&column);
+            } else {
+                index.insert(column.name.clone(), self.columns.len());
+                self.columns.push(column);
             }
         }
     }
@@ -1212,17 +1225,24 @@ impl DatasetProfile {
     /// by name), so profiles of the same files have the same layout whatever the
     /// order workers met the columns in.
     pub fn arrange<'a>(&mut self, order: impl IntoIterator<Item = &'a str>) {
-        let mut rest = std::mem::take(&mut self.columns);
+        // By name, the first column of a name first (names are unique once merged).
+        let mut rest: std::collections::HashMap<String, Vec<ColumnProfile>> =
+            std::collections::HashMap::new();
+        for column in std::mem::take(&mut self.columns).into_iter().rev() {
+            rest.entry(column.name.clone()).or_default().push(column);
+        }
+        let mut placed = std::collections::HashSet::new();
         for name in order {
-            if self.columns.iter().any(|c| c.name == name) {
+            if !placed.insert(name) {
                 continue;
             }
-            let column = match rest.iter().position(|c| c.name == name) {
-                Some(index) => rest.swap_remove(index),
-                None => ColumnProfile::new(name),
-            };
+            let column = rest
+                .get_mut(name)
+                .and_then(Vec::pop)
+                .unwrap_or_else(|| ColumnProfile::new(name));
             self.columns.push(column);
         }
+        let mut rest: Vec<ColumnProfile> = rest.into_values().flatten().collect();
         rest.sort_by(|a, b| a.name.cmp(&b.name));
         self.columns.extend(rest);
     }

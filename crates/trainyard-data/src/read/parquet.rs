@@ -98,14 +98,15 @@ pub(super) fn open(
         .map(|c| c.name().to_owned())
         .collect();
     // Checks find a column by its first occurrence: a repeated name stays text.
+    let wanted: std::collections::HashSet<&str> =
+        numeric_columns.iter().map(String::as_str).collect();
+    let mut seen = std::collections::HashSet::new();
     let numeric = schema
         .columns()
         .iter()
-        .enumerate()
-        .map(|(index, c)| {
-            numeric_columns.iter().any(|name| name == c.name())
-                && number_form(c).is_some()
-                && info.columns[..index].iter().all(|name| name != c.name())
+        .map(|c| {
+            let first = seen.insert(c.name());
+            wanted.contains(c.name()) && number_form(c).is_some() && first
         })
         .collect();
     let mut first_rows = Vec::new();

@@ -37,10 +37,17 @@ pub fn for_dataset(dataset: &Dataset, base: &Path) -> Result<Option<LoadedSchema
     };
     if let Some(inline) = &dataset.schema {
         let schema = &mut loaded.schema;
+        // The first column of each name in the file, found without a search.
+        let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (index, column) in schema.columns.iter().enumerate().rev() {
+            at.insert(column.name.clone(), index);
+        }
         for column in &inline.columns {
-            match schema.columns.iter_mut().find(|c| c.name == column.name) {
-                Some(existing) => *existing = column.clone(),
-                None => schema.columns.push(column.clone()),
+            if let Some(&index) = at.get(&column.name) {
+                schema.columns[index] = column.clone();
+            } else {
+                at.insert(column.name.clone(), schema.columns.len());
+                schema.columns.push(column.clone());
             }
         }
         if inline.column_match != trainyard_core::manifest::data::ColumnMatch::default() {
