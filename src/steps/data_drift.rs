@@ -82,10 +82,16 @@ pub fn run(request: &DataDriftRequest, context: &StepContext) -> Result<Report, 
 
     let mut report = Report::new(STEP, Conclusion::Success, String::new());
     // A column the current data lost is a finding of its own, not a test result.
+    // One set of the current names, not a search per column: wide tables stay linear.
+    let current_names: std::collections::HashSet<&str> = current_profile
+        .columns
+        .iter()
+        .map(trainyard_data::profile::ColumnProfile::name)
+        .collect();
     let missing: Vec<String> = reference_profile
         .columns
         .iter()
-        .filter(|c| current_profile.column(c.name()).is_none())
+        .filter(|c| !current_names.contains(c.name()))
         .map(|c| c.name().to_owned())
         .collect();
     for name in &missing {
@@ -131,6 +137,10 @@ fn publish(
     [reference_profile, current_profile]: [&DatasetProfile; 2],
     report: &mut Report,
 ) {
+    // Rows either side could not read: left out of the comparison, never ignored.
+    for finding in &result.findings {
+        report.push_finding(finding.clone());
+    }
     for column in result.drifted() {
         report.push_finding(
             Finding::warning(

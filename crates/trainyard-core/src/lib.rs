@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod markdown;
 pub mod report;
 pub mod store_url;
+pub mod yaml;
 
 pub use diagnostic::{ConfigError, SourceSpan};
 pub use exit::{ExitStatus, StepError};

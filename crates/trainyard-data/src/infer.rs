@@ -146,14 +146,18 @@ impl ColumnGuess {
 #[derive(Debug, Default)]
 struct Guesses {
     columns: Vec<ColumnGuess>,
+    /// The index of each name in `columns` (a search by name per column and
+    /// batch was quadratic in the columns).
+    index: std::collections::HashMap<String, usize>,
 }
 
 impl Guesses {
     fn column_mut(&mut self, name: &str) -> &mut ColumnGuess {
-        let index = if let Some(index) = self.columns.iter().position(|c| c.name == name) {
+        let index = if let Some(&index) = self.index.get(name) {
             index
         } else {
             self.columns.push(ColumnGuess::new(name));
+            self.index.insert(name.to_owned(), self.columns.len() - 1);
             self.columns.len() - 1
         };
         &mut self.columns[index]
@@ -190,9 +194,10 @@ pub fn infer(inputs: Vec<InputFile>, options: ReadOptions) -> Result<DataSchema,
         Guesses::merge,
     )?;
     let mut order: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for file in &files {
         for name in &file.columns {
-            if !order.contains(&name.as_str()) {
+            if seen.insert(name.as_str()) {
                 order.push(name);
             }
         }
@@ -201,9 +206,9 @@ pub fn infer(inputs: Vec<InputFile>, options: ReadOptions) -> Result<DataSchema,
         .iter()
         .map(|name| {
             guesses
-                .columns
-                .iter()
-                .find(|c| c.name == *name)
+                .index
+                .get(*name)
+                .map(|&at| &guesses.columns[at])
                 .map_or_else(|| ColumnSchema::named(*name), ColumnGuess::column)
         })
         .collect();

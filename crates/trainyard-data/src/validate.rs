@@ -376,14 +376,18 @@ pub fn validate_files<P: ProfileSink>(
         )
     })?;
     let mut columns: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for file in &files {
         for column in &file.columns {
-            if !columns.contains(&column.as_str()) {
+            if seen.insert(column.as_str()) {
                 columns.push(column);
             }
         }
     }
     profile.finish(&columns, rows);
+    if let Some(malformed) = checks.get(plan.malformed) {
+        profile.malformed(malformed.failed, &malformed.offenders);
+    }
     Ok((
         Validation {
             dataset: name.to_owned(),

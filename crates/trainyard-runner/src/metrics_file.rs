@@ -66,6 +66,8 @@ pub fn read_metrics_file(path: &Path) -> Result<MetricsFile, MetricsFileError> {
     };
     let file = match extension.as_deref() {
         Some("yaml" | "yml") => {
+            trainyard_core::yaml::check_yaml(&text)
+                .map_err(|error| parse_error("YAML", error.to_string()))?;
             let value: serde_json::Value = serde_yaml_ng::from_str(&text)
                 .map_err(|error| parse_error("YAML", error.to_string()))?;
             from_tree(&value)
@@ -73,6 +75,8 @@ pub fn read_metrics_file(path: &Path) -> Result<MetricsFile, MetricsFileError> {
         Some("csv") => from_table(&text, b',').map_err(|message| parse_error("CSV", message))?,
         Some("tsv") => from_table(&text, b'\t').map_err(|message| parse_error("TSV", message))?,
         _ => {
+            trainyard_core::yaml::check_json(&text)
+                .map_err(|error| parse_error("JSON", error.to_string()))?;
             let value: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|error| parse_error("JSON", error.to_string()))?;
             from_tree(&value)
@@ -249,5 +253,27 @@ mod tests {
         );
         let empty = read("metrics.json", r#"{"model": "lr"}"#).unwrap_err();
         assert!(empty.to_string().contains("has no numeric metric"));
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_quickly_with_line_and_limit() {
+        // 120 KB of nested flow mappings: seconds in libyaml before the limit.
+        for (name, text) in [
+            (
+                "metrics.yaml",
+                format!("acc: 0.9\nx: {}", "{a: ".repeat(30_000)),
+            ),
+            (
+                "metrics.json",
+                format!("{{\"acc\": 0.9,\n\"x\": {}", "[".repeat(120_000)),
+            ),
+        ] {
+            let error = read(name, &text).unwrap_err();
+            let message = error.to_string();
+            assert!(matches!(error, MetricsFileError::Parse { .. }), "{message}");
+            assert!(message.contains(name), "{message}");
+            assert!(message.contains("line 2"), "{message}");
+            assert!(message.contains("64"), "{message}");
+        }
     }
 }

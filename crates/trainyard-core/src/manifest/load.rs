@@ -32,6 +32,9 @@ pub fn load(path: &Path) -> Result<Manifest, StepError> {
 
 /// Parses and checks manifest text; `file` names it in errors.
 pub fn parse(source: &str, file: &str) -> Result<Manifest, ConfigError> {
+    // Before serde sees the text: nesting (libyaml's cost grows with it), keys
+    // given twice (serde keeps the last) and tags (serde ignores them).
+    crate::yaml::check_strict_yaml(source).map_err(|error| error.to_config_error(file, source))?;
     let manifest: Manifest =
         serde_yaml_ng::from_str(source).map_err(|error| translate(&error, source, file))?;
     check(&manifest, source, file)?;
@@ -203,6 +206,7 @@ fn plain_found(serde_found: &str) -> String {
 }
 
 /// Rules a type cannot express: cross-references and value ranges.
+#[allow(clippy::too_many_lines)] // one rule after the other
 fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigError> {
     let fail = |path: &[&str], rule: &'static str, message: String| {
         ConfigError::new(file, rule, message).at_key(source, &KeyPath::new(path))
@@ -217,6 +221,12 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
                 manifest.version
             ),
         ));
+    }
+
+    if let Err(why) = super::check_project_name(&manifest.project.name) {
+        return Err(
+            fail(&["project", "name"], "bad-project-name", why).with_help(super::PROJECT_NAME_RULE)
+        );
     }
 
     let mut seen = BTreeSet::new();
@@ -444,5 +454,69 @@ mod tests {
         let error = parse(source, "trainyard.yaml").unwrap_err();
         assert_eq!(error.rule, "bad-sample");
         assert_eq!(error.span.unwrap().line, 7);
+    }
+
+    #[test]
+    fn a_dataset_given_twice_is_refused_at_the_second() {
+        let source = "version: 1\nproject:\n  name: demo\ndatasets:\n  train:\n    path: a.csv\n  train:\n    path: b.csv\n";
+        let error = parse(source, "trainyard.yaml").unwrap_err();
+        assert_eq!(error.rule, "duplicate-key");
+        assert_eq!(error.span, Some(SourceSpan { line: 7, column: 3 }));
+        assert!(error.message.contains("`train`"), "{}", error.message);
+        assert!(error.message.contains("line 5"), "{}", error.message);
+    }
+
+    #[test]
+    fn tags_are_refused_at_their_line() {
+        for (source, line) in [
+            ("version: 1\nproject:\n  name: !!binary ZGVtbw==\n", 3),
+            (
+                "version: 1\nproject:\n  name: demo\n  description: !foo x\n",
+                4,
+            ),
+        ] {
+            let error = parse(source, "trainyard.yaml").unwrap_err();
+            assert_eq!(error.rule, "yaml-tag", "{error}");
+            assert_eq!(error.span.unwrap().line, line);
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_quickly_with_its_place_and_the_limit() {
+        // 200 KB of `[`: minutes in libyaml before the limit.
+        let source = format!("version: 1\nproject: {}", "[".repeat(200_000));
+        let error = parse(&source, "trainyard.yaml").unwrap_err();
+        assert_eq!(error.rule, "too-deep");
+        assert_eq!(error.span.unwrap().line, 2);
+        assert!(error.message.contains("64"), "{}", error.message);
+        assert!(
+            error.to_string().starts_with("trainyard.yaml:2:"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_project_name_follows_the_documented_rule() {
+        for good in ["demo", "a", "breast-cancer", "m2-x", &"a".repeat(63)] {
+            let source = format!("version: 1\nproject:\n  name: {good}\n");
+            assert!(parse(&source, "trainyard.yaml").is_ok(), "{good}");
+        }
+        for bad in [
+            "Demo",
+            "2fast",
+            "-x",
+            "my_project",
+            "a b",
+            "\"\"",
+            &"a".repeat(64),
+            &"a".repeat(100_000),
+            "é",
+        ] {
+            let source = format!("version: 1\nproject:\n  name: {bad}\n");
+            let error = parse(&source, "trainyard.yaml").unwrap_err();
+            assert_eq!(error.rule, "bad-project-name", "{bad}");
+            assert_eq!(error.span.unwrap().line, 3, "{bad}");
+            assert!(error.message.len() < 300, "{}", error.message);
+        }
     }
 }

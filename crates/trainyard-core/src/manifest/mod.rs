@@ -97,6 +97,51 @@ pub struct Project {
     pub default_branch: String,
 }
 
+/// What a project name may be, as the manifest's JSON Schema says
+/// (`^[a-z][a-z0-9-]{0,62}$`): it becomes part of resource, run and model names.
+pub const PROJECT_NAME_RULE: &str = "a project name is 1 to 63 characters: lower-case letters, digits and dashes, starting with a letter (it is used in resource, run and model names)";
+
+/// The longest project name.
+pub const PROJECT_NAME_MAX: usize = 63;
+
+/// Checks a project name against [`PROJECT_NAME_RULE`]; the error says what is
+/// wrong (the name itself is shown only when short).
+pub fn check_project_name(name: &str) -> Result<(), String> {
+    let shown = || {
+        if name.chars().count() <= PROJECT_NAME_MAX {
+            format!("`{name}`")
+        } else {
+            format!("the name ({} characters)", name.chars().count())
+        }
+    };
+    if name.is_empty() {
+        return Err("the project name is empty".to_owned());
+    }
+    if name.chars().count() > PROJECT_NAME_MAX {
+        return Err(format!(
+            "{} is longer than {PROJECT_NAME_MAX} characters",
+            shown()
+        ));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err(format!(
+            "{} does not start with a lower-case letter",
+            shown()
+        ));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!(
+            "{} has `{}`, which is not a lower-case letter, a digit or a dash",
+            shown(),
+            bad.escape_default()
+        ));
+    }
+    Ok(())
+}
+
 fn default_branch() -> String {
     "main".to_owned()
 }

@@ -1,5 +1,6 @@
 //! The per-thread state of a validation pass, fed batch by batch, merged in any order.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use trainyard_core::manifest::data::{ColumnMatch, ColumnType};
@@ -24,13 +25,22 @@ pub trait ProfileSink: Send + Sized {
     type Column: ColumnSink;
     /// An empty profile.
     fn empty() -> Self;
-    /// The profile of the column named `name`, created on first use.
-    fn column_mut(&mut self, name: &str) -> &mut Self::Column;
+    /// Adds a column named `name`, which the profile does not have yet, and
+    /// returns its index for [`Self::column_at`]. The validation pass keeps its
+    /// own index of names, so finding a column costs no search by name.
+    fn add_column(&mut self, name: &str) -> usize;
+    /// The column at `index` (from [`Self::add_column`]).
+    fn column_at(&mut self, index: usize) -> &mut Self::Column;
+    /// Each column's index and name, after a [`Self::merge`].
+    fn column_names(&self, each: &mut dyn FnMut(usize, &str));
     /// Adds another thread's profile to this one.
     fn merge(&mut self, other: Self);
     /// Called once at the end with every column of every file read (in file order)
     /// and the rows read, so the result does not depend on which worker saw what.
     fn finish(&mut self, _columns: &[&str], _rows: u64) {}
+    /// Called once at the end with the count of malformed rows and the first
+    /// ones reported (what the profile's readers say about the rows it lacks).
+    fn malformed(&mut self, _count: u64, _first: &[super::Offense]) {}
 }
 
 /// One column's profile: told every value once.
@@ -50,9 +60,13 @@ impl ProfileSink for NoProfile {
     fn empty() -> Self {
         Self
     }
-    fn column_mut(&mut self, _name: &str) -> &mut Self {
+    fn add_column(&mut self, _name: &str) -> usize {
+        0
+    }
+    fn column_at(&mut self, _index: usize) -> &mut Self {
         self
     }
+    fn column_names(&self, _each: &mut dyn FnMut(usize, &str)) {}
     fn merge(&mut self, _other: Self) {}
 }
 
@@ -172,6 +186,23 @@ pub struct Accumulator<P = NoProfile> {
     rows: u64,
     /// The profile fed by the same pass.
     pub profile: P,
+    /// The profile's index of each column name met (this accumulator is the
+    /// only one adding columns to its profile, and re-reads them after a merge).
+    profile_index: HashMap<String, usize>,
+    /// Where the columns of the last file seen go (usually the next batch's).
+    layout: Option<Layout>,
+}
+
+/// Where the columns of one file go, worked out once per file (and worker):
+/// finding them by name in each batch cost columns x declared columns.
+#[derive(Debug)]
+struct Layout {
+    file: u32,
+    /// Per physical column: the declared column checked on it (the last
+    /// declaration of its name), if any.
+    declared: Vec<Option<usize>>,
+    /// Per physical column: its column in the profile.
+    profile: Vec<usize>,
 }
 
 fn lossy(bytes: &[u8]) -> String {
@@ -203,6 +234,50 @@ impl<P: ProfileSink> Accumulator<P> {
             compounds: (0..plan.compounds.len()).map(|_| Seen::default()).collect(),
             rows: 0,
             profile: P::empty(),
+            profile_index: HashMap::new(),
+            layout: None,
+        }
+    }
+
+    /// The layout of `file`: the cached one, or worked out with one hash lookup
+    /// per column (the first column of a name is the one checked).
+    fn layout(&mut self, plan: &Plan, file: &FileInfo) -> Layout {
+        if let Some(layout) = self.layout.take()
+            && layout.file == file.index
+            && layout.declared.len() == file.columns.len()
+        {
+            return layout;
+        }
+        let mut first: HashMap<&str, usize> = HashMap::with_capacity(file.columns.len());
+        for (physical, name) in file.columns.iter().enumerate() {
+            first.entry(name.as_str()).or_insert(physical);
+        }
+        let mut declared = vec![None; file.columns.len()];
+        for (index, column) in plan.columns.iter().enumerate() {
+            if let Some(&physical) = first.get(column.name.as_str()) {
+                declared[physical] = Some(index);
+            }
+        }
+        let profile = if P::ACTIVE {
+            file.columns
+                .iter()
+                .map(|name| {
+                    if let Some(&index) = self.profile_index.get(name) {
+                        index
+                    } else {
+                        let index = self.profile.add_column(name);
+                        self.profile_index.insert(name.clone(), index);
+                        index
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Layout {
+            file: file.index,
+            declared,
+            profile,
         }
     }
 
@@ -223,11 +298,23 @@ impl<P: ProfileSink> Accumulator<P> {
                 rule: Some(issue.kind.rule()),
             });
         }
+        // A batch without a well-formed row (its only rows malformed, a Parquet row
+        // group that could not be decoded) has no fields: nothing to check per
+        // column or per row. Its `columns` is still the file's width, so the row
+        // loops below, which step through `fields` by it, must not see it.
+        if batch.rows() == 0 {
+            return;
+        }
         let position = |name: &str| file.columns.iter().position(|c| c == name);
-        let mut declared: Vec<Option<usize>> = vec![None; file.columns.len()];
-        for (index, column) in plan.columns.iter().enumerate() {
-            if let Some(physical) = position(&column.name) {
-                declared[physical] = Some(index);
+        let layout = self.layout(plan, file);
+        // Per physical column, its numbers when the reader gave them as numbers.
+        let mut numbers_at: Vec<Option<&crate::read::NumberColumn>> = Vec::new();
+        if !batch.numbers.is_empty() {
+            numbers_at.resize(batch.columns, None);
+            for numbers in &batch.numbers {
+                if let Some(slot) = numbers_at.get_mut(numbers.column) {
+                    slot.get_or_insert(numbers);
+                }
             }
         }
         let rows = batch.rows();
@@ -239,8 +326,10 @@ impl<P: ProfileSink> Accumulator<P> {
         } else {
             None
         };
-        for (physical, declared) in declared.iter().enumerate().take(width) {
-            let profile = self.profile.column_mut(&file.columns[physical]);
+        for (physical, declared) in layout.declared.iter().enumerate().take(width) {
+            let profile = self
+                .profile
+                .column_at(layout.profile.get(physical).copied().unwrap_or_default());
             let column_number = column_number(physical);
             let Some(index) = *declared else {
                 if !P::ACTIVE {
@@ -259,7 +348,7 @@ impl<P: ProfileSink> Accumulator<P> {
             let acc = &mut self.columns[index];
             let kind = plan_column.kind;
             acc.rows += rows as u64;
-            if let Some(numbers) = batch.numbers.iter().find(|n| n.column == physical)
+            if let Some(Some(numbers)) = numbers_at.get(physical)
                 && typed::reads_numbers(plan_column)
             {
                 typed::NumberPass::<P> {
@@ -299,6 +388,7 @@ impl<P: ProfileSink> Accumulator<P> {
                 Some(ColumnType::Datetime) => column.run::<P, ReadDatetime>(),
             }
         }
+        self.layout = Some(layout);
         self.absorb_rows(plan, batch, &position);
     }
 
@@ -444,6 +534,13 @@ impl<P: ProfileSink> Accumulator<P> {
         }
         self.rows += other.rows;
         self.profile.merge(other.profile);
+        // The merged profile may have new columns, at new indices.
+        self.layout = None;
+        let index = &mut self.profile_index;
+        index.clear();
+        self.profile.column_names(&mut |at, name| {
+            index.insert(name.to_owned(), at);
+        });
     }
 
     /// The rows read (malformed ones included).
@@ -501,12 +598,21 @@ impl<P: ProfileSink> Accumulator<P> {
         }
         // Columns: present in each file, and matching the declared set or list.
         let declared: Vec<&str> = plan.columns.iter().map(|c| c.name.as_str()).collect();
+        let present: Vec<std::collections::HashSet<&str>> =
+            if plan.columns.iter().any(|c| c.required.is_some()) {
+                files
+                    .iter()
+                    .map(|file| file.columns.iter().map(String::as_str).collect())
+                    .collect()
+            } else {
+                Vec::new()
+            };
         for column in &plan.columns {
             if let Some(check) = column.required {
                 let acc = &mut self.checks[check];
-                for file in files {
+                for (file, present) in files.iter().zip(&present) {
                     acc.evaluated += 1;
-                    if !file.columns.contains(&column.name) {
+                    if !present.contains(column.name.as_str()) {
                         let line = file.header_line.unwrap_or(1);
                         acc.fail(file.index, line, || RawOffense {
                             file: file.index,
@@ -541,14 +647,18 @@ impl<P: ProfileSink> Accumulator<P> {
                 };
                 if !ok {
                     let line = file.header_line.unwrap_or(1);
+                    let declared_set: std::collections::HashSet<&str> =
+                        declared.iter().copied().collect();
+                    let found_set: std::collections::HashSet<&str> =
+                        found.iter().copied().collect();
                     let extra: Vec<&str> = found
                         .iter()
-                        .filter(|c| !declared.contains(c))
+                        .filter(|c| !declared_set.contains(*c))
                         .copied()
                         .collect();
                     let missing: Vec<&str> = declared
                         .iter()
-                        .filter(|c| !found.contains(c))
+                        .filter(|c| !found_set.contains(*c))
                         .copied()
                         .collect();
                     let detail = if extra.is_empty() && missing.is_empty() {

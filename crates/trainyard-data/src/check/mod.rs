@@ -333,7 +333,10 @@ fn bound_value(
         ConfigError::new(
             file,
             "bad-schema",
-            format!("column `{column}`: bound {bound:?} is not a value of its type"),
+            format!(
+                "column `{column}`: bound `{}` is not a value of its type",
+                bound_text(bound)
+            ),
         )
         .into()
     })
@@ -400,6 +403,31 @@ impl Plan {
                 ColumnMatch::Exact,
             )),
         };
+        let fraction = |what: String, value: f64| {
+            if (0.0..=1.0).contains(&value) {
+                Ok(())
+            } else {
+                Err(StepError::from(ConfigError::new(
+                    file,
+                    "bad-schema",
+                    format!("{what} {} must be in [0, 1]", number_text(value)),
+                )))
+            }
+        };
+        for column in &schema.columns {
+            let name = &column.name;
+            if let Some(mostly) = column.mostly {
+                fraction(format!("column `{name}`: `mostly`"), mostly)?;
+            }
+            for bound in &column.quantiles {
+                fraction(format!("column `{name}`: quantile"), bound.q)?;
+            }
+        }
+        for relation in &schema.relations {
+            if let Some(mostly) = relation.mostly {
+                fraction(format!("relation `{}`: `mostly`", relation.rule), mostly)?;
+            }
+        }
         let mut columns = Vec::new();
         for column in &schema.columns {
             let name = column.name.as_str();

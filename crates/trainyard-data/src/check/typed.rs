@@ -22,14 +22,16 @@ impl Plan {
     /// and neither compared in a relation nor in a `unique-together` group, which
     /// read text.
     pub(crate) fn numeric_columns(&self) -> Vec<String> {
+        let mut last = std::collections::HashMap::new();
+        for (index, column) in self.columns.iter().enumerate() {
+            last.insert(column.name.as_str(), index);
+        }
         self.columns
             .iter()
             .enumerate()
             .filter(|(index, column)| {
                 reads_numbers(column)
-                    && self.columns[index + 1..]
-                        .iter()
-                        .all(|later| later.name != column.name)
+                    && last.get(column.name.as_str()) == Some(index)
                     && !self
                         .relations
                         .iter()

@@ -193,6 +193,13 @@ pub struct DriftReport {
     pub share: f64,
     pub drift_share: f64,
     pub dataset_drift: bool,
+    /// Rows of either side that could not be read, one error finding each (the
+    /// first ones a profile names): left out of the comparison, not ignored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<trainyard_core::Finding>,
+    /// `(side, count)` of the malformed rows left out, for the summary.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub malformed: Vec<(String, u64)>,
 }
 
 impl DriftReport {
@@ -209,6 +216,8 @@ impl DriftReport {
             drifted_columns,
             share,
             drift_share,
+            findings: Vec::new(),
+            malformed: Vec::new(),
         }
     }
 
@@ -230,6 +239,13 @@ impl DriftReport {
                 "no drift"
             }
         );
+        for (side, count) in &self.malformed {
+            let _ = writeln!(
+                out,
+                "**{count} malformed row{}** in the {side} data could not be read and were left out.\n",
+                if *count == 1 { "" } else { "s" }
+            );
+        }
         out.push_str(
             "| column | test | statistic | threshold | drifted |\n|---|---|---|---|---|\n",
         );
@@ -271,6 +287,35 @@ pub fn drift(columns: Vec<ColumnPair>, options: &DriftOptions) -> DriftReport {
 pub enum DriftError {
     #[error("column `{0}` is in the reference but not in the current data")]
     MissingColumn(String),
+    /// A side without a single well-formed row: there is nothing to compare, so
+    /// no verdict (neither "drift" nor "no drift").
+    #[error(
+        "the {side} data has no well-formed row ({rows} read, {malformed} malformed{first}): drift cannot be judged; fix the rows or compare other data"
+    )]
+    NoRows {
+        side: &'static str,
+        rows: u64,
+        malformed: u64,
+        /// `; the first at file:line: why`, when a malformed row is named.
+        first: String,
+    },
+}
+
+/// The side's rows that are well-formed, or the error saying there are none.
+fn well_formed(side: &'static str, profile: &DatasetProfile) -> Result<(), DriftError> {
+    let malformed = &profile.malformed;
+    if profile.rows.saturating_sub(malformed.count) > 0 {
+        return Ok(());
+    }
+    Err(DriftError::NoRows {
+        side,
+        rows: profile.rows,
+        malformed: malformed.count,
+        first: malformed
+            .first_place()
+            .map(|place| format!("; the first at {place}"))
+            .unwrap_or_default(),
+    })
 }
 
 /// Compares two saved profiles, column by column (the reference's columns).
@@ -279,13 +324,21 @@ pub fn drift_profiles(
     current: &DatasetProfile,
     options: &DriftOptions,
 ) -> Result<DriftReport, DriftError> {
+    well_formed("reference", reference)?;
+    well_formed("current", current)?;
+    // The first column of each name, as `DatasetProfile::column` finds it.
+    let mut by_name: std::collections::HashMap<&str, &ColumnProfile> =
+        std::collections::HashMap::with_capacity(current.columns.len());
+    for column in current.columns.iter().rev() {
+        by_name.insert(column.name(), column);
+    }
     let pairs = reference
         .columns
         .iter()
         .map(|r| {
-            current
-                .column(r.name())
-                .map(|c| (r, c))
+            by_name
+                .get(r.name())
+                .map(|c| (r, *c))
                 .ok_or_else(|| DriftError::MissingColumn(r.name().to_owned()))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -313,7 +366,18 @@ pub fn drift_profiles(
             result
         })
         .collect();
-    Ok(DriftReport::new(results, options.drift_share))
+    let mut report = DriftReport::new(results, options.drift_share);
+    for (side, profile) in [("reference", reference), ("current", current)] {
+        if !profile.malformed.is_empty() {
+            report
+                .findings
+                .extend(profile.malformed.findings(&format!("{side} data")));
+            report
+                .malformed
+                .push((side.to_owned(), profile.malformed.count));
+        }
+    }
+    Ok(report)
 }
 
 /// A column's distribution: sorted distinct numbers with counts, or category counts.

@@ -117,6 +117,10 @@ fn read(path: &Path) -> Result<String, FingerprintError> {
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(path: &Path, text: &str) -> Result<T, FingerprintError> {
+    trainyard_core::yaml::check_yaml(text).map_err(|e| FingerprintError::Format {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
     serde_yaml_ng::from_str(text).map_err(|e| FingerprintError::Format {
         path: path.to_owned(),
         message: e.to_string(),

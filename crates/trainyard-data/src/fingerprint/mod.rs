@@ -135,6 +135,10 @@ impl LockFile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_error("read", path)(e)),
         };
+        trainyard_core::yaml::check_yaml(&text).map_err(|e| FingerprintError::Format {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
         let lock: Self = serde_yaml_ng::from_str(&text).map_err(|e| FingerprintError::Format {
             path: path.to_owned(),
             message: e.to_string(),

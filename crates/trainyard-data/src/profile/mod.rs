@@ -72,7 +72,11 @@ const NUMBER_HASH_SEED: u64 = 0x6e75_6d62_6572_7321;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
-    #[error("cannot merge profiles with different columns: {left:?} vs {right:?}")]
+    #[error(
+        "cannot merge profiles with different columns: {} vs {}",
+        left.join(", "),
+        right.join(", ")
+    )]
     ColumnMismatch {
         left: Vec<String>,
         right: Vec<String>,
@@ -86,6 +90,9 @@ pub enum ProfileError {
     },
     #[error("{path} is not a trainyard profile: {message}")]
     Format { path: PathBuf, message: String },
+    /// The merged counts would not fit 64 bits: one of the profiles is not real.
+    #[error("cannot merge profiles: the {what} add up to more than {}", u64::MAX)]
+    Overflow { what: &'static str },
 }
 
 /// A value counted exactly while the column is below [`TOP_VALUES_CAP`].
@@ -298,6 +305,11 @@ impl TextCounts {
         }
     }
 
+    /// Every value's count.
+    fn counts(&self) -> impl Iterator<Item = u64> + '_ {
+        self.short.values().chain(self.long.values()).copied()
+    }
+
     fn add(&mut self, value: &str, count: u64) {
         match short_key(value.as_bytes()) {
             Some(key) => *self.short.entry(key).or_insert(0) += count,
@@ -490,6 +502,44 @@ impl ColumnProfile {
                 summary.merge(&other.number_summary());
             }
         }
+    }
+
+    /// The counts of a loaded column are those of cells seen: no more cells than
+    /// `rows`, the kinds of cell adding up to the cells, the counted values to
+    /// the values (so sums of merged profiles cannot wrap).
+    fn check_counts(&self, rows: u64) -> Result<(), String> {
+        if self.count > rows {
+            return Err(format!("{} cells in a profile of {rows} rows", self.count));
+        }
+        let kinds = [
+            self.nulls,
+            self.numbers,
+            self.non_finite,
+            self.texts,
+            self.booleans,
+        ]
+        .into_iter()
+        .try_fold(0_u64, u64::checked_add);
+        if kinds != Some(self.count) {
+            return Err(format!(
+                "nulls, numbers, non-finite numbers, texts and booleans do not add up to its {} cells",
+                self.count
+            ));
+        }
+        if let Values::Counted { numbers, texts } = &self.values {
+            let counted = numbers
+                .values()
+                .copied()
+                .chain(texts.counts())
+                .try_fold(0_u64, u64::checked_add);
+            if counted.is_none_or(|counted| counted > self.count) {
+                return Err(format!(
+                    "its value counts add up to more than its {} cells",
+                    self.count
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Cells seen, nulls included.
@@ -687,8 +737,82 @@ pub(crate) fn ratio(a: u64, b: u64) -> f64 {
 /// column order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DatasetProfile {
+    /// Rows read, malformed ones included.
     pub rows: u64,
     pub columns: Vec<ColumnProfile>,
+    /// The rows that could not be read (not in any column); saved only when
+    /// there are some, so a clean profile's file is unchanged.
+    #[serde(default, skip_serializing_if = "MalformedRows::is_empty")]
+    pub malformed: MalformedRows,
+}
+
+/// How many rows of a profiled dataset were malformed, and the first of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MalformedRows {
+    pub count: u64,
+    /// The first ones, in file and line order (at most [`MALFORMED_KEPT`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first: Vec<MalformedRow>,
+}
+
+/// Malformed rows a profile names (the rest are counted only).
+pub const MALFORMED_KEPT: usize = 20;
+
+/// One malformed row: where, and what the reader said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MalformedRow {
+    pub file: String,
+    pub line: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// The finding's rule, e.g. `read/ragged-row`.
+    pub rule: String,
+    pub message: String,
+}
+
+impl MalformedRows {
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn merge(&mut self, other: &Self) -> Result<(), ProfileError> {
+        self.count = self
+            .count
+            .checked_add(other.count)
+            .ok_or(ProfileError::Overflow {
+                what: "malformed rows",
+            })?;
+        self.first.extend(other.first.iter().cloned());
+        self.first
+            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        self.first.truncate(MALFORMED_KEPT);
+        Ok(())
+    }
+
+    /// One error finding per malformed row named, at its place; `side` says
+    /// whose rows they are (`current data`, ...).
+    pub fn findings(&self, side: &str) -> Vec<trainyard_core::Finding> {
+        self.first
+            .iter()
+            .map(|row| {
+                let line = u32::try_from(row.line).unwrap_or(u32::MAX);
+                trainyard_core::Finding::error(
+                    row.rule.clone(),
+                    format!("{side}: malformed row, left out: {}", row.message),
+                )
+                .at(trainyard_core::Location::file(row.file.clone()).at(line, row.column))
+            })
+            .collect()
+    }
+
+    /// `file:line: message` of the first malformed row, if one is named.
+    pub fn first_place(&self) -> Option<String> {
+        self.first
+            .first()
+            .map(|row| format!("{}:{}: {}", row.file, row.line, row.message))
+    }
 }
 
 impl DatasetProfile {
@@ -701,6 +825,7 @@ impl DatasetProfile {
         Self {
             rows: 0,
             columns: columns.into_iter().map(ColumnProfile::new).collect(),
+            malformed: MalformedRows::default(),
         }
     }
 
@@ -717,7 +842,16 @@ impl DatasetProfile {
                 right: names(other),
             });
         }
-        self.rows += other.rows;
+        // Every count of a column is at most the rows (checked on load), so the
+        // rows' sum not wrapping means no count's does.
+        let rows = self
+            .rows
+            .checked_add(other.rows)
+            .ok_or(ProfileError::Overflow { what: "rows" })?;
+        let mut malformed = self.malformed.clone();
+        malformed.merge(&other.malformed)?;
+        self.rows = rows;
+        self.malformed = malformed;
         for (mine, theirs) in self.columns.iter_mut().zip(&other.columns) {
             mine.merge(theirs);
         }
@@ -749,12 +883,30 @@ impl DatasetProfile {
 
     /// [`Self::from_json`], with where the profile came from.
     pub fn from_json_with(text: &str) -> Result<(Self, ProfileMeta), String> {
+        trainyard_core::yaml::check_json(text).map_err(|e| e.to_string())?;
         let file: ProfileFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
         if file.format != "trainyard-profile" || file.version != PROFILE_FORMAT_VERSION {
             return Err(format!(
                 "unsupported format {} version {}",
                 file.format, file.version
             ));
+        }
+        if let Some(shard) = &file.shard {
+            crate::read::Shard::parse(shard)?;
+        }
+        let malformed = &file.profile.malformed;
+        if malformed.count > file.profile.rows || malformed.first.len() as u64 > malformed.count {
+            return Err(format!(
+                "{} malformed rows ({} named) in a profile of {} rows",
+                malformed.count,
+                malformed.first.len(),
+                file.profile.rows
+            ));
+        }
+        for column in &file.profile.columns {
+            column
+                .check_counts(file.profile.rows)
+                .map_err(|why| format!("column `{}`: {why}", column.name))?;
         }
         Ok((
             file.profile,
@@ -973,17 +1125,40 @@ impl crate::check::ProfileSink for DatasetProfile {
         Self {
             rows: 0,
             columns: Vec::new(),
+            malformed: MalformedRows::default(),
         }
     }
 
-    fn column_mut(&mut self, name: &str) -> &mut ColumnProfile {
-        let index = if let Some(index) = self.columns.iter().position(|c| c.name == name) {
-            index
-        } else {
-            self.columns.push(ColumnProfile::new(name));
-            self.columns.len() - 1
+    fn malformed(&mut self, count: u64, first: &[crate::check::Offense]) {
+        self.malformed = MalformedRows {
+            count,
+            first: first
+                .iter()
+                .take(MALFORMED_KEPT)
+                .map(|offense| MalformedRow {
+                    file: offense.file.clone(),
+                    line: offense.line,
+                    column: offense.column,
+                    rule: offense.rule.unwrap_or("read/malformed-row").to_owned(),
+                    message: offense.detail.clone().unwrap_or_default(),
+                })
+                .collect(),
         };
+    }
+
+    fn add_column(&mut self, name: &str) -> usize {
+        self.columns.push(ColumnProfile::new(name));
+        self.columns.len() - 1
+    }
+
+    fn column_at(&mut self, index: usize) -> &mut ColumnProfile {
         &mut self.columns[index]
+    }
+
+    fn column_names(&self, each: &mut dyn FnMut(usize, &str)) {
+        for (index, column) in self.columns.iter().enumerate() {
+            each(index, &column.name);
+        }
     }
 
     fn merge(&mut self, other: Self) {
@@ -1016,10 +1191,18 @@ impl DatasetProfile {
     /// other files): columns are matched by name, new ones are appended.
     pub fn merge_by_name(&mut self, other: Self) {
         self.rows += other.rows;
+        let mut index: std::collections::HashMap<String, usize> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(at, c)| (c.name.clone(), at))
+            .collect();
         for column in other.columns {
-            match self.columns.iter_mut().find(|c| c.name == column.name) {
-                Some(mine) => mine.merge(&column),
-                None => self.columns.push(column),
+            if let Some(&at) = index.get(&column.name) {
+                self.columns[at].merge(&column);
+            } else {
+                index.insert(column.name.clone(), self.columns.len());
+                self.columns.push(column);
             }
         }
     }
@@ -1028,17 +1211,24 @@ impl DatasetProfile {
     /// by name), so profiles of the same files have the same layout whatever the
     /// order workers met the columns in.
     pub fn arrange<'a>(&mut self, order: impl IntoIterator<Item = &'a str>) {
-        let mut rest = std::mem::take(&mut self.columns);
+        // By name, the first column of a name first (names are unique once merged).
+        let mut rest: std::collections::HashMap<String, Vec<ColumnProfile>> =
+            std::collections::HashMap::new();
+        for column in std::mem::take(&mut self.columns).into_iter().rev() {
+            rest.entry(column.name.clone()).or_default().push(column);
+        }
+        let mut placed = std::collections::HashSet::new();
         for name in order {
-            if self.columns.iter().any(|c| c.name == name) {
+            if !placed.insert(name) {
                 continue;
             }
-            let column = match rest.iter().position(|c| c.name == name) {
-                Some(index) => rest.swap_remove(index),
-                None => ColumnProfile::new(name),
-            };
+            let column = rest
+                .get_mut(name)
+                .and_then(Vec::pop)
+                .unwrap_or_else(|| ColumnProfile::new(name));
             self.columns.push(column);
         }
+        let mut rest: Vec<ColumnProfile> = rest.into_values().flatten().collect();
         rest.sort_by(|a, b| a.name.cmp(&b.name));
         self.columns.extend(rest);
     }
@@ -1109,8 +1299,9 @@ mod tests {
             assert_eq!(*merged.number_summary(), straightforward(&values));
             assert_eq!(merged, one);
             let json = DatasetProfile {
-                rows: 0,
+                rows: merged.count(),
                 columns: vec![merged],
+                malformed: MalformedRows::default(),
             }
             .to_json();
             let again = DatasetProfile::from_json(&json).unwrap();

@@ -325,21 +325,32 @@ fn representative(key: u32) -> f64 {
 
 /// HyperLogLog with 2^12 one-byte registers: standard error 1.04 / 64 = 1.6%.
 /// Registers merge by maximum, so the state is order-independent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// While few registers are set they are kept as a short list of (register,
+/// value): a column with a handful of distinct values costs bytes, not 4 KB
+/// (for 100,000 columns, 400 MB per copy of a profile). Past [`SPARSE_MAX`]
+/// registers the array is allocated. Both forms read, save and compare as the
+/// same registers.
+#[derive(Debug, Clone, Default)]
 pub struct HyperLogLog {
+    /// All the registers, or empty while the sparse form is used.
     pub(crate) registers: Vec<u8>,
+    /// The non-zero registers while there are at most [`SPARSE_MAX`].
+    sparse: Vec<(u16, u8)>,
 }
 
 pub(crate) const HLL_PRECISION: u32 = 12;
 const HLL_REGISTERS: usize = 1 << HLL_PRECISION;
+/// Registers kept as a list at most (3 bytes each, searched linearly).
+const SPARSE_MAX: usize = 64;
 
-impl Default for HyperLogLog {
-    fn default() -> Self {
-        Self {
-            registers: vec![0; HLL_REGISTERS],
-        }
+impl PartialEq for HyperLogLog {
+    fn eq(&self, other: &Self) -> bool {
+        self.dense()[..] == other.dense()[..]
     }
 }
+
+impl Eq for HyperLogLog {}
 
 impl HyperLogLog {
     #[inline]
@@ -347,12 +358,62 @@ impl HyperLogLog {
         let index = (hash >> (64 - HLL_PRECISION)) as usize;
         let rest = (hash << HLL_PRECISION) | (1 << (HLL_PRECISION - 1));
         let rho = rest.leading_zeros() as u8 + 1;
+        if self.registers.is_empty() {
+            self.add_sparse(index, rho);
+            return;
+        }
         // A maximum, not a branch: whether a register grows is unpredictable.
         self.registers[index] = self.registers[index].max(rho);
     }
 
+    #[inline(never)]
+    fn add_sparse(&mut self, index: usize, rho: u8) {
+        #[allow(clippy::cast_possible_truncation)] // index < 2^12
+        let key = index as u16;
+        if let Some((_, value)) = self.sparse.iter_mut().find(|(at, _)| *at == key) {
+            *value = (*value).max(rho);
+            return;
+        }
+        match self.sparse.len() {
+            len if len < SPARSE_MAX => self.sparse.push((key, rho)),
+            _ => {
+                self.registers = self.dense().into_owned();
+                self.sparse = Vec::new();
+                self.registers[index] = self.registers[index].max(rho);
+            }
+        }
+    }
+
+    /// Every register.
+    fn dense(&self) -> std::borrow::Cow<'_, [u8]> {
+        if !self.registers.is_empty() {
+            return std::borrow::Cow::Borrowed(&self.registers);
+        }
+        let mut registers = vec![0; HLL_REGISTERS];
+        for &(index, value) in &self.sparse {
+            registers[usize::from(index)] = value;
+        }
+        std::borrow::Cow::Owned(registers)
+    }
+
     pub(crate) fn merge(&mut self, other: &Self) {
-        for (mine, theirs) in self.registers.iter_mut().zip(&other.registers) {
+        if self.registers.is_empty() && other.registers.is_empty() {
+            for &(index, value) in &other.sparse {
+                let index = usize::from(index);
+                // The list may turn into the array on the way.
+                if self.registers.is_empty() {
+                    self.add_sparse(index, value);
+                } else {
+                    self.registers[index] = self.registers[index].max(value);
+                }
+            }
+            return;
+        }
+        if self.registers.is_empty() {
+            self.registers = self.dense().into_owned();
+            self.sparse = Vec::new();
+        }
+        for (mine, theirs) in self.registers.iter_mut().zip(other.dense().iter()) {
             *mine = (*mine).max(*theirs);
         }
     }
@@ -363,7 +424,7 @@ impl HyperLogLog {
         let alpha = 0.7213 / (1.0 + 1.079 / m);
         let mut sum = 0.0;
         let mut zeros = 0usize;
-        for &r in &self.registers {
+        for &r in self.dense().iter() {
             sum += 1.0 / f64::from(1u32 << r.min(31));
             if r == 0 {
                 zeros += 1;
@@ -378,7 +439,7 @@ impl HyperLogLog {
     }
 
     pub(crate) fn to_hex(&self) -> String {
-        self.registers
+        self.dense()
             .iter()
             .fold(String::with_capacity(HLL_REGISTERS * 2), |mut s, r| {
                 s.push(char::from_digit(u32::from(r >> 4), 16).unwrap_or('0'));
@@ -396,7 +457,18 @@ impl HyperLogLog {
             .chunks(2)
             .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok())
             .collect::<Option<Vec<u8>>>()?;
-        Some(Self { registers })
+        let set = registers.iter().filter(|&&r| r != 0).count();
+        if set > SPARSE_MAX {
+            return Some(Self {
+                registers,
+                sparse: Vec::new(),
+            });
+        }
+        let sparse = (0_u16..).zip(registers).filter(|(_, r)| *r != 0).collect();
+        Some(Self {
+            registers: Vec::new(),
+            sparse,
+        })
     }
 }
 
@@ -576,5 +648,40 @@ mod tests {
         let loaded = QuantileSketch::from_pairs(zeros, &positive, &negative).unwrap();
         assert_eq!(loaded, merged);
         assert!(QuantileSketch::from_pairs(0, &[(1 << 18, 1)], &[]).is_none());
+    }
+
+    #[test]
+    fn sparse_registers_read_save_and_merge_as_the_full_array() {
+        let mut rng = crate::profile::TestRng(7);
+        for count in [0_usize, 1, 10, SPARSE_MAX, SPARSE_MAX + 1, 300, 5000] {
+            let hashes: Vec<u64> = (0..count).map(|_| rng.next()).collect();
+            // The reference: the full array from the start.
+            let mut full = HyperLogLog {
+                registers: vec![0; HLL_REGISTERS],
+                sparse: Vec::new(),
+            };
+            let mut one = HyperLogLog::default();
+            for &hash in &hashes {
+                full.add_hash(hash);
+                one.add_hash(hash);
+            }
+            assert_eq!(one.to_hex(), full.to_hex(), "{count}");
+            assert_eq!(one.estimate().to_bits(), full.estimate().to_bits());
+            // Merged from pieces of every size, in both forms.
+            let mut merged = HyperLogLog::default();
+            for piece in hashes.chunks(1 + count / 7) {
+                let mut part = HyperLogLog::default();
+                for &hash in piece {
+                    part.add_hash(hash);
+                }
+                merged.merge(&part);
+            }
+            assert_eq!(merged.to_hex(), full.to_hex(), "{count}");
+            assert_eq!(merged, full);
+            let loaded = HyperLogLog::from_hex(&full.to_hex()).unwrap();
+            assert_eq!(loaded, full);
+            let set = full.registers.iter().filter(|&&r| r != 0).count();
+            assert_eq!(loaded.registers.is_empty(), set <= SPARSE_MAX);
+        }
     }
 }

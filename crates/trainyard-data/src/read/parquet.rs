@@ -64,7 +64,11 @@ pub(super) fn open(
     };
     let opened = File::open(&input.path)
         .map_err(|error| error.to_string())
-        .and_then(|file| SerializedFileReader::new(file).map_err(|error| error.to_string()));
+        .and_then(|file| {
+            let length = file.metadata().map_or(u64::MAX, |m| m.len());
+            guarded(|| SerializedFileReader::new(file))
+                .and_then(|reader| check_ranges(&reader, length).map(|()| reader))
+        });
     let reader = match opened {
         Ok(reader) => reader,
         Err(error) => {
@@ -94,14 +98,15 @@ pub(super) fn open(
         .map(|c| c.name().to_owned())
         .collect();
     // Checks find a column by its first occurrence: a repeated name stays text.
+    let wanted: std::collections::HashSet<&str> =
+        numeric_columns.iter().map(String::as_str).collect();
+    let mut seen = std::collections::HashSet::new();
     let numeric = schema
         .columns()
         .iter()
-        .enumerate()
-        .map(|(index, c)| {
-            numeric_columns.iter().any(|name| name == c.name())
-                && number_form(c).is_some()
-                && info.columns[..index].iter().all(|name| name != c.name())
+        .map(|c| {
+            let first = seen.insert(c.name());
+            wanted.contains(c.name()) && number_form(c).is_some() && first
         })
         .collect();
     let mut first_rows = Vec::new();
@@ -152,6 +157,55 @@ pub(crate) fn decode(
     }
 }
 
+/// Runs a call into the Parquet decoder, whose checks on a damaged file are
+/// sometimes assertions: a panic becomes the error it should have been (a
+/// `read/bad-parquet` finding), not the end of the process. A cold path: once
+/// per file opened and per row group.
+fn guarded<T, E: std::fmt::Display>(call: impl FnOnce() -> Result<T, E>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)) {
+        Ok(result) => result.map_err(|error| error.to_string()),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|text| (*text).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "the decoder failed".to_owned());
+            Err(format!("damaged file ({message})"))
+        }
+    }
+}
+
+/// The byte range of every column chunk is inside the file (the decoder asserts
+/// they are not negative, and reads past the end of the file otherwise).
+fn check_ranges(reader: &SerializedFileReader<File>, length: u64) -> Result<(), String> {
+    for (group, metadata) in reader.metadata().row_groups().iter().enumerate() {
+        if metadata.num_rows() < 0 {
+            return Err(format!(
+                "row group {group} has a negative row count ({})",
+                metadata.num_rows()
+            ));
+        }
+        for column in metadata.columns() {
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or_else(|| column.data_page_offset());
+            let size = column.compressed_size();
+            let inside = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(size).ok())
+                .and_then(|(start, size)| start.checked_add(size))
+                .is_some_and(|end| end <= length);
+            if !inside {
+                return Err(format!(
+                    "row group {group}, column `{}`: its bytes ({size} from offset {start}) are not inside the file ({length} bytes)",
+                    column.column_path()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn decode_group(
     file: &Arc<FileInfo>,
     parquet: &ParquetFile,
@@ -159,16 +213,27 @@ fn decode_group(
     first_line: u64,
     each: &mut dyn FnMut(Batch),
 ) -> Result<(), parquet::errors::ParquetError> {
-    let handle = File::open(&parquet.path)
-        .map_err(|error| parquet::errors::ParquetError::External(Box::new(error)))?;
-    let own = SerializedFileReader::new(handle)?;
-    let reader = own.get_row_group(group)?;
+    use parquet::errors::ParquetError;
+    let damaged = ParquetError::General;
+    let handle =
+        File::open(&parquet.path).map_err(|error| ParquetError::External(Box::new(error)))?;
+    let own = guarded(|| SerializedFileReader::new(handle)).map_err(damaged)?;
+    let reader = guarded(|| own.get_row_group(group)).map_err(damaged)?;
     let rows = usize::try_from(reader.metadata().num_rows()).unwrap_or(0);
     let width = file.columns.len();
+    if reader.num_columns() != width {
+        return Err(damaged(format!(
+            "{} columns where the file has {width}",
+            reader.num_columns()
+        )));
+    }
     let mut columns = Vec::with_capacity(width);
     for index in 0..width {
         let descr = reader.metadata().column(index).column_descr_ptr();
-        columns.push((reader.get_column_reader(index)?, descr));
+        columns.push((
+            guarded(|| reader.get_column_reader(index)).map_err(damaged)?,
+            descr,
+        ));
     }
     let mut done = 0;
     let mut levels: Vec<i16> = Vec::new();
@@ -184,7 +249,9 @@ fn decode_group(
             levels.clear();
             let form = number_form(descr).filter(|_| parquet.numeric[index]);
             let read = if let Some(form) = form {
-                let (values, present, read) = read_numbers(reader, descr, form, take, &mut levels)?;
+                let (values, present, read) =
+                    guarded(|| read_numbers(reader, descr, form, take, &mut levels))
+                        .map_err(damaged)?;
                 numbers.push(NumberColumn {
                     column: index,
                     values,
@@ -193,7 +260,8 @@ fn decode_group(
                 read
             } else {
                 cells.clear();
-                read_column(reader, descr, take, &mut levels, &mut bytes, &mut cells)?;
+                guarded(|| read_column(reader, descr, take, &mut levels, &mut bytes, &mut cells))
+                    .map_err(damaged)?;
                 for (slot, cell) in fields.iter_mut().skip(index).step_by(width).zip(&cells) {
                     *slot = *cell;
                 }
@@ -296,7 +364,13 @@ fn read_numbers(
         }
     };
     let present = if max_def > 0 && count < records {
-        let present: Vec<bool> = levels[..records].iter().map(|&l| l == max_def).collect();
+        let levels = levels.get(..records).ok_or_else(|| {
+            parquet::errors::ParquetError::General(format!(
+                "column `{}` has fewer levels than records",
+                descr.name()
+            ))
+        })?;
+        let present: Vec<bool> = levels.iter().map(|&l| l == max_def).collect();
         if form == NumberForm::Doubles {
             spread(&mut doubles, &present);
         } else {
@@ -306,6 +380,18 @@ fn read_numbers(
     } else {
         Vec::new()
     };
+    let values_read = if form == NumberForm::Doubles {
+        doubles.len()
+    } else {
+        integers.len()
+    };
+    if values_read != records {
+        // One value (or placeholder) per row, which the checks index by row.
+        return Err(parquet::errors::ParquetError::General(format!(
+            "column `{}` has {values_read} values for {records} rows",
+            descr.name()
+        )));
+    }
     let values = match form {
         NumberForm::Integers => Numbers::Integers(integers),
         NumberForm::Doubles => Numbers::Doubles(doubles),

@@ -101,10 +101,19 @@ pub fn import(value: &Value, display: &str) -> Result<LoadedSchema, StepError> {
                 .map(|list| list.iter().map(text_of).collect())
                 .unwrap_or_default()
         };
-        let mostly = kwargs
-            .get("mostly")
-            .and_then(Value::as_f64)
-            .filter(|m| *m < 1.0);
+        // `mostly` is a fraction of rows; 1 is the same as none.
+        let mostly = match kwargs.get("mostly") {
+            None | Some(Value::Null) => None,
+            Some(given) => match given.as_f64() {
+                Some(mostly) if (0.0..=1.0).contains(&mostly) => Some(mostly).filter(|m| *m < 1.0),
+                _ => {
+                    return Err(bad(format!(
+                        "`{name}` (expectation {}): `mostly` must be a number in [0, 1], found {given}",
+                        index + 1
+                    )));
+                }
+            },
+        };
         let schema = &mut loaded.schema;
         let needs_column = || {
             bad(format!(
@@ -196,8 +205,18 @@ pub fn import(value: &Value, display: &str) -> Result<LoadedSchema, StepError> {
                     .zip(values.into_iter().flatten())
                 {
                     let bounds = bounds.as_array().cloned().unwrap_or_default();
+                    let Some(q_value) = q.as_f64().filter(|q| (0.0..=1.0).contains(q)) else {
+                        return Err(bad(format!(
+                            "`{name}` (expectation {}): quantile {} must be a number in [0, 1]",
+                            index + 1,
+                            match q {
+                                Value::String(text) => text.clone(),
+                                other => other.to_string(),
+                            }
+                        )));
+                    };
                     col.quantiles.push(QuantileBound {
-                        q: q.as_f64().unwrap_or(0.5),
+                        q: q_value,
                         min: bounds.first().and_then(Value::as_f64),
                         max: bounds.get(1).and_then(Value::as_f64),
                     });

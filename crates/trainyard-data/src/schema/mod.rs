@@ -37,10 +37,17 @@ pub fn for_dataset(dataset: &Dataset, base: &Path) -> Result<Option<LoadedSchema
     };
     if let Some(inline) = &dataset.schema {
         let schema = &mut loaded.schema;
+        // The first column of each name in the file, found without a search.
+        let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (index, column) in schema.columns.iter().enumerate().rev() {
+            at.insert(column.name.clone(), index);
+        }
         for column in &inline.columns {
-            match schema.columns.iter_mut().find(|c| c.name == column.name) {
-                Some(existing) => *existing = column.clone(),
-                None => schema.columns.push(column.clone()),
+            if let Some(&index) = at.get(&column.name) {
+                schema.columns[index] = column.clone();
+            } else {
+                at.insert(column.name.clone(), schema.columns.len());
+                schema.columns.push(column.clone());
             }
         }
         if inline.column_match != trainyard_core::manifest::data::ColumnMatch::default() {
@@ -71,6 +78,8 @@ pub fn parse(text: &str, display: &str) -> Result<LoadedSchema, StepError> {
     let is_json =
         display.to_ascii_lowercase().ends_with(".json") || text.trim_start().starts_with('{');
     if !is_json {
+        trainyard_core::yaml::check_strict_yaml(text)
+            .map_err(|error| StepError::from(error.to_config_error(display, text)))?;
         let schema: DataSchema = serde_yaml_ng::from_str(text).map_err(|error| {
             let mut config = ConfigError::new(display, "bad-schema", error.to_string());
             if let Some(location) = error.location() {
@@ -89,6 +98,8 @@ pub fn parse(text: &str, display: &str) -> Result<LoadedSchema, StepError> {
             ..LoadedSchema::default()
         });
     }
+    trainyard_core::yaml::check_json(text)
+        .map_err(|error| StepError::from(error.to_config_error(display, text)))?;
     let value: serde_json::Value = serde_json::from_str(text).map_err(|error| {
         StepError::from(
             ConfigError::new(display, "bad-schema", format!("not valid JSON: {error}")).at(

@@ -1,0 +1,10 @@
+//! `cargo +nightly fuzz run parquet`: arbitrary bytes as a `.parquet` file, validated,
+//! profiled and compared (see common.rs).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "common.rs"]
+mod common;
+
+fuzz_target!(|bytes: &[u8]| common::run("input.parquet", bytes));
