@@ -204,7 +204,7 @@ pub fn checked_out_and_clean(
 }
 
 /// After the checked-out branch moved: writes `path` to the work tree (temp file,
-/// then rename) and stages it, so `git status` stays clean.
+/// fsync, rename) and stages it, so `git status` stays clean.
 pub fn follow_in_work_tree(
     repo: &git2::Repository,
     path: &str,
@@ -214,14 +214,8 @@ pub fn follow_in_work_tree(
         return Ok(());
     };
     let target = workdir.join(path);
-    let folder = target.parent().unwrap_or(workdir);
-    std::fs::create_dir_all(folder).map_err(GateError::io("creating", folder))?;
-    let mut temp = tempfile::NamedTempFile::new_in(folder)
-        .map_err(GateError::io("creating a file in", folder))?;
-    std::io::Write::write_all(&mut temp, content)
-        .map_err(GateError::io("writing", temp.path().to_path_buf()))?;
-    temp.persist(&target)
-        .map_err(|error| GateError::io("writing", &target)(error.error))?;
+    trainyard_core::fs::write_atomic(&target, content)
+        .map_err(GateError::io("writing", &target))?;
     let mut index = repo.index().map_err(GateError::git("reading the index"))?;
     index
         .add_path(Path::new(path))
