@@ -1,6 +1,10 @@
 //! Where trainyard keeps its working files, relative to the project root
 //! (the manifest's folder). Everything under `.trainyard/` is git-ignored.
 
+use std::path::{Path, PathBuf};
+
+use trainyard_data::read::Shard;
+
 /// Saved dataset profiles, unless `--profiles` says otherwise.
 pub const PROFILES_DIR: &str = ".trainyard/profiles";
 /// Inferred schemas, unless `--output` says otherwise.
@@ -13,10 +17,6 @@ pub const STAT_CACHE: &str = ".trainyard/cache/fingerprints.json";
 pub const MODELS_DIR: &str = ".trainyard/models";
 /// Where runs write: `<RUNS_DIR>/<run id>/`.
 pub const RUNS_DIR: &str = ".trainyard/runs";
-
-use std::path::{Path, PathBuf};
-
-use trainyard_data::read::Shard;
 
 /// The file a dataset's profile is saved to: `<dataset>.json`, or
 /// `<dataset>.shard-<i>-of-<n>.json` for a shard.

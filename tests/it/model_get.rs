@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::common;
 
 use common::{run_json, trainyard};
-use trainyard_testkit::git::{git, init_and_commit_all};
+use trainyard_testkit::git::{bare_remote, git, init_and_commit_all};
 
 const MODEL: &str = "breast-cancer-classifier";
 
@@ -27,20 +27,7 @@ fn project_with_store(parent: &Path, store: &Path) -> std::path::PathBuf {
     .unwrap();
     std::fs::write(dir.join(".gitignore"), ".trainyard/\n").unwrap();
     init_and_commit_all(&dir);
-    let remote = parent.join("remote.git");
-    git(
-        parent,
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            remote.to_str().unwrap(),
-        ],
-    );
-    git(&dir, &["remote", "add", "origin", remote.to_str().unwrap()]);
-    git(&dir, &["push", "-q", "origin", "main"]);
+    bare_remote(parent, &dir);
     dir
 }
 
@@ -56,13 +43,8 @@ fn a_fresh_clone_fetches_the_trained_model_from_the_store() {
 
     let trained = json(&dir, &["train", "--mode", "full"], 0);
     let run_id = trained["outputs"]["run-id"].as_str().unwrap().to_owned();
-    let model_bytes = std::fs::read(dir.join(format!(".trainyard/runs/{run_id}/out/model.json")))
-        .or_else(|_| {
-            // The run's output folder layout is the runner's: find the model file.
-            let found = walk(&dir.join(".trainyard/runs").join(&run_id), "model.json");
-            std::fs::read(found.expect("the run wrote model.json"))
-        })
-        .unwrap();
+    let model_bytes =
+        std::fs::read(dir.join(format!(".trainyard/runs/{run_id}/out/model.json"))).unwrap();
 
     // The deployable copy is in the store under the version it was registered as.
     let published = store.join(format!("models/{MODEL}/1/model.json"));
@@ -123,18 +105,4 @@ fn a_fresh_clone_fetches_the_trained_model_from_the_store() {
         .code(3)
         .stderr(predicates::str::contains("corrupt"));
     assert!(!clone.join("corrupt/model.json").exists());
-}
-
-fn walk(dir: &Path, name: &str) -> Option<std::path::PathBuf> {
-    for entry in std::fs::read_dir(dir).ok()? {
-        let path = entry.ok()?.path();
-        if path.is_dir() {
-            if let Some(found) = walk(&path, name) {
-                return Some(found);
-            }
-        } else if path.file_name().is_some_and(|file| file == name) {
-            return Some(path);
-        }
-    }
-    None
 }
