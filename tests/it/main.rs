@@ -31,6 +31,7 @@ mod promote;
 mod promote_forge_request;
 mod promote_on_merge;
 mod quickstart;
+mod release;
 mod schema;
 mod train;
 mod train_compare;
