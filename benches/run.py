@@ -518,6 +518,11 @@ def write_report(results, rows, csv_mb, parquet_mb, args) -> None:
     pins = ", ".join(l for l in versions.splitlines()
                      if l.split("==")[0].lower() in {"pandas", "pandera", "great-expectations", "great_expectations", "dvc", "duckdb", "evidently"})
     doc = ROOT / "docs" / "performance.md"
+    # Sections measured by other scripts (benches/action_install.sh) stay as they are.
+    kept = ""
+    if doc.exists() and KEPT_SECTION in doc.read_text():
+        old = doc.read_text()
+        kept = old[old.index(KEPT_SECTION):]
     doc.write_text(textwrap.dedent(f"""\
         # Performance
 
@@ -535,7 +540,7 @@ def write_report(results, rows, csv_mb, parquet_mb, args) -> None:
         process's own elapsed time (GNU `time`, 10 ms resolution): starting a process from the
         harness costs about as much as that run. Peak RSS is the tool's own process (GNU `time`).
 
-        """) + table + "\n\n" + NOTES)
+        """) + table + "\n\n" + NOTES + kept)
     print(f"\nwritten to {doc}")
 
 
@@ -618,6 +623,8 @@ def targets(results) -> str:
         add(">= 50x Evidently (from saved profiles)", f"{evidently / drift_profiles:.0f}x", evidently / drift_profiles >= 50)
     return "Targets of issue 3 on this machine:\n\n" + "\n".join(rows)
 
+
+KEPT_SECTION = "\n## Installing the action\n"
 
 NOTES = textwrap.dedent("""\
     What the rows measure:
