@@ -104,7 +104,14 @@ impl FileServer {
             .unwrap()
             .port();
         let child = Command::new(venv("python"))
-            .args(["-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory"])
+            .args([
+                "-u",
+                "-m",
+                "http.server",
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
             .arg(root)
             .arg(port.to_string())
             .stdout(Stdio::null())
@@ -414,7 +421,10 @@ fn a_version_this_ref_does_not_pin_stops_the_job_unless_a_source_build_is_asked_
     let (code, log) = runner.install(
         ("Linux", "X64"),
         url,
-        &[("TRAINYARD_VERSION", "9.9.9"), ("TRAINYARD_FROM_SOURCE", "true")],
+        &[
+            ("TRAINYARD_VERSION", "9.9.9"),
+            ("TRAINYARD_FROM_SOURCE", "true"),
+        ],
     );
     assert_eq!(code, 3, "{log}");
     assert!(
@@ -529,23 +539,23 @@ fn release_pipeline() -> (tempfile::TempDir, PathBuf) {
 #[test]
 fn the_release_workflow_builds_every_target_dist_plans_on_dists_runners() {
     let plan = dist_plan();
-    let planned: BTreeSet<(String, String, bool)> = plan["ci"]["github"]["artifacts_matrix"]
-        ["include"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| {
-            let targets = row["targets"].as_array().unwrap();
-            assert_eq!(targets.len(), 1, "one target per build job: {row}");
-            (
-                targets[0].as_str().unwrap().to_owned(),
-                row["runner"].as_str().unwrap().to_owned(),
-                row["packages_install"]
-                    .as_str()
-                    .is_some_and(|s| s.contains("musl-tools")),
-            )
-        })
-        .collect();
+    let planned: BTreeSet<(String, String, bool)> =
+        plan["ci"]["github"]["artifacts_matrix"]["include"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| {
+                let targets = row["targets"].as_array().unwrap();
+                assert_eq!(targets.len(), 1, "one target per build job: {row}");
+                (
+                    targets[0].as_str().unwrap().to_owned(),
+                    row["runner"].as_str().unwrap().to_owned(),
+                    row["packages_install"]
+                        .as_str()
+                        .is_some_and(|s| s.contains("musl-tools")),
+                )
+            })
+            .collect();
     assert_eq!(
         workflow_matrix(),
         planned,
@@ -613,14 +623,21 @@ fn the_release_pins_every_archive_and_install_sh_installs_each_platforms_from_it
     let template = Runner::new();
     template.pin(&distrib.join("sha256.sum"));
     let pins = std::fs::read_to_string(template.pins()).unwrap();
-    assert!(pins.contains(&format!("\n# version: {VERSION}\n")), "{pins}");
+    assert!(
+        pins.contains(&format!("\n# version: {VERSION}\n")),
+        "{pins}"
+    );
     for (os, arch, target) in PLATFORMS {
         // One runner per platform: a runner's tool cache is its own.
         let runner = Runner::new();
         std::fs::write(runner.pins(), &pins).unwrap();
         let (code, log) = runner.install((os, arch), &server.url, &[]);
         assert_eq!(code, 0, "{os}/{arch}: {log}");
-        let exe = if os == "Windows" { "trainyard.exe" } else { "trainyard" };
+        let exe = if os == "Windows" {
+            "trainyard.exe"
+        } else {
+            "trainyard"
+        };
         let installed = runner
             .cache(&arch.to_ascii_lowercase())
             .join("bin")
@@ -658,7 +675,11 @@ fn the_shell_installer_installs_the_archive_it_verifies_and_refuses_a_tampered_o
     let home = tempfile::tempdir().unwrap();
     let output = install(home.path());
     assert!(output.status.success(), "{}", text(&output));
-    assert!(home.path().join("cargo/bin/trainyard").is_file(), "{}", text(&output));
+    assert!(
+        home.path().join("cargo/bin/trainyard").is_file(),
+        "{}",
+        text(&output)
+    );
 
     // The archive this machine gets (x86_64 Linux: the static musl build), changed.
     let archive = distrib.join("trainyard-x86_64-unknown-linux-musl.tar.gz");
@@ -675,7 +696,13 @@ fn the_shell_installer_installs_the_archive_it_verifies_and_refuses_a_tampered_o
 #[test]
 fn cargo_binstall_finds_the_archives_dist_builds_and_the_binary_inside() {
     let output = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(common::repo())
         .output()
         .unwrap();
@@ -754,11 +781,15 @@ fn one_dist_version_everywhere() {
     ] {
         let text = std::fs::read_to_string(common::repo().join(file)).unwrap();
         assert!(
-            text.lines().any(|line| line.trim_end_matches(" \\") == pinned),
+            text.lines()
+                .any(|line| line.trim_end_matches(" \\") == pinned),
             "{file} does not pin {pinned}"
         );
     }
-    let output = Command::new(venv("dist")).arg("--version").output().unwrap();
+    let output = Command::new(venv("dist"))
+        .arg("--version")
+        .output()
+        .unwrap();
     assert_eq!(
         String::from_utf8_lossy(&output.stdout).trim(),
         format!("cargo-dist {version}")
