@@ -86,7 +86,10 @@ if [ -n "$expected" ]; then
   rm -rf "$cache" "$cache.complete"
   mkdir -p "$cache/bin"
   case "$archive" in
-    *.zip) unzip -q -o "$work/$archive" "$exe" -d "$cache/bin" ;;
+    *.zip)
+      command -v unzip >/dev/null 2>&1 || fail "unzip is not installed; it extracts $archive (Git for Windows ships it)"
+      unzip -q -o "$work/$archive" "$exe" -d "$cache/bin"
+      ;;
     *) tar -xzf "$work/$archive" -C "$cache/bin" --strip-components=1 "trainyard-$target/$exe" ;;
   esac
   chmod +x "$cache/bin/$exe"

@@ -265,28 +265,27 @@ fn real_archive(out: &Path, target: &str) -> PathBuf {
         }
     }
     let file = out.join(name);
-    let status = match root {
-        Some(root) => Command::new("tar")
+    let status = if let Some(root) = root {
+        Command::new("tar")
             .arg("-czf")
             .arg(&file)
             .arg("-C")
             .arg(&staging)
             .arg(root)
             .status()
-            .unwrap(),
-        None => {
-            let entries: Vec<_> = std::fs::read_dir(&staging)
-                .unwrap()
-                .map(|e| e.unwrap().file_name())
-                .collect();
-            Command::new(venv("python"))
-                .args(["-m", "zipfile", "-c"])
-                .arg(&file)
-                .args(entries)
-                .current_dir(&staging)
-                .status()
-                .unwrap()
-        }
+            .unwrap()
+    } else {
+        let entries: Vec<_> = std::fs::read_dir(&staging)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        Command::new(venv("python"))
+            .args(["-m", "zipfile", "-c"])
+            .arg(&file)
+            .args(entries)
+            .current_dir(&staging)
+            .status()
+            .unwrap()
     };
     assert!(status.success());
     std::fs::write(out.join("sha256.sum"), sha256_line(&file)).unwrap();
@@ -312,7 +311,7 @@ fn install_sh_installs_the_pinned_archive_into_the_tool_cache_runs_it_and_then_u
     let (code, log) = runner.install(("Linux", "X64"), &server.url, &[]);
     assert_eq!(code, 0, "{log}");
     let path = format!("/{}/trainyard-x86_64-unknown-linux-musl.tar.gz", tag());
-    assert_eq!(server.gets(), [path.clone()], "{log}");
+    assert_eq!(server.gets(), std::slice::from_ref(&path), "{log}");
     let bin = runner.cache("x64").join("bin");
     assert_eq!(runner.github_path(), format!("{}\n", bin.display()));
     let version = Command::new(bin.join("trainyard"))
@@ -373,9 +372,9 @@ fn a_tampered_archive_is_refused_with_the_sha256_error_and_exit_3() {
         .next()
         .unwrap();
     assert!(
-        log.contains(&format!(
+        log.contains(
             "::error title=trainyard install::trainyard-x86_64-unknown-linux-musl.tar.gz has sha256 "
-        )) && log.contains(&format!(
+        ) && log.contains(&format!(
             "but action/binaries.sha256 pins {expected} for {}; not installing it",
             tag()
         )),
