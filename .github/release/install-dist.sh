@@ -4,7 +4,9 @@
 # GITHUB_PATH. The same on Linux, macOS and Windows (Git Bash).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-python=$(command -v python3 || command -v python)
+# Windows runners name it python (python3 there may be the Microsoft Store stub).
+python=python3
+if [ "${RUNNER_OS:-}" = Windows ]; then python=python; fi
 venv="$RUNNER_TEMP/dist-venv"
 "$python" -m venv "$venv"
 bin="$venv/bin"
