@@ -29,7 +29,7 @@ pub fn run(request: &RollbackRequest, context: &StepContext) -> Result<Report, S
             "--reason is empty; say why the environment goes back (it is recorded)".to_owned(),
         ));
     }
-    let repo = policy::discover(&project.root).map_err(gate_error)?;
+    let repo = crate::app::git::repository(&project.root)?;
     let ledger = crate::app::ledger::open(&project)?;
     let history = ledger.deployments(&request.env).map_err(ledger_error)?;
     let entry = choose(&history, request.to, &request.env)?;
