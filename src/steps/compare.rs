@@ -288,6 +288,7 @@ fn build_report(
     for finding in findings {
         report.push_finding(finding);
     }
+    report.data = Some(comparison_data(run, against, &names, &declared, conclusion));
     if let Some(other) = &against.run {
         report = report.with_output("against-run-id", other.id.to_string());
         for name in &names {
@@ -299,6 +300,64 @@ fn build_report(
         }
     }
     report
+}
+
+/// The comparison as JSON values for `--format json`: each metric with both
+/// values (numbers; `null` when missing or not finite), its delta, direction
+/// and verdict.
+fn comparison_data(
+    run: &RunRecord,
+    against: &Against,
+    names: &[String],
+    declared: &BTreeMap<String, MetricSpec>,
+    conclusion: Conclusion,
+) -> serde_json::Value {
+    let other = against.run.as_ref();
+    let number = |value: Option<f64>| {
+        value
+            .filter(|value| value.is_finite())
+            .map_or(serde_json::Value::Null, serde_json::Value::from)
+    };
+    let metrics: Vec<serde_json::Value> = names
+        .iter()
+        .map(|name| {
+            let value = run.metrics.get(name).copied();
+            let reference = other.and_then(|other| other.metrics.get(name).copied());
+            let direction = declared.get(name).map(|spec| spec.direction);
+            let (delta, judged) = match (value, reference) {
+                (Some(value), Some(reference)) => (
+                    Some(value - reference),
+                    match verdict(direction, value, reference) {
+                        Verdict::Better => "better",
+                        Verdict::Worse => "worse",
+                        Verdict::Same => "same",
+                        Verdict::Unknown => "unknown",
+                    },
+                ),
+                _ => (None, "unknown"),
+            };
+            serde_json::json!({
+                "metric": name,
+                "value": number(value),
+                "reference": number(reference),
+                "delta": number(delta),
+                "direction": direction,
+                "verdict": judged,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "run": run.id.to_string(),
+        "mode": run.mode.to_string(),
+        "against": {
+            "label": against.label,
+            "run": other.map(|other| other.id.to_string()),
+            "mode": other.map(|other| other.mode.to_string()),
+            "champion": against.is_champion,
+        },
+        "conclusion": conclusion,
+        "metrics": metrics,
+    })
 }
 
 /// A metric worse than the reference's, by its declared direction.

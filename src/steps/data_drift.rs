@@ -192,6 +192,9 @@ fn publish(
         reference_profile.rows,
         result.markdown()
     );
+    // Per column as JSON values for `--format json` (the statistic, the
+    // threshold, the verdict), not only the Markdown table.
+    report.data = serde_json::to_value(result).ok();
     report
         .outputs
         .insert("drifted".to_owned(), result.dataset_drift.to_string());

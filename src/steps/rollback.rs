@@ -5,12 +5,11 @@
 //! is carried over; a version never deployed to E must be promoted instead.
 
 use trainyard_core::{Report, StepError, markdown};
-use trainyard_gate::policy;
 use trainyard_gate::release::{Release, ReleaseKind};
 use trainyard_ledger::{Deployment, Ledger};
 
 use crate::app::StepContext;
-use crate::app::judge::{gate_error, release_path};
+use crate::app::judge::release_path;
 use crate::app::ledger::ledger_error;
 use crate::app::promotion::{self, Change};
 use crate::requests::RollbackRequest;

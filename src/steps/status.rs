@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use trainyard_core::markdown::{MISSING, cell, code, code_in_text, text};
 use trainyard_core::{Conclusion, Finding, Report, StepError};
 use trainyard_gate::release::Release;
-use trainyard_gate::{gitops, policy, verdict::short};
+use trainyard_gate::{gitops, verdict::short};
 use trainyard_ledger::{CHALLENGER, GitLedger, Ledger, LedgerError};
 
 use super::Step;

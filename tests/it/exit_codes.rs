@@ -87,13 +87,13 @@ fn a_dataset_path_that_matches_nothing_is_one_error_at_its_line_in_every_step() 
         .unwrap();
         trainyard_testkit::git::init_and_commit_all(project.path());
         let expected = format!(
-            "trainyard.yaml:12:11: dataset `biopsies`: `{path}` matches no file"
+            "trainyard.yaml:12:5: dataset `biopsies`: `{path}` matches no file"
         );
         let steps: &[&[&str]] = &[
             &["data", "validate"],
             &["data", "fingerprint"],
             &["data", "sample", "biopsies"],
-            &["data", "drift", "biopsies", "biopsies"],
+            &["data", "drift", "--reference", "biopsies", "--current", "biopsies"],
             &["data", "infer-schema", "biopsies"],
             &["train"],
             &["train", "--mode", "sample"],

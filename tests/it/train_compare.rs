@@ -251,6 +251,19 @@ fn a_run_worse_than_the_champion_is_neutral_with_the_regression_named() {
         .map(|finding| finding["message"].as_str().unwrap())
         .collect();
     assert_eq!(warnings.len(), 3, "{report:#}");
+    // The same as JSON values for machines (issue 15, item 10).
+    let f1 = &report["data"]["metrics"][1];
+    assert_eq!(f1["metric"], "f1");
+    assert_eq!(f1["value"], 0.88);
+    assert_eq!(f1["reference"], 0.92);
+    assert_eq!(f1["direction"], "maximize");
+    assert_eq!(f1["verdict"], "worse");
+    assert!((f1["delta"].as_f64().unwrap() + 0.04).abs() < 1e-9);
+    assert_eq!(report["data"]["against"]["champion"], true);
+    assert_eq!(
+        report["data"]["against"]["run"],
+        "20261102T100000.000Z-bbbbbb"
+    );
     assert_eq!(
         warnings[1],
         "`f1` is worse than the champion (version 1): 0.88 against 0.92 (-0.04)"

@@ -111,3 +111,48 @@ fn status_says_nothing_waits_for_a_version_already_further_along() {
         "{report:#}"
     );
 }
+
+/// `--format json` of `data validate` and `data drift` carries per-check and
+/// per-column results as JSON values (issue 15, item 10), not only Markdown.
+#[test]
+fn json_reports_carry_per_check_and_per_column_results_as_values() {
+    let project = common::example_project();
+    let report = run_json(
+        trainyard()
+            .current_dir(project.path())
+            .args(["data", "validate"]),
+        0,
+    );
+    let dataset = &report["data"]["datasets"][0];
+    assert_eq!(dataset["dataset"], "biopsies");
+    assert!(dataset["rows"].as_u64().unwrap() >= 500, "{dataset:#}");
+    let checks = dataset["checks"].as_array().unwrap();
+    assert!(checks.len() > 5, "{dataset:#}");
+    let radius_max = checks
+        .iter()
+        .find(|check| check["column"] == "mean_radius" && check["rule"] == "check/max")
+        .unwrap_or_else(|| panic!("{dataset:#}"));
+    assert_eq!(radius_max["passed"], true);
+    assert_eq!(radius_max["failed"], 0);
+
+    let report = run_json(
+        trainyard().current_dir(project.path()).args([
+            "data",
+            "drift",
+            "--reference",
+            "biopsies",
+            "--current",
+            "biopsies",
+        ]),
+        0,
+    );
+    let columns = report["data"]["columns"].as_array().unwrap();
+    let radius = columns
+        .iter()
+        .find(|column| column["column"] == "mean_radius")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(radius["drifted"], false);
+    assert!(radius["statistic"].is_number(), "{radius:#}");
+    assert!(radius["threshold"].is_number(), "{radius:#}");
+    assert_eq!(report["data"]["dataset_drift"], false);
+}
