@@ -130,7 +130,11 @@ fn verdict_words(reports: &[Report]) -> String {
         parts.push(format!("{} failed ({})", failed.len(), failed.join(", ")));
     }
     if !neutral.is_empty() {
-        parts.push(format!("{} neutral ({})", neutral.len(), neutral.join(", ")));
+        parts.push(format!(
+            "{} neutral ({})",
+            neutral.len(),
+            neutral.join(", ")
+        ));
     }
     if passed > 0 {
         parts.push(format!("{passed} passed"));

@@ -69,9 +69,8 @@ pub fn run(request: &StatusRequest, context: &StepContext) -> Result<Report, Ste
         let deployed = deployed.clone();
         let history = ledger.deployments(env).map_err(ledger_error)?;
         let proposed = proposals(&repo, path, env, tip.commit)?;
-        let candidate = upstream.filter(|candidate| {
-            waits_here(*candidate, deployed.as_ref(), &releases[index + 1..])
-        });
+        let candidate = upstream
+            .filter(|candidate| waits_here(*candidate, deployed.as_ref(), &releases[index + 1..]));
         let waiting = waiting(deployed.as_ref(), &proposed, candidate, env, target);
         // Whether the version waiting at this gate would get through it now.
         let outlook = match (&model, candidate) {
@@ -330,11 +329,17 @@ struct Waiting {
 /// Whether `candidate` (the version upstream of an environment) waits at its
 /// gate: not when the environment runs it or a newer version already, nor
 /// when a later environment runs it (it went past this gate).
-fn waits_here(candidate: u64, deployed: Option<&Release>, later: &[(String, Option<Release>)]) -> bool {
+fn waits_here(
+    candidate: u64,
+    deployed: Option<&Release>,
+    later: &[(String, Option<Release>)],
+) -> bool {
     let ahead = deployed.is_some_and(|deployed| deployed.version >= candidate);
-    let went_past = later
-        .iter()
-        .any(|(_, release)| release.as_ref().is_some_and(|release| release.version == candidate));
+    let went_past = later.iter().any(|(_, release)| {
+        release
+            .as_ref()
+            .is_some_and(|release| release.version == candidate)
+    });
     !ahead && !went_past
 }
 

@@ -17,9 +17,17 @@ fn std_trainyard() -> std::process::Command {
     let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("trainyard"));
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
-        if ["GITHUB_", "RUNNER_", "SYSTEM_", "BUILD_", "AGENT_", "TRAINYARD_", "INPUT_"]
-            .iter()
-            .any(|prefix| name.starts_with(prefix))
+        if [
+            "GITHUB_",
+            "RUNNER_",
+            "SYSTEM_",
+            "BUILD_",
+            "AGENT_",
+            "TRAINYARD_",
+            "INPUT_",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
             || ["TF_BUILD", "CI"].contains(&name.as_ref())
         {
             command.env_remove(name.as_ref());
@@ -68,7 +76,10 @@ fn outside_a_git_repository_every_step_exits_2_with_the_git_init_hint() {
             stderr.contains("is not inside a git repository; run `git init` there"),
             "{args:?}: {stderr}"
         );
-        assert!(!stderr.contains("class="), "{args:?}: libgit2's text: {stderr}");
+        assert!(
+            !stderr.contains("class="),
+            "{args:?}: libgit2's text: {stderr}"
+        );
     }
 }
 
@@ -86,14 +97,19 @@ fn a_dataset_path_that_matches_nothing_is_one_error_at_its_line_in_every_step() 
         )
         .unwrap();
         trainyard_testkit::git::init_and_commit_all(project.path());
-        let expected = format!(
-            "trainyard.yaml:12:5: dataset `biopsies`: `{path}` matches no file"
-        );
+        let expected = format!("trainyard.yaml:12:5: dataset `biopsies`: `{path}` matches no file");
         let steps: &[&[&str]] = &[
             &["data", "validate"],
             &["data", "fingerprint"],
             &["data", "sample", "biopsies"],
-            &["data", "drift", "--reference", "biopsies", "--current", "biopsies"],
+            &[
+                "data",
+                "drift",
+                "--reference",
+                "biopsies",
+                "--current",
+                "biopsies",
+            ],
             &["data", "infer-schema", "biopsies"],
             &["train"],
             &["train", "--mode", "sample"],

@@ -153,7 +153,8 @@ fn without_compare_the_metrics_and_chart_come_from_the_ledger_and_data_findings_
 
     assert_eq!(json["outputs"]["verdict"], "failure");
     assert!(
-        markdown.starts_with("## ❌ trainyard · breast-cancer: 1 failed (data validate), 1 passed\n"),
+        markdown
+            .starts_with("## ❌ trainyard · breast-cancer: 1 failed (data validate), 1 passed\n"),
         "{markdown}"
     );
     let metrics = section(&markdown, "### Metrics vs champion");

@@ -309,7 +309,11 @@ fn a_regression_a_non_regression_gate_would_refuse_fails() {
         .iter()
         .filter(|finding| finding["severity"] == "error")
         .collect();
-    assert_eq!(errors.len(), 1, "accuracy is within its tolerance: {report:#}");
+    assert_eq!(
+        errors.len(),
+        1,
+        "accuracy is within its tolerance: {report:#}"
+    );
     assert_eq!(errors[0]["rule"], "non-regression");
 
     // The PR's sampled run is worse on f1 too, but a sample is not judged

@@ -8,7 +8,8 @@ use crate::common;
 use common::gate_fixture::Repo;
 use common::{run_json, trainyard};
 
-const GATES: &str = "  staging:\n    metrics: [\"accuracy >= 0.9\"]\n  prod:\n    metrics: [\"accuracy >= 0.9\"]\n";
+const GATES: &str =
+    "  staging:\n    metrics: [\"accuracy >= 0.9\"]\n  prod:\n    metrics: [\"accuracy >= 0.9\"]\n";
 
 /// Kept reports as the steps of one job leave them, then `report` over them.
 fn report_over(kept: &[(&str, &str, &str)]) -> serde_json::Value {
@@ -49,14 +50,15 @@ fn report_never_calls_a_neutral_or_failed_step_passed() {
     );
     assert_eq!(report["outputs"]["verdict"], "neutral");
     let summary = report["summary"].as_str().unwrap();
-    assert!(
-        summary.starts_with("## ⚪ trainyard · "),
-        "{summary}"
-    );
+    assert!(summary.starts_with("## ⚪ trainyard · "), "{summary}");
     assert!(!summary.contains("all passed"), "{summary}");
 
     let report = report_over(&[
-        ("compare", "neutral", "against the champion: 0 better, 1 worse"),
+        (
+            "compare",
+            "neutral",
+            "against the champion: 0 better, 1 worse",
+        ),
         ("gate", "failure", "prod: refused"),
         ("train", "success", "run succeeded"),
     ]);
@@ -106,8 +108,7 @@ fn status_says_nothing_waits_for_a_version_already_further_along() {
     repo.train(&[("accuracy", 0.97)], 100, &[]);
     let (report, _) = repo.trainyard(&["status"]);
     assert_eq!(
-        report["title"],
-        "staging: v1 (v3 waits at the staging gate), prod: v2",
+        report["title"], "staging: v1 (v3 waits at the staging gate), prod: v2",
         "{report:#}"
     );
 }

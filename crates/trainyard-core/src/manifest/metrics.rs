@@ -89,9 +89,11 @@ pub fn check_declared_metrics(
 ) -> Result<(), ConfigError> {
     match undeclared_metrics(manifest).into_iter().next() {
         None => Ok(()),
-        Some(undeclared) => Err(ConfigError::new(file, "undeclared-metric", undeclared.message())
-            .at_key(source, &undeclared.path)
-            .with_help(undeclared.help())),
+        Some(undeclared) => Err(
+            ConfigError::new(file, "undeclared-metric", undeclared.message())
+                .at_key(source, &undeclared.path)
+                .with_help(undeclared.help()),
+        ),
     }
 }
 
