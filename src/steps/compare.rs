@@ -213,63 +213,9 @@ fn build_report(
         declared.keys().collect()
     };
 
-    let mut findings = Vec::new();
-    let (conclusion, title) = match &against.run {
-        Some(other) => {
-            let breaches = if against.is_champion && run.mode == other.mode {
-                non_regression_breaches(&project.manifest, &worse)
-            } else {
-                Vec::new()
-            };
-            for regression in &worse {
-                findings.push(Finding::warning(
-                    "regression",
-                    format!(
-                        "`{}` is worse than the {}: {} against {} ({})",
-                        regression.metric,
-                        against.label,
-                        markdown::metric(regression.value),
-                        markdown::metric(regression.reference),
-                        markdown::delta(regression.value - regression.reference),
-                    ),
-                ));
-            }
-            for breach in &breaches {
-                findings.push(Finding::error("non-regression", breach.clone()));
-            }
-            let mut title = format!(
-                "against the {}: {} better, {} worse",
-                against.label,
-                better.len(),
-                worse.len()
-            );
-            if !worse.is_empty() {
-                let named: Vec<String> = worse
-                    .iter()
-                    .map(|regression| {
-                        format!(
-                            "{} {}",
-                            regression.metric,
-                            markdown::delta(regression.value - regression.reference)
-                        )
-                    })
-                    .collect();
-                let _ = write!(title, " ({})", named.join(", "));
-            }
-            let conclusion = if !breaches.is_empty() {
-                let _ = write!(title, "; {}", breaches.join("; "));
-                Conclusion::Failure
-            } else if worse.is_empty() {
-                Conclusion::Success
-            } else {
-                Conclusion::Neutral
-            };
-            if against.is_champion && !worse.is_empty() && run.mode != other.mode {
-                md.push_str("> [!NOTE]\n> A regression between a sample and a full run is shown, not judged: the gates' non-regression rules compare full runs with the champion.\n\n");
-            }
-            (conclusion, title)
-        }
-        None => (Conclusion::Neutral, against.missing.clone()),
+    let (conclusion, title, findings) = match &against.run {
+        Some(other) => verdict_of(project, run, other, against, &better, &worse, &mut md),
+        None => (Conclusion::Neutral, against.missing.clone(), Vec::new()),
     };
     md.push_str(&history_charts(runs, &chart_metrics, default_branch));
 
@@ -300,6 +246,74 @@ fn build_report(
         }
     }
     report
+}
+
+/// The conclusion, the title and the findings of a comparison with `other`:
+/// success when nothing is worse, neutral with each regression named, a
+/// failure when a gate's non-regression rule would refuse a regression
+/// against the champion (both runs on the same data).
+fn verdict_of(
+    project: &Project,
+    run: &RunRecord,
+    other: &RunRecord,
+    against: &Against,
+    better: &[String],
+    worse: &[Regression],
+    md: &mut String,
+) -> (Conclusion, String, Vec<Finding>) {
+    let breaches = if against.is_champion && run.mode == other.mode {
+        non_regression_breaches(&project.manifest, worse)
+    } else {
+        Vec::new()
+    };
+    let mut findings = Vec::new();
+    for regression in worse {
+        findings.push(Finding::warning(
+            "regression",
+            format!(
+                "`{}` is worse than the {}: {} against {} ({})",
+                regression.metric,
+                against.label,
+                markdown::metric(regression.value),
+                markdown::metric(regression.reference),
+                markdown::delta(regression.value - regression.reference),
+            ),
+        ));
+    }
+    for breach in &breaches {
+        findings.push(Finding::error("non-regression", breach.clone()));
+    }
+    let mut title = format!(
+        "against the {}: {} better, {} worse",
+        against.label,
+        better.len(),
+        worse.len()
+    );
+    if !worse.is_empty() {
+        let listed: Vec<String> = worse
+            .iter()
+            .map(|regression| {
+                format!(
+                    "{} {}",
+                    regression.metric,
+                    markdown::delta(regression.value - regression.reference)
+                )
+            })
+            .collect();
+        let _ = write!(title, " ({})", listed.join(", "));
+    }
+    let conclusion = if !breaches.is_empty() {
+        let _ = write!(title, "; {}", breaches.join("; "));
+        Conclusion::Failure
+    } else if worse.is_empty() {
+        Conclusion::Success
+    } else {
+        Conclusion::Neutral
+    };
+    if against.is_champion && !worse.is_empty() && run.mode != other.mode {
+        md.push_str("> [!NOTE]\n> A regression between a sample and a full run is shown, not judged: the gates' non-regression rules compare full runs with the champion.\n\n");
+    }
+    (conclusion, title, findings)
 }
 
 /// The comparison as JSON values for `--format json`: each metric with both
