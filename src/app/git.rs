@@ -6,9 +6,20 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use trainyard_ci::{CiContext, Trigger};
-use trainyard_ledger::{CiInfo, GitInfo};
+use trainyard_core::StepError;
+use trainyard_ledger::{CiInfo, GitInfo, LedgerError};
 
 use super::Project;
+use super::ledger::ledger_error;
+
+/// The git repository holding `root` (the manifest's folder). Outside one,
+/// every step says the same as the ledger does: exit 2, naming the folder,
+/// with the `git init` hint (not libgit2's text).
+pub fn repository(root: &Path) -> Result<git2::Repository, StepError> {
+    let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+    git2::Repository::discover(&root)
+        .map_err(|source| ledger_error(LedgerError::NotARepository { path: root, source }))
+}
 
 /// The branch whose pushes train on the full data: the event payload's
 /// repository default branch when known, else the manifest's.

@@ -36,7 +36,7 @@ pub struct Judged {
 /// Evaluates the gate and builds its report; a refusal is a failing report, not an error.
 pub fn judge(request: &GateRequest, context: &StepContext) -> Result<Judged, StepError> {
     let project = context.project()?;
-    let repo = policy::discover(&project.root).map_err(gate_error)?;
+    let repo = super::git::repository(&project.root)?;
     let manifest_in_repo =
         policy::path_in_repository(&repo, &context.manifest_path).map_err(gate_error)?;
     let ci = CiContext::read(&context.env)?;

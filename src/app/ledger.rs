@@ -40,11 +40,26 @@ pub fn actor(context: &StepContext, ledger: &GitLedger) -> String {
 /// exist is a usage error (exit 2), the rest is the environment (exit 3).
 #[allow(clippy::needless_pass_by_value)] // by value, so it reads `.map_err(ledger_error)`
 pub fn ledger_error(error: LedgerError) -> StepError {
+    if let LedgerError::ModelNotFound { model, known } = &error
+        && known.is_empty()
+    {
+        return StepError::Usage(empty_registry(model));
+    }
     if error.is_usage() {
         StepError::Usage(error.to_string())
     } else {
         StepError::Environment(error.to_string())
     }
+}
+
+/// What an empty registry means and what to do: nothing registered here yet.
+pub fn empty_registry(model: &str) -> String {
+    format!(
+        "no model `{model}` in the registry: no version is registered in this clone yet. \
+         A full training run on the default branch registers one (`trainyard train` there, \
+         or the CI job on a push to it); if it was registered elsewhere, run \
+         `trainyard ledger pull` first"
+    )
 }
 
 fn open_repository(root: &std::path::Path) -> Result<GitLedger, StepError> {

@@ -117,6 +117,44 @@ impl Project {
     }
 }
 
+/// A dataset path that matches no file: the same configuration error (exit 2)
+/// in every step, at the path's line in the manifest.
+pub fn dataset_missing(manifest_file: &str, dataset: &str, pattern: &str) -> StepError {
+    // Only for pointing at the line; the manifest itself was already parsed.
+    let source = std::fs::read_to_string(manifest_file).unwrap_or_default();
+    StepError::from(
+        ConfigError::new(
+            manifest_file,
+            "dataset-missing",
+            format!("dataset `{dataset}`: `{pattern}` matches no file"),
+        )
+        .at_key(&source, &manifest::KeyPath::new(&["datasets", dataset, "path"]))
+        .with_help(
+            "the path is relative to the manifest's folder: a file, a folder of files or a glob such as `data/*.csv`",
+        ),
+    )
+}
+
+/// The files of a declared dataset, resolved as the readers resolve them;
+/// a path that matches nothing is [`dataset_missing`].
+pub fn dataset_files(
+    manifest_file: &str,
+    root: &Path,
+    name: &str,
+    dataset: &Dataset,
+) -> Result<Vec<PathBuf>, StepError> {
+    use trainyard_data::fingerprint::{self, FingerprintError};
+    fingerprint::list_files(root, &dataset.path).map_err(|error| match error {
+        FingerprintError::NoFiles { pattern } => dataset_missing(manifest_file, name, &pattern),
+        FingerprintError::Io {
+            action,
+            path,
+            source,
+        } => StepError::io(action, path, source),
+        other @ FingerprintError::Format { .. } => StepError::Environment(other.to_string()),
+    })
+}
+
 fn project_root(manifest_path: &Path) -> PathBuf {
     match manifest_path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),

@@ -415,14 +415,9 @@ fn sample_dataset(
 
 fn fingerprint_error(manifest_file: &str, dataset: &str, error: FingerprintError) -> StepError {
     match error {
-        FingerprintError::NoFiles { pattern } => StepError::from(
-            ConfigError::new(
-                manifest_file,
-                "dataset-missing",
-                format!("dataset `{dataset}`: `{pattern}` matches no files"),
-            )
-            .with_key_path(format!("datasets.{dataset}.path")),
-        ),
+        FingerprintError::NoFiles { pattern } => {
+            super::dataset_missing(manifest_file, dataset, &pattern)
+        }
         FingerprintError::Io {
             action,
             path,

@@ -104,6 +104,8 @@ pub fn validate_datasets_to(
             .map_err(|error| StepError::Environment(error.to_string()))?;
     }
 
+    // Per dataset and per check as JSON values for `--format json`.
+    report.data = Some(serde_json::json!({ "datasets": &validations }));
     let valid = validations
         .iter()
         .filter(|validation| validation.passed())

@@ -182,6 +182,7 @@ fn write_document(text: &str) -> ExitStatus {
         .and_then(|()| stdout.flush())
     {
         Ok(()) => ExitStatus::Passed,
+        Err(error) if publish::is_closed_output(&error) => ExitStatus::Passed,
         Err(error) => publish::report_publish_failure(&error),
     }
 }

@@ -39,7 +39,13 @@ pub fn run(
         Ok(report) => {
             let mut publisher = Publisher::new(host, format, &context.env, stdout.lock(), color);
             match publisher.publish(&report) {
+                // A reader that stopped reading (`trainyard … | head -1`) took
+                // what it wanted: the step's result stands.
                 Ok(()) => {
+                    drop(publisher);
+                    forge::publish(&report, &context, host, format)
+                }
+                Err(error) if is_closed_output(&error) => {
                     drop(publisher);
                     forge::publish(&report, &context, host, format)
                 }
@@ -59,13 +65,23 @@ pub fn run(
             };
             match published {
                 Ok(()) => forge::publish_error(step, &error, &context, host, format),
+                Err(publish_error) if is_closed_output(&publish_error) => {
+                    forge::publish_error(step, &error, &context, host, format)
+                }
                 Err(publish_error) => report_publish_failure(&publish_error),
             }
         }
     }
 }
 
-/// Output that could not be written (a closed pipe, a full disk).
+/// Whether writing failed because the reader closed its end (`| head -1`):
+/// not a failure of the step, so it ends quietly with the step's own exit code.
+pub fn is_closed_output(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::BrokenPipe
+}
+
+/// Output that could not be written (a full disk, a device error); a closed
+/// pipe is not this (see [`is_closed_output`]).
 pub fn report_publish_failure(error: &std::io::Error) -> ExitStatus {
     let _ = writeln!(
         std::io::stderr(),

@@ -1,17 +1,21 @@
 //! `trainyard compare [RUN] [--against champion|base|RUN]`: a run's metrics
-//! next to another's — the champion's, the base branch's latest run on a pull
-//! request, or any run — with the delta and whether it is better by each
+//! next to another's — the champion's, the base branch's latest full-data run
+//! (on a pull request, its base), or any run — with the delta and whether it is better by each
 //! metric's declared direction, and a mermaid `xychart-beta` chart of each
 //! metric's history on the default branch (GitHub renders it in summaries
 //! and comments).
+//!
+//! The verdict: better or the same everywhere is a success; a regression is
+//! neutral and named; a regression against the champion (same data) beyond a
+//! gate's `non-regression` tolerance is a failure.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use trainyard_ci::CiContext;
-use trainyard_core::manifest::{Direction, MetricSpec};
+use trainyard_core::manifest::{Direction, Manifest, MetricSpec};
 use trainyard_core::markdown::{self, cell, code_in_text, text};
-use trainyard_core::{Conclusion, Report, StepError};
+use trainyard_core::{Conclusion, Finding, Report, StepError};
 use trainyard_ledger::{CHAMPION, Ledger, LedgerError, RunMode, RunRecord};
 
 use super::Step;
@@ -39,7 +43,7 @@ pub fn run(request: &CompareRequest, context: &StepContext) -> Result<Report, St
         Some(id) => ledger.run(id).map_err(ledger_error)?,
         None => runs.last().cloned().ok_or_else(|| {
             StepError::Usage(format!(
-                "no run of `{}` is recorded yet; run `trainyard train` first",
+                "no run of `{}` is recorded in this clone yet: run `trainyard train` first, or `trainyard ledger pull` if runs were recorded elsewhere",
                 project.manifest.project.name
             ))
         })?,
@@ -52,21 +56,25 @@ pub fn run(request: &CompareRequest, context: &StepContext) -> Result<Report, St
             let branch = ci
                 .pull_request()
                 .map_or_else(|| default_branch.clone(), |pr| pr.base_ref.clone());
+            // The base's model is what its full runs trained: a sampled run on
+            // the base (`train --mode sample` there) is never the reference.
             let latest = runs
                 .iter()
                 .rev()
                 .find(|other| {
                     other.id != run.id
                         && other.outcome.is_success()
+                        && other.mode == RunMode::Full
                         && other.git.branch.as_deref() == Some(branch.as_str())
                 })
                 .cloned();
             Against {
                 label: format!("latest on {branch}"),
                 run: latest,
-                missing: format!("no successful run on `{branch}` is recorded yet"),
+                is_champion: false,
+                missing: format!("no successful full-data run on `{branch}` is recorded yet"),
                 missing_markdown: format!(
-                    "no successful run on {} is recorded yet",
+                    "no successful full-data run on {} is recorded yet",
                     code_in_text(&branch)
                 ),
             }
@@ -76,6 +84,7 @@ pub fn run(request: &CompareRequest, context: &StepContext) -> Result<Report, St
             Against {
                 label: format!("run {}", other.id),
                 run: Some(other),
+                is_champion: false,
                 missing: String::new(),
                 missing_markdown: String::new(),
             }
@@ -95,6 +104,8 @@ struct Against {
     /// The column heading: `champion (version 3)`, `latest on main`, `run …`.
     label: String,
     run: Option<RunRecord>,
+    /// Whether `run` is the champion's (the gates' non-regression rules compare with it).
+    is_champion: bool,
     /// Why there is nothing to compare with, when `run` is `None`.
     missing: String,
     /// The same, in Markdown.
@@ -114,6 +125,7 @@ fn champion(project: &Project, ledger: &dyn Ledger) -> Result<Against, StepError
             Ok(Against {
                 label: format!("{CHAMPION} (version {})", version.version),
                 run: Some(run),
+                is_champion: true,
                 missing: String::new(),
                 missing_markdown: String::new(),
             })
@@ -122,6 +134,7 @@ fn champion(project: &Project, ledger: &dyn Ledger) -> Result<Against, StepError
             Ok(Against {
                 label: CHAMPION.to_owned(),
                 run: None,
+                is_champion: true,
                 missing: format!(
                     "`{}` has no {CHAMPION} yet (a promotion sets it)",
                     model.name
@@ -199,25 +212,29 @@ fn build_report(
     } else {
         declared.keys().collect()
     };
+
+    let (conclusion, title, findings) = match &against.run {
+        Some(other) => verdict_of(project, run, other, against, &better, &worse, &mut md),
+        None => (Conclusion::Neutral, against.missing.clone(), Vec::new()),
+    };
     md.push_str(&history_charts(runs, &chart_metrics, default_branch));
 
-    let (conclusion, title) = match &against.run {
-        Some(_) => (
-            Conclusion::Success,
-            format!(
-                "against the {}: {} better, {} worse",
-                against.label,
-                better.len(),
-                worse.len()
-            ),
-        ),
-        None => (Conclusion::Neutral, against.missing.clone()),
-    };
     let mut report = Report::new(STEP, conclusion, title)
         .with_output("run-id", run.id.to_string())
         .with_output("better", better.join(","))
-        .with_output("worse", worse.join(","))
+        .with_output(
+            "worse",
+            worse
+                .iter()
+                .map(|regression| regression.metric.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+        )
         .with_summary(md);
+    for finding in findings {
+        report.push_finding(finding);
+    }
+    report.data = Some(comparison_data(run, against, &names, &declared, conclusion));
     if let Some(other) = &against.run {
         report = report.with_output("against-run-id", other.id.to_string());
         for name in &names {
@@ -231,7 +248,179 @@ fn build_report(
     report
 }
 
-/// The table of both runs' metrics; returns the better and the worse metrics.
+/// The conclusion, the title and the findings of a comparison with `other`:
+/// success when nothing is worse, neutral with each regression named, a
+/// failure when a gate's non-regression rule would refuse a regression
+/// against the champion (both runs on the same data).
+fn verdict_of(
+    project: &Project,
+    run: &RunRecord,
+    other: &RunRecord,
+    against: &Against,
+    better: &[String],
+    worse: &[Regression],
+    md: &mut String,
+) -> (Conclusion, String, Vec<Finding>) {
+    let breaches = if against.is_champion && run.mode == other.mode {
+        non_regression_breaches(&project.manifest, worse)
+    } else {
+        Vec::new()
+    };
+    let mut findings = Vec::new();
+    for regression in worse {
+        findings.push(Finding::warning(
+            "regression",
+            format!(
+                "`{}` is worse than the {}: {} against {} ({})",
+                regression.metric,
+                against.label,
+                markdown::metric(regression.value),
+                markdown::metric(regression.reference),
+                markdown::delta(regression.value - regression.reference),
+            ),
+        ));
+    }
+    for breach in &breaches {
+        findings.push(Finding::error("non-regression", breach.clone()));
+    }
+    let mut title = format!(
+        "against the {}: {} better, {} worse",
+        against.label,
+        better.len(),
+        worse.len()
+    );
+    if !worse.is_empty() {
+        let listed: Vec<String> = worse
+            .iter()
+            .map(|regression| {
+                format!(
+                    "{} {}",
+                    regression.metric,
+                    markdown::delta(regression.value - regression.reference)
+                )
+            })
+            .collect();
+        let _ = write!(title, " ({})", listed.join(", "));
+    }
+    let conclusion = if !breaches.is_empty() {
+        let _ = write!(title, "; {}", breaches.join("; "));
+        Conclusion::Failure
+    } else if worse.is_empty() {
+        Conclusion::Success
+    } else {
+        Conclusion::Neutral
+    };
+    if against.is_champion && !worse.is_empty() && run.mode != other.mode {
+        md.push_str("> [!NOTE]\n> A regression between a sample and a full run is shown, not judged: the gates' non-regression rules compare full runs with the champion.\n\n");
+    }
+    (conclusion, title, findings)
+}
+
+/// The comparison as JSON values for `--format json`: each metric with both
+/// values (numbers; `null` when missing or not finite), its delta, direction
+/// and verdict.
+fn comparison_data(
+    run: &RunRecord,
+    against: &Against,
+    names: &[String],
+    declared: &BTreeMap<String, MetricSpec>,
+    conclusion: Conclusion,
+) -> serde_json::Value {
+    let other = against.run.as_ref();
+    let number = |value: Option<f64>| {
+        value
+            .filter(|value| value.is_finite())
+            .map_or(serde_json::Value::Null, serde_json::Value::from)
+    };
+    let metrics: Vec<serde_json::Value> = names
+        .iter()
+        .map(|name| {
+            let value = run.metrics.get(name).copied();
+            let reference = other.and_then(|other| other.metrics.get(name).copied());
+            let direction = declared.get(name).map(|spec| spec.direction);
+            let (delta, judged) = match (value, reference) {
+                (Some(value), Some(reference)) => (
+                    Some(value - reference),
+                    match verdict(direction, value, reference) {
+                        Verdict::Better => "better",
+                        Verdict::Worse => "worse",
+                        Verdict::Same => "same",
+                        Verdict::Unknown => "unknown",
+                    },
+                ),
+                _ => (None, "unknown"),
+            };
+            serde_json::json!({
+                "metric": name,
+                "value": number(value),
+                "reference": number(reference),
+                "delta": number(delta),
+                "direction": direction,
+                "verdict": judged,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "run": run.id.to_string(),
+        "mode": run.mode.to_string(),
+        "against": {
+            "label": against.label,
+            "run": other.map(|other| other.id.to_string()),
+            "mode": other.map(|other| other.mode.to_string()),
+            "champion": against.is_champion,
+        },
+        "conclusion": conclusion,
+        "metrics": metrics,
+    })
+}
+
+/// A metric worse than the reference's, by its declared direction.
+#[derive(Debug, Clone, PartialEq)]
+struct Regression {
+    metric: String,
+    value: f64,
+    reference: f64,
+}
+
+/// The regressions a gate's `non-regression` rule would refuse: worse than
+/// the champion by more than the rule's tolerance, in any environment's gate.
+fn non_regression_breaches(manifest: &Manifest, worse: &[Regression]) -> Vec<String> {
+    let mut breaches = Vec::new();
+    for regression in worse {
+        let direction = manifest
+            .model
+            .as_ref()
+            .and_then(|model| model.metrics.get(&regression.metric))
+            .map(|spec| spec.direction);
+        for (environment, policy) in &manifest.gates {
+            for rule in policy
+                .non_regression
+                .iter()
+                .filter(|rule| rule.metric == regression.metric)
+            {
+                let refused = match direction {
+                    Some(Direction::Maximize) => {
+                        regression.value < regression.reference - rule.tolerance
+                    }
+                    Some(Direction::Minimize) => {
+                        regression.value > regression.reference + rule.tolerance
+                    }
+                    None => false,
+                };
+                if refused {
+                    breaches.push(format!(
+                        "`{}` regressed by more than the {environment} gate's non-regression tolerance ({})",
+                        regression.metric,
+                        markdown::metric(rule.tolerance)
+                    ));
+                }
+            }
+        }
+    }
+    breaches
+}
+
+/// The table of both runs' metrics; returns the better metrics and the regressions.
 fn comparison_table(
     md: &mut String,
     run: &RunRecord,
@@ -239,7 +428,7 @@ fn comparison_table(
     label: &str,
     names: &[String],
     declared: &BTreeMap<String, MetricSpec>,
-) -> (Vec<String>, Vec<String>) {
+) -> (Vec<String>, Vec<Regression>) {
     let mut better = Vec::new();
     let mut worse = Vec::new();
     let _ = writeln!(
@@ -278,7 +467,13 @@ fn comparison_table(
                 "better"
             }
             Verdict::Worse => {
-                worse.push(name.clone());
+                if let (Some(value), Some(reference)) = (value, reference) {
+                    worse.push(Regression {
+                        metric: name.clone(),
+                        value,
+                        reference,
+                    });
+                }
                 "worse"
             }
             Verdict::Same => "same",

@@ -3,22 +3,59 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use trainyard_core::manifest::Manifest;
-use trainyard_core::{Conclusion, Report, StepError};
+use trainyard_core::manifest::{self, KeyPath, Manifest};
+use trainyard_core::{Conclusion, ConfigError, Report, StepError};
 
 use super::Step;
-use crate::app::{StepContext, iac_plan, ledger};
+use crate::app::{Project, StepContext, iac_plan, ledger};
 use crate::requests::ConfigCheckRequest;
 
 const STEP: &str = Step::ConfigCheck.name();
 
 pub fn run(_: &ConfigCheckRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
-    // What steps refuse in the manifest beyond the loader's rules: a tracking
-    // backend the ledger does not record in, and the IaC rules of `iac render`/`iac check`.
+    // What steps refuse in the manifest beyond the loader's rules: metrics
+    // rules use without a declared direction, a tracking backend the ledger
+    // does not record in, schema files `data` steps cannot read, and the IaC
+    // rules of `iac render`/`iac check`.
+    let source = std::fs::read_to_string(&context.manifest_path)
+        .map_err(|error| StepError::io("reading", &context.manifest_path, error))?;
+    manifest::check_declared_metrics(&project.manifest, &source, &project.manifest_file)?;
     ledger::check_backend(&project)?;
+    check_schema_files(&project, &source)?;
     iac_plan::check(&project.manifest, &project.manifest_file)?;
     Ok(describe(&project.manifest, &context.manifest_path))
+}
+
+/// Each dataset's schema, read as `data validate` reads it (its `schema-file`
+/// with the inline `schema` on top): a file that is missing is refused at the
+/// manifest's line, one that does not parse at its own line.
+fn check_schema_files(project: &Project, source: &str) -> Result<(), StepError> {
+    for (name, dataset) in &project.manifest.datasets {
+        if let Some(file) = &dataset.schema_file
+            && !project.root.join(file).is_file()
+        {
+            return Err(StepError::from(
+                ConfigError::new(
+                    project.manifest_file.clone(),
+                    "schema-file-missing",
+                    format!("dataset `{name}`: the schema file `{file}` does not exist"),
+                )
+                .at_key(source, &KeyPath::new(&["datasets", name, "schema-file"]))
+                .with_help("the path is relative to the manifest's folder; `trainyard data infer-schema` writes one"),
+            ));
+        }
+        // Loaded, then planned as `data validate` plans its checks (patterns,
+        // relations), without reading any data.
+        if let Some(loaded) = trainyard_data::schema::for_dataset(dataset, &project.root)? {
+            let shown = dataset
+                .schema_file
+                .as_deref()
+                .unwrap_or(&project.manifest_file);
+            trainyard_data::check::Plan::new(&loaded.schema, shown)?;
+        }
+    }
+    Ok(())
 }
 
 fn describe(manifest: &Manifest, path: &Path) -> Report {

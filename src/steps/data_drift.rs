@@ -23,7 +23,8 @@ const STEP: &str = Step::DataDrift.name();
 /// One side of the comparison, as the user named it.
 enum Side<'a> {
     Profile(PathBuf),
-    Dataset(&'a str, &'a Dataset),
+    /// A declared dataset: its name, its declaration and the manifest naming it.
+    Dataset(&'a str, &'a Dataset, &'a str),
     Path(PathBuf),
 }
 
@@ -31,14 +32,14 @@ impl Side<'_> {
     fn shown(&self) -> String {
         match self {
             Self::Profile(path) | Self::Path(path) => path.display().to_string(),
-            Self::Dataset(name, dataset) => format!("{name} ({})", dataset.path),
+            Self::Dataset(name, dataset, _) => format!("{name} ({})", dataset.path),
         }
     }
 
     fn location(&self) -> String {
         match self {
             Self::Profile(path) | Self::Path(path) => path.display().to_string(),
-            Self::Dataset(_, dataset) => dataset.path.clone(),
+            Self::Dataset(_, dataset, _) => dataset.path.clone(),
         }
     }
 }
@@ -191,6 +192,9 @@ fn publish(
         reference_profile.rows,
         result.markdown()
     );
+    // Per column as JSON values for `--format json` (the statistic, the
+    // threshold, the verdict), not only the Markdown table.
+    report.data = serde_json::to_value(result).ok();
     report
         .outputs
         .insert("drifted".to_owned(), result.dataset_drift.to_string());
@@ -207,7 +211,7 @@ fn side<'a>(text: &str, flag: &str, project: Option<&'a Project>) -> Result<Side
     if let Some(project) = project
         && let Some((name, dataset)) = project.manifest.datasets.get_key_value(text)
     {
-        return Ok(Side::Dataset(name, dataset));
+        return Ok(Side::Dataset(name, dataset, &project.manifest_file));
     }
     let path = PathBuf::from(text);
     if !path.exists() && !text.contains(['*', '?', '[']) {
@@ -254,7 +258,9 @@ fn load(side: &Side<'_>, root: &Path) -> Result<(DatasetProfile, Option<String>)
                     "{error}; a `.json` side must be a profile saved by `data validate`"
                 )),
             }),
-        Side::Dataset(name, dataset) => {
+        Side::Dataset(name, dataset, manifest_file) => {
+            // A path that matches nothing is refused as every step refuses it.
+            crate::app::dataset_files(manifest_file, root, name, dataset)?;
             validate::profile_dataset(dataset, root).map(|p| (p, Some((*name).to_owned())))
         }
         Side::Path(path) => {

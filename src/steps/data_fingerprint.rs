@@ -122,14 +122,9 @@ fn fingerprint_error(
     error: fingerprint::FingerprintError,
 ) -> StepError {
     match error {
-        fingerprint::FingerprintError::NoFiles { pattern } => StepError::from(
-            trainyard_core::ConfigError::new(
-                manifest_file,
-                "dataset-missing",
-                format!("dataset `{dataset}`: `{pattern}` matches no files"),
-            )
-            .with_key_path(format!("datasets.{dataset}.path")),
-        ),
+        fingerprint::FingerprintError::NoFiles { pattern } => {
+            crate::app::dataset_missing(manifest_file, dataset, &pattern)
+        }
         fingerprint::FingerprintError::Io {
             action,
             path,

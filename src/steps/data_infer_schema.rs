@@ -25,6 +25,13 @@ pub fn run(request: &DataInferSchemaRequest, context: &StepContext) -> Result<Re
         .as_ref()
         .and_then(|p| p.manifest.datasets.get(&request.dataset).map(|d| (p, d)));
     let (inputs, options, name) = if let Some((project, dataset)) = declared {
+        // A path that matches nothing is refused as every step refuses it.
+        crate::app::dataset_files(
+            &project.manifest_file,
+            &project.root,
+            &request.dataset,
+            dataset,
+        )?;
         (
             read::resolve(&project.root, &dataset.path)?,
             validate::read_options(dataset, None),

@@ -5,7 +5,6 @@ use std::fmt::Write;
 
 use trainyard_core::markdown::{cell, code_in_text};
 use trainyard_core::{Conclusion, Report, StepError};
-use trainyard_data::fingerprint;
 use trainyard_data::sample::{self, SampleError, SampleOptions, SampleSize};
 
 use super::Step;
@@ -52,8 +51,12 @@ pub fn run(request: &DataSampleRequest, context: &StepContext) -> Result<Report,
         options = options.stratified(label);
     }
 
-    let files = fingerprint::list_files(&project.root, &dataset.path)
-        .map_err(|error| StepError::Environment(error.to_string()))?;
+    let files = crate::app::dataset_files(
+        &project.manifest_file,
+        &project.root,
+        &request.dataset,
+        dataset,
+    )?;
     let [input] = files.as_slice() else {
         return Err(StepError::Usage(format!(
             "dataset `{}` has {} files; sampling takes a single CSV file for now",

@@ -45,6 +45,10 @@ pub fn run(request: &DataValidateRequest, context: &StepContext) -> Result<Repor
         .iter()
         .map(|name| Ok((*name, project.dataset(name)?)))
         .collect::<Result<Vec<_>, StepError>>()?;
+    // A path that matches nothing is refused as every step refuses it.
+    for (name, dataset) in &datasets {
+        crate::app::dataset_files(&project.manifest_file, &project.root, name, dataset)?;
+    }
     let profiles = request
         .profiles
         .clone()

@@ -55,16 +55,14 @@ pub fn run(request: &ReportRequest, context: &StepContext) -> Result<Report, Ste
         .and_then(|project| MetricHistory::read(project, &reports));
     let markdown = render(&name, &reports, history.as_ref(), &ci);
 
-    let verdict = reports.iter().fold(None, |all: Option<Conclusion>, r| {
-        Some(all.map_or(r.conclusion, |all| all.and(r.conclusion)))
-    });
+    let verdict = combined(&reports);
     let title = match verdict {
         None => format!("no step kept a report in {}", dir.display()),
-        Some(verdict) => format!(
+        Some(_) => format!(
             "{} step{} reported: {}",
             reports.len(),
             if reports.len() == 1 { "" } else { "s" },
-            verdict_words(verdict)
+            verdict_words(&reports)
         ),
     };
     Ok(Report::new(
@@ -97,12 +95,51 @@ fn fallback_name(manifest_path: &Path) -> String {
         .unwrap_or_else(|| "trainyard".to_owned())
 }
 
-fn verdict_words(conclusion: Conclusion) -> &'static str {
-    match conclusion {
-        Conclusion::Success => "all passed",
-        Conclusion::Neutral => "nothing to judge",
-        Conclusion::Failure => "something failed",
+/// The gathered steps' verdict: a failure anywhere fails it, and a neutral
+/// step makes it neutral (a success alongside does not hide it).
+fn combined(reports: &[Report]) -> Option<Conclusion> {
+    let conclusions = reports.iter().map(|report| report.conclusion);
+    if reports.is_empty() {
+        None
+    } else if conclusions.clone().any(|c| c == Conclusion::Failure) {
+        Some(Conclusion::Failure)
+    } else if conclusions.clone().any(|c| c == Conclusion::Neutral) {
+        Some(Conclusion::Neutral)
+    } else {
+        Some(Conclusion::Success)
     }
+}
+
+/// The verdict in words: "all passed" only when every step passed; otherwise
+/// how many failed and were neutral, naming them, then how many passed.
+fn verdict_words(reports: &[Report]) -> String {
+    let named = |conclusion: Conclusion| -> Vec<&str> {
+        reports
+            .iter()
+            .filter(|report| report.conclusion == conclusion)
+            .map(|report| report.step.as_str())
+            .collect()
+    };
+    let (failed, neutral) = (named(Conclusion::Failure), named(Conclusion::Neutral));
+    let passed = reports.len() - failed.len() - neutral.len();
+    if failed.is_empty() && neutral.is_empty() {
+        return "all passed".to_owned();
+    }
+    let mut parts = Vec::new();
+    if !failed.is_empty() {
+        parts.push(format!("{} failed ({})", failed.len(), failed.join(", ")));
+    }
+    if !neutral.is_empty() {
+        parts.push(format!(
+            "{} neutral ({})",
+            neutral.len(),
+            neutral.join(", ")
+        ));
+    }
+    if passed > 0 {
+        parts.push(format!("{passed} passed"));
+    }
+    parts.join(", ")
 }
 
 /// The runs the comment compares and charts, from the ledger.
@@ -184,15 +221,14 @@ fn render(
     ci: &CiContext,
 ) -> String {
     let mut out = String::new();
-    let verdict = reports.iter().map(|r| r.conclusion).reduce(Conclusion::and);
-    match verdict {
+    match combined(reports) {
         Some(verdict) => {
             let _ = writeln!(
                 out,
                 "## {} trainyard · {}: {}\n",
                 verdict.emoji(),
                 text(name),
-                verdict_words(verdict)
+                text(&verdict_words(reports))
             );
         }
         None => {

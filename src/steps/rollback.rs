@@ -5,12 +5,11 @@
 //! is carried over; a version never deployed to E must be promoted instead.
 
 use trainyard_core::{Report, StepError, markdown};
-use trainyard_gate::policy;
 use trainyard_gate::release::{Release, ReleaseKind};
 use trainyard_ledger::{Deployment, Ledger};
 
 use crate::app::StepContext;
-use crate::app::judge::{gate_error, release_path};
+use crate::app::judge::release_path;
 use crate::app::ledger::ledger_error;
 use crate::app::promotion::{self, Change};
 use crate::requests::RollbackRequest;
@@ -29,7 +28,7 @@ pub fn run(request: &RollbackRequest, context: &StepContext) -> Result<Report, S
             "--reason is empty; say why the environment goes back (it is recorded)".to_owned(),
         ));
     }
-    let repo = policy::discover(&project.root).map_err(gate_error)?;
+    let repo = crate::app::git::repository(&project.root)?;
     let ledger = crate::app::ledger::open(&project)?;
     let history = ledger.deployments(&request.env).map_err(ledger_error)?;
     let entry = choose(&history, request.to, &request.env)?;

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use trainyard_core::markdown::{MISSING, cell, code, code_in_text, text};
 use trainyard_core::{Conclusion, Finding, Report, StepError};
 use trainyard_gate::release::Release;
-use trainyard_gate::{gitops, policy, verdict::short};
+use trainyard_gate::{gitops, verdict::short};
 use trainyard_ledger::{CHALLENGER, GitLedger, Ledger, LedgerError};
 
 use super::Step;
@@ -29,7 +29,7 @@ pub fn run(request: &StatusRequest, context: &StepContext) -> Result<Report, Ste
     let project = context.project()?;
     let manifest = &project.manifest;
     let target = &manifest.project.default_branch;
-    let repo = policy::discover(&project.root).map_err(gate_error)?;
+    let repo = crate::app::git::repository(&project.root)?;
     let ledger = crate::app::ledger::open(&project)?;
     // `StatusArgs::default()` (quickstart) has no remote name.
     let remote = Some(request.remote.as_str())
@@ -51,26 +51,30 @@ pub fn run(request: &StatusRequest, context: &StepContext) -> Result<Report, Ste
     );
     let mut lines = Vec::new();
     let mut environments = Vec::new();
+    // The desired state of every environment first: a version already in a
+    // later environment does not wait at an earlier one's gate.
+    let mut releases = Vec::new();
     for environment in &manifest.environments {
-        let env = &environment.name;
-        let path = release_path(&repo, &context.manifest_path, env)?;
+        let path = release_path(&repo, &context.manifest_path, &environment.name)?;
         let deployed = gitops::read_file(&repo, tip.commit, &path)
             .map_err(gate_error)?
             .map(|bytes| Release::parse(&String::from_utf8_lossy(&bytes), &path))
             .transpose()
             .map_err(gate_error)?;
+        releases.push((path, deployed));
+    }
+    for (index, environment) in manifest.environments.iter().enumerate() {
+        let env = &environment.name;
+        let (path, deployed) = &releases[index];
+        let deployed = deployed.clone();
         let history = ledger.deployments(env).map_err(ledger_error)?;
-        let proposed = proposals(&repo, &path, env, tip.commit)?;
-        let waiting = waiting(deployed.as_ref(), &proposed, upstream, env, target);
+        let proposed = proposals(&repo, path, env, tip.commit)?;
+        let candidate = upstream
+            .filter(|candidate| waits_here(*candidate, deployed.as_ref(), &releases[index + 1..]));
+        let waiting = waiting(deployed.as_ref(), &proposed, candidate, env, target);
         // Whether the version waiting at this gate would get through it now.
-        let outlook = match (&model, upstream) {
-            (Some(model), Some(candidate))
-                if deployed
-                    .as_ref()
-                    .is_none_or(|deployed| deployed.version != candidate) =>
-            {
-                Some(outlook(context, model, candidate, env))
-            }
+        let outlook = match (&model, candidate) {
+            (Some(model), Some(candidate)) => Some(outlook(context, model, candidate, env)),
             _ => None,
         };
         let _ = writeln!(
@@ -320,6 +324,23 @@ fn proposals(
 struct Waiting {
     text: String,
     markdown: String,
+}
+
+/// Whether `candidate` (the version upstream of an environment) waits at its
+/// gate: not when the environment runs it or a newer version already, nor
+/// when a later environment runs it (it went past this gate).
+fn waits_here(
+    candidate: u64,
+    deployed: Option<&Release>,
+    later: &[(String, Option<Release>)],
+) -> bool {
+    let ahead = deployed.is_some_and(|deployed| deployed.version >= candidate);
+    let went_past = later.iter().any(|(_, release)| {
+        release
+            .as_ref()
+            .is_some_and(|release| release.version == candidate)
+    });
+    !ahead && !went_past
 }
 
 /// What waits for `env`: unmerged review branches that would change it, and

@@ -438,3 +438,120 @@ fn on_azure_outputs_summary_and_annotations_use_vso_commands() {
     );
     assert!(issue.contains("did you mean `name`?"), "{issue}");
 }
+
+/// The example with `edits` applied (each `find` must be there).
+fn edited_example(edits: &[(&str, &str)]) -> tempfile::TempDir {
+    let project = example_project();
+    let manifest = project.path().join("trainyard.yaml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    for (find, replace) in edits {
+        assert!(text.contains(find), "{find}");
+        text = text.replacen(find, replace, 1);
+    }
+    std::fs::write(&manifest, text).unwrap();
+    project
+}
+
+/// `config check`'s first error line in `dir`, after asserting exit 2.
+fn first_error(dir: &Path, args: &[&str]) -> String {
+    let assert = trainyard().current_dir(dir).args(args).assert().code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    stderr.lines().next().unwrap_or_default().to_owned()
+}
+
+/// A metric a gate or an early-stop rule judges without a declared direction
+/// once passed `config check` (issue 15, item 6); the check is core's
+/// `manifest::check_declared_metrics`, the one the loaders call.
+#[test]
+fn a_metric_a_rule_uses_without_a_declared_direction_exits_2_at_the_rule() {
+    let cases: [(&[(&str, &str)], &str); 3] = [
+        (
+            &[("    f1: { direction: maximize }\n", "")],
+            "error: trainyard.yaml:76:5: `f1` is used by `gates.prod.metrics` but not declared under `model.metrics`, so nothing says which way is better",
+        ),
+        (
+            &[(
+                "    require-tag: \"v*\"\n",
+                "    require-tag: \"v*\"\n    non-regression: [{ metric: auc, tolerance: 0.01 }]\n",
+            )],
+            "error: trainyard.yaml:79:5: `auc` is used by `gates.prod.non-regression` but not declared under `model.metrics`, so nothing says which way is better",
+        ),
+        (
+            &[(
+                "    - { metric: loss, above: 10 }\n",
+                "    - { metric: loss, above: 10 }\n    - { metric: val_loss, patience: 5 }\n",
+            )],
+            "error: trainyard.yaml:37:3: `val_loss` is used by `train.early-stop` but not declared under `model.metrics`, so nothing says which way is better",
+        ),
+    ];
+    for (edits, expected) in cases {
+        let project = edited_example(edits);
+        assert_eq!(first_error(project.path(), &["config", "check"]), expected);
+    }
+    // With its own direction, patience needs no declaration.
+    let project = edited_example(&[(
+        "    - { metric: loss, above: 10 }\n",
+        "    - { metric: loss, above: 10 }\n    - { metric: val_loss, patience: 5, direction: minimize }\n",
+    )]);
+    trainyard()
+        .current_dir(project.path())
+        .args(["config", "check"])
+        .assert()
+        .code(0);
+}
+
+/// A schema file `data validate` cannot read once passed `config check`.
+#[test]
+fn a_schema_file_that_is_missing_or_does_not_parse_exits_2_as_data_validate_does() {
+    const SCHEMA_FILE: (&str, &str) = (
+        "    label: diagnosis\n",
+        "    label: diagnosis\n    schema-file: schema/biopsies.yaml\n",
+    );
+    let project = edited_example(&[SCHEMA_FILE]);
+    assert_eq!(
+        first_error(project.path(), &["config", "check"]),
+        "error: trainyard.yaml:14:5: dataset `biopsies`: the schema file `schema/biopsies.yaml` does not exist"
+    );
+
+    std::fs::create_dir_all(project.path().join("schema")).unwrap();
+    for broken in [
+        "columns:\n  - { name: mean_radius, type: nubmer }\n",
+        "columns: [\n",
+        "colums: []\n",
+    ] {
+        write(project.path(), "schema/biopsies.yaml", broken);
+        let checked = first_error(project.path(), &["config", "check"]);
+        assert!(
+            checked.starts_with("error: schema/biopsies.yaml:"),
+            "{broken}: {checked}"
+        );
+        assert_eq!(
+            checked,
+            first_error(project.path(), &["data", "validate"]),
+            "{broken}"
+        );
+    }
+
+    write(
+        project.path(),
+        "schema/biopsies.yaml",
+        "columns:\n  - { name: mean_radius, type: number }\n",
+    );
+    trainyard()
+        .current_dir(project.path())
+        .args(["config", "check"])
+        .assert()
+        .code(0);
+}
+
+/// The documented project-name rule is the loader's, so `config check`
+/// reports it at its line rather than a later step mangling the name.
+#[test]
+fn a_project_name_outside_its_rule_exits_2_at_its_line() {
+    let project = edited_example(&[("  name: breast-cancer\n", "  name: Breast_Cancer\n")]);
+    let error = first_error(project.path(), &["config", "check"]);
+    assert!(
+        error.starts_with("error: trainyard.yaml:6:") && error.contains("`Breast_Cancer`"),
+        "{error}"
+    );
+}

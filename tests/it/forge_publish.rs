@@ -283,7 +283,7 @@ fn a_step_that_cannot_run_fails_its_check_at_the_manifests_line_and_keeps_its_ex
     let comments = job.server.comments(job.pr_number());
     assert_eq!(comments.len(), 1, "{comments:#?}");
     let body = &comments[0].1;
-    assert!(body.contains("something failed"), "{body}");
+    assert!(body.contains("1 failed (data validate)"), "{body}");
     assert!(body.contains("| ❌ | data validate |"), "{body}");
 }
 

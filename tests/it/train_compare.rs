@@ -130,9 +130,12 @@ fn a_pull_requests_run_against_the_champion() {
     let project = project();
     history(project.path());
     let report = compare(project.path(), &["20261104T100000.000Z-dddddd"]);
+    // Worse on f1: neutral, the regression named (a sample against the full
+    // champion is shown, not judged).
+    assert_eq!(report["conclusion"], "neutral");
     assert_eq!(
         report["title"],
-        "against the champion (version 1): 1 better, 1 worse"
+        "against the champion (version 1): 1 better, 1 worse (f1 -0.02)"
     );
     // log_loss is equal: neither.
     assert_eq!(report["outputs"]["better"], "accuracy");
@@ -171,7 +174,7 @@ fn base_on_a_pull_request_is_the_base_branchs_latest_run() {
     );
     assert_eq!(
         report["title"],
-        "against the latest on main: 1 better, 2 worse"
+        "against the latest on main: 1 better, 2 worse (f1 -0.03, log_loss +0.03)"
     );
     insta::assert_snapshot!("against_base", report["summary"].as_str().unwrap());
 }
@@ -212,4 +215,146 @@ fn the_history_charts_parse_with_mermaid() {
     history(project.path());
     let report = compare(project.path(), &["20261104T100000.000Z-dddddd"]);
     common::assert_mermaid_xycharts_parse(report["summary"].as_str().unwrap());
+}
+
+/// Writes the manifest with `extra` appended to the prod gate and commits it.
+fn with_prod_gate(dir: &Path, extra: &str) {
+    let path = dir.join("trainyard.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let gated = text.replace(
+        "    require-tag: \"v*\"\n",
+        &format!("    require-tag: \"v*\"\n{extra}"),
+    );
+    assert_ne!(gated, text);
+    std::fs::write(&path, gated).unwrap();
+    trainyard_testkit::git::init_and_commit_all(dir);
+}
+
+/// "0 better, 3 worse" once concluded success: worse than the champion is
+/// neutral, each regression named in the title and as a warning.
+#[test]
+fn a_run_worse_than_the_champion_is_neutral_with_the_regression_named() {
+    let project = project();
+    history(project.path());
+    let report = compare(project.path(), &["20261101T100000.000Z-aaaaaa"]);
+    assert_eq!(report["conclusion"], "neutral");
+    assert_eq!(
+        report["title"],
+        "against the champion (version 1): 0 better, 3 worse (accuracy -0.03, f1 -0.04, log_loss +0.06)"
+    );
+    assert_eq!(report["outputs"]["worse"], "accuracy,f1,log_loss");
+    let warnings: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["severity"] == "warning" && finding["rule"] == "regression")
+        .map(|finding| finding["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 3, "{report:#}");
+    // The same as JSON values for machines (issue 15, item 10).
+    let f1 = &report["data"]["metrics"][1];
+    assert_eq!(f1["metric"], "f1");
+    assert_eq!(f1["value"], 0.88);
+    assert_eq!(f1["reference"], 0.92);
+    assert_eq!(f1["direction"], "maximize");
+    assert_eq!(f1["verdict"], "worse");
+    assert!((f1["delta"].as_f64().unwrap() + 0.04).abs() < 1e-9);
+    assert_eq!(report["data"]["against"]["champion"], true);
+    assert_eq!(
+        report["data"]["against"]["run"],
+        "20261102T100000.000Z-bbbbbb"
+    );
+    assert_eq!(
+        warnings[1],
+        "`f1` is worse than the champion (version 1): 0.88 against 0.92 (-0.04)"
+    );
+
+    // Better everywhere: success.
+    let report = compare(project.path(), &["20261103T100000.000Z-cccccc"]);
+    assert_eq!(report["conclusion"], "success");
+    assert_eq!(
+        report["title"],
+        "against the champion (version 1): 3 better, 0 worse"
+    );
+}
+
+/// A gate's non-regression rule makes a regression beyond its tolerance a
+/// failure (exit 1); within the tolerance, or for a sample against the full
+/// champion, it stays neutral.
+#[test]
+fn a_regression_a_non_regression_gate_would_refuse_fails() {
+    let project = project();
+    history(project.path());
+    with_prod_gate(
+        project.path(),
+        "    non-regression: [{ metric: f1, tolerance: 0.01 }, { metric: accuracy, tolerance: 0.05 }]\n",
+    );
+    let report = run_json(
+        trainyard()
+            .current_dir(project.path())
+            .args(["compare", "20261101T100000.000Z-aaaaaa"]),
+        1,
+    );
+    assert_eq!(report["conclusion"], "failure");
+    let title = report["title"].as_str().unwrap();
+    assert!(
+        title.ends_with(
+            "(accuracy -0.03, f1 -0.04, log_loss +0.06); `f1` regressed by more than the prod gate's non-regression tolerance (0.01)"
+        ),
+        "{title}"
+    );
+    let errors: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|finding| finding["severity"] == "error")
+        .collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "accuracy is within its tolerance: {report:#}"
+    );
+    assert_eq!(errors[0]["rule"], "non-regression");
+
+    // The PR's sampled run is worse on f1 too, but a sample is not judged
+    // against the full champion.
+    let report = compare(project.path(), &["20261104T100000.000Z-dddddd"]);
+    assert_eq!(report["conclusion"], "neutral", "{report:#}");
+}
+
+/// On the default branch, `--against base` once took a sampled run there
+/// (`train --mode sample` on main) as the reference for a full run.
+#[test]
+fn base_is_the_base_branchs_latest_full_run_never_a_sample() {
+    let project = project();
+    let ledger = history(project.path());
+    ledger
+        .append_run(&record(
+            "20261105T100000.000Z-eeeeee",
+            'e',
+            "main",
+            RunMode::Sample,
+            &[("accuracy", 0.99), ("f1", 0.99), ("log_loss", 0.01)],
+        ))
+        .unwrap();
+    ledger
+        .append_run(&record(
+            "20261106T100000.000Z-ffffff",
+            'f',
+            "main",
+            RunMode::Full,
+            &[("accuracy", 0.96), ("f1", 0.94), ("log_loss", 0.11)],
+        ))
+        .unwrap();
+    let report = compare(project.path(), &["--against", "base"]);
+    assert_eq!(report["outputs"]["run-id"], "20261106T100000.000Z-ffffff");
+    assert_eq!(
+        report["outputs"]["against-run-id"],
+        "20261103T100000.000Z-cccccc"
+    );
+    assert_eq!(report["conclusion"], "success");
+    assert_eq!(
+        report["title"],
+        "against the latest on main: 3 better, 0 worse"
+    );
 }

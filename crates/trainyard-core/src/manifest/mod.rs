@@ -9,6 +9,7 @@ mod environment;
 mod gate;
 mod load;
 mod locate;
+mod metrics;
 mod train;
 
 use std::collections::BTreeMap;
@@ -26,6 +27,7 @@ pub use gate::{
 };
 pub use load::{MANIFEST_FILE, load, parse};
 pub use locate::{KeyPath, Segment, locate, locate_key, locate_nearest, locate_nearest_key};
+pub use metrics::{UndeclaredMetric, check_declared_metrics, undeclared_metrics};
 pub use train::{
     Direction, EarlyStop, MetricSpec, Model, Tracking, TrackingBackend, Train, TrainRuleError,
     parse_duration,
