@@ -122,7 +122,10 @@ fn cancel_with(signal: &str, expected_code: i32, seen: &str, recorded: &str) {
     let out = output_dir(project.path());
     wait_for(&out.join("pids.txt"), &mut child);
     let pids = std::fs::read_to_string(out.join("pids.txt")).unwrap();
-    let pids: Vec<u32> = pids.split_whitespace().map(|p| p.parse().unwrap()).collect();
+    let pids: Vec<u32> = pids
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
     let leader = pids[0];
 
     let sent = std::process::Command::new("kill")
@@ -132,7 +135,12 @@ fn cancel_with(signal: &str, expected_code: i32, seen: &str, recorded: &str) {
     assert!(sent.success());
     let code = exit_code(&mut child);
     let mut stdout = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut stdout).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
 
     assert_eq!(code, Some(expected_code), "{stdout}");
     assert_eq!(
@@ -155,7 +163,10 @@ fn cancel_with(signal: &str, expected_code: i32, seen: &str, recorded: &str) {
     );
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["outputs"]["outcome"], "cancelled", "{report:#}");
-    assert_eq!(report["findings"][0]["rule"], "train/cancelled", "{report:#}");
+    assert_eq!(
+        report["findings"][0]["rule"], "train/cancelled",
+        "{report:#}"
+    );
 
     // `runs list` shows it.
     let (code, list) = common::trainyard_json(project.path(), &["runs", "list"]);

@@ -78,7 +78,14 @@ const MANIFEST_STEPS: &[&[&str]] = &[
     &["data", "fingerprint"],
     &["data", "sample", "train"],
     &["data", "infer-schema", "train"],
-    &["data", "drift", "--reference", "train", "--current", "train"],
+    &[
+        "data",
+        "drift",
+        "--reference",
+        "train",
+        "--current",
+        "train",
+    ],
     &["train", "--mode", "sample"],
     &["compare"],
     &["gate", "--env", "prod"],
@@ -143,12 +150,34 @@ fn data_cases(root: &Path) -> Vec<Case> {
             );
             for step in [
                 &["data", "validate", "current"][..],
-                &["data", "validate", "current", "--shard", "1/2", "--profiles", "shards"],
+                &[
+                    "data",
+                    "validate",
+                    "current",
+                    "--shard",
+                    "1/2",
+                    "--profiles",
+                    "shards",
+                ],
                 &["data", "fingerprint"],
                 &["data", "sample", "current"],
                 &["data", "sample", "current", "--rows", "3", "--stratify"],
-                &["data", "drift", "--reference", "reference", "--current", "current"],
-                &["data", "drift", "--reference", "current", "--current", "reference"],
+                &[
+                    "data",
+                    "drift",
+                    "--reference",
+                    "reference",
+                    "--current",
+                    "current",
+                ],
+                &[
+                    "data",
+                    "drift",
+                    "--reference",
+                    "current",
+                    "--current",
+                    "reference",
+                ],
                 &["data", "infer-schema", "current", "-o", "inferred.yaml"],
                 &["train", "--mode", "sample"],
             ] {
@@ -205,10 +234,7 @@ fn profile_cases(root: &Path) -> Vec<Case> {
             root,
             &format!("profile-{name}"),
             &[
-                (
-                    "trainyard.yaml",
-                    b"version: 1\nproject: { name: corpus }\n",
-                ),
+                ("trainyard.yaml", b"version: 1\nproject: { name: corpus }\n"),
                 ("profiles/p.json", &std::fs::read(&file).unwrap()),
                 ("profiles/valid.json", &std::fs::read(&valid).unwrap()),
             ],
@@ -216,8 +242,22 @@ fn profile_cases(root: &Path) -> Vec<Case> {
         for step in [
             &["data", "merge", "profiles/p.json", "-o", "merged.json"][..],
             &["data", "merge", "profiles/valid.json", "profiles/p.json"],
-            &["data", "drift", "--reference", "profiles/valid.json", "--current", "profiles/p.json"],
-            &["data", "drift", "--reference", "profiles/p.json", "--current", "profiles/valid.json"],
+            &[
+                "data",
+                "drift",
+                "--reference",
+                "profiles/valid.json",
+                "--current",
+                "profiles/p.json",
+            ],
+            &[
+                "data",
+                "drift",
+                "--reference",
+                "profiles/p.json",
+                "--current",
+                "profiles/valid.json",
+            ],
         ] {
             cases.push(Case {
                 what: format!("profile/{name}"),
@@ -271,7 +311,10 @@ fn event_cases(root: &Path) -> Vec<Case> {
             ("GITHUB_SHA".to_owned(), "0".repeat(40)),
             // Nowhere to reach: a step that wants GitHub fails fast.
             ("GITHUB_API_URL".to_owned(), "http://127.0.0.1:9".to_owned()),
-            ("GITHUB_OUTPUT".to_owned(), dir.join("output.txt").display().to_string()),
+            (
+                "GITHUB_OUTPUT".to_owned(),
+                dir.join("output.txt").display().to_string(),
+            ),
             (
                 "GITHUB_STEP_SUMMARY".to_owned(),
                 dir.join("summary.md").display().to_string(),

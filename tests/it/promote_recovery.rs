@@ -47,7 +47,7 @@ fn a_rerun_records_a_direct_promotion_that_main_holds_but_the_ledger_does_not() 
     assert!(
         recovered
             .iter()
-            .any(|message| message.contains("prod: recorded promotion clf v1")),
+            .any(|message| message.contains("prod: recorded promote clf v1")),
         "{report:#}"
     );
     let history = repo.ledger().deployments("prod").unwrap();
@@ -57,7 +57,10 @@ fn a_rerun_records_a_direct_promotion_that_main_holds_but_the_ledger_does_not() 
     );
     assert_eq!(history[0].commit, repo.git(&["rev-parse", "main"]));
     let aliases = repo.ledger().aliases("clf").unwrap();
-    assert_eq!((aliases.get("prod"), aliases.get("champion")), (Some(&1), Some(&1)));
+    assert_eq!(
+        (aliases.get("prod"), aliases.get("champion")),
+        (Some(&1), Some(&1))
+    );
 
     // Once is enough: a third run has nothing left to do.
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
@@ -97,9 +100,19 @@ fn a_rerun_of_an_interrupted_rollback_makes_the_checkout_follow_and_records_it()
     let (report, code) = repo.trainyard(&args);
     assert_eq!(code, 0, "{report:#}");
     let recovered = findings(&report, "recovered").join("\n");
-    assert!(recovered.contains("finished an interrupted change"), "{report:#}");
-    assert!(recovered.contains("prod: recorded rollback clf v1"), "{report:#}");
-    assert_eq!(repo.status_porcelain(), "", "work tree and index follow main");
+    assert!(
+        recovered.contains("finished an interrupted change"),
+        "{report:#}"
+    );
+    assert!(
+        recovered.contains("prod: recorded rollback clf v1"),
+        "{report:#}"
+    );
+    assert_eq!(
+        repo.status_porcelain(),
+        "",
+        "work tree and index follow main"
+    );
     assert!(repo.read(PROD).contains("version: 1\n"));
     let history = repo.ledger().deployments("prod").unwrap();
     assert_eq!(
@@ -110,7 +123,10 @@ fn a_rerun_of_an_interrupted_rollback_makes_the_checkout_follow_and_records_it()
             (1, DeploymentKind::Rollback)
         ]
     );
-    assert_eq!(repo.ledger().aliases("clf").unwrap().get("champion"), Some(&1));
+    assert_eq!(
+        repo.ledger().aliases("clf").unwrap().get("champion"),
+        Some(&1)
+    );
 }
 
 /// git's `index.lock` left behind once let `main` move and then failed
@@ -126,7 +142,11 @@ fn a_stale_index_lock_stops_promote_direct_before_main_moves() {
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 3, "{report:#}");
     assert!(report.to_string().contains("index.lock"), "{report:#}");
-    assert_eq!(repo.git(&["rev-parse", "main"]), main_before, "main did not move");
+    assert_eq!(
+        repo.git(&["rev-parse", "main"]),
+        main_before,
+        "main did not move"
+    );
     assert!(repo.ledger().deployments("prod").unwrap().is_empty());
 
     std::fs::remove_file(&lock).unwrap();
