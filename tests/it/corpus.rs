@@ -60,14 +60,20 @@ fn args(list: &[&str]) -> Vec<String> {
 
 /// A project folder (a git repository) with `files` written in it.
 fn project(root: &Path, name: &str, files: &[(&str, &[u8])]) -> PathBuf {
+    let dir = folder(root, name, files);
+    std::fs::write(dir.join(".gitignore"), ".trainyard/\n").unwrap();
+    init_and_commit_all(&dir);
+    dir
+}
+
+/// A folder with `files` written in it, for steps that need no repository.
+fn folder(root: &Path, name: &str, files: &[(&str, &[u8])]) -> PathBuf {
     let dir = root.join(name);
     for (path, bytes) in files {
         let path = dir.join(path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, bytes).unwrap();
     }
-    std::fs::write(dir.join(".gitignore"), ".trainyard/\n").unwrap();
-    init_and_commit_all(&dir);
     dir
 }
 
@@ -200,7 +206,7 @@ fn schema_cases(root: &Path) -> Vec<Case> {
         let manifest = format!(
             "version: 1\nproject: {{ name: corpus }}\ndatasets:\n  d:\n    path: d.csv\n    schema-file: schemas/{name}\n"
         );
-        let dir = project(
+        let dir = folder(
             root,
             &format!("schema-{name}"),
             &[
@@ -230,7 +236,7 @@ fn profile_cases(root: &Path) -> Vec<Case> {
     let mut cases = Vec::new();
     for file in corpus("profile") {
         let name = name_of(&file);
-        let dir = project(
+        let dir = folder(
             root,
             &format!("profile-{name}"),
             &[
@@ -404,13 +410,25 @@ fn run(case: &Case) -> Result<Duration, String> {
 fn every_corpus_file_through_every_step_that_reads_it_ends_with_a_documented_code() {
     let root = tempfile::tempdir().unwrap();
     let prepared = Instant::now();
-    let mut cases = Vec::new();
-    cases.extend(manifest_cases(root.path()));
-    cases.extend(data_cases(root.path()));
-    cases.extend(schema_cases(root.path()));
-    cases.extend(profile_cases(root.path()));
-    cases.extend(event_cases(root.path()));
-    cases.extend(metrics_cases(root.path()));
+    let builders: [fn(&Path) -> Vec<Case>; 6] = [
+        manifest_cases,
+        data_cases,
+        schema_cases,
+        profile_cases,
+        event_cases,
+        metrics_cases,
+    ];
+    // The projects are git repositories: made side by side.
+    let cases: Vec<Case> = std::thread::scope(|scope| {
+        let root = root.path();
+        let jobs: Vec<_> = builders
+            .iter()
+            .map(|build| scope.spawn(move || build(root)))
+            .collect();
+        jobs.into_iter()
+            .flat_map(|job| job.join().unwrap())
+            .collect()
+    });
     let prepared = prepared.elapsed();
 
     let started = Instant::now();
