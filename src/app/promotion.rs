@@ -81,7 +81,7 @@ pub fn apply(
     let written = match outcome {
         Outcome::Written(written) => written,
         Outcome::Already { current, recovered } => {
-            return already(repo, ledger, change, how, &current, recovered);
+            return already(repo, ledger, change, how, &current, &recovered);
         }
     };
     let title = title(release);
@@ -190,7 +190,7 @@ fn already(
     change: &Change<'_>,
     how: &ChangeRequest,
     current: &Release,
-    recovered: Vec<String>,
+    recovered: &[String],
 ) -> Result<Report, StepError> {
     let release = change.release;
     let env = &release.environment;

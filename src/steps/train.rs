@@ -89,12 +89,8 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
         model_uri,
     };
     ledger.append_run(&record).map_err(ledger_error)?;
-    findings.extend(
-        ledger
-            .recoveries()
-            .into_iter()
-            .map(|note| Finding::warning("train/recovered", note)),
-    );
+    let recovered = ledger.recoveries().into_iter();
+    findings.extend(recovered.map(|note| Finding::warning("train/recovered", note)));
     if let Some(error) = upload_error {
         return Err(StepError::Environment(format!(
             "run {} is recorded as failed and nothing was registered: {error}",

@@ -45,12 +45,15 @@ fn project() -> tempfile::TempDir {
 
 /// Waits (bounded) for `path` to exist.
 fn wait_for(path: &Path, child: &mut Child) {
-    let until = Instant::now() + Duration::from_secs(60);
+    let until = Instant::now() + Duration::from_mins(1);
     while !path.exists() {
         if let Some(status) = child.try_wait().unwrap() {
-            panic!("trainyard ended ({status}) before the command wrote {path:?}");
+            panic!(
+                "trainyard ended ({status}) before the command wrote {}",
+                path.display()
+            );
         }
-        assert!(Instant::now() < until, "{path:?} never appeared");
+        assert!(Instant::now() < until, "{} never appeared", path.display());
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -58,7 +61,7 @@ fn wait_for(path: &Path, child: &mut Child) {
 /// The one run folder's output folder.
 fn output_dir(project: &Path) -> PathBuf {
     let runs = project.join(".trainyard/runs");
-    let until = Instant::now() + Duration::from_secs(60);
+    let until = Instant::now() + Duration::from_mins(1);
     loop {
         if let Some(run) = std::fs::read_dir(&runs)
             .into_iter()
@@ -68,7 +71,11 @@ fn output_dir(project: &Path) -> PathBuf {
         {
             return run.path().join("out");
         }
-        assert!(Instant::now() < until, "no run folder in {runs:?}");
+        assert!(
+            Instant::now() < until,
+            "no run folder in {}",
+            runs.display()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -97,7 +104,7 @@ fn group_members(group: u32) -> Vec<u32> {
 
 /// Waits (bounded) for `child` to end; kills it and fails if it does not.
 fn exit_code(child: &mut Child) -> Option<i32> {
-    let until = Instant::now() + Duration::from_secs(60);
+    let until = Instant::now() + Duration::from_mins(1);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             return status.code();

@@ -21,6 +21,7 @@
 
 use crate::common;
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Mutex;
@@ -136,7 +137,7 @@ const COLUMNS: &str = "        - { name: a, type: integer, min: 0, unique: true 
 fn data_cases(root: &Path) -> Vec<Case> {
     let mut reference = "a,b,c\n".to_owned();
     for row in 0..30 {
-        reference.push_str(&format!("{row},{}.5,n{row}\n", row % 4));
+        let _ = writeln!(reference, "{row},{}.5,n{row}", row % 4);
     }
     let mut cases = Vec::new();
     for kind in ["csv", "jsonl", "parquet"] {

@@ -170,7 +170,7 @@ fn a_stale_ledger_ref_lock_is_removed_and_the_promotion_recorded() {
         .write(true)
         .open(&lock)
         .unwrap()
-        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(600))
+        .set_modified(std::time::SystemTime::now() - std::time::Duration::from_mins(10))
         .unwrap();
 
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);

@@ -142,7 +142,12 @@ pub fn commit_release(
             });
         }
         match write(repo, change, &tip, current.as_ref(), &content) {
-            Ok(((commit, branch, pushed), notes)) => {
+            Ok(Wrote {
+                commit,
+                branch,
+                pushed,
+                notes,
+            }) => {
                 recovered.extend(notes);
                 return Ok(Outcome::Written(Written {
                     commit,
@@ -219,6 +224,15 @@ pub fn commit_message(release: &Release, replaces: Option<&Release>, reason: &st
     message
 }
 
+/// What [`write`] wrote: the commit, its branch, whether it was pushed,
+/// and what it recovered from on the way.
+struct Wrote {
+    commit: git2::Oid,
+    branch: String,
+    pushed: bool,
+    notes: Vec<String>,
+}
+
 /// Why [`write`] did not write.
 enum Lost {
     /// The branch moved under us (locally, or the remote refused a push that
@@ -260,7 +274,7 @@ fn write(
     tip: &Tip,
     current: Option<&Release>,
     content: &str,
-) -> Result<((git2::Oid, String, bool), Vec<String>), Lost> {
+) -> Result<Wrote, Lost> {
     let release = change.release;
     let path = change.path;
     let title = title(release);
@@ -326,5 +340,10 @@ fn write(
             gitops::follow_in_work_tree(repo, path, content.as_bytes())?;
         }
     }
-    Ok(((commit, branch, can_push), notes))
+    Ok(Wrote {
+        commit,
+        branch,
+        pushed: can_push,
+        notes,
+    })
 }

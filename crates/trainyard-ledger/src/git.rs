@@ -51,7 +51,7 @@ const MAX_ATTEMPTS: u32 = 2000;
 pub const STALE_REF_LOCK: Duration = Duration::from_secs(2);
 
 /// How long a writer waits for another trainyard process's write.
-const LEDGER_LOCK_WAIT: Duration = Duration::from_secs(60);
+const LEDGER_LOCK_WAIT: Duration = Duration::from_mins(1);
 
 /// The ledger in a git repository.
 pub struct GitLedger {
@@ -106,7 +106,7 @@ impl GitLedger {
     }
 
     /// Takes the ledger's advisory lock (see the module's documentation).
-    fn writer_lock(&self, repo: &Repository) -> Result<ProcessLock, LedgerError> {
+    fn writer_lock(repo: &Repository) -> Result<ProcessLock, LedgerError> {
         let path = repo.commondir().join("trainyard").join("ledger.lock");
         match ProcessLock::acquire(&path, LEDGER_LOCK_WAIT) {
             Ok(Some(lock)) => Ok(lock),
@@ -162,7 +162,7 @@ impl GitLedger {
         mut change: impl FnMut(&Repository, Option<&Tree<'_>>) -> Result<Edit<T>, LedgerError>,
     ) -> Result<T, LedgerError> {
         let repo = self.repo();
-        let _writer = self.writer_lock(&repo)?;
+        let _writer = Self::writer_lock(&repo)?;
         let mut last_locked = false;
         for attempt in 0..MAX_ATTEMPTS {
             let tip = tip_of(&repo, reference)?;

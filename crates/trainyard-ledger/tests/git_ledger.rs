@@ -454,7 +454,7 @@ fn a_stale_ref_lock_left_by_a_killed_writer_is_removed_and_the_record_kept() {
         .unwrap();
     let lock_file = dir.join(".git/refs/trainyard/runs.lock");
     std::fs::write(&lock_file, "0000000000000000000000000000000000000000\n").unwrap();
-    let minute_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    let minute_ago = std::time::SystemTime::now() - std::time::Duration::from_mins(1);
     std::fs::File::options()
         .write(true)
         .open(&lock_file)
