@@ -1,9 +1,11 @@
 //! SIGINT and SIGTERM: a person pressed Ctrl-C, or the CI cancelled the job.
 //!
-//! [`install`] (the first thing `main` does) blocks both signals in every
-//! thread and waits for them on one thread of its own (`sigwait`, through
-//! nix: no signal handler, no unsafe code). What a signal does depends on
-//! what the process is doing:
+//! [`install`] (the first thing `main` does) hears both signals on one
+//! thread of its own (signal-hook's iterator: its handler only writes to a
+//! pipe that thread reads, and we write no unsafe code). Nothing is blocked,
+//! so child processes (the training command, `git`) start with the usual
+//! signal mask and default actions. What a signal does depends on what the
+//! process is doing:
 //!
 //! - **by default** trainyard ends at once with 130 (SIGINT) or 143
 //!   (SIGTERM): reading, checking and judging leave nothing behind;
@@ -16,8 +18,9 @@
 //!   command's process group ([`received_flag`]), the run is recorded as
 //!   cancelled, the report published, and `main` ends with [`exit_code`].
 //!
-//! Child processes start with an empty signal mask (std resets it), so the
-//! training command and `git` see signals as usual.
+//! (Blocking the signals and `sigwait`ing for them would need no handler,
+//! but children inherit a blocked mask — std does not reset it — and a
+//! Python training command then never sees SIGTERM.)
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
@@ -29,8 +32,8 @@ static DEFERRED: AtomicUsize = AtomicUsize::new(0);
 /// A step handles signals itself from now on.
 static TAKEN_OVER: AtomicBool = AtomicBool::new(false);
 
-/// Starts listening for SIGINT and SIGTERM. Call before any other thread
-/// starts: threads inherit the blocked mask. Elsewhere than Unix, a no-op.
+/// Starts listening for SIGINT and SIGTERM. Elsewhere than Unix, a no-op
+/// (the signals keep their default action).
 pub fn install() {
     #[cfg(unix)]
     unix::install();
@@ -102,27 +105,23 @@ fn end_if_signalled() {
 mod unix {
     use std::sync::atomic::Ordering;
 
-    use nix::sys::signal::{SigSet, Signal};
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::iterator::Signals;
 
     pub fn install() {
-        let mut set = SigSet::empty();
-        set.add(Signal::SIGINT);
-        set.add(Signal::SIGTERM);
-        if set.thread_block().is_err() {
-            return; // signals keep their default action: the process ends
-        }
-        let spawned = std::thread::Builder::new()
+        // If it cannot be set up, the signals keep their default action:
+        // the process ends, as it did before.
+        let Ok(mut signals) = Signals::new([SIGINT, SIGTERM]) else {
+            return;
+        };
+        let _ = std::thread::Builder::new()
             .name("signals".to_owned())
             .spawn(move || {
-                while let Ok(signal) = set.wait() {
-                    super::RECEIVED.store(signal as i32, Ordering::SeqCst);
+                for signal in signals.forever() {
+                    super::RECEIVED.store(signal, Ordering::SeqCst);
                     super::end_if_signalled();
                 }
             });
-        if spawned.is_err() {
-            // No one would hear them: give them back their default action.
-            let _ = set.thread_unblock();
-        }
     }
 }
 

@@ -194,3 +194,29 @@ fn sigterm_cancels_the_training_records_it_and_exits_143() {
 fn sigint_reaches_the_training_command_and_trainyard_exits_130() {
     cancel_with("INT", 130, "INT", "SIGINT");
 }
+
+/// The training command starts with no signal blocked: trainyard listening
+/// for SIGINT and SIGTERM must not hide them from it. (Blocking them for a
+/// `sigwait` thread did: a Python command then ignored the SIGTERM of an
+/// early stop until the grace period's SIGKILL.)
+#[test]
+fn the_training_command_starts_with_no_signal_blocked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("trainyard.yaml"),
+        "version: 1\nproject:\n  name: fixture\ntrain:\n  command: [python3, -c, \"import signal, sys; open(sys.argv[1], 'w').write(repr(sorted(int(s) for s in signal.pthread_sigmask(signal.SIG_BLOCK, []))))\", \"{{ output_dir }}/blocked\"]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join(".gitignore"), ".trainyard/\n").unwrap();
+    init_and_commit_all(dir.path());
+    let status = common::trainyard_process()
+        .current_dir(dir.path())
+        .arg("train")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let blocked = std::fs::read_to_string(output_dir(dir.path()).join("blocked")).unwrap();
+    assert_eq!(blocked, "[]");
+}
