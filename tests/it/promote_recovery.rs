@@ -184,3 +184,80 @@ fn a_stale_ledger_ref_lock_is_removed_and_the_promotion_recorded() {
     assert!(!lock.exists());
     assert_eq!(repo.ledger().deployments("prod").unwrap().len(), 1);
 }
+
+/// SIGTERM while a direct promotion pushes (a CI cancelling the job) once
+/// killed trainyard with the commit on the remote and neither the local
+/// branch nor the ledger following. The change and its records now finish
+/// first; then trainyard exits 143.
+#[test]
+#[cfg(unix)]
+fn a_sigterm_during_a_direct_promotion_waits_for_the_change_and_its_records() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::time::{Duration, Instant};
+
+    let repo = Repo::trained_once(GATES);
+    let remote = tempfile::tempdir().unwrap();
+    trainyard_testkit::git::git_as_configured(remote.path(), &["init", "--quiet", "--bare"]);
+    repo.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);
+    repo.git(&["push", "--quiet", "origin", "main"]);
+    // A slow remote: the push says it started, then takes two seconds.
+    let started = remote.path().join("push-started");
+    let hook = remote.path().join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\ntouch '{}'\nsleep 2\n", started.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let mut child = common::trainyard_process()
+        .current_dir(repo.path())
+        .env("HOME", repo.path().join(".home-for-git"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .args(["--format", "json", "promote", "--env", "prod", "--direct"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_mins(1);
+    while !started.exists() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "promote ended before it pushed"
+        );
+        assert!(Instant::now() < until, "the push never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            panic!("promote did not end");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+
+    assert_eq!(status.code(), Some(143), "{status}");
+    let main = repo.git(&["rev-parse", "main"]);
+    assert_eq!(
+        repo.git(&["ls-remote", "origin", "refs/heads/main"])
+            .split('\t')
+            .next(),
+        Some(main.as_str())
+    );
+    assert_eq!(repo.status_porcelain(), "");
+    let history = repo.ledger().deployments("prod").unwrap();
+    assert_eq!(history.len(), 1, "the deployment is recorded");
+    assert_eq!(history[0].commit, main);
+    assert_eq!(
+        repo.ledger().aliases("clf").unwrap().get("champion"),
+        Some(&1)
+    );
+}
