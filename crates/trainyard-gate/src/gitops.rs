@@ -414,7 +414,7 @@ pub fn lock_index(repo: &git2::Repository) -> Result<(IndexLock, Option<String>)
         {
             Ok(mut file) => {
                 use std::io::Write as _;
-                let host = std::env::var("HOSTNAME").unwrap_or_default();
+                let host = host_name();
                 let mark = format!(
                     "{INDEX_LOCK_MARK}: pid {} on {host} at {}\n",
                     std::process::id(),
@@ -452,6 +452,16 @@ pub fn lock_index(repo: &git2::Repository) -> Result<(IndexLock, Option<String>)
         "{} keeps coming back; run again",
         path.display()
     )))
+}
+
+/// This machine's name, for the mark in a lock (best effort: none is fine).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// The subject of the commits trainyard makes on a release file.
