@@ -13,5 +13,9 @@ mod requests;
 mod steps;
 
 fn main() -> ExitCode {
-    ExitCode::from(cli::run().code())
+    // First: the signal thread must exist before any other thread starts.
+    app::interrupt::install();
+    let status = cli::run().code();
+    // A signal the step handled (a cancelled training) ends with 130 or 143.
+    ExitCode::from(app::interrupt::exit_code().unwrap_or(status))
 }

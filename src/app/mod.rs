@@ -7,6 +7,7 @@
 pub mod fs;
 pub mod git;
 pub mod iac_plan;
+pub mod interrupt;
 pub mod judge;
 pub mod kept_reports;
 pub mod ledger;

@@ -8,6 +8,7 @@
 //! this keeps the ledger recording and the Report.
 
 use trainyard_core::{Conclusion, Finding, ForgeRequest, Report, StepError};
+use trainyard_gate::gitops;
 use trainyard_gate::promotion::{
     Destination, Outcome, PromotionError, ReleaseChange, commit_release, review_branch, title,
 };
@@ -22,6 +23,10 @@ use super::judge::gate_error;
 use super::ledger::ledger_error;
 use crate::requests::ChangeRequest;
 use crate::steps::Step;
+
+/// Serialises recording deployments in one clone (`status --record`, and a
+/// promotion catching up): two at once record once.
+pub const RECORD_LOCK: &str = "refs/trainyard-locks/status-record";
 
 /// Who acts: the CI's user, else git's identity.
 pub fn actor(context: &StepContext, root: &std::path::Path) -> String {
@@ -50,6 +55,8 @@ pub fn apply(
     change: &Change<'_>,
     how: &ChangeRequest,
 ) -> Result<Report, StepError> {
+    // A signal waits for the commit and its ledger records: never one without the other.
+    let _deferred = super::interrupt::defer();
     let release = change.release;
     let env = &release.environment;
     let content = release.to_yaml();
@@ -73,7 +80,9 @@ pub fn apply(
     .map_err(promotion_error)?;
     let written = match outcome {
         Outcome::Written(written) => written,
-        Outcome::Already(current) => return Ok(already(change, &current)),
+        Outcome::Already { current, recovered } => {
+            return already(repo, ledger, change, how, &current, &recovered);
+        }
     };
     let title = title(release);
     let (commit, branch, can_push) = (written.commit, written.branch, written.pushed);
@@ -87,6 +96,9 @@ pub fn apply(
             short(&commit.to_string())
         ),
     );
+    for note in &written.recovered {
+        report.push_finding(Finding::warning("recovered", note.clone()));
+    }
     if !can_push {
         report.push_finding(Finding::warning(
             "not-pushed",
@@ -125,6 +137,9 @@ pub fn apply(
         ));
     }
 
+    for note in ledger.recoveries() {
+        report.push_finding(Finding::warning("recovered", note));
+    }
     if !how.direct && can_push {
         report.forge.push(pull_request(title, &branch, change));
     }
@@ -165,22 +180,60 @@ fn promotion_error(error: PromotionError) -> StepError {
     }
 }
 
-/// The report when the environment already has this version: nothing to do.
-fn already(change: &Change<'_>, current: &Release) -> Report {
+/// The report when the environment already has this version: nothing to
+/// commit. What an interrupted earlier run left undone is finished here: the
+/// ledger records the release the target holds (and moves the aliases) when
+/// it had not, so the ledger never disagrees with the branch.
+fn already(
+    repo: &git2::Repository,
+    ledger: &GitLedger,
+    change: &Change<'_>,
+    how: &ChangeRequest,
+    current: &Release,
+    recovered: &[String],
+) -> Result<Report, StepError> {
     let release = change.release;
+    let env = &release.environment;
     let verb = match release.kind {
         ReleaseKind::Promote => "promote",
         ReleaseKind::Rollback => "roll back",
     };
-    Report::new(
+    let tip = gitops::tip(repo, change.target, &how.remote).map_err(gate_error)?;
+    let record_lock = gitops::lock(repo, RECORD_LOCK).map_err(gate_error)?;
+    let caught_up = catch_up(
+        repo,
+        ledger,
+        env,
+        &change.path,
+        tip.commit,
+        change.champion,
+        change.target,
+    )?;
+    drop(record_lock);
+    let pushed = caught_up.is_some() && !how.no_push && gitops::has_remote(repo, &how.remote);
+    if pushed {
+        ledger.push(&how.remote).map_err(ledger_error)?;
+    }
+    let mut report = Report::new(
         step_of(release.kind),
         Conclusion::Neutral,
         format!(
             "{} already has {} v{} as its desired state on `{}` (since {}); nothing to {verb}",
             release.environment, current.model, current.version, change.target, current.at
         ),
-    )
-    .with_output("changed", "false")
+    );
+    for note in recovered.iter().chain(&ledger.recoveries()) {
+        report.push_finding(Finding::warning("recovered", note.clone()));
+    }
+    if let Some(line) = &caught_up {
+        report.push_finding(Finding::warning(
+            "recovered",
+            format!("the ledger had not recorded it (an interrupted run): {line}"),
+        ));
+    }
+    Ok(report
+        .with_output("changed", "false")
+        .with_output("recorded", caught_up.is_some().to_string()))
 }
 
 /// What a pushed review branch asks of the forge: its pull request into the
@@ -276,6 +329,103 @@ pub fn follow(
         moved.push(alias.to_owned());
     }
     Ok(moved)
+}
+
+/// Brings the ledger in line with git for `env`: when `path` on the
+/// target's tip `tip` is not the ledger's last deployment of `env`, records
+/// it (made by the commit that last changed it: its author and time) and
+/// moves the environment's alias (and `champion` for the last environment);
+/// when it is, moves the aliases that did not follow (an interrupted run).
+/// Returns what it did, if anything. `status --record` runs it for every
+/// environment; `promote` and `rollback` for theirs, when the target already
+/// holds the release (a run killed after the commit, before the ledger).
+pub fn catch_up(
+    repo: &git2::Repository,
+    ledger: &GitLedger,
+    env: &str,
+    path: &str,
+    tip: git2::Oid,
+    champion: bool,
+    target: &str,
+) -> Result<Option<String>, StepError> {
+    let Some(change) = gitops::last_change(repo, tip, path).map_err(gate_error)? else {
+        return Ok(None);
+    };
+    let Some(release) = gitops::read_file(repo, tip, path)
+        .map_err(gate_error)?
+        .map(|bytes| Release::parse(&String::from_utf8_lossy(&bytes), path))
+        .transpose()
+        .map_err(gate_error)?
+    else {
+        return Ok(None);
+    };
+    let history = ledger.deployments(env).map_err(ledger_error)?;
+    let commit = change.id().to_string();
+    let latest = history.last().filter(|latest| {
+        latest.commit == commit
+            || (latest.model == release.model
+                && latest.version == release.version
+                && latest.digest == release.digest)
+    });
+    if let Some(latest) = latest {
+        // Recorded already; the aliases may not have followed (an interrupted run).
+        let moved = follow(ledger, env, latest, champion)?;
+        if !moved.is_empty() {
+            return Ok(Some(format!(
+                "{env}: moved {} to {} v{}",
+                aliases(&moved),
+                latest.model,
+                latest.version
+            )));
+        }
+        return Ok(None);
+    }
+    if let Err(error) = ledger.resolve(&release.model, &release.version.to_string()) {
+        return Err(StepError::Usage(format!(
+            "{path} on `{}` names {} v{}, which this clone's ledger does not have ({error}); \
+             fetch it first: `trainyard ledger pull`",
+            target, release.model, release.version
+        )));
+    }
+    let author = change.author();
+    let actor = match (author.name(), author.email()) {
+        (Some(name), Some(email)) => format!("{name} <{email}>"),
+        (Some(name), None) => name.to_owned(),
+        _ => release.by.clone(),
+    };
+    let at = chrono::DateTime::from_timestamp(change.time().seconds(), 0)
+        .unwrap_or_else(chrono::Utc::now);
+    let merged = format!(
+        "merged in {}: {}",
+        short(&commit),
+        change.summary().unwrap_or_default()
+    );
+    let reason = match &release.reason {
+        Some(reason) => format!("{reason} ({merged})"),
+        None => merged,
+    };
+    let deployment = deployment_of(&release, change.id(), &actor, at, &reason)?;
+    let moved = record(ledger, env, &deployment, champion)?;
+    Ok(Some(format!(
+        "{env}: recorded {} {} v{} ({}) by {actor}{}",
+        release.kind_name(),
+        release.model,
+        release.version,
+        short(&commit),
+        if moved.is_empty() {
+            String::new()
+        } else {
+            format!("; moved {}", aliases(&moved))
+        }
+    )))
+}
+
+fn aliases(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 fn step_of(kind: ReleaseKind) -> &'static str {

@@ -176,6 +176,10 @@ pub fn execute(plan: &Plan<'_>, log: &LogStream) -> Result<Execution, StepError>
         .map(Into::into)
         .collect();
     options.timeout = timeout;
+    // From here a signal is passed on to the command's group and the run is
+    // recorded as cancelled, not left running as an orphan.
+    options.cancel = Some(super::interrupt::received_flag());
+    super::interrupt::take_over();
 
     let mut stopper = EarlyStopper::new(stop_rules(manifest));
     let mut series = MetricSeries::default();
@@ -230,6 +234,9 @@ pub fn execute(plan: &Plan<'_>, log: &LogStream) -> Result<Execution, StepError>
             ),
         },
         Finish::TimedOut => Outcome::TimedOut,
+        Finish::Cancelled { signal } => Outcome::Cancelled {
+            signal: super::interrupt::signal_name(signal),
+        },
         Finish::Exited {
             code: Some(0),
             signal: None,

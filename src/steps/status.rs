@@ -22,9 +22,6 @@ use crate::app::ledger::ledger_error;
 use crate::app::promotion;
 use crate::requests::{GateRequest, StatusRequest};
 
-/// Serialises `status --record` runs in one clone (a ref name never written).
-const RECORD_LOCK: &str = "refs/trainyard-locks/status-record";
-
 pub fn run(request: &StatusRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
     let manifest = &project.manifest;
@@ -194,95 +191,23 @@ fn record_deployed(
     let project = context.project()?;
     let manifest = &project.manifest;
     let last = manifest.environments.last().map(|last| last.name.as_str());
-    let _lock = gitops::lock(repo, RECORD_LOCK).map_err(|error| match error {
+    let _lock = gitops::lock(repo, promotion::RECORD_LOCK).map_err(|error| match error {
         trainyard_gate::GateError::Conflict(why) => StepError::Environment(why),
         error => gate_error(error),
     })?;
+    // A signal waits for the records: a deployment never without its aliases.
+    let _deferred = crate::app::interrupt::defer();
     let mut recorded = Vec::new();
     for environment in &manifest.environments {
         let env = environment.name.as_str();
         let path = release_path(repo, &context.manifest_path, env)?;
-        let Some(change) = gitops::last_change(repo, tip, &path).map_err(gate_error)? else {
-            continue;
-        };
-        let Some(release) = gitops::read_file(repo, tip, &path)
-            .map_err(gate_error)?
-            .map(|bytes| Release::parse(&String::from_utf8_lossy(&bytes), &path))
-            .transpose()
-            .map_err(gate_error)?
-        else {
-            continue;
-        };
         let champion = last == Some(env);
-        let history = ledger.deployments(env).map_err(ledger_error)?;
-        let commit = change.id().to_string();
-        let latest = history.last().filter(|latest| {
-            latest.commit == commit
-                || (latest.model == release.model
-                    && latest.version == release.version
-                    && latest.digest == release.digest)
-        });
-        if let Some(latest) = latest {
-            // Recorded already; the aliases may not have followed (an interrupted run).
-            let moved = promotion::follow(ledger, env, latest, champion)?;
-            if !moved.is_empty() {
-                recorded.push(format!(
-                    "{env}: moved {} to {} v{}",
-                    aliases(&moved),
-                    latest.model,
-                    latest.version
-                ));
-            }
-            continue;
-        }
-        if let Err(error) = ledger.resolve(&release.model, &release.version.to_string()) {
-            return Err(StepError::Usage(format!(
-                "{path} on `{}` names {} v{}, which this clone's ledger does not have ({error}); \
-                 fetch it first: `trainyard ledger pull`",
-                manifest.project.default_branch, release.model, release.version
-            )));
-        }
-        let author = change.author();
-        let actor = match (author.name(), author.email()) {
-            (Some(name), Some(email)) => format!("{name} <{email}>"),
-            (Some(name), None) => name.to_owned(),
-            _ => release.by.clone(),
-        };
-        let at = chrono::DateTime::from_timestamp(change.time().seconds(), 0)
-            .unwrap_or_else(chrono::Utc::now);
-        let merged = format!(
-            "merged in {}: {}",
-            short(&commit),
-            change.summary().unwrap_or_default()
-        );
-        let reason = match &release.reason {
-            Some(reason) => format!("{reason} ({merged})"),
-            None => merged,
-        };
-        let deployment = promotion::deployment_of(&release, change.id(), &actor, at, &reason)?;
-        let moved = promotion::record(ledger, env, &deployment, champion)?;
-        recorded.push(format!(
-            "{env}: recorded {} {} v{} ({}) by {actor}{}",
-            release.kind_name(),
-            release.model,
-            release.version,
-            short(&commit),
-            if moved.is_empty() {
-                String::new()
-            } else {
-                format!("; moved {}", aliases(&moved))
-            }
-        ));
+        let target = &manifest.project.default_branch;
+        recorded.extend(promotion::catch_up(
+            repo, ledger, env, &path, tip, champion, target,
+        )?);
     }
     Ok(recorded)
-}
-
-fn aliases(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|name| format!("`{name}`"))
-        .collect::<Vec<_>>()
-        .join(" and ")
 }
 
 /// One unmerged review branch for an environment, with the release it proposes.

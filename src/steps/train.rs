@@ -89,6 +89,8 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
         model_uri,
     };
     ledger.append_run(&record).map_err(ledger_error)?;
+    let recovered = ledger.recoveries().into_iter();
+    findings.extend(recovered.map(|note| Finding::warning("train/recovered", note)));
     if let Some(error) = upload_error {
         return Err(StepError::Environment(format!(
             "run {} is recorded as failed and nothing was registered: {error}",
@@ -350,6 +352,13 @@ fn failure_finding(outcome: &Outcome, manifest_file: &str, train: &Train) -> Opt
             ),
         ),
         Outcome::Failed { reason } => ("train/failed", format!("training failed: {reason}")),
+        Outcome::Cancelled { signal } => (
+            "train/cancelled",
+            format!(
+                "trainyard received {signal} and passed it on to the training command's process group; \
+                 the run is recorded as cancelled and nothing was registered"
+            ),
+        ),
     };
     Some(Finding::error(rule, message).at(Location::file(manifest_file)))
 }
@@ -381,6 +390,9 @@ fn report(
         }
         Outcome::Stopped { reason } => format!("training stopped early: {reason}"),
         Outcome::TimedOut => "training timed out; its process tree was killed".to_owned(),
+        Outcome::Cancelled { signal } => {
+            format!("training was cancelled ({signal}); its process tree was ended")
+        }
         Outcome::Failed { reason } => format!("training failed: {reason}"),
     };
     let conclusion = if record.outcome.is_success() {
@@ -416,6 +428,7 @@ pub(crate) fn outcome_name(outcome: &Outcome) -> String {
         Outcome::Failed { .. } => "failed",
         Outcome::Stopped { .. } => "stopped",
         Outcome::TimedOut => "timed-out",
+        Outcome::Cancelled { .. } => "cancelled",
     }
     .to_owned()
 }

@@ -10,7 +10,9 @@
 
 mod common;
 
+mod cancel;
 mod config_check;
+mod corpus;
 mod data_drift;
 mod data_infer_schema;
 mod data_parquet;
@@ -31,6 +33,7 @@ mod model_get;
 mod promote;
 mod promote_forge_request;
 mod promote_on_merge;
+mod promote_recovery;
 mod quickstart;
 mod release;
 mod schema;

@@ -7,6 +7,7 @@
 pub mod diagnostic;
 pub mod exit;
 pub mod fs;
+pub mod lock;
 pub mod manifest;
 pub mod markdown;
 pub mod report;

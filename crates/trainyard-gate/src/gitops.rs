@@ -6,6 +6,8 @@
 use std::path::Path;
 use std::process::Command;
 
+use trainyard_core::lock::ProcessLock;
+
 use crate::GateError;
 
 /// A branch's tip: the local branch if there is one, else `origin`'s.
@@ -331,50 +333,212 @@ pub fn last_change<'repo>(
     }
 }
 
-/// A lock held while it lives: `refs/<name>.lock` in the repository, created
-/// exclusively by libgit2 (as git locks a ref) and removed when dropped.
+/// A lock between trainyard processes, held while it lives: an OS advisory
+/// lock ([`ProcessLock`]) on `<git dir>/trainyard/locks/<last part of name>`.
+/// The OS releases it when its holder ends, so a killed process never leaves
+/// it behind (it once was a ref lock file, which did).
+#[derive(Debug)]
 pub struct Lock<'repo> {
-    _transaction: git2::Transaction<'repo>,
+    _held: ProcessLock,
+    _repo: std::marker::PhantomData<&'repo git2::Repository>,
 }
 
-impl std::fmt::Debug for Lock<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Lock")
+/// How long [`lock`] waits for another trainyard process.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Takes the lock `name` (`refs/trainyard-locks/status-record`), waiting
+/// while another trainyard process holds it, up to about ten seconds.
+pub fn lock<'repo>(repo: &'repo git2::Repository, name: &str) -> Result<Lock<'repo>, GateError> {
+    let file = name.rsplit('/').next().unwrap_or(name);
+    let path = repo
+        .commondir()
+        .join("trainyard")
+        .join("locks")
+        .join(format!("{file}.lock"));
+    match ProcessLock::acquire(&path, LOCK_WAIT) {
+        Ok(Some(held)) => Ok(Lock {
+            _held: held,
+            _repo: std::marker::PhantomData,
+        }),
+        Ok(None) => Err(GateError::Conflict(format!(
+            "another trainyard process is running `{file}` in this clone (it holds {}); wait for it and run again",
+            path.display()
+        ))),
+        Err(error) => Err(GateError::io("locking", path)(error)),
     }
 }
 
-/// Takes the lock `name` (a ref name that is never written), waiting while
-/// another process holds it, up to about ten seconds.
-pub fn lock<'repo>(repo: &'repo git2::Repository, name: &str) -> Result<Lock<'repo>, GateError> {
-    let mut attempt = 0_u64;
-    loop {
-        let mut transaction = repo
-            .transaction()
-            .map_err(GateError::git("starting a ref transaction"))?;
-        match transaction.lock_ref(name) {
-            Ok(()) => {
-                return Ok(Lock {
-                    _transaction: transaction,
-                });
-            }
-            Err(error) if error.code() == git2::ErrorCode::Locked && attempt < 100 => {
-                attempt += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20 * attempt.min(10)));
-            }
-            Err(error) if error.code() == git2::ErrorCode::Locked => {
-                return Err(GateError::Conflict(format!(
-                    "{}: another trainyard process holds this lock; if none is running, delete the file and run again",
-                    repo.path().join(format!("{name}.lock")).display()
-                )));
-            }
-            Err(error) => {
-                return Err(GateError::Git {
-                    action: format!("locking {name}"),
-                    source: error,
-                });
-            }
+/// What trainyard writes into `.git/index.lock` while it holds it: git's own
+/// lock holds an index (it starts `DIRC`), so the two are told apart.
+const INDEX_LOCK_MARK: &str = "trainyard index lock";
+
+/// `.git/index.lock`, taken (as git takes it: created exclusively) before a
+/// checked-out branch moves, so no lock left by anyone can stop the work
+/// tree and index from following once the branch has moved. Marked with the
+/// holder's pid, host and time; removed when dropped (or by [`Self::release`]).
+#[derive(Debug)]
+pub struct IndexLock {
+    path: std::path::PathBuf,
+    held: bool,
+}
+
+impl IndexLock {
+    /// Gives the lock back (so git2 can write the index through it).
+    pub fn release(&mut self) {
+        if std::mem::take(&mut self.held) {
+            let _ = std::fs::remove_file(&self.path);
         }
     }
+}
+
+impl Drop for IndexLock {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+/// Takes `.git/index.lock` for trainyard (see [`IndexLock`]); the caller
+/// holds the checkout lock ([`lock`] `checkout`), so a lock marked by
+/// trainyard that is already there was left by a process that was killed
+/// holding it: it is removed, and the returned note says so. A lock of git's
+/// own (a `git` command running now, or one that crashed) is not touched:
+/// nothing has changed yet, and the error says what to do.
+pub fn lock_index(repo: &git2::Repository) -> Result<(IndexLock, Option<String>), GateError> {
+    let path = repo.path().join("index.lock");
+    let mut note = None;
+    for _ in 0..2 {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut file) => {
+                use std::io::Write as _;
+                let host = host_name();
+                let mark = format!(
+                    "{INDEX_LOCK_MARK}: pid {} on {host} at {}\n",
+                    std::process::id(),
+                    chrono::Utc::now().to_rfc3339()
+                );
+                let written = file.write_all(mark.as_bytes());
+                let lock = IndexLock { path, held: true };
+                written.map_err(GateError::io("writing", &lock.path))?;
+                return Ok((lock, note));
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                let content = std::fs::read(&path).unwrap_or_default();
+                let text = String::from_utf8_lossy(&content);
+                if note.is_none() && text.starts_with(INDEX_LOCK_MARK) {
+                    std::fs::remove_file(&path).map_err(GateError::io("removing", &path))?;
+                    note = Some(format!(
+                        "removed {}, left by a trainyard process killed while it moved a branch ({})",
+                        path.display(),
+                        text.trim()
+                            .trim_start_matches(INDEX_LOCK_MARK)
+                            .trim_start_matches(": ")
+                    ));
+                    continue;
+                }
+                return Err(GateError::Conflict(format!(
+                    "{} exists: a git command is using this checkout, or one that crashed left it; \
+                     nothing was changed. If no git command is running, delete it and run again",
+                    path.display()
+                )));
+            }
+            Err(error) => return Err(GateError::io("creating", path)(error)),
+        }
+    }
+    Err(GateError::Conflict(format!(
+        "{} keeps coming back; run again",
+        path.display()
+    )))
+}
+
+/// This machine's name, for the mark in a lock (best effort: none is fine).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The subject of the commits trainyard makes on a release file.
+fn made_by_trainyard(commit: &git2::Commit<'_>) -> bool {
+    commit.summary().is_some_and(|summary| {
+        summary.starts_with("Promote: ") || summary.starts_with("Roll back: ")
+    })
+}
+
+/// When `branch` is checked out and trainyard was killed after moving it but
+/// before the work tree and index followed (`path` staged and on disk as it
+/// was before trainyard's commit that last changed it, or on disk as it is
+/// now but staged as it was): finishes the follow, so the next commit cannot
+/// undo the change. Returns what it did; anything else (the user's own edit)
+/// is left alone. The caller holds the checkout lock.
+pub fn finish_interrupted_follow(
+    repo: &git2::Repository,
+    branch: &str,
+    remote: &str,
+    path: &str,
+) -> Result<Option<String>, GateError> {
+    let Ok(tip) = self::tip(repo, branch, remote) else {
+        return Ok(None);
+    };
+    if tip.reference != format!("refs/heads/{branch}") || repo.is_bare() {
+        return Ok(None);
+    }
+    let on_branch = repo
+        .head()
+        .ok()
+        .and_then(|head| head.name().map(str::to_owned))
+        .is_some_and(|name| name == tip.reference);
+    let Some(workdir) = repo.workdir() else {
+        return Ok(None);
+    };
+    if !on_branch {
+        return Ok(None);
+    }
+    let Some(change) = last_change(repo, tip.commit, path)? else {
+        return Ok(None);
+    };
+    if !made_by_trainyard(&change) {
+        return Ok(None);
+    }
+    let Some(now) = read_file(repo, tip.commit, path)? else {
+        return Ok(None);
+    };
+    let before = match change.parent(0) {
+        Ok(parent) => read_file(repo, parent.id(), path)?,
+        Err(_) => None,
+    };
+    let blob_id = |bytes: Option<&[u8]>| {
+        bytes
+            .map(|bytes| git2::Oid::hash_object(git2::ObjectType::Blob, bytes))
+            .transpose()
+            .map_err(GateError::git("hashing a blob"))
+    };
+    let index = repo.index().map_err(GateError::git("reading the index"))?;
+    let staged = index.get_path(Path::new(path), 0).map(|entry| entry.id);
+    let on_disk = match std::fs::read(workdir.join(path)) {
+        Ok(bytes) => Some(bytes),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(error) => return Err(GateError::io("reading", workdir.join(path))(error)),
+    };
+    let staged_before = staged == blob_id(before.as_deref())?;
+    let disk_before_or_now = on_disk == before || on_disk.as_deref() == Some(now.as_slice());
+    if !staged_before || !disk_before_or_now || staged == blob_id(Some(&now))? {
+        return Ok(None);
+    }
+    let (mut index_lock, _) = lock_index(repo)?;
+    index_lock.release();
+    follow_in_work_tree(repo, path, &now)?;
+    Ok(Some(format!(
+        "finished an interrupted change: `{branch}` had moved to {} (\"{}\") but {path} in the work tree and index had not followed; they match `{branch}` now",
+        &change.id().to_string()[..7],
+        change.summary().unwrap_or_default()
+    )))
 }
 
 /// A review branch not merged into the target yet.
@@ -439,26 +603,21 @@ mod tests {
 
     use super::*;
 
+    /// The lock is the OS's: a second holder is refused while the first
+    /// lives, and a dead holder leaves nothing behind (the file that names
+    /// the lock is not a lock).
     #[test]
-    fn a_second_lock_waits_for_the_first_and_is_refused_while_it_is_held() {
+    fn a_second_lock_is_refused_while_the_first_is_held_and_a_leftover_file_is_no_lock() {
         let dir = tempfile::tempdir().unwrap();
         let repo = git2::Repository::init(dir.path()).unwrap();
         let held = lock(&repo, "refs/trainyard-locks/test").unwrap();
-        let lock_file = dir.path().join(".git/refs/trainyard-locks/test.lock");
+        let lock_file = dir.path().join(".git/trainyard/locks/test.lock");
         assert!(lock_file.exists());
         let other = git2::Repository::open(dir.path()).unwrap();
-        let mut transaction = other.transaction().unwrap();
-        assert_eq!(
-            transaction
-                .lock_ref("refs/trainyard-locks/test")
-                .unwrap_err()
-                .code(),
-            git2::ErrorCode::Locked
-        );
-        drop(transaction);
+        let second = ProcessLock::acquire(&lock_file, std::time::Duration::ZERO).unwrap();
+        assert!(second.is_none(), "held by the first");
         drop(held);
-        assert!(!lock_file.exists(), "dropping the lock removes its file");
-        assert!(repo.find_reference("refs/trainyard-locks/test").is_err());
+        assert!(lock_file.exists(), "the file stays: it names the lock");
         drop(lock(&other, "refs/trainyard-locks/test").unwrap());
     }
 }

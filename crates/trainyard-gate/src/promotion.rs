@@ -12,6 +12,9 @@ use crate::release::{Release, ReleaseKind};
 /// How many times a change is built again on a branch tip that moved meanwhile.
 pub const MAX_ATTEMPTS: u32 = 5;
 
+/// The lock one promotion at a time holds in a clone ([`gitops::lock`]).
+pub const CHECKOUT_LOCK: &str = "checkout";
+
 /// Where the commit goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
@@ -45,7 +48,11 @@ pub enum Outcome {
     /// The release was committed.
     Written(Written),
     /// The target already has this model version as its desired state (the release found there).
-    Already(Release),
+    Already {
+        current: Release,
+        /// What was recovered on the way (see [`Written::recovered`]).
+        recovered: Vec<String>,
+    },
 }
 
 /// A written change.
@@ -58,6 +65,10 @@ pub struct Written {
     pub pushed: bool,
     /// How many times it was built (more than 1 after lost races).
     pub attempts: u32,
+    /// What an interrupted earlier run left and this one finished or
+    /// removed (a work tree that had not followed its branch, a stale
+    /// lock), one sentence each, for the report.
+    pub recovered: Vec<String>,
 }
 
 /// Why a change was not written.
@@ -98,12 +109,25 @@ pub enum PromotionError {
 /// branch or moves the target (and, when the target is checked out, the work
 /// tree's file with it). A race lost to another writer is retried on the new
 /// tip up to [`MAX_ATTEMPTS`] times, with growing pauses.
+///
+/// Recoverable: it runs under the clone's checkout lock (one promotion at a
+/// time per clone, an OS lock a killed process cannot leave behind), first
+/// finishes what a killed earlier run left half-done (the checked-out
+/// target moved but its work tree and index not yet,
+/// [`gitops::finish_interrupted_follow`]), and takes `.git/index.lock`
+/// before moving a checked-out target, so a lock left there stops it before
+/// anything moved, never after.
 pub fn commit_release(
     repo: &git2::Repository,
     change: &ReleaseChange<'_>,
 ) -> Result<Outcome, PromotionError> {
     let release = change.release;
     let content = release.to_yaml();
+    let _checkout = gitops::lock(repo, CHECKOUT_LOCK)?;
+    let mut recovered: Vec<String> =
+        gitops::finish_interrupted_follow(repo, change.target, change.remote, change.path)?
+            .into_iter()
+            .collect();
     let mut attempt = 1;
     loop {
         let tip = gitops::tip(repo, change.target, change.remote)?;
@@ -112,15 +136,25 @@ pub fn commit_release(
             .as_ref()
             .filter(|current| current.model == release.model && current.version == release.version)
         {
-            return Ok(Outcome::Already(current.clone()));
+            return Ok(Outcome::Already {
+                current: current.clone(),
+                recovered,
+            });
         }
         match write(repo, change, &tip, current.as_ref(), &content) {
-            Ok((commit, branch, pushed)) => {
+            Ok(Wrote {
+                commit,
+                branch,
+                pushed,
+                notes,
+            }) => {
+                recovered.extend(notes);
                 return Ok(Outcome::Written(Written {
                     commit,
                     branch,
                     pushed,
                     attempts: attempt,
+                    recovered,
                 }));
             }
             // Someone else moved the branch meanwhile: build again on the new tip.
@@ -190,6 +224,15 @@ pub fn commit_message(release: &Release, replaces: Option<&Release>, reason: &st
     message
 }
 
+/// What [`write`] wrote: the commit, its branch, whether it was pushed,
+/// and what it recovered from on the way.
+struct Wrote {
+    commit: git2::Oid,
+    branch: String,
+    pushed: bool,
+    notes: Vec<String>,
+}
+
 /// Why [`write`] did not write.
 enum Lost {
     /// The branch moved under us (locally, or the remote refused a push that
@@ -231,7 +274,7 @@ fn write(
     tip: &Tip,
     current: Option<&Release>,
     content: &str,
-) -> Result<(git2::Oid, String, bool), Lost> {
+) -> Result<Wrote, Lost> {
     let release = change.release;
     let path = change.path;
     let title = title(release);
@@ -249,6 +292,16 @@ fn write(
     }
     let direct_on_checkout =
         direct && gitops::checked_out_and_clean(repo, change.target, tip.commit, path)?;
+    let mut notes = Vec::new();
+    // Before anything moves: a lock on the index must stop us now, not
+    // after the branch moved (when the work tree could no longer follow).
+    let mut index_lock = if direct_on_checkout {
+        let (held, note) = gitops::lock_index(repo)?;
+        notes.extend(note);
+        Some(held)
+    } else {
+        None
+    };
     let commit = gitops::commit_file(repo, tip.commit, path, content.as_bytes(), &message)?;
     let branch = match &change.destination {
         Destination::Direct => change.target.to_owned(),
@@ -281,9 +334,16 @@ fn write(
             Err(GateError::Conflict(why)) => return Err(Lost::Race { why, fetch: false }),
             Err(error) => return Err(error.into()),
         }
-        if direct_on_checkout {
+        if let Some(index_lock) = index_lock.as_mut() {
+            // git2 writes the index through the same lock file.
+            index_lock.release();
             gitops::follow_in_work_tree(repo, path, content.as_bytes())?;
         }
     }
-    Ok((commit, branch, can_push))
+    Ok(Wrote {
+        commit,
+        branch,
+        pushed: can_push,
+        notes,
+    })
 }

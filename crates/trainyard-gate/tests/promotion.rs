@@ -127,7 +127,7 @@ fn change<'a>(release: &'a Release, path: &'a str, destination: Destination) -> 
 fn written(outcome: Outcome) -> Written {
     match outcome {
         Outcome::Written(written) => written,
-        Outcome::Already(current) => panic!("nothing written: already {current:?}"),
+        Outcome::Already { current, .. } => panic!("nothing written: already {current:?}"),
     }
 }
 
@@ -248,7 +248,7 @@ fn a_direct_change_on_the_checked_out_target_moves_it_with_a_clean_work_tree() {
     // The same version again: already there, nothing written.
     let again = release_of("dev", 1);
     match commit_release(&repo, &change(&again, &path, Destination::Direct)).unwrap() {
-        Outcome::Already(current) => assert_eq!(current, release),
+        Outcome::Already { current, .. } => assert_eq!(current, release),
         Outcome::Written(written) => panic!("written again: {written:?}"),
     }
     assert_eq!(world.main(), done.commit.to_string());
@@ -393,4 +393,115 @@ fn a_direct_change_with_no_local_target_and_no_push_has_nowhere_to_go() {
         git(&world.remote(), &["branch", "--list", "trainyard/*"]),
         ""
     );
+}
+
+/// `git status --porcelain` in `dir`.
+fn status(dir: &Path) -> String {
+    git(dir, &["status", "--porcelain"])
+}
+
+const PROD: &str = "deploy/prod/release.yaml";
+
+/// A kill after `main` moved but before the work tree and index followed
+/// left the old release staged: the next commit would have undone the
+/// change, and a re-run said "already there" and left it so. The re-run now
+/// finishes the follow first, whichever half was done.
+#[test]
+fn a_rerun_finishes_a_work_tree_that_did_not_follow_its_branch() {
+    let world = World::new();
+    let clone = world.clone("a");
+    let repo = git2::Repository::open(&clone).unwrap();
+    let (one, two) = (release_of("prod", 1), release_of("prod", 2));
+    written(commit_release(&repo, &change(&one, PROD, Destination::Direct)).unwrap());
+    written(commit_release(&repo, &change(&two, PROD, Destination::Direct)).unwrap());
+    // The states a kill leaves: nothing followed, or the file but not the index.
+    for undo in [
+        &["checkout", "HEAD~", "--", PROD][..],
+        &["reset", "-q", "HEAD~", "--", PROD][..],
+    ] {
+        git(&clone, undo);
+        assert!(!status(&clone).is_empty(), "the interrupted state");
+        let repo = git2::Repository::open(&clone).unwrap();
+        let outcome = commit_release(&repo, &change(&two, PROD, Destination::Direct)).unwrap();
+        let Outcome::Already { current, recovered } = outcome else {
+            panic!("expected already there, got {outcome:?}");
+        };
+        assert_eq!(current.version, 2);
+        assert_eq!(recovered.len(), 1, "{recovered:?}");
+        assert!(recovered[0].contains("interrupted"), "{recovered:?}");
+        assert_eq!(status(&clone), "", "work tree and index follow main");
+        assert_eq!(
+            std::fs::read_to_string(clone.join(PROD)).unwrap(),
+            two.to_yaml()
+        );
+    }
+}
+
+/// A user's own staged edit of the release file is not "finished": it stays,
+/// and the promotion refuses as before.
+#[test]
+fn a_users_own_edit_is_not_taken_for_an_interrupted_change() {
+    let world = World::new();
+    let clone = world.clone("a");
+    let repo = git2::Repository::open(&clone).unwrap();
+    let one = release_of("prod", 1);
+    written(commit_release(&repo, &change(&one, PROD, Destination::Direct)).unwrap());
+    std::fs::write(clone.join(PROD), "hand edit\n").unwrap();
+    git(&clone, &["add", PROD]);
+    let two = release_of("prod", 2);
+    assert!(commit_release(&repo, &change(&two, PROD, Destination::Direct)).is_err());
+    assert_eq!(
+        std::fs::read_to_string(clone.join(PROD)).unwrap(),
+        "hand edit\n"
+    );
+}
+
+/// git's own `index.lock` (a git command running, or one that crashed) once
+/// let `main` move, locally and on the remote, and then failed (exit 3)
+/// with the work tree behind; a re-run said "nothing to promote". Now it
+/// stops before anything moves and says what to do.
+#[test]
+fn a_gits_index_lock_stops_a_direct_promotion_before_anything_moves() {
+    let world = World::new();
+    let clone = world.clone("a");
+    let repo = git2::Repository::open(&clone).unwrap();
+    let before = world.main();
+    let lock = clone.join(".git/index.lock");
+    std::fs::write(&lock, b"DIRC\0\0\0\x02").unwrap();
+    let one = release_of("prod", 1);
+    let error = commit_release(&repo, &change(&one, PROD, Destination::Direct)).unwrap_err();
+    assert!(error.to_string().contains("index.lock"), "{error}");
+    assert!(error.to_string().contains("nothing was changed"), "{error}");
+    assert_eq!(world.main(), before, "the remote's main did not move");
+    assert_eq!(git(&clone, &["rev-parse", "main"]), before);
+    assert!(lock.exists(), "git's lock is not trainyard's to remove");
+
+    std::fs::remove_file(&lock).unwrap();
+    written(commit_release(&repo, &change(&one, PROD, Destination::Direct)).unwrap());
+    assert_eq!(status(&clone), "");
+}
+
+/// trainyard's own index lock, left by a trainyard killed while it moved the
+/// branch (its mark says so, and the checkout lock proves it is gone), is
+/// removed with a note.
+#[test]
+fn trainyards_own_stale_index_lock_is_removed_with_a_note() {
+    let world = World::new();
+    let clone = world.clone("a");
+    let repo = git2::Repository::open(&clone).unwrap();
+    std::fs::write(
+        clone.join(".git/index.lock"),
+        "trainyard index lock: pid 4242 on ci-7 at 2026-12-01T10:00:00Z\n",
+    )
+    .unwrap();
+    let one = release_of("prod", 1);
+    let written = written(commit_release(&repo, &change(&one, PROD, Destination::Direct)).unwrap());
+    assert_eq!(written.recovered.len(), 1, "{:?}", written.recovered);
+    assert!(
+        written.recovered[0].contains("pid 4242 on ci-7"),
+        "{:?}",
+        written.recovered
+    );
+    assert!(!clone.join(".git/index.lock").exists());
+    assert_eq!(status(&clone), "");
 }

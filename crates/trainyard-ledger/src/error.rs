@@ -75,6 +75,9 @@ pub enum LedgerError {
         reference: String,
         lock_file: PathBuf,
     },
+    /// Another trainyard process kept writing the ledger for too long.
+    #[error("another trainyard process has been writing the ledger for over a minute (it holds {}); wait for it to finish and try again", lock_file.display())]
+    Busy { lock_file: PathBuf },
     /// The `git` command could not be started.
     #[error("could not run `git` ({source}); install git and make sure it is on PATH")]
     GitMissing {

@@ -10,16 +10,27 @@
 //! changed paths rewritten, commits it (parent: the tip) and moves the ref
 //! only if it still points at that tip; a writer that lost the race starts
 //! over from the new tip. Neither the work tree nor the index is touched.
+//!
+//! A writer also holds an OS advisory lock (`<git dir>/trainyard/ledger.lock`,
+//! [`ProcessLock`]) while it updates a ref. The OS releases it when its
+//! holder dies, so it never goes stale, and it proves that no other
+//! trainyard process is between taking and releasing a ledger ref's own lock
+//! file (`refs/trainyard/runs.lock`, libgit2's, which a killed writer leaves
+//! behind): a ref lock found while holding it, and older than
+//! [`STALE_REF_LOCK`] (so not a `git` command's of this instant), was left by
+//! a dead process. It is removed, the write goes on, and
+//! [`GitLedger::recoveries`] says so.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use git2::{ErrorCode, FileMode, Oid, Repository, Signature, Tree};
 
 use crate::record::{AliasMove, Deployment, ModelVersion, RunId, RunRecord, TagChange};
 use crate::{Ledger, LedgerError};
+use trainyard_core::lock::ProcessLock;
 use trainyard_store::ArtifactRef;
 
 /// The ref holding every run.
@@ -34,11 +45,21 @@ pub const LEDGER_REFS: [&str; 2] = [RUNS_REF, REGISTRY_REF];
 /// broken repository cannot spin forever.
 const MAX_ATTEMPTS: u32 = 2000;
 
+/// A ledger ref's lock file older than this, found while holding the
+/// ledger's advisory lock, was left by a dead process (git holds a ref's
+/// lock for milliseconds).
+pub const STALE_REF_LOCK: Duration = Duration::from_secs(2);
+
+/// How long a writer waits for another trainyard process's write.
+const LEDGER_LOCK_WAIT: Duration = Duration::from_mins(1);
+
 /// The ledger in a git repository.
 pub struct GitLedger {
     repo: Mutex<Repository>,
     /// The work tree (or the git dir of a bare repository): where `git` runs.
     root: PathBuf,
+    /// Stale locks removed on the way, for the step to tell.
+    recovered: Mutex<Vec<String>>,
 }
 
 impl std::fmt::Debug for GitLedger {
@@ -69,7 +90,55 @@ impl GitLedger {
         Ok(Self {
             repo: Mutex::new(repo),
             root,
+            recovered: Mutex::new(Vec::new()),
         })
+    }
+
+    /// What this ledger recovered from (a stale lock a dead process left),
+    /// one sentence each, since the last call.
+    pub fn recoveries(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .recovered
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// Takes the ledger's advisory lock (see the module's documentation).
+    fn writer_lock(repo: &Repository) -> Result<ProcessLock, LedgerError> {
+        let path = repo.commondir().join("trainyard").join("ledger.lock");
+        match ProcessLock::acquire(&path, LEDGER_LOCK_WAIT) {
+            Ok(Some(lock)) => Ok(lock),
+            Ok(None) => Err(LedgerError::Busy { lock_file: path }),
+            Err(source) => Err(LedgerError::Io {
+                action: "locking",
+                path,
+                source,
+            }),
+        }
+    }
+
+    /// Removes `reference`'s lock file when a dead process left it (see the
+    /// module's documentation); the caller holds the ledger's advisory lock.
+    fn remove_stale_ref_lock(&self, repo: &Repository, reference: &str) -> bool {
+        let lock_file = repo.commondir().join(format!("{reference}.lock"));
+        let age = std::fs::metadata(&lock_file)
+            .and_then(|metadata| metadata.modified())
+            .ok()
+            .and_then(|modified| SystemTime::now().duration_since(modified).ok());
+        if age.is_none_or(|age| age < STALE_REF_LOCK) || std::fs::remove_file(&lock_file).is_err() {
+            return false;
+        }
+        self.recovered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(format!(
+                "removed {}, a lock on {reference} left by a trainyard or git process that ended \
+                 while writing (no trainyard process holds the ledger now); the write went on",
+                lock_file.display()
+            ));
+        true
     }
 
     /// The repository's work tree (its git dir, if bare).
@@ -93,6 +162,7 @@ impl GitLedger {
         mut change: impl FnMut(&Repository, Option<&Tree<'_>>) -> Result<Edit<T>, LedgerError>,
     ) -> Result<T, LedgerError> {
         let repo = self.repo();
+        let _writer = Self::writer_lock(&repo)?;
         let mut last_locked = false;
         for attempt in 0..MAX_ATTEMPTS {
             let tip = tip_of(&repo, reference)?;
@@ -129,7 +199,9 @@ impl GitLedger {
                 Ok(()) => return Ok(edit.value),
                 Err(error) if lost_race(&error) => {
                     last_locked = error.code() == ErrorCode::Locked;
-                    backoff(attempt);
+                    if !(last_locked && self.remove_stale_ref_lock(&repo, reference)) {
+                        backoff(attempt);
+                    }
                 }
                 Err(error) => return Err(LedgerError::git(format!("updating {reference}"), error)),
             }

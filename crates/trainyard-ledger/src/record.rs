@@ -93,6 +93,12 @@ pub enum Outcome {
     },
     /// It ran past its timeout and its process tree was killed.
     TimedOut,
+    /// trainyard was told to stop (the CI cancelled the job, Ctrl-C): the
+    /// signal (`SIGINT`, `SIGTERM`) was passed on to the command's process
+    /// group, which was killed after the grace period if it did not end.
+    Cancelled {
+        signal: String,
+    },
 }
 
 impl Outcome {
@@ -108,6 +114,7 @@ impl fmt::Display for Outcome {
             Self::Failed { reason } => write!(f, "failed: {reason}"),
             Self::Stopped { reason } => write!(f, "stopped: {reason}"),
             Self::TimedOut => f.write_str("timed out"),
+            Self::Cancelled { signal } => write!(f, "cancelled by {signal}"),
         }
     }
 }

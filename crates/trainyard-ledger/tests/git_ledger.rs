@@ -438,3 +438,62 @@ fn measure_a_thousand_runs() {
         all.len()
     );
 }
+
+/// A writer killed between taking and releasing `refs/trainyard/runs.lock`
+/// leaves the lock file behind. It once made every later write give up
+/// (after about 20 s of retries), so a finished training's record was lost;
+/// now the next writer, holding the ledger's advisory lock (so no trainyard
+/// process is writing), removes a ref lock that old, records, and says so.
+#[test]
+fn a_stale_ref_lock_left_by_a_killed_writer_is_removed_and_the_record_kept() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = project(temp.path(), "p");
+    let ledger = GitLedger::open(&dir).unwrap();
+    ledger
+        .append_run(&run(1, at("2026-11-25T10:00:00Z")))
+        .unwrap();
+    let lock_file = dir.join(".git/refs/trainyard/runs.lock");
+    std::fs::write(&lock_file, "0000000000000000000000000000000000000000\n").unwrap();
+    let minute_ago = std::time::SystemTime::now() - std::time::Duration::from_mins(1);
+    std::fs::File::options()
+        .write(true)
+        .open(&lock_file)
+        .unwrap()
+        .set_modified(minute_ago)
+        .unwrap();
+
+    let second = run(2, at("2026-11-25T11:00:00Z"));
+    ledger.append_run(&second).unwrap();
+
+    assert_eq!(ledger.run(second.id.as_str()).unwrap(), second);
+    assert!(!lock_file.exists());
+    let recoveries = ledger.recoveries();
+    assert_eq!(recoveries.len(), 1, "{recoveries:?}");
+    assert!(recoveries[0].contains("runs.lock"), "{recoveries:?}");
+}
+
+/// A ref lock of this instant may be a live `git` command's: it is waited
+/// for, not removed.
+#[test]
+fn a_fresh_ref_lock_is_waited_for_not_removed() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = project(temp.path(), "p");
+    let ledger = GitLedger::open(&dir).unwrap();
+    ledger
+        .append_run(&run(1, at("2026-11-25T10:00:00Z")))
+        .unwrap();
+    let lock_file = dir.join(".git/refs/trainyard/runs.lock");
+    std::fs::write(&lock_file, "0000000000000000000000000000000000000000\n").unwrap();
+    let holder = {
+        let lock_file = lock_file.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            std::fs::remove_file(lock_file).unwrap();
+        })
+    };
+    let second = run(2, at("2026-11-25T11:00:00Z"));
+    ledger.append_run(&second).unwrap();
+    holder.join().unwrap();
+    assert!(ledger.recoveries().is_empty());
+    assert_eq!(ledger.run(second.id.as_str()).unwrap(), second);
+}

@@ -5,7 +5,10 @@
 //! The command is the leader of a new process group (`setpgid(0, 0)` through
 //! std's safe `CommandExt::process_group`), so its children and grandchildren
 //! share the group and one `killpg` reaches them all. To stop (early stop or
-//! timeout) the group gets SIGTERM, then SIGKILL after a grace period. When
+//! timeout) the group gets SIGTERM, then SIGKILL after a grace period; when
+//! the caller reports a signal it received (SIGINT, SIGTERM: the CI cancelled
+//! the job, a person pressed Ctrl-C), the group gets that same signal, then
+//! SIGKILL after the grace period. When
 //! the leader exits by itself, whatever it left behind in the group is killed
 //! too: a run owns nothing after it ends. A descendant that moves itself into
 //! another group or session (`setsid`, a daemon) escapes, as with any
@@ -15,6 +18,8 @@ use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -37,7 +42,15 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     /// Between SIGTERM and SIGKILL when stopping.
     pub grace: Duration,
+    /// Set (to the signal's number) when the caller received a signal that
+    /// cancels the run: the group gets that signal, then SIGKILL after
+    /// `grace`, and the run ends as [`Finish::Cancelled`]. Read every
+    /// [`CANCEL_POLL`].
+    pub cancel: Option<Arc<AtomicI32>>,
 }
+
+/// How often the run looks at [`RunOptions::cancel`].
+pub const CANCEL_POLL: Duration = Duration::from_millis(50);
 
 impl RunOptions {
     pub fn new(command: &[String], cwd: impl Into<PathBuf>) -> Self {
@@ -50,6 +63,7 @@ impl RunOptions {
             remove_env: Vec::new(),
             timeout: None,
             grace: Duration::from_secs(5),
+            cancel: None,
         }
     }
 }
@@ -86,6 +100,10 @@ pub enum Finish {
     /// The callback asked to stop.
     Stopped,
     TimedOut,
+    /// The caller received this signal ([`RunOptions::cancel`]) and passed it on.
+    Cancelled {
+        signal: i32,
+    },
 }
 
 impl Finish {
@@ -201,14 +219,35 @@ pub fn run_command(
             tree::terminate(pid);
             kill_at = Some(now + options.grace);
         }
+        if !exited
+            && !matches!(ending, Some(Finish::Cancelled { .. }))
+            && let Some(signal) = cancelled(options.cancel.as_ref())
+        {
+            // Passed on once; the group has `grace` (or less, when a stop
+            // or the timeout already started it) before SIGKILL.
+            tree::forward(pid, signal);
+            let at = now + options.grace;
+            kill_at = Some(kill_at.map_or(at, |earlier| earlier.min(at)));
+            ending = Some(Finish::Cancelled { signal });
+        }
         if kill_at.is_some_and(|at| now >= at) {
             tree::kill(pid);
             kill_at = None;
         }
-        let wake = [deadline.filter(|_| ending.is_none()), kill_at, drain_until]
-            .into_iter()
-            .flatten()
-            .min();
+        let poll = options
+            .cancel
+            .as_ref()
+            .filter(|_| !matches!(ending, Some(Finish::Cancelled { .. })) && !exited)
+            .map(|_| now + CANCEL_POLL);
+        let wake = [
+            deadline.filter(|_| ending.is_none()),
+            kill_at,
+            drain_until,
+            poll,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         let event = match wake {
             Some(wake) => events.recv_timeout(wake.saturating_duration_since(now)),
             None => events.recv().map_err(|_| RecvTimeoutError::Disconnected),
@@ -260,6 +299,13 @@ pub fn run_command(
     })
 }
 
+/// The signal the caller received, if any (0: none).
+fn cancelled(cancel: Option<&Arc<AtomicI32>>) -> Option<i32> {
+    cancel
+        .map(|flag| flag.load(Ordering::SeqCst))
+        .filter(|signal| *signal != 0)
+}
+
 /// The process tree: a process group on Unix. A group that is already gone
 /// (ESRCH) is what we wanted, so signal errors are ignored.
 #[cfg(unix)]
@@ -283,6 +329,11 @@ mod tree {
         signal(leader, Signal::SIGKILL);
     }
 
+    /// Passes on a signal trainyard received (by number; an unknown one ends the group).
+    pub fn forward(leader: u32, number: i32) {
+        signal(leader, Signal::try_from(number).unwrap_or(Signal::SIGTERM));
+    }
+
     fn signal(leader: u32, signal: Signal) {
         if let Ok(group) = i32::try_from(leader) {
             let _ = killpg(Pid::from_raw(group), signal);
@@ -304,6 +355,10 @@ mod tree {
     pub fn own_group(_command: &mut Command) {}
 
     pub fn terminate(leader: u32) {
+        kill(leader);
+    }
+
+    pub fn forward(leader: u32, _number: i32) {
         kill(leader);
     }
 

@@ -98,3 +98,44 @@ fn what_a_finished_command_leaves_behind_is_ended() {
     assert!(finish.succeeded(), "{finish:?}");
     assert!(gone(grandchild));
 }
+
+/// A signal the caller received reaches the whole group as that same signal:
+/// the command's own handler sees SIGINT (not SIGTERM), and its children end.
+#[test]
+fn a_cancel_passes_the_signal_on_to_the_group() {
+    let marker = tempfile::tempdir().unwrap();
+    let seen = marker.path().join("seen");
+    let mut options = sh(&format!(
+        "trap 'echo INT > {seen}; exit 7' INT; sleep 600 & echo $!; while :; do sleep 0.1; done",
+        seen = seen.display()
+    ));
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
+    options.cancel = Some(cancel.clone());
+    let mut grandchild = None;
+    let summary = run_command(&options, |line| {
+        if let Ok(pid) = line.text.trim().parse::<u32>() {
+            grandchild = Some(pid);
+            cancel.store(2, std::sync::atomic::Ordering::SeqCst); // SIGINT
+        }
+        Control::Continue
+    })
+    .unwrap();
+    assert_eq!(summary.finish, Finish::Cancelled { signal: 2 });
+    assert!(gone(summary.pid));
+    assert!(gone(grandchild.unwrap()));
+    assert_eq!(std::fs::read_to_string(&seen).unwrap(), "INT\n");
+}
+
+#[test]
+fn a_cancelled_command_that_ignores_the_signal_is_killed_after_the_grace_period() {
+    let mut options = sh("trap '' TERM INT; echo ready; while :; do sleep 1; done");
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
+    options.cancel = Some(cancel.clone());
+    let summary = run_command(&options, |_| {
+        cancel.store(15, std::sync::atomic::Ordering::SeqCst);
+        Control::Continue
+    })
+    .unwrap();
+    assert_eq!(summary.finish, Finish::Cancelled { signal: 15 });
+    assert!(gone(summary.pid));
+}

@@ -51,6 +51,23 @@ pub fn trainyard() -> assert_cmd::Command {
     command
 }
 
+/// The binary as a plain `std::process::Command` (to start it in the
+/// background, signal it, time it), ambient CI variables scrubbed.
+pub fn trainyard_process() -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("trainyard"));
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if AMBIENT_NAMES.contains(&name.as_ref())
+            || AMBIENT_PREFIXES
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+        {
+            command.env_remove(name.as_ref());
+        }
+    }
+    command
+}
+
 /// A copy of the bundled example project in a fresh temporary folder.
 pub fn example_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary folder");
