@@ -19,8 +19,10 @@ use std::path::Path;
 
 use include_dir::Dir;
 use serde::Serialize;
-use trainyard_core::Manifest;
-use trainyard_core::manifest::{Environment, Iac, IacTarget, KeyPath, NetworkIsolation};
+use trainyard_core::manifest::{
+    Environment, Iac, IacTarget, KeyPath, ModelFormat, NetworkIsolation,
+};
+use trainyard_core::{Manifest, StoreUrl};
 
 use crate::naming::{self, NameInputs, Names};
 use crate::{RenderError, RenderedFile, Renderer, Template, TemplateSet};
@@ -129,6 +131,7 @@ pub fn plan(sources: &Sources<'_>, selection: &Selection<'_>) -> Result<Plan, Pl
         selection.targets.to_vec()
     };
     let all_names = names(manifest, iac)?;
+    let serving = check_serving(manifest, iac, &targets)?;
 
     let set = TemplateSet::builtin(sources.builtin)
         .with_overrides(&sources.root.join(OVERRIDES_DIR), OVERRIDES_DIR)?;
@@ -140,7 +143,7 @@ pub fn plan(sources: &Sources<'_>, selection: &Selection<'_>) -> Result<Plan, Pl
             continue;
         }
         check_values(environment)?;
-        let context = context(manifest, iac, environment, names);
+        let context = context(manifest, iac, environment, names, serving.as_ref());
         for target in &targets {
             files.extend(renderer.render_target(
                 target.as_str(),
@@ -172,7 +175,138 @@ pub fn check(manifest: &Manifest) -> Result<(), ManifestError> {
     };
     environments_declared(manifest)?;
     names(manifest, iac)?;
+    check_serving(manifest, iac, &iac.targets)?;
     manifest.environments.iter().try_for_each(check_values)
+}
+
+/// What the serving targets deploy from, checked.
+struct Serving {
+    /// The artifact store, as the manifest names it (canonical, no secret).
+    store: StoreUrl,
+    /// `iac.kubernetes`' repository URL and predictor, when that target is rendered.
+    kubernetes: Option<(String, ModelFormat, Option<String>)>,
+}
+
+/// What the `kubernetes` and `azureml` targets need and nothing else can
+/// give: an artifact store the cluster or Azure ML can download from (the
+/// release's `uri` is a folder in it), KServe's predictor, the repository
+/// Argo CD and Flux clone. Each missing value is refused at the key to set,
+/// never rendered as a placeholder. `None` when neither target is rendered.
+fn check_serving(
+    manifest: &Manifest,
+    iac: &Iac,
+    targets: &[IacTarget],
+) -> Result<Option<Serving>, ManifestError> {
+    let kubernetes = targets.contains(&IacTarget::Kubernetes);
+    let azureml = targets.contains(&IacTarget::Azureml);
+    if !kubernetes && !azureml {
+        return Ok(None);
+    }
+    let deploying = match (kubernetes, azureml) {
+        (true, true) => "the kubernetes and azureml targets deploy",
+        (true, false) => "the kubernetes target deploys",
+        _ => "the azureml target deploys",
+    };
+    let store_key = KeyPath::new(&["artifacts", "store"]);
+    let store_help = "set `artifacts.store` to s3://<bucket>/<prefix>, gs://<bucket>/<prefix> or https://<account>.blob.core.windows.net/<container>/<prefix> (see docs/storage.md)";
+    let Some(artifacts) = &manifest.artifacts else {
+        return Err(ManifestError::new(
+            store_key,
+            "store-not-deployable",
+            format!("{deploying} the model from the artifact store, and `artifacts.store` is not set: models stay in .trainyard/artifacts on the machine that trained them"),
+        )
+        .help(store_help));
+    };
+    let store = artifacts.store_url().map_err(|error| {
+        ManifestError::new(store_key.clone(), "bad-store-url", error.to_string())
+    })?;
+    match &store {
+        StoreUrl::Local { .. } => {
+            return Err(ManifestError::new(
+                store_key,
+                "store-not-deployable",
+                format!("{deploying} the model from the artifact store, and `{store}` is a folder only this machine reads"),
+            )
+            .help(store_help));
+        }
+        StoreUrl::Azure { account: None, .. } => {
+            return Err(ManifestError::new(
+                store_key,
+                "store-without-account",
+                format!("{deploying} the model from `{store}`, which names no storage account: KServe and Azure ML read Azure storage only as https://<account>.blob.core.windows.net/…"),
+            )
+            .help("write the account into the URL: https://<account>.blob.core.windows.net/<container>/<prefix> (or abfss://<container>@<account>.dfs.core.windows.net/<prefix>)"));
+        }
+        StoreUrl::Oci { .. } if kubernetes => {
+            return Err(ManifestError::new(
+                store_key,
+                "store-not-deployable",
+                format!("the kubernetes target deploys the model with KServe's storage initializer, which cannot download a model artifact from the OCI registry `{store}`"),
+            )
+            .help(store_help));
+        }
+        StoreUrl::Azure { .. } => {}
+        _ if azureml => {
+            return Err(ManifestError::new(
+                store_key,
+                "store-not-deployable",
+                format!("the azureml target deploys the model from the artifact store, and Azure ML reads models from Azure storage, not from `{store}`"),
+            )
+            .help("set `artifacts.store` to https://<account>.blob.core.windows.net/<container>/<prefix>, or render azureml from a manifest whose store is in Azure"));
+        }
+        _ => {}
+    }
+    if !kubernetes {
+        return Ok(Some(Serving {
+            store,
+            kubernetes: None,
+        }));
+    }
+    let at = |keys: &[&str]| {
+        let mut path = vec!["iac", "kubernetes"];
+        path.extend_from_slice(keys);
+        KeyPath::new(&path)
+    };
+    let Some(predictor) = &iac.kubernetes.predictor else {
+        return Err(ManifestError::new(
+            at(&["predictor", "format"]),
+            "predictor-missing",
+            "the kubernetes target needs `iac.kubernetes.predictor.format`: how KServe serves the model",
+        )
+        .help("e.g. `predictor: { format: sklearn }` (sklearn, xgboost, lightgbm or onnx: KServe's runtime for that format), or `predictor: { format: custom, image: registry/server@sha256:… }`"));
+    };
+    let image = match (predictor.format, &predictor.image) {
+        (ModelFormat::Custom, None) => {
+            return Err(ManifestError::new(
+                at(&["predictor", "format"]),
+                "predictor-image-missing",
+                "`format: custom` serves the model with your own container, and `iac.kubernetes.predictor.image` is not set",
+            )
+            .help("set `image:` beside `format:` to the serving image, pinned by digest (registry/server@sha256:…); it must serve HTTP on port 8080 and read the model from /mnt/models"));
+        }
+        (ModelFormat::Custom, Some(image)) => Some(image.clone()),
+        (format, Some(_)) => {
+            return Err(ManifestError::new(
+                at(&["predictor", "image"]),
+                "predictor-image-unused",
+                format!("`image` is for `format: custom`; KServe picks its own runtime for `{}`", format.as_str()),
+            )
+            .help("remove `image`, or set `format: custom` to serve with this image"));
+        }
+        (_, None) => None,
+    };
+    let Some(repo_url) = &iac.kubernetes.repo_url else {
+        return Err(ManifestError::new(
+            at(&["repo-url"]),
+            "repo-url-missing",
+            "the kubernetes target needs `iac.kubernetes.repo-url`: the Git URL Argo CD and Flux clone to watch deploy/<env>/",
+        )
+        .help("e.g. `repo-url: https://github.com/<owner>/<repository>.git`"));
+    };
+    Ok(Some(Serving {
+        store,
+        kubernetes: Some((repo_url.clone(), predictor.format, image)),
+    }))
 }
 
 /// `iac` renders per environment: without one there is nothing to render.
@@ -472,6 +606,11 @@ struct Context<'a> {
     env: EnvironmentContext<'a>,
     names: &'a Names,
     iac: IacContext<'a>,
+    /// The serving targets' values; absent (and refused by name) when neither is rendered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store: Option<StoreContext>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kserve: Option<KserveContext<'a>>,
     model: ModelContext<'a>,
     train: TrainContext,
     trainyard: TrainyardContext,
@@ -541,16 +680,33 @@ struct IacContext<'a> {
     state_resource_group: &'a str,
     state_container: &'a str,
     state_key: String,
-    image: String,
-    image_pinned: bool,
     namespace: &'a str,
-    port: u16,
+    /// `iac.kubernetes.repo-url`; empty unless the kubernetes target is rendered (it is required there).
     repo_url: &'a str,
     argocd_namespace: &'a str,
     flux_source: &'a str,
     azureml_environment: &'a str,
     /// `azureml.code` as seen from the environment's folder.
     azureml_code: String,
+}
+
+#[derive(Serialize)]
+struct StoreContext {
+    /// The artifact store as `artifacts.store` names it, canonical and without secrets.
+    shown: String,
+}
+
+#[derive(Serialize)]
+struct KserveContext<'a> {
+    /// KServe's `modelFormat.name`, or `custom`.
+    format: &'static str,
+    custom: bool,
+    /// The custom container's image (`custom` only, else empty).
+    image: &'a str,
+    /// Where the release's `uri` goes, as a kustomize field path.
+    storage_path: &'static str,
+    /// The same, for people.
+    storage_field: &'static str,
 }
 
 #[derive(Serialize)]
@@ -582,13 +738,9 @@ fn context<'a>(
     iac: &'a Iac,
     environment: &'a Environment,
     names: &'a Names,
+    serving: Option<&'a Serving>,
 ) -> Context<'a> {
-    let image = iac.kubernetes.image.clone().unwrap_or_else(|| {
-        format!(
-            "{}.azurecr.io/{}-server:1",
-            names.container_registry, manifest.project.name
-        )
-    });
+    let kubernetes = serving.and_then(|serving| serving.kubernetes.as_ref());
     let datasets: Vec<DatasetContext> = manifest
         .datasets
         .iter()
@@ -615,16 +767,34 @@ fn context<'a>(
             state_resource_group: &iac.terraform_state.resource_group,
             state_container: &iac.terraform_state.container,
             state_key: format!("{}/{}.tfstate", manifest.project.name, environment.name),
-            image_pinned: image.contains("@sha256:"),
-            image,
             namespace: &names.kubernetes_namespace,
-            port: iac.kubernetes.port,
-            repo_url: &iac.kubernetes.repo_url,
+            repo_url: kubernetes.map_or("", |(repo_url, _, _)| repo_url.as_str()),
             argocd_namespace: &iac.kubernetes.argocd_namespace,
             flux_source: &iac.kubernetes.flux_source,
             azureml_environment: &iac.azureml.environment,
             azureml_code: relative_to_env_dir(&iac.output_dir, &iac.azureml.code),
         },
+        store: serving.map(|serving| StoreContext {
+            shown: serving.store.to_string(),
+        }),
+        kserve: kubernetes.map(|(_, format, image)| {
+            let custom = *format == ModelFormat::Custom;
+            KserveContext {
+                format: format.as_str(),
+                custom,
+                image: image.as_deref().unwrap_or(""),
+                storage_path: if custom {
+                    "spec.predictor.containers.[name=kserve-container].env.[name=STORAGE_URI].value"
+                } else {
+                    "spec.predictor.model.storageUri"
+                },
+                storage_field: if custom {
+                    "STORAGE_URI (its container's variable)"
+                } else {
+                    "spec.predictor.model.storageUri"
+                },
+            }
+        }),
         model: ModelContext {
             name: manifest
                 .model
