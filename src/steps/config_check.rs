@@ -17,7 +17,7 @@ pub fn run(_: &ConfigCheckRequest, context: &StepContext) -> Result<Report, Step
     // What steps refuse in the manifest beyond the loader's rules: a tracking
     // backend the ledger does not record in, and the IaC rules of `iac render`/`iac check`.
     ledger::check_backend(&project)?;
-    iac_plan::check(&project.manifest, &project.manifest_file)?;
+    iac_plan::check(&project)?;
     Ok(describe(&project.manifest, &context.manifest_path))
 }
 

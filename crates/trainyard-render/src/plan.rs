@@ -136,6 +136,7 @@ pub fn plan(sources: &Sources<'_>, selection: &Selection<'_>) -> Result<Plan, Pl
     let set = TemplateSet::builtin(sources.builtin)
         .with_overrides(&sources.root.join(OVERRIDES_DIR), OVERRIDES_DIR)?;
     let renderer = Renderer::new(&set)?;
+    let target_names: Vec<&str> = targets.iter().map(|target| target.as_str()).collect();
     let mut files = Vec::new();
     let mut names_out = Vec::new();
     for (environment, names) in manifest.environments.iter().zip(&all_names) {
@@ -144,6 +145,13 @@ pub fn plan(sources: &Sources<'_>, selection: &Selection<'_>) -> Result<Plan, Pl
         }
         check_values(environment)?;
         let context = context(manifest, iac, environment, names, serving.as_ref());
+        // Once, before anything renders: a misspelt value in the repository's
+        // own templates, with the name it was probably meant to be.
+        if names_out.is_empty()
+            && let Some(unknown) = renderer.unknown_values(&target_names, &context).into_iter().next()
+        {
+            return Err(unknown.into());
+        }
         for target in &targets {
             files.extend(renderer.render_target(
                 target.as_str(),
@@ -307,6 +315,35 @@ fn check_serving(
         store,
         kubernetes: Some((repo_url.clone(), predictor.format, image)),
     }))
+}
+
+/// The repository's template overrides (`templates/iac/`) of the manifest's
+/// targets, checked without rendering: a template that does not parse, or a
+/// value no template is given (named once, with the nearest that is), is
+/// refused as `iac render` would refuse it. Call after [`check`].
+pub fn check_templates(sources: &Sources<'_>) -> Result<(), PlanError> {
+    let manifest = sources.manifest;
+    let Some(iac) = &manifest.iac else {
+        return Ok(());
+    };
+    let set = TemplateSet::builtin(sources.builtin)
+        .with_overrides(&sources.root.join(OVERRIDES_DIR), OVERRIDES_DIR)?;
+    if set.overridden().next().is_none() {
+        return Ok(());
+    }
+    let renderer = Renderer::new(&set)?;
+    let all_names = names(manifest, iac)?;
+    let serving = check_serving(manifest, iac, &iac.targets)?;
+    let (Some(environment), Some(names)) = (manifest.environments.first(), all_names.first())
+    else {
+        return Ok(());
+    };
+    let context = context(manifest, iac, environment, names, serving.as_ref());
+    let targets: Vec<&str> = iac.targets.iter().map(|target| target.as_str()).collect();
+    match renderer.unknown_values(&targets, &context).into_iter().next() {
+        Some(unknown) => Err(unknown.into()),
+        None => Ok(()),
+    }
 }
 
 /// `iac` renders per environment: without one there is nothing to render.
@@ -930,7 +967,7 @@ mod tests {
         ],
     );
 
-    const MANIFEST: &str = "version: 1\nproject:\n  name: churn\nenvironments:\n  - name: dev\n  - name: prod\n    rbac: { readers: [not-a-guid] }\niac:\n  targets: [terraform, kubernetes]\n";
+    const MANIFEST: &str = "version: 1\nproject:\n  name: churn\nenvironments:\n  - name: dev\n  - name: prod\n    rbac: { readers: [not-a-guid] }\niac:\n  targets: [terraform, kubernetes]\n  kubernetes: { predictor: { format: onnx }, repo-url: https://example.com/churn.git }\nartifacts:\n  store: s3://models/churn\n";
 
     fn manifest(source: &str) -> Manifest {
         trainyard_core::manifest::parse(source, "trainyard.yaml").unwrap()
@@ -1054,10 +1091,70 @@ mod tests {
         // (trainyard-core), before any name is computed from it.
         let fine = MANIFEST.replace("not-a-guid", "5f0c3a55-2f4b-4c0e-8f64-9d1b2a7c6e01");
         let error = check(&manifest(
-            &fine.replace("iac:\n", "iac:\n  kubernetes: { namespace: Churn_NS }\n"),
+            &fine.replace("kubernetes: {", "kubernetes: { namespace: Churn_NS,"),
         ))
         .unwrap_err();
         assert_eq!(error.at.to_string(), "iac.kubernetes.namespace");
+    }
+
+    /// The rule and key `check` refuses `source` with.
+    fn refusal(source: &str) -> (&'static str, String, String) {
+        let error = check(&manifest(source)).unwrap_err();
+        (error.rule, error.at.to_string(), error.message)
+    }
+
+    #[test]
+    fn serving_targets_refuse_what_they_cannot_deploy_at_the_key_to_set() {
+        let fine = MANIFEST.replace("not-a-guid", "5f0c3a55-2f4b-4c0e-8f64-9d1b2a7c6e01");
+        check(&manifest(&fine)).unwrap();
+        let store = |url: &str| fine.replace("s3://models/churn", url);
+
+        let (rule, at, message) = refusal(fine.split("artifacts:").next().unwrap());
+        assert_eq!((rule, at.as_str()), ("store-not-deployable", "artifacts.store"));
+        assert!(message.contains("`artifacts.store` is not set"), "{message}");
+        let (rule, _, message) = refusal(&store(".trainyard/artifacts"));
+        assert_eq!(rule, "store-not-deployable", "{message}");
+        let (rule, at, message) = refusal(&store("az://models/churn"));
+        assert_eq!((rule, at.as_str()), ("store-without-account", "artifacts.store"));
+        assert!(message.contains("https://<account>.blob.core.windows.net"), "{message}");
+        let (rule, _, message) = refusal(&store("oci://ghcr.io/acme/models"));
+        assert_eq!(rule, "store-not-deployable");
+        assert!(message.contains("OCI registry"), "{message}");
+        check(&manifest(&store("gs://models/churn"))).unwrap();
+        check(&manifest(&store(
+            "https://stchurn.blob.core.windows.net/models/churn",
+        )))
+        .unwrap();
+        check(&manifest(&store(
+            "abfss://models@stchurn.dfs.core.windows.net/churn",
+        )))
+        .unwrap();
+        // Azure ML reads Azure storage only.
+        let azureml = fine.replace("[terraform, kubernetes]", "[terraform, kubernetes, azureml]");
+        let (rule, _, message) = refusal(&azureml);
+        assert_eq!(rule, "store-not-deployable");
+        assert!(message.contains("Azure ML reads models from Azure storage"), "{message}");
+        // Only the rendered targets' needs count.
+        let terraform = fine.replace("[terraform, kubernetes]", "[terraform]");
+        check(&manifest(terraform.split("artifacts:").next().unwrap())).unwrap();
+
+        let (rule, at, _) = refusal(&fine.replace("predictor: { format: onnx }, ", ""));
+        assert_eq!(
+            (rule, at.as_str()),
+            ("predictor-missing", "iac.kubernetes.predictor.format")
+        );
+        let (rule, at, _) = refusal(&fine.replace("format: onnx", "format: custom"));
+        assert_eq!(
+            (rule, at.as_str()),
+            ("predictor-image-missing", "iac.kubernetes.predictor.format")
+        );
+        let (rule, at, _) = refusal(&fine.replace("format: onnx", "format: onnx, image: x"));
+        assert_eq!(
+            (rule, at.as_str()),
+            ("predictor-image-unused", "iac.kubernetes.predictor.image")
+        );
+        let (rule, at, _) = refusal(&fine.replace(", repo-url: https://example.com/churn.git", ""));
+        assert_eq!((rule, at.as_str()), ("repo-url-missing", "iac.kubernetes.repo-url"));
     }
 
     #[test]
