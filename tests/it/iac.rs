@@ -639,8 +639,8 @@ fn azureml_yaml_loads_with_the_azure_ml_sdk() {
         "{stdout}"
     );
 
-    // The deployment takes its model from the release's uri, as the
-    // documented `az ml online-deployment create --set model.path=…` gives it.
+    // The deployment takes its model from the release's uri and version, as
+    // the documented `az ml online-deployment create --set model.path=… model.version=…` gives them.
     let uri = "https://stchurnmodels.blob.core.windows.net/models/churn/models/churn-classifier/3/";
     let deployment = dir.path().join("infra/azureml/prod/online-deployment.yml");
     let text = std::fs::read_to_string(&deployment).unwrap();
@@ -651,6 +651,7 @@ fn azureml_yaml_loads_with_the_azure_ml_sdk() {
     let output = std::process::Command::new(venv_tool("python"))
         .arg(common::repo().join("tests/support/validate_azureml.py"))
         .args(["--set", &format!("model.path={uri}")])
+        .args(["--set", "model.version=3"])
         .arg(&deployment)
         .env("DO_NOT_TRACK", "1")
         .output()
@@ -658,7 +659,9 @@ fn azureml_yaml_loads_with_the_azure_ml_sdk() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(
-        stdout.contains(&format!("ManagedOnlineDeployment (model path: {uri})")),
+        stdout.contains(&format!(
+            "ManagedOnlineDeployment (model churn-classifier version 3, path {uri})"
+        )),
         "{stdout}"
     );
 

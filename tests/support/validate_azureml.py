@@ -49,7 +49,10 @@ def main(argv):
             failures += 1
         else:
             model = getattr(loaded, "model", None)
-            shown = f" (model path: {getattr(model, 'path', model)})" if model is not None else ""
+            shown = ""
+            if model is not None:
+                shown = f" (model {getattr(model, 'name', model)}"
+                shown += f" version {getattr(model, 'version', None)}, path {getattr(model, 'path', None)})"
             print(f"{path}: {type(loaded).__name__}{shown}")
     print(f"{len(paths)} Azure ML file(s) loaded, {failures} refused")
     return 1 if failures else 0
