@@ -215,6 +215,14 @@ fn check_serving(
         (true, false) => "the kubernetes target deploys",
         _ => "the azureml target deploys",
     };
+    if manifest.model.is_none() {
+        return Err(ManifestError::new(
+            KeyPath::new(&["model", "name"]),
+            "model-missing",
+            format!("{deploying} the registered model, and no `model` is declared (without one, train registers nothing)"),
+        )
+        .help("declare it: `model: { name: churn-classifier, path: model.pkl }` (see docs/steps/train.md)"));
+    }
     let store_key = KeyPath::new(&["artifacts", "store"]);
     let store_help = "set `artifacts.store` to s3://<bucket>/<prefix>, gs://<bucket>/<prefix> or https://<account>.blob.core.windows.net/<container>/<prefix> (see docs/storage.md)";
     let Some(artifacts) = &manifest.artifacts else {
@@ -263,6 +271,14 @@ fn check_serving(
             .help("set `artifacts.store` to https://<account>.blob.core.windows.net/<container>/<prefix>, or render azureml from a manifest whose store is in Azure"));
         }
         _ => {}
+    }
+    if azureml && manifest.train.is_none() {
+        return Err(ManifestError::new(
+            KeyPath::new(&["train", "command"]),
+            "train-missing",
+            "the azureml target renders the training job from `train.command`, and no `train` is declared",
+        )
+        .help("declare it: `train: { command: [python, train.py, --out, \"{{ output_dir }}\"] }`"));
     }
     if !kubernetes {
         return Ok(Some(Serving {
@@ -648,8 +664,12 @@ struct Context<'a> {
     store: Option<StoreContext>,
     #[serde(skip_serializing_if = "Option::is_none")]
     kserve: Option<KserveContext<'a>>,
-    model: ModelContext<'a>,
-    train: TrainContext,
+    /// The manifest's `model` and `train`, absent when it has none (a template
+    /// using them is then refused, rather than given a guess).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<ModelContext<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    train: Option<TrainContext>,
     trainyard: TrainyardContext,
 }
 
@@ -786,10 +806,6 @@ fn context<'a>(
             path: dataset.path.clone(),
         })
         .collect();
-    let command = manifest.train.as_ref().map_or_else(
-        || "python train.py".to_owned(),
-        |train| azureml_command(&train.command, &datasets),
-    );
     Context {
         project: ProjectContext {
             name: &manifest.project.name,
@@ -832,17 +848,14 @@ fn context<'a>(
                 },
             }
         }),
-        model: ModelContext {
-            name: manifest
-                .model
-                .as_ref()
-                .map_or(manifest.project.name.as_str(), |model| model.name.as_str()),
-            path: manifest
-                .model
-                .as_ref()
-                .map_or("model", |model| model.path.as_str()),
-        },
-        train: TrainContext { command, datasets },
+        model: manifest.model.as_ref().map(|model| ModelContext {
+            name: &model.name,
+            path: &model.path,
+        }),
+        train: manifest.train.as_ref().map(|train| TrainContext {
+            command: azureml_command(&train.command, &datasets),
+            datasets,
+        }),
         // The workspace has one version: this crate's is trainyard's.
         trainyard: TrainyardContext {
             version: env!("CARGO_PKG_VERSION"),
@@ -967,7 +980,7 @@ mod tests {
         ],
     );
 
-    const MANIFEST: &str = "version: 1\nproject:\n  name: churn\nenvironments:\n  - name: dev\n  - name: prod\n    rbac: { readers: [not-a-guid] }\niac:\n  targets: [terraform, kubernetes]\n  kubernetes: { predictor: { format: onnx }, repo-url: https://example.com/churn.git }\nartifacts:\n  store: s3://models/churn\n";
+    const MANIFEST: &str = "version: 1\nproject:\n  name: churn\nmodel:\n  name: churn-classifier\n  path: model.onnx\nenvironments:\n  - name: dev\n  - name: prod\n    rbac: { readers: [not-a-guid] }\niac:\n  targets: [terraform, kubernetes]\n  kubernetes: { predictor: { format: onnx }, repo-url: https://example.com/churn.git }\nartifacts:\n  store: s3://models/churn\n";
 
     fn manifest(source: &str) -> Manifest {
         trainyard_core::manifest::parse(source, "trainyard.yaml").unwrap()
@@ -989,7 +1002,7 @@ mod tests {
         assert_eq!(error.rule, "bad-principal-id");
         assert_eq!(error.at.to_string(), "environments[prod].rbac.readers");
         let located = trainyard_core::manifest::locate(MANIFEST, &error.at).unwrap();
-        assert_eq!((located.line, located.column), (7, 13));
+        assert_eq!((located.line, located.column), (10, 13));
 
         let fine = MANIFEST.replace("not-a-guid", "5f0c3a55-2f4b-4c0e-8f64-9d1b2a7c6e01");
         check(&manifest(&fine)).unwrap();
@@ -1155,6 +1168,13 @@ mod tests {
         );
         let (rule, at, _) = refusal(&fine.replace(", repo-url: https://example.com/churn.git", ""));
         assert_eq!((rule, at.as_str()), ("repo-url-missing", "iac.kubernetes.repo-url"));
+        // What is deployed is the registered model; Azure ML's job is `train.command`.
+        let (rule, at, _) =
+            refusal(&fine.replace("model:\n  name: churn-classifier\n  path: model.onnx\n", ""));
+        assert_eq!((rule, at.as_str()), ("model-missing", "model.name"));
+        let azure = azureml.replace("s3://models/churn", "https://stchurn.blob.core.windows.net/models");
+        let (rule, at, _) = refusal(&azure);
+        assert_eq!((rule, at.as_str()), ("train-missing", "train.command"));
     }
 
     #[test]
