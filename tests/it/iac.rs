@@ -753,3 +753,94 @@ fn the_release_uri_becomes_the_storage_uri_of_either_predictor() {
     let error = kustomize(dir.path(), "prod").unwrap_err();
     assert!(error.contains("fieldPath `uri` is missing"), "{error}");
 }
+
+#[test]
+fn what_a_deployment_needs_is_refused_at_its_line_never_rendered_as_a_placeholder() {
+    // An Azure store without its account: KServe reads only the https:// form.
+    let stderr = refused(&MANIFEST.replace(
+        "https://stchurnmodels.blob.core.windows.net/models/churn",
+        "az://models/churn",
+    ));
+    assert!(stderr.contains("trainyard.yaml:41:3"), "{stderr}");
+    assert!(stderr.contains("names no storage account"), "{stderr}");
+    assert!(
+        stderr.contains("https://<account>.blob.core.windows.net/<container>/<prefix>"),
+        "{stderr}"
+    );
+    // No store at all: the model would stay on the runner.
+    let without_store = MANIFEST.split("# Where train publishes").next().unwrap();
+    let stderr = refused(without_store);
+    assert!(stderr.contains("`artifacts.store` is not set"), "{stderr}");
+    // The predictor and the repository Argo CD clones, each at its key.
+    let stderr = refused(&MANIFEST.replace("    predictor: { format: sklearn }\n", ""));
+    assert!(stderr.contains("trainyard.yaml:36:3"), "{stderr}");
+    assert!(
+        stderr.contains("iac.kubernetes.predictor.format"),
+        "{stderr}"
+    );
+    let stderr = refused(&MANIFEST.replace("format: sklearn", "format: custom"));
+    assert!(stderr.contains("trainyard.yaml:37:18"), "{stderr}");
+    assert!(
+        stderr.contains("`iac.kubernetes.predictor.image` is not set"),
+        "{stderr}"
+    );
+    let stderr = refused(&MANIFEST.replace(
+        "    repo-url: https://github.com/example/churn.git\n",
+        "",
+    ));
+    assert!(stderr.contains("iac.kubernetes.repo-url"), "{stderr}");
+
+    // `config check` refuses the same at the same line.
+    let dir = project(&MANIFEST.replace(
+        "https://stchurnmodels.blob.core.windows.net/models/churn",
+        "az://models/churn",
+    ));
+    let assert = trainyard()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr);
+    assert!(stderr.contains("trainyard.yaml:41:3"), "{stderr}");
+
+    // And what renders names nothing that stands in for a value.
+    let dir = project(MANIFEST);
+    render(dir.path(), &["--all"]).code(0);
+    let everything = tree(dir.path(), "infra") + &tree(dir.path(), "deploy");
+    for placeholder in ["OWNER", "REPOSITORY", "example.com", "TODO", "CHANGEME", "-server:1"] {
+        assert!(
+            !everything.contains(placeholder),
+            "`{placeholder}` in the rendered files"
+        );
+    }
+}
+
+#[test]
+fn config_check_names_a_misspelt_value_in_a_template_override_once() {
+    let dir = project(MANIFEST);
+    let overrides = dir.path().join("templates/iac/kubernetes");
+    std::fs::create_dir_all(&overrides).unwrap();
+    std::fs::write(
+        overrides.join("serviceaccount.yaml.j2"),
+        "kind: ServiceAccount\nmetadata:\n  name: [[ names.kubernetes_app ]]\n  namespace: [[ iac.namspace ]]\n  labels: { a: [[ iac.namspace ]] }\n",
+    )
+    .unwrap();
+    let assert = trainyard()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr);
+    assert!(
+        stderr.contains("templates/iac/kubernetes/serviceaccount.yaml.j2:4:17"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`iac.namspace` is undefined"), "{stderr}");
+    assert!(stderr.contains("did you mean `iac.namespace`?"), "{stderr}");
+    assert_eq!(stderr.matches("is undefined").count(), 1, "once: {stderr}");
+
+    // iac render refuses it the same way, before writing anything.
+    let stderr = render_refused(dir.path(), &["--all"]);
+    assert!(stderr.contains("did you mean `iac.namespace`?"), "{stderr}");
+    assert!(!dir.path().join("infra").exists());
+}
