@@ -135,7 +135,10 @@ mod tests {
         let text = release.to_yaml();
         assert!(text.starts_with("# The desired state of environment `prod`"));
         assert_eq!(Release::parse(&text, "x").unwrap(), release);
-        assert!(text.contains("\nkind: Release\nmetadata:\n  name: prod\n"), "{text}");
+        assert!(
+            text.contains("\nkind: Release\nmetadata:\n  name: prod\n"),
+            "{text}"
+        );
         assert!(text.contains("\nchange: promote\n"), "{text}");
         // A file written before it was a kustomize resource still parses.
         let old: String = text

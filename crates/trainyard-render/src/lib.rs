@@ -281,14 +281,23 @@ impl<'s> Renderer<'s> {
     /// values, such as `kserve`, only when their target renders).
     pub fn unknown_values(&self, targets: &[&str], context: &impl Serialize) -> Vec<RenderError> {
         let value = minijinja::Value::from(minijinja::value::Serde(context));
-        let globals: Vec<String> = self.env.globals().map(|(name, _)| name.to_owned()).collect();
+        let globals: Vec<String> = self
+            .env
+            .globals()
+            .map(|(name, _)| name.to_owned())
+            .collect();
         let mut unknown = Vec::new();
         let selected = |name: &str| {
-            targets
-                .iter()
-                .any(|target| name.strip_prefix(target).is_some_and(|rest| rest.starts_with('/')))
+            targets.iter().any(|target| {
+                name.strip_prefix(target)
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
         };
-        for template in self.set.overridden().filter(|template| selected(&template.name)) {
+        for template in self
+            .set
+            .overridden()
+            .filter(|template| selected(&template.name))
+        {
             let Ok(compiled) = self.env.get_template(&template.name) else {
                 continue;
             };
@@ -372,10 +381,8 @@ fn missing(value: &minijinja::Value, path: &str) -> Option<Option<String>> {
                     .filter(|_| current.kind() == minijinja::value::ValueKind::Map)
                     .map(|keys| keys.map(|key| key.to_string()).collect())
                     .unwrap_or_default();
-                let near = trainyard_core::diagnostic::nearest(
-                    segment,
-                    keys.iter().map(String::as_str),
-                );
+                let near =
+                    trainyard_core::diagnostic::nearest(segment, keys.iter().map(String::as_str));
                 return Some(near.map(|near| {
                     walked
                         .iter()

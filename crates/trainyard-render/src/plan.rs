@@ -148,7 +148,10 @@ pub fn plan(sources: &Sources<'_>, selection: &Selection<'_>) -> Result<Plan, Pl
         // Once, before anything renders: a misspelt value in the repository's
         // own templates, with the name it was probably meant to be.
         if names_out.is_empty()
-            && let Some(unknown) = renderer.unknown_values(&target_names, &context).into_iter().next()
+            && let Some(unknown) = renderer
+                .unknown_values(&target_names, &context)
+                .into_iter()
+                .next()
         {
             return Err(unknown.into());
         }
@@ -313,7 +316,10 @@ fn check_serving(
             return Err(ManifestError::new(
                 at(&["predictor", "image"]),
                 "predictor-image-unused",
-                format!("`image` is for `format: custom`; KServe picks its own runtime for `{}`", format.as_str()),
+                format!(
+                    "`image` is for `format: custom`; KServe picks its own runtime for `{}`",
+                    format.as_str()
+                ),
             )
             .help("remove `image`, or set `format: custom` to serve with this image"));
         }
@@ -356,7 +362,11 @@ pub fn check_templates(sources: &Sources<'_>) -> Result<(), PlanError> {
     };
     let context = context(manifest, iac, environment, names, serving.as_ref());
     let targets: Vec<&str> = iac.targets.iter().map(|target| target.as_str()).collect();
-    match renderer.unknown_values(&targets, &context).into_iter().next() {
+    match renderer
+        .unknown_values(&targets, &context)
+        .into_iter()
+        .next()
+    {
         Some(unknown) => Err(unknown.into()),
         None => Ok(()),
     }
@@ -1123,13 +1133,25 @@ mod tests {
         let store = |url: &str| fine.replace("s3://models/churn", url);
 
         let (rule, at, message) = refusal(fine.split("artifacts:").next().unwrap());
-        assert_eq!((rule, at.as_str()), ("store-not-deployable", "artifacts.store"));
-        assert!(message.contains("`artifacts.store` is not set"), "{message}");
+        assert_eq!(
+            (rule, at.as_str()),
+            ("store-not-deployable", "artifacts.store")
+        );
+        assert!(
+            message.contains("`artifacts.store` is not set"),
+            "{message}"
+        );
         let (rule, _, message) = refusal(&store(".trainyard/artifacts"));
         assert_eq!(rule, "store-not-deployable", "{message}");
         let (rule, at, message) = refusal(&store("az://models/churn"));
-        assert_eq!((rule, at.as_str()), ("store-without-account", "artifacts.store"));
-        assert!(message.contains("https://<account>.blob.core.windows.net"), "{message}");
+        assert_eq!(
+            (rule, at.as_str()),
+            ("store-without-account", "artifacts.store")
+        );
+        assert!(
+            message.contains("https://<account>.blob.core.windows.net"),
+            "{message}"
+        );
         let (rule, _, message) = refusal(&store("oci://ghcr.io/acme/models"));
         assert_eq!(rule, "store-not-deployable");
         assert!(message.contains("OCI registry"), "{message}");
@@ -1143,10 +1165,16 @@ mod tests {
         )))
         .unwrap();
         // Azure ML reads Azure storage only.
-        let azureml = fine.replace("[terraform, kubernetes]", "[terraform, kubernetes, azureml]");
+        let azureml = fine.replace(
+            "[terraform, kubernetes]",
+            "[terraform, kubernetes, azureml]",
+        );
         let (rule, _, message) = refusal(&azureml);
         assert_eq!(rule, "store-not-deployable");
-        assert!(message.contains("Azure ML reads models from Azure storage"), "{message}");
+        assert!(
+            message.contains("Azure ML reads models from Azure storage"),
+            "{message}"
+        );
         // Only the rendered targets' needs count.
         let terraform = fine.replace("[terraform, kubernetes]", "[terraform]");
         check(&manifest(terraform.split("artifacts:").next().unwrap())).unwrap();
@@ -1167,12 +1195,18 @@ mod tests {
             ("predictor-image-unused", "iac.kubernetes.predictor.image")
         );
         let (rule, at, _) = refusal(&fine.replace(", repo-url: https://example.com/churn.git", ""));
-        assert_eq!((rule, at.as_str()), ("repo-url-missing", "iac.kubernetes.repo-url"));
+        assert_eq!(
+            (rule, at.as_str()),
+            ("repo-url-missing", "iac.kubernetes.repo-url")
+        );
         // What is deployed is the registered model; Azure ML's job is `train.command`.
         let (rule, at, _) =
             refusal(&fine.replace("model:\n  name: churn-classifier\n  path: model.onnx\n", ""));
         assert_eq!((rule, at.as_str()), ("model-missing", "model.name"));
-        let azure = azureml.replace("s3://models/churn", "https://stchurn.blob.core.windows.net/models");
+        let azure = azureml.replace(
+            "s3://models/churn",
+            "https://stchurn.blob.core.windows.net/models",
+        );
         let (rule, at, _) = refusal(&azure);
         assert_eq!((rule, at.as_str()), ("train-missing", "train.command"));
     }

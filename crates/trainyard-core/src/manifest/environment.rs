@@ -286,7 +286,7 @@ pub struct KubernetesIac {
     /// custom container. Required by the `kubernetes` target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub predictor: Option<Predictor>,
-    /// Namespace of the model server; the project's name when absent.
+    /// Namespace of the model server; `<project>-<env>` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// Git URL Argo CD and Flux clone to watch `deploy/<env>/`. Required by
