@@ -141,15 +141,16 @@ mod tests {
         );
         assert!(text.contains("\nchange: promote\n"), "{text}");
         // A file written before it was a kustomize resource still parses.
-        let old: String = text
+        let old = text
             .lines()
             .filter(|line| {
                 !["apiVersion:", "kind:", "metadata:", "  "]
                     .iter()
                     .any(|start| line.starts_with(start))
             })
-            .map(|line| format!("{}\n", line.replace("change: ", "kind: ")))
-            .collect();
+            .map(|line| line.replace("change: ", "kind: "))
+            .collect::<Vec<_>>()
+            .join("\n");
         assert!(!old.contains("Release"), "{old}");
         assert_eq!(Release::parse(&old, "x").unwrap(), release);
         assert!(

@@ -226,6 +226,34 @@ fn check_serving(
         )
         .help("declare it: `model: { name: churn-classifier, path: model.pkl }` (see docs/steps/train.md)"));
     }
+    let store = check_store(manifest, kubernetes, azureml, deploying)?;
+    if azureml && manifest.train.is_none() {
+        return Err(ManifestError::new(
+            KeyPath::new(&["train", "command"]),
+            "train-missing",
+            "the azureml target renders the training job from `train.command`, and no `train` is declared",
+        )
+        .help("declare it: `train: { command: [python, train.py, --out, \"{{ output_dir }}\"] }`"));
+    }
+    if !kubernetes {
+        return Ok(Some(Serving {
+            store,
+            kubernetes: None,
+        }));
+    }
+    Ok(Some(Serving {
+        store,
+        kubernetes: Some(check_kubernetes(iac)?),
+    }))
+}
+
+/// The artifact store, if the serving targets can download from it.
+fn check_store(
+    manifest: &Manifest,
+    kubernetes: bool,
+    azureml: bool,
+    deploying: &str,
+) -> Result<StoreUrl, ManifestError> {
     let store_key = KeyPath::new(&["artifacts", "store"]);
     let store_help = "set `artifacts.store` to s3://<bucket>/<prefix>, gs://<bucket>/<prefix> or https://<account>.blob.core.windows.net/<container>/<prefix> (see docs/storage.md)";
     let Some(artifacts) = &manifest.artifacts else {
@@ -275,20 +303,11 @@ fn check_serving(
         }
         _ => {}
     }
-    if azureml && manifest.train.is_none() {
-        return Err(ManifestError::new(
-            KeyPath::new(&["train", "command"]),
-            "train-missing",
-            "the azureml target renders the training job from `train.command`, and no `train` is declared",
-        )
-        .help("declare it: `train: { command: [python, train.py, --out, \"{{ output_dir }}\"] }`"));
-    }
-    if !kubernetes {
-        return Ok(Some(Serving {
-            store,
-            kubernetes: None,
-        }));
-    }
+    Ok(store)
+}
+
+/// `iac.kubernetes`: the repository URL, the predictor's format and image.
+fn check_kubernetes(iac: &Iac) -> Result<(String, ModelFormat, Option<String>), ManifestError> {
     let at = |keys: &[&str]| {
         let mut path = vec!["iac", "kubernetes"];
         path.extend_from_slice(keys);
@@ -333,10 +352,7 @@ fn check_serving(
         )
         .help("e.g. `repo-url: https://github.com/<owner>/<repository>.git`"));
     };
-    Ok(Some(Serving {
-        store,
-        kubernetes: Some((repo_url.clone(), predictor.format, image)),
-    }))
+    Ok((repo_url.clone(), predictor.format, image))
 }
 
 /// The repository's template overrides (`templates/iac/`) of the manifest's

@@ -19,6 +19,7 @@ pub fn free_port() -> u16 {
 }
 
 /// A server process, killed by its own pid when dropped.
+#[derive(Debug)]
 pub struct Server {
     name: &'static str,
     child: Child,
