@@ -1,7 +1,7 @@
 //! Real servers on 127.0.0.1 for tests, each stopped by its own pid when
-//! dropped, pass or fail: moto's S3 server (`.venv/bin/moto_server`, from
-//! `.ci/test`). Root tests use it; `trainyard-store`'s tests have their own
-//! copy of the same start-and-wait loop for Azurite and the registry too.
+//! dropped, pass or fail: any server ([`Server::start`]: Azurite, a Docker
+//! distribution registry in `trainyard-store`'s tests) and moto's S3 server
+//! with a bucket ([`moto_s3`]; `.venv/bin/moto_server`, from `.ci/test`).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
