@@ -48,7 +48,7 @@ def main(argv):
             print(f"{path}: refused by {loader.__name__}: {error}")
             failures += 1
         else:
-            model = getattr(loaded, "model", None)
+            model = getattr(loaded, "model", None) if loader is load_online_deployment else None
             shown = ""
             if model is not None:
                 shown = f" (model {getattr(model, 'name', model)}"
