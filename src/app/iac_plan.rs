@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use include_dir::{Dir, include_dir};
-use trainyard_core::{ConfigError, Manifest, StepError};
+use trainyard_core::{ConfigError, SourceSpan, StepError};
 use trainyard_render::RenderError;
 use trainyard_render::plan::{self, ManifestError, Plan, PlanError, Selection, Sources};
 
@@ -31,9 +31,17 @@ pub fn plan(project: &Project, selection: &IacSelection) -> Result<Plan, StepErr
     plan::plan(&sources, &selection).map_err(|error| plan_error(project, error))
 }
 
-/// The manifest's IaC rules (`config check`): what `iac render --all` would refuse in it.
-pub fn check(manifest: &Manifest, file: &str) -> Result<(), StepError> {
-    plan::check(manifest).map_err(|error| StepError::from(manifest_error(file, error)))
+/// The manifest's IaC rules and the repository's template overrides (`config
+/// check`): what `iac render --all` would refuse in them.
+pub fn check(project: &Project) -> Result<(), StepError> {
+    let file = &project.manifest_file;
+    plan::check(&project.manifest).map_err(|error| StepError::from(manifest_error(file, error)))?;
+    let sources = Sources {
+        manifest: &project.manifest,
+        root: &project.root,
+        builtin: &TEMPLATES,
+    };
+    plan::check_templates(&sources).map_err(|error| plan_error(project, error))
 }
 
 /// A refused manifest value as a configuration error at its line.
@@ -73,6 +81,29 @@ fn render_error(error: RenderError) -> StepError {
             StepError::from(ConfigError::new(error.to_string(), "template-error", "the template does not render").with_help(
                 "fix the template (a user override under templates/iac/, or report a bug if it is built in)",
             ))
+        }
+        RenderError::UnknownValue {
+            template,
+            line,
+            column,
+            text,
+            name,
+            suggestion,
+        } => {
+            let mut error = ConfigError::new(
+                template,
+                "template-unknown-value",
+                format!("`{name}` is undefined: no such value is given to templates"),
+            );
+            error.span = line.map(|line| SourceSpan {
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                column: u32::try_from(column).unwrap_or(u32::MAX),
+            });
+            error.source_line = text;
+            StepError::from(error.with_help(suggestion.map_or_else(
+                || "see the values templates get in docs/steps/iac.md (Your own templates)".to_owned(),
+                |near| format!("did you mean `{near}`?"),
+            )))
         }
         RenderError::Io { path, source } => StepError::io("reading", path, source),
     }

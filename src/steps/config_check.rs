@@ -23,7 +23,7 @@ pub fn run(_: &ConfigCheckRequest, context: &StepContext) -> Result<Report, Step
     manifest::check_declared_metrics(&project.manifest, &source, &project.manifest_file)?;
     ledger::check_backend(&project)?;
     check_schema_files(&project, &source)?;
-    iac_plan::check(&project.manifest, &project.manifest_file)?;
+    iac_plan::check(&project)?;
     Ok(describe(&project.manifest, &context.manifest_path))
 }
 

@@ -342,7 +342,7 @@ fn iac_phase(context: &StepContext) -> Result<Vec<Report>, StepError> {
         .map_or("infra", |iac| iac.output_dir.as_str());
     let Some(edited) = project.manifest.environments.last().and_then(|env| {
         [
-            format!("{output_dir}/kubernetes/{}/deployment.yaml", env.name),
+            format!("{output_dir}/kubernetes/{}/inferenceservice.yaml", env.name),
             format!("{output_dir}/terraform/{}/main.tf", env.name),
         ]
         .into_iter()

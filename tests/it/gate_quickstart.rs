@@ -78,11 +78,11 @@ fn quickstart_walks_a_model_through_the_gates_and_back() {
     );
     let prod = std::fs::read_to_string(target.join("deploy/prod/release.yaml")).unwrap();
     assert!(
-        prod.contains("\nversion: 1\n") && prod.contains("\nkind: promote\n"),
+        prod.contains("\nversion: 1\n") && prod.contains("\nchange: promote\n"),
         "{prod}"
     );
     let staging = std::fs::read_to_string(target.join("deploy/staging/release.yaml")).unwrap();
-    assert!(staging.contains("\nkind: rollback\n"), "{staging}");
+    assert!(staging.contains("\nchange: rollback\n"), "{staging}");
     assert_eq!(
         git(&[
             "status",

@@ -496,9 +496,9 @@ fn iac_yml_checks_the_committed_infrastructure_code_on_a_pull_request() {
     );
 
     // A hand edit of generated code fails the check, on a real runner too.
-    let deployment = fixture.repo().join("infra/kubernetes/dev/deployment.yaml");
-    let text = std::fs::read_to_string(&deployment).unwrap();
-    std::fs::write(&deployment, text + "# edited by hand\n").unwrap();
+    let main_tf = fixture.repo().join("infra/terraform/dev/main.tf");
+    let text = std::fs::read_to_string(&main_tf).unwrap();
+    std::fs::write(&main_tf, text + "# edited by hand\n").unwrap();
     git(&fixture.repo(), &["commit", "-qam", "hand edit"]);
     let (success, log) = fixture.act_outcome("pull_request", &payload, &prism);
     assert!(!success, "{log}");

@@ -27,6 +27,7 @@ mod github_report;
 mod github_runner;
 mod github_workflows;
 mod iac;
+mod iac_kserve;
 mod ledger;
 mod markdown_escaping;
 mod model_get;

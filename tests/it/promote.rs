@@ -74,8 +74,10 @@ fn promote_proposes_a_review_branch_and_leaves_the_checkout_alone() {
         format!(
             "# The desired state of environment `staging`, written by `trainyard promote`.\n\
              # Change it with `trainyard promote` or `trainyard rollback`; its history is `git log`.\n\
+             apiVersion: trainyard.dev/v1\nkind: Release\nmetadata:\n  name: staging\n  annotations:\n    \
+             config.kubernetes.io/local-config: \"true\"\n\
              environment: staging\nmodel: clf\nversion: 1\ndigest: {}\nrun: {}\ncommit: {}\n\
-             verdict: {verdict_digest}\nat: {at}\nby: Test Person <test@example.com>\nkind: promote\n\
+             verdict: {verdict_digest}\nat: {at}\nby: Test Person <test@example.com>\nchange: promote\n\
              reason: first release",
             version.artifact.digest, run.id, run.git.commit
         )

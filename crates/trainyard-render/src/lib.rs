@@ -93,6 +93,19 @@ pub enum RenderError {
     /// A user template is not UTF-8.
     #[error("{} is not UTF-8 text", path.display())]
     Encoding { path: PathBuf },
+    /// A user template names a value the templates are not given.
+    #[error("{template}{}: `{name}` is undefined: no such value is given to templates{}",
+        line.map(|line| format!(":{line}")).unwrap_or_default(),
+        suggestion.as_ref().map(|near| format!("; did you mean `{near}`?")).unwrap_or_default())]
+    UnknownValue {
+        template: String,
+        /// 1-based line and column of its first use, and that line.
+        line: Option<usize>,
+        column: usize,
+        text: Option<String>,
+        name: String,
+        suggestion: Option<String>,
+    },
 }
 
 /// All templates, the built-in ones overlaid by the user's.
@@ -261,6 +274,62 @@ impl<'s> Renderer<'s> {
         Ok(Self { set, env })
     }
 
+    /// Values the repository's own templates use that `context` does not
+    /// have, each once (at its first line), with the nearest known name:
+    /// what rendering would refuse, found before any environment renders.
+    /// Only templates of `targets` are looked at (the context holds some
+    /// values, such as `kserve`, only when their target renders).
+    pub fn unknown_values(&self, targets: &[&str], context: &impl Serialize) -> Vec<RenderError> {
+        let value = minijinja::Value::from(minijinja::value::Serde(context));
+        let globals: Vec<String> = self
+            .env
+            .globals()
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        let mut unknown = Vec::new();
+        let selected = |name: &str| {
+            targets.iter().any(|target| {
+                name.strip_prefix(target)
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
+        };
+        for template in self
+            .set
+            .overridden()
+            .filter(|template| selected(&template.name))
+        {
+            let Ok(compiled) = self.env.get_template(&template.name) else {
+                continue;
+            };
+            let mut names: Vec<String> = compiled.undeclared_variables(true).into_iter().collect();
+            names.sort();
+            for name in names {
+                let root = name.split('.').next().unwrap_or_default();
+                if globals.iter().any(|global| global == root) {
+                    continue;
+                }
+                if let Some(suggestion) = missing(&value, &name) {
+                    let found = template
+                        .source
+                        .lines()
+                        .enumerate()
+                        .find_map(|(index, text)| {
+                            text.find(name.as_str()).map(|at| (index + 1, at + 1, text))
+                        });
+                    unknown.push(RenderError::UnknownValue {
+                        template: template.display_path(),
+                        line: found.map(|(line, _, _)| line),
+                        column: found.map_or(1, |(_, column, _)| column),
+                        text: found.map(|(_, _, text)| text.to_owned()),
+                        name,
+                        suggestion,
+                    });
+                }
+            }
+        }
+        unknown
+    }
+
     /// Renders one target for one environment. `context` is what the templates
     /// see; `output_dir` is the manifest's `iac.output-dir`.
     pub fn render_target(
@@ -290,6 +359,42 @@ impl<'s> Renderer<'s> {
         }
         Ok(files)
     }
+}
+
+/// `None` when `path` (`a.b.c`) is in `value`; else the nearest existing
+/// path (`Some(None)` when nothing is near).
+#[allow(clippy::option_option)] // found / missing without a suggestion / missing with one
+fn missing(value: &minijinja::Value, path: &str) -> Option<Option<String>> {
+    let mut current = value.clone();
+    let mut walked: Vec<&str> = Vec::new();
+    for segment in path.split('.') {
+        match current.get_attr(segment) {
+            Ok(next) if !next.is_undefined() => {
+                walked.push(segment);
+                current = next;
+            }
+            _ => {
+                // A value that is not a map (a string, a list) has no named fields to suggest.
+                let keys: Vec<String> = current
+                    .try_iter()
+                    .ok()
+                    .filter(|_| current.kind() == minijinja::value::ValueKind::Map)
+                    .map(|keys| keys.map(|key| key.to_string()).collect())
+                    .unwrap_or_default();
+                let near =
+                    trainyard_core::diagnostic::nearest(segment, keys.iter().map(String::as_str));
+                return Some(near.map(|near| {
+                    walked
+                        .iter()
+                        .copied()
+                        .chain([near])
+                        .collect::<Vec<_>>()
+                        .join(".")
+                }));
+            }
+        }
+    }
+    None
 }
 
 /// `[[ ]]` for values, so `${{ }}` and `${ }` in the generated files need no escaping.
@@ -532,6 +637,49 @@ mod tests {
             ]
         );
         assert!(files[0].contents.ends_with("k: \"yes\"\n"));
+    }
+
+    #[test]
+    fn unknown_values_of_user_templates_are_named_once_with_the_nearest() {
+        #[derive(Serialize)]
+        struct Iac {
+            namespace: String,
+        }
+        #[derive(Serialize)]
+        struct Values {
+            name: String,
+            iac: Iac,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let user = dir.path().join("kubernetes");
+        std::fs::create_dir_all(&user).unwrap();
+        std::fs::write(
+            user.join("sa.yaml.j2"),
+            "a: [[ iac.namspace ]]\nb: [[ iac.namspace ]]\n{% for x in range(2) %}[[ x ]][[ name ]]{% endfor %}\nc: [[ nmae ]]\n",
+        )
+        .unwrap();
+        let set = TemplateSet::from_pairs([("kubernetes/builtin.yaml.j2", "[[ whatever ]]")])
+            .with_overrides(dir.path(), "templates/iac")
+            .unwrap();
+        let renderer = Renderer::new(&set).unwrap();
+        let values = Values {
+            name: "x".to_owned(),
+            iac: Iac {
+                namespace: "ns".to_owned(),
+            },
+        };
+        let unknown: Vec<String> = renderer
+            .unknown_values(&["kubernetes"], &values)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            unknown,
+            [
+                "templates/iac/kubernetes/sa.yaml.j2:1: `iac.namspace` is undefined: no such value is given to templates; did you mean `iac.namespace`?",
+                "templates/iac/kubernetes/sa.yaml.j2:4: `nmae` is undefined: no such value is given to templates; did you mean `name`?",
+            ]
+        );
     }
 
     #[test]

@@ -19,8 +19,10 @@ use std::path::Path;
 
 use include_dir::Dir;
 use serde::Serialize;
-use trainyard_core::Manifest;
-use trainyard_core::manifest::{Environment, Iac, IacTarget, KeyPath, NetworkIsolation};
+use trainyard_core::manifest::{
+    Environment, Iac, IacTarget, KeyPath, ModelFormat, NetworkIsolation,
+};
+use trainyard_core::{Manifest, StoreUrl};
 
 use crate::naming::{self, NameInputs, Names};
 use crate::{RenderError, RenderedFile, Renderer, Template, TemplateSet};
@@ -129,10 +131,12 @@ pub fn plan(sources: &Sources<'_>, selection: &Selection<'_>) -> Result<Plan, Pl
         selection.targets.to_vec()
     };
     let all_names = names(manifest, iac)?;
+    let serving = check_serving(manifest, iac, &targets)?;
 
     let set = TemplateSet::builtin(sources.builtin)
         .with_overrides(&sources.root.join(OVERRIDES_DIR), OVERRIDES_DIR)?;
     let renderer = Renderer::new(&set)?;
+    let target_names: Vec<&str> = targets.iter().map(|target| target.as_str()).collect();
     let mut files = Vec::new();
     let mut names_out = Vec::new();
     for (environment, names) in manifest.environments.iter().zip(&all_names) {
@@ -140,7 +144,17 @@ pub fn plan(sources: &Sources<'_>, selection: &Selection<'_>) -> Result<Plan, Pl
             continue;
         }
         check_values(environment)?;
-        let context = context(manifest, iac, environment, names);
+        let context = context(manifest, iac, environment, names, serving.as_ref());
+        // Once, before anything renders: a misspelt value in the repository's
+        // own templates, with the name it was probably meant to be.
+        if names_out.is_empty()
+            && let Some(unknown) = renderer
+                .unknown_values(&target_names, &context)
+                .into_iter()
+                .next()
+        {
+            return Err(unknown.into());
+        }
         for target in &targets {
             files.extend(renderer.render_target(
                 target.as_str(),
@@ -172,7 +186,206 @@ pub fn check(manifest: &Manifest) -> Result<(), ManifestError> {
     };
     environments_declared(manifest)?;
     names(manifest, iac)?;
+    check_serving(manifest, iac, &iac.targets)?;
     manifest.environments.iter().try_for_each(check_values)
+}
+
+/// What the serving targets deploy from, checked.
+struct Serving {
+    /// The artifact store, as the manifest names it (canonical, no secret).
+    store: StoreUrl,
+    /// `iac.kubernetes`' repository URL and predictor, when that target is rendered.
+    kubernetes: Option<(String, ModelFormat, Option<String>)>,
+}
+
+/// What the `kubernetes` and `azureml` targets need and nothing else can
+/// give: an artifact store the cluster or Azure ML can download from (the
+/// release's `uri` is a folder in it), KServe's predictor, the repository
+/// Argo CD and Flux clone. Each missing value is refused at the key to set,
+/// never rendered as a placeholder. `None` when neither target is rendered.
+fn check_serving(
+    manifest: &Manifest,
+    iac: &Iac,
+    targets: &[IacTarget],
+) -> Result<Option<Serving>, ManifestError> {
+    let kubernetes = targets.contains(&IacTarget::Kubernetes);
+    let azureml = targets.contains(&IacTarget::Azureml);
+    if !kubernetes && !azureml {
+        return Ok(None);
+    }
+    let deploying = match (kubernetes, azureml) {
+        (true, true) => "the kubernetes and azureml targets deploy",
+        (true, false) => "the kubernetes target deploys",
+        _ => "the azureml target deploys",
+    };
+    if manifest.model.is_none() {
+        return Err(ManifestError::new(
+            KeyPath::new(&["model", "name"]),
+            "model-missing",
+            format!("{deploying} the registered model, and no `model` is declared (without one, train registers nothing)"),
+        )
+        .help("declare it: `model: { name: churn-classifier, path: model.pkl }` (see docs/steps/train.md)"));
+    }
+    let store = check_store(manifest, kubernetes, azureml, deploying)?;
+    if azureml && manifest.train.is_none() {
+        return Err(ManifestError::new(
+            KeyPath::new(&["train", "command"]),
+            "train-missing",
+            "the azureml target renders the training job from `train.command`, and no `train` is declared",
+        )
+        .help("declare it: `train: { command: [python, train.py, --out, \"{{ output_dir }}\"] }`"));
+    }
+    if !kubernetes {
+        return Ok(Some(Serving {
+            store,
+            kubernetes: None,
+        }));
+    }
+    Ok(Some(Serving {
+        store,
+        kubernetes: Some(check_kubernetes(iac)?),
+    }))
+}
+
+/// The artifact store, if the serving targets can download from it.
+fn check_store(
+    manifest: &Manifest,
+    kubernetes: bool,
+    azureml: bool,
+    deploying: &str,
+) -> Result<StoreUrl, ManifestError> {
+    let store_key = KeyPath::new(&["artifacts", "store"]);
+    let store_help = "set `artifacts.store` to s3://<bucket>/<prefix>, gs://<bucket>/<prefix> or https://<account>.blob.core.windows.net/<container>/<prefix> (see docs/storage.md)";
+    let Some(artifacts) = &manifest.artifacts else {
+        return Err(ManifestError::new(
+            store_key,
+            "store-not-deployable",
+            format!("{deploying} the model from the artifact store, and `artifacts.store` is not set: models stay in .trainyard/artifacts on the machine that trained them"),
+        )
+        .help(store_help));
+    };
+    let store = artifacts.store_url().map_err(|error| {
+        ManifestError::new(store_key.clone(), "bad-store-url", error.to_string())
+    })?;
+    match &store {
+        StoreUrl::Local { .. } => {
+            return Err(ManifestError::new(
+                store_key,
+                "store-not-deployable",
+                format!("{deploying} the model from the artifact store, and `{store}` is a folder only this machine reads"),
+            )
+            .help(store_help));
+        }
+        StoreUrl::Azure { account: None, .. } => {
+            return Err(ManifestError::new(
+                store_key,
+                "store-without-account",
+                format!("{deploying} the model from `{store}`, which names no storage account: KServe and Azure ML read Azure storage only as https://<account>.blob.core.windows.net/…"),
+            )
+            .help("write the account into the URL: https://<account>.blob.core.windows.net/<container>/<prefix> (or abfss://<container>@<account>.dfs.core.windows.net/<prefix>)"));
+        }
+        StoreUrl::Oci { .. } if kubernetes => {
+            return Err(ManifestError::new(
+                store_key,
+                "store-not-deployable",
+                format!("the kubernetes target deploys the model with KServe's storage initializer, which cannot download a model artifact from the OCI registry `{store}`"),
+            )
+            .help(store_help));
+        }
+        StoreUrl::Azure { .. } => {}
+        _ if azureml => {
+            return Err(ManifestError::new(
+                store_key,
+                "store-not-deployable",
+                format!("the azureml target deploys the model from the artifact store, and Azure ML reads models from Azure storage, not from `{store}`"),
+            )
+            .help("set `artifacts.store` to https://<account>.blob.core.windows.net/<container>/<prefix>, or render azureml from a manifest whose store is in Azure"));
+        }
+        _ => {}
+    }
+    Ok(store)
+}
+
+/// `iac.kubernetes`: the repository URL, the predictor's format and image.
+fn check_kubernetes(iac: &Iac) -> Result<(String, ModelFormat, Option<String>), ManifestError> {
+    let at = |keys: &[&str]| {
+        let mut path = vec!["iac", "kubernetes"];
+        path.extend_from_slice(keys);
+        KeyPath::new(&path)
+    };
+    let Some(predictor) = &iac.kubernetes.predictor else {
+        return Err(ManifestError::new(
+            at(&["predictor", "format"]),
+            "predictor-missing",
+            "the kubernetes target needs `iac.kubernetes.predictor.format`: how KServe serves the model",
+        )
+        .help("e.g. `predictor: { format: sklearn }` (sklearn, xgboost, lightgbm or onnx: KServe's runtime for that format), or `predictor: { format: custom, image: registry/server@sha256:… }`"));
+    };
+    let image = match (predictor.format, &predictor.image) {
+        (ModelFormat::Custom, None) => {
+            return Err(ManifestError::new(
+                at(&["predictor", "format"]),
+                "predictor-image-missing",
+                "`format: custom` serves the model with your own container, and `iac.kubernetes.predictor.image` is not set",
+            )
+            .help("set `image:` beside `format:` to the serving image, pinned by digest (registry/server@sha256:…); it must serve HTTP on port 8080 and read the model from /mnt/models"));
+        }
+        (ModelFormat::Custom, Some(image)) => Some(image.clone()),
+        (format, Some(_)) => {
+            return Err(ManifestError::new(
+                at(&["predictor", "image"]),
+                "predictor-image-unused",
+                format!(
+                    "`image` is for `format: custom`; KServe picks its own runtime for `{}`",
+                    format.as_str()
+                ),
+            )
+            .help("remove `image`, or set `format: custom` to serve with this image"));
+        }
+        (_, None) => None,
+    };
+    let Some(repo_url) = &iac.kubernetes.repo_url else {
+        return Err(ManifestError::new(
+            at(&["repo-url"]),
+            "repo-url-missing",
+            "the kubernetes target needs `iac.kubernetes.repo-url`: the Git URL Argo CD and Flux clone to watch deploy/<env>/",
+        )
+        .help("e.g. `repo-url: https://github.com/<owner>/<repository>.git`"));
+    };
+    Ok((repo_url.clone(), predictor.format, image))
+}
+
+/// The repository's template overrides (`templates/iac/`) of the manifest's
+/// targets, checked without rendering: a template that does not parse, or a
+/// value no template is given (named once, with the nearest that is), is
+/// refused as `iac render` would refuse it. Call after [`check`].
+pub fn check_templates(sources: &Sources<'_>) -> Result<(), PlanError> {
+    let manifest = sources.manifest;
+    let Some(iac) = &manifest.iac else {
+        return Ok(());
+    };
+    let set = TemplateSet::builtin(sources.builtin)
+        .with_overrides(&sources.root.join(OVERRIDES_DIR), OVERRIDES_DIR)?;
+    if set.overridden().next().is_none() {
+        return Ok(());
+    }
+    let renderer = Renderer::new(&set)?;
+    let all_names = names(manifest, iac)?;
+    let serving = check_serving(manifest, iac, &iac.targets)?;
+    let (Some(environment), Some(names)) = (manifest.environments.first(), all_names.first())
+    else {
+        return Ok(());
+    };
+    let context = context(manifest, iac, environment, names, serving.as_ref());
+    let targets: Vec<&str> = iac.targets.iter().map(|target| target.as_str()).collect();
+    match renderer
+        .unknown_values(&targets, &context)
+        .into_iter()
+        .next()
+    {
+        Some(unknown) => Err(unknown.into()),
+        None => Ok(()),
+    }
 }
 
 /// `iac` renders per environment: without one there is nothing to render.
@@ -472,8 +685,17 @@ struct Context<'a> {
     env: EnvironmentContext<'a>,
     names: &'a Names,
     iac: IacContext<'a>,
-    model: ModelContext<'a>,
-    train: TrainContext,
+    /// The serving targets' values; absent (and refused by name) when neither is rendered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    store: Option<StoreContext>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kserve: Option<KserveContext<'a>>,
+    /// The manifest's `model` and `train`, absent when it has none (a template
+    /// using them is then refused, rather than given a guess).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model: Option<ModelContext<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    train: Option<TrainContext>,
     trainyard: TrainyardContext,
 }
 
@@ -541,16 +763,33 @@ struct IacContext<'a> {
     state_resource_group: &'a str,
     state_container: &'a str,
     state_key: String,
-    image: String,
-    image_pinned: bool,
     namespace: &'a str,
-    port: u16,
+    /// `iac.kubernetes.repo-url`; empty unless the kubernetes target is rendered (it is required there).
     repo_url: &'a str,
     argocd_namespace: &'a str,
     flux_source: &'a str,
     azureml_environment: &'a str,
     /// `azureml.code` as seen from the environment's folder.
     azureml_code: String,
+}
+
+#[derive(Serialize)]
+struct StoreContext {
+    /// The artifact store as `artifacts.store` names it, canonical and without secrets.
+    shown: String,
+}
+
+#[derive(Serialize)]
+struct KserveContext<'a> {
+    /// KServe's `modelFormat.name`, or `custom`.
+    format: &'static str,
+    custom: bool,
+    /// The custom container's image (`custom` only, else empty).
+    image: &'a str,
+    /// Where the release's `uri` goes, as a kustomize field path.
+    storage_path: &'static str,
+    /// The same, for people.
+    storage_field: &'static str,
 }
 
 #[derive(Serialize)]
@@ -582,13 +821,9 @@ fn context<'a>(
     iac: &'a Iac,
     environment: &'a Environment,
     names: &'a Names,
+    serving: Option<&'a Serving>,
 ) -> Context<'a> {
-    let image = iac.kubernetes.image.clone().unwrap_or_else(|| {
-        format!(
-            "{}.azurecr.io/{}-server:1",
-            names.container_registry, manifest.project.name
-        )
-    });
+    let kubernetes = serving.and_then(|serving| serving.kubernetes.as_ref());
     let datasets: Vec<DatasetContext> = manifest
         .datasets
         .iter()
@@ -597,10 +832,6 @@ fn context<'a>(
             path: dataset.path.clone(),
         })
         .collect();
-    let command = manifest.train.as_ref().map_or_else(
-        || "python train.py".to_owned(),
-        |train| azureml_command(&train.command, &datasets),
-    );
     Context {
         project: ProjectContext {
             name: &manifest.project.name,
@@ -615,27 +846,42 @@ fn context<'a>(
             state_resource_group: &iac.terraform_state.resource_group,
             state_container: &iac.terraform_state.container,
             state_key: format!("{}/{}.tfstate", manifest.project.name, environment.name),
-            image_pinned: image.contains("@sha256:"),
-            image,
             namespace: &names.kubernetes_namespace,
-            port: iac.kubernetes.port,
-            repo_url: &iac.kubernetes.repo_url,
+            repo_url: kubernetes.map_or("", |(repo_url, _, _)| repo_url.as_str()),
             argocd_namespace: &iac.kubernetes.argocd_namespace,
             flux_source: &iac.kubernetes.flux_source,
             azureml_environment: &iac.azureml.environment,
             azureml_code: relative_to_env_dir(&iac.output_dir, &iac.azureml.code),
         },
-        model: ModelContext {
-            name: manifest
-                .model
-                .as_ref()
-                .map_or(manifest.project.name.as_str(), |model| model.name.as_str()),
-            path: manifest
-                .model
-                .as_ref()
-                .map_or("model", |model| model.path.as_str()),
-        },
-        train: TrainContext { command, datasets },
+        store: serving.map(|serving| StoreContext {
+            shown: serving.store.to_string(),
+        }),
+        kserve: kubernetes.map(|(_, format, image)| {
+            let custom = *format == ModelFormat::Custom;
+            KserveContext {
+                format: format.as_str(),
+                custom,
+                image: image.as_deref().unwrap_or(""),
+                storage_path: if custom {
+                    "spec.predictor.containers.[name=kserve-container].env.[name=STORAGE_URI].value"
+                } else {
+                    "spec.predictor.model.storageUri"
+                },
+                storage_field: if custom {
+                    "STORAGE_URI (its container's variable)"
+                } else {
+                    "spec.predictor.model.storageUri"
+                },
+            }
+        }),
+        model: manifest.model.as_ref().map(|model| ModelContext {
+            name: &model.name,
+            path: &model.path,
+        }),
+        train: manifest.train.as_ref().map(|train| TrainContext {
+            command: azureml_command(&train.command, &datasets),
+            datasets,
+        }),
         // The workspace has one version: this crate's is trainyard's.
         trainyard: TrainyardContext {
             version: env!("CARGO_PKG_VERSION"),
@@ -760,7 +1006,7 @@ mod tests {
         ],
     );
 
-    const MANIFEST: &str = "version: 1\nproject:\n  name: churn\nenvironments:\n  - name: dev\n  - name: prod\n    rbac: { readers: [not-a-guid] }\niac:\n  targets: [terraform, kubernetes]\n";
+    const MANIFEST: &str = "version: 1\nproject:\n  name: churn\nmodel:\n  name: churn-classifier\n  path: model.onnx\nenvironments:\n  - name: dev\n  - name: prod\n    rbac: { readers: [not-a-guid] }\niac:\n  targets: [terraform, kubernetes]\n  kubernetes: { predictor: { format: onnx }, repo-url: https://example.com/churn.git }\nartifacts:\n  store: s3://models/churn\n";
 
     fn manifest(source: &str) -> Manifest {
         trainyard_core::manifest::parse(source, "trainyard.yaml").unwrap()
@@ -782,7 +1028,7 @@ mod tests {
         assert_eq!(error.rule, "bad-principal-id");
         assert_eq!(error.at.to_string(), "environments[prod].rbac.readers");
         let located = trainyard_core::manifest::locate(MANIFEST, &error.at).unwrap();
-        assert_eq!((located.line, located.column), (7, 13));
+        assert_eq!((located.line, located.column), (10, 13));
 
         let fine = MANIFEST.replace("not-a-guid", "5f0c3a55-2f4b-4c0e-8f64-9d1b2a7c6e01");
         check(&manifest(&fine)).unwrap();
@@ -884,10 +1130,101 @@ mod tests {
         // (trainyard-core), before any name is computed from it.
         let fine = MANIFEST.replace("not-a-guid", "5f0c3a55-2f4b-4c0e-8f64-9d1b2a7c6e01");
         let error = check(&manifest(
-            &fine.replace("iac:\n", "iac:\n  kubernetes: { namespace: Churn_NS }\n"),
+            &fine.replace("kubernetes: {", "kubernetes: { namespace: Churn_NS,"),
         ))
         .unwrap_err();
         assert_eq!(error.at.to_string(), "iac.kubernetes.namespace");
+    }
+
+    /// The rule and key `check` refuses `source` with.
+    fn refusal(source: &str) -> (&'static str, String, String) {
+        let error = check(&manifest(source)).unwrap_err();
+        (error.rule, error.at.to_string(), error.message)
+    }
+
+    #[test]
+    fn serving_targets_refuse_what_they_cannot_deploy_at_the_key_to_set() {
+        let fine = MANIFEST.replace("not-a-guid", "5f0c3a55-2f4b-4c0e-8f64-9d1b2a7c6e01");
+        check(&manifest(&fine)).unwrap();
+        let store = |url: &str| fine.replace("s3://models/churn", url);
+
+        let (rule, at, message) = refusal(fine.split("artifacts:").next().unwrap());
+        assert_eq!(
+            (rule, at.as_str()),
+            ("store-not-deployable", "artifacts.store")
+        );
+        assert!(
+            message.contains("`artifacts.store` is not set"),
+            "{message}"
+        );
+        let (rule, _, message) = refusal(&store(".trainyard/artifacts"));
+        assert_eq!(rule, "store-not-deployable", "{message}");
+        let (rule, at, message) = refusal(&store("az://models/churn"));
+        assert_eq!(
+            (rule, at.as_str()),
+            ("store-without-account", "artifacts.store")
+        );
+        assert!(
+            message.contains("https://<account>.blob.core.windows.net"),
+            "{message}"
+        );
+        let (rule, _, message) = refusal(&store("oci://ghcr.io/acme/models"));
+        assert_eq!(rule, "store-not-deployable");
+        assert!(message.contains("OCI registry"), "{message}");
+        check(&manifest(&store("gs://models/churn"))).unwrap();
+        check(&manifest(&store(
+            "https://stchurn.blob.core.windows.net/models/churn",
+        )))
+        .unwrap();
+        check(&manifest(&store(
+            "abfss://models@stchurn.dfs.core.windows.net/churn",
+        )))
+        .unwrap();
+        // Azure ML reads Azure storage only.
+        let azureml = fine.replace(
+            "[terraform, kubernetes]",
+            "[terraform, kubernetes, azureml]",
+        );
+        let (rule, _, message) = refusal(&azureml);
+        assert_eq!(rule, "store-not-deployable");
+        assert!(
+            message.contains("Azure ML reads models from Azure storage"),
+            "{message}"
+        );
+        // Only the rendered targets' needs count.
+        let terraform = fine.replace("[terraform, kubernetes]", "[terraform]");
+        check(&manifest(terraform.split("artifacts:").next().unwrap())).unwrap();
+
+        let (rule, at, _) = refusal(&fine.replace("predictor: { format: onnx }, ", ""));
+        assert_eq!(
+            (rule, at.as_str()),
+            ("predictor-missing", "iac.kubernetes.predictor.format")
+        );
+        let (rule, at, _) = refusal(&fine.replace("format: onnx", "format: custom"));
+        assert_eq!(
+            (rule, at.as_str()),
+            ("predictor-image-missing", "iac.kubernetes.predictor.format")
+        );
+        let (rule, at, _) = refusal(&fine.replace("format: onnx", "format: onnx, image: x"));
+        assert_eq!(
+            (rule, at.as_str()),
+            ("predictor-image-unused", "iac.kubernetes.predictor.image")
+        );
+        let (rule, at, _) = refusal(&fine.replace(", repo-url: https://example.com/churn.git", ""));
+        assert_eq!(
+            (rule, at.as_str()),
+            ("repo-url-missing", "iac.kubernetes.repo-url")
+        );
+        // What is deployed is the registered model; Azure ML's job is `train.command`.
+        let (rule, at, _) =
+            refusal(&fine.replace("model:\n  name: churn-classifier\n  path: model.onnx\n", ""));
+        assert_eq!((rule, at.as_str()), ("model-missing", "model.name"));
+        let azure = azureml.replace(
+            "s3://models/churn",
+            "https://stchurn.blob.core.windows.net/models",
+        );
+        let (rule, at, _) = refusal(&azure);
+        assert_eq!((rule, at.as_str()), ("train-missing", "train.command"));
     }
 
     #[test]

@@ -11,15 +11,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use trainyard_store::{
     ArtifactRef, ArtifactStore, Env, ModelRelease, ObjectStoreArtifacts, OciArtifacts, PART_SIZE,
     StoreError, StoreUrl,
 };
+use trainyard_testkit::servers::{Server, free_port};
 
 // ---------------------------------------------------------------- support
 
@@ -46,54 +47,6 @@ fn tool(path: &Path) -> Option<PathBuf> {
 
 fn python() -> Option<PathBuf> {
     tool(&repo().join(".venv/bin/python"))
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A server process, killed by its own pid when dropped.
-struct Server {
-    name: &'static str,
-    child: Child,
-}
-
-impl Server {
-    fn start(name: &'static str, command: &mut Command, port: u16) -> Self {
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("starting {name}: {error}"));
-        let mut server = Self { name, child };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = server.child.try_wait().unwrap() {
-                panic!("{name} exited before it listened: {status}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{name} did not listen on {port} within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Child::kill signals this pid only.
-        if let Err(error) = self.child.kill() {
-            eprintln!("stopping {}: {error}", self.name);
-        }
-        let _ = self.child.wait();
-    }
 }
 
 /// Deterministic bytes (xorshift), so a large file is not all one value.

@@ -6,6 +6,7 @@
 //!   a bare remote to push to.
 //! - [`recording`]: a GitHub stand-in on 127.0.0.1 that records requests and
 //!   answers scripted faults.
+//! - [`servers`]: real servers on 127.0.0.1 (moto's S3), stopped by pid.
 //!
 //! It depends on `serde_json` only: every test binary that uses it links it.
 // Test support that cannot set up should stop the test loudly.
@@ -13,3 +14,4 @@
 
 pub mod git;
 pub mod recording;
+pub mod servers;

@@ -278,24 +278,22 @@ fn default_state_container() -> String {
     "tfstate".to_owned()
 }
 
-/// The model server on Kubernetes and its GitOps wiring.
+/// The model server on Kubernetes (a KServe `InferenceService`) and its GitOps wiring.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct KubernetesIac {
-    /// The model server's image; pin it by digest (`…@sha256:…`). Defaults to
-    /// `<registry>.azurecr.io/<project>-server:1` of each environment's registry.
+    /// How KServe serves the model: a built-in runtime for its format, or a
+    /// custom container. Required by the `kubernetes` target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
-    /// Namespace of the model server; the project's name when absent.
+    pub predictor: Option<Predictor>,
+    /// Namespace of the model server; `<project>-<env>` when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
-    /// Port the model server listens on.
-    #[serde(default = "default_port")]
-    #[schemars(range(min = 1024, max = 65535))]
-    pub port: u16,
-    /// Git URL Argo CD and Flux clone to watch `deploy/<env>/`.
-    #[serde(default = "default_repo_url")]
-    pub repo_url: String,
+    /// Git URL Argo CD and Flux clone to watch `deploy/<env>/`. Required by
+    /// the `kubernetes` target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub repo_url: Option<String>,
     /// Namespace Argo CD runs in.
     #[serde(default = "default_argocd_namespace")]
     pub argocd_namespace: String,
@@ -304,25 +302,56 @@ pub struct KubernetesIac {
     pub flux_source: String,
 }
 
-impl Default for KubernetesIac {
-    fn default() -> Self {
-        Self {
-            image: None,
-            namespace: None,
-            port: default_port(),
-            repo_url: default_repo_url(),
-            argocd_namespace: default_argocd_namespace(),
-            flux_source: default_flux_source(),
+/// The KServe predictor: which runtime loads the model from its `storageUri`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Predictor {
+    /// The model's format, as KServe names it (`spec.predictor.model.modelFormat.name`):
+    /// `sklearn`, `xgboost`, `lightgbm`, `onnx`; or `custom` for your own
+    /// serving container (then `image` is required).
+    pub format: ModelFormat,
+    /// The custom container's image (`format: custom` only); pin it by digest
+    /// (`…@sha256:…`). KServe downloads the model to `/mnt/models` and sets
+    /// `STORAGE_URI`; the container serves HTTP on port 8080.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub image: Option<String>,
+}
+
+/// A model format KServe has a serving runtime for, or `custom`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelFormat {
+    Sklearn,
+    Xgboost,
+    Lightgbm,
+    Onnx,
+    Custom,
+}
+
+impl ModelFormat {
+    /// The name as written in the manifest (and as KServe's `modelFormat.name`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sklearn => "sklearn",
+            Self::Xgboost => "xgboost",
+            Self::Lightgbm => "lightgbm",
+            Self::Onnx => "onnx",
+            Self::Custom => "custom",
         }
     }
 }
 
-fn default_port() -> u16 {
-    8080
-}
-
-fn default_repo_url() -> String {
-    "https://github.com/OWNER/REPOSITORY.git".to_owned()
+impl Default for KubernetesIac {
+    fn default() -> Self {
+        Self {
+            predictor: None,
+            namespace: None,
+            repo_url: None,
+            argocd_namespace: default_argocd_namespace(),
+            flux_source: default_flux_source(),
+        }
+    }
 }
 
 fn default_argocd_namespace() -> String {

@@ -18,8 +18,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use environment::{
-    AzuremlIac, Compute, DEFAULT_REGION, Environment, Iac, IacTarget, KubernetesIac, NameOverrides,
-    Network, NetworkIsolation, Rbac, Serving, TerraformState,
+    AzuremlIac, Compute, DEFAULT_REGION, Environment, Iac, IacTarget, KubernetesIac, ModelFormat,
+    NameOverrides, Network, NetworkIsolation, Predictor, Rbac, Serving, TerraformState,
 };
 pub use gate::{
     ByteSize, Comparison, DataCheck, FairnessRule, GatePolicy, LatencyBudget, MetricThreshold,
