@@ -3,17 +3,19 @@
 // action/binaries.sha256, the production node_modules) and packs the staged
 // tree with `tfx extension create` (validation on).
 //
-//   node scripts/package.mjs [OUT_DIR]     (default: azure-devops/out)
+//   node scripts/package.mjs [OUT_DIR] [--stage-only]     (default: azure-devops/out)
 //
 // OUT_DIR/extension is the staged tree (each task folder runs as is);
-// OUT_DIR/trainyard-<version>.vsix is the package.
+// OUT_DIR/trainyard-<version>.vsix is the package (not with --stage-only).
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const out = resolve(process.argv[2] ?? join(root, 'out'));
+const args = process.argv.slice(2);
+const stageOnly = args.includes('--stage-only');
+const out = resolve(args.find((arg) => !arg.startsWith('--')) ?? join(root, 'out'));
 const stage = join(out, 'extension');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 
@@ -46,6 +48,9 @@ for (const task of readdirSync(join(root, 'tasks'))) {
   }
 }
 
+if (stageOnly) {
+  process.exit(0);
+}
 execFileSync(bin('tfx'), [
   'extension', 'create',
   '--root', stage,
@@ -53,4 +58,3 @@ execFileSync(bin('tfx'), [
   '--output-path', join(out, `trainyard-${manifest.version}.vsix`),
   '--no-prompt',
 ], { stdio: 'inherit', env: { ...process.env, DO_NOT_TRACK: '1' } });
-writeFileSync(join(out, 'staged'), stage + '\n');

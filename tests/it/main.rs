@@ -10,6 +10,7 @@
 
 mod common;
 
+mod azure_devops;
 mod config_check;
 mod data_drift;
 mod data_infer_schema;
