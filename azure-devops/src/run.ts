@@ -112,12 +112,17 @@ async function locateTrainyard(): Promise<string> {
     const base = (tl.getInput('trainyardDownloadUrl') || DEFAULT_DOWNLOAD_URL).replace(/\/+$/, '');
     const url = `${base}/v${version}/${archive}`;
     console.log(`downloading ${url}`);
-    const downloaded = await toolLib.downloadToolWithRetries(url, archive);
-    const actual = crypto.createHash('sha256').update(fs.readFileSync(downloaded)).digest('hex');
-    if (actual !== expected) {
-        fail(`${archive} has sha256 ${actual}, but binaries.sha256 pins ${expected}; not installing it`);
+    const downloaded = await toolLib.downloadToolWithRetries(url);
+    let extracted: string;
+    try {
+        const actual = crypto.createHash('sha256').update(fs.readFileSync(downloaded)).digest('hex');
+        if (actual !== expected) {
+            fail(`${archive} has sha256 ${actual}, but binaries.sha256 pins ${expected}; not installing it`);
+        }
+        extracted = await toolLib.extractTar(downloaded);
+    } finally {
+        fs.rmSync(downloaded, { force: true });
     }
-    const extracted = await toolLib.extractTar(downloaded);
     if (!fs.existsSync(path.join(extracted, exe))) {
         fail(`${archive} holds no ${exe}`);
     }

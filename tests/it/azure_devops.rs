@@ -766,9 +766,22 @@ fn pipeline_schema_with_the_extension() -> serde_json::Value {
     let path = String::from_utf8(output.stdout).unwrap();
     let mut schema: serde_json::Value =
         serde_json::from_slice(&std::fs::read(path.trim()).unwrap()).unwrap();
-    let branches = schema["definitions"]["task"]["anyOf"].as_array_mut().unwrap();
     for task in TASKS {
         let json = task_json(task);
+        let reference = format!(
+            "{}@{}",
+            json["name"].as_str().unwrap(),
+            json["version"]["Major"]
+        );
+        // The schema names each task twice: in the list of task names…
+        schema["definitions"]["task"]["properties"]["task"]["anyOf"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({
+                "description": json["description"],
+                "ignoreCase": "value",
+                "enum": [reference],
+            }));
         let mut properties = serde_json::Map::new();
         let mut required = Vec::new();
         for input in json["inputs"].as_array().unwrap() {
@@ -790,12 +803,14 @@ fn pipeline_schema_with_the_extension() -> serde_json::Value {
             }
         }
         let has_required = !required.is_empty();
+        // …and as a branch with its inputs.
+        let branches = schema["definitions"]["task"]["anyOf"].as_array_mut().unwrap();
         branches.push(serde_json::json!({
             "properties": {
                 "task": {
                     "description": json["friendlyName"],
                     "ignoreCase": "value",
-                    "pattern": format!("^{}@{}$", json["name"].as_str().unwrap(), json["version"]["Major"]),
+                    "pattern": format!("^{reference}$"),
                 },
                 "inputs": {
                     "properties": properties,
