@@ -230,10 +230,16 @@ fn run_task(
     }
 }
 
-/// Every output variable `task.json` declares was set by `run`, and every
-/// output `run` set that task.json can name (`^[A-Za-z][A-Za-z0-9]*$`) is
+/// Every output variable `task.json` declares was set by `runs`, and every
+/// output they set that task.json can name (`^[A-Za-z][A-Za-z0-9]*$`) is
 /// declared: the declaration is the binary's truth.
 fn assert_outputs_declared(task: &str, runs: &[&TaskRun]) {
+    if let Some(problem) = undeclared_outputs(task, runs) {
+        panic!("{problem}");
+    }
+}
+
+fn undeclared_outputs(task: &str, runs: &[&TaskRun]) -> Option<String> {
     let declared: BTreeSet<String> = task_json(task)["outputVariables"]
         .as_array()
         .unwrap()
@@ -249,16 +255,11 @@ fn assert_outputs_declared(task: &str, runs: &[&TaskRun]) {
         .filter(|name| name.chars().all(|c| c.is_ascii_alphanumeric()))
         .cloned()
         .collect();
-    assert!(
-        nameable.is_subset(&declared),
-        "{task}: outputs set but not declared: {:?}",
-        nameable.difference(&declared).collect::<Vec<_>>()
-    );
-    assert!(
-        declared.is_subset(&set),
-        "{task}: outputs declared but never set: {:?}",
-        declared.difference(&set).collect::<Vec<_>>()
-    );
+    let undeclared: Vec<_> = nameable.difference(&declared).collect();
+    let unset: Vec<_> = declared.difference(&set).collect();
+    (!undeclared.is_empty() || !unset.is_empty()).then(|| {
+        format!("{task}: outputs set but not declared: {undeclared:?}; declared but never set: {unset:?}")
+    })
 }
 
 /// The example project as a git repository on `main`, with a bare `origin`.
@@ -472,6 +473,7 @@ fn the_quickstart_flow_runs_through_the_tasks() {
     let release = git(&remote, &["show", "main:deploy/staging/release.yaml"]);
     assert!(release.contains("kind: rollback"), "{release}");
 
+    let mut problems = Vec::new();
     for (task, runs) in [
         ("validate-data", vec![&validate]),
         ("train", vec![&train, &train2]),
@@ -481,8 +483,9 @@ fn the_quickstart_flow_runs_through_the_tasks() {
         ("rollback", vec![&rollback]),
         ("model-get", vec![&get]),
     ] {
-        assert_outputs_declared(task, &runs);
+        problems.extend(undeclared_outputs(task, &runs));
     }
+    assert!(problems.is_empty(), "{problems:#?}");
 }
 
 #[test]
