@@ -198,7 +198,10 @@ fn run_task(
         .arg(stage.join("tasks").join(task))
         .current_dir(cwd)
         .envs(env.iter().map(|(name, value)| (name, value)))
-        .env("TRAINYARD_TASK_INPUTS", serde_json::Value::Object(inputs).to_string())
+        .env(
+            "TRAINYARD_TASK_INPUTS",
+            serde_json::Value::Object(inputs).to_string(),
+        )
         .env("DO_NOT_TRACK", "1")
         .output()
         .expect("node runs");
@@ -306,10 +309,19 @@ fn every_task_json_validates_against_the_task_lib_schema() {
     assert_eq!(listed, TASKS.iter().map(|t| (*t).to_owned()).collect());
     for task in TASKS {
         let json = task_json(task);
-        assert!(ids.insert(json["id"].as_str().unwrap().to_owned()), "{task}: id reused");
-        assert!(names.insert(json["name"].as_str().unwrap().to_owned()), "{task}: name reused");
+        assert!(
+            ids.insert(json["id"].as_str().unwrap().to_owned()),
+            "{task}: id reused"
+        );
+        assert!(
+            names.insert(json["name"].as_str().unwrap().to_owned()),
+            "{task}: name reused"
+        );
         for handler in ["Node20_1", "Node24"] {
-            assert_eq!(json["execution"][handler]["target"], "index.js", "{task}: {handler}");
+            assert_eq!(
+                json["execution"][handler]["target"], "index.js",
+                "{task}: {handler}"
+            );
         }
         assert!(json["minimumAgentVersion"].is_string(), "{task}");
         let spec = command_json(task);
@@ -388,7 +400,12 @@ fn the_extension_packages_into_a_vsix_with_tfx() {
         }
         // One pin list: the GitHub actions' own.
         assert_eq!(
-            std::fs::read(out.join("extension/tasks").join(task).join("binaries.sha256")).unwrap(),
+            std::fs::read(
+                out.join("extension/tasks")
+                    .join(task)
+                    .join("binaries.sha256")
+            )
+            .unwrap(),
             std::fs::read(common::repo().join("action/binaries.sha256")).unwrap()
         );
     }
@@ -413,7 +430,10 @@ fn the_quickstart_flow_runs_through_the_tasks() {
         run_task(stage, task, cwd, &inputs, &env)
     };
 
-    let validate = run("validate-data", &[("datasets", "biopsies"), ("junit", "junit.xml")]);
+    let validate = run(
+        "validate-data",
+        &[("datasets", "biopsies"), ("junit", "junit.xml")],
+    );
     assert!(validate.succeeded, "{}", validate.stdout);
     assert_eq!(validate.output("valid"), "1/1");
     assert!(project.join("junit.xml").is_file());
@@ -436,7 +456,11 @@ fn the_quickstart_flow_runs_through_the_tasks() {
 
     let promote = run(
         "promote",
-        &[("env", "staging"), ("direct", "true"), ("reason", "the staging gate passed")],
+        &[
+            ("env", "staging"),
+            ("direct", "true"),
+            ("reason", "the staging gate passed"),
+        ],
     );
     assert!(promote.succeeded, "{}", promote.stdout);
     assert_eq!(promote.output("changed"), "true");
@@ -451,10 +475,17 @@ fn the_quickstart_flow_runs_through_the_tasks() {
     let refused = run("gate", &[("env", "prod")]);
     assert!(!refused.succeeded);
     assert_eq!(refused.output("passed"), "false");
-    assert!(refused.completion().ends_with("trainyard exited with 1"), "{}", refused.completion());
+    assert!(
+        refused.completion().ends_with("trainyard exited with 1"),
+        "{}",
+        refused.completion()
+    );
 
     let fetched = parent.path().join("fetched");
-    let get = run("model-get", &[("model", "1"), ("output", fetched.to_str().unwrap())]);
+    let get = run(
+        "model-get",
+        &[("model", "1"), ("output", fetched.to_str().unwrap())],
+    );
     assert!(get.succeeded, "{}", get.stdout);
     assert!(fetched.join("model.json").is_file());
 
@@ -462,11 +493,18 @@ fn the_quickstart_flow_runs_through_the_tasks() {
     let train2 = run("train", &[("trainMode", "full"), ("params", "epochs=3\n")]);
     assert!(train2.succeeded, "{}", train2.stdout);
     assert_eq!(train2.output("model-version"), "2");
-    let promote2 = run("promote", &[("env", "staging"), ("direct", "true"), ("model", "2")]);
+    let promote2 = run(
+        "promote",
+        &[("env", "staging"), ("direct", "true"), ("model", "2")],
+    );
     assert!(promote2.succeeded, "{}", promote2.stdout);
     let rollback = run(
         "rollback",
-        &[("env", "staging"), ("reason", "v2 misbehaves"), ("direct", "true")],
+        &[
+            ("env", "staging"),
+            ("reason", "v2 misbehaves"),
+            ("direct", "true"),
+        ],
     );
     assert!(rollback.succeeded, "{}", rollback.stdout);
     assert_eq!(rollback.output("version"), "1");
@@ -499,15 +537,28 @@ fn the_iac_and_drift_tasks_run_the_binary() {
     let render = run("iac", &[("command", "render"), ("all", "true")]);
     assert!(render.succeeded, "{}", render.stdout);
     assert!(project.join("infra").is_dir());
-    let check = run("iac", &[("command", "check"), ("env", "dev,prod"), ("target", "kubernetes")]);
+    let check = run(
+        "iac",
+        &[
+            ("command", "check"),
+            ("env", "dev,prod"),
+            ("target", "kubernetes"),
+        ],
+    );
     assert!(check.succeeded, "{}", check.stdout);
     assert_eq!(check.output("drifted"), "0");
     assert_outputs_declared("iac", &[&render, &check]);
 
-    let same = run("drift", &[("reference", "biopsies"), ("current", "data/breast_cancer.csv")]);
+    let same = run(
+        "drift",
+        &[
+            ("reference", "biopsies"),
+            ("current", "data/breast_cancer.csv"),
+        ],
+    );
     assert!(same.succeeded, "{}", same.stdout);
     assert_eq!(same.output("drifted"), "false");
-    // Shift one column far enough that it drifts.
+    // Shift one column of 31 far enough that it drifts; a share of 0.03 makes that dataset drift.
     let data = std::fs::read_to_string(project.join("data/breast_cancer.csv")).unwrap();
     let mut lines = data.lines();
     let header = lines.next().unwrap();
@@ -522,7 +573,11 @@ fn the_iac_and_drift_tasks_run_the_binary() {
     std::fs::write(project.join("current.csv"), shifted.join("\n") + "\n").unwrap();
     let drifted = run(
         "drift",
-        &[("reference", "biopsies"), ("current", "current.csv"), ("driftShare", "0.1")],
+        &[
+            ("reference", "biopsies"),
+            ("current", "current.csv"),
+            ("driftShare", "0.03"),
+        ],
     );
     assert!(!drifted.succeeded, "{}", drifted.stdout);
     assert_eq!(drifted.output("drifted"), "true");
@@ -532,7 +587,11 @@ fn the_iac_and_drift_tasks_run_the_binary() {
     // A usage error is the task's failure too, with the binary's message.
     let unknown = run("iac", &[("command", "render"), ("env", "nowhere")]);
     assert!(!unknown.succeeded);
-    assert!(unknown.completion().ends_with("trainyard exited with 2"), "{}", unknown.completion());
+    assert!(
+        unknown.completion().ends_with("trainyard exited with 2"),
+        "{}",
+        unknown.completion()
+    );
 }
 
 /// A tiny HTTP server for one file: what a release mirror serves.
@@ -612,29 +671,61 @@ fn the_entry_installs_only_the_pinned_archive() {
         .unwrap();
     };
     pin(&"0".repeat(64));
-    let refused = run_task(&parent.path().join("stage"), "report", &project, &inputs, &env);
+    let refused = run_task(
+        &parent.path().join("stage"),
+        "report",
+        &project,
+        &inputs,
+        &env,
+    );
     assert!(!refused.succeeded);
     assert!(
-        refused.errors.iter().any(|e| e.contains("binaries.sha256 pins 0000")),
+        refused
+            .errors
+            .iter()
+            .any(|e| e.contains("binaries.sha256 pins 0000")),
         "{:?}",
         refused.errors
     );
-    assert!(!agent.join("tools/trainyard").exists(), "a refused archive was cached");
+    assert!(
+        !agent.join("tools/trainyard").exists(),
+        "a refused archive was cached"
+    );
 
     if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
         pin(&sha256_hex(&archive));
-        let installed = run_task(&parent.path().join("stage"), "report", &project, &inputs, &env);
+        let installed = run_task(
+            &parent.path().join("stage"),
+            "report",
+            &project,
+            &inputs,
+            &env,
+        );
         assert!(installed.succeeded, "{}", installed.stdout);
-        assert!(installed.stdout.contains("##vso[task.prependpath]"), "{}", installed.stdout);
+        assert!(
+            installed.stdout.contains("##vso[task.prependpath]"),
+            "{}",
+            installed.stdout
+        );
         let cached = agent
             .join("tools/trainyard")
             .join(version)
             .join("x86_64-unknown-linux-musl/trainyard");
         assert!(cached.is_file(), "not cached at {}", cached.display());
         // Next time the tool cache answers: no download.
-        let again = run_task(&parent.path().join("stage"), "report", &project, &inputs, &env);
+        let again = run_task(
+            &parent.path().join("stage"),
+            "report",
+            &project,
+            &inputs,
+            &env,
+        );
         assert!(again.succeeded);
-        assert!(again.stdout.contains("from the tool cache"), "{}", again.stdout);
+        assert!(
+            again.stdout.contains("from the tool cache"),
+            "{}",
+            again.stdout
+        );
     }
 }
 
@@ -657,7 +748,10 @@ fn the_example_pipelines_validate_and_use_the_extension_s_tasks() {
         .iter()
         .map(|path| path.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["drift.yml", "iac.yml", "main.yml", "pr.yml", "release.yml"]);
+    assert_eq!(
+        names,
+        ["drift.yml", "iac.yml", "main.yml", "pr.yml", "release.yml"]
+    );
 
     let schema_dir = tempfile::tempdir().unwrap();
     let schema = schema_dir.path().join("azure-pipelines.json");
@@ -726,12 +820,24 @@ fn the_example_pipelines_validate_and_use_the_extension_s_tasks() {
             if let Some(inputs) = step.get("inputs").and_then(|i| i.as_mapping()) {
                 for key in inputs.keys() {
                     let key = key.as_str().unwrap();
-                    assert!(declared.contains(key), "{}: {name} has no input {key}", file.display());
+                    assert!(
+                        declared.contains(key),
+                        "{}: {name} has no input {key}",
+                        file.display()
+                    );
                 }
             }
         }
     }
-    for name in ["TrainyardValidateData", "TrainyardTrain", "TrainyardReport", "TrainyardGate", "TrainyardPromote", "TrainyardDrift", "TrainyardIac"] {
+    for name in [
+        "TrainyardValidateData",
+        "TrainyardTrain",
+        "TrainyardReport",
+        "TrainyardGate",
+        "TrainyardPromote",
+        "TrainyardDrift",
+        "TrainyardIac",
+    ] {
         assert!(used.contains(name), "no example uses {name}");
     }
 }
@@ -807,7 +913,9 @@ fn pipeline_schema_with_the_extension() -> serde_json::Value {
         }
         let has_required = !required.is_empty();
         // …and as a branch with its inputs.
-        let branches = schema["definitions"]["task"]["anyOf"].as_array_mut().unwrap();
+        let branches = schema["definitions"]["task"]["anyOf"]
+            .as_array_mut()
+            .unwrap();
         branches.push(serde_json::json!({
             "properties": {
                 "task": {
