@@ -134,6 +134,17 @@ impl TaskRun {
             .unwrap_or_else(|| panic!("no output {name}:\n{}", self.stdout))
     }
 
+    /// The task-lib ran the binary with exactly these arguments (its `[command]` line).
+    fn assert_ran(&self, command_line: &str) {
+        assert!(
+            self.stdout
+                .lines()
+                .any(|line| line.starts_with("[command]") && line.ends_with(command_line)),
+            "no [command] line ending in `{command_line}`:\n{}",
+            self.stdout
+        );
+    }
+
     /// The line `task.complete` ended the task with.
     fn completion(&self) -> &str {
         self.stdout
@@ -436,6 +447,8 @@ fn the_quickstart_flow_runs_through_the_tasks() {
     );
     assert!(validate.succeeded, "{}", validate.stdout);
     assert_eq!(validate.output("valid"), "1/1");
+    // The datasets input is the command's positional arguments (command.json).
+    validate.assert_ran("trainyard data validate biopsies");
     assert!(project.join("junit.xml").is_file());
 
     let train = run("train", &[("trainMode", "full"), ("params", "")]);
@@ -493,6 +506,8 @@ fn the_quickstart_flow_runs_through_the_tasks() {
     let train2 = run("train", &[("trainMode", "full"), ("params", "epochs=3\n")]);
     assert!(train2.succeeded, "{}", train2.stdout);
     assert_eq!(train2.output("model-version"), "2");
+    // Each line of params is one --param.
+    train2.assert_ran("trainyard train --param epochs=3");
     let promote2 = run(
         "promote",
         &[("env", "staging"), ("direct", "true"), ("model", "2")],
