@@ -10,6 +10,7 @@
 
 mod common;
 
+mod azure_devops;
 mod cancel;
 mod config_check;
 mod corpus;

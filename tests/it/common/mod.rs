@@ -38,15 +38,8 @@ const AMBIENT_NAMES: &[&str] = &[
 pub fn trainyard() -> assert_cmd::Command {
     let mut command =
         assert_cmd::Command::cargo_bin("trainyard").expect("the trainyard binary is built");
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if AMBIENT_NAMES.contains(&name.as_ref())
-            || AMBIENT_PREFIXES
-                .iter()
-                .any(|prefix| name.starts_with(prefix))
-        {
-            command.env_remove(name.as_ref());
-        }
+    for name in ambient_ci_variables() {
+        command.env_remove(name);
     }
     command
 }
@@ -55,17 +48,29 @@ pub fn trainyard() -> assert_cmd::Command {
 /// background, signal it, time it), ambient CI variables scrubbed.
 pub fn trainyard_process() -> std::process::Command {
     let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("trainyard"));
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if AMBIENT_NAMES.contains(&name.as_ref())
-            || AMBIENT_PREFIXES
-                .iter()
-                .any(|prefix| name.starts_with(prefix))
-        {
-            command.env_remove(name.as_ref());
-        }
+    without_ambient_ci(&mut command);
+    command
+}
+
+/// `command` (another program that runs trainyard, e.g. node running an
+/// Azure DevOps task) with ambient CI variables scrubbed from its environment.
+pub fn without_ambient_ci(command: &mut std::process::Command) -> &mut std::process::Command {
+    for name in ambient_ci_variables() {
+        command.env_remove(name);
     }
     command
+}
+
+fn ambient_ci_variables() -> Vec<String> {
+    std::env::vars_os()
+        .map(|(name, _)| name.to_string_lossy().into_owned())
+        .filter(|name| {
+            AMBIENT_NAMES.contains(&name.as_str())
+                || AMBIENT_PREFIXES
+                    .iter()
+                    .any(|prefix| name.starts_with(prefix))
+        })
+        .collect()
 }
 
 /// A copy of the bundled example project in a fresh temporary folder.
