@@ -11,6 +11,7 @@
 mod common;
 
 mod config_check;
+mod containment;
 mod data_drift;
 mod data_infer_schema;
 mod data_parquet;
