@@ -100,7 +100,7 @@ fn an_output_dir_outside_the_project_is_refused_at_its_line_and_nothing_is_writt
         for args in [
             &["config", "check"][..],
             &["iac", "render", "--all"][..],
-            &["iac", "check", "--all"][..],
+            &["iac", "check"][..],
         ] {
             let (code, report) = layout.run(args);
             assert_eq!(code, 2, "{dir} {args:?}: {report:#}");
@@ -149,7 +149,7 @@ fn stale_generated_files_are_removed_only_inside_the_project_and_never_through_a
     assert!(!layout.project.join("deploy").exists());
 
     // `iac check` never reads through the link (its target would show in the diff).
-    let (code, report) = layout.run(&["iac", "check", "--all"]);
+    let (code, report) = layout.run(&["iac", "check"]);
     assert_eq!(code, 1, "{report:#}");
     let shown = report.to_string();
     assert!(!shown.contains("keep = 1"), "{report:#}");

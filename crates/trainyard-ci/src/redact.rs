@@ -74,7 +74,7 @@ mod tests {
         report.push_finding(Finding::error("ledger/x", format!("pushing to {URL} failed")));
         report.data = Some(serde_json::json!({ "remote": URL, "list": [URL] }));
         report.children.push(child);
-        let redacted = report(&report);
+        let redacted = super::report(&report);
         let text = serde_json::to_string(&redacted).unwrap();
         assert!(!text.contains("SECRET"), "{text}");
         assert!(text.contains("https://***@github.com/acme/churn.git"), "{text}");
@@ -96,7 +96,7 @@ mod tests {
                     .with_help(format!("try {URL}")),
             ),
         ] {
-            let redacted = error(&error);
+            let redacted = super::error(&error);
             let shown = format!("{redacted} {redacted:?}");
             assert!(!shown.contains("SECRET"), "{shown}");
             assert_eq!(redacted.exit_status(), error.exit_status());

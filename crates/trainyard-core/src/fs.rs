@@ -208,27 +208,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut builder = tempfile::Builder::new();
     builder.prefix(".trainyard-").suffix(".tmp");
+    // `open` applies the umask to the mode asked for: 0666 gives a new file
+    // what `touch` would (tempfile alone asks 0600, which made every file private).
     #[cfg(unix)]
-    builder.permissions(new_file_permissions(path));
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
     let mut temporary = builder.tempfile_in(dir)?;
+    // A replaced file keeps its own mode (set after, so the umask does not narrow it).
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && meta.is_file()
+    {
+        temporary.as_file().set_permissions(meta.permissions())?;
+    }
     temporary.write_all(bytes)?;
     temporary.as_file().sync_all()?;
     temporary.persist(path).map_err(|error| error.error)?;
     Ok(())
-}
-
-/// The mode a written file gets: the replaced file's, else `0666` less the
-/// umask (`open` applies the umask to the mode asked for; `tempfile` alone
-/// asks for `0600`, which made every written file private).
-#[cfg(unix)]
-fn new_file_permissions(path: &Path) -> std::fs::Permissions {
-    use std::os::unix::fs::PermissionsExt;
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_file() => {
-            std::fs::Permissions::from_mode(meta.permissions().mode() & 0o7777)
-        }
-        _ => std::fs::Permissions::from_mode(0o666),
-    }
 }
 
 /// Like [`write_atomic`], but leaves the file alone when it already holds
@@ -360,9 +354,9 @@ mod tests {
         // A replaced file keeps its mode (an executable script stays executable).
         let script = dir.path().join("run.sh");
         std::fs::write(&script, b"old").unwrap();
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o750)).unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o772)).unwrap();
         write_atomic(&script, b"new").unwrap();
-        assert_eq!(mode(&script), 0o750);
+        assert_eq!(mode(&script), 0o772, "not narrowed by the umask");
         assert_eq!(std::fs::read(&script).unwrap(), b"new");
     }
 }
