@@ -103,8 +103,8 @@ pub fn execute(plan: &Plan<'_>, log: &LogStream) -> Result<Execution, StepError>
         let path = match (&dataset.sample, plan.mode) {
             (Some(declared), RunMode::Sample) => {
                 let relative = format!("{run_dir_relative}/data/{name}.csv");
-                let target = super::paths::Destination::in_project(plan.root, &relative)
-                    .prepare_file()?;
+                let target =
+                    super::paths::Destination::in_project(plan.root, &relative).prepare_file()?;
                 let rows = sample_dataset(plan, name, dataset, declared, &target)?;
                 let digest = fingerprint::hash_file(&target)
                     .map_err(|error| StepError::Environment(error.to_string()))?;

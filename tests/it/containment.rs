@@ -162,7 +162,11 @@ fn a_linked_environment_folder_is_never_written_through() {
         layout.link_outside(linked);
         let (code, report) = layout.run(&["iac", "render", "--env", "dev"]);
         assert_eq!(code, 2, "{linked}: {report:#}");
-        assert_eq!(error_at(&report).0, "symlink-refused", "{linked}: {report:#}");
+        assert_eq!(
+            error_at(&report).0,
+            "symlink-refused",
+            "{linked}: {report:#}"
+        );
         assert_eq!(layout.outside_files(), Vec::<String>::new(), "{linked}");
     }
 }
@@ -186,9 +190,8 @@ fn dataset_names_that_are_paths_are_refused_when_the_manifest_loads() {
         assert!(!layout.project.join(".trainyard").exists(), "{name}");
     }
     // An environment name is a folder too (deploy/<env>/).
-    let layout = Layout::new(
-        "version: 1\nproject:\n  name: churn\nenvironments:\n  - name: ../../x\n",
-    );
+    let layout =
+        Layout::new("version: 1\nproject:\n  name: churn\nenvironments:\n  - name: ../../x\n");
     let (code, report) = layout.run(&["config", "check"]);
     assert_eq!(code, 2, "{report:#}");
     assert_eq!(
@@ -261,12 +264,21 @@ fn a_repository_template_never_renders_into_git_or_outside_the_output_folder() {
         std::fs::read_to_string(layout.project.join(".git/config")).unwrap(),
         "[core]\n"
     );
-    std::fs::remove_dir_all(layout.project.join("templates/iac/kubernetes/_project/.git")).unwrap();
+    std::fs::remove_dir_all(
+        layout
+            .project
+            .join("templates/iac/kubernetes/_project/.git"),
+    )
+    .unwrap();
 
     // A `.git` folder anywhere in the output, too.
     add("terraform/.git/config.j2", "x\n");
     let (code, report) = layout.run(&["iac", "render", "--all"]);
-    assert_eq!((code, error_at(&report).0.as_str()), (2, "template-refused"), "{report:#}");
+    assert_eq!(
+        (code, error_at(&report).0.as_str()),
+        (2, "template-refused"),
+        "{report:#}"
+    );
     std::fs::remove_dir_all(layout.project.join("templates/iac/terraform/.git")).unwrap();
 
     // A new project-level file outside the built-in ones' folders (a workflow).
@@ -275,7 +287,11 @@ fn a_repository_template_never_renders_into_git_or_outside_the_output_folder() {
         "on: push\n",
     );
     let (code, report) = layout.run(&["iac", "render", "--all"]);
-    assert_eq!((code, error_at(&report).0.as_str()), (2, "template-refused"), "{report:#}");
+    assert_eq!(
+        (code, error_at(&report).0.as_str()),
+        (2, "template-refused"),
+        "{report:#}"
+    );
     assert!(
         report["error"]["message"]
             .as_str()
@@ -283,8 +299,12 @@ fn a_repository_template_never_renders_into_git_or_outside_the_output_folder() {
             .contains("outside the output folder"),
         "{report:#}"
     );
-    std::fs::remove_dir_all(layout.project.join("templates/iac/kubernetes/_project/.github"))
-        .unwrap();
+    std::fs::remove_dir_all(
+        layout
+            .project
+            .join("templates/iac/kubernetes/_project/.github"),
+    )
+    .unwrap();
     assert!(!layout.project.join(".github").exists());
 
     // Beside the built-in project files, and inside the output folder, is fine.
@@ -296,7 +316,12 @@ fn a_repository_template_never_renders_into_git_or_outside_the_output_folder() {
     let (code, report) = layout.run(&["iac", "render", "--all"]);
     assert_eq!(code, 0, "{report:#}");
     assert!(layout.project.join("deploy/prod/patch.yaml").is_file());
-    assert!(layout.project.join("infra/terraform/dev/extra.tf").is_file());
+    assert!(
+        layout
+            .project
+            .join("infra/terraform/dev/extra.tf")
+            .is_file()
+    );
 }
 
 #[test]
@@ -305,7 +330,11 @@ fn a_linked_template_is_not_followed() {
     std::fs::write(layout.outside.join("hostname"), "secret-host\n").unwrap();
     let templates = layout.project.join("templates/iac/terraform");
     std::fs::create_dir_all(&templates).unwrap();
-    symlink(layout.outside.join("hostname"), templates.join("main.tf.j2")).unwrap();
+    symlink(
+        layout.outside.join("hostname"),
+        templates.join("main.tf.j2"),
+    )
+    .unwrap();
     let (code, report) = layout.run(&["iac", "render", "--all"]);
     assert_eq!(code, 2, "{report:#}");
     assert_eq!(error_at(&report).0, "template-refused", "{report:#}");
@@ -318,7 +347,11 @@ fn a_linked_template_is_not_followed() {
     std::fs::write(layout.outside.join("iac/terraform/main.tf.j2"), "x\n").unwrap();
     symlink(&layout.outside, layout.project.join("templates")).unwrap();
     let (code, report) = layout.run(&["iac", "render", "--all"]);
-    assert_eq!((code, error_at(&report).0.as_str()), (2, "template-refused"), "{report:#}");
+    assert_eq!(
+        (code, error_at(&report).0.as_str()),
+        (2, "template-refused"),
+        "{report:#}"
+    );
 }
 
 /// `trainyard <args>` in `dir` under `umask`, with a clean environment.
@@ -409,7 +442,10 @@ fn promotion_never_writes_through_a_linked_environment_folder_and_keeps_the_umas
 /// The test process's umask (the binary inherits it), from /proc.
 fn process_umask() -> u32 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let line = status.lines().find(|line| line.starts_with("Umask:")).unwrap();
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("Umask:"))
+        .unwrap();
     u32::from_str_radix(line.trim_start_matches("Umask:").trim(), 8).unwrap()
 }
 

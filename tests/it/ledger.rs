@@ -414,7 +414,10 @@ fn a_token_in_the_remote_s_url_is_shown_in_no_channel() {
     let (shown, codes) = every_channel(&dir, &["ledger", "push", "--remote", unreachable]);
     assert_eq!(codes, [3, 3, 3, 3], "{shown}");
     assert!(!shown.contains("TOKEN1234"), "{shown}");
-    assert!(shown.contains("https://***@127.0.0.1:9/acme/churn.git"), "{shown}");
+    assert!(
+        shown.contains("https://***@127.0.0.1:9/acme/churn.git"),
+        "{shown}"
+    );
     assert!(shown.contains("##vso[task.logissue"), "{shown}");
     assert!(shown.contains("::error"), "{shown}");
 

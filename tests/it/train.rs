@@ -634,18 +634,24 @@ fn no_credential_trainyard_knows_reaches_the_training_command_in_any_spelling() 
         .current_dir(project.path())
         .args(["train", "--mode", "sample"]);
     // Each variable of the one list, and the spellings runners export.
-    for name in trainyard_ci::CREDENTIAL_VARIABLES
-        .iter()
-        .copied()
-        .chain(["input_github-token", "System.AccessToken", "Input_GitHub_Token"])
-    {
+    for name in trainyard_ci::CREDENTIAL_VARIABLES.iter().copied().chain([
+        "input_github-token",
+        "System.AccessToken",
+        "Input_GitHub_Token",
+    ]) {
         command.env(name, format!("SECRET_{}", name.len()));
     }
     // Cloud credentials for data stay: the training reads its data with them (docs/security.md).
     command.env("AWS_ACCESS_KEY_ID", "data-key-reaches");
     let assert = command.assert().code(0);
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout);
-    assert!(stdout.contains("TRAINYARD_MODE=sample"), "the environment was printed: {stdout}");
+    assert!(
+        stdout.contains("TRAINYARD_MODE=sample"),
+        "the environment was printed: {stdout}"
+    );
     assert!(!stdout.contains("SECRET_"), "{stdout}");
-    assert!(stdout.contains("AWS_ACCESS_KEY_ID=data-key-reaches"), "{stdout}");
+    assert!(
+        stdout.contains("AWS_ACCESS_KEY_ID=data-key-reaches"),
+        "{stdout}"
+    );
 }

@@ -165,7 +165,13 @@ mod tests {
         ] {
             assert!(is_credential(name), "{name}");
         }
-        for name in ["PATH", "HOME", "AWS_ACCESS_KEY_ID", "GITHUB_SHA", "INPUT_MANIFEST"] {
+        for name in [
+            "PATH",
+            "HOME",
+            "AWS_ACCESS_KEY_ID",
+            "GITHUB_SHA",
+            "INPUT_MANIFEST",
+        ] {
             assert!(!is_credential(name), "{name}");
         }
     }

@@ -71,13 +71,19 @@ mod tests {
         child.outputs.insert("remote".to_owned(), URL.to_owned());
         let mut report = Report::new("ledger push", trainyard_core::Conclusion::Failure, URL)
             .with_summary(format!("| remote |\n|---|\n| `{URL}` |\n"));
-        report.push_finding(Finding::error("ledger/x", format!("pushing to {URL} failed")));
+        report.push_finding(Finding::error(
+            "ledger/x",
+            format!("pushing to {URL} failed"),
+        ));
         report.data = Some(serde_json::json!({ "remote": URL, "list": [URL] }));
         report.children.push(child);
         let redacted = super::report(&report);
         let text = serde_json::to_string(&redacted).unwrap();
         assert!(!text.contains("SECRET"), "{text}");
-        assert!(text.contains("https://***@github.com/acme/churn.git"), "{text}");
+        assert!(
+            text.contains("https://***@github.com/acme/churn.git"),
+            "{text}"
+        );
         assert_eq!(redacted.step, "ledger push");
     }
 
@@ -86,11 +92,7 @@ mod tests {
         for error in [
             StepError::Usage(format!("cannot reach {URL}")),
             StepError::Environment(format!("git push {URL}: fatal: '{URL}' 403")),
-            StepError::io(
-                "reading",
-                URL,
-                std::io::Error::other(format!("at {URL}")),
-            ),
+            StepError::io("reading", URL, std::io::Error::other(format!("at {URL}"))),
             StepError::from(
                 ConfigError::new("trainyard.yaml", "x", format!("bad {URL}"))
                     .with_help(format!("try {URL}")),

@@ -306,8 +306,7 @@ mod tests {
             matches!(&error, ContainmentError::Symlink { link } if link.ends_with("infra/terraform/dev")),
             "{error}"
         );
-        let error =
-            create_dir_within(&root, Path::new("infra/terraform/dev/sub")).unwrap_err();
+        let error = create_dir_within(&root, Path::new("infra/terraform/dev/sub")).unwrap_err();
         assert!(matches!(error, ContainmentError::Symlink { .. }), "{error}");
         let error = write_atomic_within(&root, Path::new("link.txt"), b"x").unwrap_err();
         assert!(matches!(error, ContainmentError::Symlink { .. }), "{error}");
@@ -346,9 +345,13 @@ mod tests {
         let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
         let fresh = dir.path().join("fresh.yaml");
         write_atomic(&fresh, b"a").unwrap();
-        assert_eq!(mode(&fresh), 0o666 & !umask, "0666 less the umask {umask:03o}");
-        let within = write_atomic_within(dir.path(), Path::new("deploy/dev/release.yaml"), b"a")
-            .unwrap();
+        assert_eq!(
+            mode(&fresh),
+            0o666 & !umask,
+            "0666 less the umask {umask:03o}"
+        );
+        let within =
+            write_atomic_within(dir.path(), Path::new("deploy/dev/release.yaml"), b"a").unwrap();
         assert_eq!(mode(&within), 0o666 & !umask);
 
         // A replaced file keeps its mode (an executable script stays executable).

@@ -184,8 +184,7 @@ pub fn checked_out_and_clean(
         return Ok(false);
     };
     // Refused before the branch moves, so the work tree can follow it.
-    trainyard_core::fs::resolve_within(workdir, Path::new(path))
-        .map_err(containment)?;
+    trainyard_core::fs::resolve_within(workdir, Path::new(path)).map_err(containment)?;
     let on_disk = match std::fs::read(workdir.join(path)) {
         Ok(bytes) => Some(bytes),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,

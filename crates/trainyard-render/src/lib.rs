@@ -269,7 +269,10 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Walked> {
 /// `path` under `dir` as a person finds it: `<shown_as>/<relative>`.
 fn shown(path: &Path, dir: &Path, shown_as: &str) -> String {
     let relative = path.strip_prefix(dir).unwrap_or(path);
-    format!("{shown_as}/{}", relative.to_string_lossy().replace('\\', "/"))
+    format!(
+        "{shown_as}/{}",
+        relative.to_string_lossy().replace('\\', "/")
+    )
 }
 
 /// The folders (`<target>/_project/<folder>`) of `names`' project templates.
@@ -283,12 +286,19 @@ fn project_dirs<'a>(names: impl Iterator<Item = &'a String>) -> BTreeSet<String>
 /// Where a template may render: never into a `.git` folder (a generated
 /// `.git/config` runs commands on the next `git status`), and a repository's
 /// template only into the output folder or beside the built-in project files.
-fn check_destination(set: &TemplateSet, template: &Template, path: &str) -> Result<(), RenderError> {
+fn check_destination(
+    set: &TemplateSet,
+    template: &Template,
+    path: &str,
+) -> Result<(), RenderError> {
     let refuse = |message: String| RenderError::Refused {
         template: template.display_path(),
         message,
     };
-    if path.split('/').any(|part| part.eq_ignore_ascii_case(".git")) {
+    if path
+        .split('/')
+        .any(|part| part.eq_ignore_ascii_case(".git"))
+    {
         return Err(refuse(format!(
             "renders into `{path}`, inside `.git`: templates never write git's own files"
         )));
@@ -299,14 +309,20 @@ fn check_destination(set: &TemplateSet, template: &Template, path: &str) -> Resu
             let allowed: Vec<String> = set
                 .project_dirs
                 .iter()
-                .filter_map(|dir| dir.split_once("/_project/").map(|(_, rest)| format!("`{rest}/`")))
+                .filter_map(|dir| {
+                    dir.split_once("/_project/")
+                        .map(|(_, rest)| format!("`{rest}/`"))
+                })
                 .collect();
             return Err(refuse(format!(
                 "renders into `{path}`, outside the output folder; a repository's templates render into `iac.output-dir`{}",
                 if allowed.is_empty() {
                     String::new()
                 } else {
-                    format!(" or beside the built-in project files ({})", allowed.join(", "))
+                    format!(
+                        " or beside the built-in project files ({})",
+                        allowed.join(", ")
+                    )
                 }
             )));
         }

@@ -130,8 +130,7 @@ pub fn plan(sources: &Sources<'_>, selection: &Selection<'_>) -> Result<Plan, Pl
     };
     let all_names = names(manifest, iac)?;
 
-    let set = TemplateSet::builtin(sources.builtin)
-        .with_overrides(sources.root, OVERRIDES_DIR)?;
+    let set = TemplateSet::builtin(sources.builtin).with_overrides(sources.root, OVERRIDES_DIR)?;
     let renderer = Renderer::new(&set)?;
     let mut files = Vec::new();
     let mut names_out = Vec::new();

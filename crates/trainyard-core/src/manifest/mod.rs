@@ -156,17 +156,23 @@ pub const OUTPUT_DIR_RULE: &str = "`iac.output-dir` is a folder inside the proje
 
 /// Checks a dataset name against [`DATASET_NAME_RULE`].
 pub fn check_dataset_name(name: &str) -> Result<(), String> {
-    check_plain_name(name, 64, |c| c.is_ascii_alphanumeric(), |c| {
-        c.is_ascii_alphanumeric() || c == '_' || c == '-'
-    })
+    check_plain_name(
+        name,
+        64,
+        |c| c.is_ascii_alphanumeric(),
+        |c| c.is_ascii_alphanumeric() || c == '_' || c == '-',
+    )
     .map_err(|why| format!("dataset {why}"))
 }
 
 /// Checks an environment name against [`ENVIRONMENT_NAME_RULE`].
 pub fn check_environment_name(name: &str) -> Result<(), String> {
-    check_plain_name(name, 16, |c| c.is_ascii_lowercase(), |c| {
-        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
-    })
+    check_plain_name(
+        name,
+        16,
+        |c| c.is_ascii_lowercase(),
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+    )
     .map_err(|why| format!("environment {why}"))
 }
 
@@ -218,7 +224,10 @@ fn check_plain_name(
         return Err(format!("{shown} does not start with an allowed character"));
     }
     if let Some(bad) = name.chars().find(|c| !rest(*c)) {
-        return Err(format!("{shown} has `{}`, which is not allowed", bad.escape_default()));
+        return Err(format!(
+            "{shown} has `{}`, which is not allowed",
+            bad.escape_default()
+        ));
     }
     Ok(())
 }
