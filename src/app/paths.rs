@@ -24,12 +24,8 @@ pub const MODELS_DIR: &str = ".trainyard/models";
 /// Where runs write: `<RUNS_DIR>/<run id>/`.
 pub const RUNS_DIR: &str = ".trainyard/runs";
 
-/// The file a dataset's profile is saved to: `<dataset>.json`, or
+/// The name of a dataset's profile file: `<dataset>.json`, or
 /// `<dataset>.shard-<i>-of-<n>.json` for a shard.
-pub fn profile_file(dir: &Path, dataset: &str, shard: Option<Shard>) -> PathBuf {
-    dir.join(profile_file_name(dataset, shard))
-}
-
 fn profile_file_name(dataset: &str, shard: Option<Shard>) -> String {
     match shard {
         Some(shard) => format!(

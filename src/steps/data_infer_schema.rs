@@ -57,14 +57,13 @@ pub fn run(request: &DataInferSchemaRequest, context: &StepContext) -> Result<Re
     let files = inputs.len();
     let schema = infer::infer(inputs, options)?;
     let yaml = infer::to_yaml(&schema);
-    let output = match &request.output {
-        Some(output) => Destination::Chosen(output.clone()),
-        None => {
-            let root = project
-                .as_ref()
-                .map_or_else(|| PathBuf::from("."), |p| p.root.clone());
-            Destination::in_project(&root, SCHEMAS_DIR).join(format!("{name}.yaml"))
-        }
+    let output = if let Some(output) = &request.output {
+        Destination::Chosen(output.clone())
+    } else {
+        let root = project
+            .as_ref()
+            .map_or_else(|| PathBuf::from("."), |p| p.root.clone());
+        Destination::in_project(&root, SCHEMAS_DIR).join(format!("{name}.yaml"))
     };
     let output = output.write(yaml.as_bytes())?;
     Ok(Report::new(

@@ -356,6 +356,9 @@ fn ledger_push_to_a_missing_remote_is_an_environment_error_with_gits_message() {
     );
 }
 
+/// Flags and environment variables that make a run one host's.
+type Host<'a> = (&'a [&'a str], &'a [(&'a str, &'a Path)]);
+
 /// A token in the remote's URL, as CI scripts write it.
 const TOKEN_URL: &str = "https://x-access-token:ghs_TOKEN1234@github.com/acme/churn.git";
 
@@ -366,7 +369,7 @@ fn every_channel(dir: &Path, args: &[&str]) -> (String, Vec<i32>) {
     let ci = tempfile::tempdir().unwrap();
     let summary = ci.path().join("summary.md");
     let outputs = ci.path().join("outputs");
-    let hosts: [(&[&str], &[(&str, &Path)]); 4] = [
+    let hosts: [Host<'_>; 4] = [
         (&[], &[]),
         (&["--format", "json"], &[]),
         (

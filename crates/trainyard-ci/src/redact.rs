@@ -46,11 +46,7 @@ pub fn error(error: &StepError) -> StepError {
 
 fn redact_value(value: &mut serde_json::Value) {
     match value {
-        serde_json::Value::String(text) => {
-            if text.contains("://") {
-                *text = redact_urls(text);
-            }
-        }
+        serde_json::Value::String(text) if text.contains("://") => *text = redact_urls(text),
         serde_json::Value::Array(items) => items.iter_mut().for_each(redact_value),
         serde_json::Value::Object(map) => map.values_mut().for_each(redact_value),
         _ => {}
