@@ -106,6 +106,11 @@ fn render_error(error: RenderError) -> StepError {
             )))
         }
         RenderError::Io { path, source } => StepError::io("reading", path, source),
+        RenderError::Refused { template, message } => StepError::from(
+            ConfigError::new(template, "template-refused", message).with_help(
+                "a repository's templates under templates/iac/ are plain files that render into iac.output-dir (see docs/steps/iac.md)",
+            ),
+        ),
     }
 }
 

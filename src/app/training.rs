@@ -89,8 +89,7 @@ pub fn execute(plan: &Plan<'_>, log: &LogStream) -> Result<Execution, StepError>
     let output_relative = format!("{run_dir_relative}/out");
     let run_dir = plan.root.join(&run_dir_relative);
     let output_dir = plan.root.join(&output_relative);
-    std::fs::create_dir_all(&output_dir)
-        .map_err(|error| StepError::io("creating", &output_dir, error))?;
+    super::paths::create_dir(plan.root, Path::new(&output_relative))?;
 
     // Data: every dataset's full fingerprint, and a sample when the mode asks.
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
@@ -104,7 +103,8 @@ pub fn execute(plan: &Plan<'_>, log: &LogStream) -> Result<Execution, StepError>
         let path = match (&dataset.sample, plan.mode) {
             (Some(declared), RunMode::Sample) => {
                 let relative = format!("{run_dir_relative}/data/{name}.csv");
-                let target = plan.root.join(&relative);
+                let target =
+                    super::paths::Destination::in_project(plan.root, &relative).prepare_file()?;
                 let rows = sample_dataset(plan, name, dataset, declared, &target)?;
                 let digest = fingerprint::hash_file(&target)
                     .map_err(|error| StepError::Environment(error.to_string()))?;
@@ -171,9 +171,15 @@ pub fn execute(plan: &Plan<'_>, log: &LogStream) -> Result<Execution, StepError>
     }
     options.env = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
     // The command is the project's code (on a pull request, its author's): not the CI's tokens.
+    // Every spelling the runner exported (`INPUT_GITHUB-TOKEN`, `System.AccessToken`) goes too.
     options.remove_env = trainyard_ci::CREDENTIAL_VARIABLES
         .iter()
         .map(Into::into)
+        .chain(
+            std::env::vars_os()
+                .map(|(name, _)| name)
+                .filter(|name| name.to_str().is_some_and(trainyard_ci::is_credential)),
+        )
         .collect();
     options.timeout = timeout;
     // From here a signal is passed on to the command's group and the run is

@@ -3,7 +3,7 @@
 //! own thread beside it, profiles saved, JUnit written. `data validate` runs
 //! it on the manifest's datasets; quickstart on a deliberately broken copy.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use trainyard_core::manifest::Dataset;
 use trainyard_core::{Conclusion, Report, StepError};
@@ -14,7 +14,7 @@ use trainyard_data::read::Shard;
 use trainyard_data::validate::{self, Validation};
 
 use super::fs::write_atomic;
-use super::paths::{STAT_CACHE, profile_file};
+use super::paths::{Destination, STAT_CACHE};
 use crate::steps::Step;
 
 const STEP: &str = Step::DataValidate.name();
@@ -24,7 +24,7 @@ const STEP: &str = Step::DataValidate.name();
 pub struct ValidateOutputs<'a> {
     pub junit: Option<&'a Path>,
     /// Save each dataset's profile in this folder.
-    pub profiles: Option<PathBuf>,
+    pub profiles: Option<Destination>,
     /// Fingerprint each dataset (with the stat cache under the project root).
     pub fingerprint: bool,
     pub shard: Option<Shard>,
@@ -55,8 +55,10 @@ pub fn validate_datasets_to(
 ) -> Result<Report, StepError> {
     let mut validations: Vec<Validation> = Vec::with_capacity(datasets.len());
     let mut report = Report::new(STEP, Conclusion::Success, String::new());
-    let cache_path = root.join(STAT_CACHE);
-    let mut cache = outputs.fingerprint.then(|| StatCache::load(&cache_path));
+    let cache_file = Destination::in_project(root, STAT_CACHE);
+    let mut cache = outputs
+        .fingerprint
+        .then(|| StatCache::load(&cache_file.path()));
     for (name, dataset) in datasets {
         // The digest reads the files on its own thread while the pass parses them:
         // the pass leaves a core idle at its start and end, and this fills it
@@ -78,7 +80,7 @@ pub fn validate_datasets_to(
         });
         let (validation, profile) = validated?;
         if let Some(dir) = &outputs.profiles {
-            let path = profile_file(dir, name, outputs.shard);
+            let path = dir.profile_file(name, outputs.shard).prepare_file()?;
             let meta = ProfileMeta {
                 dataset: Some((*name).to_owned()),
                 shard: outputs.shard.map(|s| s.to_string()),
@@ -100,7 +102,7 @@ pub fn validate_datasets_to(
     }
     if let Some(cache) = cache.as_mut() {
         cache
-            .save(&cache_path)
+            .save(&cache_file.prepare_file()?)
             .map_err(|error| StepError::Environment(error.to_string()))?;
     }
 

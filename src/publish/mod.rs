@@ -35,7 +35,11 @@ pub fn run(
     context.log = LogStream::new(log::CiLog::new(host, format, &context.env, color));
     let step = request.step();
 
-    match steps::run(request, &context) {
+    // Every URL shown (console, JSON, annotations, summary, the forge) loses its userinfo and query.
+    match steps::run(request, &context)
+        .map(|report| trainyard_ci::redact::report(&report))
+        .map_err(|error| trainyard_ci::redact::error(&error))
+    {
         Ok(report) => {
             let mut publisher = Publisher::new(host, format, &context.env, stdout.lock(), color);
             match publisher.publish(&report) {

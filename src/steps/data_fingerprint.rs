@@ -8,15 +8,16 @@ use trainyard_data::fingerprint::{self, LOCK_FILE, LockFile, StatCache};
 
 use super::Step;
 use crate::app::StepContext;
-use crate::app::paths::STAT_CACHE;
+use crate::app::paths::{Destination, STAT_CACHE};
 use crate::requests::DataFingerprintRequest;
 
 const STEP: &str = Step::DataFingerprint.name();
 
 pub fn run(request: &DataFingerprintRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
-    let lock_path = project.root.join(LOCK_FILE);
-    let cache_path = project.root.join(STAT_CACHE);
+    // Checked (inside the project, no link on the way) before anything is read or written.
+    let lock_path = Destination::in_project(&project.root, LOCK_FILE).prepare_file()?;
+    let cache_path = Destination::in_project(&project.root, STAT_CACHE).prepare_file()?;
     let mut cache = StatCache::load(&cache_path);
 
     let mut lock = LockFile::default();

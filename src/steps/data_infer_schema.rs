@@ -9,8 +9,7 @@ use trainyard_data::{infer, read, validate};
 
 use super::Step;
 use crate::app::StepContext;
-use crate::app::fs::write_atomic;
-use crate::app::paths::SCHEMAS_DIR;
+use crate::app::paths::{Destination, SCHEMAS_DIR};
 use crate::requests::DataInferSchemaRequest;
 
 const STEP: &str = Step::DataInferSchema.name();
@@ -65,13 +64,15 @@ pub fn run(request: &DataInferSchemaRequest, context: &StepContext) -> Result<Re
     let files = inputs.len();
     let schema = infer::infer(inputs, options)?;
     let yaml = infer::to_yaml(&schema);
-    let output = request.output.clone().unwrap_or_else(|| {
+    let output = if let Some(output) = &request.output {
+        Destination::Chosen(output.clone())
+    } else {
         let root = project
             .as_ref()
             .map_or_else(|| PathBuf::from("."), |p| p.root.clone());
-        root.join(SCHEMAS_DIR).join(format!("{name}.yaml"))
-    });
-    write_atomic(&output, yaml.as_bytes())?;
+        Destination::in_project(&root, SCHEMAS_DIR).join(format!("{name}.yaml"))
+    };
+    let output = output.write(yaml.as_bytes())?;
     Ok(Report::new(
         STEP,
         Conclusion::Success,

@@ -13,7 +13,7 @@ use trainyard_data::validate;
 
 use super::Step;
 use crate::app::StepContext;
-use crate::app::paths::{PROFILES_DIR, profile_file};
+use crate::app::paths::{Destination, PROFILES_DIR};
 use crate::requests::DataMergeRequest;
 
 const STEP: &str = Step::DataMerge.name();
@@ -51,11 +51,20 @@ pub fn run(request: &DataMergeRequest, context: &StepContext) -> Result<Report, 
     // The manifest, when there is one, says which whole-dataset checks to run.
     let project = context.project().ok();
     let output = match (&request.output, &dataset, &project) {
-        (Some(output), _, _) => output.clone(),
-        (None, Some(name), Some(project)) => {
-            profile_file(&project.root.join(PROFILES_DIR), name, None)
+        (Some(output), _, _) => Destination::Chosen(output.clone()),
+        // The name comes from the profiles (another runner wrote them): it names a file only if it is a dataset name.
+        (None, Some(name), _) if trainyard_core::manifest::check_dataset_name(name).is_err() => {
+            return Err(StepError::Usage(format!(
+                "the profiles name their dataset `{}`, which is not a dataset name; say where to write the merged profile with --output",
+                name.escape_default()
+            )));
         }
-        (None, Some(name), None) => profile_file(Path::new(PROFILES_DIR), name, None),
+        (None, Some(name), Some(project)) => {
+            Destination::in_project(&project.root, PROFILES_DIR).profile_file(name, None)
+        }
+        (None, Some(name), None) => {
+            Destination::in_project(Path::new("."), PROFILES_DIR).profile_file(name, None)
+        }
         (None, None, _) => {
             return Err(StepError::Usage(
                 "the profiles do not name their dataset; say where to write the merged one with --output"
@@ -63,6 +72,7 @@ pub fn run(request: &DataMergeRequest, context: &StepContext) -> Result<Report, 
             ));
         }
     };
+    let output = output.prepare_file()?;
     merged
         .save_with(
             &output,

@@ -9,7 +9,7 @@ use trainyard_data::sample::{self, SampleError, SampleOptions, SampleSize};
 
 use super::Step;
 use crate::app::StepContext;
-use crate::app::paths::SAMPLES_DIR;
+use crate::app::paths::{Destination, SAMPLES_DIR};
 use crate::requests::DataSampleRequest;
 
 const STEP: &str = Step::DataSample.name();
@@ -64,16 +64,18 @@ pub fn run(request: &DataSampleRequest, context: &StepContext) -> Result<Report,
             files.len()
         )));
     };
-    let output = request.output.clone().unwrap_or_else(|| {
-        project
-            .root
-            .join(SAMPLES_DIR)
+    let output = match &request.output {
+        Some(output) => {
+            if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|error| StepError::io("creating", parent, error))?;
+            }
+            output.clone()
+        }
+        None => Destination::in_project(&project.root, SAMPLES_DIR)
             .join(format!("{}.csv", request.dataset))
-    });
-    if let Some(parent) = output.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|error| StepError::io("creating", parent, error))?;
-    }
+            .prepare_file()?,
+    };
     let summary = sample::sample_csv(input, &output, &options).map_err(|error| match error {
         SampleError::Io {
             action,

@@ -9,7 +9,7 @@ use trainyard_data::read::Shard;
 
 use super::Step;
 use crate::app::StepContext;
-use crate::app::paths::PROFILES_DIR;
+use crate::app::paths::{Destination, PROFILES_DIR};
 use crate::app::validation::{ValidateOutputs, validate_datasets_to};
 use crate::requests::DataValidateRequest;
 
@@ -49,10 +49,7 @@ pub fn run(request: &DataValidateRequest, context: &StepContext) -> Result<Repor
     for (name, dataset) in &datasets {
         crate::app::dataset_files(&project.manifest_file, &project.root, name, dataset)?;
     }
-    let profiles = request
-        .profiles
-        .clone()
-        .unwrap_or_else(|| project.root.join(PROFILES_DIR));
+    let profiles = Destination::chosen_or(request.profiles.as_deref(), &project.root, PROFILES_DIR);
     validate_datasets_to(
         &datasets,
         &project.root,

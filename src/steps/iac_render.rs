@@ -1,12 +1,15 @@
 //! `trainyard iac render --env E | --all [--target T]`: writes the
 //! infrastructure code of environments from the templates, atomically.
 
+use std::path::Path;
+
 use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
-use trainyard_render::{DriftKind, write_atomic};
+use trainyard_render::DriftKind;
 
 use super::Step;
 use crate::app::StepContext;
 use crate::app::iac_plan::{self, summary, targets};
+use crate::app::paths;
 use crate::requests::IacRenderRequest;
 
 pub fn run(request: &IacRenderRequest, context: &StepContext) -> Result<Report, StepError> {
@@ -27,18 +30,28 @@ pub fn run(request: &IacRenderRequest, context: &StepContext) -> Result<Report, 
         .map(|drift| drift.path)
         .collect::<Vec<_>>();
 
+    // Every path is checked before the first write, so a refused one (a
+    // symbolic link on the way out of the project) leaves the folder as it was.
+    for path in plan.files.iter().map(|file| &file.path).chain(&stale) {
+        paths::inside(&project.root, Path::new(path))?;
+    }
     let mut written = 0;
     for file in &plan.files {
-        let path = project.root.join(&file.path);
-        if write_atomic(&path, &file.contents)
-            .map_err(|error| StepError::io("writing", &path, error))?
+        let relative = Path::new(&file.path);
+        if trainyard_core::fs::write_if_changed_within(
+            &project.root,
+            relative,
+            file.contents.as_bytes(),
+        )
+        .map_err(|error| paths::containment_error(&project.root.join(relative), error))?
         {
             written += 1;
         }
     }
     for path in &stale {
-        let full = project.root.join(path);
-        std::fs::remove_file(&full).map_err(|error| StepError::io("removing", &full, error))?;
+        let relative = Path::new(path);
+        trainyard_core::fs::remove_file_within(&project.root, relative)
+            .map_err(|error| paths::containment_error(&project.root.join(relative), error))?;
     }
 
     let mut report = Report::new(

@@ -27,13 +27,15 @@ pub fn run(request: &ModelGetRequest, context: &StepContext) -> Result<Report, S
             version.version, run.id
         )));
     }
-    let output = request.output.clone().unwrap_or_else(|| {
-        project
-            .root
-            .join(crate::app::paths::MODELS_DIR)
-            .join(&model)
-            .join(version.version.to_string())
-    });
+    let output = match &request.output {
+        Some(output) => output.clone(),
+        None => {
+            crate::app::paths::Destination::in_project(&project.root, crate::app::paths::MODELS_DIR)
+                .join(&model)
+                .join(version.version.to_string())
+                .prepare_dir()?
+        }
+    };
     let store = store::open_recorded(run.store.as_deref(), &project, context)?;
     store.get_all(&run.artifacts, &output)?;
 

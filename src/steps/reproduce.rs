@@ -279,11 +279,14 @@ fn provide_data(current_root: &Path, worktree_root: &Path, pattern: &str) -> Res
         let Ok(relative) = file.strip_prefix(current_root) else {
             continue;
         };
-        let target = worktree_root.join(relative);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|error| StepError::io("creating", parent, error))?;
+        // Only what lies inside the checkout is copied, and only inside the worktree.
+        let Ok(relative) = trainyard_core::fs::relative_inside(relative) else {
+            continue;
+        };
+        if let Some(parent) = relative.parent() {
+            crate::app::paths::create_dir(worktree_root, parent)?;
         }
+        let target = crate::app::paths::inside(worktree_root, &relative)?;
         std::fs::copy(&file, &target).map_err(|error| StepError::io("copying", &file, error))?;
     }
     Ok(())

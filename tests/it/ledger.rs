@@ -355,3 +355,99 @@ fn ledger_push_to_a_missing_remote_is_an_environment_error_with_gits_message() {
         "{stderr}"
     );
 }
+
+/// Flags and environment variables that make a run one host's.
+type Host<'a> = (&'a [&'a str], &'a [(&'a str, &'a Path)]);
+
+/// A token in the remote's URL, as CI scripts write it.
+const TOKEN_URL: &str = "https://x-access-token:ghs_TOKEN1234@github.com/acme/churn.git";
+
+/// Every channel `trainyard <args>` shows in `dir`: stdout and stderr as a
+/// terminal, JSON, GitHub Actions (annotations, outputs, job summary) and Azure
+/// Pipelines (`##vso` issues, outputs, the summary file), with its exit codes.
+fn every_channel(dir: &Path, args: &[&str]) -> (String, Vec<i32>) {
+    let ci = tempfile::tempdir().unwrap();
+    let summary = ci.path().join("summary.md");
+    let outputs = ci.path().join("outputs");
+    let hosts: [Host<'_>; 4] = [
+        (&[], &[]),
+        (&["--format", "json"], &[]),
+        (
+            &[],
+            &[
+                ("GITHUB_ACTIONS", Path::new("true")),
+                ("GITHUB_STEP_SUMMARY", &summary),
+                ("GITHUB_OUTPUT", &outputs),
+            ],
+        ),
+        (
+            &[],
+            &[
+                ("TF_BUILD", Path::new("True")),
+                ("AGENT_TEMPDIRECTORY", ci.path()),
+            ],
+        ),
+    ];
+    let mut shown = String::new();
+    let mut codes = Vec::new();
+    for (format, env) in hosts {
+        let mut command = trainyard();
+        command.current_dir(dir).args(format).args(args);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap();
+        codes.push(output.status.code().unwrap());
+        shown.push_str(&String::from_utf8_lossy(&output.stdout));
+        shown.push_str(&String::from_utf8_lossy(&output.stderr));
+    }
+    for entry in std::fs::read_dir(ci.path()).unwrap() {
+        shown.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default());
+    }
+    (shown, codes)
+}
+
+#[test]
+fn a_token_in_the_remote_s_url_is_shown_in_no_channel() {
+    let temp = tempfile::tempdir().unwrap();
+    let dir = project_with_runs(temp.path());
+
+    // Git fails (nothing listens there): the error repeats the URL in every channel.
+    let unreachable = "https://x-access-token:ghs_TOKEN1234@127.0.0.1:9/acme/churn.git";
+    let (shown, codes) = every_channel(&dir, &["ledger", "push", "--remote", unreachable]);
+    assert_eq!(codes, [3, 3, 3, 3], "{shown}");
+    assert!(!shown.contains("TOKEN1234"), "{shown}");
+    assert!(
+        shown.contains("https://***@127.0.0.1:9/acme/churn.git"),
+        "{shown}"
+    );
+    assert!(shown.contains("##vso[task.logissue"), "{shown}");
+    assert!(shown.contains("::error"), "{shown}");
+
+    // A push that succeeds (git rewrites the URL to a local bare repository):
+    // the title, the data and the outputs name the remote without its token.
+    let remote = temp.path().join("remote.git");
+    git_as_configured(
+        temp.path(),
+        &["init", "-q", "--bare", remote.to_str().unwrap()],
+    );
+    git_as_configured(
+        &dir,
+        &[
+            "config",
+            &format!("url.file://{}.insteadOf", remote.display()),
+            TOKEN_URL,
+        ],
+    );
+    let (shown, codes) = every_channel(&dir, &["ledger", "push", "--remote", TOKEN_URL]);
+    assert_eq!(codes, [0, 0, 0, 0], "{shown}");
+    assert!(!shown.contains("TOKEN1234"), "{shown}");
+    assert!(
+        shown.contains("pushed 2 ledger ref(s) to https://***@github.com/acme/churn.git"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("the ledger on https://***@github.com/acme/churn.git is up to date"),
+        "{shown}"
+    );
+}

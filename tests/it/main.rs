@@ -13,6 +13,7 @@ mod common;
 mod azure_devops;
 mod cancel;
 mod config_check;
+mod containment;
 mod corpus;
 mod data_drift;
 mod data_infer_schema;

@@ -625,3 +625,33 @@ fn the_training_command_does_not_inherit_the_ci_token() {
     );
     assert!(!stdout.contains("secret"), "{stdout}");
 }
+
+#[test]
+fn no_credential_trainyard_knows_reaches_the_training_command_in_any_spelling() {
+    let project = fixture_repo("history.py", "  command: [env]\n");
+    let mut command = trainyard();
+    command
+        .current_dir(project.path())
+        .args(["train", "--mode", "sample"]);
+    // Each variable of the one list, and the spellings runners export.
+    for name in trainyard_ci::CREDENTIAL_VARIABLES.iter().copied().chain([
+        "input_github-token",
+        "System.AccessToken",
+        "Input_GitHub_Token",
+    ]) {
+        command.env(name, format!("SECRET_{}", name.len()));
+    }
+    // Cloud credentials for data stay: the training reads its data with them (docs/security.md).
+    command.env("AWS_ACCESS_KEY_ID", "data-key-reaches");
+    let assert = command.assert().code(0);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout);
+    assert!(
+        stdout.contains("TRAINYARD_MODE=sample"),
+        "the environment was printed: {stdout}"
+    );
+    assert!(!stdout.contains("SECRET_"), "{stdout}");
+    assert!(
+        stdout.contains("AWS_ACCESS_KEY_ID=data-key-reaches"),
+        "{stdout}"
+    );
+}

@@ -22,24 +22,51 @@ pub fn input(env: &Env, name: &str) -> Option<String> {
 /// The input that carries the GitHub token (the actions' `github-token`).
 pub const GITHUB_TOKEN_INPUT: &str = "github-token";
 
-/// Every environment variable trainyard treats as a credential: the GitHub
-/// token in each form [`github_token`] reads it (`TRAINYARD_GITHUB_TOKEN`,
-/// `INPUT_GITHUB_TOKEN`, `INPUT_GITHUB-TOKEN`, `GITHUB_TOKEN`), and the CI
-/// runners' own tokens (GitHub's runtime and OIDC request tokens, Azure's
+/// Every environment variable trainyard treats as a credential: the tokens
+/// that act on the repository, its checks or the CI itself. The GitHub token
+/// in each form [`github_token`] reads it (`TRAINYARD_GITHUB_TOKEN`,
+/// `INPUT_GITHUB_TOKEN`, `INPUT_GITHUB-TOKEN`, `GITHUB_TOKEN`), the GitHub
+/// CLI's (`GH_TOKEN`, `GH_ENTERPRISE_TOKEN`, `GITHUB_ENTERPRISE_TOKEN`), and
+/// the CI runners' own (GitHub's runtime and OIDC request tokens, Azure's
 /// `System.AccessToken`).
 ///
 /// The training command is the project's code (on a pull request, its
-/// author's): whatever runs it must strip every one of these from its
-/// environment. This is the one list; nothing else names credentials.
+/// author's): whatever runs it strips every variable [`is_credential`] names
+/// from its environment. This is the one list; nothing else names credentials.
+/// Cloud credentials the workflow sets for data and model storage
+/// (`AWS_*`, `AZURE_*`, `GOOGLE_APPLICATION_CREDENTIALS`, `MLFLOW_TRACKING_*`)
+/// are not on it: training reads its data with them. The workflow decides
+/// which jobs get them (docs/security.md).
 pub const CREDENTIAL_VARIABLES: &[&str] = &[
     "TRAINYARD_GITHUB_TOKEN",
     "INPUT_GITHUB_TOKEN",
     "INPUT_GITHUB-TOKEN",
     "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
     "ACTIONS_RUNTIME_TOKEN",
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
     "SYSTEM_ACCESSTOKEN",
 ];
+
+/// Whether the variable `name` is one of [`CREDENTIAL_VARIABLES`] in any
+/// spelling a runner exports it: any case, `-` or `.` for `_`
+/// (`INPUT_GITHUB-TOKEN`, `input_github_token`, `System.AccessToken`).
+pub fn is_credential(name: &str) -> bool {
+    let normal = |name: &str| -> String {
+        name.chars()
+            .map(|c| match c {
+                '-' | '.' => '_',
+                c => c.to_ascii_uppercase(),
+            })
+            .collect()
+    };
+    let name = normal(name);
+    CREDENTIAL_VARIABLES
+        .iter()
+        .any(|credential| normal(credential) == name)
+}
 
 /// The GitHub token: the `github-token` input (`TRAINYARD_GITHUB_TOKEN`,
 /// `INPUT_GITHUB_TOKEN`, `INPUT_GITHUB-TOKEN`), else the runner's
@@ -122,6 +149,30 @@ mod tests {
             let env = Env::from_pairs([(variable, "ghs_x")]);
             assert_eq!(github_token(&env).as_deref(), Some("ghs_x"), "{variable}");
             assert!(CREDENTIAL_VARIABLES.contains(&variable), "{variable}");
+        }
+    }
+
+    #[test]
+    fn every_spelling_of_a_credential_is_one() {
+        for name in [
+            "INPUT_GITHUB-TOKEN",
+            "input_github-token",
+            "INPUT_GITHUB_TOKEN",
+            "GH_TOKEN",
+            "System.AccessToken",
+            "SYSTEM_ACCESSTOKEN",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        ] {
+            assert!(is_credential(name), "{name}");
+        }
+        for name in [
+            "PATH",
+            "HOME",
+            "AWS_ACCESS_KEY_ID",
+            "GITHUB_SHA",
+            "INPUT_MANIFEST",
+        ] {
+            assert!(!is_credential(name), "{name}");
         }
     }
 

@@ -18,10 +18,11 @@ pub mod host;
 pub mod inputs;
 pub mod publish;
 mod random;
+pub mod redact;
 pub mod summary;
 
 pub use env::Env;
 pub use event::{CiContext, PullRequest, Trigger};
 pub use host::Host;
-pub use inputs::{CREDENTIAL_VARIABLES, github_token, input, input_variables};
+pub use inputs::{CREDENTIAL_VARIABLES, github_token, input, input_variables, is_credential};
 pub use publish::{OutputFormat, Publisher};

@@ -94,7 +94,7 @@ impl<W: Write> Publisher<W> {
     /// Publishes a step's report: console text or JSON on `out`; in CI also
     /// annotations, step outputs (with `conclusion` added) and the summary.
     pub fn publish(&mut self, report: &Report) -> io::Result<()> {
-        let report = with_conclusion(report);
+        let report = with_conclusion(&crate::redact::report(report));
         match self.format {
             OutputFormat::Text => {
                 let text = console::render(&report, self.color);
@@ -147,6 +147,7 @@ impl<W: Write> Publisher<W> {
     /// JSON error document; in CI also an error annotation at the error's
     /// location, so a broken trainyard.yaml is marked in the PR.
     pub fn publish_error(&mut self, step: &str, error: &StepError) -> io::Result<()> {
+        let error = &crate::redact::error(error);
         match self.format {
             OutputFormat::Text => {
                 let text = console::render_error(step, error, self.color);

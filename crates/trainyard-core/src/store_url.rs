@@ -260,6 +260,55 @@ pub fn redact(url: &str) -> String {
     format!("{scheme}://{authority}{path}{query}")
 }
 
+/// `text` with every URL in it passed through [`redact`]: for messages that
+/// quote a URL or a tool's output (git's errors name the remote they failed
+/// on, with its token). A URL runs from its scheme to the first space, quote,
+/// bracket or backslash. The one redaction of everything trainyard prints.
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(index) = rest.find("://") {
+        let before = &rest[..index];
+        let scheme_start = before
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+            .map_or(0, |(at, c)| at + c.len_utf8());
+        let after = &rest[index + 3..];
+        let length = after
+            .find(|c: char| {
+                c.is_whitespace()
+                    || matches!(
+                        c,
+                        '\'' | '"'
+                            | '`'
+                            | '<'
+                            | '>'
+                            | '('
+                            | ')'
+                            | '['
+                            | ']'
+                            | '{'
+                            | '}'
+                            | '|'
+                            | '\\'
+                    )
+            })
+            .unwrap_or(after.len());
+        let end = index + 3 + length;
+        out.push_str(&rest[..scheme_start]);
+        if scheme_start == index {
+            // No scheme: not a URL.
+            out.push_str(&rest[index..end]);
+        } else {
+            out.push_str(&redact(&rest[scheme_start..end]));
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn local_path(input: &str) -> Result<StoreUrl, String> {
     let path = PathBuf::from(input);
     if path.is_relative()
@@ -568,6 +617,25 @@ mod tests {
         );
         assert_eq!(redact("s3://bucket/x"), "s3://bucket/x");
         assert_eq!(redact("data/a.csv"), "data/a.csv");
+    }
+
+    #[test]
+    fn every_url_in_a_text_loses_its_userinfo_and_query() {
+        let git = "fatal: unable to access 'https://x-access-token:ghs_SECRET@github.com/acme/churn.git/': The requested URL returned error: 403";
+        assert_eq!(
+            redact_urls(git),
+            "fatal: unable to access 'https://***@github.com/acme/churn.git/': The requested URL returned error: 403"
+        );
+        assert_eq!(
+            redact_urls("git push https://ghp_SECRET@h/r and (s3://b/x?sig=SECRET)\n"),
+            "git push https://***@h/r and (s3://b/x?***)\n"
+        );
+        // Text without a URL, a lone `://`, non-ASCII before it: unchanged.
+        for plain in ["no url here", "a :// b", "é://x", "ünïcode https://h/p ok"] {
+            assert_eq!(redact_urls(plain), plain);
+        }
+        // Redacting twice changes nothing more.
+        assert_eq!(redact_urls(&redact_urls(git)), redact_urls(git));
     }
 
     #[test]

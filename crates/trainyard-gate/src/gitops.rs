@@ -185,6 +185,8 @@ pub fn checked_out_and_clean(
     let Some(workdir) = repo.workdir() else {
         return Ok(false);
     };
+    // Refused before the branch moves, so the work tree can follow it.
+    trainyard_core::fs::resolve_within(workdir, Path::new(path)).map_err(containment)?;
     let on_disk = match std::fs::read(workdir.join(path)) {
         Ok(bytes) => Some(bytes),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
@@ -215,14 +217,31 @@ pub fn follow_in_work_tree(
     let Some(workdir) = repo.workdir() else {
         return Ok(());
     };
-    let target = workdir.join(path);
-    trainyard_core::fs::write_atomic(&target, content)
-        .map_err(GateError::io("writing", &target))?;
+    // `deploy/<env>/` is the repository's: a link there is never written through.
+    trainyard_core::fs::write_atomic_within(workdir, Path::new(path), content)
+        .map_err(containment)?;
     let mut index = repo.index().map_err(GateError::git("reading the index"))?;
     index
         .add_path(Path::new(path))
         .map_err(GateError::git(format!("staging {path}")))?;
     index.write().map_err(GateError::git("writing the index"))
+}
+
+/// A path of the work tree trainyard may not write (a link, or outside) is
+/// the repository's to fix; a failing file system is the environment's.
+fn containment(error: trainyard_core::fs::ContainmentError) -> GateError {
+    match error {
+        trainyard_core::fs::ContainmentError::Io {
+            action,
+            path,
+            source,
+        } => GateError::Io {
+            action,
+            path,
+            source,
+        },
+        refused => GateError::Config(refused.to_string()),
+    }
 }
 
 /// Whether the repository has a remote of this name.

@@ -18,6 +18,7 @@ use std::process::Command;
 
 use git2::{Oid, Repository, Sort, Tree};
 use serde::Serialize;
+use trainyard_core::store_url::redact_urls;
 
 use crate::git::{
     LEDGER_REFS, ModelState, REGISTRY_REF, backoff, compare_and_swap, decode, lost_race, next_path,
@@ -57,6 +58,7 @@ pub struct RefSync {
 /// What `push` or `pull` did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SyncReport {
+    /// The remote as given; a URL without its userinfo or query (a token).
     pub remote: String,
     pub refs: Vec<RefSync>,
     /// How many fetch-merge(-push) rounds it took (a push retries when
@@ -69,7 +71,7 @@ impl GitLedger {
     pub fn pull(&self, remote: &str) -> Result<SyncReport, LedgerError> {
         let refs = self.fetch_and_merge(remote)?;
         Ok(SyncReport {
-            remote: remote.to_owned(),
+            remote: redact_urls(remote),
             refs,
             attempts: 1,
         })
@@ -103,7 +105,7 @@ impl GitLedger {
             }
             if refspecs.is_empty() {
                 return Ok(SyncReport {
-                    remote: remote.to_owned(),
+                    remote: redact_urls(remote),
                     refs,
                     attempts: attempt,
                 });
@@ -113,7 +115,7 @@ impl GitLedger {
             let output = self.git(&arguments)?;
             if output.status.success() {
                 return Ok(SyncReport {
-                    remote: remote.to_owned(),
+                    remote: redact_urls(remote),
                     refs,
                     attempts: attempt,
                 });
@@ -131,7 +133,7 @@ impl GitLedger {
             backoff(attempt * 4);
         }
         Err(LedgerError::Contended {
-            reference: format!("{remote}'s refs/trainyard/*"),
+            reference: format!("{}'s refs/trainyard/*", redact_urls(remote)),
             attempts: MAX_PUSH_ATTEMPTS,
         })
     }
@@ -195,10 +197,11 @@ fn command_error(arguments: &[String], output: &std::process::Output) -> LedgerE
             .trim()
             .clone_into(&mut stderr);
     }
+    // The remote may be a URL with a token in it, and git repeats it.
     LedgerError::GitCommand {
-        command: format!("git {}", arguments.join(" ")),
+        command: redact_urls(&format!("git {}", arguments.join(" "))),
         status: output.status.to_string(),
-        stderr,
+        stderr: redact_urls(&stderr),
     }
 }
 

@@ -23,7 +23,7 @@ pub mod naming;
 mod output;
 pub mod plan;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -106,12 +106,20 @@ pub enum RenderError {
         name: String,
         suggestion: Option<String>,
     },
+    /// A template of the repository may not be read (a symbolic link) or
+    /// may not render where its path says (into `.git`, or outside the output
+    /// folder).
+    #[error("{template}: {message}")]
+    Refused { template: String, message: String },
 }
 
 /// All templates, the built-in ones overlaid by the user's.
 #[derive(Debug, Clone, Default)]
 pub struct TemplateSet {
     templates: BTreeMap<String, Template>,
+    /// The built-in templates' folders under `<target>/_project/`: the only
+    /// places outside the output folder a repository's template may render.
+    project_dirs: BTreeSet<String>,
 }
 
 impl TemplateSet {
@@ -119,6 +127,7 @@ impl TemplateSet {
     pub fn builtin(dir: &Dir<'_>) -> Self {
         let mut set = Self::default();
         collect(dir, &mut set);
+        set.project_dirs = project_dirs(set.templates.keys());
         set
     }
 
@@ -136,21 +145,44 @@ impl TemplateSet {
                     },
                 )
             })
-            .collect();
-        Self { templates }
+            .collect::<BTreeMap<_, _>>();
+        let project_dirs = project_dirs(templates.keys());
+        Self {
+            templates,
+            project_dirs,
+        }
     }
 
-    /// Overlays every file under `user_dir` (the user's `templates/iac`): a file
-    /// with a built-in template's path replaces it; a new path adds a template.
-    /// `shown_as` is how `user_dir` is named in messages.
-    pub fn with_overrides(mut self, user_dir: &Path, shown_as: &str) -> Result<Self, RenderError> {
+    /// Overlays every file under `root/relative` (the repository's
+    /// `templates/iac`): a file with a built-in template's path replaces it; a
+    /// new path adds a template. Nothing is read through a symbolic link (a
+    /// linked template could copy any file of the machine into the output):
+    /// a link on the way to the folder, or in it, is refused.
+    pub fn with_overrides(mut self, root: &Path, relative: &str) -> Result<Self, RenderError> {
+        let shown_as = relative;
+        let user_dir = match trainyard_core::fs::resolve_within(root, Path::new(relative)) {
+            Ok(dir) => dir,
+            Err(refused) => {
+                return Err(RenderError::Refused {
+                    template: relative.to_owned(),
+                    message: refused.to_string(),
+                });
+            }
+        };
         if !user_dir.is_dir() {
             return Ok(self);
         }
+        let user_dir = user_dir.as_path();
         let mut files = Vec::new();
-        walk(user_dir, &mut files).map_err(|source| RenderError::Io {
-            path: user_dir.to_path_buf(),
-            source,
+        walk(user_dir, &mut files).map_err(|error| match error {
+            Walked::Link(path) => RenderError::Refused {
+                template: shown(&path, user_dir, shown_as),
+                message: "is a symbolic link; templates are read without following links (it could lead outside the project): copy the file instead".to_owned(),
+            },
+            Walked::Io(source) => RenderError::Io {
+                path: user_dir.to_path_buf(),
+                source,
+            },
         })?;
         for path in files {
             let relative = path
@@ -215,15 +247,97 @@ fn collect(dir: &Dir<'_>, set: &mut TemplateSet) {
     }
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Where a walk of the repository's templates stopped.
+enum Walked {
+    /// A symbolic link, never followed.
+    Link(PathBuf),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for Walked {
+    fn from(error: std::io::Error) -> Self {
+        Self::Io(error)
+    }
+}
+
+/// Every file under `dir`, in path order; `file_type` is the entry's own
+/// (`lstat`), so a link is seen as a link and never followed.
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Walked> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(std::fs::DirEntry::file_name);
     for entry in entries {
         let path = entry.path();
-        if entry.file_type()?.is_dir() {
+        let file_type = entry.file_type()?;
+        if file_type.is_symlink() {
+            return Err(Walked::Link(path));
+        } else if file_type.is_dir() {
             walk(&path, files)?;
         } else {
             files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `path` under `dir` as a person finds it: `<shown_as>/<relative>`.
+fn shown(path: &Path, dir: &Path, shown_as: &str) -> String {
+    let relative = path.strip_prefix(dir).unwrap_or(path);
+    format!(
+        "{shown_as}/{}",
+        relative.to_string_lossy().replace('\\', "/")
+    )
+}
+
+/// The folders (`<target>/_project/<folder>`) of `names`' project templates.
+fn project_dirs<'a>(names: impl Iterator<Item = &'a String>) -> BTreeSet<String> {
+    names
+        .filter(|name| name.contains("/_project/"))
+        .filter_map(|name| name.rsplit_once('/').map(|(dir, _)| dir.to_owned()))
+        .collect()
+}
+
+/// Where a template may render: never into a `.git` folder (a generated
+/// `.git/config` runs commands on the next `git status`), and a repository's
+/// template only into the output folder or beside the built-in project files.
+fn check_destination(
+    set: &TemplateSet,
+    template: &Template,
+    path: &str,
+) -> Result<(), RenderError> {
+    let refuse = |message: String| RenderError::Refused {
+        template: template.display_path(),
+        message,
+    };
+    if path
+        .split('/')
+        .any(|part| part.eq_ignore_ascii_case(".git"))
+    {
+        return Err(refuse(format!(
+            "renders into `{path}`, inside `.git`: templates never write git's own files"
+        )));
+    }
+    if matches!(template.origin, Origin::User(_)) && template.name.contains("/_project/") {
+        let folder = template.name.rsplit_once('/').map_or("", |(dir, _)| dir);
+        if !set.project_dirs.contains(folder) {
+            let allowed: Vec<String> = set
+                .project_dirs
+                .iter()
+                .filter_map(|dir| {
+                    dir.split_once("/_project/")
+                        .map(|(_, rest)| format!("`{rest}/`"))
+                })
+                .collect();
+            return Err(refuse(format!(
+                "renders into `{path}`, outside the output folder; a repository's templates render into `iac.output-dir`{}",
+                if allowed.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " or beside the built-in project files ({})",
+                        allowed.join(", ")
+                    )
+                }
+            )));
         }
     }
     Ok(())
@@ -350,6 +464,7 @@ impl<'s> Renderer<'s> {
                 .render(&value)
                 .map_err(|error| template_error(self.set, &error))?;
             let path = output_path(&template.name, target, environment, output_dir);
+            check_destination(self.set, template, &path)?;
             let contents = with_header(&path, &body, environment, &template.display_path());
             files.push(RenderedFile {
                 path,

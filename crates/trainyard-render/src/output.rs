@@ -41,6 +41,17 @@ pub fn compare(
     let mut expected = BTreeSet::new();
     for file in rendered {
         expected.insert(file.path.clone());
+        // Never read through a link: its target (outside the project) would be
+        // shown in the diff. The file differs, and `iac render` refuses it.
+        if let Err(refused) = trainyard_core::fs::resolve_within(root, Path::new(&file.path)) {
+            drifts.push(Drift {
+                path: file.path.clone(),
+                kind: DriftKind::Changed,
+                diff: format!("{refused}\n"),
+                line: None,
+            });
+            continue;
+        }
         let on_disk = match std::fs::read(root.join(&file.path)) {
             Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
@@ -100,6 +111,11 @@ fn unified(old: &str, new: &str, path: &str) -> String {
 /// Files under `root/dir` (relative paths) whose first line carries the generated marker.
 fn generated_files(root: &Path, dir: &str) -> std::io::Result<Vec<String>> {
     let mut found = Vec::new();
+    // A scan folder reached through a link (or outside the project) holds
+    // nothing trainyard wrote: it never writes through a link.
+    if trainyard_core::fs::resolve_within(root, Path::new(dir)).is_err() {
+        return Ok(found);
+    }
     let mut pending = vec![root.join(dir)];
     while let Some(current) = pending.pop() {
         let entries = match std::fs::read_dir(&current) {

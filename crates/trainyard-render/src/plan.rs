@@ -133,8 +133,7 @@ pub fn plan(sources: &Sources<'_>, selection: &Selection<'_>) -> Result<Plan, Pl
     let all_names = names(manifest, iac)?;
     let serving = check_serving(manifest, iac, &targets)?;
 
-    let set = TemplateSet::builtin(sources.builtin)
-        .with_overrides(&sources.root.join(OVERRIDES_DIR), OVERRIDES_DIR)?;
+    let set = TemplateSet::builtin(sources.builtin).with_overrides(sources.root, OVERRIDES_DIR)?;
     let renderer = Renderer::new(&set)?;
     let target_names: Vec<&str> = targets.iter().map(|target| target.as_str()).collect();
     let mut files = Vec::new();

@@ -229,6 +229,33 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
         );
     }
 
+    // Names that become paths: refused here, before any step joins them to a folder.
+    for name in manifest.datasets.keys() {
+        if let Err(why) = super::check_dataset_name(name) {
+            return Err(fail(&["datasets", name], "bad-dataset-name", why)
+                .with_help(super::DATASET_NAME_RULE));
+        }
+    }
+    for environment in &manifest.environments {
+        if let Err(why) = super::check_environment_name(&environment.name) {
+            let error = ConfigError::new(file, "bad-environment-name", why)
+                .with_key_path("environments")
+                .with_help(super::ENVIRONMENT_NAME_RULE);
+            // The locator finds items by plain names; a name that is not one is found by its text.
+            return Err(match name_line(source, &environment.name) {
+                Some(span) => error.at(source, span),
+                None => error.at_key(source, &KeyPath::new(&["environments"])),
+            });
+        }
+    }
+    if let Some(iac) = &manifest.iac
+        && let Err(why) = super::check_output_dir(&iac.output_dir)
+    {
+        return Err(
+            fail(&["iac", "output-dir"], "bad-output-dir", why).with_help(super::OUTPUT_DIR_RULE)
+        );
+    }
+
     let mut seen = BTreeSet::new();
     for environment in &manifest.environments {
         if !seen.insert(environment.name.as_str()) {
@@ -316,6 +343,26 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
         return Err(fail(&path, broken.rule, broken.message));
     }
     Ok(())
+}
+
+/// The first `name: <name>` (plain or quoted) in `source`, at the name.
+fn name_line(source: &str, name: &str) -> Option<SourceSpan> {
+    let forms = [name.to_owned(), format!("\"{name}\""), format!("'{name}'")];
+    source.lines().enumerate().find_map(|(index, line)| {
+        let at = line.find("name:")?;
+        let value = line[at + "name:".len()..].trim();
+        let value = value
+            .split(" #")
+            .next()
+            .unwrap_or(value)
+            .trim_end_matches([',', '}'])
+            .trim();
+        forms.iter().any(|form| form == value).then(|| SourceSpan {
+            line: u32::try_from(index + 1).unwrap_or(u32::MAX),
+            column: u32::try_from(line[at..].find(name).map_or(at, |offset| at + offset) + 1)
+                .unwrap_or(u32::MAX),
+        })
+    })
 }
 
 /// `artifacts.store` must parse; a URL carrying a credential is located but
@@ -493,6 +540,62 @@ mod tests {
             error.to_string().starts_with("trainyard.yaml:2:"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn names_that_would_leave_the_project_are_refused_at_their_line() {
+        let base = "version: 1\nproject:\n  name: demo\n";
+        for (extra, rule, line) in [
+            (
+                "datasets:\n  ../../../x/pwn:\n    path: a.csv\n",
+                "bad-dataset-name",
+                5,
+            ),
+            (
+                "datasets:\n  /abs/pwn:\n    path: a.csv\n",
+                "bad-dataset-name",
+                5,
+            ),
+            (
+                "datasets:\n  ok:\n    path: a.csv\n  a/b:\n    path: b.csv\n",
+                "bad-dataset-name",
+                7,
+            ),
+            (
+                "environments:\n  - name: dev\n  - name: ../prod\n",
+                "bad-environment-name",
+                6,
+            ),
+            (
+                "environments:\n  - name: dev\niac:\n  targets: [terraform]\n  output-dir: ../elsewhere\n",
+                "bad-output-dir",
+                8,
+            ),
+            (
+                "environments:\n  - name: dev\niac:\n  targets: [terraform]\n  output-dir: /srv/infra\n",
+                "bad-output-dir",
+                8,
+            ),
+            (
+                "environments:\n  - name: dev\niac:\n  targets: [terraform]\n  output-dir: x/.GIT\n",
+                "bad-output-dir",
+                8,
+            ),
+        ] {
+            let error = parse(&format!("{base}{extra}"), "trainyard.yaml").unwrap_err();
+            assert_eq!(error.rule, rule, "{extra}");
+            assert_eq!(
+                error.span.map(|span| span.line),
+                Some(line),
+                "{extra}: {error}"
+            );
+        }
+        for fine in [
+            "datasets:\n  train_2024-v1:\n    path: a.csv\n",
+            "environments:\n  - name: dev\niac:\n  targets: [terraform]\n  output-dir: ops/./infra/\n",
+        ] {
+            parse(&format!("{base}{fine}"), "trainyard.yaml").unwrap();
+        }
     }
 
     #[test]

@@ -144,6 +144,96 @@ pub fn check_project_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What a dataset name may be: it names files (`<name>.json` profiles, shards,
+/// samples, inferred schemas) and template values, so it is a plain file name.
+pub const DATASET_NAME_RULE: &str = "a dataset name is 1 to 64 characters: letters, digits, `_` and `-`, starting with a letter or digit (it names profile, sample and schema files)";
+
+/// What an environment name may be, as the manifest's JSON Schema says
+/// (`^[a-z][a-z0-9-]{0,15}$`): it names folders (`deploy/<env>/`,
+/// `<output-dir>/<target>/<env>/`), git refs and Azure resources.
+pub const ENVIRONMENT_NAME_RULE: &str = "an environment name is 1 to 16 characters: lower-case letters, digits and dashes, starting with a letter (it names folders, refs and resources)";
+
+/// What `iac.output-dir` may be: a folder inside the project.
+pub const OUTPUT_DIR_RULE: &str = "`iac.output-dir` is a folder inside the project, relative to the manifest, without `..` and outside `.git` (e.g. `infra` or `ops/infra`)";
+
+/// Checks a dataset name against [`DATASET_NAME_RULE`].
+pub fn check_dataset_name(name: &str) -> Result<(), String> {
+    check_plain_name(
+        name,
+        64,
+        |c| c.is_ascii_alphanumeric(),
+        |c| c.is_ascii_alphanumeric() || c == '_' || c == '-',
+    )
+    .map_err(|why| format!("dataset {why}"))
+}
+
+/// Checks an environment name against [`ENVIRONMENT_NAME_RULE`].
+pub fn check_environment_name(name: &str) -> Result<(), String> {
+    check_plain_name(
+        name,
+        16,
+        |c| c.is_ascii_lowercase(),
+        |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+    )
+    .map_err(|why| format!("environment {why}"))
+}
+
+/// Checks `iac.output-dir` against [`OUTPUT_DIR_RULE`]: relative, `/`-separated
+/// parts that are neither `..` nor `.git`, no backslash or control character.
+pub fn check_output_dir(dir: &str) -> Result<(), String> {
+    let shown = format!("`{}`", dir.escape_default());
+    if dir.trim().is_empty() {
+        return Err("`iac.output-dir` is empty".to_owned());
+    }
+    if dir.starts_with('/') || dir.starts_with('~') || dir.contains(':') {
+        return Err(format!("{shown} is not a folder relative to the project"));
+    }
+    if dir.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(format!("{shown} has a control character or a backslash"));
+    }
+    for part in dir.split('/') {
+        if part == ".." {
+            return Err(format!("{shown} climbs out of the project with `..`"));
+        }
+        if part.eq_ignore_ascii_case(".git") {
+            return Err(format!("{shown} is inside `.git`, git's own folder"));
+        }
+    }
+    Ok(())
+}
+
+/// A name made of `first` then `rest` characters, at most `max` of them; the
+/// error starts with the name (shown only when short, escaped).
+fn check_plain_name(
+    name: &str,
+    max: usize,
+    first: impl Fn(char) -> bool,
+    rest: impl Fn(char) -> bool,
+) -> Result<(), String> {
+    let count = name.chars().count();
+    let shown = if count <= max {
+        format!("`{}`", name.escape_default())
+    } else {
+        format!("name of {count} characters")
+    };
+    if name.is_empty() {
+        return Err("name is empty".to_owned());
+    }
+    if count > max {
+        return Err(format!("{shown} is longer than {max} characters"));
+    }
+    if !name.starts_with(&first) {
+        return Err(format!("{shown} does not start with an allowed character"));
+    }
+    if let Some(bad) = name.chars().find(|c| !rest(*c)) {
+        return Err(format!(
+            "{shown} has `{}`, which is not allowed",
+            bad.escape_default()
+        ));
+    }
+    Ok(())
+}
+
 fn default_branch() -> String {
     "main".to_owned()
 }
