@@ -3,7 +3,9 @@
 //! on the default branch), streams its log, captures its metrics, stops it
 //! early when it does not converge, and records the run in the ledger. A full
 //! training on the default branch registers the model and makes it the
-//! `challenger`.
+//! `challenger`. Outside CI, only a clean work tree on the default branch
+//! registers: any other terminal run is a local experiment (recorded, never
+//! registered), and the report says why.
 //!
 //! Running the command itself is `app::training`, shared with `reproduce`.
 
@@ -11,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use trainyard_ci::{CiContext, Trigger};
+use trainyard_ci::{CiContext, Host, Trigger};
 use trainyard_core::manifest::Train;
 use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
 use trainyard_ledger::{
@@ -46,6 +48,10 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
     // Before spending compute: the run must have somewhere to be recorded.
     let ledger = ledger::open(&project)?;
     let git = git_info(&project.root, &ci);
+    let experiment = (mode == RunMode::Full)
+        .then(|| local_experiment(&ci, &git, &default_branch))
+        .flatten();
+    let registers = mode == RunMode::Full && experiment.is_none();
 
     let plan = Plan {
         root: &project.root,
@@ -66,7 +72,7 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
         context,
         &ledger,
         &mut execution,
-        mode,
+        registers,
         &git.commit,
     )?;
     let record = RunRecord {
@@ -99,7 +105,7 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
     let mut registered = None;
     let mut challenger = false;
     if record.outcome.is_success()
-        && mode == RunMode::Full
+        && registers
         && let (Some(model), Some(artifact)) = (&project.manifest.model, primary(&artifacts))
     {
         let version = ledger
@@ -125,7 +131,16 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
 
     let failure = failure_finding(&record.outcome, &project.manifest_file, train);
     findings.extend(failure);
-    Ok(report(
+    if let Some(why) = experiment.as_deref().filter(|_| record.outcome.is_success()) {
+        findings.push(Finding::notice(
+            "train/local-experiment",
+            format!(
+                "recorded as a local experiment, not registered (no version, `{CHALLENGER}` not moved): {why}; \
+                 commit and train on {default_branch}, or let CI train, to register a model"
+            ),
+        ));
+    }
+    let mut report = report(
         &project,
         &record,
         &execution,
@@ -133,7 +148,34 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
         registered.as_ref(),
         challenger,
         findings,
-    ))
+    );
+    if let Some(why) = experiment.filter(|_| record.outcome.is_success()) {
+        report = report.with_output("local-experiment", why);
+    }
+    Ok(report)
+}
+
+/// Why a terminal run registers nothing: outside CI, only a clean work tree
+/// on the default branch registers (what a version was trained from must be
+/// a commit everyone has). `None` in CI, where the event decides as before.
+fn local_experiment(ci: &CiContext, git: &GitInfo, default_branch: &str) -> Option<String> {
+    if ci.host != Host::Terminal {
+        return None;
+    }
+    let mut why = Vec::new();
+    match git.branch.as_deref() {
+        Some(branch) if branch == default_branch => {}
+        Some(branch) => why.push(format!(
+            "HEAD is on `{branch}`, not the default branch `{default_branch}`"
+        )),
+        None => why.push(format!(
+            "HEAD is detached, not on the default branch `{default_branch}`"
+        )),
+    }
+    if git.dirty {
+        why.push("the work tree has uncommitted changes".to_owned());
+    }
+    (!why.is_empty()).then(|| why.join(" and "))
 }
 
 /// The mode an event calls for, and why (for the report).
@@ -196,7 +238,7 @@ fn store_run_model(
     context: &StepContext,
     ledger: &GitLedger,
     execution: &mut Execution,
-    mode: RunMode,
+    registers: bool,
     commit: &str,
 ) -> Result<Stored, StepError> {
     let mut stored = Stored {
@@ -212,7 +254,7 @@ fn store_run_model(
     else {
         return Ok(stored);
     };
-    let publish_as = (mode == RunMode::Full)
+    let publish_as = registers
         .then(|| next_version(ledger, &model.name))
         .transpose()?;
     let result = store::open(project, context).and_then(|store| {
@@ -338,6 +380,15 @@ fn on_default_branch(ci: &CiContext, git: &GitInfo, default_branch: &str) -> boo
 fn failure_finding(outcome: &Outcome, manifest_file: &str, train: &Train) -> Option<Finding> {
     let (rule, message) = match outcome {
         Outcome::Succeeded => return None,
+        Outcome::Converged { reason } => {
+            return Some(
+                Finding::notice(
+                    "train/converged",
+                    format!("training converged and was stopped: {reason}"),
+                )
+                .at(Location::file(manifest_file)),
+            );
+        }
         Outcome::Stopped { reason } => (
             "train/early-stop",
             format!("training stopped early: {reason}"),
@@ -369,13 +420,16 @@ fn report(
     };
     let headline = headline_metrics(project, &record.metrics);
     let title = match &record.outcome {
-        Outcome::Succeeded => {
+        Outcome::Succeeded | Outcome::Converged { .. } => {
             let mut title = format!("trained on {data}");
             if !headline.is_empty() {
                 let _ = write!(title, ": {headline}");
             }
             if let Some(version) = version {
                 let _ = write!(title, " (version {})", version.version);
+            }
+            if matches!(record.outcome, Outcome::Converged { .. }) {
+                title.push_str("; stopped once it converged");
             }
             title
         }
@@ -415,6 +469,7 @@ pub(crate) fn outcome_name(outcome: &Outcome) -> String {
         Outcome::Succeeded => "succeeded",
         Outcome::Failed { .. } => "failed",
         Outcome::Stopped { .. } => "stopped",
+        Outcome::Converged { .. } => "converged",
         Outcome::TimedOut => "timed-out",
     }
     .to_owned()
@@ -522,6 +577,11 @@ fn summary_markdown(
         );
     } else if record.outcome.is_success() && record.mode == RunMode::Sample {
         md.push_str("A sampled run is recorded, not registered: full training on the default branch registers the model.\n\n");
+    } else if record.outcome.is_success()
+        && project.manifest.model.is_some()
+        && record.ci.host == Host::Terminal.as_str()
+    {
+        md.push_str("A local experiment is recorded, not registered: outside CI, only a clean work tree on the default branch registers the model.\n\n");
     }
     if !record.outcome.is_success() && !execution.tail.is_empty() {
         md.push_str("The command's last lines:\n\n");

@@ -91,13 +91,18 @@ pub enum Outcome {
     Stopped {
         reason: String,
     },
+    /// trainyard ended it because it stopped improving (an early-stop
+    /// `patience` rule): a success, with the model the command last wrote.
+    Converged {
+        reason: String,
+    },
     /// It ran past its timeout and its process tree was killed.
     TimedOut,
 }
 
 impl Outcome {
     pub fn is_success(&self) -> bool {
-        matches!(self, Self::Succeeded)
+        matches!(self, Self::Succeeded | Self::Converged { .. })
     }
 }
 
@@ -107,6 +112,7 @@ impl fmt::Display for Outcome {
             Self::Succeeded => f.write_str("succeeded"),
             Self::Failed { reason } => write!(f, "failed: {reason}"),
             Self::Stopped { reason } => write!(f, "stopped: {reason}"),
+            Self::Converged { reason } => write!(f, "converged: {reason}"),
             Self::TimedOut => f.write_str("timed out"),
         }
     }

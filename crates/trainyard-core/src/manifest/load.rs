@@ -240,6 +240,20 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
         }
     }
 
+    for environment in &manifest.environments {
+        if let Err(why) = environment.min_soak_duration() {
+            return Err(ConfigError::new(
+                file,
+                "bad-min-soak",
+                format!("`min-soak` of environment `{}`: {why}", environment.name),
+            )
+            .at_key(
+                source,
+                &KeyPath::environment(&environment.name).key("min-soak"),
+            ));
+        }
+    }
+
     for (env_name, policy) in &manifest.gates {
         if manifest.environment(env_name).is_none() {
             let error = fail(
@@ -314,6 +328,68 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
     {
         let path: Vec<&str> = broken.path.iter().map(String::as_str).collect();
         return Err(fail(&path, broken.rule, broken.message));
+    }
+    check_directions(manifest, source, file)
+}
+
+/// Every metric a rule judges by must say which way is better, under
+/// `model.metrics`: a gate's thresholds and non-regression rules, and an
+/// early-stop `patience` rule without its own `direction` (which would
+/// otherwise guess `minimize`).
+fn check_directions(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigError> {
+    let declared = |metric: &str| {
+        manifest
+            .model
+            .as_ref()
+            .is_some_and(|model| model.metrics.contains_key(metric))
+    };
+    let undeclared = |path: &[&str], metric: &str, used_by: String| {
+        ConfigError::new(
+            file,
+            "undeclared-metric",
+            format!("`{metric}` is used by {used_by} but is not declared under `model.metrics`, so which way is better is unknown"),
+        )
+        .at_key(source, &KeyPath::new(path))
+        .with_help(format!(
+            "declare its direction: `model.metrics.{metric}: {{ direction: maximize }}` (or `minimize`)"
+        ))
+    };
+    if let Some(train) = &manifest.train {
+        for rule in &train.early_stop {
+            if rule.patience.is_some() && rule.direction.is_none() && !declared(&rule.metric) {
+                return Err(undeclared(
+                    &["train", "early-stop"],
+                    &rule.metric,
+                    "the early-stop `patience` rule".to_owned(),
+                )
+                .with_help(format!(
+                    "declare its direction: `model.metrics.{}: {{ direction: minimize }}` (or `maximize`), or give the rule a `direction`",
+                    rule.metric
+                )));
+            }
+        }
+    }
+    for (env_name, policy) in &manifest.gates {
+        for rule in &policy.metrics {
+            if let Ok(threshold) = super::MetricThreshold::parse(rule)
+                && !declared(&threshold.metric)
+            {
+                return Err(undeclared(
+                    &["gates", env_name, "metrics"],
+                    &threshold.metric,
+                    format!("the gate of `{env_name}` (`{rule}`)"),
+                ));
+            }
+        }
+        for rule in &policy.non_regression {
+            if !declared(&rule.metric) {
+                return Err(undeclared(
+                    &["gates", env_name, "non-regression"],
+                    &rule.metric,
+                    format!("the non-regression rule of `{env_name}`"),
+                ));
+            }
+        }
     }
     Ok(())
 }
