@@ -70,8 +70,8 @@ pub fn run(request: &PromoteRequest, context: &StepContext) -> Result<Report, St
         .last()
         .map(|last| last.name.as_str())
         == Some(env.as_str());
-    let reason = recorded
-        .unwrap_or_else(|| format!("gate {env} passed ({})", judged.verdict.digest()));
+    let reason =
+        recorded.unwrap_or_else(|| format!("gate {env} passed ({})", judged.verdict.digest()));
     let repo = trainyard_gate::policy::discover(&judged.project.root).map_err(gate_error)?;
     let change = Change {
         release: &release,

@@ -131,7 +131,10 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
 
     let failure = failure_finding(&record.outcome, &project.manifest_file, train);
     findings.extend(failure);
-    if let Some(why) = experiment.as_deref().filter(|_| record.outcome.is_success()) {
+    if let Some(why) = experiment
+        .as_deref()
+        .filter(|_| record.outcome.is_success())
+    {
         findings.push(Finding::notice(
             "train/local-experiment",
             format!(

@@ -186,12 +186,13 @@ fn skip_order_with_a_reason_is_recorded() {
         deployment.reason,
         "promotion order skipped: CVE-2026-1 hotfix"
     );
-    let champion = repo.ledger().alias_history("clf").unwrap();
+    let champion = repo
+        .ledger()
+        .alias_history("clf", Some("champion"))
+        .unwrap();
     assert!(
-        champion
-            .iter()
-            .any(|entry| entry.alias == "champion"
-                && entry.reason == "promotion order skipped: CVE-2026-1 hotfix"),
+        champion.iter().any(|entry| entry.alias == "champion"
+            && entry.reason == "promotion order skipped: CVE-2026-1 hotfix"),
         "{champion:?}"
     );
     assert!(
@@ -234,11 +235,21 @@ fn rollback_is_not_subject_to_the_order() {
     assert_eq!(code, 0, "{report:#}");
     // v1 has left staging since; prod may still go back to it.
     let (report, code) = repo.trainyard(&[
-        "rollback", "--env", "prod", "--reason", "v2 misbehaves", "--direct",
+        "rollback",
+        "--env",
+        "prod",
+        "--reason",
+        "v2 misbehaves",
+        "--direct",
     ]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(
-        repo.ledger().deployments("prod").unwrap().last().unwrap().version,
+        repo.ledger()
+            .deployments("prod")
+            .unwrap()
+            .last()
+            .unwrap()
+            .version,
         1
     );
 }

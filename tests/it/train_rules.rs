@@ -27,7 +27,7 @@ fn json_dump_command(metrics: &str) -> String {
 const MODEL: &str = "model:\n  name: clf\n  path: model.bin\n  metrics:\n    accuracy: { direction: maximize }\n    loss: { direction: minimize }\n";
 
 /// A project on `main`, committed, with `train` and `model` as given.
-fn project(train: &str, model: &str) -> tempfile::TempDir {
+fn training_repo(train: &str, model: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("trainyard.yaml"),
@@ -56,7 +56,7 @@ fn versions(dir: &Path) -> usize {
 /// Once: the run succeeded and `challenger` moved to a model whose loss was NaN.
 #[test]
 fn a_nan_loss_written_by_json_dump_fails_the_run_and_registers_nothing() {
-    let project = project(
+    let project = training_repo(
         &json_dump_command("{\"loss\": float(\"nan\"), \"accuracy\": 0.91}"),
         MODEL,
     );
@@ -75,12 +75,17 @@ fn a_nan_loss_written_by_json_dump_fails_the_run_and_registers_nothing() {
     assert_eq!(run.metrics["accuracy"], 0.91);
     assert!(report["outputs"].get("model-version").is_none());
     assert_eq!(versions(dir), 0);
-    assert!(GitLedger::open(dir).unwrap().resolve("clf", "challenger").is_err());
+    assert!(
+        GitLedger::open(dir)
+            .unwrap()
+            .resolve("clf", "challenger")
+            .is_err()
+    );
 }
 
 #[test]
 fn an_infinite_final_metric_fails_the_run_but_an_undeclared_one_is_only_recorded() {
-    let project = project(
+    let project = training_repo(
         &json_dump_command("{\"loss\": 0.2, \"accuracy\": float(\"-inf\")}"),
         MODEL,
     );
@@ -95,7 +100,7 @@ fn an_infinite_final_metric_fails_the_run_but_an_undeclared_one_is_only_recorded
     assert_eq!(versions(project.path()), 0);
 
     // `grad_norm` is no declared metric: read (once refused as invalid JSON), kept, not judged.
-    let project = project(
+    let project = training_repo(
         &json_dump_command(
             "{\"loss\": 0.2, \"accuracy\": 0.9, \"grad_norm\": float(\"inf\"), \"nan_count\": float(\"nan\")}",
         ),
@@ -118,7 +123,7 @@ fn a_run_stopped_by_patience_converged_and_registers_its_model() {
                   open(os.path.join(out, \"model.bin\"), \"w\").write(str(step))\n          \
                   print(f\"trainyard:metric loss={loss:.6f} step={step}\", flush=True)\n          \
                   time.sleep(0.01)\n      time.sleep(600)\n";
-    let project = project(
+    let project = training_repo(
         &format!(
             "  command:\n    - python3\n    - -c\n    - |\n      {script}    - \"{{{{ output_dir }}}}\"\n  \
              timeout: 5m\n  early-stop:\n    - {{ metric: loss, patience: 5, min-delta: 0.001 }}\n"
@@ -146,8 +151,9 @@ fn a_run_stopped_by_patience_converged_and_registers_its_model() {
 /// Once: a `patience` rule on a metric of unknown direction silently minimized it.
 #[test]
 fn a_metric_a_rule_needs_the_direction_of_must_be_declared() {
-    let train = "  command: [python3, train.py]\n  early-stop:\n    - { metric: auc, patience: 3 }\n";
-    let project = project(train, MODEL);
+    let train =
+        "  command: [python3, train.py]\n  early-stop:\n    - { metric: auc, patience: 3 }\n";
+    let project = training_repo(train, MODEL);
     let stderr = trainyard_stderr(project.path(), &["train"], 2);
     assert!(
         stderr.contains(
@@ -155,15 +161,15 @@ fn a_metric_a_rule_needs_the_direction_of_must_be_declared() {
         ),
         "{stderr}"
     );
-    assert!(stderr.contains("trainyard.yaml:7"), "{stderr}");
+    assert!(stderr.contains("trainyard.yaml:6"), "{stderr}");
     assert!(stderr.contains("give the rule a `direction`"), "{stderr}");
     // The rule's own direction is enough.
     let train = "  command: [python3, train.py]\n  early-stop:\n    - { metric: auc, patience: 3, direction: maximize }\n";
-    let project = self::project(train, MODEL);
+    let project = training_repo(train, MODEL);
     trainyard_stderr(project.path(), &["config", "check"], 0);
 
     // A gate's metric too.
-    let project = self::project(
+    let project = training_repo(
         "  command: [python3, train.py]\n",
         &format!(
             "{MODEL}environments:\n  - name: prod\ngates:\n  prod:\n    non-regression: [{{ metric: f1 }}]\n"
@@ -174,13 +180,16 @@ fn a_metric_a_rule_needs_the_direction_of_must_be_declared() {
         stderr.contains("`f1` is used by the non-regression rule of `prod` but is not declared under `model.metrics`"),
         "{stderr}"
     );
-    assert!(stderr.contains("trainyard.yaml:15"), "{stderr}");
+    assert!(stderr.contains("trainyard.yaml:16"), "{stderr}");
 }
 
 /// Once: a terminal run on a feature branch registered version 1 and moved `challenger`.
 #[test]
 fn a_terminal_run_off_the_default_branch_or_dirty_is_a_local_experiment() {
-    let project = project(&json_dump_command("{\"loss\": 0.2, \"accuracy\": 0.9}"), MODEL);
+    let project = training_repo(
+        &json_dump_command("{\"loss\": 0.2, \"accuracy\": 0.9}"),
+        MODEL,
+    );
     let dir = project.path();
     git(dir, &["checkout", "-q", "-b", "try-things"]);
     let report = run_json(trainyard().current_dir(dir).arg("train"), 0);
@@ -188,19 +197,24 @@ fn a_terminal_run_off_the_default_branch_or_dirty_is_a_local_experiment() {
         output(&report, "local-experiment"),
         "HEAD is on `try-things`, not the default branch `main`"
     );
-    assert!(report["outputs"].get("model-version").is_none(), "{report:#}");
+    assert!(
+        report["outputs"].get("model-version").is_none(),
+        "{report:#}"
+    );
     let notice = &report["findings"][0];
     assert_eq!(notice["rule"], "train/local-experiment");
     assert!(
-        notice["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("recorded as a local experiment, not registered (no version, `challenger` not moved)"),
+        notice["message"].as_str().unwrap().starts_with(
+            "recorded as a local experiment, not registered (no version, `challenger` not moved)"
+        ),
         "{notice}"
     );
     assert_eq!(versions(dir), 0);
     // The run itself is recorded, as it was.
-    assert_eq!(recorded(dir, &report).git.branch.as_deref(), Some("try-things"));
+    assert_eq!(
+        recorded(dir, &report).git.branch.as_deref(),
+        Some("try-things")
+    );
 
     // Back on main with an uncommitted change: still an experiment.
     git(dir, &["checkout", "-q", "main"]);
@@ -228,24 +242,33 @@ fn a_terminal_run_off_the_default_branch_or_dirty_is_a_local_experiment() {
 /// `--mode full` registers (without moving `challenger`) whatever the tree.
 #[test]
 fn in_ci_the_event_decides_as_before() {
-    let project = project(&json_dump_command("{\"loss\": 0.2, \"accuracy\": 0.9}"), MODEL);
+    let project = training_repo(
+        &json_dump_command("{\"loss\": 0.2, \"accuracy\": 0.9}"),
+        MODEL,
+    );
     let dir = project.path();
     git(dir, &["checkout", "-q", "-b", "feature"]);
-    let pushed = common::webhook("push", |e| e["ref"] == "refs/heads/master");
+    // The fields of a push payload trainyard reads.
+    let pushed = serde_json::json!({
+        "ref": "refs/heads/feature",
+        "after": git(dir, &["rev-parse", "HEAD"]),
+        "repository": { "default_branch": "main", "full_name": "octo-org/ml" },
+    });
     let mut command = trainyard();
-    command
-        .current_dir(dir)
-        .args(["train", "--mode", "full"])
-        .env("GITHUB_REF_NAME", "feature");
+    command.current_dir(dir).args(["train", "--mode", "full"]);
     common::github_event(&mut command, dir, "push", &pushed);
     let report = run_json(&mut command, 0);
     assert_eq!(output(&report, "model-version"), "1", "{report:#}");
+    assert_eq!(output(&report, "challenger"), "false");
     assert!(report["outputs"].get("local-experiment").is_none());
 }
 
 #[test]
 fn reproduce_warns_about_uncommitted_changes() {
-    let project = project(&json_dump_command("{\"loss\": 0.2, \"accuracy\": 0.9}"), MODEL);
+    let project = training_repo(
+        &json_dump_command("{\"loss\": 0.2, \"accuracy\": 0.9}"),
+        MODEL,
+    );
     let dir = project.path();
     // A run trained from a dirty tree: its commit does not hold what it ran.
     std::fs::write(

@@ -158,19 +158,28 @@ fn promotion_order(order: &PromotionOrder, evidence: &Evidence<'_>) -> RuleOutco
             required,
             format!("{who} was never deployed to {previous}; {hint}"),
         ),
-        (Some(stayed), Some(soak)) if stayed < soak => RuleOutcome::fail(
-            "order",
-            previous,
-            observed,
-            required,
-            format!(
-                "{who} has been in {previous} for {} of {}; wait {} more, or, for a hotfix, `trainyard promote --env {} --skip-order --reason \"…\"`",
-                duration(stayed),
-                duration(soak),
-                duration(soak.saturating_sub(stayed)),
-                evidence.environment
-            ),
-        ),
+        (Some(stayed), Some(soak)) if stayed < soak => {
+            // To the minute above: "wait 21h more", not 20h59m.
+            let wait = soak.saturating_sub(stayed).as_secs();
+            let wait = if wait >= 60 {
+                wait.div_ceil(60) * 60
+            } else {
+                wait
+            };
+            RuleOutcome::fail(
+                "order",
+                previous,
+                observed,
+                required,
+                format!(
+                    "{who} has been in {previous} for {} of {}; wait {} more, or, for a hotfix, `trainyard promote --env {} --skip-order --reason \"…\"`",
+                    duration(stayed),
+                    duration(soak),
+                    duration(std::time::Duration::from_secs(wait)),
+                    evidence.environment
+                ),
+            )
+        }
         (Some(_), _) => RuleOutcome::pass("order", previous, observed, required),
     }
 }

@@ -122,8 +122,9 @@ fn non_finite_as_strings(text: &str) -> std::borrow::Cow<'_, str> {
             }
         } else if c == '"' {
             in_string = true;
-        } else if let Some((token, marker, _)) =
-            NON_FINITE.iter().find(|(token, _, _)| rest.starts_with(token))
+        } else if let Some((token, marker, _)) = NON_FINITE
+            .iter()
+            .find(|(token, _, _)| rest.starts_with(token))
         {
             out.push('"');
             out.push_str(marker);
