@@ -83,6 +83,7 @@ impl std::fmt::Display for Tolerance {
     }
 }
 
+#[allow(clippy::too_many_lines)] // the re-run from start to end, read top to bottom
 pub fn run(request: &ReproduceRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
     let tolerance = Tolerance::parse(&request.tolerance)?;

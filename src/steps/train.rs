@@ -34,6 +34,7 @@ use trainyard_ledger::CHALLENGER;
 
 const STEP: &str = Step::Train.name();
 
+#[allow(clippy::too_many_lines)] // the run from start to end, read top to bottom
 pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
     let ci = CiContext::read(&context.env)?;
@@ -129,21 +130,12 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
         registered = Some(version);
     }
 
-    let failure = failure_finding(&record.outcome, &project.manifest_file, train);
-    findings.extend(failure);
-    if let Some(why) = experiment
-        .as_deref()
-        .filter(|_| record.outcome.is_success())
-    {
-        findings.push(Finding::notice(
-            "train/local-experiment",
-            format!(
-                "recorded as a local experiment, not registered (no version, `{CHALLENGER}` not moved): {why}; \
-                 commit and train on {default_branch}, or let CI train, to register a model"
-            ),
-        ));
-    }
-    let mut report = report(
+    findings.extend(failure_finding(
+        &record.outcome,
+        &project.manifest_file,
+        train,
+    ));
+    let report = report(
         &project,
         &record,
         &execution,
@@ -152,10 +144,23 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
         challenger,
         findings,
     );
-    if let Some(why) = experiment.filter(|_| record.outcome.is_success()) {
-        report = report.with_output("local-experiment", why);
-    }
-    Ok(report)
+    let experiment = experiment.filter(|_| record.outcome.is_success());
+    Ok(local_experiment_said(report, experiment, &default_branch))
+}
+
+/// The report of a successful local experiment says why it registered nothing.
+fn local_experiment_said(mut report: Report, why: Option<String>, default_branch: &str) -> Report {
+    let Some(why) = why else {
+        return report;
+    };
+    report.push_finding(Finding::notice(
+        "train/local-experiment",
+        format!(
+            "recorded as a local experiment, not registered (no version, `{CHALLENGER}` not moved): {why}; \
+             commit and train on {default_branch}, or let CI train, to register a model"
+        ),
+    ));
+    report.with_output("local-experiment", why)
 }
 
 /// Why a terminal run registers nothing: outside CI, only a clean work tree

@@ -249,7 +249,7 @@ fn a_release_tag_must_be_on_the_trained_commit() {
     let repo = Repo::new("  prod:\n    require-tag: \"v*\"\n");
     repo.train(&[("accuracy", 0.95)], 100, &[]);
     // Through staging first (promotion_order has that rule).
-    repo.deployed("staging", 1, std::time::Duration::from_secs(3600));
+    repo.deployed("staging", 1, std::time::Duration::from_hours(1));
     let commit = repo.head();
     let short = &commit[..7];
 
@@ -569,7 +569,7 @@ fn a_signed_tag_is_required_when_asked_and_verified_with_git() {
     let repo = Repo::new("  prod:\n    require-tag: \"v*\"\n    require-signed-tag: true\n");
     repo.git(&["config", "user.signingkey", "signer@example.com"]);
     repo.train(&[("accuracy", 0.95)], 100, &[]);
-    repo.deployed("staging", 1, std::time::Duration::from_secs(3600));
+    repo.deployed("staging", 1, std::time::Duration::from_hours(1));
     let short = repo.head()[..7].to_owned();
 
     repo.git(&["tag", "v1.0.0"]);

@@ -11,7 +11,7 @@ use gate_fixture::{Repo, errors};
 use trainyard_ledger::{DeploymentKind, Ledger};
 use trainyard_testkit::git::git_as_configured;
 
-const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+const HOUR: std::time::Duration = std::time::Duration::from_hours(1);
 
 const GATES: &str = "  staging:\n    metrics: [\"accuracy >= 0.9\"]\n  prod:\n    metrics: [\"accuracy >= 0.9\"]\n    require-tag: \"v*\"\n";
 

@@ -29,7 +29,7 @@ fn no_pr_outputs(report: &serde_json::Value) {
 }
 
 /// Through staging first: the promotion order (promotion_order) is not what these test.
-const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+const HOUR: std::time::Duration = std::time::Duration::from_hours(1);
 #[test]
 fn a_pushed_review_branch_asks_for_its_pull_request() {
     let repo = Repo::new(GATES);

@@ -45,7 +45,7 @@ fn aliases(repo: &Repo) -> (Option<u64>, Option<u64>) {
 }
 
 /// Through staging first: the promotion order (promotion_order) is not what these test.
-const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+const HOUR: std::time::Duration = std::time::Duration::from_hours(1);
 #[test]
 fn a_proposal_moves_nothing_until_merged_then_record_moves_it_once() {
     let repo = Repo::trained_once(GATES);

@@ -11,7 +11,7 @@ use crate::common::gate_fixture::{self, Repo, errors, rules};
 use trainyard_ledger::Ledger;
 
 const GATES: &str = "  staging:\n    metrics: [\"accuracy >= 0.9\"]\n";
-const HOUR: Duration = Duration::from_secs(3600);
+const HOUR: Duration = Duration::from_hours(1);
 
 /// The fixture with `min-soak` on staging, committed on main.
 fn soaking(min_soak: &str) -> Repo {

@@ -6,6 +6,7 @@
 //! other terminal run being a local experiment. Real Python commands in real
 //! git repositories; ambient CI variables scrubbed (`common::trainyard`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::float_cmp)] // metrics read back from files and the ledger are compared exactly
 
 use std::path::Path;
 

@@ -192,11 +192,11 @@ pub fn duration(value: std::time::Duration) -> String {
     }
     let minutes = seconds / 60;
     let (hours, minutes) = (minutes / 60, minutes % 60);
-    [(hours, "h"), (minutes, "m")]
-        .iter()
-        .filter(|(amount, _)| *amount > 0)
-        .map(|(amount, unit)| format!("{amount}{unit}"))
-        .collect()
+    match (hours, minutes) {
+        (0, minutes) => format!("{minutes}m"),
+        (hours, 0) => format!("{hours}h"),
+        (hours, minutes) => format!("{hours}h{minutes}m"),
+    }
 }
 
 fn names<'a>(names: impl Iterator<Item = &'a String>) -> String {
@@ -837,7 +837,7 @@ mod tests {
                 ..crate::Candidate::default()
             },
             champion: None,
-            order: Some(order.clone()),
+            order: Some(order),
             directions: BTreeMap::new(),
             root: ".".into(),
             repository: None,
@@ -852,7 +852,7 @@ mod tests {
 
     #[test]
     fn the_promotion_order_says_what_is_missing() {
-        let hour = std::time::Duration::from_secs(3600);
+        let hour = std::time::Duration::from_hours(1);
         let order = PromotionOrder {
             previous: "staging".into(),
             min_soak: Some(24 * hour),
