@@ -194,6 +194,9 @@ pub struct GateRequest {
     pub data_reports: Vec<PathBuf>,
     /// Also write the verdict as JSON here.
     pub verdict: Option<PathBuf>,
+    /// Judge as if the version had gone through the environments before this
+    /// one, for this recorded reason (`promote --skip-order --reason`).
+    pub skip_order: Option<String>,
 }
 
 impl GateRequest {
@@ -231,6 +234,9 @@ pub struct PromoteRequest {
     pub gate: GateRequest,
     pub change: ChangeRequest,
     pub reason: Option<String>,
+    /// Enter the environment without having gone through the one before it
+    /// (a hotfix); needs `reason`, which is recorded.
+    pub skip_order: bool,
 }
 
 /// `rollback --env E --reason WHY`.

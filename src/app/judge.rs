@@ -11,9 +11,11 @@ use trainyard_ci::{CiContext, Trigger};
 use trainyard_core::manifest::{DataCheck, GatePolicy};
 use trainyard_core::{Conclusion, Finding, Location, Manifest, Report, StepError};
 use trainyard_gate::policy::{self, BasePolicy, BaseRef, BranchSource};
-use trainyard_gate::{Candidate, Champion, CommitChecks, Evidence, GateError, Verdict};
+use trainyard_gate::{
+    Candidate, Champion, CommitChecks, Evidence, GateError, PromotionOrder, Verdict,
+};
 use trainyard_ledger::{
-    CHALLENGER, CHAMPION, GitLedger, Ledger, LocalStore, ModelVersion, RunRecord,
+    CHALLENGER, CHAMPION, Deployment, GitLedger, Ledger, LocalStore, ModelVersion, RunRecord,
 };
 
 use super::ledger::ledger_error;
@@ -92,6 +94,13 @@ pub fn judge(request: &GateRequest, context: &StepContext) -> Result<Judged, Ste
             checks: commit_checks(context, &run.git.commit, &gate_policy)?,
         },
         champion,
+        order: promotion_order(
+            manifest,
+            &request.env,
+            &ledger,
+            &version,
+            request.skip_order.as_deref(),
+        )?,
         directions: manifest
             .model
             .as_ref()
@@ -123,6 +132,57 @@ pub fn judge(request: &GateRequest, context: &StepContext) -> Result<Judged, Ste
         project,
         ledger,
     })
+}
+
+/// What the promotion order asks of `version` entering `env`: to have been
+/// deployed to the environment declared before it (by the policy's manifest),
+/// for that environment's `min-soak`. `None` for the first environment.
+fn promotion_order(
+    manifest: &Manifest,
+    env: &str,
+    ledger: &GitLedger,
+    version: &ModelVersion,
+    skipped: Option<&str>,
+) -> Result<Option<PromotionOrder>, StepError> {
+    let Some(position) = manifest.environments.iter().position(|e| e.name == env) else {
+        return Ok(None);
+    };
+    let Some(previous) = position
+        .checked_sub(1)
+        .map(|index| &manifest.environments[index])
+    else {
+        return Ok(None);
+    };
+    // Checked when the manifest was loaded; unreadable here means no soak.
+    let min_soak = previous.min_soak_duration().ok().flatten();
+    let history = ledger.deployments(&previous.name).map_err(ledger_error)?;
+    Ok(Some(PromotionOrder {
+        previous: previous.name.clone(),
+        min_soak,
+        stayed: longest_stay(&history, version, chrono::Utc::now()),
+        skipped: skipped.map(str::to_owned),
+    }))
+}
+
+/// The longest time `version` was an environment's deployment: from each
+/// entry of it in `history` to the next entry (of any version), or to `now`.
+/// `None` when it was never deployed there.
+fn longest_stay(
+    history: &[Deployment],
+    version: &ModelVersion,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<std::time::Duration> {
+    let mut entries: Vec<&Deployment> = history.iter().collect();
+    entries.sort_by_key(|entry| entry.at);
+    entries
+        .iter()
+        .enumerate()
+        .filter(|(_, entry)| entry.model == version.model && entry.version == version.version)
+        .map(|(index, entry)| {
+            let left = entries.get(index + 1).map_or(now, |next| next.at);
+            (left - entry.at).to_std().unwrap_or_default()
+        })
+        .max()
 }
 
 /// The check runs and commit statuses on the trained commit, when the policy
@@ -337,9 +397,13 @@ pub fn verdict_report(
         );
     for rule in verdict.failures() {
         let env = verdict.environment.as_str();
-        let line = base
-            .line_of(&["gates", env, policy_key(&rule.rule)])
-            .or_else(|| base.line_of(&["gates", env]));
+        // The order is the `environments` list's; every other rule is under `gates`.
+        let line = if rule.rule == "order" {
+            base.line_of(&["environments"])
+        } else {
+            base.line_of(&["gates", env, policy_key(&rule.rule)])
+                .or_else(|| base.line_of(&["gates", env]))
+        };
         let location = Location::file(manifest_file);
         report.push_finding(
             Finding::error(
@@ -355,10 +419,17 @@ pub fn verdict_report(
     if *policy == GatePolicy::default() {
         report.push_finding(Finding::warning(
             "gate-empty",
-            format!(
-                "no `gates.{}` policy on the base branch: any registered model may enter {}",
-                verdict.environment, verdict.environment
-            ),
+            if verdict.rules.is_empty() {
+                format!(
+                    "no `gates.{}` policy on the base branch: any registered model may enter {}",
+                    verdict.environment, verdict.environment
+                )
+            } else {
+                format!(
+                    "no `gates.{}` policy on the base branch: only the promotion order is checked before a model enters {}",
+                    verdict.environment, verdict.environment
+                )
+            },
         ));
     }
     report

@@ -233,6 +233,12 @@ pub fn execute(plan: &Plan<'_>, log: &LogStream) -> Result<Execution, StepError>
         .map(|problem| Finding::warning("train/metric-line", problem.clone()))
         .collect();
     let mut outcome = match summary.finish {
+        // No improvement for `patience` values is convergence, not a failure.
+        Finish::Stopped if stop.as_ref().is_some_and(StopReason::is_convergence) => {
+            Outcome::Converged {
+                reason: stop.as_ref().map(ToString::to_string).unwrap_or_default(),
+            }
+        }
         Finish::Stopped => Outcome::Stopped {
             reason: stop.as_ref().map_or_else(
                 || "an early-stop rule fired".to_owned(),
@@ -275,14 +281,20 @@ pub fn execute(plan: &Plan<'_>, log: &LogStream) -> Result<Execution, StepError>
                     });
                 }
             }
-            // A run that did not finish may not have written it; that is not news.
-            Err(error) if outcome.is_success() => {
+            // A run that did not finish (or was stopped once converged) may
+            // not have written it; that is not news.
+            Err(error) if outcome == Outcome::Succeeded => {
                 outcome = Outcome::Failed {
                     reason: format!("{error} (`train.metrics-file`)"),
                 };
             }
             Err(_) => {}
         }
+    }
+    if outcome.is_success()
+        && let Some(reason) = non_finite(manifest, &metrics)
+    {
+        outcome = Outcome::Failed { reason };
     }
     if outcome.is_success()
         && let Some(model) = &manifest.model
@@ -356,6 +368,38 @@ fn env_name(name: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Why the run fails when a declared metric (under `model.metrics`, or
+/// watched by an early-stop rule with `non-finite` on) ended NaN or infinite:
+/// such a model is not one to register, whatever the command's exit code.
+fn non_finite(manifest: &Manifest, metrics: &BTreeMap<String, f64>) -> Option<String> {
+    let declared = manifest
+        .model
+        .iter()
+        .flat_map(|model| model.metrics.keys())
+        .map(|name| (name.as_str(), "`model.metrics`"));
+    let watched = manifest
+        .train
+        .iter()
+        .flat_map(|train| &train.early_stop)
+        .filter(|rule| rule.non_finite)
+        .map(|rule| (rule.metric.as_str(), "`train.early-stop`"));
+    let broken: Vec<String> = declared
+        .chain(watched)
+        .filter_map(|(name, section)| {
+            let value = metrics.get(name)?;
+            (!value.is_finite()).then(|| format!("`{name}` is {value} (declared in {section})"))
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    (!broken.is_empty()).then(|| {
+        format!(
+            "{}: a run whose declared metrics are not finite numbers registers no model",
+            broken.join(", ")
+        )
+    })
 }
 
 fn stop_rules(manifest: &Manifest) -> Vec<EarlyStopRule> {

@@ -54,6 +54,11 @@ pub struct PromoteArgs {
     /// Why, for the ledger and the commit message.
     #[arg(long, env = "TRAINYARD_REASON")]
     pub reason: Option<String>,
+    /// Enter the environment although the version was not deployed to the
+    /// one before it (or not for its `min-soak`): for a hotfix. Needs
+    /// --reason, which is recorded in the ledger, release.yaml and the PR.
+    #[arg(long = "skip-order", env = "TRAINYARD_SKIP_ORDER")]
+    pub skip_order: bool,
 }
 
 #[derive(Debug, Args)]
@@ -94,6 +99,7 @@ impl From<GateArgs> for GateRequest {
             model: args.model,
             data_reports: args.data_reports,
             verdict: args.verdict,
+            skip_order: None,
         }
     }
 }
@@ -114,6 +120,7 @@ impl From<PromoteArgs> for PromoteRequest {
             gate: args.gate.into(),
             change: args.change.into(),
             reason: args.reason,
+            skip_order: args.skip_order,
         }
     }
 }

@@ -193,13 +193,22 @@ fn write_document(text: &str) -> ExitStatus {
 fn with_input_fallbacks(command: clap::Command, env: &Env) -> clap::Command {
     command
         .mut_args(|arg| {
+            // GitHub's runner keeps a hyphenated input's hyphens
+            // (`INPUT_SKIP-ORDER`); Azure's agent turns them into `_`.
+            let hyphenated = arg
+                .get_long()
+                .map(|long| format!("INPUT_{}", long.to_ascii_uppercase()));
             let input_value = arg
                 .get_env()
                 .and_then(|variable| variable.to_str())
                 .and_then(|variable| variable.strip_prefix("TRAINYARD_"))
                 .map(trainyard_ci::input_variables)
                 .filter(|[trainyard, _]| env.get(trainyard).is_none())
-                .and_then(|[_, input]| env.get(&input).map(str::to_owned));
+                .and_then(|[_, input]| {
+                    env.get(&input)
+                        .or_else(|| hyphenated.as_deref().and_then(|name| env.get(name)))
+                        .map(str::to_owned)
+                });
             match input_value {
                 // A required option given as an input is satisfied by it.
                 Some(value) => arg.default_value(value).required(false),
@@ -248,6 +257,28 @@ mod tests {
             Request::try_from(cli.command).map(|request| request.step()),
             Ok(Step::Quickstart)
         );
+    }
+
+    /// A hotfix through the GitHub action: its inputs arrive as
+    /// `INPUT_SKIP-ORDER` (hyphen kept) and `INPUT_REASON`.
+    #[test]
+    fn hyphenated_inputs_fill_promote_skip_order() {
+        for variable in ["INPUT_SKIP-ORDER", "INPUT_SKIP_ORDER"] {
+            let cli = parse(
+                &["trainyard", "promote", "--env", "prod"],
+                &[(variable, "true"), ("INPUT_REASON", "CVE hotfix")],
+            );
+            let Ok(Request::Promote(request)) = Request::try_from(cli.command) else {
+                panic!("not the promote command");
+            };
+            assert!(request.skip_order, "{variable}");
+            assert_eq!(request.reason.as_deref(), Some("CVE hotfix"));
+        }
+        let cli = parse(&["trainyard", "promote", "--env", "prod"], &[]);
+        let Ok(Request::Promote(request)) = Request::try_from(cli.command) else {
+            panic!("not the promote command");
+        };
+        assert!(!request.skip_order);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use trainyard_core::manifest::{self, KeyPath, Manifest};
+use trainyard_core::manifest::{KeyPath, Manifest};
 use trainyard_core::{Conclusion, ConfigError, Report, StepError};
 
 use super::Step;
@@ -14,13 +14,12 @@ const STEP: &str = Step::ConfigCheck.name();
 
 pub fn run(_: &ConfigCheckRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
-    // What steps refuse in the manifest beyond the loader's rules: metrics
-    // rules use without a declared direction, a tracking backend the ledger
+    // What steps refuse in the manifest beyond the loader's rules (which
+    // include metrics used without a declared direction): a tracking backend the ledger
     // does not record in, schema files `data` steps cannot read, and the IaC
     // rules of `iac render`/`iac check`.
     let source = std::fs::read_to_string(&context.manifest_path)
         .map_err(|error| StepError::io("reading", &context.manifest_path, error))?;
-    manifest::check_declared_metrics(&project.manifest, &source, &project.manifest_file)?;
     ledger::check_backend(&project)?;
     check_schema_files(&project, &source)?;
     iac_plan::check(&project)?;

@@ -3,6 +3,8 @@
 //! version E's desired state: `deploy/E/release.yaml` committed with git2 on a
 //! review branch `trainyard/promote/E/…` (or, with `--direct`, onto the target
 //! branch), pushed with the `git` CLI, recorded in the ledger, aliases moved.
+//! The gate includes the promotion order (the environment before E first);
+//! `--skip-order --reason` passes it on purpose, and the reason is recorded.
 
 use trainyard_core::{Conclusion, Report, StepError};
 use trainyard_gate::release::{Release, ReleaseKind};
@@ -14,7 +16,22 @@ use crate::app::promotion::{Change, actor, apply};
 use crate::requests::PromoteRequest;
 
 pub fn run(request: &PromoteRequest, context: &StepContext) -> Result<Report, StepError> {
-    let judged = judge::judge(&request.gate, context)?;
+    let reason = request
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|reason| !reason.is_empty());
+    let mut gate = request.gate.clone();
+    if request.skip_order {
+        let Some(reason) = reason else {
+            return Err(StepError::Usage(
+                "--skip-order needs --reason: say why this version skips the environments before it (it is recorded)"
+                    .to_owned(),
+            ));
+        };
+        gate.skip_order = Some(reason.to_owned());
+    }
+    let judged = judge::judge(&gate, context)?;
     let mut report = Report::new(Step::Promote.name(), Conclusion::Success, String::new());
     if !judged.verdict.passed {
         report.title = format!("not promoted: {}", judged.report.title);
@@ -22,6 +39,14 @@ pub fn run(request: &PromoteRequest, context: &StepContext) -> Result<Report, St
         return Ok(report.with_output("passed", "false"));
     }
     let env = &request.gate.env;
+    // A skipped order says so wherever the reason goes: the ledger, release.yaml, the PR.
+    let recorded = reason.map(|reason| {
+        if request.skip_order {
+            format!("promotion order skipped: {reason}")
+        } else {
+            reason.to_owned()
+        }
+    });
     let target = judged.base.manifest.project.default_branch.clone();
     let actor = actor(context, &judged.project.root);
     let release = Release {
@@ -36,7 +61,7 @@ pub fn run(request: &PromoteRequest, context: &StepContext) -> Result<Report, St
         at: chrono::Utc::now(),
         by: actor.clone(),
         kind: ReleaseKind::Promote,
-        reason: request.reason.clone(),
+        reason: recorded.clone(),
     };
     let last = judged
         .base
@@ -45,10 +70,8 @@ pub fn run(request: &PromoteRequest, context: &StepContext) -> Result<Report, St
         .last()
         .map(|last| last.name.as_str())
         == Some(env.as_str());
-    let reason = request
-        .reason
-        .clone()
-        .unwrap_or_else(|| format!("gate {env} passed ({})", judged.verdict.digest()));
+    let reason =
+        recorded.unwrap_or_else(|| format!("gate {env} passed ({})", judged.verdict.digest()));
     let repo = trainyard_gate::policy::discover(&judged.project.root).map_err(gate_error)?;
     let change = Change {
         release: &release,

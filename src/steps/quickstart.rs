@@ -264,10 +264,13 @@ fn gates_phase(context: &StepContext) -> Result<Vec<Report>, StepError> {
             gate: GateRequest::for_env(env),
             change: local.clone(),
             reason: Some(reason.to_owned()),
+            skip_order: false,
         })
     };
     let gate = |env: &str| Request::Gate(GateRequest::for_env(env));
 
+    // Environments are entered in their declared order: dev, then staging.
+    reports.push(run_step(&promote("dev", "a first model"), context)?);
     reports.push(run_step(&gate("staging"), context)?);
     reports.push(run_step(
         &promote("staging", "the staging gate passed"),
@@ -297,6 +300,7 @@ fn gates_phase(context: &StepContext) -> Result<Vec<Report>, StepError> {
 
     // A second version reaches staging, then staging goes back to the first.
     reports.push(train(RunMode::Full, context)?);
+    reports.push(run_step(&promote("dev", "a second model"), context)?);
     reports.push(run_step(
         &promote("staging", "the staging gate passed"),
         context,

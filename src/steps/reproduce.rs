@@ -2,7 +2,9 @@
 //! out in a temporary `git worktree`, so the user's work tree is untouched),
 //! with its params and mode, on data that must still match the recorded
 //! fingerprints — it refuses (exit 1) otherwise — and reports whether the
-//! sample bytes are the same and the metrics match within a tolerance.
+//! sample bytes are the same and the metrics match within a tolerance. It
+//! warns when a tree is dirty: the run's (its commit does not hold what it
+//! ran) or the checkout's (its changes are not part of the re-run).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -81,6 +83,7 @@ impl std::fmt::Display for Tolerance {
     }
 }
 
+#[allow(clippy::too_many_lines)] // the re-run from start to end, read top to bottom
 pub fn run(request: &ReproduceRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
     let tolerance = Tolerance::parse(&request.tolerance)?;
@@ -93,6 +96,7 @@ pub fn run(request: &ReproduceRequest, context: &StepContext) -> Result<Report, 
         )));
     }
 
+    let dirty = dirty_warnings(&recorded, &project.root);
     let worktree = Worktree::add(&project.root, &recorded.git.commit)?;
     let root = worktree.project_root(&project.root)?;
     let manifest_file = root.join(MANIFEST_FILE);
@@ -105,6 +109,9 @@ pub fn run(request: &ReproduceRequest, context: &StepContext) -> Result<Report, 
     // The data must be the data the run trained on.
     let mut report = Report::new(STEP, Conclusion::Success, String::new())
         .with_output("run-id", recorded.id.to_string());
+    for warning in dirty {
+        report.push_finding(warning);
+    }
     let mut mismatched = Vec::new();
     for (name, dataset) in &manifest.datasets {
         let Some(digest) = recorded.datasets.get(name) else {
@@ -185,6 +192,32 @@ pub fn run(request: &ReproduceRequest, context: &StepContext) -> Result<Report, 
         .insert("different".to_owned(), different.join(","));
     report.summary = md;
     Ok(report)
+}
+
+/// Warnings about uncommitted changes: the recorded run's (what it ran is
+/// not all in its commit) and the checkout's (they are not in the re-run).
+fn dirty_warnings(recorded: &RunRecord, root: &Path) -> Vec<Finding> {
+    let commit = markdown::short_commit(&recorded.git.commit);
+    let mut warnings = Vec::new();
+    if recorded.git.dirty {
+        warnings.push(Finding::warning(
+            "reproduce/run-dirty",
+            format!(
+                "run {} was trained from a work tree with uncommitted changes: commit {commit} does not hold \
+                 exactly what it ran, so a difference may come from those changes",
+                recorded.id
+            ),
+        ));
+    }
+    if git(root, &["status", "--porcelain", "--untracked-files=no"]).is_some() {
+        warnings.push(Finding::warning(
+            "reproduce/tree-dirty",
+            format!(
+                "the work tree has uncommitted changes; they are not part of the re-run, which runs commit {commit} as committed"
+            ),
+        ));
+    }
+    warnings
 }
 
 fn compare_samples(

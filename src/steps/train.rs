@@ -3,7 +3,9 @@
 //! on the default branch), streams its log, captures its metrics, stops it
 //! early when it does not converge, and records the run in the ledger. A full
 //! training on the default branch registers the model and makes it the
-//! `challenger`.
+//! `challenger`. Outside CI, only a clean work tree on the default branch
+//! registers: any other terminal run is a local experiment (recorded, never
+//! registered), and the report says why.
 //!
 //! Running the command itself is `app::training`, shared with `reproduce`.
 
@@ -11,7 +13,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use trainyard_ci::{CiContext, Trigger};
+use trainyard_ci::{CiContext, Host, Trigger};
 use trainyard_core::manifest::Train;
 use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
 use trainyard_ledger::{
@@ -32,6 +34,7 @@ use trainyard_ledger::CHALLENGER;
 
 const STEP: &str = Step::Train.name();
 
+#[allow(clippy::too_many_lines)] // the run from start to end, read top to bottom
 pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
     let ci = CiContext::read(&context.env)?;
@@ -46,6 +49,10 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
     // Before spending compute: the run must have somewhere to be recorded.
     let ledger = ledger::open(&project)?;
     let git = git_info(&project.root, &ci);
+    let experiment = (mode == RunMode::Full)
+        .then(|| local_experiment(&ci, &git, &default_branch))
+        .flatten();
+    let registers = mode == RunMode::Full && experiment.is_none();
 
     let plan = Plan {
         root: &project.root,
@@ -66,7 +73,7 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
         context,
         &ledger,
         &mut execution,
-        mode,
+        registers,
         &git.commit,
     )?;
     let record = RunRecord {
@@ -101,7 +108,7 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
     let mut registered = None;
     let mut challenger = false;
     if record.outcome.is_success()
-        && mode == RunMode::Full
+        && registers
         && let (Some(model), Some(artifact)) = (&project.manifest.model, primary(&artifacts))
     {
         let version = ledger
@@ -125,9 +132,12 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
         registered = Some(version);
     }
 
-    let failure = failure_finding(&record.outcome, &project.manifest_file, train);
-    findings.extend(failure);
-    Ok(report(
+    findings.extend(failure_finding(
+        &record.outcome,
+        &project.manifest_file,
+        train,
+    ));
+    let report = report(
         &project,
         &record,
         &execution,
@@ -135,7 +145,47 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
         registered.as_ref(),
         challenger,
         findings,
-    ))
+    );
+    let experiment = experiment.filter(|_| record.outcome.is_success());
+    Ok(local_experiment_said(report, experiment, &default_branch))
+}
+
+/// The report of a successful local experiment says why it registered nothing.
+fn local_experiment_said(mut report: Report, why: Option<String>, default_branch: &str) -> Report {
+    let Some(why) = why else {
+        return report;
+    };
+    report.push_finding(Finding::notice(
+        "train/local-experiment",
+        format!(
+            "recorded as a local experiment, not registered (no version, `{CHALLENGER}` not moved): {why}; \
+             commit and train on {default_branch}, or let CI train, to register a model"
+        ),
+    ));
+    report.with_output("local-experiment", why)
+}
+
+/// Why a terminal run registers nothing: outside CI, only a clean work tree
+/// on the default branch registers (what a version was trained from must be
+/// a commit everyone has). `None` in CI, where the event decides as before.
+fn local_experiment(ci: &CiContext, git: &GitInfo, default_branch: &str) -> Option<String> {
+    if ci.host != Host::Terminal {
+        return None;
+    }
+    let mut why = Vec::new();
+    match git.branch.as_deref() {
+        Some(branch) if branch == default_branch => {}
+        Some(branch) => why.push(format!(
+            "HEAD is on `{branch}`, not the default branch `{default_branch}`"
+        )),
+        None => why.push(format!(
+            "HEAD is detached, not on the default branch `{default_branch}`"
+        )),
+    }
+    if git.dirty {
+        why.push("the work tree has uncommitted changes".to_owned());
+    }
+    (!why.is_empty()).then(|| why.join(" and "))
 }
 
 /// The mode an event calls for, and why (for the report).
@@ -198,7 +248,7 @@ fn store_run_model(
     context: &StepContext,
     ledger: &GitLedger,
     execution: &mut Execution,
-    mode: RunMode,
+    registers: bool,
     commit: &str,
 ) -> Result<Stored, StepError> {
     let mut stored = Stored {
@@ -214,7 +264,7 @@ fn store_run_model(
     else {
         return Ok(stored);
     };
-    let publish_as = (mode == RunMode::Full)
+    let publish_as = registers
         .then(|| next_version(ledger, &model.name))
         .transpose()?;
     let result = store::open(project, context).and_then(|store| {
@@ -340,6 +390,15 @@ fn on_default_branch(ci: &CiContext, git: &GitInfo, default_branch: &str) -> boo
 fn failure_finding(outcome: &Outcome, manifest_file: &str, train: &Train) -> Option<Finding> {
     let (rule, message) = match outcome {
         Outcome::Succeeded => return None,
+        Outcome::Converged { reason } => {
+            return Some(
+                Finding::notice(
+                    "train/converged",
+                    format!("training converged and was stopped: {reason}"),
+                )
+                .at(Location::file(manifest_file)),
+            );
+        }
         Outcome::Stopped { reason } => (
             "train/early-stop",
             format!("training stopped early: {reason}"),
@@ -378,13 +437,16 @@ fn report(
     };
     let headline = headline_metrics(project, &record.metrics);
     let title = match &record.outcome {
-        Outcome::Succeeded => {
+        Outcome::Succeeded | Outcome::Converged { .. } => {
             let mut title = format!("trained on {data}");
             if !headline.is_empty() {
                 let _ = write!(title, ": {headline}");
             }
             if let Some(version) = version {
                 let _ = write!(title, " (version {})", version.version);
+            }
+            if matches!(record.outcome, Outcome::Converged { .. }) {
+                title.push_str("; stopped once it converged");
             }
             title
         }
@@ -427,6 +489,7 @@ pub(crate) fn outcome_name(outcome: &Outcome) -> String {
         Outcome::Succeeded => "succeeded",
         Outcome::Failed { .. } => "failed",
         Outcome::Stopped { .. } => "stopped",
+        Outcome::Converged { .. } => "converged",
         Outcome::TimedOut => "timed-out",
         Outcome::Cancelled { .. } => "cancelled",
     }
@@ -535,6 +598,11 @@ fn summary_markdown(
         );
     } else if record.outcome.is_success() && record.mode == RunMode::Sample {
         md.push_str("A sampled run is recorded, not registered: full training on the default branch registers the model.\n\n");
+    } else if record.outcome.is_success()
+        && project.manifest.model.is_some()
+        && record.ci.host == Host::Terminal.as_str()
+    {
+        md.push_str("A local experiment is recorded, not registered: outside CI, only a clean work tree on the default branch registers the model.\n\n");
     }
     if !record.outcome.is_success() && !execution.tail.is_empty() {
         md.push_str("The command's last lines:\n\n");

@@ -1,4 +1,4 @@
-//! Quickstart's gates phase: staging passes and is promoted, prod refuses
+//! Quickstart's gates phase: dev, then staging passes and is promoted, prod refuses
 //! without a release tag, the tag lets it pass, prod is promoted, a second
 //! version goes to staging and is rolled back — each a report of its own, and
 //! the example's git history shows it.
@@ -48,9 +48,11 @@ fn quickstart_walks_a_model_through_the_gates_and_back() {
         "{phases:#?}"
     );
     // Later phases (other steps) may follow.
+    // The second version goes through dev to staging (the promotion order).
     assert_eq!(
-        steps[7..10],
+        steps[7..11],
         [
+            ("promote", "success"),
             ("promote", "success"),
             ("rollback", "success"),
             ("status", "success")
@@ -73,8 +75,10 @@ fn quickstart_walks_a_model_through_the_gates_and_back() {
         git(&["log", "--format=%s", "--", "deploy/"]),
         "Roll back: breast-cancer-classifier v1 to staging\n\
          Promote: breast-cancer-classifier v2 to staging\n\
+         Promote: breast-cancer-classifier v2 to dev\n\
          Promote: breast-cancer-classifier v1 to prod\n\
-         Promote: breast-cancer-classifier v1 to staging"
+         Promote: breast-cancer-classifier v1 to staging\n\
+         Promote: breast-cancer-classifier v1 to dev"
     );
     let prod = std::fs::read_to_string(target.join("deploy/prod/release.yaml")).unwrap();
     assert!(

@@ -79,6 +79,13 @@ fn a_pull_request_job_becomes_one_report_with_metrics_charts_and_the_gate() {
         0
     );
     assert_eq!(project.run(&["train", "--mode", "full"]).0, 0);
+    // Through dev, the environment before staging (the promotion order).
+    assert_eq!(
+        project
+            .run(&["promote", "--env", "dev", "--direct", "--no-push"])
+            .0,
+        0
+    );
     // Kept reports are per job: only this job's steps from here on.
     std::fs::remove_dir_all(project.reports.path()).unwrap();
 
@@ -148,6 +155,7 @@ fn without_compare_the_metrics_and_chart_come_from_the_ledger_and_data_findings_
     std::fs::write(&data, lines.join("\n") + "\n").unwrap();
 
     assert_eq!(project.run(&["data", "validate"]).0, 1);
+    // Trained with the data edit uncommitted: recorded, a local experiment, not registered.
     assert_eq!(project.run(&["train", "--mode", "full"]).0, 0);
     let (json, markdown) = project.report();
 

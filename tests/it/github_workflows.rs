@@ -380,9 +380,9 @@ fn main_yml_trains_gates_to_staging_and_promotes_through_a_pull_request() {
     let requests = prism.requests();
     let repository = payload["repository"]["full_name"].as_str().unwrap();
     let repos = format!("/repos/{repository}");
-    // validate, train, gate, promote: a check run and a status each.
-    assert_requests(&requests, &format!("POST {repos}/check-runs"), 4);
-    assert_requests(&requests, &format!("POST {repos}/statuses/"), 4);
+    // validate, train, promote to dev, gate, promote: a check run and a status each.
+    assert_requests(&requests, &format!("POST {repos}/check-runs"), 5);
+    assert_requests(&requests, &format!("POST {repos}/statuses/"), 5);
     // The promotion: look for an open pull request from the branch, then update or open one.
     assert_requests(&requests, &format!("GET {repos}/pulls"), 1);
     assert_eq!(
@@ -447,11 +447,15 @@ fn drift_yml_on_drift_starts_main_yml_through_workflow_dispatch() {
 fn release_yml_on_a_version_tag_gates_to_prod_and_promotes() {
     let prism = Prism::start();
     let fixture = Fixture::new("release.yml");
-    // main trained the challenger earlier; its run is in origin's ledger.
-    for args in [&["train", "--mode", "full"][..], &["ledger", "push"]] {
-        trainyard_succeeds(&fixture.repo(), args);
+    // main trained the challenger earlier and it went through dev and staging
+    // (the promotion order); its run and deployments are in origin's ledger.
+    trainyard_succeeds(&fixture.repo(), &["train", "--mode", "full"]);
+    let trained = git(&fixture.repo(), &["rev-parse", "HEAD"]);
+    for env in ["dev", "staging"] {
+        trainyard_succeeds(&fixture.repo(), &["promote", "--env", env, "--direct"]);
     }
-    git(&fixture.repo(), &["tag", "v1.0.0"]);
+    trainyard_succeeds(&fixture.repo(), &["ledger", "push"]);
+    git(&fixture.repo(), &["tag", "v1.0.0", trained.trim()]);
     git(&fixture.repo(), &["push", "-q", "origin", "v1.0.0"]);
 
     let mut payload = on_main(common::webhook("push", |p| {

@@ -11,6 +11,8 @@ use gate_fixture::{Repo, errors};
 use trainyard_ledger::{DeploymentKind, Ledger};
 use trainyard_testkit::git::git_as_configured;
 
+const HOUR: std::time::Duration = std::time::Duration::from_hours(1);
+
 const GATES: &str = "  staging:\n    metrics: [\"accuracy >= 0.9\"]\n  prod:\n    metrics: [\"accuracy >= 0.9\"]\n    require-tag: \"v*\"\n";
 
 fn redact(release: &str) -> String {
@@ -102,6 +104,7 @@ fn promote_proposes_a_review_branch_and_leaves_the_checkout_alone() {
 #[test]
 fn a_refused_gate_promotes_nothing_and_exits_1() {
     let repo = Repo::trained_once(GATES);
+    repo.deployed("staging", 1, HOUR);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(report["outputs"]["passed"], "false");
@@ -124,6 +127,9 @@ fn a_refused_gate_promotes_nothing_and_exits_1() {
 #[test]
 fn direct_promotion_and_rollback_keep_the_history_and_a_clean_checkout() {
     let repo = Repo::trained_once(GATES);
+    let (_, code) = repo.trainyard(&["rollback", "--env", "staging", "--reason", "x"]);
+    assert_eq!(code, 2, "staging has no history");
+    repo.deployed("staging", 1, HOUR);
     repo.git(&["tag", "-a", "v1.0.0", "-m", "v1.0.0"]);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 0, "{report:#}");
@@ -138,6 +144,7 @@ fn direct_promotion_and_rollback_keep_the_history_and_a_clean_checkout() {
     repo.write("train.py", "# better model\n");
     repo.commit_all("a better model");
     repo.train(&[("accuracy", 0.97)], 100, &[]);
+    repo.deployed("staging", 2, HOUR);
     repo.git(&["tag", "-a", "v1.1.0", "-m", "v1.1.0"]);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 0, "{report:#}");
@@ -229,8 +236,6 @@ fn direct_promotion_and_rollback_keep_the_history_and_a_clean_checkout() {
             .contains("v7 was never deployed to prod (its history: v1, v2, v1, v2)"),
         "{report}"
     );
-    let (_, code) = repo.trainyard(&["rollback", "--env", "staging", "--reason", "x"]);
-    assert_eq!(code, 2, "staging has no history");
 }
 
 #[test]
@@ -476,7 +481,15 @@ fn promotions_to_two_environments_at_once_both_land() {
             .into_iter()
             .map(|env| {
                 let repo = &repo;
-                scope.spawn(move || repo.trainyard(&["promote", "--env", env, "--direct"]))
+                // prod's order is skipped: the race is the point here.
+                let order: &[&str] = if env == "prod" {
+                    &["--skip-order", "--reason", "both at once"]
+                } else {
+                    &[]
+                };
+                scope.spawn(move || {
+                    repo.trainyard(&[&["promote", "--env", env, "--direct"], order].concat())
+                })
             })
             .collect();
         jobs.into_iter().map(|job| job.join().unwrap()).collect()

@@ -28,6 +28,8 @@ fn no_pr_outputs(report: &serde_json::Value) {
     );
 }
 
+/// Through staging first: the promotion order (promotion_order) is not what these test.
+const HOUR: std::time::Duration = std::time::Duration::from_hours(1);
 #[test]
 fn a_pushed_review_branch_asks_for_its_pull_request() {
     let repo = Repo::new(GATES);
@@ -64,6 +66,7 @@ fn an_unpushed_branch_or_a_direct_commit_asks_for_nothing() {
     no_pr_outputs(&report);
 
     let _remote = with_remote(&repo);
+    repo.deployed("staging", 1, HOUR);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["outputs"]["pushed"], "true");
@@ -76,9 +79,11 @@ fn a_rollback_on_a_review_branch_asks_for_its_pull_request() {
     let repo = Repo::new(GATES);
     let _remote = with_remote(&repo);
     repo.train(&[("accuracy", 0.95)], 100, &[]);
+    repo.deployed("staging", 1, HOUR);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 0, "{report:#}");
     repo.train(&[("accuracy", 0.96)], 100, &[]);
+    repo.deployed("staging", 2, HOUR);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 0, "{report:#}");
 

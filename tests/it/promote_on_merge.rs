@@ -44,9 +44,12 @@ fn aliases(repo: &Repo) -> (Option<u64>, Option<u64>) {
     )
 }
 
+/// Through staging first: the promotion order (promotion_order) is not what these test.
+const HOUR: std::time::Duration = std::time::Duration::from_hours(1);
 #[test]
 fn a_proposal_moves_nothing_until_merged_then_record_moves_it_once() {
     let repo = Repo::trained_once(GATES);
+    repo.deployed("staging", 1, HOUR);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--reason", "v1 ready"]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["outputs"]["recorded"], "false");
@@ -160,7 +163,8 @@ fn concurrent_records_record_once() {
 fn a_rollback_through_a_merged_branch_moves_champion_back_on_record() {
     let repo = Repo::new(GATES);
     for (number, accuracy) in [(1, 0.95), (2, 0.97)] {
-        repo.train(&[("accuracy", accuracy)], 100, &[]);
+        let version = repo.train(&[("accuracy", accuracy)], 100, &[]);
+        repo.deployed("staging", version, HOUR);
         let (report, code) = repo.trainyard(&["promote", "--env", "prod"]);
         assert_eq!(code, 0, "{report:#}");
         merge(&repo, report["outputs"]["branch"].as_str().unwrap(), number);
@@ -222,6 +226,7 @@ fn a_rollback_through_a_merged_branch_moves_champion_back_on_record() {
 #[test]
 fn a_direct_promotion_is_recorded_at_once_and_not_again() {
     let repo = Repo::trained_once(GATES);
+    repo.deployed("staging", 1, HOUR);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["outputs"]["recorded"], "true");
@@ -262,6 +267,7 @@ fn a_ci_clone_records_a_squash_merge_from_origin_and_pushes_the_ledger() {
     dev.git(&["clone", "--quiet", "--bare", ".", bare.to_str().unwrap()]);
     dev.git(&["remote", "add", "origin", bare.to_str().unwrap()]);
     dev.train(&[("accuracy", 0.95)], 100, &[]);
+    dev.deployed("staging", 1, HOUR);
     let (report, code) = dev.trainyard(&["promote", "--env", "prod"]);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["outputs"]["pushed"], "true");

@@ -281,15 +281,22 @@ fn early_stop_fires_when_the_loss_diverges_above_its_bound() {
     );
 }
 
+/// No improvement for `patience` values is convergence: the run succeeds
+/// (train_rules has the registered model).
 #[test]
 fn early_stop_fires_when_the_loss_stops_improving_for_its_patience() {
-    let (_, run) = stopped(
+    let project = fixture_repo(
         "plateau.py",
-        "{ metric: loss, patience: 5, min-delta: 0.001 }",
+        "  command: [python3, plateau.py]\n  timeout: 5m\n  early-stop:\n    - { metric: loss, patience: 5, min-delta: 0.001, direction: minimize }\n",
     );
+    let report = run_json(trainyard().current_dir(project.path()).arg("train"), 0);
+    assert_eq!(output(&report, "outcome"), "converged");
+    let run = recorded(project.path(), &report);
     assert_eq!(
-        stop_reason(&run),
-        "`loss` did not improve by 0.001 or more for 5 steps: best 0.25 at step 4, now 0.2501 at step 9"
+        run.outcome,
+        Outcome::Converged {
+            reason: "`loss` did not improve by 0.001 or more for 5 steps: best 0.25 at step 4, now 0.2501 at step 9".into()
+        }
     );
 }
 

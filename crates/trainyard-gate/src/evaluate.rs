@@ -8,7 +8,7 @@ use trainyard_core::manifest::{
     NonRegression, TestsRule,
 };
 
-use crate::evidence::{CheckState, CommitChecks, Evidence};
+use crate::evidence::{CheckState, CommitChecks, Evidence, PromotionOrder};
 use crate::verdict::{RuleOutcome, Verdict, short};
 use crate::{GateError, junit, tags};
 
@@ -17,6 +17,9 @@ use crate::{GateError, junit, tags};
 /// Errors are only for what stops the judging itself (the repository is unreadable).
 pub fn evaluate(policy: &GatePolicy, evidence: &Evidence<'_>) -> Result<Verdict, GateError> {
     let mut rules = Vec::new();
+    if let Some(order) = &evidence.order {
+        rules.push(promotion_order(order, evidence));
+    }
     for text in &policy.metrics {
         rules.push(metric_threshold(text, evidence));
     }
@@ -118,6 +121,81 @@ fn metric_threshold(text: &str, evidence: &Evidence<'_>) -> RuleOutcome {
                 rule.metric
             ),
         ),
+    }
+}
+
+/// The version must have been deployed to the environment before (and, with
+/// its `min-soak`, stayed there that long), unless the order was skipped on purpose.
+fn promotion_order(order: &PromotionOrder, evidence: &Evidence<'_>) -> RuleOutcome {
+    let previous = &order.previous;
+    let required = match order.min_soak {
+        Some(soak) => format!("in {previous} for {}", duration(soak)),
+        None => format!("deployed to {previous}"),
+    };
+    let candidate = &evidence.candidate;
+    let who = format!("{} v{}", candidate.model, candidate.version);
+    let observed = match order.stayed {
+        None => "never deployed".to_owned(),
+        Some(stayed) => format!("in {previous} for {}", duration(stayed)),
+    };
+    if let Some(why) = &order.skipped {
+        return RuleOutcome::pass(
+            "order",
+            previous,
+            format!("{observed}; order skipped: {why}"),
+            required,
+        );
+    }
+    let hint = format!(
+        "promote it to {previous} first, or, for a hotfix, `trainyard promote --env {} --skip-order --reason \"…\"`",
+        evidence.environment
+    );
+    match (order.stayed, order.min_soak) {
+        (None, _) => RuleOutcome::fail(
+            "order",
+            previous,
+            observed,
+            required,
+            format!("{who} was never deployed to {previous}; {hint}"),
+        ),
+        (Some(stayed), Some(soak)) if stayed < soak => {
+            // To the minute above: "wait 21h more", not 20h59m.
+            let wait = soak.saturating_sub(stayed).as_secs();
+            let wait = if wait >= 60 {
+                wait.div_ceil(60) * 60
+            } else {
+                wait
+            };
+            RuleOutcome::fail(
+                "order",
+                previous,
+                observed,
+                required,
+                format!(
+                    "{who} has been in {previous} for {} of {}; wait {} more, or, for a hotfix, `trainyard promote --env {} --skip-order --reason \"…\"`",
+                    duration(stayed),
+                    duration(soak),
+                    duration(std::time::Duration::from_secs(wait)),
+                    evidence.environment
+                ),
+            )
+        }
+        (Some(_), _) => RuleOutcome::pass("order", previous, observed, required),
+    }
+}
+
+/// A duration as people say it, to the minute: `3h`, `1h30m`, `48h`, `45m`, `20s`.
+pub fn duration(value: std::time::Duration) -> String {
+    let seconds = value.as_secs();
+    if seconds < 60 {
+        return format!("{seconds}s");
+    }
+    let minutes = seconds / 60;
+    let (hours, minutes) = (minutes / 60, minutes % 60);
+    match (hours, minutes) {
+        (0, minutes) => format!("{minutes}m"),
+        (hours, 0) => format!("{hours}h"),
+        (hours, minutes) => format!("{hours}h{minutes}m"),
     }
 }
 
@@ -729,6 +807,7 @@ mod tests {
             environment: "staging".into(),
             candidate: crate::Candidate::default(),
             champion: None,
+            order: None,
             directions: BTreeMap::new(),
             root,
             repository: None,
@@ -746,6 +825,93 @@ mod tests {
             "{outcomes:?}"
         );
         assert_eq!(outcomes[0].subject, "reports/unit.xml");
+    }
+
+    fn judged(order: PromotionOrder) -> RuleOutcome {
+        let no_artifacts = |_: &str| None;
+        let evidence = Evidence {
+            environment: "prod".into(),
+            candidate: crate::Candidate {
+                model: "clf".into(),
+                version: 3,
+                ..crate::Candidate::default()
+            },
+            champion: None,
+            order: Some(order),
+            directions: BTreeMap::new(),
+            root: ".".into(),
+            repository: None,
+            policy_source: "main@0:trainyard.yaml".into(),
+            policy_branch: None,
+            artifacts: &no_artifacts,
+        };
+        let verdict = evaluate(&GatePolicy::default(), &evidence).unwrap();
+        assert_eq!(verdict.rules.len(), 1);
+        verdict.rules[0].clone()
+    }
+
+    #[test]
+    fn the_promotion_order_says_what_is_missing() {
+        let hour = std::time::Duration::from_hours(1);
+        let order = PromotionOrder {
+            previous: "staging".into(),
+            min_soak: Some(24 * hour),
+            stayed: None,
+            skipped: None,
+        };
+        let never = judged(order.clone());
+        assert!(!never.passed);
+        assert_eq!(never.observed, "never deployed");
+        assert_eq!(never.required, "in staging for 24h");
+        assert!(
+            never
+                .reason
+                .unwrap()
+                .starts_with("clf v3 was never deployed to staging")
+        );
+        let short = judged(PromotionOrder {
+            stayed: Some(3 * hour),
+            ..order.clone()
+        });
+        assert!(!short.passed);
+        assert!(
+            short
+                .reason
+                .unwrap()
+                .starts_with("clf v3 has been in staging for 3h of 24h; wait 21h more"),
+        );
+        let soaked = judged(PromotionOrder {
+            stayed: Some(25 * hour),
+            ..order.clone()
+        });
+        assert!(soaked.passed, "{soaked:?}");
+        assert_eq!(soaked.observed, "in staging for 25h");
+        let skipped = judged(PromotionOrder {
+            skipped: Some("hotfix CVE-1".into()),
+            ..order
+        });
+        assert!(skipped.passed);
+        assert_eq!(
+            skipped.observed,
+            "never deployed; order skipped: hotfix CVE-1"
+        );
+        let no_soak = judged(PromotionOrder {
+            previous: "dev".into(),
+            min_soak: None,
+            stayed: Some(std::time::Duration::from_secs(5)),
+            skipped: None,
+        });
+        assert!(no_soak.passed);
+        assert_eq!(no_soak.required, "deployed to dev");
+    }
+
+    #[test]
+    fn durations_read_well() {
+        let d = std::time::Duration::from_secs;
+        assert_eq!(duration(d(20)), "20s");
+        assert_eq!(duration(d(3 * 3600)), "3h");
+        assert_eq!(duration(d(90 * 60)), "1h30m");
+        assert_eq!(duration(d(24 * 3600 + 60)), "24h1m");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use trainyard_core::manifest::{DataCheck, Direction};
 
@@ -62,6 +63,21 @@ pub struct Champion {
     pub metrics: BTreeMap<String, f64>,
 }
 
+/// Where the candidate stands in the promotion order (`environments` are
+/// declared in it): what it needed from the environment before this one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromotionOrder {
+    /// The environment declared before the one asked for.
+    pub previous: String,
+    /// That environment's `min-soak`: how long a version must have been there.
+    pub min_soak: Option<Duration>,
+    /// The candidate's longest stay in `previous` (until the next deployment
+    /// there, or until now); `None`: it was never deployed there.
+    pub stayed: Option<Duration>,
+    /// The order was skipped on purpose (`promote --skip-order`): why.
+    pub skipped: Option<String>,
+}
+
 /// Reads a run artifact by its path in the run (`None`: the run has no such artifact).
 pub type ArtifactReader<'a> = dyn Fn(&str) -> Option<Result<Vec<u8>, String>> + 'a;
 
@@ -70,6 +86,8 @@ pub struct Evidence<'a> {
     pub environment: String,
     pub candidate: Candidate,
     pub champion: Option<Champion>,
+    /// The promotion order's requirement; `None` for the first environment.
+    pub order: Option<PromotionOrder>,
     /// Which way each metric is better (`model.metrics`), for non-regression.
     pub directions: BTreeMap<String, Direction>,
     /// The project folder: JUnit globs and fairness files are relative to it.

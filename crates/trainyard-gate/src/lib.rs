@@ -24,6 +24,6 @@ pub mod verdict;
 
 pub use error::GateError;
 pub use evaluate::evaluate;
-pub use evidence::{Candidate, Champion, CheckState, CommitChecks, Evidence};
+pub use evidence::{Candidate, Champion, CheckState, CommitChecks, Evidence, PromotionOrder};
 pub use release::{Release, ReleaseKind};
 pub use verdict::{RuleOutcome, Verdict};

@@ -91,6 +91,11 @@ pub enum Outcome {
     Stopped {
         reason: String,
     },
+    /// trainyard ended it because it stopped improving (an early-stop
+    /// `patience` rule): a success, with the model the command last wrote.
+    Converged {
+        reason: String,
+    },
     /// It ran past its timeout and its process tree was killed.
     TimedOut,
     /// trainyard was told to stop (the CI cancelled the job, Ctrl-C): the
@@ -103,7 +108,7 @@ pub enum Outcome {
 
 impl Outcome {
     pub fn is_success(&self) -> bool {
-        matches!(self, Self::Succeeded)
+        matches!(self, Self::Succeeded | Self::Converged { .. })
     }
 }
 
@@ -113,6 +118,7 @@ impl fmt::Display for Outcome {
             Self::Succeeded => f.write_str("succeeded"),
             Self::Failed { reason } => write!(f, "failed: {reason}"),
             Self::Stopped { reason } => write!(f, "stopped: {reason}"),
+            Self::Converged { reason } => write!(f, "converged: {reason}"),
             Self::TimedOut => f.write_str("timed out"),
             Self::Cancelled { signal } => write!(f, "cancelled by {signal}"),
         }

@@ -5,6 +5,8 @@
 //! - divergence: a value above `above` (or below `below`) stops at once;
 //! - patience: no improvement of at least `min_delta` over the best value so
 //!   far (in the metric's direction) for `patience` values in a row stops.
+//!   That is convergence, not failure ([`StopReason::is_convergence`]): the
+//!   run succeeds with the model the command last wrote.
 
 use std::fmt;
 
@@ -66,6 +68,14 @@ pub enum StopRule {
         best: f64,
         best_step: u64,
     },
+}
+
+impl StopReason {
+    /// Whether the run stopped because it converged (no improvement for
+    /// `patience` values), not because it diverged or went NaN.
+    pub fn is_convergence(&self) -> bool {
+        matches!(self.rule, StopRule::NoImprovement { .. })
+    }
 }
 
 impl fmt::Display for StopReason {

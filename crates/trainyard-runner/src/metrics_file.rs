@@ -3,7 +3,10 @@
 //! - JSON and YAML: a mapping of numbers; nested mappings are flattened with
 //!   dots (`{"train": {"loss": 0.1}}` is `train.loss`), which is DVC's and
 //!   DVCLive's `metrics.json` shape. A top-level `step` (DVCLive's last step)
-//!   is not a metric. Strings, booleans and lists are skipped.
+//!   is not a metric. Strings, booleans and lists are skipped. The `NaN`,
+//!   `Infinity` and `-Infinity` Python's `json.dump` writes (and YAML's
+//!   `.nan`, `.inf`) are read as what they are, so a diverged run's metrics
+//!   reach the rule that refuses them instead of a parse error.
 //! - CSV/TSV: either a `name,value` (or `metric,value`) table, or one column
 //!   per metric with a row per step: the last row gives the metrics and the
 //!   rows the series (x from a `step` or `epoch` column, else the row number).
@@ -77,6 +80,7 @@ pub fn read_metrics_file(path: &Path) -> Result<MetricsFile, MetricsFileError> {
         _ => {
             trainyard_core::yaml::check_json(&text)
                 .map_err(|error| parse_error("JSON", error.to_string()))?;
+            let text = non_finite_as_strings(&text);
             let value: serde_json::Value = serde_json::from_str(&text)
                 .map_err(|error| parse_error("JSON", error.to_string()))?;
             from_tree(&value)
@@ -88,6 +92,50 @@ pub fn read_metrics_file(path: &Path) -> Result<MetricsFile, MetricsFileError> {
         });
     }
     Ok(file)
+}
+
+/// What a bare `NaN`, `Infinity` or `-Infinity` becomes (a string JSON
+/// accepts, which a metrics file does not otherwise hold: it starts with NUL).
+const NON_FINITE: [(&str, &str, f64); 3] = [
+    ("-Infinity", "\\u0000-Infinity", f64::NEG_INFINITY),
+    ("Infinity", "\\u0000Infinity", f64::INFINITY),
+    ("NaN", "\\u0000NaN", f64::NAN),
+];
+
+/// The JSON text with Python's bare non-finite numbers (outside strings)
+/// quoted as [`NON_FINITE`] markers, which [`flatten`] reads back as numbers.
+fn non_finite_as_strings(text: &str) -> std::borrow::Cow<'_, str> {
+    if !(text.contains("NaN") || text.contains("Infinity")) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let (mut in_string, mut escaped) = (false, false);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if let Some((token, marker, _)) = NON_FINITE
+            .iter()
+            .find(|(token, _, _)| rest.starts_with(token))
+        {
+            out.push('"');
+            out.push_str(marker);
+            out.push('"');
+            rest = &rest[token.len()..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 fn from_tree(value: &serde_json::Value) -> MetricsFile {
@@ -116,6 +164,15 @@ fn flatten(prefix: &str, value: &serde_json::Value, into: &mut BTreeMap<String, 
         serde_json::Value::Object(map) => {
             for (key, value) in map {
                 flatten(&format!("{prefix}.{key}"), value, into);
+            }
+        }
+        // JSON's bare `NaN` / `Infinity`, quoted by `non_finite_as_strings`.
+        serde_json::Value::String(text) if text.starts_with('\0') => {
+            if let Some((_, _, number)) = NON_FINITE
+                .iter()
+                .find(|(token, _, _)| text.get(1..) == Some(*token))
+            {
+                into.insert(prefix.to_owned(), *number);
             }
         }
         // YAML's `.nan` / `.inf` arrive as strings through serde_json::Value.
@@ -213,6 +270,23 @@ mod tests {
                 ("train.loss".to_owned(), 0.2)
             ])
         );
+    }
+
+    /// What Python's `json.dump({"loss": float("nan"), ...})` writes: once
+    /// refused as invalid JSON, so a diverged run failed for the wrong reason.
+    #[test]
+    fn json_with_pythons_non_finite_numbers() {
+        let file = read(
+            "metrics.json",
+            r#"{"loss": NaN, "eval": {"up": Infinity, "down": -Infinity}, "note": "NaN Infinity \" NaN", "accuracy": 0.5}"#,
+        )
+        .unwrap();
+        assert!(file.values["loss"].is_nan());
+        assert_eq!(file.values["eval.up"], f64::INFINITY);
+        assert_eq!(file.values["eval.down"], f64::NEG_INFINITY);
+        assert_eq!(file.values["accuracy"], 0.5);
+        assert_eq!(file.values.len(), 4, "the string stays a string");
+        assert!(read("metrics.json", r#"{"loss": NaNa}"#).is_err());
     }
 
     #[test]

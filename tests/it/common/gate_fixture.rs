@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use trainyard_ledger::{
-    ArtifactStore, CiInfo, GitInfo, GitLedger, Ledger, LocalStore, Outcome, RunId, RunMode,
-    RunRecord,
+    ArtifactStore, CiInfo, Deployment, DeploymentKind, GitInfo, GitLedger, Ledger, LocalStore,
+    Outcome, RunId, RunMode, RunRecord,
 };
 use trainyard_testkit::git::Git;
 
@@ -184,6 +184,31 @@ impl Repo {
             .move_alias("clf", "challenger", version.version, "test", "trained")
             .unwrap();
         version.version
+    }
+
+    /// Records in the ledger that `version` was deployed to `env` `ago` (as
+    /// `promote --direct` or `status --record` after a merge would have), so
+    /// the promotion order lets it into the environment after `env`.
+    pub fn deployed(&self, env: &str, version: u64, ago: Duration) {
+        let ledger = self.ledger();
+        let model = ledger.resolve("clf", &version.to_string()).unwrap();
+        ledger
+            .record_deployment(
+                env,
+                &Deployment {
+                    model: "clf".into(),
+                    version,
+                    digest: model.artifact.digest.clone(),
+                    run_id: model.run_id.clone(),
+                    commit: self.head(),
+                    verdict_digest: None,
+                    at: chrono::Utc::now() - chrono::Duration::from_std(ago).unwrap(),
+                    actor: "test".into(),
+                    reason: format!("deployed to {env} by the test"),
+                    kind: DeploymentKind::Promote,
+                },
+            )
+            .unwrap();
     }
 
     pub fn run_of(&self, version: u64) -> RunRecord {

@@ -40,11 +40,24 @@ pub struct Environment {
     /// Resource names that replace the computed ones (validated against Azure's rules all the same).
     #[serde(default)]
     pub names: NameOverrides,
+    /// How long a version must have been deployed here before it may enter
+    /// the next environment, e.g. `24h`, `2d`, `1h30m` (the duration syntax of
+    /// `train.timeout`); without it, having been deployed here is enough.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_soak: Option<String>,
 }
 
 impl Environment {
     pub fn region(&self) -> &str {
         self.region.as_deref().unwrap_or(DEFAULT_REGION)
+    }
+
+    /// `min-soak`, parsed (checked when the manifest is loaded).
+    pub fn min_soak_duration(&self) -> Result<Option<std::time::Duration>, String> {
+        self.min_soak
+            .as_deref()
+            .map(super::parse_duration)
+            .transpose()
     }
 }
 

@@ -267,6 +267,20 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
         }
     }
 
+    for environment in &manifest.environments {
+        if let Err(why) = environment.min_soak_duration() {
+            return Err(ConfigError::new(
+                file,
+                "bad-min-soak",
+                format!("`min-soak` of environment `{}`: {why}", environment.name),
+            )
+            .at_key(
+                source,
+                &KeyPath::environment(&environment.name).key("min-soak"),
+            ));
+        }
+    }
+
     for (env_name, policy) in &manifest.gates {
         if manifest.environment(env_name).is_none() {
             let error = fail(
@@ -342,7 +356,7 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
         let path: Vec<&str> = broken.path.iter().map(String::as_str).collect();
         return Err(fail(&path, broken.rule, broken.message));
     }
-    Ok(())
+    super::check_declared_metrics(manifest, source, file)
 }
 
 /// The first `name: <name>` (plain or quoted) in `source`, at the name.

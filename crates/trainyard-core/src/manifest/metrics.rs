@@ -2,8 +2,8 @@
 //! with the direction that says which way is better: a gate's threshold or
 //! non-regression rule and an early-stop rule's `patience` (without its own
 //! `direction`) otherwise judge a metric nobody said how to read. One
-//! function, so `config check` and the steps that load the manifest refuse
-//! the same manifests with the same message.
+//! function, called by the loader, so every step (`config check` included)
+//! refuses the same manifests with the same message.
 
 use crate::diagnostic::ConfigError;
 
@@ -26,12 +26,17 @@ impl UndeclaredMetric {
         )
     }
 
-    /// What to write.
+    /// What to write (an early-stop rule may say its direction itself).
     pub fn help(&self) -> String {
-        format!(
+        let declare = format!(
             "declare it with its direction under `model.metrics`: `{}: {{ direction: maximize }}` (or `minimize`)",
             self.metric
-        )
+        );
+        if self.path.to_string() == "train.early-stop" {
+            format!("{declare}, or give the rule a `direction`")
+        } else {
+            declare
+        }
     }
 }
 

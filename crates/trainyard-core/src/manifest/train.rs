@@ -56,7 +56,8 @@ pub struct EarlyStop {
     #[schemars(range(min = 0.0))]
     pub min_delta: f64,
     /// Which way is better for `patience`; by default the metric's direction
-    /// under `model.metrics`, else `minimize` (a loss).
+    /// under `model.metrics` (a `patience` rule on a metric declared there
+    /// with no direction of its own is refused when the manifest is loaded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
 }
@@ -205,7 +206,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         rest = tail;
     }
     if total.is_zero() {
-        return Err(format!("`{text}` is zero; a timeout must be longer"));
+        return Err(format!("`{text}` is zero; give a longer duration"));
     }
     Ok(total)
 }
