@@ -518,6 +518,11 @@ def write_report(results, rows, csv_mb, parquet_mb, args) -> None:
     pins = ", ".join(l for l in versions.splitlines()
                      if l.split("==")[0].lower() in {"pandas", "pandera", "great-expectations", "great_expectations", "dvc", "duckdb", "evidently"})
     doc = ROOT / "docs" / "performance.md"
+    # benches/storage.py owns the Storage section: kept as it is.
+    previous = doc.read_text() if doc.exists() else ""
+    storage = ""
+    if "<!-- storage:begin -->" in previous:
+        storage = "\n\n" + previous[previous.index("<!-- storage:begin -->"):previous.index("<!-- storage:end -->")] + "<!-- storage:end -->\n"
     doc.write_text(textwrap.dedent(f"""\
         # Performance
 
@@ -535,7 +540,7 @@ def write_report(results, rows, csv_mb, parquet_mb, args) -> None:
         process's own elapsed time (GNU `time`, 10 ms resolution): starting a process from the
         harness costs about as much as that run. Peak RSS is the tool's own process (GNU `time`).
 
-        """) + table + "\n\n" + NOTES)
+        """) + table + "\n\n" + NOTES + storage)
     print(f"\nwritten to {doc}")
 
 

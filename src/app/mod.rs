@@ -4,6 +4,7 @@
 //! IaC planning, dataset validation). A helper two steps need lives here,
 //! never in a step file; steps never import each other.
 
+pub mod datasets;
 pub mod fs;
 pub mod git;
 pub mod iac_plan;
@@ -13,6 +14,7 @@ pub mod ledger;
 pub mod log;
 pub mod paths;
 pub mod promotion;
+pub mod sampling;
 pub mod store;
 pub mod training;
 pub mod validation;

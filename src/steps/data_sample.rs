@@ -1,16 +1,18 @@
-//! `trainyard data sample DATASET`: a deterministic sample — the same data and
-//! seed give the same bytes on any machine. Pull-request builds train on it.
+//! `trainyard data sample DATASET`: a deterministic sample in the dataset's own
+//! format (CSV, JSON Lines, Parquet) — the same data and seed give the same
+//! bytes on any machine. Pull-request builds train on it.
 
 use std::fmt::Write;
 
 use trainyard_core::markdown::{cell, code_in_text};
 use trainyard_core::{Conclusion, Report, StepError};
-use trainyard_data::fingerprint;
-use trainyard_data::sample::{self, SampleError, SampleOptions, SampleSize};
+use trainyard_data::sample::{self, SampleOptions, SampleSize};
 
 use super::Step;
 use crate::app::StepContext;
+use crate::app::datasets::DatasetFiles;
 use crate::app::paths::SAMPLES_DIR;
+use crate::app::sampling::sample_dataset;
 use crate::requests::DataSampleRequest;
 
 const STEP: &str = Step::DataSample.name();
@@ -52,35 +54,19 @@ pub fn run(request: &DataSampleRequest, context: &StepContext) -> Result<Report,
         options = options.stratified(label);
     }
 
-    let files = fingerprint::list_files(&project.root, &dataset.path)
-        .map_err(|error| StepError::Environment(error.to_string()))?;
-    let [input] = files.as_slice() else {
-        return Err(StepError::Usage(format!(
-            "dataset `{}` has {} files; sampling takes a single CSV file for now",
-            request.dataset,
-            files.len()
-        )));
-    };
-    let output = request.output.clone().unwrap_or_else(|| {
-        project
-            .root
-            .join(SAMPLES_DIR)
-            .join(format!("{}.csv", request.dataset))
-    });
-    if let Some(parent) = output.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|error| StepError::io("creating", parent, error))?;
-    }
-    let summary = sample::sample_csv(input, &output, &options).map_err(|error| match error {
-        SampleError::Io {
-            action,
-            path,
-            source,
-        } => StepError::io(action, path, source),
-        SampleError::Usage(message) => StepError::Usage(message),
-        csv @ SampleError::Csv { .. } => StepError::Environment(csv.to_string()),
-    })?;
-
+    let default_dir = project.root.join(SAMPLES_DIR);
+    let sampled = sample_dataset(
+        &DatasetFiles::new(&project, context),
+        &request.dataset,
+        dataset,
+        options,
+        |format| {
+            request.output.clone().unwrap_or_else(|| {
+                default_dir.join(format!("{}.{}", request.dataset, sample::extension(format)))
+            })
+        },
+    )?;
+    let (summary, output) = (sampled.summary, sampled.path);
     let mut markdown = format!(
         "Sampled {} of {} rows of {} (seed {seed}) into {}.\n",
         summary.output_rows,

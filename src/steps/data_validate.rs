@@ -9,6 +9,7 @@ use trainyard_data::read::Shard;
 
 use super::Step;
 use crate::app::StepContext;
+use crate::app::datasets::DatasetFiles;
 use crate::app::paths::PROFILES_DIR;
 use crate::app::validation::{ValidateOutputs, validate_datasets_to};
 use crate::requests::DataValidateRequest;
@@ -51,7 +52,7 @@ pub fn run(request: &DataValidateRequest, context: &StepContext) -> Result<Repor
         .unwrap_or_else(|| project.root.join(PROFILES_DIR));
     validate_datasets_to(
         &datasets,
-        &project.root,
+        &DatasetFiles::new(&project, context),
         &ValidateOutputs {
             junit: request.junit.as_deref(),
             profiles: Some(profiles),

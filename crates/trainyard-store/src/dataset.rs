@@ -19,7 +19,8 @@ use crate::runtime::Runtime;
 pub struct RemoteObject {
     /// The key below the dataset's root (`2024/sales-01.parquet`).
     pub key: String,
-    /// The full URL, for messages and findings.
+    /// The dataset's URL and the key (`az://data/sales/2024.csv`), for
+    /// messages and findings.
     pub url: String,
     pub size: u64,
     /// The service's ETag: changes whenever the content does.
@@ -35,6 +36,10 @@ pub struct RemoteObject {
 pub struct RemoteDataset {
     remote: Remote,
     pattern: Option<glob::Pattern>,
+    /// The root as the manifest names it (`az://data/sales`), which object
+    /// URLs start from: findings name `az://data/sales/2024.csv`, not the
+    /// endpoint the client happens to reach.
+    shown: String,
 }
 
 impl RemoteDataset {
@@ -61,6 +66,7 @@ impl RemoteDataset {
         Ok(Self {
             remote: Remote::connect(&store, env)?,
             pattern,
+            shown: store.to_string(),
         })
     }
 
@@ -90,7 +96,7 @@ impl RemoteDataset {
                     .is_none_or(|pattern| pattern.matches_with(&key, options))
                 {
                     found.push(RemoteObject {
-                        url: self.remote.uri_of(&meta.location),
+                        url: format!("{}/{key}", self.shown),
                         key,
                         size: meta.size,
                         etag: meta.e_tag,
