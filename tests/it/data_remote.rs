@@ -182,7 +182,7 @@ fn remote_datasets_behave_like_local_ones(
         serde_json::from_slice(&std::fs::read(&cache_path).unwrap()).unwrap();
     let entry = &mut cache["entries"][&sales_url];
     assert!(entry["version"].is_string(), "{cache:#}");
-    let planted = "0".repeat(64);
+    let planted = "ab".repeat(32);
     entry["blake3"] = serde_json::Value::String(planted.clone());
     std::fs::write(&cache_path, serde_json::to_vec(&cache).unwrap()).unwrap();
     let (code, report) = run(root, env, &["data", "fingerprint"]);
@@ -200,7 +200,7 @@ fn remote_datasets_behave_like_local_ones(
     let lock = std::fs::read_to_string(root.join("trainyard.lock")).unwrap();
     assert_eq!(
         digest_of(&lock, &sales_url),
-        blake3::hash(&std::fs::read(&changed).unwrap()).to_hex().as_str()
+        trainyard_data::fingerprint::hash_file(&changed).unwrap().to_hex().as_str()
     );
     upload("sales/sales.csv", &root.join("data/sales.csv"));
 
@@ -258,7 +258,7 @@ fn missing_data_is_an_actionable_error(base: &str, env: &[(String, String)]) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("matches no object"), "{stderr}");
-    assert!(stderr.contains("datasets.none.path"), "{stderr}");
+    assert!(stderr.contains("dataset `none`"), "{stderr}");
     for step in [&["data", "validate", "gone"][..], &["data", "sample", "gone", "--rows", "1"]] {
         let output = trainyard()
             .current_dir(root)

@@ -59,7 +59,7 @@ fn json_lines_are_sampled_as_json_lines() {
     assert_eq!(code, 0, "{report:#}");
     let path = report["outputs"]["path"].as_str().unwrap();
     assert!(path.ends_with(".trainyard/samples/events.jsonl"), "{path}");
-    let sample = std::fs::read_to_string(path).unwrap();
+    let sample = std::fs::read_to_string(dir.path().join(path)).unwrap();
     let input = events_jsonl();
     let lines: Vec<&str> = sample.lines().collect();
     assert_eq!(lines.len(), 12, "{sample}");
@@ -82,8 +82,9 @@ fn parquet_is_sampled_as_parquet_that_reads_back() {
         &["data", "sample", "orders", "--rows", "25", "--stratify"],
     );
     assert_eq!(code, 0, "{report:#}");
-    let path = report["outputs"]["path"].as_str().unwrap().to_owned();
-    assert!(path.ends_with(".trainyard/samples/orders.parquet"), "{path}");
+    let path = dir.path().join(report["outputs"]["path"].as_str().unwrap());
+    let shown = path.display().to_string();
+    assert!(shown.ends_with(".trainyard/samples/orders.parquet"), "{shown}");
     assert!(std::fs::read(&path).unwrap().starts_with(b"PAR1"));
     // The same seed gives the same bytes.
     let first = std::fs::read(&path).unwrap();

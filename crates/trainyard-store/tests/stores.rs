@@ -659,4 +659,16 @@ fn datasets_are_listed_by_glob_and_streamed_from_s3() {
     assert!(read == big);
     let deep = trainyard_store::RemoteDataset::open("s3://data/sales/**/*.parquet", &env).unwrap();
     assert_eq!(deep.list().unwrap().len(), 3);
+    // A URL without a glob names one object, or every object below a prefix.
+    let one = trainyard_store::RemoteDataset::open("s3://data/sales/2024/b.parquet", &env).unwrap();
+    let listed = one.list().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].url, "s3://data/sales/2024/b.parquet");
+    let mut read = Vec::new();
+    one.reader(&listed[0]).unwrap().read_to_end(&mut read).unwrap();
+    assert_eq!(read, b"b");
+    let prefix = trainyard_store::RemoteDataset::open("s3://data/sales/2024", &env).unwrap();
+    assert_eq!(prefix.list().unwrap().len(), 4);
+    let none = trainyard_store::RemoteDataset::open("s3://data/sales/2025", &env).unwrap();
+    assert!(none.list().unwrap().is_empty());
 }
