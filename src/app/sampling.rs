@@ -46,7 +46,10 @@ pub fn sample_dataset(
     let tsv = tsv.ends_with(".tsv") || tsv.ends_with(".tsv.gz") || tsv.ends_with(".tsv.zst");
     options.delimiter = declared.unwrap_or(if tsv { b'\t' } else { b',' });
     let path = output(format);
-    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+    if let Some(parent) = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(parent)
             .map_err(|error| StepError::io("creating", parent, error))?;
     }

@@ -260,9 +260,8 @@ fn load(
             }),
         Side::Dataset(name, dataset) => {
             // A dataset side exists only with a manifest, hence with `files`.
-            let files = files.ok_or_else(|| {
-                StepError::Usage(format!("dataset `{name}` needs the manifest"))
-            })?;
+            let files = files
+                .ok_or_else(|| StepError::Usage(format!("dataset `{name}` needs the manifest")))?;
             let inputs = files.inputs(name, dataset)?;
             validate::profile_dataset_inputs(dataset, files.root(), inputs)
                 .map(|p| (p, Some((*name).to_owned())))

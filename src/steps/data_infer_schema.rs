@@ -9,6 +9,7 @@ use trainyard_data::{infer, read, validate};
 
 use super::Step;
 use crate::app::StepContext;
+use crate::app::datasets::DatasetFiles;
 use crate::app::fs::write_atomic;
 use crate::app::paths::SCHEMAS_DIR;
 use crate::requests::DataInferSchemaRequest;
@@ -26,7 +27,7 @@ pub fn run(request: &DataInferSchemaRequest, context: &StepContext) -> Result<Re
         .and_then(|p| p.manifest.datasets.get(&request.dataset).map(|d| (p, d)));
     let (inputs, options, name) = if let Some((project, dataset)) = declared {
         (
-            read::resolve(&project.root, &dataset.path)?,
+            DatasetFiles::new(project, context).inputs(&request.dataset, dataset)?,
             validate::read_options(dataset, None),
             request.dataset.clone(),
         )

@@ -127,7 +127,9 @@ fn remote_datasets_behave_like_local_ones(
         .collect::<Vec<_>>();
     assert_eq!(
         remote_sales,
-        [format!("{base}/sales/sales.csv:11 `amount: >= 0`: value `-5`")],
+        [format!(
+            "{base}/sales/sales.csv:11 `amount: >= 0`: value `-5`"
+        )],
         "{findings:#?}"
     );
     assert_eq!(remote_sales, local_sales);
@@ -188,7 +190,11 @@ fn remote_datasets_behave_like_local_ones(
     let (code, report) = run(root, env, &["data", "fingerprint"]);
     assert_eq!(code, 0, "{report:#}");
     let lock = std::fs::read_to_string(root.join("trainyard.lock")).unwrap();
-    assert_eq!(digest_of(&lock, &sales_url), planted, "the cache was not used");
+    assert_eq!(
+        digest_of(&lock, &sales_url),
+        planted,
+        "the cache was not used"
+    );
     // A changed object (a new ETag) is read again.
     let changed = root.join("changed.csv");
     std::fs::write(&changed, sales_csv().replace("paris", "lyon")).unwrap();
@@ -200,7 +206,10 @@ fn remote_datasets_behave_like_local_ones(
     let lock = std::fs::read_to_string(root.join("trainyard.lock")).unwrap();
     assert_eq!(
         digest_of(&lock, &sales_url),
-        trainyard_data::fingerprint::hash_file(&changed).unwrap().to_hex().as_str()
+        trainyard_data::fingerprint::hash_file(&changed)
+            .unwrap()
+            .to_hex()
+            .as_str()
     );
     upload("sales/sales.csv", &root.join("data/sales.csv"));
 
@@ -208,14 +217,28 @@ fn remote_datasets_behave_like_local_ones(
     let (code, report) = run(
         root,
         env,
-        &["data", "drift", "--reference", "orders-local", "--current", "orders"],
+        &[
+            "data",
+            "drift",
+            "--reference",
+            "orders-local",
+            "--current",
+            "orders",
+        ],
     );
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["outputs"]["drifted"], "false", "{report:#}");
     let (code, report) = run(
         root,
         env,
-        &["data", "drift", "--reference", "sales", "--current", "sales-local"],
+        &[
+            "data",
+            "drift",
+            "--reference",
+            "sales",
+            "--current",
+            "sales-local",
+        ],
     );
     assert_eq!(code, 0, "{report:#}");
 
@@ -225,7 +248,11 @@ fn remote_datasets_behave_like_local_ones(
         ("orders", "orders-local", "parquet"),
     ] {
         for name in [remote, local] {
-            let (code, report) = run(root, env, &["data", "sample", name, "--rows", "17", "--seed", "7"]);
+            let (code, report) = run(
+                root,
+                env,
+                &["data", "sample", name, "--rows", "17", "--seed", "7"],
+            );
             assert_eq!(code, 0, "{report:#}");
             assert_eq!(report["outputs"]["rows"], "17", "{report:#}");
         }
@@ -259,7 +286,10 @@ fn missing_data_is_an_actionable_error(base: &str, env: &[(String, String)]) {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("matches no object"), "{stderr}");
     assert!(stderr.contains("dataset `none`"), "{stderr}");
-    for step in [&["data", "validate", "gone"][..], &["data", "sample", "gone", "--rows", "1"]] {
+    for step in [
+        &["data", "validate", "gone"][..],
+        &["data", "sample", "gone", "--rows", "1"],
+    ] {
         let output = trainyard()
             .current_dir(root)
             .envs(env.iter().map(|(k, v)| (k, v)))
@@ -269,7 +299,10 @@ fn missing_data_is_an_actionable_error(base: &str, env: &[(String, String)]) {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(3), "{step:?}: {stderr}");
         assert!(stderr.contains("no-such-bucket"), "{stderr}");
-        assert!(stderr.contains("does the bucket or container exist"), "{stderr}");
+        assert!(
+            stderr.contains("does the bucket or container exist"),
+            "{stderr}"
+        );
     }
 }
 

@@ -84,7 +84,10 @@ fn parquet_is_sampled_as_parquet_that_reads_back() {
     assert_eq!(code, 0, "{report:#}");
     let path = dir.path().join(report["outputs"]["path"].as_str().unwrap());
     let shown = path.display().to_string();
-    assert!(shown.ends_with(".trainyard/samples/orders.parquet"), "{shown}");
+    assert!(
+        shown.ends_with(".trainyard/samples/orders.parquet"),
+        "{shown}"
+    );
     assert!(std::fs::read(&path).unwrap().starts_with(b"PAR1"));
     // The same seed gives the same bytes.
     let first = std::fs::read(&path).unwrap();
@@ -122,7 +125,10 @@ fn a_ragged_csv_is_bad_input_exit_2_at_its_line() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("ragged.csv:3"), "{stderr}");
-    assert!(stderr.contains("row has 1 fields, the header has 2"), "{stderr}");
+    assert!(
+        stderr.contains("row has 1 fields, the header has 2"),
+        "{stderr}"
+    );
     assert!(!dir.path().join(".trainyard/samples/ragged.csv").exists());
 }
 
@@ -132,7 +138,14 @@ fn a_profile_that_is_not_utf8_is_bad_input_exit_2() {
     std::fs::write(dir.path().join("bad.json"), b"{\"format\": \"\xff\xfe\"}").unwrap();
     let output = trainyard()
         .current_dir(dir.path())
-        .args(["data", "drift", "--reference", "bad.json", "--current", "orders"])
+        .args([
+            "data",
+            "drift",
+            "--reference",
+            "bad.json",
+            "--current",
+            "orders",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -165,7 +178,10 @@ fn train_in_sample_mode_hands_the_command_json_lines() {
         .collect();
     assert_eq!(handed.len(), 5, "{stdout}");
     for line in handed {
-        assert!(input.lines().any(|l| l == line), "{line} is not an input line");
+        assert!(
+            input.lines().any(|l| l == line),
+            "{line} is not an input line"
+        );
     }
     assert!(Path::new(&dir.path().join(path)).exists());
 }

@@ -71,8 +71,10 @@ fn csv() -> Vec<u8> {
 }
 
 fn fixture_parquet() -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/parquet/orders.parquet"))
-        .unwrap()
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/parquet/orders.parquet"),
+    )
+    .unwrap()
 }
 
 /// (findings as `file:line rule`, profile JSON) of one input.
@@ -82,7 +84,8 @@ fn validated(input: InputFile) -> (Vec<String>, String) {
         ..ReadOptions::default()
     };
     let (validation, profile) =
-        validate_files::<DatasetProfile>("d", vec![input], &schema(), "schema.yaml", options).unwrap();
+        validate_files::<DatasetProfile>("d", vec![input], &schema(), "schema.yaml", options)
+            .unwrap();
     let findings = validation
         .findings()
         .iter()
@@ -97,7 +100,11 @@ fn validated(input: InputFile) -> (Vec<String>, String) {
 #[test]
 fn a_source_reads_like_the_local_file_with_findings_at_its_name() {
     let dir = tempfile::tempdir().unwrap();
-    for (file, bytes) in [("d.csv", csv()), ("d.parquet", fixture_parquet()), ("d.csv.gz", gzip(&csv()))] {
+    for (file, bytes) in [
+        ("d.csv", csv()),
+        ("d.parquet", fixture_parquet()),
+        ("d.csv.gz", gzip(&csv())),
+    ] {
         let path = dir.path().join(file);
         std::fs::write(&path, &bytes).unwrap();
         let url = format!("s3://bucket/{file}");
@@ -112,7 +119,10 @@ fn a_source_reads_like_the_local_file_with_findings_at_its_name() {
         assert_eq!(remote_profile, local_profile, "{file}");
         if file == "d.csv" {
             let at = format!("{url}:Some(79) ");
-            assert!(remote_findings.iter().any(|f| f.starts_with(&at)), "{remote_findings:?}");
+            assert!(
+                remote_findings.iter().any(|f| f.starts_with(&at)),
+                "{remote_findings:?}"
+            );
         }
     }
 }
@@ -130,28 +140,53 @@ fn the_stat_cache_keys_a_source_on_its_version() {
     let mut cache = StatCache::default();
     let source = Memory::new("s3://bucket/d.csv", csv(), "etag-1");
     let input = InputFile::from_source(source.clone());
-    let first = fingerprint_inputs(dir.path(), std::slice::from_ref(&input), Some(&mut cache)).unwrap();
+    let first =
+        fingerprint_inputs(dir.path(), std::slice::from_ref(&input), Some(&mut cache)).unwrap();
     assert_eq!(first.files[0].path, "s3://bucket/d.csv");
-    assert_eq!(first.files[0].blake3, blake3::hash(&csv()).to_hex().as_str());
+    assert_eq!(
+        first.files[0].blake3,
+        blake3::hash(&csv()).to_hex().as_str()
+    );
     assert_eq!(source.opened.load(Ordering::SeqCst), 1);
-    let again = fingerprint_inputs(dir.path(), std::slice::from_ref(&input), Some(&mut cache)).unwrap();
+    let again =
+        fingerprint_inputs(dir.path(), std::slice::from_ref(&input), Some(&mut cache)).unwrap();
     assert_eq!(again, first);
-    assert_eq!(source.opened.load(Ordering::SeqCst), 1, "an unchanged source is not read again");
+    assert_eq!(
+        source.opened.load(Ordering::SeqCst),
+        1,
+        "an unchanged source is not read again"
+    );
     // A new version is read again (same size, other bytes).
     let mut changed = csv();
     changed[20] = b'9';
     let newer = Memory::new("s3://bucket/d.csv", changed.clone(), "etag-2");
-    let third = fingerprint_inputs(dir.path(), &[InputFile::from_source(newer.clone())], Some(&mut cache)).unwrap();
+    let third = fingerprint_inputs(
+        dir.path(),
+        &[InputFile::from_source(newer.clone())],
+        Some(&mut cache),
+    )
+    .unwrap();
     assert_eq!(newer.opened.load(Ordering::SeqCst), 1);
-    assert_eq!(third.files[0].blake3, blake3::hash(&changed).to_hex().as_str());
+    assert_eq!(
+        third.files[0].blake3,
+        blake3::hash(&changed).to_hex().as_str()
+    );
     // A source that delivers fewer bytes than it announced is an error, not a digest.
     #[derive(Debug)]
     struct Short(Arc<Memory>);
     impl ByteSource for Short {
-        fn name(&self) -> &str { self.0.name() }
-        fn size(&self) -> u64 { self.0.size() + 1 }
-        fn version(&self) -> Option<&str> { Some("short") }
-        fn open(&self) -> io::Result<Box<dyn Read + Send>> { self.0.open() }
+        fn name(&self) -> &str {
+            self.0.name()
+        }
+        fn size(&self) -> u64 {
+            self.0.size() + 1
+        }
+        fn version(&self) -> Option<&str> {
+            Some("short")
+        }
+        fn open(&self) -> io::Result<Box<dyn Read + Send>> {
+            self.0.open()
+        }
     }
     let short = InputFile::from_source(Arc::new(Short(source)));
     assert!(fingerprint_inputs(dir.path(), &[short], None).is_err());
@@ -169,11 +204,15 @@ fn samples_of_a_source_equal_samples_of_the_local_file() {
         let options = SampleOptions::new(SampleSize::Rows(40), 9);
         let local_out = dir.path().join(format!("local-{file}"));
         let remote_out = dir.path().join(format!("remote-{file}"));
-        let local = sample_file(&InputFile::local(&path, file), format, &local_out, &options).unwrap();
+        let local =
+            sample_file(&InputFile::local(&path, file), format, &local_out, &options).unwrap();
         let source = InputFile::from_source(Memory::new(&format!("s3://b/{file}"), bytes, "v"));
         let remote = sample_file(&source, format, &remote_out, &options).unwrap();
         assert_eq!(local, remote);
         assert_eq!(local.output_rows, 40);
-        assert!(std::fs::read(&local_out).unwrap() == std::fs::read(&remote_out).unwrap(), "{file}");
+        assert!(
+            std::fs::read(&local_out).unwrap() == std::fs::read(&remote_out).unwrap(),
+            "{file}"
+        );
     }
 }

@@ -18,12 +18,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use trainyard_testkit::servers::{
-    AZURITE_KEY, Azurite, Moto, Registry, Server, free_port, python, repo, tool,
-};
 use trainyard_store::{
     ArtifactRef, ArtifactStore, Env, ModelRelease, ObjectStoreArtifacts, OciArtifacts, PART_SIZE,
     StoreError, StoreUrl,
+};
+use trainyard_testkit::servers::{
+    AZURITE_KEY, Azurite, Moto, Registry, Server, free_port, python, repo, tool,
 };
 
 // ---------------------------------------------------------------- support
@@ -665,7 +665,10 @@ fn datasets_are_listed_by_glob_and_streamed_from_s3() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].url, "s3://data/sales/2024/b.parquet");
     let mut read = Vec::new();
-    one.reader(&listed[0]).unwrap().read_to_end(&mut read).unwrap();
+    one.reader(&listed[0])
+        .unwrap()
+        .read_to_end(&mut read)
+        .unwrap();
     assert_eq!(read, b"b");
     let prefix = trainyard_store::RemoteDataset::open("s3://data/sales/2024", &env).unwrap();
     assert_eq!(prefix.list().unwrap().len(), 4);

@@ -275,11 +275,13 @@ fn sample_rows(
     })?;
     summary.input_rows = read;
     summary.output_rows = kept;
-    temp.as_file().sync_all().map_err(|source| SampleError::Io {
-        action: "write",
-        path: output.to_owned(),
-        source,
-    })?;
+    temp.as_file()
+        .sync_all()
+        .map_err(|source| SampleError::Io {
+            action: "write",
+            path: output.to_owned(),
+            source,
+        })?;
     temp.persist(output).map_err(|e| SampleError::Io {
         action: "write",
         path: output.to_owned(),
@@ -296,7 +298,10 @@ struct CsvRows<'a> {
 
 impl CsvRows<'_> {
     fn reader(&self) -> Result<csv::Reader<BufReader<Box<dyn std::io::Read + Send>>>, SampleError> {
-        let stream = self.input.open().map_err(|error| step_io(&self.input.path, error))?;
+        let stream = self
+            .input
+            .open()
+            .map_err(|error| step_io(&self.input.path, error))?;
         Ok(csv::ReaderBuilder::new()
             .delimiter(self.options.delimiter)
             .has_headers(true)
@@ -401,9 +406,16 @@ impl JsonRows<'_> {
     fn lines(
         &self,
         parse: bool,
-        each: &mut dyn FnMut(u64, &[u8], Option<&serde_json::Map<String, serde_json::Value>>) -> Result<(), SampleError>,
+        each: &mut dyn FnMut(
+            u64,
+            &[u8],
+            Option<&serde_json::Map<String, serde_json::Value>>,
+        ) -> Result<(), SampleError>,
     ) -> Result<u64, SampleError> {
-        let stream = self.input.open().map_err(|error| step_io(&self.input.path, error))?;
+        let stream = self
+            .input
+            .open()
+            .map_err(|error| step_io(&self.input.path, error))?;
         let mut reader = BufReader::with_capacity(1 << 20, stream);
         let mut line = Vec::new();
         let (mut number, mut index) = (0u64, 0u64);
@@ -426,8 +438,8 @@ impl JsonRows<'_> {
                 continue;
             }
             // Every line is checked, so a sample never copies a broken one.
-            let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(text)
-                .map_err(|error| SampleError::Malformed {
+            let object: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(text).map_err(|error| SampleError::Malformed {
                     file: self.input.display.clone(),
                     line: number,
                     message: format!("not a JSON object: {error}"),
@@ -450,14 +462,16 @@ impl Rows for JsonRows<'_> {
         each: &mut dyn FnMut(u64, RowKey, Option<&[u8]>),
     ) -> Result<(), SampleError> {
         self.lines(label.is_some(), &mut |index, text, object| {
-            let class = label.map(|label| {
-                match object.and_then(|object| object.get(label)) {
-                    None | Some(serde_json::Value::Null) => Vec::new(),
-                    Some(serde_json::Value::String(text)) => text.as_bytes().to_vec(),
-                    Some(other) => other.to_string().into_bytes(),
-                }
+            let class = label.map(|label| match object.and_then(|object| object.get(label)) {
+                None | Some(serde_json::Value::Null) => Vec::new(),
+                Some(serde_json::Value::String(text)) => text.as_bytes().to_vec(),
+                Some(other) => other.to_string().into_bytes(),
             });
-            each(index, row_key(hasher, std::iter::once(text)), class.as_deref());
+            each(
+                index,
+                row_key(hasher, std::iter::once(text)),
+                class.as_deref(),
+            );
             Ok(())
         })?;
         Ok(())
@@ -512,7 +526,14 @@ fn step_io(path: &Path, error: trainyard_core::StepError) -> SampleError {
 fn csv_error(name: &str, path: &Path, error: csv::Error) -> SampleError {
     let line = error.position().map(csv::Position::line);
     match (error.kind(), line) {
-        (csv::ErrorKind::UnequalLengths { expected_len, len, pos }, _) => SampleError::Malformed {
+        (
+            csv::ErrorKind::UnequalLengths {
+                expected_len,
+                len,
+                pos,
+            },
+            _,
+        ) => SampleError::Malformed {
             file: name.to_owned(),
             line: pos.as_ref().map_or(0, csv::Position::line),
             message: format!("row has {len} fields, the header has {expected_len}"),
@@ -543,7 +564,6 @@ enum Selection {
     Threshold(u64),
     Indices(Vec<u64>),
 }
-
 
 fn keyed_hasher(seed: u64) -> blake3::Hasher {
     let key = blake3::derive_key("trainyard 2025-01 sample row key v1", &seed.to_le_bytes());

@@ -118,7 +118,9 @@ impl Rows for ParquetRows {
                 }
                 for row in 0..batch.rows() {
                     let key = key_of(hasher, (0..batch.columns).map(|c| batch.field(row, c)));
-                    let class = column.flatten().map(|c| batch.field(row, c).unwrap_or_default());
+                    let class = column
+                        .flatten()
+                        .map(|c| batch.field(row, c).unwrap_or_default());
                     each(batch.lines[row] - 1, key, class);
                 }
             });
@@ -145,12 +147,11 @@ impl Rows for ParquetRows {
             }
         })?;
         kept.sort_unstable();
-        self.copy(out, &kept)
-            .map_err(|error| SampleError::Io {
-                action: "write",
-                path: PathBuf::from("the sample"),
-                source: std::io::Error::other(error.to_string()),
-            })?;
+        self.copy(out, &kept).map_err(|error| SampleError::Io {
+            action: "write",
+            path: PathBuf::from("the sample"),
+            source: std::io::Error::other(error.to_string()),
+        })?;
         Ok((read, kept.len() as u64))
     }
 }
@@ -179,7 +180,10 @@ impl ParquetRows {
             let mask: Vec<bool> = {
                 let mut mask = vec![false; usize::try_from(rows).unwrap_or(0)];
                 for &index in &kept[start..next] {
-                    if let Some(slot) = usize::try_from(index - first).ok().and_then(|at| mask.get_mut(at)) {
+                    if let Some(slot) = usize::try_from(index - first)
+                        .ok()
+                        .and_then(|at| mask.get_mut(at))
+                    {
                         *slot = true;
                     }
                 }
@@ -193,7 +197,11 @@ impl ParquetRows {
             let mut group_writer = writer.next_row_group()?;
             let mut column = 0;
             while let Some(mut column_writer) = group_writer.next_column()? {
-                let max_def = metadata.row_group(group).column(column).column_descr().max_def_level();
+                let max_def = metadata
+                    .row_group(group)
+                    .column(column)
+                    .column_descr()
+                    .max_def_level();
                 let column_reader = row_group.get_column_reader(column)?;
                 copy_column(column_reader, column_writer.untyped(), &mask, max_def)?;
                 column_writer.close()?;
