@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use trainyard_store::{ArtifactStore, Env};
+use trainyard_store::Env;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -12,19 +12,16 @@
 // Each test is one server's whole scenario, read top to bottom.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
-use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use trainyard_store::{
     ArtifactRef, ArtifactStore, Env, ModelRelease, ObjectStoreArtifacts, OciArtifacts, PART_SIZE,
     StoreError, StoreUrl,
 };
-use trainyard_testkit::servers::{
-    AZURITE_KEY, Azurite, Moto, Registry, Server, free_port, python, repo, tool,
-};
+use trainyard_testkit::servers::{AZURITE_KEY, Azurite, Moto, Registry, python};
 
 // ---------------------------------------------------------------- support
 
