@@ -42,8 +42,12 @@ pub fn sample_dataset(
         .transpose()
         .map_err(|why| StepError::Usage(format!("datasets.{name}.csv: {why}")))?
         .flatten();
-    let tsv = input.path.to_string_lossy().to_ascii_lowercase();
-    let tsv = tsv.ends_with(".tsv") || tsv.ends_with(".tsv.gz") || tsv.ends_with(".tsv.zst");
+    // As the readers decide: `.tsv` (also compressed) is tab-separated.
+    let lowered = input.path.to_string_lossy().to_ascii_lowercase();
+    let stem = lowered.trim_end_matches(".gz").trim_end_matches(".zst");
+    let tsv = Path::new(stem)
+        .extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("tsv"));
     options.delimiter = declared.unwrap_or(if tsv { b'\t' } else { b',' });
     let path = output(format);
     if let Some(parent) = path

@@ -5,6 +5,7 @@
 //! download; a missing bucket or an empty glob is an error one can act on.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set up should stop loudly
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::common;
@@ -18,7 +19,7 @@ fn sales_csv() -> String {
     for id in 1..=60 {
         let amount = if id == 10 { -5.0 } else { f64::from(id) * 1.5 };
         let city = if id % 3 == 0 { "lyon" } else { "paris" };
-        text.push_str(&format!("{id},{amount},{city}\n"));
+        writeln!(text, "{id},{amount},{city}").unwrap();
     }
     text
 }
@@ -101,6 +102,7 @@ fn profile(dir: &Path, name: &str) -> serde_json::Value {
 
 /// The whole story against one store: validate, fingerprint (cached, then
 /// changed), drift and sample, each like the local copy.
+#[allow(clippy::too_many_lines)] // one scenario, read top to bottom
 fn remote_datasets_behave_like_local_ones(
     base: &str,
     env: &[(String, String)],

@@ -3,6 +3,7 @@
 //! exit 2 naming the line, not an environment failure (exit 3).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test that cannot set up should stop loudly
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::common;
@@ -13,14 +14,16 @@ use trainyard_testkit::git::init_and_commit_all;
 /// 40 JSON objects with a nested value and a comma in a string (what a CSV
 /// reader mangles).
 fn events_jsonl() -> String {
-    (0..40)
-        .map(|i| {
-            format!(
-                "{{\"id\": {i}, \"kind\": \"{}\", \"note\": \"a, b\", \"tags\": [{i}, 2]}}\n",
-                if i % 4 == 0 { "click" } else { "view" }
-            )
-        })
-        .collect()
+    let mut text = String::new();
+    for i in 0..40 {
+        let kind = if i % 4 == 0 { "click" } else { "view" };
+        writeln!(
+            text,
+            "{{\"id\": {i}, \"kind\": \"{kind}\", \"note\": \"a, b\", \"tags\": [{i}, 2]}}"
+        )
+        .unwrap();
+    }
+    text
 }
 
 fn project(manifest_datasets: &str) -> tempfile::TempDir {

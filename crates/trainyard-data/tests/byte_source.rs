@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::fmt::Write as _;
 use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
@@ -65,7 +66,7 @@ fn csv() -> Vec<u8> {
     let mut text = String::from("id,amount\n");
     for id in 0..500 {
         let amount = if id == 77 { -1 } else { id * 3 };
-        text.push_str(&format!("{id},{amount}\n"));
+        writeln!(text, "{id},{amount}").unwrap();
     }
     text.into_bytes()
 }
@@ -134,6 +135,24 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
+/// A source that announces one byte more than it delivers.
+#[derive(Debug)]
+struct Short(Arc<Memory>);
+impl ByteSource for Short {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+    fn size(&self) -> u64 {
+        self.0.size() + 1
+    }
+    fn version(&self) -> Option<&str> {
+        Some("short")
+    }
+    fn open(&self) -> io::Result<Box<dyn Read + Send>> {
+        self.0.open()
+    }
+}
+
 #[test]
 fn the_stat_cache_keys_a_source_on_its_version() {
     let dir = tempfile::tempdir().unwrap();
@@ -172,22 +191,6 @@ fn the_stat_cache_keys_a_source_on_its_version() {
         blake3::hash(&changed).to_hex().as_str()
     );
     // A source that delivers fewer bytes than it announced is an error, not a digest.
-    #[derive(Debug)]
-    struct Short(Arc<Memory>);
-    impl ByteSource for Short {
-        fn name(&self) -> &str {
-            self.0.name()
-        }
-        fn size(&self) -> u64 {
-            self.0.size() + 1
-        }
-        fn version(&self) -> Option<&str> {
-            Some("short")
-        }
-        fn open(&self) -> io::Result<Box<dyn Read + Send>> {
-            self.0.open()
-        }
-    }
     let short = InputFile::from_source(Arc::new(Short(source)));
     assert!(fingerprint_inputs(dir.path(), &[short], None).is_err());
 }

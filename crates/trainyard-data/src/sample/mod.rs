@@ -161,6 +161,17 @@ pub fn sample_file(
     }
 }
 
+/// Called with each row's index, key and class (see [`Rows::scan`]).
+type EachRow<'a> = dyn FnMut(u64, RowKey, Option<&[u8]>) + 'a;
+
+/// Called with each JSON Lines row's index, line and parsed object.
+type EachLine<'a> = dyn FnMut(
+        u64,
+        &[u8],
+        Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<(), SampleError>
+    + 'a;
+
 /// A format's rows, read as often as the sample needs passes.
 trait Rows {
     /// The name of the input, for messages.
@@ -171,7 +182,7 @@ trait Rows {
         &self,
         hasher: &blake3::Hasher,
         label: Option<&str>,
-        each: &mut dyn FnMut(u64, RowKey, Option<&[u8]>),
+        each: &mut EachRow<'_>,
     ) -> Result<(), SampleError>;
     /// Writes the rows `keep` accepts, in input order, to `out`; the number
     /// of rows read and kept.
@@ -322,7 +333,7 @@ impl Rows for CsvRows<'_> {
         &self,
         hasher: &blake3::Hasher,
         label: Option<&str>,
-        each: &mut dyn FnMut(u64, RowKey, Option<&[u8]>),
+        each: &mut EachRow<'_>,
     ) -> Result<(), SampleError> {
         let mut reader = self.reader()?;
         let label = match label {
@@ -403,15 +414,7 @@ struct JsonRows<'a> {
 
 impl JsonRows<'_> {
     /// Calls `each` with every row's index, line bytes and parsed object.
-    fn lines(
-        &self,
-        parse: bool,
-        each: &mut dyn FnMut(
-            u64,
-            &[u8],
-            Option<&serde_json::Map<String, serde_json::Value>>,
-        ) -> Result<(), SampleError>,
-    ) -> Result<u64, SampleError> {
+    fn lines(&self, parse: bool, each: &mut EachLine<'_>) -> Result<u64, SampleError> {
         let stream = self
             .input
             .open()
@@ -459,7 +462,7 @@ impl Rows for JsonRows<'_> {
         &self,
         hasher: &blake3::Hasher,
         label: Option<&str>,
-        each: &mut dyn FnMut(u64, RowKey, Option<&[u8]>),
+        each: &mut EachRow<'_>,
     ) -> Result<(), SampleError> {
         self.lines(label.is_some(), &mut |index, text, object| {
             let class = label.map(|label| match object.and_then(|object| object.get(label)) {

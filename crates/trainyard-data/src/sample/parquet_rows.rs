@@ -85,7 +85,7 @@ impl Rows for ParquetRows {
         &self,
         hasher: &blake3::Hasher,
         label: Option<&str>,
-        each: &mut dyn FnMut(u64, RowKey, Option<&[u8]>),
+        each: &mut super::EachRow<'_>,
     ) -> Result<(), SampleError> {
         let options = ReadOptions {
             format: Some(DataFormat::Parquet),
