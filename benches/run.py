@@ -518,11 +518,11 @@ def write_report(results, rows, csv_mb, parquet_mb, args) -> None:
     pins = ", ".join(l for l in versions.splitlines()
                      if l.split("==")[0].lower() in {"pandas", "pandera", "great-expectations", "great_expectations", "dvc", "duckdb", "evidently"})
     doc = ROOT / "docs" / "performance.md"
-    # Sections measured by other scripts (benches/action_install.sh) stay as they are.
-    kept = ""
-    if doc.exists() and KEPT_SECTION in doc.read_text():
-        old = doc.read_text()
-        kept = old[old.index(KEPT_SECTION):]
+    # Sections measured by other scripts (benches/action_install.sh,
+    # benches/storage.sh) stay as they are, from the first of them to the end.
+    previous = doc.read_text() if doc.exists() else ""
+    starts = [previous.index(marker) for marker in KEPT_SECTIONS if marker in previous]
+    kept = previous[min(starts):] if starts else ""
     doc.write_text(textwrap.dedent(f"""\
         # Performance
 
@@ -624,7 +624,7 @@ def targets(results) -> str:
     return "Targets of issue 3 on this machine:\n\n" + "\n".join(rows)
 
 
-KEPT_SECTION = "\n## Installing the action\n"
+KEPT_SECTIONS = ("\n## Installing the action\n", "\n<!-- storage:begin -->")
 
 NOTES = textwrap.dedent("""\
     What the rows measure:

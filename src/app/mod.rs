@@ -4,6 +4,7 @@
 //! IaC planning, dataset validation). A helper two steps need lives here,
 //! never in a step file; steps never import each other.
 
+pub mod datasets;
 pub mod fs;
 pub mod git;
 pub mod iac_plan;
@@ -14,6 +15,7 @@ pub mod ledger;
 pub mod log;
 pub mod paths;
 pub mod promotion;
+pub mod sampling;
 pub mod store;
 pub mod training;
 pub mod validation;
@@ -130,30 +132,12 @@ pub fn dataset_missing(manifest_file: &str, dataset: &str, pattern: &str) -> Ste
             format!("dataset `{dataset}`: `{pattern}` matches no file"),
         )
         .at_key(&source, &manifest::KeyPath::new(&["datasets", dataset, "path"]))
-        .with_help(
-            "the path is relative to the manifest's folder: a file, a folder of files or a glob such as `data/*.csv`",
-        ),
+        .with_help(if datasets::is_store_url(pattern) {
+            "a store URL names an object, a prefix of objects or a glob such as `s3://bucket/sales/*.parquet`, read with the credentials in the environment (docs/storage.md)"
+        } else {
+            "the path is relative to the manifest's folder: a file, a folder of files or a glob such as `data/*.csv`"
+        }),
     )
-}
-
-/// The files of a declared dataset, resolved as the readers resolve them;
-/// a path that matches nothing is [`dataset_missing`].
-pub fn dataset_files(
-    manifest_file: &str,
-    root: &Path,
-    name: &str,
-    dataset: &Dataset,
-) -> Result<Vec<PathBuf>, StepError> {
-    use trainyard_data::fingerprint::{self, FingerprintError};
-    fingerprint::list_files(root, &dataset.path).map_err(|error| match error {
-        FingerprintError::NoFiles { pattern } => dataset_missing(manifest_file, name, &pattern),
-        FingerprintError::Io {
-            action,
-            path,
-            source,
-        } => StepError::io(action, path, source),
-        other @ FingerprintError::Format { .. } => StepError::Environment(other.to_string()),
-    })
 }
 
 fn project_root(manifest_path: &Path) -> PathBuf {

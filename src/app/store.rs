@@ -39,7 +39,7 @@ pub fn recorded_url(project: &Project) -> Option<String> {
         .map(|artifacts| trainyard_store::redact(&artifacts.store))
 }
 
-fn store_env(context: &StepContext) -> trainyard_store::Env {
+pub(crate) fn store_env(context: &StepContext) -> trainyard_store::Env {
     context
         .env
         .iter()

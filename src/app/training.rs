@@ -10,7 +10,7 @@ use std::time::Duration;
 use trainyard_core::manifest::{Direction, Manifest, Train};
 use trainyard_core::{ConfigError, Finding, StepError};
 use trainyard_data::fingerprint::{self, FingerprintError};
-use trainyard_data::sample::{self, SampleError, SampleOptions, SampleSize};
+use trainyard_data::sample::{self, SampleOptions, SampleSize};
 use trainyard_ledger::{Outcome, RunId, RunMode, Timestamp};
 use trainyard_runner::{
     Control, EarlyStopRule, EarlyStopper, Finish, MetricSeries, RunOptions, StopReason, Stream,
@@ -102,10 +102,10 @@ pub fn execute(plan: &Plan<'_>, log: &LogStream) -> Result<Execution, StepError>
         datasets.insert(name.clone(), full.digest.clone());
         let path = match (&dataset.sample, plan.mode) {
             (Some(declared), RunMode::Sample) => {
-                let relative = format!("{run_dir_relative}/data/{name}.csv");
-                let target =
-                    super::paths::Destination::in_project(plan.root, &relative).prepare_file()?;
-                let rows = sample_dataset(plan, name, dataset, declared, &target)?;
+                // The sample keeps the dataset's format (and its extension).
+                let (relative, rows) =
+                    sample_dataset(plan, name, dataset, declared, &run_dir_relative)?;
+                let target = plan.root.join(&relative);
                 let digest = fingerprint::hash_file(&target)
                     .map_err(|error| StepError::Environment(error.to_string()))?;
                 datasets.insert(format!("{name}.sample"), digest.to_hex().to_string());
@@ -428,13 +428,15 @@ fn stop_rules(manifest: &Manifest) -> Vec<EarlyStopRule> {
         .collect()
 }
 
+/// Samples a dataset into `<run dir>/data/<name>.<ext>`: the path relative
+/// to the project and the rows kept.
 fn sample_dataset(
     plan: &Plan<'_>,
     name: &str,
     dataset: &trainyard_core::manifest::Dataset,
     declared: &trainyard_core::manifest::Sample,
-    target: &Path,
-) -> Result<u64, StepError> {
+    run_dir_relative: &str,
+) -> Result<(String, u64), StepError> {
     let size = declared
         .fraction
         .map(SampleSize::Fraction)
@@ -446,28 +448,16 @@ fn sample_dataset(
     {
         options = options.stratified(label.clone());
     }
-    let files = fingerprint::list_files(plan.root, &dataset.path)
-        .map_err(|error| fingerprint_error(plan.manifest_file, name, error))?;
-    let [input] = files.as_slice() else {
-        return Err(StepError::Usage(format!(
-            "dataset `{name}` has {} files; sampled training takes a single CSV file for now (or remove `datasets.{name}.sample` to train on all of it)",
-            files.len()
-        )));
-    };
-    if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent)
-            .map_err(|error| StepError::io("creating", parent, error))?;
-    }
-    let summary = sample::sample_csv(input, target, &options).map_err(|error| match error {
-        SampleError::Io {
-            action,
-            path,
-            source,
-        } => StepError::io(action, path, source),
-        SampleError::Usage(message) => StepError::Usage(format!("dataset `{name}`: {message}")),
-        csv @ SampleError::Csv { .. } => StepError::Environment(csv.to_string()),
+    let files = super::datasets::DatasetFiles::local(plan.root, plan.manifest_file);
+    let mut relative = String::new();
+    let sampled = super::sampling::sample_dataset(&files, name, dataset, options, |format| {
+        relative = format!(
+            "{run_dir_relative}/data/{name}.{}",
+            sample::extension(format)
+        );
+        super::paths::Destination::in_project(plan.root, &relative)
     })?;
-    Ok(summary.output_rows)
+    Ok((relative, sampled.summary.output_rows))
 }
 
 fn fingerprint_error(manifest_file: &str, dataset: &str, error: FingerprintError) -> StepError {

@@ -13,6 +13,7 @@ use trainyard_data::profile::{DatasetProfile, ProfileMeta};
 use trainyard_data::read::Shard;
 use trainyard_data::validate::{self, Validation};
 
+use super::datasets::DatasetFiles;
 use super::fs::write_atomic;
 use super::paths::{Destination, STAT_CACHE};
 use crate::steps::Step;
@@ -39,7 +40,7 @@ pub fn validate_datasets(
 ) -> Result<Report, StepError> {
     validate_datasets_to(
         datasets,
-        root,
+        &DatasetFiles::local(root, trainyard_core::manifest::MANIFEST_FILE),
         &ValidateOutputs {
             junit: junit_path,
             ..ValidateOutputs::default()
@@ -47,12 +48,14 @@ pub fn validate_datasets(
     )
 }
 
-/// Validates, profiles and fingerprints the datasets into one report.
+/// Validates, profiles and fingerprints the datasets into one report, each
+/// read where `files` finds it (the project, or object storage).
 pub fn validate_datasets_to(
     datasets: &[(&str, &Dataset)],
-    root: &Path,
+    files: &DatasetFiles<'_>,
     outputs: &ValidateOutputs<'_>,
 ) -> Result<Report, StepError> {
+    let root = files.root();
     let mut validations: Vec<Validation> = Vec::with_capacity(datasets.len());
     let mut report = Report::new(STEP, Conclusion::Success, String::new());
     let cache_file = Destination::in_project(root, STAT_CACHE);
@@ -60,17 +63,24 @@ pub fn validate_datasets_to(
         .fingerprint
         .then(|| StatCache::load(&cache_file.path()));
     for (name, dataset) in datasets {
+        let inputs = files.inputs(name, dataset)?;
+        let digest_inputs = &inputs;
         // The digest reads the files on its own thread while the pass parses them:
         // the pass leaves a core idle at its start and end, and this fills it
         // (done after the pass, it added its whole time to the wall clock).
         let (validated, digest) = std::thread::scope(|scope| {
             let digest = cache.as_mut().map(|cache| {
                 scope.spawn(move || {
-                    fingerprint::fingerprint_dataset(root, &dataset.path, Some(cache))
+                    fingerprint::fingerprint_inputs(root, digest_inputs, Some(cache))
                 })
             });
-            let validated =
-                validate::validate_shard_with::<DatasetProfile>(name, dataset, root, outputs.shard);
+            let validated = validate::validate_inputs_with::<DatasetProfile>(
+                name,
+                dataset,
+                root,
+                inputs.clone(),
+                outputs.shard,
+            );
             let digest = digest.map(|handle| {
                 handle
                     .join()

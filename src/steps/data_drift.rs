@@ -15,6 +15,7 @@ use trainyard_data::profile::DatasetProfile;
 use trainyard_data::{read, validate};
 
 use super::Step;
+use crate::app::datasets::DatasetFiles;
 use crate::app::{Project, StepContext};
 use crate::requests::DataDriftRequest;
 
@@ -23,8 +24,8 @@ const STEP: &str = Step::DataDrift.name();
 /// One side of the comparison, as the user named it.
 enum Side<'a> {
     Profile(PathBuf),
-    /// A declared dataset: its name, its declaration and the manifest naming it.
-    Dataset(&'a str, &'a Dataset, &'a str),
+    /// A declared dataset: its name and its declaration.
+    Dataset(&'a str, &'a Dataset),
     Path(PathBuf),
 }
 
@@ -32,14 +33,14 @@ impl Side<'_> {
     fn shown(&self) -> String {
         match self {
             Self::Profile(path) | Self::Path(path) => path.display().to_string(),
-            Self::Dataset(name, dataset, _) => format!("{name} ({})", dataset.path),
+            Self::Dataset(name, dataset) => format!("{name} ({})", dataset.path),
         }
     }
 
     fn location(&self) -> String {
         match self {
             Self::Profile(path) | Self::Path(path) => path.display().to_string(),
-            Self::Dataset(_, dataset, _) => dataset.path.clone(),
+            Self::Dataset(_, dataset) => dataset.path.clone(),
         }
     }
 }
@@ -53,11 +54,11 @@ pub fn run(request: &DataDriftRequest, context: &StepContext) -> Result<Report, 
     };
     let reference = side(&request.reference, "--reference", project.as_ref())?;
     let current = side(&request.current, "--current", project.as_ref())?;
-    let root = project
+    let files = project
         .as_ref()
-        .map_or_else(|| PathBuf::from("."), |p| p.root.clone());
-    let (mut reference_profile, reference_name) = load(&reference, &root)?;
-    let (mut current_profile, current_name) = load(&current, &root)?;
+        .map(|project| DatasetFiles::new(project, context));
+    let (mut reference_profile, reference_name) = load(&reference, files.as_ref())?;
+    let (mut current_profile, current_name) = load(&current, files.as_ref())?;
     // The policy of the current dataset (else the reference's), also when a side is
     // a profile saved by `data validate`, which records its dataset's name.
     let policy = [current_name, reference_name]
@@ -211,7 +212,7 @@ fn side<'a>(text: &str, flag: &str, project: Option<&'a Project>) -> Result<Side
     if let Some(project) = project
         && let Some((name, dataset)) = project.manifest.datasets.get_key_value(text)
     {
-        return Ok(Side::Dataset(name, dataset, &project.manifest_file));
+        return Ok(Side::Dataset(name, dataset));
     }
     let path = PathBuf::from(text);
     if !path.exists() && !text.contains(['*', '?', '[']) {
@@ -246,7 +247,10 @@ fn side<'a>(text: &str, flag: &str, project: Option<&'a Project>) -> Result<Side
 }
 
 /// The side's profile and the name of the dataset it is of, when known.
-fn load(side: &Side<'_>, root: &Path) -> Result<(DatasetProfile, Option<String>), StepError> {
+fn load(
+    side: &Side<'_>,
+    files: Option<&DatasetFiles<'_>>,
+) -> Result<(DatasetProfile, Option<String>), StepError> {
     match side {
         Side::Profile(path) => DatasetProfile::load_with(path)
             .map(|(profile, meta)| (profile, meta.dataset))
@@ -258,10 +262,13 @@ fn load(side: &Side<'_>, root: &Path) -> Result<(DatasetProfile, Option<String>)
                     "{error}; a `.json` side must be a profile saved by `data validate`"
                 )),
             }),
-        Side::Dataset(name, dataset, manifest_file) => {
-            // A path that matches nothing is refused as every step refuses it.
-            crate::app::dataset_files(manifest_file, root, name, dataset)?;
-            validate::profile_dataset(dataset, root).map(|p| (p, Some((*name).to_owned())))
+        Side::Dataset(name, dataset) => {
+            // A dataset side exists only with a manifest, hence with `files`.
+            let files = files
+                .ok_or_else(|| StepError::Usage(format!("dataset `{name}` needs the manifest")))?;
+            let inputs = files.inputs(name, dataset)?;
+            validate::profile_dataset_inputs(dataset, files.root(), inputs)
+                .map(|p| (p, Some((*name).to_owned())))
         }
         Side::Path(path) => {
             let inputs = read::resolve(Path::new("."), &path.to_string_lossy())?;

@@ -8,6 +8,7 @@ use trainyard_data::fingerprint::{self, LOCK_FILE, LockFile, StatCache};
 
 use super::Step;
 use crate::app::StepContext;
+use crate::app::datasets::DatasetFiles;
 use crate::app::paths::{Destination, STAT_CACHE};
 use crate::requests::DataFingerprintRequest;
 
@@ -20,11 +21,13 @@ pub fn run(request: &DataFingerprintRequest, context: &StepContext) -> Result<Re
     let cache_path = Destination::in_project(&project.root, STAT_CACHE).prepare_file()?;
     let mut cache = StatCache::load(&cache_path);
 
+    let files = DatasetFiles::new(&project, context);
     let mut lock = LockFile::default();
     for (name, dataset) in &project.manifest.datasets {
-        let fingerprint =
-            fingerprint::fingerprint_dataset(&project.root, &dataset.path, Some(&mut cache))
-                .map_err(|error| fingerprint_error(&project.manifest_file, name, error))?;
+        let inputs = files.inputs(name, dataset)?;
+        // An object in storage is read again only when its ETag changed.
+        let fingerprint = fingerprint::fingerprint_inputs(&project.root, &inputs, Some(&mut cache))
+            .map_err(fingerprint_error)?;
         lock.datasets.insert(name.clone(), fingerprint);
     }
     // An unchanged lock is neither rendered, parsed nor rewritten (no fsync): a
@@ -117,22 +120,13 @@ pub fn run(request: &DataFingerprintRequest, context: &StepContext) -> Result<Re
     Ok(report)
 }
 
-fn fingerprint_error(
-    manifest_file: &str,
-    dataset: &str,
-    error: fingerprint::FingerprintError,
-) -> StepError {
+fn fingerprint_error(error: fingerprint::FingerprintError) -> StepError {
     match error {
-        fingerprint::FingerprintError::NoFiles { pattern } => {
-            crate::app::dataset_missing(manifest_file, dataset, &pattern)
-        }
         fingerprint::FingerprintError::Io {
             action,
             path,
             source,
         } => StepError::io(action, path, source),
-        other @ fingerprint::FingerprintError::Format { .. } => {
-            StepError::Environment(other.to_string())
-        }
+        other => StepError::Environment(other.to_string()),
     }
 }

@@ -9,6 +9,7 @@ use trainyard_data::{infer, read, validate};
 
 use super::Step;
 use crate::app::StepContext;
+use crate::app::datasets::DatasetFiles;
 use crate::app::paths::{Destination, SCHEMAS_DIR};
 use crate::requests::DataInferSchemaRequest;
 
@@ -24,15 +25,8 @@ pub fn run(request: &DataInferSchemaRequest, context: &StepContext) -> Result<Re
         .as_ref()
         .and_then(|p| p.manifest.datasets.get(&request.dataset).map(|d| (p, d)));
     let (inputs, options, name) = if let Some((project, dataset)) = declared {
-        // A path that matches nothing is refused as every step refuses it.
-        crate::app::dataset_files(
-            &project.manifest_file,
-            &project.root,
-            &request.dataset,
-            dataset,
-        )?;
         (
-            read::resolve(&project.root, &dataset.path)?,
+            DatasetFiles::new(project, context).inputs(&request.dataset, dataset)?,
             validate::read_options(dataset, None),
             request.dataset.clone(),
         )

@@ -1,15 +1,18 @@
-//! `trainyard data sample DATASET`: a deterministic sample — the same data and
-//! seed give the same bytes on any machine. Pull-request builds train on it.
+//! `trainyard data sample DATASET`: a deterministic sample in the dataset's own
+//! format (CSV, JSON Lines, Parquet) — the same data and seed give the same
+//! bytes on any machine. Pull-request builds train on it.
 
 use std::fmt::Write;
 
 use trainyard_core::markdown::{cell, code_in_text};
 use trainyard_core::{Conclusion, Report, StepError};
-use trainyard_data::sample::{self, SampleError, SampleOptions, SampleSize};
+use trainyard_data::sample::{self, SampleOptions, SampleSize};
 
 use super::Step;
 use crate::app::StepContext;
+use crate::app::datasets::DatasetFiles;
 use crate::app::paths::{Destination, SAMPLES_DIR};
+use crate::app::sampling::sample_dataset;
 use crate::requests::DataSampleRequest;
 
 const STEP: &str = Step::DataSample.name();
@@ -51,41 +54,20 @@ pub fn run(request: &DataSampleRequest, context: &StepContext) -> Result<Report,
         options = options.stratified(label);
     }
 
-    let files = crate::app::dataset_files(
-        &project.manifest_file,
-        &project.root,
+    let sampled = sample_dataset(
+        &DatasetFiles::new(&project, context),
         &request.dataset,
         dataset,
+        options,
+        |format| {
+            let file = format!("{}.{}", request.dataset, sample::extension(format));
+            request.output.clone().map_or_else(
+                || Destination::in_project(&project.root, SAMPLES_DIR).join(file),
+                Destination::Chosen,
+            )
+        },
     )?;
-    let [input] = files.as_slice() else {
-        return Err(StepError::Usage(format!(
-            "dataset `{}` has {} files; sampling takes a single CSV file for now",
-            request.dataset,
-            files.len()
-        )));
-    };
-    let output = match &request.output {
-        Some(output) => {
-            if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent)
-                    .map_err(|error| StepError::io("creating", parent, error))?;
-            }
-            output.clone()
-        }
-        None => Destination::in_project(&project.root, SAMPLES_DIR)
-            .join(format!("{}.csv", request.dataset))
-            .prepare_file()?,
-    };
-    let summary = sample::sample_csv(input, &output, &options).map_err(|error| match error {
-        SampleError::Io {
-            action,
-            path,
-            source,
-        } => StepError::io(action, path, source),
-        SampleError::Usage(message) => StepError::Usage(message),
-        csv @ SampleError::Csv { .. } => StepError::Environment(csv.to_string()),
-    })?;
-
+    let (summary, output) = (sampled.summary, sampled.path);
     let mut markdown = format!(
         "Sampled {} of {} rows of {} (seed {seed}) into {}.\n",
         summary.output_rows,

@@ -9,6 +9,7 @@ use trainyard_data::read::Shard;
 
 use super::Step;
 use crate::app::StepContext;
+use crate::app::datasets::DatasetFiles;
 use crate::app::paths::{Destination, PROFILES_DIR};
 use crate::app::validation::{ValidateOutputs, validate_datasets_to};
 use crate::requests::DataValidateRequest;
@@ -45,14 +46,10 @@ pub fn run(request: &DataValidateRequest, context: &StepContext) -> Result<Repor
         .iter()
         .map(|name| Ok((*name, project.dataset(name)?)))
         .collect::<Result<Vec<_>, StepError>>()?;
-    // A path that matches nothing is refused as every step refuses it.
-    for (name, dataset) in &datasets {
-        crate::app::dataset_files(&project.manifest_file, &project.root, name, dataset)?;
-    }
     let profiles = Destination::chosen_or(request.profiles.as_deref(), &project.root, PROFILES_DIR);
     validate_datasets_to(
         &datasets,
-        &project.root,
+        &DatasetFiles::new(&project, context),
         &ValidateOutputs {
             junit: request.junit.as_deref(),
             profiles: Some(profiles),

@@ -73,8 +73,9 @@ fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
 
 #[test]
 fn a_promotion_moves_the_inference_service_to_the_model_in_the_store() {
-    let moto = servers::moto_s3(&venv_tool("moto_server"), "models");
-    let aws = servers::moto_env(&moto);
+    let moto = servers::Moto::start().expect("moto is installed by .ci/test");
+    moto.create_bucket("models");
+    let aws = moto.env();
     let temp = tempfile::tempdir().unwrap();
     let dir = project(temp.path(), "s3://models/breast-cancer");
     let run = |args: &[&str], code: i32| {

@@ -19,6 +19,8 @@ mod data_drift;
 mod data_infer_schema;
 mod data_parquet;
 mod data_profile;
+mod data_remote;
+mod data_sample;
 mod exit_codes;
 mod forge_publish;
 mod gate;

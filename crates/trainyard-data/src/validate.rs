@@ -166,12 +166,24 @@ pub fn validate_shard_with<P: ProfileSink>(
     base: &Path,
     shard: Option<Shard>,
 ) -> Result<(Validation, P), StepError> {
+    let inputs = read::resolve(base, &dataset.path)?;
+    validate_inputs_with::<P>(name, dataset, base, inputs, shard)
+}
+
+/// [`validate_shard_with`] on inputs already resolved (objects in storage, or
+/// local files): `base` is still where the dataset's schema file is.
+pub fn validate_inputs_with<P: ProfileSink>(
+    name: &str,
+    dataset: &Dataset,
+    base: &Path,
+    inputs: Vec<InputFile>,
+    shard: Option<Shard>,
+) -> Result<(Validation, P), StepError> {
     let loaded = schema::for_dataset(dataset, base)?.unwrap_or_default();
     let schema_file = dataset
         .schema_file
         .as_deref()
         .unwrap_or(trainyard_core::manifest::MANIFEST_FILE);
-    let inputs = read::resolve(base, &dataset.path)?;
     let mut options = read_options(dataset, loaded.null_values.clone());
     options.shard = shard;
     let schema = match shard {
@@ -187,6 +199,15 @@ pub fn validate_shard_with<P: ProfileSink>(
 /// The profile of a dataset, read as `data validate` reads it (its CSV options,
 /// its declared column types) but without its checks: what `data drift` compares.
 pub fn profile_dataset(dataset: &Dataset, base: &Path) -> Result<DatasetProfile, StepError> {
+    profile_dataset_inputs(dataset, base, read::resolve(base, &dataset.path)?)
+}
+
+/// [`profile_dataset`] on inputs already resolved.
+pub fn profile_dataset_inputs(
+    dataset: &Dataset,
+    base: &Path,
+    inputs: Vec<InputFile>,
+) -> Result<DatasetProfile, StepError> {
     let loaded = schema::for_dataset(dataset, base)?.unwrap_or_default();
     let types = DataSchema {
         columns: loaded
@@ -200,7 +221,6 @@ pub fn profile_dataset(dataset: &Dataset, base: &Path) -> Result<DatasetProfile,
             .collect(),
         ..DataSchema::default()
     };
-    let inputs = read::resolve(base, &dataset.path)?;
     let options = read_options(dataset, loaded.null_values);
     profile_files(inputs, &types, options)
 }

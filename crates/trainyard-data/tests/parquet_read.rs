@@ -78,10 +78,7 @@ fn row_groups_decoded_in_parallel_give_exact_statistics() {
         "columns:\n  - { name: id, type: integer, unique: true, nullable: false }\n  - { name: x, type: number, min: 0 }\n  - { name: name, type: string, pattern: 'n[0-9]+' }\n",
     )
     .unwrap();
-    let inputs = vec![InputFile {
-        path,
-        display: "many.parquet".to_owned(),
-    }];
+    let inputs = vec![InputFile::local(path, "many.parquet")];
     let (validation, profile) = validate_files::<DatasetProfile>(
         "many",
         inputs,

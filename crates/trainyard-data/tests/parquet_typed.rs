@@ -223,10 +223,7 @@ fn write(path: &std::path::Path) {
 
 fn validate(path: &std::path::Path, options: ReadOptions) -> (Validation, DatasetProfile) {
     let schema: DataSchema = serde_yaml_ng::from_str(SCHEMA).unwrap();
-    let inputs = vec![InputFile {
-        path: path.to_path_buf(),
-        display: "typed.parquet".to_owned(),
-    }];
+    let inputs = vec![InputFile::local(path.to_path_buf(), "typed.parquet")];
     validate_files::<DatasetProfile>("typed", inputs, &schema, "schema.yaml", options).unwrap()
 }
 
@@ -289,10 +286,7 @@ fn only_the_columns_asked_for_come_as_numbers() {
         numeric_columns: Some(asked.iter().map(|&name| name.to_owned()).collect()),
         ..ReadOptions::default()
     };
-    let inputs = vec![InputFile {
-        path,
-        display: "typed.parquet".to_owned(),
-    }];
+    let inputs = vec![InputFile::local(path, "typed.parquet")];
     let mut rows = 0;
     for chunk in Chunks::new(inputs, options) {
         read::parse_each(chunk.unwrap(), &mut |batch| {

@@ -6,7 +6,7 @@ use std::io::{self, Read};
 
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use object_store::{GetOptions, ObjectStore};
+use object_store::{GetOptions, ObjectStore, ObjectStoreExt};
 use trainyard_core::StoreUrl;
 
 use crate::StoreError;
@@ -17,9 +17,11 @@ use crate::runtime::Runtime;
 /// One object a dataset's glob matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteObject {
-    /// The key below the dataset's root (`2024/sales-01.parquet`).
+    /// The key below the dataset's root (`2024/sales-01.parquet`); empty
+    /// when the dataset's URL names this one object.
     pub key: String,
-    /// The full URL, for messages and findings.
+    /// The dataset's URL and the key (`az://data/sales/2024.csv`), for
+    /// messages and findings.
     pub url: String,
     pub size: u64,
     /// The service's ETag: changes whenever the content does.
@@ -35,11 +37,15 @@ pub struct RemoteObject {
 pub struct RemoteDataset {
     remote: Remote,
     pattern: Option<glob::Pattern>,
+    /// The root as the manifest names it (`az://data/sales`), which object
+    /// URLs start from: findings name `az://data/sales/2024.csv`, not the
+    /// endpoint the client happens to reach.
+    shown: String,
 }
 
 impl RemoteDataset {
-    /// Opens a dataset URL: a prefix (every object below it) or a prefix and
-    /// a glob (`*` stays within one `/` segment, `**` crosses them).
+    /// Opens a dataset URL: one object, a prefix (every object below it) or
+    /// a prefix and a glob (`*` stays within one `/` segment, `**` crosses them).
     pub fn open(url: &str, env: &Env) -> Result<Self, StoreError> {
         let (store, glob) = StoreUrl::parse_with_glob(url)?;
         if matches!(store, StoreUrl::Oci { .. } | StoreUrl::Local { .. }) {
@@ -61,6 +67,7 @@ impl RemoteDataset {
         Ok(Self {
             remote: Remote::connect(&store, env)?,
             pattern,
+            shown: store.to_string(),
         })
     }
 
@@ -90,13 +97,29 @@ impl RemoteDataset {
                     .is_none_or(|pattern| pattern.matches_with(&key, options))
                 {
                     found.push(RemoteObject {
-                        url: self.remote.uri_of(&meta.location),
+                        url: format!("{}/{key}", self.shown),
                         key,
                         size: meta.size,
                         etag: meta.e_tag,
                         version: meta.version,
                         last_modified: meta.last_modified.to_rfc3339(),
                     });
+                }
+            }
+            // A URL without a glob may name one object rather than a prefix
+            // (services list `prefix/` as a folder, which holds nothing then).
+            if found.is_empty() && self.pattern.is_none() && !root.as_ref().is_empty() {
+                match self.remote.store.head(&root).await {
+                    Ok(meta) => found.push(RemoteObject {
+                        key: String::new(),
+                        url: self.shown.clone(),
+                        size: meta.size,
+                        etag: meta.e_tag,
+                        version: meta.version,
+                        last_modified: meta.last_modified.to_rfc3339(),
+                    }),
+                    Err(object_store::Error::NotFound { .. }) => {}
+                    Err(error) => return Err(self.remote.error("checking", &root, error)),
                 }
             }
             found.sort_by(|a, b| a.key.cmp(&b.key));

@@ -3,15 +3,16 @@
 //! folder (file:///), and read back by independent clients (kserve-storage,
 //! oras). Each server is stopped by its pid when its test ends, pass or fail.
 //!
-//! Tools come from `.ci/test`: tests/support/node_modules (Azurite), .venv
-//! (moto, kserve-storage, oras), /usr/bin/docker-registry. Without one, a test
-//! is skipped on a developer's machine and fails under CI (`CI=true`).
+//! The servers are the testkit's (`trainyard_testkit::servers`), shared with
+//! the root tests that read datasets from them. Tools come from `.ci/test`:
+//! tests/support/node_modules (Azurite), .venv (moto, kserve-storage, oras),
+//! /usr/bin/docker-registry. Without one, a test is skipped on a developer's
+//! machine and fails under CI (`CI=true`).
 
 // Each test is one server's whole scenario, read top to bottom.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_lines)]
 
-use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -20,34 +21,9 @@ use trainyard_store::{
     ArtifactRef, ArtifactStore, Env, ModelRelease, ObjectStoreArtifacts, OciArtifacts, PART_SIZE,
     StoreError, StoreUrl,
 };
-use trainyard_testkit::servers::{Server, free_port};
+use trainyard_testkit::servers::{AZURITE_KEY, Azurite, Moto, Registry, python};
 
 // ---------------------------------------------------------------- support
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `path` if it exists; otherwise the test is skipped, except under CI.
-fn tool(path: &Path) -> Option<PathBuf> {
-    if path.exists() {
-        return Some(path.to_path_buf());
-    }
-    assert!(
-        std::env::var("CI").map_or(true, |ci| ci != "true"),
-        "{} is missing under CI: .ci/test installs it",
-        path.display()
-    );
-    eprintln!(
-        "skipped: {} is missing (run .ci/test to install it)",
-        path.display()
-    );
-    None
-}
-
-fn python() -> Option<PathBuf> {
-    tool(&repo().join(".venv/bin/python"))
-}
 
 /// Deterministic bytes (xorshift), so a large file is not all one value.
 fn bytes(len: usize, seed: u64) -> Vec<u8> {
@@ -316,44 +292,15 @@ fn a_file_url_store_keeps_objects_whole_verified_and_deduplicated() {
     assert_eq!(leftovers, 0);
 }
 
-const AZURITE_KEY: &str =
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-
 #[test]
 fn azure_blob_storage_on_azurite() {
-    let Some(azurite) = tool(&repo().join("tests/support/node_modules/.bin/azurite-blob")) else {
+    let Some(azurite) = Azurite::start() else {
         return;
     };
     let Some(python) = python() else { return };
     let started = Instant::now();
-    let port = free_port();
-    let _server = Server::start(
-        "azurite",
-        Command::new(azurite).args([
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            &port.to_string(),
-            "--inMemoryPersistence",
-            "--skipApiVersionCheck",
-            "--loose",
-            "--silent",
-        ]),
-        port,
-    );
-    let endpoint = format!("http://127.0.0.1:{port}/devstoreaccount1");
-    let connection = format!(
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AZURITE_KEY};BlobEndpoint={endpoint};"
-    );
-    let status = Command::new(&python)
-        .args([
-            "-c",
-            "import sys\nfrom azure.storage.blob import BlobServiceClient\nBlobServiceClient.from_connection_string(sys.argv[1]).create_container('models')",
-            &connection,
-        ])
-        .status()
-        .unwrap();
-    assert!(status.success(), "creating the container");
+    let endpoint = azurite.endpoint.clone();
+    azurite.create_container("models");
 
     let env = Env::empty()
         .with("AZURE_STORAGE_ACCOUNT_NAME", "devstoreaccount1")
@@ -396,24 +343,13 @@ fn azure_blob_storage_on_azurite() {
 
 #[test]
 fn s3_on_moto() {
-    let Some(moto) = tool(&repo().join(".venv/bin/moto_server")) else {
+    let Some(moto) = Moto::start() else {
         return;
     };
     let Some(python) = python() else { return };
     let started = Instant::now();
-    let port = free_port();
-    let _server = Server::start(
-        "moto",
-        Command::new(moto).args(["-H", "127.0.0.1", "-p", &port.to_string()]),
-        port,
-    );
-    let endpoint = format!("http://127.0.0.1:{port}");
-    // moto takes an unsigned request to create a bucket.
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(stream, "PUT /models HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let endpoint = moto.endpoint.clone();
+    moto.create_bucket("models");
 
     let env = Env::empty()
         .with("AWS_ACCESS_KEY_ID", "testing")
@@ -529,28 +465,13 @@ fn killed_upload_child() {
 
 #[test]
 fn oci_artifacts_in_a_docker_distribution_registry() {
-    let Some(registry) = tool(Path::new("/usr/bin/docker-registry")) else {
+    let storage = tempfile::tempdir().unwrap();
+    let Some(registry) = Registry::start(storage.path()) else {
         return;
     };
     let Some(python) = python() else { return };
     let started = Instant::now();
-    let port = free_port();
-    let storage = tempfile::tempdir().unwrap();
-    let config = storage.path().join("config.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            storage.path().join("data").display()
-        ),
-    )
-    .unwrap();
-    let _server = Server::start(
-        "docker-registry",
-        Command::new(registry).arg("serve").arg(&config),
-        port,
-    );
-    let url = StoreUrl::parse(&format!("oci://127.0.0.1:{port}/acme/churn")).unwrap();
+    let url = StoreUrl::parse(&format!("oci://{}/acme/churn", registry.address)).unwrap();
     let store = OciArtifacts::open(&url, &Env::empty()).unwrap();
     let model = model(11);
     let work = tempfile::tempdir().unwrap();
@@ -600,7 +521,7 @@ fn oci_artifacts_in_a_docker_distribution_registry() {
         .args([
             "-c",
             "import sys, oras.client\nclient = oras.client.OrasClient(insecure=True)\nclient.pull(target=sys.argv[1], outdir=sys.argv[2])",
-            &format!("127.0.0.1:{port}/acme/churn:1"),
+            &format!("{}/acme/churn:1", registry.address),
             &out.path().display().to_string(),
         ])
         .output()
@@ -620,7 +541,7 @@ fn oci_artifacts_in_a_docker_distribution_registry() {
         ..Default::default()
     });
     let image = oci_client::Reference::with_tag(
-        format!("127.0.0.1:{port}"),
+        registry.address.clone(),
         "acme/churn".to_owned(),
         "3".to_owned(),
     );
@@ -689,20 +610,11 @@ fn sha256_hex(content: &[u8]) -> String {
 
 #[test]
 fn datasets_are_listed_by_glob_and_streamed_from_s3() {
-    let Some(moto) = tool(&repo().join(".venv/bin/moto_server")) else {
+    let Some(moto) = Moto::start() else {
         return;
     };
-    let port = free_port();
-    let _server = Server::start(
-        "moto",
-        Command::new(moto).args(["-H", "127.0.0.1", "-p", &port.to_string()]),
-        port,
-    );
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(stream, "PUT /data HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
+    let endpoint = moto.endpoint.clone();
+    moto.create_bucket("data");
     let env = Env::empty()
         .with("AWS_ACCESS_KEY_ID", "testing")
         .with("AWS_SECRET_ACCESS_KEY", "testing")
@@ -744,4 +656,19 @@ fn datasets_are_listed_by_glob_and_streamed_from_s3() {
     assert!(read == big);
     let deep = trainyard_store::RemoteDataset::open("s3://data/sales/**/*.parquet", &env).unwrap();
     assert_eq!(deep.list().unwrap().len(), 3);
+    // A URL without a glob names one object, or every object below a prefix.
+    let one = trainyard_store::RemoteDataset::open("s3://data/sales/2024/b.parquet", &env).unwrap();
+    let listed = one.list().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].url, "s3://data/sales/2024/b.parquet");
+    let mut read = Vec::new();
+    one.reader(&listed[0])
+        .unwrap()
+        .read_to_end(&mut read)
+        .unwrap();
+    assert_eq!(read, b"b");
+    let prefix = trainyard_store::RemoteDataset::open("s3://data/sales/2024", &env).unwrap();
+    assert_eq!(prefix.list().unwrap().len(), 4);
+    let none = trainyard_store::RemoteDataset::open("s3://data/sales/2025", &env).unwrap();
+    assert!(none.list().unwrap().is_empty());
 }

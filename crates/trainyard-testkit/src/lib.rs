@@ -6,7 +6,8 @@
 //!   a bare remote to push to.
 //! - [`recording`]: a GitHub stand-in on 127.0.0.1 that records requests and
 //!   answers scripted faults.
-//! - [`servers`]: real servers on 127.0.0.1 (moto's S3), stopped by pid.
+//! - [`servers`]: Azurite, moto and a Docker distribution registry on
+//!   127.0.0.1, stopped by pid; objects uploaded with the clouds' Python SDKs.
 //!
 //! It depends on `serde_json` only: every test binary that uses it links it.
 // Test support that cannot set up should stop the test loudly.

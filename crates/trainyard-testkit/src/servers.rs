@@ -1,13 +1,48 @@
-//! Real servers on 127.0.0.1 for tests, each stopped by its own pid when
-//! dropped, pass or fail: any server ([`Server::start`]: Azurite, a Docker
-//! distribution registry in `trainyard-store`'s tests) and moto's S3 server
-//! with a bucket ([`moto_s3`]; `.venv/bin/moto_server`, from `.ci/test`).
+//! Storage servers for tests, started on 127.0.0.1 and stopped by their own
+//! pid when dropped, pass or fail: Azurite (npm) for `az://`, moto's server
+//! (PyPI `moto[server]`) for `s3://`, a Docker distribution registry (Debian
+//! `docker-registry`) for `oci://`.
+//!
+//! Tools come from `.ci/test`: tests/support/node_modules (Azurite), .venv
+//! (moto, the Azure and AWS Python SDKs), /usr/bin/docker-registry. Without
+//! one, `start` answers `None` and the test is skipped on a developer's
+//! machine; under CI (`CI=true`) a missing tool fails the test instead.
+//! Objects are uploaded with the clouds' own Python SDKs, so what trainyard
+//! reads was written by an independent client.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The workspace's root folder.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `path` if it exists; otherwise `None` (the test is skipped), except under
+/// CI, where a missing tool fails the test.
+pub fn tool(path: &Path) -> Option<PathBuf> {
+    if path.exists() {
+        return Some(path.to_path_buf());
+    }
+    assert!(
+        std::env::var("CI").map_or(true, |ci| ci != "true"),
+        "{} is missing under CI: .ci/test installs it",
+        path.display()
+    );
+    eprintln!(
+        "skipped: {} is missing (run .ci/test to install it)",
+        path.display()
+    );
+    None
+}
+
+/// The project's Python (`.venv/bin/python`), with moto and the SDKs.
+pub fn python() -> Option<PathBuf> {
+    tool(&repo().join(".venv/bin/python"))
+}
 
 /// A port nothing listens on now.
 pub fn free_port() -> u16 {
@@ -23,11 +58,10 @@ pub fn free_port() -> u16 {
 pub struct Server {
     name: &'static str,
     child: Child,
-    pub port: u16,
 }
 
 impl Server {
-    /// Starts `command` and waits (up to 30 s) until `port` takes connections.
+    /// Starts `command` and waits (30 s at most) until it listens on `port`.
     pub fn start(name: &'static str, command: &mut Command, port: u16) -> Self {
         let child = command
             .stdin(Stdio::null())
@@ -35,7 +69,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|error| panic!("starting {name}: {error}"));
-        let mut server = Self { name, child, port };
+        let mut server = Self { name, child };
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Some(status) = server.child.try_wait().unwrap() {
@@ -50,9 +84,9 @@ impl Server {
         server
     }
 
-    /// `http://127.0.0.1:<port>`.
-    pub fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
@@ -66,38 +100,220 @@ impl Drop for Server {
     }
 }
 
-/// moto's S3 server (`moto_server` at `executable`) with the bucket `bucket` created.
-pub fn moto_s3(executable: &Path, bucket: &str) -> Server {
-    let port = free_port();
-    let server = Server::start(
-        "moto",
-        Command::new(executable).args(["-H", "127.0.0.1", "-p", &port.to_string()]),
-        port,
+/// Runs a Python script with arguments and extra variables; panics with its
+/// stderr when it fails.
+fn run_python(python: &Path, script: &str, args: &[&str], env: &[(String, String)]) {
+    let output = Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "python: {}",
+        String::from_utf8_lossy(&output.stderr)
     );
-    // moto takes an unsigned request to create a bucket.
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(
-        stream,
-        "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    server
 }
 
-/// The variables an S3 client needs to reach `server` with moto's test keys,
-/// both as `object_store` (trainyard) and as boto3 (KServe) name them.
-pub fn moto_env(server: &Server) -> Vec<(&'static str, String)> {
-    let endpoint = server.endpoint();
-    vec![
-        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
-        ("AWS_ENDPOINT", endpoint.clone()),
-        ("AWS_ALLOW_HTTP", "true".to_owned()),
-        ("AWS_ENDPOINT_URL", endpoint),
-    ]
+/// Azurite's well-known development account.
+pub const AZURITE_ACCOUNT: &str = "devstoreaccount1";
+/// Azurite's well-known development key (public, not a secret).
+pub const AZURITE_KEY: &str =
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/// Azurite's blob service, in memory.
+#[derive(Debug)]
+pub struct Azurite {
+    _server: Server,
+    python: PathBuf,
+    /// `http://127.0.0.1:PORT/devstoreaccount1`
+    pub endpoint: String,
+}
+
+impl Azurite {
+    /// Starts Azurite, or `None` when it is not installed (see the module doc).
+    pub fn start() -> Option<Self> {
+        let azurite = tool(&repo().join("tests/support/node_modules/.bin/azurite-blob"))?;
+        let python = python()?;
+        let port = free_port();
+        let server = Server::start(
+            "azurite",
+            Command::new(azurite).args([
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                &port.to_string(),
+                "--inMemoryPersistence",
+                "--skipApiVersionCheck",
+                "--loose",
+                "--silent",
+            ]),
+            port,
+        );
+        Some(Self {
+            _server: server,
+            python,
+            endpoint: format!("http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"),
+        })
+    }
+
+    /// The connection string the Azure SDKs take.
+    pub fn connection_string(&self) -> String {
+        format!(
+            "DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};BlobEndpoint={};",
+            self.endpoint
+        )
+    }
+
+    /// The variables trainyard reads to reach this Azurite (docs/storage.md).
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AZURE_STORAGE_ACCOUNT_NAME", AZURITE_ACCOUNT),
+            ("AZURE_STORAGE_ACCOUNT_KEY", AZURITE_KEY),
+            ("AZURE_STORAGE_ENDPOINT", self.endpoint.as_str()),
+            ("AZURE_ALLOW_HTTP", "true"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    /// Creates a container with azure-storage-blob.
+    pub fn create_container(&self, container: &str) {
+        run_python(
+            &self.python,
+            "import sys\nfrom azure.storage.blob import BlobServiceClient\nBlobServiceClient.from_connection_string(sys.argv[1]).create_container(sys.argv[2])",
+            &[&self.connection_string(), container],
+            &[],
+        );
+    }
+
+    /// Uploads `file` as `container/key` with azure-storage-blob (overwriting).
+    pub fn upload(&self, container: &str, key: &str, file: &Path) {
+        run_python(
+            &self.python,
+            "import sys\nfrom azure.storage.blob import BlobServiceClient\nc = BlobServiceClient.from_connection_string(sys.argv[1]).get_blob_client(sys.argv[2], sys.argv[3])\nwith open(sys.argv[4], 'rb') as f:\n    c.upload_blob(f, overwrite=True)",
+            &[
+                &self.connection_string(),
+                container,
+                key,
+                &file.display().to_string(),
+            ],
+            &[],
+        );
+    }
+}
+
+/// moto's S3 server, in memory.
+#[derive(Debug)]
+pub struct Moto {
+    _server: Server,
+    python: PathBuf,
+    port: u16,
+    /// `http://127.0.0.1:PORT`
+    pub endpoint: String,
+}
+
+impl Moto {
+    /// Starts moto, or `None` when it is not installed (see the module doc).
+    pub fn start() -> Option<Self> {
+        let moto = tool(&repo().join(".venv/bin/moto_server"))?;
+        let python = python()?;
+        let port = free_port();
+        let server = Server::start(
+            "moto",
+            Command::new(moto).args(["-H", "127.0.0.1", "-p", &port.to_string()]),
+            port,
+        );
+        Some(Self {
+            _server: server,
+            python,
+            port,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        })
+    }
+
+    /// The variables trainyard (docs/storage.md) and boto3 read to reach this moto.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ENDPOINT", self.endpoint.as_str()),
+            ("AWS_ALLOW_HTTP", "true"),
+            // The same for boto3 (kserve-storage, the benches' SDK runs).
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+            ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    /// Creates a bucket (moto takes an unsigned request).
+    pub fn create_bucket(&self, bucket: &str) {
+        let port = self.port;
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            stream,
+            "PUT /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+
+    /// Uploads `file` as `bucket/key` with boto3.
+    pub fn upload(&self, bucket: &str, key: &str, file: &Path) {
+        let env = [
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_DEFAULT_REGION", "us-east-1"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        run_python(
+            &self.python,
+            "import sys, boto3\nboto3.client('s3', endpoint_url=sys.argv[1]).upload_file(sys.argv[4], sys.argv[2], sys.argv[3])",
+            &[&self.endpoint, bucket, key, &file.display().to_string()],
+            &env,
+        );
+    }
+}
+
+/// A Docker distribution registry storing in `root`.
+#[derive(Debug)]
+pub struct Registry {
+    _server: Server,
+    /// `127.0.0.1:PORT`
+    pub address: String,
+}
+
+impl Registry {
+    /// Starts `/usr/bin/docker-registry` with its storage in `root`, or
+    /// `None` when it is not installed (see the module doc).
+    pub fn start(root: &Path) -> Option<Self> {
+        let registry = tool(Path::new("/usr/bin/docker-registry"))?;
+        let port = free_port();
+        let config = root.join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                root.join("data").display()
+            ),
+        )
+        .unwrap();
+        let server = Server::start(
+            "docker-registry",
+            Command::new(registry).arg("serve").arg(&config),
+            port,
+        );
+        Some(Self {
+            _server: server,
+            address: format!("127.0.0.1:{port}"),
+        })
+    }
 }

@@ -347,7 +347,29 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
     }
 
     if let Some(artifacts) = &manifest.artifacts {
-        check_store_url(artifacts, source, file)?;
+        check_store_url(
+            crate::StoreUrl::parse(&artifacts.store).err(),
+            &["artifacts", "store"],
+            source,
+            file,
+        )?;
+    }
+    // A dataset in object storage: the same URL rules (no credential in it).
+    for (name, dataset) in &manifest.datasets {
+        if dataset.path.contains("://") {
+            // `?` is also a glob character: `x.csv?sig=…` is a query (a SAS
+            // token), which the plain parse refuses without echoing it.
+            let query = dataset
+                .path
+                .split_once('?')
+                .is_some_and(|(_, after)| after.contains(['=', '&']));
+            let error = if query {
+                crate::StoreUrl::parse(&dataset.path).err()
+            } else {
+                crate::StoreUrl::parse_with_glob(&dataset.path).err()
+            };
+            check_store_url(error, &["datasets", name, "path"], source, file)?;
+        }
     }
 
     if let Some(train) = &manifest.train
@@ -379,22 +401,23 @@ fn name_line(source: &str, name: &str) -> Option<SourceSpan> {
     })
 }
 
-/// `artifacts.store` must parse; a URL carrying a credential is located but
-/// its line is not echoed.
+/// A store URL (`artifacts.store`, a dataset's `path`) must parse; a URL
+/// carrying a credential is located but its line is not echoed.
 fn check_store_url(
-    artifacts: &super::Artifacts,
+    error: Option<crate::StoreUrlError>,
+    key: &[&str],
     source: &str,
     file: &str,
 ) -> Result<(), ConfigError> {
-    let Err(error) = artifacts.store_url() else {
+    let Some(error) = error else {
         return Ok(());
     };
     let mut config_error =
-        ConfigError::new(file, "bad-store-url", error.to_string()).with_key_path("artifacts.store");
+        ConfigError::new(file, "bad-store-url", error.to_string()).with_key_path(key.join("."));
     if let Some(help) = error.help {
         config_error = config_error.with_help(help);
     }
-    if let Some(span) = super::locate::locate_nearest_key(source, &["artifacts", "store"]) {
+    if let Some(span) = super::locate::locate_nearest_key(source, key) {
         config_error = config_error.at(source, span);
         if error.has_secret {
             config_error.source_line = None;
@@ -477,6 +500,20 @@ mod tests {
         let error = parse("version: 2\nproject:\n  name: demo\n", "trainyard.yaml").unwrap_err();
         assert_eq!(error.rule, "unsupported-version");
         assert_eq!(error.span.unwrap().line, 1);
+    }
+
+    #[test]
+    fn a_dataset_url_with_a_credential_is_refused_at_load() {
+        let source = "version: 1\nproject:\n  name: demo\ndatasets:\n  sales:\n    path: s3://key:SECRET@bucket/sales/*.csv\n";
+        let error = parse(source, "trainyard.yaml").unwrap_err();
+        assert_eq!(error.rule, "bad-store-url");
+        assert_eq!(error.span.unwrap().line, 6);
+        assert!(!format!("{error:?}").contains("SECRET"), "{error:?}");
+        let source = "version: 1\nproject:\n  name: demo\ndatasets:\n  sales:\n    path: https://acct1.blob.core.windows.net/data/x.csv?sig=SECRET\n";
+        let error = parse(source, "trainyard.yaml").unwrap_err();
+        assert!(!format!("{error:?}").contains("SECRET"), "{error:?}");
+        let fine = "version: 1\nproject:\n  name: demo\ndatasets:\n  sales:\n    path: az://data/sales/*.parquet\n";
+        assert!(parse(fine, "trainyard.yaml").is_ok());
     }
 
     #[test]

@@ -25,6 +25,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::profile::write_atomic;
+use crate::read::{ByteSource, InputFile};
 
 /// The lock file's name, beside `trainyard.yaml`.
 pub const LOCK_FILE: &str = "trainyard.lock";
@@ -175,6 +176,10 @@ pub struct CacheEntry {
     pub blake3: String,
     /// When the digest was computed (ns since the epoch).
     pub hashed_ns: i128,
+    /// An object's version (ETag): an object in storage is read again only
+    /// when its size or version changed (its mtime and inode are 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// `(path, size, mtime, inode) -> digest`, so unchanged files are not read again.
@@ -281,6 +286,13 @@ impl StatCache {
             && stat.mtime_ns + RACY_WINDOW_NS <= entry.hashed_ns)
             .then_some(entry.blake3.as_str())
     }
+
+    /// The digest of an object of `size` bytes at `version`, if remembered.
+    fn lookup_version(&self, key: &str, size: u64, version: Option<&str>) -> Option<&str> {
+        let entry = self.entries.get(key)?;
+        (version.is_some() && entry.size == size && entry.version.as_deref() == version)
+            .then_some(entry.blake3.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -367,8 +379,8 @@ pub fn hash_file(path: &Path) -> Result<blake3::Hash, FingerprintError> {
     Ok(hasher.finalize())
 }
 
-/// Reads until `buffer` is full or the file ends; the bytes read.
-fn fill(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
+/// Reads until `buffer` is full or the stream ends; the bytes read.
+fn fill(file: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
         match file.read(&mut buffer[filled..]) {
@@ -417,41 +429,31 @@ fn relative(root: &Path, path: &Path) -> String {
 pub fn fingerprint_files(
     root: &Path,
     files: &[PathBuf],
+    cache: Option<&mut StatCache>,
+) -> Result<DatasetFingerprint, FingerprintError> {
+    let inputs: Vec<InputFile> = files
+        .iter()
+        .map(|path| InputFile::local(path.clone(), relative(root, path)))
+        .collect();
+    fingerprint_inputs(root, &inputs, cache)
+}
+
+/// Fingerprints input files, local or not (in parallel), consulting and
+/// updating the stat cache: a local file whose size, mtime and inode are
+/// unchanged is not read, nor an object whose size and version (ETag) are.
+/// A local file is recorded by its path relative to `root`, an object by its
+/// URL.
+pub fn fingerprint_inputs(
+    root: &Path,
+    inputs: &[InputFile],
     mut cache: Option<&mut StatCache>,
 ) -> Result<DatasetFingerprint, FingerprintError> {
     let shared: Option<&StatCache> = cache.as_deref();
-    let results = files
+    let results = inputs
         .par_iter()
-        .map(|path| {
-            let key = relative(root, path);
-            let before = stat(path).map_err(io_error("stat", path))?;
-            if let Some(digest) = shared.and_then(|c| c.lookup(&key, &before)) {
-                return Ok((
-                    FileDigest {
-                        path: key,
-                        size: before.size,
-                        blake3: digest.to_owned(),
-                    },
-                    None,
-                ));
-            }
-            let hashed_ns = now_ns();
-            let digest = hash_file(path)?.to_hex().to_string();
-            let entry = CacheEntry {
-                size: before.size,
-                mtime_ns: before.mtime_ns,
-                inode: before.inode,
-                blake3: digest.clone(),
-                hashed_ns,
-            };
-            Ok((
-                FileDigest {
-                    path: key.clone(),
-                    size: before.size,
-                    blake3: digest,
-                },
-                Some((key, entry)),
-            ))
+        .map(|input| match &input.source {
+            None => digest_local(root, &input.path, shared),
+            Some(source) => digest_source(source.as_ref(), shared),
         })
         .collect::<Result<Vec<_>, FingerprintError>>()?;
     let mut digests = Vec::with_capacity(results.len());
@@ -463,6 +465,106 @@ pub fn fingerprint_files(
         digests.push(digest);
     }
     Ok(DatasetFingerprint::from_files(digests))
+}
+
+type Digested = (FileDigest, Option<(String, CacheEntry)>);
+
+fn digest_local(
+    root: &Path,
+    path: &Path,
+    cache: Option<&StatCache>,
+) -> Result<Digested, FingerprintError> {
+    let key = relative(root, path);
+    let before = stat(path).map_err(io_error("stat", path))?;
+    if let Some(digest) = cache.and_then(|c| c.lookup(&key, &before)) {
+        return Ok((
+            FileDigest {
+                path: key,
+                size: before.size,
+                blake3: digest.to_owned(),
+            },
+            None,
+        ));
+    }
+    let hashed_ns = now_ns();
+    let digest = hash_file(path)?.to_hex().to_string();
+    let entry = CacheEntry {
+        size: before.size,
+        mtime_ns: before.mtime_ns,
+        inode: before.inode,
+        blake3: digest.clone(),
+        hashed_ns,
+        version: None,
+    };
+    Ok((
+        FileDigest {
+            path: key.clone(),
+            size: before.size,
+            blake3: digest,
+        },
+        Some((key, entry)),
+    ))
+}
+
+/// An object's digest: from the cache when its size and version are the
+/// ones hashed, else by streaming its bytes once.
+fn digest_source(
+    source: &dyn ByteSource,
+    cache: Option<&StatCache>,
+) -> Result<Digested, FingerprintError> {
+    let key = source.name().to_owned();
+    let size = source.size();
+    if let Some(digest) = cache.and_then(|c| c.lookup_version(&key, size, source.version())) {
+        return Ok((
+            FileDigest {
+                path: key,
+                size,
+                blake3: digest.to_owned(),
+            },
+            None,
+        ));
+    }
+    let hashed_ns = now_ns();
+    let path = PathBuf::from(&key);
+    let mut reader = source.open().map_err(io_error("open", &path))?;
+    let mut hasher = blake3::Hasher::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut read = 0u64;
+    loop {
+        let filled = fill(&mut reader, &mut buffer).map_err(io_error("read", &path))?;
+        hasher.update(&buffer[..filled]);
+        read += filled as u64;
+        if filled < buffer.len() {
+            break;
+        }
+    }
+    if read != size {
+        return Err(FingerprintError::Io {
+            action: "read",
+            path,
+            source: std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("read {read} bytes of {size} (the object changed or the transfer broke)"),
+            ),
+        });
+    }
+    let digest = hasher.finalize().to_hex().to_string();
+    let entry = CacheEntry {
+        size,
+        mtime_ns: 0,
+        inode: 0,
+        blake3: digest.clone(),
+        hashed_ns,
+        version: source.version().map(str::to_owned),
+    };
+    Ok((
+        FileDigest {
+            path: key.clone(),
+            size,
+            blake3: digest,
+        },
+        Some((key, entry)),
+    ))
 }
 
 /// Lists and fingerprints one dataset path (file, folder or glob) under `root`.

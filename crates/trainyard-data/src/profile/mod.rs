@@ -937,10 +937,18 @@ impl DatasetProfile {
 
     /// [`Self::load`], with where the profile came from.
     pub fn load_with(path: &Path) -> Result<(Self, ProfileMeta), ProfileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+        let bytes = std::fs::read(path).map_err(|source| ProfileError::Io {
             action: "read",
             path: path.to_owned(),
             source,
+        })?;
+        // Bad content is the input's fault (exit 2), not the environment's.
+        let text = String::from_utf8(bytes).map_err(|error| ProfileError::Format {
+            path: path.to_owned(),
+            message: format!(
+                "it is not UTF-8 text (byte {} is not)",
+                error.utf8_error().valid_up_to()
+            ),
         })?;
         Self::from_json_with(&text).map_err(|message| ProfileError::Format {
             path: path.to_owned(),

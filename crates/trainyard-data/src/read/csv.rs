@@ -334,7 +334,7 @@ pub(super) fn open(
             nulls: super::null_set(&options.csv),
         }),
         path: input.path.clone(),
-        reader: super::open(&input.path)?,
+        reader: input.open()?,
         carry: Vec::new(),
         next_line: 1,
         eof: false,

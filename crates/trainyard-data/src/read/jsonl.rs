@@ -52,7 +52,7 @@ pub(super) fn open(
             nulls: NullSet::new::<&str>(&[]),
         }),
         path: input.path.clone(),
-        reader: super::open(&input.path)?,
+        reader: input.open()?,
         carry: Vec::new(),
         next_line: 1,
         eof: false,

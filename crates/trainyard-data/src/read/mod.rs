@@ -11,8 +11,10 @@
 mod csv;
 mod jsonl;
 mod parquet;
+pub(crate) mod source;
 
 pub use parquet::integer_text;
+pub use source::ByteSource;
 
 use std::fmt;
 use std::fs::File;
@@ -339,11 +341,75 @@ impl NullSet {
     }
 }
 
-/// One input file, found by [`resolve`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One input file: a local file found by [`resolve`], or an object some
+/// [`ByteSource`] streams (a dataset in object storage).
+#[derive(Debug, Clone)]
 pub struct InputFile {
+    /// The local file; for a [`ByteSource`], its name as a path (the format and
+    /// compression come from its extension either way).
     pub path: PathBuf,
+    /// The name findings show: relative to the base folder, or the object's URL.
     pub display: String,
+    /// Where the bytes come from when they are not the local file at `path`.
+    pub source: Option<Arc<dyn ByteSource>>,
+}
+
+impl InputFile {
+    /// A local file, shown in findings as `display`.
+    pub fn local(path: impl Into<PathBuf>, display: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            display: display.into(),
+            source: None,
+        }
+    }
+
+    /// Bytes from a source (an object in storage), shown by its name.
+    pub fn from_source(source: Arc<dyn ByteSource>) -> Self {
+        Self {
+            path: PathBuf::from(source.name()),
+            display: source.name().to_owned(),
+            source: Some(source),
+        }
+    }
+
+    /// A fresh stream of the raw (still compressed) bytes.
+    pub fn open_raw(&self) -> Result<Box<dyn Read + Send>, StepError> {
+        match &self.source {
+            Some(source) => source
+                .open()
+                .map_err(|error| StepError::io("opening", &self.path, error)),
+            None => File::open(&self.path)
+                .map(|file| Box::new(file) as Box<dyn Read + Send>)
+                .map_err(|error| StepError::io("opening", &self.path, error)),
+        }
+    }
+
+    /// A fresh stream of the bytes, `.gz` / `.zst` decompressed.
+    pub fn open(&self) -> Result<Box<dyn Read + Send>, StepError> {
+        let raw = self.open_raw()?;
+        let (_, compression) = split_compression(&self.path);
+        Ok(match compression {
+            Compression::None => raw,
+            Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(raw))),
+            Compression::Zstd => Box::new(
+                zstd::stream::read::Decoder::new(raw)
+                    .map_err(|error| StepError::io("decompressing", &self.path, error))?,
+            ),
+        })
+    }
+}
+
+impl PartialEq for InputFile {
+    fn eq(&self, other: &Self) -> bool {
+        let version = |input: &Self| {
+            input
+                .source
+                .as_ref()
+                .map(|source| source.version().map(str::to_owned))
+        };
+        self.path == other.path && self.display == other.display && version(self) == version(other)
+    }
 }
 
 /// The files of a dataset path relative to `base`: a file, a glob (`data/*.csv`,
@@ -392,10 +458,7 @@ pub fn resolve(base: &Path, pattern: &str) -> Result<Vec<InputFile>, StepError> 
     }
     Ok(paths
         .into_iter()
-        .map(|path| InputFile {
-            display: display(&path),
-            path,
-        })
+        .map(|path| InputFile::local(path.clone(), display(&path)))
         .collect())
 }
 
@@ -463,19 +526,6 @@ pub fn format_of(path: &Path) -> Option<DataFormat> {
     }
 }
 
-fn open(path: &Path) -> Result<Box<dyn Read + Send>, StepError> {
-    let file = File::open(path).map_err(|error| StepError::io("opening", path, error))?;
-    let (_, compression) = split_compression(path);
-    Ok(match compression {
-        Compression::None => Box::new(file),
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::new(file))),
-        Compression::Zstd => Box::new(
-            zstd::stream::read::Decoder::new(file)
-                .map_err(|error| StepError::io("decompressing", path, error))?,
-        ),
-    })
-}
-
 /// The chunks of a list of files, one file after the other. Every file opened is
 /// recorded in [`Chunks::files`] (also those with no rows), for column checks.
 #[derive(Debug)]
@@ -523,9 +573,21 @@ impl Chunks {
             DataFormat::Csv => csv::open(index, &input, &self.options),
             DataFormat::Jsonl => jsonl::open(index, &input, &self.options),
             DataFormat::Parquet => {
+                // Parquet needs random access: an object is copied to a
+                // temporary file first (streamed; see `source::LocalCopy`).
+                let copy = match &input.source {
+                    Some(source) => match source::LocalCopy::of(source.as_ref()) {
+                        Ok(copy) => Some(Arc::new(copy)),
+                        Err(error) => {
+                            return Some(Err(StepError::io("downloading", &input.path, error)));
+                        }
+                    },
+                    None => None,
+                };
                 let (info, opened) = parquet::open(
                     index,
                     &input,
+                    copy,
                     self.options.numeric_columns.as_deref().unwrap_or_default(),
                 );
                 if let Ok(mut files) = self.files.lock() {

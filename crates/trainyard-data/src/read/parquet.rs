@@ -32,6 +32,9 @@ pub(crate) const SLICE_ROWS: usize = 16 * 1024;
 /// reads through one reader would interleave their seeks.
 pub(crate) struct ParquetFile {
     path: std::path::PathBuf,
+    /// The temporary copy `path` names, for an object in storage: removed
+    /// when the last worker is done with the file.
+    _copy: Option<Arc<super::source::LocalCopy>>,
     /// The row number (0-based) of each row group's first row.
     first_rows: Vec<u64>,
     /// Per column: read as numbers ([`NumberColumn`]) instead of text.
@@ -52,8 +55,12 @@ impl std::fmt::Debug for ParquetFile {
 pub(super) fn open(
     index: u32,
     input: &InputFile,
+    copy: Option<Arc<super::source::LocalCopy>>,
     numeric_columns: &[String],
 ) -> (Arc<FileInfo>, Result<Arc<ParquetFile>, String>) {
+    let path = copy
+        .as_ref()
+        .map_or_else(|| input.path.clone(), |copy| copy.path().to_path_buf());
     let mut info = FileInfo {
         index,
         display: input.display.clone(),
@@ -62,7 +69,7 @@ pub(super) fn open(
         header_line: None,
         nulls: NullSet::new::<&str>(&[]),
     };
-    let opened = File::open(&input.path)
+    let opened = File::open(&path)
         .map_err(|error| error.to_string())
         .and_then(|file| {
             let length = file.metadata().map_or(u64::MAX, |m| m.len());
@@ -118,7 +125,8 @@ pub(super) fn open(
     (
         Arc::new(info),
         Ok(Arc::new(ParquetFile {
-            path: input.path.clone(),
+            path,
+            _copy: copy,
             first_rows,
             numeric,
         })),
