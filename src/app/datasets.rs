@@ -8,8 +8,8 @@ use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
 
-use trainyard_core::manifest::Dataset;
 use trainyard_core::StepError;
+use trainyard_core::manifest::Dataset;
 use trainyard_data::read::{self, ByteSource, InputFile};
 use trainyard_store::{Env, RemoteDataset, RemoteObject};
 

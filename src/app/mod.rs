@@ -129,7 +129,10 @@ pub fn dataset_missing(manifest_file: &str, dataset: &str, pattern: &str) -> Ste
         ConfigError::new(
             manifest_file,
             "dataset-missing",
-            format!("dataset `{dataset}`: `{pattern}` matches no file"),
+            format!(
+                "dataset `{dataset}`: `{pattern}` matches no {}",
+                if datasets::is_store_url(pattern) { "object" } else { "file" }
+            ),
         )
         .at_key(&source, &manifest::KeyPath::new(&["datasets", dataset, "path"]))
         .with_help(if datasets::is_store_url(pattern) {

@@ -77,7 +77,9 @@ fn manifest_with(extra: &str) -> String {
     )
 }
 
-const IAC: &str = "iac:\n  targets: [terraform, kubernetes]\n";
+/// Terraform and Kubernetes, with what the Kubernetes target deploys from (a
+/// model, its predictor, a store a cluster reads, the repository Argo CD watches).
+const IAC: &str = "model:\n  name: churn-classifier\n  path: model.pkl\nartifacts:\n  store: s3://models/churn\niac:\n  targets: [terraform, kubernetes]\n  kubernetes:\n    predictor: { format: sklearn }\n    repo-url: https://github.com/acme/churn.git\n";
 
 /// The error document's rule and line.
 fn error_at(report: &serde_json::Value) -> (String, Option<u64>) {
@@ -106,7 +108,11 @@ fn an_output_dir_outside_the_project_is_refused_at_its_line_and_nothing_is_writt
             assert_eq!(code, 2, "{dir} {args:?}: {report:#}");
             assert_eq!(
                 error_at(&report),
-                ("bad-output-dir".to_owned(), Some(13)),
+                // `output-dir` is the line after the manifest's last.
+                (
+                    "bad-output-dir".to_owned(),
+                    Some(manifest_with(IAC).lines().count() as u64 + 1)
+                ),
                 "{dir} {args:?}: {report:#}"
             );
             assert!(
@@ -384,8 +390,10 @@ fn written_files_get_the_umask_s_mode() {
         under_umask(umask, dir, &["data", "fingerprint"]);
         under_umask(umask, dir, &["data", "validate"]);
         under_umask(umask, dir, &["iac", "render", "--all"]);
+        under_umask(umask, dir, &["data", "sample", "train", "--rows", "2"]);
         for file in [
             "trainyard.lock",
+            ".trainyard/samples/train.csv",
             ".trainyard/profiles/train.json",
             ".trainyard/cache/fingerprints.json",
             "infra/terraform/dev/main.tf",

@@ -6,6 +6,8 @@
 //! ledger ref's lock (`runs.lock`) left behind.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::time::Duration;
+
 use crate::common;
 use crate::common::gate_fixture;
 
@@ -32,6 +34,8 @@ fn findings(report: &serde_json::Value, rule: &str) -> Vec<String> {
 #[test]
 fn a_rerun_records_a_direct_promotion_that_main_holds_but_the_ledger_does_not() {
     let repo = Repo::trained_once(GATES);
+    // Environments are entered in order: v1 went through staging.
+    repo.deployed("staging", 1, Duration::ZERO);
     let registry_before = repo.git(&["rev-parse", REGISTRY_REF]);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 0, "{report:#}");
@@ -75,9 +79,12 @@ fn a_rerun_records_a_direct_promotion_that_main_holds_but_the_ledger_does_not() 
 #[test]
 fn a_rerun_of_an_interrupted_rollback_makes_the_checkout_follow_and_records_it() {
     let repo = Repo::trained_once(GATES);
+    // Environments are entered in order: v1 went through staging.
+    repo.deployed("staging", 1, Duration::ZERO);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 0, "{report:#}");
     repo.train(&[("accuracy", 0.97)], 100, &[]);
+    repo.deployed("staging", 2, Duration::ZERO);
     let (report, code) = repo.trainyard(&["promote", "--env", "prod", "--direct"]);
     assert_eq!(code, 0, "{report:#}");
 
@@ -135,6 +142,8 @@ fn a_rerun_of_an_interrupted_rollback_makes_the_checkout_follow_and_records_it()
 #[test]
 fn a_stale_index_lock_stops_promote_direct_before_main_moves() {
     let repo = Repo::trained_once(GATES);
+    // Environments are entered in order: v1 went through staging.
+    repo.deployed("staging", 1, Duration::ZERO);
     let main_before = repo.git(&["rev-parse", "main"]);
     let lock = repo.path().join(".git/index.lock");
     std::fs::write(&lock, b"DIRC").unwrap();
@@ -164,6 +173,8 @@ fn a_stale_index_lock_stops_promote_direct_before_main_moves() {
 #[test]
 fn a_stale_ledger_ref_lock_is_removed_and_the_promotion_recorded() {
     let repo = Repo::trained_once(GATES);
+    // Environments are entered in order: v1 went through staging.
+    repo.deployed("staging", 1, Duration::ZERO);
     let lock = repo.path().join(".git/refs/trainyard/registry.lock");
     std::fs::write(&lock, "0000000000000000000000000000000000000000\n").unwrap();
     std::fs::File::options()
@@ -196,6 +207,8 @@ fn a_sigterm_during_a_direct_promotion_waits_for_the_change_and_its_records() {
     use std::time::{Duration, Instant};
 
     let repo = Repo::trained_once(GATES);
+    // Environments are entered in order: v1 went through staging.
+    repo.deployed("staging", 1, Duration::ZERO);
     let remote = tempfile::tempdir().unwrap();
     trainyard_testkit::git::git_as_configured(remote.path(), &["init", "--quiet", "--bare"]);
     repo.git(&["remote", "add", "origin", remote.path().to_str().unwrap()]);

@@ -157,9 +157,8 @@ fn a_metric_a_rule_needs_the_direction_of_must_be_declared() {
     let project = training_repo(train, MODEL);
     let stderr = trainyard_stderr(project.path(), &["train"], 2);
     assert!(
-        stderr.contains(
-            "`auc` is used by the early-stop `patience` rule but is not declared under `model.metrics`"
-        ),
+        stderr
+            .contains("`auc` is used by `train.early-stop` but not declared under `model.metrics`"),
         "{stderr}"
     );
     assert!(stderr.contains("trainyard.yaml:6"), "{stderr}");
@@ -178,7 +177,9 @@ fn a_metric_a_rule_needs_the_direction_of_must_be_declared() {
     );
     let stderr = trainyard_stderr(project.path(), &["config", "check"], 2);
     assert!(
-        stderr.contains("`f1` is used by the non-regression rule of `prod` but is not declared under `model.metrics`"),
+        stderr.contains(
+            "`f1` is used by `gates.prod.non-regression` but not declared under `model.metrics`"
+        ),
         "{stderr}"
     );
     assert!(stderr.contains("trainyard.yaml:16"), "{stderr}");

@@ -198,6 +198,31 @@ fn prepare_within(root: &Path, relative: &Path) -> Result<PathBuf, ContainmentEr
     resolve_within(root, &normal)
 }
 
+/// The temporary file that becomes `path` once written, flushed and renamed
+/// (`persist`): in `path`'s folder (which must exist), so the rename is
+/// atomic, with the mode a plain write would give — `path`'s own mode when
+/// it replaces a file, else 0666 less the umask (tempfile alone asks 0600,
+/// which made every file private). For files written as a stream.
+pub fn temporary_for(path: &Path) -> io::Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".trainyard-").suffix(".tmp");
+    // `open` applies the umask to the mode asked for.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let temporary = builder.tempfile_in(dir)?;
+    // Set after, so the umask does not narrow a replaced file's mode.
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && meta.is_file()
+    {
+        temporary.as_file().set_permissions(meta.permissions())?;
+    }
+    Ok(temporary)
+}
+
 /// Writes `bytes` to `path` atomically, creating missing folders. For paths
 /// a person chose; paths derived from the manifest use [`write_atomic_within`].
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -206,19 +231,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".trainyard-").suffix(".tmp");
-    // `open` applies the umask to the mode asked for: 0666 gives a new file
-    // what `touch` would (tempfile alone asks 0600, which made every file private).
-    #[cfg(unix)]
-    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-    let mut temporary = builder.tempfile_in(dir)?;
-    // A replaced file keeps its own mode (set after, so the umask does not narrow it).
-    if let Ok(meta) = std::fs::symlink_metadata(path)
-        && meta.is_file()
-    {
-        temporary.as_file().set_permissions(meta.permissions())?;
-    }
+    let mut temporary = temporary_for(path)?;
     temporary.write_all(bytes)?;
     temporary.as_file().sync_all()?;
     temporary.persist(path).map_err(|error| error.error)?;

@@ -766,7 +766,7 @@ mod tests {
             iac: Iac,
         }
         let dir = tempfile::tempdir().unwrap();
-        let user = dir.path().join("kubernetes");
+        let user = dir.path().join("templates/iac/kubernetes");
         std::fs::create_dir_all(&user).unwrap();
         std::fs::write(
             user.join("sa.yaml.j2"),

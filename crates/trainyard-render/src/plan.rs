@@ -363,8 +363,7 @@ pub fn check_templates(sources: &Sources<'_>) -> Result<(), PlanError> {
     let Some(iac) = &manifest.iac else {
         return Ok(());
     };
-    let set = TemplateSet::builtin(sources.builtin)
-        .with_overrides(&sources.root.join(OVERRIDES_DIR), OVERRIDES_DIR)?;
+    let set = TemplateSet::builtin(sources.builtin).with_overrides(sources.root, OVERRIDES_DIR)?;
     if set.overridden().next().is_none() {
         return Ok(());
     }

@@ -256,9 +256,8 @@ pub(crate) fn temporary_beside(destination: &Path) -> Result<tempfile::NamedTemp
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&folder).map_err(|e| StoreError::io("creating", &folder, e))?;
-    tempfile::Builder::new()
-        .prefix(".trainyard-")
-        .tempfile_in(&folder)
+    // A fetched model file gets the umask's mode, as any downloaded file does.
+    trainyard_core::fs::temporary_for(destination)
         .map_err(|e| StoreError::io("creating a temporary file in", &folder, e))
 }
 

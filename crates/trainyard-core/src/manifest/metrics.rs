@@ -107,8 +107,10 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// The manifest as serde reads it, before the loader's checks (which
+    /// include this one: `parse` refuses the first undeclared metric).
     fn manifest(yaml: &str) -> Manifest {
-        super::super::parse(yaml, "trainyard.yaml").unwrap()
+        serde_yaml_ng::from_str(yaml).unwrap()
     }
 
     const HEAD: &str = "version: 1\nproject:\n  name: demo\nenvironments:\n  - name: prod\n";
@@ -135,9 +137,16 @@ mod tests {
         );
         let error = check_declared_metrics(&manifest, &source, "trainyard.yaml").unwrap_err();
         assert_eq!(error.rule, "undeclared-metric");
+        assert_eq!(
+            super::super::parse(&source, "trainyard.yaml").unwrap_err(),
+            error,
+            "the loader refuses it the same way"
+        );
         assert_eq!(error.span.unwrap().line, 13);
         assert!(error.message.contains("`val_loss`"), "{}", error.message);
-        assert!(error.help.unwrap().contains("val_loss: { direction"));
+        let help = error.help.unwrap();
+        assert!(help.contains("val_loss: { direction"), "{help}");
+        assert!(help.contains("or give the rule a `direction`"), "{help}");
     }
 
     #[test]

@@ -267,7 +267,8 @@ fn sample_rows(
         path: dir.clone(),
         source,
     })?;
-    let temp = tempfile::NamedTempFile::new_in(&dir).map_err(|source| SampleError::Io {
+    // The mode a plain write would give (the umask's), not tempfile's 0600.
+    let temp = trainyard_core::fs::temporary_for(output).map_err(|source| SampleError::Io {
         action: "create",
         path: dir.clone(),
         source,
