@@ -462,6 +462,14 @@ fn the_quickstart_flow_runs_through_the_tasks() {
     assert_eq!(report.output("reports"), "2");
     assert_eq!(report.output("verdict"), "success");
 
+    // The example's first environment takes every model of main, so the
+    // promotion order lets it into staging.
+    let dev = run(
+        "promote",
+        &[("env", "dev"), ("direct", "true"), ("reason", "trained on main")],
+    );
+    assert!(dev.succeeded, "{}", dev.stdout);
+
     let gate = run("gate", &[("env", "staging")]);
     assert!(gate.succeeded, "{}", gate.stdout);
     assert_eq!(gate.output("passed"), "true");
@@ -508,6 +516,11 @@ fn the_quickstart_flow_runs_through_the_tasks() {
     assert_eq!(train2.output("model-version"), "2");
     // Each line of params is one --param.
     train2.assert_ran("trainyard train --param epochs=3");
+    let dev2 = run(
+        "promote",
+        &[("env", "dev"), ("direct", "true"), ("model", "2")],
+    );
+    assert!(dev2.succeeded, "{}", dev2.stdout);
     let promote2 = run(
         "promote",
         &[("env", "staging"), ("direct", "true"), ("model", "2")],
@@ -524,7 +537,7 @@ fn the_quickstart_flow_runs_through_the_tasks() {
     assert!(rollback.succeeded, "{}", rollback.stdout);
     assert_eq!(rollback.output("version"), "1");
     let release = git(&remote, &["show", "main:deploy/staging/release.yaml"]);
-    assert!(release.contains("kind: rollback"), "{release}");
+    assert!(release.contains("change: rollback"), "{release}");
 
     let mut problems = Vec::new();
     for (task, runs) in [
@@ -532,7 +545,7 @@ fn the_quickstart_flow_runs_through_the_tasks() {
         ("train", vec![&train, &train2]),
         ("report", vec![&report]),
         ("gate", vec![&gate, &refused]),
-        ("promote", vec![&promote, &promote2]),
+        ("promote", vec![&dev, &promote, &dev2, &promote2]),
         ("rollback", vec![&rollback]),
         ("model-get", vec![&get]),
     ] {
@@ -557,7 +570,7 @@ fn the_iac_and_drift_tasks_run_the_binary() {
         &[
             ("command", "check"),
             ("env", "dev,prod"),
-            ("target", "kubernetes"),
+            ("target", "terraform"),
         ],
     );
     assert!(check.succeeded, "{}", check.stdout);
