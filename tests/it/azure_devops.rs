@@ -425,6 +425,8 @@ fn the_extension_packages_into_a_vsix_with_tfx() {
 
 /// validate → train → report → gate → promote through the tasks, as the
 /// example main pipeline runs them; then the other tasks on what that made.
+// One pipeline's flow, read top to bottom.
+#[allow(clippy::too_many_lines)]
 #[test]
 fn the_quickstart_flow_runs_through_the_tasks() {
     let stage = staged();
@@ -466,7 +468,11 @@ fn the_quickstart_flow_runs_through_the_tasks() {
     // promotion order lets it into staging.
     let dev = run(
         "promote",
-        &[("env", "dev"), ("direct", "true"), ("reason", "trained on main")],
+        &[
+            ("env", "dev"),
+            ("direct", "true"),
+            ("reason", "trained on main"),
+        ],
     );
     assert!(dev.succeeded, "{}", dev.stdout);
 
