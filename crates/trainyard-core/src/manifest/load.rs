@@ -236,6 +236,13 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
                 .with_help(super::DATASET_NAME_RULE));
         }
     }
+    if let Some(model) = &manifest.model
+        && let Err(why) = super::check_model_name(&model.name)
+    {
+        return Err(
+            fail(&["model", "name"], "bad-model-name", why).with_help(super::MODEL_NAME_RULE)
+        );
+    }
     for environment in &manifest.environments {
         if let Err(why) = super::check_environment_name(&environment.name) {
             let error = ConfigError::new(file, "bad-environment-name", why)
@@ -611,6 +618,11 @@ mod tests {
                 "datasets:\n  ok:\n    path: a.csv\n  a/b:\n    path: b.csv\n",
                 "bad-dataset-name",
                 7,
+            ),
+            (
+                "model:\n  name: ../../elsewhere/m\n  path: m.json\n",
+                "bad-model-name",
+                5,
             ),
             (
                 "environments:\n  - name: dev\n  - name: ../prod\n",

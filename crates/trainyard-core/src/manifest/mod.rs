@@ -153,6 +153,10 @@ pub const DATASET_NAME_RULE: &str = "a dataset name is 1 to 64 characters: lette
 /// `<output-dir>/<target>/<env>/`), git refs and Azure resources.
 pub const ENVIRONMENT_NAME_RULE: &str = "an environment name is 1 to 16 characters: lower-case letters, digits and dashes, starting with a letter (it names folders, refs and resources)";
 
+/// What `model.name` may be: it names store keys (`models/<name>/<version>/`),
+/// an OCI repository's path and the folder `model get` writes to.
+pub const MODEL_NAME_RULE: &str = "a model name is 1 to 128 characters: letters, digits, `_`, `-` and `.`, starting with a letter or digit (it names store keys and folders)";
+
 /// What `iac.output-dir` may be: a folder inside the project.
 pub const OUTPUT_DIR_RULE: &str = "`iac.output-dir` is a folder inside the project, relative to the manifest, without `..` and outside `.git` (e.g. `infra` or `ops/infra`)";
 
@@ -165,6 +169,17 @@ pub fn check_dataset_name(name: &str) -> Result<(), String> {
         |c| c.is_ascii_alphanumeric() || c == '_' || c == '-',
     )
     .map_err(|why| format!("dataset {why}"))
+}
+
+/// Checks a model name against [`MODEL_NAME_RULE`].
+pub fn check_model_name(name: &str) -> Result<(), String> {
+    check_plain_name(
+        name,
+        128,
+        |c| c.is_ascii_alphanumeric(),
+        |c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'),
+    )
+    .map_err(|why| format!("model {why}"))
 }
 
 /// Checks an environment name against [`ENVIRONMENT_NAME_RULE`].

@@ -215,7 +215,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Model {
-    /// The registered model's name.
+    /// The registered model's name (it names store keys and folders).
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"))]
     pub name: String,
     /// The model file(s) the command writes, relative to the output folder.
     pub path: String,
