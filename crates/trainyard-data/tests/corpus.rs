@@ -37,6 +37,7 @@ const MANIFEST_RULES: &[&str] = &[
     "too-deep",
     "bad-project-name",
     "bad-dataset-name",
+    "bad-model-name",
     "bad-environment-name",
     "bad-output-dir",
     "wrong-type",
