@@ -63,9 +63,7 @@ pub fn open_url(
     env: &Env,
 ) -> Result<Box<dyn ArtifactStore>, StoreError> {
     Ok(match url {
-        StoreUrl::Local { path } if path.is_relative() => {
-            Box::new(LocalStore::new(project_root.join(path)))
-        }
+        StoreUrl::Local { path } if path.is_relative() => Box::new(local_in(project_root, path)?),
         StoreUrl::Oci { .. } => Box::new(OciArtifacts::open(url, env)?),
         _ => Box::new(ObjectStoreArtifacts::open(url, env)?),
     })
@@ -79,8 +77,23 @@ pub fn open_default(
 ) -> Result<Box<dyn ArtifactStore>, StoreError> {
     match store {
         Some(url) => open(url, project_root, env),
-        None => Ok(Box::new(LocalStore::in_project(project_root))),
+        None => Ok(Box::new(local_in(
+            project_root,
+            Path::new(local::DEFAULT_STORE_DIR),
+        )?)),
     }
+}
+
+/// A folder store in the project: its path stays there and passes no
+/// symbolic link, so a committed link cannot send model files elsewhere on
+/// the runner (docs/security.md).
+fn local_in(project_root: &Path, relative: &Path) -> Result<LocalStore, StoreError> {
+    trainyard_core::fs::resolve_within(project_root, relative)
+        .map(LocalStore::new)
+        .map_err(|refused| StoreError::Config {
+            store: relative.display().to_string(),
+            message: refused.to_string(),
+        })
 }
 
 #[cfg(test)]
@@ -89,6 +102,23 @@ mod tests {
 
     use super::*;
     use trainyard_core::{ExitStatus, StepError};
+
+    #[cfg(unix)]
+    #[test]
+    fn a_local_store_behind_a_link_is_refused() {
+        let temp = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir(temp.path().join(".trainyard")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), temp.path().join(".trainyard/artifacts"))
+            .unwrap();
+        std::os::unix::fs::symlink(outside.path(), temp.path().join("models")).unwrap();
+        let env = Env::empty();
+        for store in [None, Some("models")] {
+            let error = open_default(store, temp.path(), &env).err().unwrap();
+            assert!(matches!(error, StoreError::Config { .. }), "{error}");
+            assert!(error.to_string().contains("link"), "{error}");
+        }
+    }
 
     #[test]
     fn open_picks_the_store_the_url_names() {
