@@ -24,8 +24,11 @@ pub struct ConfigCheckRequest;
 /// `data validate`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DataValidateRequest {
-    /// Datasets by name; every declared one when empty.
+    /// Datasets by name, or data paths (a file, a folder, a glob); every
+    /// declared dataset when empty.
     pub datasets: Vec<String>,
+    /// The schema of the data paths (trainyard YAML, Frictionless, GX).
+    pub schema: Option<PathBuf>,
     /// Also write JUnit XML here.
     pub junit: Option<PathBuf>,
     /// `i/n`: validate one shard of each dataset's chunks.

@@ -28,8 +28,13 @@ pub enum DataCommand {
 
 #[derive(Debug, Args)]
 pub struct DataValidateArgs {
-    /// Datasets to validate, by name; all declared ones by default.
+    /// Datasets to validate, by name, or data paths (a file, a folder, a glob) checked
+    /// against `--schema`; all declared datasets by default. A declared name wins over a path.
     pub datasets: Vec<String>,
+    /// The schema of the data paths: trainyard YAML, a Frictionless Table Schema (JSON)
+    /// or a Great Expectations suite (JSON). Not needed for declared datasets.
+    #[arg(long, value_name = "FILE")]
+    pub schema: Option<PathBuf>,
     /// Also write the results as JUnit XML (one test case per check) to this file.
     #[arg(long, env = "TRAINYARD_JUNIT")]
     pub junit: Option<PathBuf>,
@@ -37,7 +42,8 @@ pub struct DataValidateArgs {
     /// CI matrix; `data merge` then combines the shards' profiles.
     #[arg(long, env = "TRAINYARD_SHARD", value_name = "I/N")]
     pub shard: Option<String>,
-    /// Folder for the profiles; `.trainyard/profiles` beside the manifest by default.
+    /// Folder for the profiles; `.trainyard/profiles` beside the manifest by default
+    /// (data paths write a profile only when this is given).
     #[arg(long, env = "TRAINYARD_PROFILES", value_name = "DIR")]
     pub profiles: Option<PathBuf>,
 }
@@ -116,6 +122,7 @@ impl From<DataCommand> for Request {
         match command {
             DataCommand::Validate(args) => Self::DataValidate(DataValidateRequest {
                 datasets: args.datasets,
+                schema: args.schema,
                 junit: args.junit,
                 shard: args.shard,
                 profiles: args.profiles,

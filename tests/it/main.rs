@@ -21,6 +21,7 @@ mod data_parquet;
 mod data_profile;
 mod data_remote;
 mod data_sample;
+mod data_validate_path;
 mod exit_codes;
 mod forge_publish;
 mod gate;

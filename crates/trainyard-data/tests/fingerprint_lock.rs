@@ -1,5 +1,5 @@
 //! Fingerprints: digests react to content and only to content, the stat cache
-//! skips unchanged files, the lock file is stable, DVC metadata is read.
+//! skips unchanged files, the lock file is stable.
 
 #![allow(clippy::unwrap_used, clippy::cast_possible_truncation)] // test helpers and generators
 
@@ -7,7 +7,6 @@ use std::fs::{self, File};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use trainyard_data::fingerprint::dvc::{read_dvc_file, read_dvc_lock};
 use trainyard_data::fingerprint::{LockFile, StatCache, fingerprint_dataset, hash_file};
 
 fn write(path: &Path, bytes: &[u8], age_secs: u64) {
@@ -171,84 +170,4 @@ fn lock_file_is_stable_and_round_trips() {
     ");
     assert_eq!(LockFile::load(&path).unwrap(), Some(lock));
     assert_eq!(LockFile::load(&root.join("missing.lock")).unwrap(), None);
-}
-
-#[test]
-fn dvc_files_and_lock_are_read() {
-    let dir = tempfile::tempdir().unwrap();
-    let dvc = dir.path().join("data.csv.dvc");
-    fs::write(
-        &dvc,
-        "outs:\n- md5: a304afb96060aad90176268345e10355\n  size: 12345\n  hash: md5\n  path: data.csv\n",
-    )
-    .unwrap();
-    let outs = read_dvc_file(&dvc).unwrap();
-    assert_eq!(outs.len(), 1);
-    assert_eq!(outs[0].path, "data.csv");
-    assert_eq!(
-        outs[0].md5.as_deref(),
-        Some("a304afb96060aad90176268345e10355")
-    );
-    assert_eq!(outs[0].size, Some(12345));
-    assert!(!outs[0].is_dir());
-    assert_eq!(
-        outs[0].cache_path(Path::new(".dvc/cache")).unwrap(),
-        Path::new(".dvc/cache/files/md5/a3/04afb96060aad90176268345e10355")
-    );
-
-    let folder = dir.path().join("images.dvc");
-    fs::write(
-        &folder,
-        "outs:\n- md5: 3863d0e317dee0a55c4e59d2ec0eef33.dir\n  size: 4489\n  nfiles: 2\n  hash: md5\n  path: images\n",
-    )
-    .unwrap();
-    let outs = read_dvc_file(&folder).unwrap();
-    assert!(outs[0].is_dir());
-    assert_eq!(outs[0].nfiles, Some(2));
-    assert_eq!(outs[0].md5_hex(), Some("3863d0e317dee0a55c4e59d2ec0eef33"));
-
-    let lock = dir.path().join("dvc.lock");
-    fs::write(
-        &lock,
-        r"schema: '2.0'
-stages:
-  prepare:
-    cmd: python src/prepare.py data/data.xml
-    deps:
-    - path: data/data.xml
-      hash: md5
-      md5: 22a1a2931c8370d3aeedd7183606fd7f
-      size: 14445097
-    - path: src/prepare.py
-      hash: md5
-      md5: f09ea0c15980b43010257ccb9f0055e2
-      size: 1576
-    params:
-      params.yaml:
-        prepare.seed: 20170428
-        prepare.split: 0.2
-    outs:
-    - path: data/prepared
-      hash: md5
-      md5: 153aad06d376b6595932470e459ef42a.dir
-      size: 8437363
-      nfiles: 2
-  train:
-    cmd:
-    - python src/train.py
-    outs:
-    - path: model.pkl
-      hash: md5
-      md5: 4a2f4b9e5ce4b2c6b9d8b1a2a7d6e3c1
-      size: 1921
-",
-    )
-    .unwrap();
-    let stages = read_dvc_lock(&lock).unwrap();
-    assert_eq!(stages.len(), 2);
-    assert_eq!(stages[0].name, "prepare");
-    assert_eq!(stages[0].deps.len(), 2);
-    assert_eq!(stages[0].outs[0].nfiles, Some(2));
-    assert!(stages[0].outs[0].is_dir());
-    assert_eq!(stages[1].outs[0].path, "model.pkl");
 }

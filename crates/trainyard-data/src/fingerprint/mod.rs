@@ -8,12 +8,8 @@
 //! digest`: it changes when any byte, name, or the set of files changes, and
 //! not when files are touched or listed in another order.
 //!
-//! DVC users keep their `.dvc` files and `dvc.lock` ([`dvc`]): DVC records
-//! MD5 digests, which trainyard reads and reports as they are (to locate data
-//! in a DVC cache or remote); trainyard's own digests are always BLAKE3 of
-//! the same bytes, so the two never compare equal and are never mixed.
-
-pub mod dvc;
+//! Data kept in DVC is fingerprinted like any other: from its bytes, after
+//! `dvc pull` or `dvc checkout` (DVC's MD5s are not BLAKE3 and are not mixed in).
 
 use std::collections::BTreeMap;
 use std::fs::File;
