@@ -764,7 +764,34 @@ fn column_drift(
         approximate,
         note: (kind == ColumnKind::Date).then(|| "compared as days since 1970-01-01".to_owned()),
     };
-    let statistic = match (test, reference, current) {
+    let Some(statistic) = statistic(test, reference, current) else {
+        return not_tested(
+            name,
+            kind,
+            reference,
+            current,
+            format!("{} needs numeric values", test.name()),
+        );
+    };
+    // Never a NaN or an infinity in a report: a statistic that cannot be
+    // computed leaves the column untested, and out of the share.
+    if !statistic.is_finite() {
+        return not_tested(
+            name,
+            kind,
+            reference,
+            current,
+            format!("{} cannot be computed on these values", test.name()),
+        );
+    }
+    result.statistic = Some(statistic);
+    result.drifted = test.is_drift(statistic, threshold);
+    result
+}
+
+/// The test's statistic; `None` when the test needs numbers and the column has none.
+fn statistic(test: StatTest, reference: &Distribution, current: &Distribution) -> Option<f64> {
+    Some(match (test, reference, current) {
         (
             StatTest::Ks | StatTest::Wasserstein,
             Distribution::Numeric {
@@ -788,15 +815,7 @@ fn column_drift(
                 wasserstein_normed(r, c)
             }
         }
-        (StatTest::Ks | StatTest::Wasserstein, _, _) => {
-            return not_tested(
-                name,
-                kind,
-                reference,
-                current,
-                format!("{} needs numeric values", test.name()),
-            );
-        }
+        (StatTest::Ks | StatTest::Wasserstein, _, _) => return None,
         (StatTest::ChiSquare, _, _) => chi_square(&reference.categories(), &current.categories()),
         (StatTest::ZTest, _, _) => z_test(&reference.categories(), &current.categories()),
         (StatTest::JensenShannon | StatTest::Psi, _, _) => {
@@ -807,21 +826,7 @@ fn column_drift(
                 jensen_shannon(&r, &c)
             }
         }
-    };
-    // Never a NaN or an infinity in a report: a statistic that cannot be
-    // computed leaves the column untested, and out of the share.
-    if !statistic.is_finite() {
-        return not_tested(
-            name,
-            kind,
-            reference,
-            current,
-            format!("{} cannot be computed on these values", test.name()),
-        );
-    }
-    result.statistic = Some(statistic);
-    result.drifted = test.is_drift(statistic, threshold);
-    result
+    })
 }
 
 type Ecdf<'a> = (&'a [f64], &'a [u64], u64);
