@@ -10,9 +10,17 @@
 //! | numeric, <= 5 distinct | chi-squared p-value (z-test when <= 2) | Jensen-Shannon distance |
 //! | categorical | chi-squared p-value (z-test when <= 2) | Jensen-Shannon distance |
 //!
+//! Before that, text columns are recognised by their values: dates and
+//! timestamps are compared as days since 1970-01-01 with the numeric tests;
+//! id-like columns (every value distinct), free text (long, mostly distinct
+//! values) and other text with more values than half the rows are *not tested*,
+//! with the reason, as is any column whose statistic cannot be computed (an
+//! empty side, a non-finite result): a report never holds a NaN, and untested
+//! columns do not count toward the share.
+//!
 //! A p-value below its threshold (default 0.05; KS: at or below) or a distance
 //! at or above its threshold (default 0.1) is drift. PSI is available on
-//! request. The dataset drifts when the share of drifted columns reaches
+//! request. The dataset drifts when the share of drifted tested columns reaches
 //! `drift_share` (default 0.5). Each statistic agrees with scipy on fixed data
 //! (`tests/fixtures/drift/`).
 //!
