@@ -144,15 +144,18 @@ fn publish(
         report.push_finding(finding.clone());
     }
     for column in result.drifted() {
+        let (Some(test), Some(statistic), Some(threshold)) =
+            (column.test, column.statistic, column.threshold)
+        else {
+            continue;
+        };
         report.push_finding(
             Finding::warning(
                 "drift/column",
                 format!(
-                    "column `{}` drifted: {} {:.6} (threshold {})",
+                    "column `{}` drifted: {} {statistic:.6} (threshold {threshold})",
                     column.column,
-                    column.test.name(),
-                    column.statistic,
-                    column.threshold
+                    test.name(),
                 ),
             )
             .at(Location::file(current.location())),
@@ -167,7 +170,7 @@ fn publish(
                     current.shown(),
                     reference.shown(),
                     result.drifted_columns,
-                    result.columns.len(),
+                    result.tested_columns,
                     result.share * 100.0,
                     result.drift_share * 100.0
                 ),
@@ -176,9 +179,9 @@ fn publish(
         );
     }
     report.title = format!(
-        "{} of {} columns drifted: {}",
+        "{} of {} tested columns drifted: {}",
         result.drifted_columns,
-        result.columns.len(),
+        result.tested_columns,
         if result.dataset_drift {
             "dataset drift"
         } else {

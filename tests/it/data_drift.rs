@@ -209,3 +209,114 @@ fn unknown_sides_and_tests_are_usage_errors() {
         "--test `t-test` is not one of ks, wasserstein",
     );
 }
+
+/// The example's biopsies (UCI Breast Cancer Wisconsin, as in scikit-learn;
+/// CC BY 4.0) with the columns real tables carry next to the measurements: a
+/// patient id, a visit date and a free-text note, each one per row. The rows
+/// repeat `copies` times (with their own ids) to pass the profile's 1000
+/// distinct values; the first `reference_rows` are the reference.
+fn biopsies_with_ids_dates_and_notes(copies: usize, reference_rows: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(repo().join("examples/breast-cancer/data/breast_cancer.csv"))
+            .unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let mut files = [
+        format!("patient_id,visited,note,{header}\n"),
+        format!("patient_id,visited,note,{header}\n"),
+    ];
+    for (n, row) in rows.iter().cycle().take(rows.len() * copies).enumerate() {
+        let mut fields = row.split(',');
+        let (radius, texture) = (fields.next().unwrap(), fields.next().unwrap());
+        let label = row.rsplit(',').next().unwrap();
+        // Three visits a day from 2020-01-01, on days 1 to 28 of each month.
+        let visit = n / 3;
+        let (year, month, day) = (2020 + visit / 336, 1 + visit / 28 % 12, 1 + visit % 28);
+        let file = &mut files[usize::from(n >= reference_rows)];
+        let _ = writeln!(
+            file,
+            "P-{n:06},{year}-{month:02}-{day:02},\"biopsy {n}: radius {radius}, texture {texture}; {label} on second reading\",{row}"
+        );
+    }
+    std::fs::write(dir.path().join("reference.csv"), &files[0]).unwrap();
+    std::fs::write(dir.path().join("current.csv"), &files[1]).unwrap();
+    dir
+}
+
+fn assert_no_nan(value: &serde_json::Value, at: &str) {
+    match value {
+        serde_json::Value::String(text) => {
+            assert!(
+                !text.contains("NaN") && !text.contains("| inf"),
+                "{at}: {text}"
+            );
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                assert_no_nan(item, &format!("{at}[{i}]"));
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                // serde_json writes a NaN or an infinity as null.
+                assert!(
+                    !(item.is_null() && key == "statistic"),
+                    "{at}.{key} is null"
+                );
+                assert_no_nan(item, &format!("{at}.{key}"));
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn ids_notes_and_dates_of_real_data_get_no_nan_and_leave_the_share() {
+    // Small (exact counts) and large (more than 1000 distinct values: the
+    // profile keeps none, which gave "Z-test p-value NaN").
+    for (copies, reference_rows) in [(1, 300), (5, 1400)] {
+        let dir = biopsies_with_ids_dates_and_notes(copies, reference_rows);
+        let (code, report) = drift(dir.path(), "reference.csv", "current.csv", &[]);
+        assert!(code == 0 || code == 1, "{report:#}");
+        assert_no_nan(&report, "report");
+        let columns = report["data"]["columns"].as_array().unwrap();
+        let column = |name: &str| columns.iter().find(|c| c["column"] == name).unwrap();
+        for (name, kind) in [("patient_id", "id"), ("note", "text")] {
+            let c = column(name);
+            assert_eq!(c["kind"], kind, "{c:#}");
+            assert!(c.get("statistic").is_none(), "{c:#}");
+            assert_eq!(c["drifted"], false);
+            assert!(
+                c["not_tested"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(if kind == "id" { "id-like" } else { "free text" })
+            );
+        }
+        // 34 columns, 2 not tested: the share is over the 32 tested.
+        let data = &report["data"];
+        assert_eq!(data["tested_columns"], 32, "{data:#}");
+        let drifted = data["drifted_columns"].as_f64().unwrap();
+        assert!((data["share"].as_f64().unwrap() - drifted / 32.0).abs() < 1e-12);
+        assert!(
+            report["title"]
+                .as_str()
+                .unwrap()
+                .contains(" of 32 tested columns drifted")
+        );
+        assert!(
+            table(&report)
+                .iter()
+                .any(|row| row.starts_with("| patient_id | not tested: id-like"))
+        );
+        // The visit dates are compared as days (K-S below 1000 reference
+        // rows, Wasserstein above), and the current visits are later ones.
+        let visited = column("visited");
+        assert_eq!(visited["kind"], "date", "{visited:#}");
+        let test = if copies == 1 { "ks" } else { "wasserstein" };
+        assert_eq!(visited["test"], test, "{visited:#}");
+        assert_eq!(visited["drifted"], true, "{visited:#}");
+    }
+}

@@ -10,9 +10,17 @@
 //! | numeric, <= 5 distinct | chi-squared p-value (z-test when <= 2) | Jensen-Shannon distance |
 //! | categorical | chi-squared p-value (z-test when <= 2) | Jensen-Shannon distance |
 //!
+//! Before that, text columns are recognised by their values: dates and
+//! timestamps are compared as days since 1970-01-01 with the numeric tests;
+//! id-like columns (every value distinct), free text (long, mostly distinct
+//! values) and other text with more values than half the rows are *not tested*,
+//! with the reason, as is any column whose statistic cannot be computed (an
+//! empty side, a non-finite result): a report never holds a NaN, and untested
+//! columns do not count toward the share.
+//!
 //! A p-value below its threshold (default 0.05; KS: at or below) or a distance
 //! at or above its threshold (default 0.1) is drift. PSI is available on
-//! request. The dataset drifts when the share of drifted columns reaches
+//! request. The dataset drifts when the share of drifted tested columns reaches
 //! `drift_share` (default 0.5). Each statistic agrees with scipy on fixed data
 //! (`tests/fixtures/drift/`).
 //!
@@ -164,6 +172,13 @@ pub struct ColumnPair {
 pub enum ColumnKind {
     Numeric,
     Categorical,
+    /// Dates or timestamps (`YYYY-MM-DD[THH:MM[:SS]][zone]`), compared as
+    /// days since 1970-01-01 with the numeric tests.
+    Date,
+    /// A different value in (almost) every row: nothing to compare.
+    Id,
+    /// Free text: long values, (almost) all distinct.
+    Text,
 }
 
 /// The verdict on one column.
@@ -171,11 +186,20 @@ pub enum ColumnKind {
 pub struct ColumnDrift {
     pub column: String,
     pub kind: ColumnKind,
-    pub test: StatTest,
-    /// The p-value or distance (NaN when it could not be computed; see `note`).
-    pub statistic: f64,
-    pub threshold: f64,
+    /// The test run; absent when the column was not tested (see `not_tested`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<StatTest>,
+    /// The p-value or distance, always finite; absent when not tested.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistic: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
     pub drifted: bool,
+    /// Why the column was not tested (id-like, free text, a side without
+    /// values, a statistic that cannot be computed): such a column does not
+    /// count toward the drift share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_tested: Option<String>,
     pub reference_count: u64,
     pub current_count: u64,
     /// Computed from a profile's histogram rather than exact values.
@@ -189,6 +213,8 @@ pub struct ColumnDrift {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DriftReport {
     pub columns: Vec<ColumnDrift>,
+    /// Columns with a test result: the denominator of `share`.
+    pub tested_columns: usize,
     pub drifted_columns: usize,
     pub share: f64,
     pub drift_share: f64,
@@ -205,14 +231,16 @@ pub struct DriftReport {
 impl DriftReport {
     fn new(columns: Vec<ColumnDrift>, drift_share: f64) -> Self {
         let drifted_columns = columns.iter().filter(|c| c.drifted).count();
-        let share = if columns.is_empty() {
+        let tested_columns = columns.iter().filter(|c| c.not_tested.is_none()).count();
+        let share = if tested_columns == 0 {
             0.0
         } else {
-            usize_f64(drifted_columns) / usize_f64(columns.len())
+            usize_f64(drifted_columns) / usize_f64(tested_columns)
         };
         Self {
-            dataset_drift: !columns.is_empty() && share >= drift_share,
+            dataset_drift: tested_columns > 0 && share >= drift_share,
             columns,
+            tested_columns,
             drifted_columns,
             share,
             drift_share,
@@ -228,9 +256,9 @@ impl DriftReport {
     /// A Markdown table for the job summary and the PR report.
     pub fn markdown(&self) -> String {
         let mut out = format!(
-            "{} of {} columns drifted ({:.0}%; dataset drift at {:.0}%): **{}**\n\n",
+            "{} of {} tested columns drifted ({:.0}%; dataset drift at {:.0}%): **{}**\n\n",
             self.drifted_columns,
-            self.columns.len(),
+            self.tested_columns,
             self.share * 100.0,
             self.drift_share * 100.0,
             if self.dataset_drift {
@@ -250,15 +278,25 @@ impl DriftReport {
             "| column | test | statistic | threshold | drifted |\n|---|---|---|---|---|\n",
         );
         for c in &self.columns {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {:.6} | {} | {} |",
-                markdown::cell(&c.column),
-                c.test.name(),
-                c.statistic,
-                c.threshold,
-                if c.drifted { "yes" } else { "no" }
-            );
+            match (c.test, c.statistic, c.threshold) {
+                (Some(test), Some(statistic), Some(threshold)) => {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {statistic:.6} | {threshold} | {} |",
+                        markdown::cell(&c.column),
+                        test.name(),
+                        if c.drifted { "yes" } else { "no" }
+                    );
+                }
+                _ => {
+                    let _ = writeln!(
+                        out,
+                        "| {} | not tested: {} | - | - | - |",
+                        markdown::cell(&c.column),
+                        markdown::cell(c.not_tested.as_deref().unwrap_or("no test applies")),
+                    );
+                }
+            }
         }
         out
     }
@@ -349,21 +387,22 @@ pub fn drift_profiles(
                 r.is_numeric() && (c.is_numeric() || c.numbers() + c.texts() + c.booleans() == 0);
             let (reference, approx_r) = Distribution::from_profile(r, numeric);
             let (current, approx_c) = Distribution::from_profile(c, numeric);
-            let mut result = column_drift(
+            if matches!(reference, Distribution::Unavailable)
+                || matches!(current, Distribution::Unavailable)
+            {
+                let (kind, reason) = uncounted_text(r, c);
+                let mut result = not_tested(r.name(), kind, &reference, &current, reason);
+                result.reference_count = r.count() - r.nulls();
+                result.current_count = c.count() - c.nulls();
+                return result;
+            }
+            column_drift(
                 r.name(),
                 &reference,
                 &current,
                 approx_r || approx_c,
                 &options.for_column(r.name()),
-            );
-            if matches!(reference, Distribution::Unavailable)
-                || matches!(current, Distribution::Unavailable)
-            {
-                result.note = Some(
-                    "high-cardinality text column: the profile keeps no exact counts".to_owned(),
-                );
-            }
-            result
+            )
         })
         .collect();
     let mut report = DriftReport::new(results, options.drift_share);
@@ -541,6 +580,132 @@ fn default_test(kind: ColumnKind, reference_rows: u64, distinct: usize) -> StatT
     }
 }
 
+/// A column without a test result, with the reason.
+fn not_tested(
+    name: &str,
+    kind: ColumnKind,
+    reference: &Distribution,
+    current: &Distribution,
+    reason: String,
+) -> ColumnDrift {
+    ColumnDrift {
+        column: name.to_owned(),
+        kind,
+        test: None,
+        statistic: None,
+        threshold: None,
+        drifted: false,
+        not_tested: Some(reason),
+        reference_count: reference.total(),
+        current_count: current.total(),
+        approximate: false,
+        note: None,
+    }
+}
+
+/// Values longer than this (in characters), nearly all distinct, are free text.
+const FREE_TEXT_LENGTH: u64 = 40;
+/// Below this many rows a column of distinct values may still be a category.
+const ID_MIN_ROWS: u64 = 10;
+
+/// Why a text column whose profile kept no value counts (more than
+/// [`crate::profile::TOP_VALUES_CAP`] distinct values) cannot be tested.
+fn uncounted_text(reference: &ColumnProfile, current: &ColumnProfile) -> (ColumnKind, String) {
+    let column = if reference.is_high_cardinality() {
+        reference
+    } else {
+        current
+    };
+    let values = column.texts() + column.booleans();
+    // The estimate (1.6% standard error) can exceed the rows.
+    let distinct = column.distinct().min(values);
+    let longest = column.text_length().map_or(0, |(_, hi)| hi);
+    if u64_f64(distinct) >= 0.9 * u64_f64(values) {
+        if longest > FREE_TEXT_LENGTH {
+            return (
+                ColumnKind::Text,
+                format!(
+                    "free text (about {distinct} distinct values of up to {longest} characters in {values} rows)"
+                ),
+            );
+        }
+        return (
+            ColumnKind::Id,
+            format!("id-like (about {distinct} distinct values in {values} rows)"),
+        );
+    }
+    (
+        ColumnKind::Categorical,
+        format!(
+            "high cardinality (about {distinct} distinct values in {values} rows): the profile keeps no value counts above {}",
+            crate::profile::TOP_VALUES_CAP
+        ),
+    )
+}
+
+/// Why a text column with exact counts is not a category to test, if it is not.
+fn counted_text(counts: &BTreeMap<String, u64>) -> Option<(ColumnKind, String)> {
+    let rows: u64 = counts.values().sum();
+    let distinct = counts.len() as u64;
+    if rows < ID_MIN_ROWS || 2 * distinct <= rows {
+        return None;
+    }
+    let longest = counts
+        .keys()
+        .map(|k| k.chars().count() as u64)
+        .max()
+        .unwrap_or(0);
+    if longest > FREE_TEXT_LENGTH {
+        return Some((
+            ColumnKind::Text,
+            format!(
+                "free text ({distinct} distinct values of up to {longest} characters in {rows} rows)"
+            ),
+        ));
+    }
+    if distinct == rows {
+        return Some((
+            ColumnKind::Id,
+            format!("id-like (every one of the {rows} values is distinct)"),
+        ));
+    }
+    Some((
+        ColumnKind::Categorical,
+        format!(
+            "high cardinality ({distinct} distinct values in {rows} rows: too few rows per value for a test)"
+        ),
+    ))
+}
+
+/// The column as days since 1970-01-01 when every value of both sides is a
+/// date or a timestamp.
+fn as_dates(
+    reference: &Distribution,
+    current: &Distribution,
+) -> Option<(Distribution, Distribution)> {
+    let days = |distribution: &Distribution| -> Option<Distribution> {
+        let Distribution::Categorical { counts, .. } = distribution else {
+            return None;
+        };
+        let pairs = counts
+            .iter()
+            .map(|(text, count)| {
+                let bytes = text.trim().as_bytes();
+                crate::schema::parse_date(bytes)
+                    .map(|d| d as f64)
+                    .or_else(|| crate::schema::parse_datetime(bytes).map(|s| s / 86_400.0))
+                    .filter(|d| d.is_finite())
+                    .map(|d| (d, *count))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(Distribution::from_pairs(pairs))
+    };
+    if reference.total() == 0 && current.total() == 0 {
+        return None;
+    }
+    Some((days(reference)?, days(current)?))
+}
+
 fn column_drift(
     name: &str,
     reference: &Distribution,
@@ -548,35 +713,93 @@ fn column_drift(
     approximate: bool,
     options: &ColumnOptions,
 ) -> ColumnDrift {
-    let kind = if matches!(current, Distribution::Categorical { .. }) {
+    let mut kind = if matches!(current, Distribution::Categorical { .. }) {
         ColumnKind::Categorical
     } else {
         reference.kind()
     };
+    let dates;
+    let (reference, current) = match as_dates(reference, current) {
+        Some(converted) if kind == ColumnKind::Categorical => {
+            kind = ColumnKind::Date;
+            dates = converted;
+            (&dates.0, &dates.1)
+        }
+        _ => (reference, current),
+    };
+    if reference.total() == 0 || current.total() == 0 {
+        let side = if reference.total() == 0 {
+            "reference"
+        } else {
+            "current"
+        };
+        return not_tested(
+            name,
+            kind,
+            reference,
+            current,
+            format!("no values in the {side} data"),
+        );
+    }
+    // Ids and free text have no distribution to compare, whatever test is named.
+    if kind == ColumnKind::Categorical
+        && let Some((kind, reason)) = counted_text(&reference.categories())
+    {
+        return not_tested(name, kind, reference, current, reason);
+    }
     let distinct = distinct_union(reference, current);
+    let test_kind = if kind == ColumnKind::Date {
+        ColumnKind::Numeric
+    } else {
+        kind
+    };
     let test = options
         .test
-        .unwrap_or_else(|| default_test(kind, reference.total(), distinct));
+        .unwrap_or_else(|| default_test(test_kind, reference.total(), distinct));
     let threshold = options
         .threshold
         .unwrap_or_else(|| test.default_threshold());
     let mut result = ColumnDrift {
         column: name.to_owned(),
         kind,
-        test,
-        statistic: f64::NAN,
-        threshold,
+        test: Some(test),
+        statistic: None,
+        threshold: Some(threshold),
         drifted: false,
+        not_tested: None,
         reference_count: reference.total(),
         current_count: current.total(),
         approximate,
-        note: None,
+        note: (kind == ColumnKind::Date).then(|| "compared as days since 1970-01-01".to_owned()),
     };
-    if reference.total() == 0 || current.total() == 0 {
-        result.note = Some("no values to compare".to_owned());
-        return result;
+    let Some(statistic) = statistic(test, reference, current) else {
+        return not_tested(
+            name,
+            kind,
+            reference,
+            current,
+            format!("{} needs numeric values", test.name()),
+        );
+    };
+    // Never a NaN or an infinity in a report: a statistic that cannot be
+    // computed leaves the column untested, and out of the share.
+    if !statistic.is_finite() {
+        return not_tested(
+            name,
+            kind,
+            reference,
+            current,
+            format!("{} cannot be computed on these values", test.name()),
+        );
     }
-    let statistic = match (test, reference, current) {
+    result.statistic = Some(statistic);
+    result.drifted = test.is_drift(statistic, threshold);
+    result
+}
+
+/// The test's statistic; `None` when the test needs numbers and the column has none.
+fn statistic(test: StatTest, reference: &Distribution, current: &Distribution) -> Option<f64> {
+    Some(match (test, reference, current) {
         (
             StatTest::Ks | StatTest::Wasserstein,
             Distribution::Numeric {
@@ -600,10 +823,7 @@ fn column_drift(
                 wasserstein_normed(r, c)
             }
         }
-        (StatTest::Ks | StatTest::Wasserstein, _, _) => {
-            result.note = Some(format!("{} needs numeric values", test.name()));
-            return result;
-        }
+        (StatTest::Ks | StatTest::Wasserstein, _, _) => return None,
         (StatTest::ChiSquare, _, _) => chi_square(&reference.categories(), &current.categories()),
         (StatTest::ZTest, _, _) => z_test(&reference.categories(), &current.categories()),
         (StatTest::JensenShannon | StatTest::Psi, _, _) => {
@@ -614,10 +834,7 @@ fn column_drift(
                 jensen_shannon(&r, &c)
             }
         }
-    };
-    result.statistic = statistic;
-    result.drifted = test.is_drift(statistic, threshold);
-    result
+    })
 }
 
 type Ecdf<'a> = (&'a [f64], &'a [u64], u64);
@@ -998,6 +1215,193 @@ mod tests {
         for (a, b) in values.iter().zip(&expected) {
             assert!(a == b, "{a} vs {b}");
         }
+    }
+
+    fn counts<'a>(values: impl IntoIterator<Item = &'a str>) -> ColumnData {
+        let mut out = BTreeMap::new();
+        for v in values {
+            *out.entry(v.to_owned()).or_insert(0) += 1;
+        }
+        ColumnData::Categorical(out)
+    }
+
+    fn one(name: &str, reference: ColumnData, current: ColumnData) -> ColumnDrift {
+        let pair = ColumnPair {
+            name: name.to_owned(),
+            reference,
+            current,
+        };
+        drift(vec![pair], &DriftOptions::default())
+            .columns
+            .remove(0)
+    }
+
+    fn assert_finite(report: &DriftReport) {
+        let json = serde_json::to_string(report).unwrap_or_default();
+        assert!(!json.contains("null") && !json.contains("NaN"), "{json}");
+        assert!(!report.markdown().contains("NaN") && !report.markdown().contains("inf"));
+    }
+
+    #[test]
+    fn ids_are_not_tested_and_leave_the_share() {
+        let ids: Vec<String> = (0..50).map(|i| format!("P-{i:05}")).collect();
+        let later: Vec<String> = (50..100).map(|i| format!("P-{i:05}")).collect();
+        let column = one(
+            "id",
+            counts(ids.iter().map(String::as_str)),
+            counts(later.iter().map(String::as_str)),
+        );
+        assert_eq!(column.kind, ColumnKind::Id);
+        assert_eq!((column.test, column.statistic), (None, None));
+        assert!(!column.drifted);
+        assert_eq!(
+            column.not_tested.as_deref(),
+            Some("id-like (every one of the 50 values is distinct)")
+        );
+        // One drifted numeric column and the id: the share is 1 of 1 tested.
+        let report = drift(
+            vec![
+                ColumnPair {
+                    name: "id".into(),
+                    reference: counts(ids.iter().map(String::as_str)),
+                    current: counts(later.iter().map(String::as_str)),
+                },
+                ColumnPair {
+                    name: "x".into(),
+                    reference: ColumnData::Numeric((0..50).map(f64::from).collect()),
+                    current: ColumnData::Numeric((100..150).map(f64::from).collect()),
+                },
+            ],
+            &DriftOptions {
+                drift_share: 0.75,
+                ..DriftOptions::default()
+            },
+        );
+        assert_eq!((report.tested_columns, report.drifted_columns), (1, 1));
+        assert!(report.dataset_drift);
+        assert!(report.markdown().contains(
+            "| id | not tested: id-like (every one of the 50 values is distinct) | - | - | - |"
+        ));
+    }
+
+    #[test]
+    fn free_text_is_not_tested() {
+        let notes: Vec<String> = (0..30)
+            .map(|i| format!("patient {i} reports mild symptoms after the second visit"))
+            .collect();
+        let column = one(
+            "notes",
+            counts(notes.iter().map(String::as_str)),
+            counts(notes.iter().map(String::as_str)),
+        );
+        assert_eq!(column.kind, ColumnKind::Text);
+        assert!(
+            column
+                .not_tested
+                .unwrap()
+                .starts_with("free text (30 distinct values")
+        );
+    }
+
+    #[test]
+    fn dates_are_compared_as_days() {
+        let days: Vec<String> = (1..=28).map(|d| format!("2024-02-{d:02}")).collect();
+        let later: Vec<String> = (1..=28)
+            .map(|d| format!("2025-02-{d:02}T08:30:00Z"))
+            .collect();
+        let column = one(
+            "visited",
+            counts(days.iter().map(String::as_str)),
+            counts(later.iter().map(String::as_str)),
+        );
+        assert_eq!(column.kind, ColumnKind::Date);
+        assert_eq!(column.test, Some(StatTest::Ks));
+        // Two disjoint ranges: the smallest p-value there is, finite.
+        assert!(column.statistic.is_some_and(|p| p < 1e-9), "{column:?}");
+        assert!(column.drifted);
+        let same = one(
+            "visited",
+            counts(days.iter().map(String::as_str)),
+            counts(days.iter().map(String::as_str)),
+        );
+        assert_eq!(same.statistic, Some(1.0));
+    }
+
+    #[test]
+    fn low_cardinality_categories_keep_their_tests() {
+        let column = one(
+            "channel",
+            counts(["web", "store", "phone", "web", "store", "web"]),
+            counts(["web", "phone", "phone", "store"]),
+        );
+        assert_eq!(column.kind, ColumnKind::Categorical);
+        assert_eq!(column.test, Some(StatTest::ChiSquare));
+        assert!(column.statistic.is_some_and(f64::is_finite));
+    }
+
+    #[test]
+    fn what_cannot_be_computed_is_not_tested_rather_than_nan() {
+        // An empty side.
+        let column = one(
+            "x",
+            ColumnData::Numeric(vec![1.0, 2.0]),
+            ColumnData::Numeric(vec![f64::NAN]),
+        );
+        assert_eq!(
+            column.not_tested.as_deref(),
+            Some("no values in the current data")
+        );
+        // Constant on both sides: KS says "same", never NaN.
+        let column = one(
+            "x",
+            ColumnData::Numeric(vec![3.0; 20]),
+            ColumnData::Numeric(vec![3.0; 20]),
+        );
+        assert_eq!(column.statistic, Some(1.0));
+        // A category that is new in the current data: the z-test's pooled
+        // variance is finite; a zero one would leave the column untested.
+        let report = drift(
+            vec![ColumnPair {
+                name: "flag".into(),
+                reference: counts(["a"; 10]),
+                current: counts(["b"; 10]),
+            }],
+            &DriftOptions::default(),
+        );
+        assert!(report.columns[0].statistic.is_some_and(f64::is_finite));
+        // PSI on constant columns.
+        let mut psi = DriftOptions::default();
+        psi.all.test = Some(StatTest::Psi);
+        let report = drift(
+            vec![ColumnPair {
+                name: "x".into(),
+                reference: ColumnData::Numeric(vec![1.0; 5]),
+                current: ColumnData::Numeric(vec![1.0; 5]),
+            }],
+            &psi,
+        );
+        assert_finite(&report);
+    }
+
+    #[test]
+    fn high_cardinality_text_in_profiles_is_not_tested() {
+        let mut reference = DatasetProfile::new(["id", "comment"]);
+        let mut current = DatasetProfile::new(["id", "comment"]);
+        for (i, profile) in [(0, &mut reference), (5000, &mut current)] {
+            for row in i..i + 3000 {
+                profile.rows += 1;
+                profile.columns[0].observe_text(&format!("row-{row}"));
+                profile.columns[1].observe_text(&format!(
+                    "a long comment about row {row}, written by hand, with words"
+                ));
+            }
+        }
+        let report = drift_profiles(&reference, &current, &DriftOptions::default()).unwrap();
+        assert_eq!(report.columns[0].kind, ColumnKind::Id);
+        assert_eq!(report.columns[1].kind, ColumnKind::Text);
+        assert_eq!(report.tested_columns, 0);
+        assert!(!report.dataset_drift);
+        assert_finite(&report);
     }
 
     #[test]
