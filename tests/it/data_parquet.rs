@@ -160,10 +160,7 @@ const TWIN_SCHEMA: &str = "      columns:
 
 /// Validates `folder` (one of twins.py's) with [`TWIN_SCHEMA`]: the exit code,
 /// the findings' messages (sorted) and the profile.
-fn validate_twin(
-    twins: &std::path::Path,
-    folder: &str,
-) -> (i32, Vec<String>, serde_json::Value) {
+fn validate_twin(twins: &std::path::Path, folder: &str) -> (i32, Vec<String>, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::rename(twins.join(folder), dir.path().join("data")).unwrap();
     std::fs::write(
@@ -211,7 +208,14 @@ fn parquet_from_pyarrow_and_duckdb_validates_and_profiles_like_its_csv_twin() {
             "dataset `orders`: check `signup_date: >= 2024-01-01` failed: 1 of 10 failed (10.00%)",
         ],
     );
-    let timestamps = ["ts_ms", "ts_us", "ts_ns", "ts_ms_utc", "ts_us_utc", "ts_ns_utc"];
+    let timestamps = [
+        "ts_ms",
+        "ts_us",
+        "ts_ns",
+        "ts_ms_utc",
+        "ts_us_utc",
+        "ts_ns_utc",
+    ];
     for writer in ["pyarrow", "int96", "duckdb"] {
         let (code, findings, profile) = validate_twin(twins.path(), writer);
         assert_eq!(
@@ -230,8 +234,18 @@ fn parquet_from_pyarrow_and_duckdb_validates_and_profiles_like_its_csv_twin() {
             // A timestamp's text differs from the CSV's (`T`, digits of the
             // unit, `Z`), not what is counted of it.
             let mut keys = vec![
-                "name", "count", "nulls", "numbers", "texts", "booleans", "non_finite", "min",
-                "max", "mean", "std", "distinct",
+                "name",
+                "count",
+                "nulls",
+                "numbers",
+                "texts",
+                "booleans",
+                "non_finite",
+                "min",
+                "max",
+                "mean",
+                "std",
+                "distinct",
             ];
             if !timestamps.contains(&name) {
                 keys.extend(["values", "text_length"]);

@@ -336,7 +336,10 @@ enum Meaning {
     Time(i64),
     /// Units per second since 1970-01-01; `utc`: an instant (written with `Z`),
     /// otherwise a local date and time (written without an offset).
-    Timestamp { per_second: i64, utc: bool },
+    Timestamp {
+        per_second: i64,
+        utc: bool,
+    },
     /// Digits after the point of the unscaled integer.
     Decimal(i32),
     /// An unsigned integer stored in a signed one's bits.
