@@ -615,8 +615,8 @@ fn read_column(
             }
             Meaning::Unsigned => {
                 #[allow(clippy::cast_sign_loss)] // the bits are an unsigned integer's
-                let render = |v: &i32, out: &mut Vec<u8>| push_display(out, &(*v as u32));
-                read!(typed, i32, render);
+                let unsigned = |v: &i32, out: &mut Vec<u8>| push_display(out, &(*v as u32));
+                read!(typed, i32, unsigned);
             }
             _ => read!(typed, i32, |v: &i32, out: &mut Vec<u8>| push_integer(
                 out,
@@ -643,8 +643,8 @@ fn read_column(
             }
             Meaning::Unsigned => {
                 #[allow(clippy::cast_sign_loss)] // the bits are an unsigned integer's
-                let render = |v: &i64, out: &mut Vec<u8>| push_display(out, &(*v as u64));
-                read!(typed, i64, render);
+                let unsigned = |v: &i64, out: &mut Vec<u8>| push_display(out, &(*v as u64));
+                read!(typed, i64, unsigned);
             }
             _ => read!(typed, i64, |v: &i64, out: &mut Vec<u8>| push_integer(
                 out, *v
