@@ -2,7 +2,7 @@
 //! thread column by column in slices of [`SLICE_ROWS`] rows, so memory is bounded
 //! by a slice, not by the file or the row group. Values are rendered as the text
 //! the checks read (numbers shortest round-trip, dates `YYYY-MM-DD`, timestamps
-//! ISO 8601, `Z` when UTC-adjusted; by logical or converted type: see [`Meaning`]), nulls stay nulls, except in the columns asked for as numbers
+//! ISO 8601, `Z` when UTC-adjusted; by logical or converted type: see `Meaning`), nulls stay nulls, except in the columns asked for as numbers
 //! ([`super::ReadOptions::numeric_columns`]): their integers, doubles and decimals
 //! come as a [`NumberColumn`], and their text is rendered only where a check
 //! needs it ([`NumberColumn::text`]). Findings use the 1-based row number as line.
