@@ -140,3 +140,119 @@ fn malformed_parquet_files_are_findings_not_crashes() {
         "{findings:#?}"
     );
 }
+
+/// The same table as a CSV and as Parquet from pyarrow (INT64 timestamps,
+/// INT96 timestamps, FIXED_LEN_BYTE_ARRAY decimals) and DuckDB (INT64
+/// decimals), written at run time by `tests/fixtures/parquet/twins.py`.
+const TWIN_SCHEMA: &str = "      columns:
+        - { name: id, type: integer, nullable: false, unique: true, min: 1, max: 12 }
+        - { name: signup_date, type: date, min: '2024-01-01', max: '2024-12-31' }
+        - { name: ts_ms, type: datetime }
+        - { name: ts_us, type: datetime }
+        - { name: ts_ns, type: datetime }
+        - { name: ts_ms_utc, type: datetime }
+        - { name: ts_us_utc, type: datetime }
+        - { name: ts_ns_utc, type: datetime }
+        - { name: amount, type: number, min: -3.5, max: 69 }
+        - { name: active, type: boolean }
+        - { name: plan, type: categorical, enum: [free, pro, team] }
+";
+
+/// Validates `folder` (one of twins.py's) with [`TWIN_SCHEMA`]: the exit code,
+/// the findings' messages (sorted) and the profile.
+fn validate_twin(twins: &std::path::Path, folder: &str) -> (i32, Vec<String>, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::rename(twins.join(folder), dir.path().join("data")).unwrap();
+    std::fs::write(
+        dir.path().join("trainyard.yaml"),
+        format!("version: 1\nproject: {{ name: pq }}\ndatasets:\n  orders:\n    path: data\n    schema:\n{TWIN_SCHEMA}"),
+    )
+    .unwrap();
+    let (code, report) = trainyard_json(dir.path(), &["data", "validate"]);
+    let mut messages: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap().to_owned())
+        .collect();
+    messages.sort();
+    let profile = serde_json::from_slice(
+        &std::fs::read(dir.path().join(".trainyard/profiles/orders.json")).unwrap(),
+    )
+    .unwrap();
+    (code, messages, profile)
+}
+
+#[test]
+fn parquet_from_pyarrow_and_duckdb_validates_and_profiles_like_its_csv_twin() {
+    let twins = tempfile::tempdir().unwrap();
+    let python = repo().join(".venv/bin/python");
+    let output = std::process::Command::new(&python)
+        .arg(repo().join("tests/fixtures/parquet/twins.py"))
+        .arg(twins.path())
+        .output()
+        .expect(".venv/bin/python is missing: run `.ci/test` (it installs pyarrow and duckdb)");
+    assert!(
+        output.status.success(),
+        "twins.py failed (pyarrow and duckdb come from tests/support/requirements.txt): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let (csv_code, csv_findings, csv_profile) = validate_twin(twins.path(), "csv");
+    // The CSV passes every check but the date bound, which row 7 fails.
+    assert_eq!(csv_code, 1, "{csv_findings:#?}");
+    assert_eq!(
+        csv_findings,
+        [
+            "`signup_date: >= 2024-01-01`: value `1999-12-31`",
+            "dataset `orders`: check `signup_date: >= 2024-01-01` failed: 1 of 10 failed (10.00%)",
+        ],
+    );
+    let timestamps = [
+        "ts_ms",
+        "ts_us",
+        "ts_ns",
+        "ts_ms_utc",
+        "ts_us_utc",
+        "ts_ns_utc",
+    ];
+    for writer in ["pyarrow", "int96", "duckdb"] {
+        let (code, findings, profile) = validate_twin(twins.path(), writer);
+        assert_eq!(
+            (code, &findings),
+            (csv_code, &csv_findings),
+            "{writer}: the same findings as the CSV"
+        );
+        assert_eq!(profile["rows"], csv_profile["rows"], "{writer}");
+        for (column, twin) in profile["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(csv_profile["columns"].as_array().unwrap())
+        {
+            let name = twin["name"].as_str().unwrap();
+            // A timestamp's text differs from the CSV's (`T`, digits of the
+            // unit, `Z`), not what is counted of it.
+            let mut keys = vec![
+                "name",
+                "count",
+                "nulls",
+                "numbers",
+                "texts",
+                "booleans",
+                "non_finite",
+                "min",
+                "max",
+                "mean",
+                "std",
+                "distinct",
+            ];
+            if !timestamps.contains(&name) {
+                keys.extend(["values", "text_length"]);
+            }
+            for key in keys {
+                assert_eq!(column[key], twin[key], "{writer}: `{name}`'s {key}");
+            }
+        }
+    }
+}

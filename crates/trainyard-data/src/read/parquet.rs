@@ -2,7 +2,7 @@
 //! thread column by column in slices of [`SLICE_ROWS`] rows, so memory is bounded
 //! by a slice, not by the file or the row group. Values are rendered as the text
 //! the checks read (numbers shortest round-trip, dates `YYYY-MM-DD`, timestamps
-//! ISO 8601 UTC), nulls stay nulls, except in the columns asked for as numbers
+//! ISO 8601, `Z` when UTC-adjusted; by logical or converted type: see `Meaning`), nulls stay nulls, except in the columns asked for as numbers
 //! ([`super::ReadOptions::numeric_columns`]): their integers, doubles and decimals
 //! come as a [`NumberColumn`], and their text is rendered only where a check
 //! needs it ([`NumberColumn::text`]). Findings use the 1-based row number as line.
@@ -314,20 +314,78 @@ fn number_form(descr: &ColumnDescPtr) -> Option<NumberForm> {
         Ok(0) | Err(_) => NumberForm::Integers,
         Ok(scale) => NumberForm::Decimals(scale),
     };
-    let logical = descr.logical_type_ref();
-    match descr.physical_type() {
-        PhysicalType::INT32 => match logical {
-            Some(LogicalType::Date) => None,
-            Some(LogicalType::Decimal(_)) => Some(decimal(descr.type_scale())),
-            _ => Some(NumberForm::Integers),
-        },
-        PhysicalType::INT64 => match logical {
-            Some(LogicalType::Timestamp(_)) => None,
-            Some(LogicalType::Decimal(_)) => Some(decimal(descr.type_scale())),
-            _ => Some(NumberForm::Integers),
-        },
-        PhysicalType::DOUBLE => Some(NumberForm::Doubles),
+    match (descr.physical_type(), meaning(descr)) {
+        (PhysicalType::INT32 | PhysicalType::INT64, Meaning::Plain) => Some(NumberForm::Integers),
+        (PhysicalType::INT32 | PhysicalType::INT64, Meaning::Decimal(scale)) => {
+            Some(decimal(scale))
+        }
+        (PhysicalType::DOUBLE, _) => Some(NumberForm::Doubles),
+        // Dates, times, timestamps and unsigned integers are read as their text.
         _ => None,
+    }
+}
+
+/// What a column's stored values mean: its logical type, or for files that
+/// write only the older converted type (DuckDB's dates, for one), that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Meaning {
+    Plain,
+    /// Days since 1970-01-01.
+    Date,
+    /// Units per second since midnight.
+    Time(i64),
+    /// Units per second since 1970-01-01; `utc`: an instant (written with `Z`),
+    /// otherwise a local date and time (written without an offset).
+    Timestamp {
+        per_second: i64,
+        utc: bool,
+    },
+    /// Digits after the point of the unscaled integer.
+    Decimal(i32),
+    /// An unsigned integer stored in a signed one's bits.
+    Unsigned,
+}
+
+fn meaning(descr: &ColumnDescPtr) -> Meaning {
+    use parquet::basic::{ConvertedType, TimeUnit};
+    let per_second = |unit: &TimeUnit| match unit {
+        TimeUnit::MILLIS => 1_000,
+        TimeUnit::MICROS => 1_000_000,
+        TimeUnit::NANOS => 1_000_000_000,
+    };
+    match descr.logical_type_ref() {
+        Some(LogicalType::Date) => return Meaning::Date,
+        Some(LogicalType::Time(time)) => return Meaning::Time(per_second(&time.unit)),
+        Some(LogicalType::Timestamp(timestamp)) => {
+            return Meaning::Timestamp {
+                per_second: per_second(&timestamp.unit),
+                utc: timestamp.is_adjusted_to_u_t_c,
+            };
+        }
+        Some(LogicalType::Decimal(_)) => return Meaning::Decimal(descr.type_scale()),
+        Some(LogicalType::Integer(integer)) if !integer.is_signed => return Meaning::Unsigned,
+        Some(_) => return Meaning::Plain,
+        None => {}
+    }
+    // Converted types predate the UTC flag: their timestamps are instants.
+    match descr.converted_type() {
+        ConvertedType::DATE => Meaning::Date,
+        ConvertedType::TIME_MILLIS => Meaning::Time(1_000),
+        ConvertedType::TIME_MICROS => Meaning::Time(1_000_000),
+        ConvertedType::TIMESTAMP_MILLIS => Meaning::Timestamp {
+            per_second: 1_000,
+            utc: true,
+        },
+        ConvertedType::TIMESTAMP_MICROS => Meaning::Timestamp {
+            per_second: 1_000_000,
+            utc: true,
+        },
+        ConvertedType::DECIMAL => Meaning::Decimal(descr.type_scale()),
+        ConvertedType::UINT_8
+        | ConvertedType::UINT_16
+        | ConvertedType::UINT_32
+        | ConvertedType::UINT_64 => Meaning::Unsigned,
+        _ => Meaning::Plain,
     }
 }
 
@@ -501,8 +559,7 @@ fn read_column(
     cells: &mut Vec<Field>,
 ) -> Result<(), parquet::errors::ParquetError> {
     let max_def = descr.max_def_level();
-    let logical = descr.logical_type_ref().cloned();
-    let scale = descr.type_scale();
+    let meaning = meaning(descr);
     macro_rules! read {
         ($typed:expr, $values:ty, $render:expr) => {{
             let mut values: Vec<$values> = Vec::with_capacity(take);
@@ -535,42 +592,59 @@ fn read_column(
             read!(typed, bool, |v: &bool, out: &mut Vec<u8>| out
                 .extend_from_slice(if *v { b"true" } else { b"false" }));
         }
-        ColumnReader::Int32ColumnReader(typed) => match logical {
-            Some(LogicalType::Date) => {
+        ColumnReader::Int32ColumnReader(typed) => match meaning {
+            Meaning::Date => {
                 read!(typed, i32, |v: &i32, out: &mut Vec<u8>| push_date(
                     out,
                     i64::from(*v)
                 ));
             }
-            Some(LogicalType::Decimal(_)) => {
+            Meaning::Time(per_second) => {
+                read!(typed, i32, |v: &i32, out: &mut Vec<u8>| push_time(
+                    out,
+                    i64::from(*v),
+                    per_second
+                ));
+            }
+            Meaning::Decimal(scale) => {
                 read!(typed, i32, |v: &i32, out: &mut Vec<u8>| push_decimal(
                     out,
                     i128::from(*v),
                     scale
                 ));
             }
+            Meaning::Unsigned => {
+                #[allow(clippy::cast_sign_loss)] // the bits are an unsigned integer's
+                let unsigned = |v: &i32, out: &mut Vec<u8>| push_display(out, &(*v as u32));
+                read!(typed, i32, unsigned);
+            }
             _ => read!(typed, i32, |v: &i32, out: &mut Vec<u8>| push_integer(
                 out,
                 i64::from(*v)
             )),
         },
-        ColumnReader::Int64ColumnReader(typed) => match logical {
-            Some(LogicalType::Timestamp(timestamp)) => {
-                let per_second: i64 = match timestamp.unit {
-                    parquet::basic::TimeUnit::MILLIS => 1_000,
-                    parquet::basic::TimeUnit::MICROS => 1_000_000,
-                    parquet::basic::TimeUnit::NANOS => 1_000_000_000,
-                };
+        ColumnReader::Int64ColumnReader(typed) => match meaning {
+            Meaning::Timestamp { per_second, utc } => {
                 read!(typed, i64, |v: &i64, out: &mut Vec<u8>| push_timestamp(
+                    out, *v, per_second, utc
+                ));
+            }
+            Meaning::Time(per_second) => {
+                read!(typed, i64, |v: &i64, out: &mut Vec<u8>| push_time(
                     out, *v, per_second
                 ));
             }
-            Some(LogicalType::Decimal(_)) => {
+            Meaning::Decimal(scale) => {
                 read!(typed, i64, |v: &i64, out: &mut Vec<u8>| push_decimal(
                     out,
                     i128::from(*v),
                     scale
                 ));
+            }
+            Meaning::Unsigned => {
+                #[allow(clippy::cast_sign_loss)] // the bits are an unsigned integer's
+                let unsigned = |v: &i64, out: &mut Vec<u8>| push_display(out, &(*v as u64));
+                read!(typed, i64, unsigned);
             }
             _ => read!(typed, i64, |v: &i64, out: &mut Vec<u8>| push_integer(
                 out, *v
@@ -578,7 +652,8 @@ fn read_column(
         },
         ColumnReader::Int96ColumnReader(typed) => {
             read!(typed, Int96, |v: &Int96, out: &mut Vec<u8>| {
-                push_timestamp(out, v.to_nanos(), 1_000_000_000);
+                // Impala's and Spark's timestamps: instants, in nanoseconds.
+                push_timestamp(out, v.to_nanos(), 1_000_000_000, true);
             });
         }
         ColumnReader::FloatColumnReader(typed) => {
@@ -592,19 +667,37 @@ fn read_column(
             ));
         }
         ColumnReader::ByteArrayColumnReader(typed) => {
-            read!(typed, ByteArray, |v: &ByteArray, out: &mut Vec<u8>| out
-                .extend_from_slice(v.data()));
+            if let Meaning::Decimal(scale) = meaning {
+                read!(typed, ByteArray, |v: &ByteArray, out: &mut Vec<u8>| {
+                    push_big_endian_decimal(out, v.data(), scale);
+                });
+            } else {
+                // Dictionary-encoded or plain, the decoder gives the strings.
+                read!(typed, ByteArray, |v: &ByteArray, out: &mut Vec<u8>| out
+                    .extend_from_slice(v.data()));
+            }
         }
         ColumnReader::FixedLenByteArrayColumnReader(typed) => {
-            read!(
-                typed,
-                FixedLenByteArray,
-                |v: &FixedLenByteArray, out: &mut Vec<u8>| {
-                    for byte in v.data() {
-                        let _ = write!(Hex(out), "{byte:02x}");
+            if let Meaning::Decimal(scale) = meaning {
+                // pyarrow's decimals.
+                read!(
+                    typed,
+                    FixedLenByteArray,
+                    |v: &FixedLenByteArray, out: &mut Vec<u8>| {
+                        push_big_endian_decimal(out, v.data(), scale);
                     }
-                }
-            );
+                );
+            } else {
+                read!(
+                    typed,
+                    FixedLenByteArray,
+                    |v: &FixedLenByteArray, out: &mut Vec<u8>| {
+                        for byte in v.data() {
+                            let _ = write!(Hex(out), "{byte:02x}");
+                        }
+                    }
+                );
+            }
         }
     }
     Ok(())
@@ -698,7 +791,40 @@ fn push_date(out: &mut Vec<u8>, days: i64) {
     }
 }
 
-fn push_timestamp(out: &mut Vec<u8>, value: i64, per_second: i64) {
+/// A decimal stored as a big-endian two's complement integer (up to 16 bytes;
+/// longer ones are written as their hex bytes, which no check reads as a number).
+fn push_big_endian_decimal(out: &mut Vec<u8>, bytes: &[u8], scale: i32) {
+    if bytes.is_empty() || bytes.len() > 16 {
+        for byte in bytes {
+            let _ = write!(Hex(out), "{byte:02x}");
+        }
+        return;
+    }
+    let negative = bytes[0] & 0x80 != 0;
+    let mut wide = [if negative { 0xff } else { 0 }; 16];
+    wide[16 - bytes.len()..].copy_from_slice(bytes);
+    push_decimal(out, i128::from_be_bytes(wide), scale);
+}
+
+/// Time of day `HH:MM:SS[.fraction]`.
+fn push_time(out: &mut Vec<u8>, value: i64, per_second: i64) {
+    let seconds = value.div_euclid(per_second).rem_euclid(86_400);
+    let fraction = value.rem_euclid(per_second);
+    let _ = write!(
+        Hex(out),
+        "{:02}:{:02}:{:02}",
+        seconds / 3600,
+        seconds % 3600 / 60,
+        seconds % 60
+    );
+    if fraction != 0 {
+        let digits = per_second.ilog10() as usize;
+        let _ = write!(Hex(out), ".{fraction:0digits$}");
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]`, with `Z` for an instant (`utc`).
+fn push_timestamp(out: &mut Vec<u8>, value: i64, per_second: i64, utc: bool) {
     let seconds = value.div_euclid(per_second);
     let fraction = value.rem_euclid(per_second);
     let (days, in_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
@@ -714,7 +840,9 @@ fn push_timestamp(out: &mut Vec<u8>, value: i64, per_second: i64) {
         let digits = per_second.ilog10() as usize;
         let _ = write!(Hex(out), ".{fraction:0digits$}");
     }
-    out.push(b'Z');
+    if utc {
+        out.push(b'Z');
+    }
 }
 
 #[cfg(test)]
@@ -730,8 +858,20 @@ mod tests {
         push_date(&mut out, -1);
         assert_eq!(out, b"1969-12-31");
         out.clear();
-        push_timestamp(&mut out, 1_704_067_200_123, 1_000);
+        push_timestamp(&mut out, 1_704_067_200_123, 1_000, true);
         assert_eq!(out, b"2024-01-01T00:00:00.123Z");
+        out.clear();
+        push_timestamp(&mut out, 1_704_067_200_123_456, 1_000_000, false);
+        assert_eq!(out, b"2024-01-01T00:00:00.123456");
+        out.clear();
+        push_time(&mut out, 45_296_789, 1_000);
+        assert_eq!(out, b"12:34:56.789");
+        out.clear();
+        push_big_endian_decimal(&mut out, &[0xff, 0xff, 0xff, 0xfb, 0x2e], 2);
+        assert_eq!(out, b"-12.34");
+        out.clear();
+        push_big_endian_decimal(&mut out, &[0x00, 0x00, 0x00, 0x04, 0xd2], 2);
+        assert_eq!(out, b"12.34");
         out.clear();
         push_decimal(&mut out, -12_345, 2);
         assert_eq!(out, b"-123.45");
