@@ -94,7 +94,16 @@ impl Destination {
     /// refused when it leaves the project or passes through a link.
     pub fn prepare_file(&self) -> Result<PathBuf, StepError> {
         match self {
-            Self::Chosen(path) => Ok(path.clone()),
+            Self::Chosen(path) => {
+                if let Some(parent) = path
+                    .parent()
+                    .filter(|parent| !parent.as_os_str().is_empty())
+                {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|error| StepError::io("creating", parent, error))?;
+                }
+                Ok(path.clone())
+            }
             Self::InProject { root, relative } => {
                 if let Some(parent) = relative.parent() {
                     create_dir(root, parent)?;

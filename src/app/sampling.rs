@@ -51,17 +51,9 @@ pub fn sample_dataset(
         .extension()
         .is_some_and(|extension| extension.eq_ignore_ascii_case("tsv"));
     options.delimiter = declared.unwrap_or(if tsv { b'\t' } else { b',' });
-    let destination = output(format);
-    if let Destination::Chosen(path) = &destination
-        && let Some(parent) = path
-            .parent()
-            .filter(|parent| !parent.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(parent)
-            .map_err(|error| StepError::io("creating", parent, error))?;
-    }
-    // A project path stays in the project and passes no link (paths.rs).
-    let path = destination.prepare_file()?;
+    // A flag's path gets its folder; a project path stays in the project and
+    // passes no link (paths.rs).
+    let path = output(format).prepare_file()?;
     let summary = sample::sample_file(input, format, &path, &options)
         .map_err(|error| sample_error(name, &path, error))?;
     Ok(Sampled { summary, path })
