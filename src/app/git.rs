@@ -113,7 +113,11 @@ pub const FALLBACK_IDENTITY: [&str; 2] = ["trainyard", "trainyard@localhost.inva
 /// Makes `root` a new git repository on `branch` and commits every file in
 /// it (its `.gitignore` applies) as the first commit; returns its id. The
 /// author is git's configured identity, else [`FALLBACK_IDENTITY`].
-pub fn init_with_first_commit(root: &Path, branch: &str, message: &str) -> Result<String, StepError> {
+pub fn init_with_first_commit(
+    root: &Path,
+    branch: &str,
+    message: &str,
+) -> Result<String, StepError> {
     let has_identity = git(root, &["config", "user.name"]).is_some()
         && git(root, &["config", "user.email"]).is_some();
     let name = format!("user.name={}", FALLBACK_IDENTITY[0]);
@@ -127,7 +131,11 @@ pub fn init_with_first_commit(root: &Path, branch: &str, message: &str) -> Resul
     for args in [
         vec!["init", "--quiet", initial_branch.as_str()],
         vec!["add", "--all"],
-        [identity.as_slice(), &["commit", "--quiet", "--no-verify", "-m", message]].concat(),
+        [
+            identity.as_slice(),
+            &["commit", "--quiet", "--no-verify", "-m", message],
+        ]
+        .concat(),
     ] {
         let output = std::process::Command::new("git")
             .args(&args)
@@ -135,7 +143,11 @@ pub fn init_with_first_commit(root: &Path, branch: &str, message: &str) -> Resul
             .stdin(std::process::Stdio::null())
             .output()
             .map_err(|error| {
-                StepError::Environment(format!("running git {} in {}: {error}", args.join(" "), root.display()))
+                StepError::Environment(format!(
+                    "running git {} in {}: {error}",
+                    args.join(" "),
+                    root.display()
+                ))
             })?;
         if !output.status.success() {
             return Err(StepError::Environment(format!(

@@ -49,7 +49,9 @@ pub fn run(request: &InitRequest, context: &StepContext) -> Result<Report, StepE
         definitions: request.defines.clone(),
         authors,
         username,
-        within_cargo_project: dir.ancestors().any(|folder| folder.join("Cargo.toml").exists()),
+        within_cargo_project: dir
+            .ancestors()
+            .any(|folder| folder.join("Cargo.toml").exists()),
     };
     let project = trainyard_scaffold::render(template, &values)
         .map_err(|error| StepError::Usage(error.to_string()))?;
@@ -82,11 +84,17 @@ pub fn run(request: &InitRequest, context: &StepContext) -> Result<Report, StepE
             ),
             trainyard_core::manifest::MANIFEST_FILE,
         )
-        .map_or_else(|_| "main".to_owned(), |manifest| manifest.project.default_branch);
+        .map_or_else(
+            |_| "main".to_owned(),
+            |manifest| manifest.project.default_branch,
+        );
         let commit = crate::app::git::init_with_first_commit(
             &dir,
             &branch,
-            &format!("New project {project_name} from the trainyard template {}", template.name),
+            &format!(
+                "New project {project_name} from the trainyard template {}",
+                template.name
+            ),
         )?;
         report = report
             .with_output("commit", commit.clone())
@@ -185,7 +193,10 @@ fn template_from_disk(folder: &Path) -> Result<Template, StepError> {
     }
     let name = std::path::absolute(folder)
         .ok()
-        .and_then(|path| path.file_name().map(|name| name.to_string_lossy().into_owned()))
+        .and_then(|path| {
+            path.file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
         .unwrap_or_else(|| folder.display().to_string());
     let mut template = Template {
         name,
@@ -197,7 +208,10 @@ fn template_from_disk(folder: &Path) -> Result<Template, StepError> {
 
 /// The template asked for: a name among the compiled-in ones, never a path.
 fn choose<'a>(templates: &'a [Template], request: &InitRequest) -> Result<&'a Template, StepError> {
-    let names: Vec<&str> = templates.iter().map(|template| template.name.as_str()).collect();
+    let names: Vec<&str> = templates
+        .iter()
+        .map(|template| template.name.as_str())
+        .collect();
     if request.template_dir.is_some() {
         return templates
             .first()
@@ -217,8 +231,16 @@ fn choose<'a>(templates: &'a [Template], request: &InitRequest) -> Result<&'a Te
     };
     Err(StepError::Usage(format!(
         "no template `{wanted}`{}; the templates: {} (trainyard init --list)",
-        if why.is_empty() { String::new() } else { format!(": {why}") },
-        if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+        if why.is_empty() {
+            String::new()
+        } else {
+            format!(": {why}")
+        },
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
     )))
 }
 
@@ -297,7 +319,10 @@ fn check_destination(dir: &Path, project: &trainyard_scaffold::Project) -> Resul
             )));
         }
         Ok(meta) if !meta.is_dir() => {
-            return Err(StepError::Usage(format!("{} is not a folder", dir.display())));
+            return Err(StepError::Usage(format!(
+                "{} is not a folder",
+                dir.display()
+            )));
         }
         Ok(_) => std::fs::read_dir(dir)
             .map_err(|error| StepError::io("reading", dir, error))?
@@ -321,7 +346,11 @@ fn check_destination(dir: &Path, project: &trainyard_scaffold::Project) -> Resul
             existing.len(),
             dir.display(),
             shown.join(", "),
-            if existing.len() > shown.len() { ", …" } else { "" }
+            if existing.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            }
         )));
     }
     Ok(fresh)
@@ -342,7 +371,8 @@ fn write_project(dir: &Path, project: &trainyard_scaffold::Project) -> Result<()
     }
     let _deferred = crate::app::interrupt::defer();
     for (relative, bytes) in &project.files {
-        trainyard_core::fs::write_atomic_within(dir, Path::new(relative), bytes).map_err(refused)?;
+        trainyard_core::fs::write_atomic_within(dir, Path::new(relative), bytes)
+            .map_err(refused)?;
     }
     Ok(())
 }
@@ -383,12 +413,16 @@ fn list(templates: &[Template]) -> Result<Report, StepError> {
                 "| | {} | {} | {} | {} |",
                 cell(&placeholder.prompt),
                 code(&placeholder.name),
-                placeholder
-                    .default
-                    .as_deref()
-                    .map_or_else(|| "(required)".to_owned(), |default| {
-                        if default.is_empty() { "(empty)".to_owned() } else { code(default) }
-                    }),
+                placeholder.default.as_deref().map_or_else(
+                    || "(required)".to_owned(),
+                    |default| {
+                        if default.is_empty() {
+                            "(empty)".to_owned()
+                        } else {
+                            code(default)
+                        }
+                    }
+                ),
                 allowed
             ));
             placeholders.insert(

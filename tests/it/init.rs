@@ -27,7 +27,12 @@ fn init_fixture(dir: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
 
 /// Every file (bytes) and folder under `root`, by `/`-separated relative path, `.git` left out.
 fn tree(root: &Path) -> (BTreeMap<String, Vec<u8>>, Vec<String>) {
-    fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>, dirs: &mut Vec<String>) {
+    fn walk(
+        root: &Path,
+        dir: &Path,
+        files: &mut BTreeMap<String, Vec<u8>>,
+        dirs: &mut Vec<String>,
+    ) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let entry = entry.unwrap();
             let path = entry.path();
@@ -58,7 +63,11 @@ fn text(dir: &Path, path: &str) -> String {
 }
 
 fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git").args(args).current_dir(dir).output().unwrap();
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
     assert!(output.status.success(), "git {args:?}: {output:?}");
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
@@ -95,7 +104,10 @@ fn init_renders_conditionals_liquid_files_and_templated_names_then_commits() {
         "\"\"\"The CHURN-SCORER package (churn_scorer).\"\"\"\nNAME = \"churn-scorer\"\n"
     );
     // `{% raw %}` keeps GitHub's expressions; an excluded file is copied as it is.
-    assert!(text(&dir, ".github/workflows/ci.yml").contains("python-version: \"3.11\"\n      - run: echo ${{ github.sha }}\n"));
+    assert!(
+        text(&dir, ".github/workflows/ci.yml")
+            .contains("python-version: \"3.11\"\n      - run: echo ${{ github.sha }}\n")
+    );
     assert_eq!(
         text(&dir, "ci/raw/template.yml"),
         std::fs::read_to_string(fixture().join("ci/raw/template.yml")).unwrap()
@@ -113,13 +125,21 @@ fn init_renders_conditionals_liquid_files_and_templated_names_then_commits() {
         .collect();
     assert_eq!(
         warnings,
-        ["docs/undefined.md: `not_a_placeholder` is not a value the template defines; it renders empty"]
+        [
+            "docs/undefined.md: `not_a_placeholder` is not a value the template defines; it renders empty"
+        ]
     );
 
     // The first commit, on the manifest's default branch, holds every file.
-    assert_eq!(git(&dir, &["rev-parse", "HEAD"]), report["outputs"]["commit"]);
+    assert_eq!(
+        git(&dir, &["rev-parse", "HEAD"]),
+        report["outputs"]["commit"]
+    );
     assert_eq!(git(&dir, &["symbolic-ref", "--short", "HEAD"]), "trunk");
-    let tracked: Vec<String> = git(&dir, &["ls-files"]).lines().map(str::to_owned).collect();
+    let tracked: Vec<String> = git(&dir, &["ls-files"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
     assert_eq!(tracked, files.keys().cloned().collect::<Vec<_>>());
     assert_eq!(git(&dir, &["status", "--porcelain"]), "");
     // The project is one trainyard reads.
@@ -193,10 +213,22 @@ fn values_are_checked_against_choices_regex_and_bool_and_unknown_keys_refused() 
     let parent = tempfile::tempdir().unwrap();
     let dir = parent.path().join("svc");
     for (define, says) in [
-        ("ci=gitlab", "`gitlab` is not a valid value for `ci`: one of github, azure-devops, both"),
-        ("module=Scorer", "`Scorer` is not a valid value for `module`: it must match `^[a-z_][a-z0-9_]*$`"),
-        ("serve=yes", "`yes` is not a valid value for `serve`: it is a bool"),
-        ("python_versoin=3.12", "no placeholder `python_versoin` (did you mean `python_version`?)"),
+        (
+            "ci=gitlab",
+            "`gitlab` is not a valid value for `ci`: one of github, azure-devops, both",
+        ),
+        (
+            "module=Scorer",
+            "`Scorer` is not a valid value for `module`: it must match `^[a-z_][a-z0-9_]*$`",
+        ),
+        (
+            "serve=yes",
+            "`yes` is not a valid value for `serve`: it is a bool",
+        ),
+        (
+            "python_versoin=3.12",
+            "no placeholder `python_versoin` (did you mean `python_version`?)",
+        ),
         ("=3.12", "is not `key=value`"),
     ] {
         init_fixture(&dir, &["-d", define])
@@ -249,7 +281,11 @@ fn values_that_would_write_outside_dir_are_refused() {
     common::copy_dir(&fixture(), template.path());
     let config = template.path().join("cargo-generate.toml");
     let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace(r#", regex = "^[a-z_][a-z0-9_]*$""#, "")).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(r#", regex = "^[a-z_][a-z0-9_]*$""#, ""),
+    )
+    .unwrap();
     for define in ["module=../../escaped", "module=..", "module=/tmp/escaped"] {
         trainyard()
             .arg("init")
@@ -269,7 +305,13 @@ fn values_that_would_write_outside_dir_are_refused() {
 fn template_names_are_names_never_paths() {
     let parent = tempfile::tempdir().unwrap();
     let dir = parent.path().join("svc");
-    for name in ["../x", "../../tests/fixtures/scaffolds/mini-service", "/etc", "..", "no-such-template"] {
+    for name in [
+        "../x",
+        "../../tests/fixtures/scaffolds/mini-service",
+        "/etc",
+        "..",
+        "no-such-template",
+    ] {
         trainyard()
             .args(["init", "--template", name])
             .arg(&dir)
@@ -297,7 +339,11 @@ fn links_in_dir_or_dir_itself_are_not_written_through() {
         .code(2)
         .stderr(predicate::str::contains("symbolic link"));
     assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0);
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "nothing else was written");
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "nothing else was written"
+    );
 
     let link = parent.path().join("linked");
     std::os::unix::fs::symlink(outside.path(), &link).unwrap();
@@ -318,7 +364,13 @@ fn a_new_machine_without_a_git_identity_still_gets_its_first_commit() {
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", home.path().join("none"))
         .env_remove("XDG_CONFIG_HOME");
-    for name in ["GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"] {
+    for name in [
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "EMAIL",
+    ] {
         command.env_remove(name);
     }
     command
@@ -409,12 +461,19 @@ fn cargo_generate_and_init_write_the_same_files() {
             std::env::var_os("TRAINYARD_REQUIRE_TOOLS").is_none(),
             "cargo-generate is not installed and TRAINYARD_REQUIRE_TOOLS is set (.ci/test installs it)"
         );
-        eprintln!("SKIPPED: cargo-generate is not installed (.ci/test installs it: cargo install --locked cargo-generate@{CARGO_GENERATE_VERSION})");
+        eprintln!(
+            "SKIPPED: cargo-generate is not installed (.ci/test installs it: cargo install --locked cargo-generate@{CARGO_GENERATE_VERSION})"
+        );
         return;
     };
     let shared: &[&[&str]] = &[
         &[],
-        &["ci=both", "iac=terraform", "store_url=s3://models/demo", "python_version=3.10"],
+        &[
+            "ci=both",
+            "iac=terraform",
+            "store_url=s3://models/demo",
+            "python_version=3.10",
+        ],
         &["ci=azure-devops", "iac=azureml", "python_version=3.12"],
         &["ci=github", "iac=bicep", "store_url=az://account/models"],
     ];
@@ -438,7 +497,14 @@ fn cargo_generate_and_init_write_the_same_files() {
                 .arg("generate")
                 .arg("--path")
                 .arg(path)
-                .args(["--name", "demo-app", "--silent", "--vcs", "none", "--destination"])
+                .args([
+                    "--name",
+                    "demo-app",
+                    "--silent",
+                    "--vcs",
+                    "none",
+                    "--destination",
+                ])
                 .arg(generated.path())
                 .args(values.iter().flat_map(|value| ["-d", value]))
                 .env("CARGO_GENERATE_LOG", "off")

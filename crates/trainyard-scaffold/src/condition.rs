@@ -7,8 +7,8 @@
 //! fails to evaluate (an unknown name, `&&` on a string, a result that is not
 //! a bool) is false. Anything else is refused, never guessed.
 
-use liquid::model::{ScalarCow, ValueView};
 use liquid::Object;
+use liquid::model::{ScalarCow, ValueView};
 
 /// A value as a condition sees it.
 #[derive(Debug, Clone, PartialEq)]

@@ -206,9 +206,7 @@ fn placeholder(name: &str, value: &toml::Value) -> Result<Placeholder, String> {
             let mut choices = Vec::with_capacity(items.len());
             for item in items {
                 let toml::Value::String(choice) = item else {
-                    return Err(format!(
-                        "placeholder `{name}`: `choices` should be strings"
-                    ));
+                    return Err(format!("placeholder `{name}`: `choices` should be strings"));
                 };
                 if let Some(regex) = &regex
                     && !regex.is_match(choice)

@@ -50,13 +50,17 @@ pub enum ScaffoldError {
     Config { template: String, message: String },
     #[error("template `{template}` uses {what}, which trainyard init does not support")]
     Unsupported { template: String, what: String },
-    #[error("template `{template}`: condition `{condition}`: {message} (supported: ==, !=, &&, ||, !, parentheses, \"strings\", true, false and value names)")]
+    #[error(
+        "template `{template}`: condition `{condition}`: {message} (supported: ==, !=, &&, ||, !, parentheses, \"strings\", true, false and value names)"
+    )]
     Condition {
         template: String,
         condition: String,
         message: String,
     },
-    #[error("`{definition}` is not `key=value` (a key is a letter, then letters, digits, `-` or `_`)")]
+    #[error(
+        "`{definition}` is not `key=value` (a key is a letter, then letters, digits, `-` or `_`)"
+    )]
     BadDefinition { definition: String },
     #[error("template `{template}` has no placeholder `{key}`{}; its placeholders: {}", suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(), known.join(", "))]
     UnknownKey {
@@ -75,7 +79,9 @@ pub enum ScaffoldError {
     MissingValue { key: String },
     #[error("project name: {why}")]
     ProjectName { why: String },
-    #[error("`{path}`: its name renders to `{rendered}`, which is not a plain file name (a value with `/`, `..` or control characters would write elsewhere); choose another value")]
+    #[error(
+        "`{path}`: its name renders to `{rendered}`, which is not a plain file name (a value with `/`, `..` or control characters would write elsewhere); choose another value"
+    )]
     FileName { path: String, rendered: String },
     #[error("template `{template}`: {} {} not UTF-8 text; list {} in [template] exclude so {} copied as is: {}", paths.len(), if paths.len() == 1 { "file is" } else { "files are" }, if paths.len() == 1 { "it" } else { "them" }, if paths.len() == 1 { "it is" } else { "they are" }, paths.join(", "))]
     NotText {
@@ -173,12 +179,11 @@ static REQUESTED_VARIABLE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Splits `key=value` as cargo-generate's `--define` does (spaces around `=` dropped).
 pub fn parse_definition(definition: &str) -> Result<(String, String), ScaffoldError> {
-    let captures =
-        DEFINITION
-            .captures(definition)
-            .ok_or_else(|| ScaffoldError::BadDefinition {
-                definition: definition.to_owned(),
-            })?;
+    let captures = DEFINITION
+        .captures(definition)
+        .ok_or_else(|| ScaffoldError::BadDefinition {
+            definition: definition.to_owned(),
+        })?;
     let key = captures.get(1).map_or("", |m| m.as_str()).to_owned();
     let value = captures.get(2).map_or("", |m| m.as_str()).to_owned();
     Ok((key, value))
@@ -256,6 +261,7 @@ pub fn render(template: &Template, values: &Values) -> Result<Project, ScaffoldE
         parser,
         object,
         warnings: Vec::new(),
+        unsupported_filters: Vec::new(),
     };
     let mut not_text = Vec::new();
     for (path, is_dir) in walk_order(&work) {
@@ -290,6 +296,15 @@ pub fn render(template: &Template, values: &Values) -> Result<Project, ScaffoldE
         if renamed != path {
             work.files.remove(&path);
         }
+    }
+    if !renderer.unsupported_filters.is_empty() {
+        return Err(ScaffoldError::Unsupported {
+            template: template.name.clone(),
+            what: format!(
+                "cargo-generate's own filters ({}); use Liquid's standard filters",
+                renderer.unsupported_filters.join(", ")
+            ),
+        });
     }
     if !not_text.is_empty() {
         return Err(ScaffoldError::NotText {
@@ -356,8 +371,9 @@ fn fill_placeholders(
                 .iter()
                 .map(|placeholder| placeholder.name.clone())
                 .collect();
-            let suggestion = trainyard_core::diagnostic::nearest(&key, known.iter().map(String::as_str))
-                .map(str::to_owned);
+            let suggestion =
+                trainyard_core::diagnostic::nearest(&key, known.iter().map(String::as_str))
+                    .map(str::to_owned);
             return Err(ScaffoldError::UnknownKey {
                 template: template.name.clone(),
                 key,
@@ -401,9 +417,7 @@ fn fill_placeholders(
                 Value::scalar(value.clone())
             }
         };
-        object
-            .entry(placeholder.name.clone())
-            .or_insert(scalar);
+        object.entry(placeholder.name.clone()).or_insert(scalar);
     }
     Ok(())
 }
@@ -587,6 +601,8 @@ struct Renderer {
     parser: liquid::Parser,
     object: Object,
     warnings: Vec<String>,
+    /// Where a cargo-generate-only filter is used.
+    unsupported_filters: Vec<String>,
 }
 
 impl Renderer {
@@ -616,6 +632,16 @@ impl Renderer {
                 continue;
             }
             let first_line = error.lines().next().unwrap_or_default();
+            // cargo-generate has filters of its own (`snake_case`, `rhai`, …):
+            // it would render what Liquid alone keeps as it is.
+            if first_line.contains("Unknown filter") {
+                let filter = error
+                    .lines()
+                    .find_map(|line| line.trim().strip_prefix("requested filter="))
+                    .unwrap_or("?");
+                self.unsupported_filters
+                    .push(format!("{what} (`{filter}`)"));
+            }
             self.warnings.push(format!(
                 "{what}: kept as is, Liquid cannot render it ({first_line})"
             ));

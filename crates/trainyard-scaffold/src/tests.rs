@@ -8,7 +8,9 @@ fn template(files: &[(&str, &str)]) -> Template {
         ..Template::default()
     };
     for (path, text) in files {
-        template.files.insert((*path).into(), text.as_bytes().to_vec());
+        template
+            .files
+            .insert((*path).into(), text.as_bytes().to_vec());
         let mut dir = parent(path);
         while let Some(folder) = dir {
             template.dirs.insert(folder.into());
@@ -48,9 +50,15 @@ fn text(project: &Project, path: &str) -> String {
 fn renders_contents_names_conditionals_and_liquid_suffixes() {
     let template = template(&[
         ("cargo-generate.toml", CONFIG),
-        ("README.md.liquid", "# {{project-name}} on {{ci}}{% if serve %}, port {{port}}{% endif %}\n"),
+        (
+            "README.md.liquid",
+            "# {{project-name}} on {{ci}}{% if serve %}, port {{port}}{% endif %}\n",
+        ),
         ("README.md", "shadowed by the .liquid file"),
-        ("src/{{crate_name}}/__init__.py", "name = '{{ project-name | upcase }}'\n"),
+        (
+            "src/{{crate_name}}/__init__.py",
+            "name = '{{ project-name | upcase }}'\n",
+        ),
         ("azure/pipeline.yml", "x"),
         ("raw/workflow.yml", "${{ github.sha }}"),
     ]);
@@ -69,7 +77,11 @@ fn renders_contents_names_conditionals_and_liquid_suffixes() {
 #[test]
 fn values_are_checked_as_cargo_generate_checks_them() {
     let template = template(&[("cargo-generate.toml", CONFIG)]);
-    let error = |definitions: &[&str]| render(&template, &values(definitions)).unwrap_err().to_string();
+    let error = |definitions: &[&str]| {
+        render(&template, &values(definitions))
+            .unwrap_err()
+            .to_string()
+    };
     assert!(error(&["ci=gitlab"]).contains("one of github, azure-devops, both"));
     assert!(error(&["serve=yes"]).contains("`true` or `false`"));
     assert!(error(&["port=80a"]).contains("must match `^[0-9]+$`"));
@@ -81,12 +93,18 @@ fn values_are_checked_as_cargo_generate_checks_them() {
 #[test]
 fn a_value_that_would_leave_the_folder_is_refused() {
     let template = template(&[
-        ("cargo-generate.toml", "[placeholders]\nmodule = { prompt = \"m\", default = \"m\" }\n"),
+        (
+            "cargo-generate.toml",
+            "[placeholders]\nmodule = { prompt = \"m\", default = \"m\" }\n",
+        ),
         ("{{module}}/x.py", ""),
     ]);
     for bad in ["..", "../../etc", "/etc", "a/b"] {
         let error = render(&template, &values(&[&format!("module={bad}")])).unwrap_err();
-        assert!(matches!(error, ScaffoldError::FileName { .. }), "{bad}: {error}");
+        assert!(
+            matches!(error, ScaffoldError::FileName { .. }),
+            "{bad}: {error}"
+        );
     }
 }
 
@@ -107,7 +125,14 @@ fn an_undefined_value_renders_empty_and_broken_liquid_stays_as_is() {
 #[test]
 fn project_names_follow_the_manifest_and_stay_as_cargo_generate_keeps_them() {
     assert!(check_project_name("churn-model-2").is_ok());
-    for bad in ["Churn", "churn_model", "churn--model", "churn-", "2churn", ""] {
+    for bad in [
+        "Churn",
+        "churn_model",
+        "churn--model",
+        "churn-",
+        "2churn",
+        "",
+    ] {
         assert!(check_project_name(bad).is_err(), "{bad}");
     }
 }
@@ -122,4 +147,14 @@ fn unsupported_template_features_are_refused() {
         let template = template(&[("cargo-generate.toml", config)]);
         assert!(render(&template, &values(&[])).is_err(), "{config}");
     }
+}
+
+#[test]
+fn cargo_generate_only_filters_are_refused_not_left_unrendered() {
+    let template = template(&[("a.py", "import {{ project-name | snake_case }}\n")]);
+    let error = render(&template, &values(&[])).unwrap_err().to_string();
+    assert!(
+        error.contains("cargo-generate's own filters (a.py (`snake_case`))"),
+        "{error}"
+    );
 }
