@@ -397,13 +397,17 @@ fn list(templates: &[Template]) -> Result<Report, StepError> {
         )];
         let mut placeholders = BTreeMap::new();
         for placeholder in &template.placeholders {
-            let allowed = match (&placeholder.choices, &placeholder.regex, placeholder.kind) {
+            let allowed = match (
+                &placeholder.choices,
+                placeholder.pattern(),
+                placeholder.kind,
+            ) {
                 (Some(choices), _, _) => choices
                     .iter()
                     .map(|choice| code(choice))
                     .collect::<Vec<_>>()
                     .join(", "),
-                (None, Some(regex), _) => format!("matches {}", code(regex.as_str())),
+                (None, Some(pattern), _) => format!("matches {}", code(pattern)),
                 (None, None, trainyard_scaffold::PlaceholderKind::Bool) => {
                     format!("{}, {}", code("true"), code("false"))
                 }
@@ -432,7 +436,7 @@ fn list(templates: &[Template]) -> Result<Report, StepError> {
                     "prompt": placeholder.prompt,
                     "default": placeholder.default,
                     "choices": placeholder.choices,
-                    "regex": placeholder.regex.as_ref().map(|regex| regex.as_str()),
+                    "regex": placeholder.pattern(),
                 }),
             );
         }

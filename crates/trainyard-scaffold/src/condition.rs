@@ -148,21 +148,21 @@ impl Expression {
             // Short-circuiting, as Rhai does: the right side is not evaluated.
             Self::And(left, right) => match left.eval(values)? {
                 Operand::Bool(false) => Operand::Bool(false),
-                Operand::Bool(true) => Operand::Bool(as_bool(right.eval(values)?)?),
+                Operand::Bool(true) => Operand::Bool(as_bool(&right.eval(values)?)?),
                 Operand::Text(_) => return None,
             },
             Self::Or(left, right) => match left.eval(values)? {
                 Operand::Bool(true) => Operand::Bool(true),
-                Operand::Bool(false) => Operand::Bool(as_bool(right.eval(values)?)?),
+                Operand::Bool(false) => Operand::Bool(as_bool(&right.eval(values)?)?),
                 Operand::Text(_) => return None,
             },
         })
     }
 }
 
-fn as_bool(operand: Operand) -> Option<bool> {
+fn as_bool(operand: &Operand) -> Option<bool> {
     match operand {
-        Operand::Bool(value) => Some(value),
+        Operand::Bool(value) => Some(*value),
         Operand::Text(_) => None,
     }
 }
@@ -282,7 +282,7 @@ mod tests {
             ("unknown", false),
             (r#"unknown == "x""#, false),
             ("ci", false),
-            (r#"ci && serve"#, false),
+            ("ci && serve", false),
             // Short-circuit: the unknown name on the right is not evaluated.
             ("serve || unknown", true),
         ] {

@@ -47,6 +47,13 @@ pub struct Placeholder {
     pub regex: Option<Regex>,
 }
 
+impl Placeholder {
+    /// The `regex` a value must match, as written.
+    pub fn pattern(&self) -> Option<&str> {
+        self.regex.as_ref().map(Regex::as_str)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlaceholderKind {
     String,
@@ -192,39 +199,7 @@ fn placeholder(name: &str, value: &toml::Value) -> Result<Placeholder, String> {
         Some(_) => return Err(format!("placeholder `{name}`: `prompt` should be a string")),
         None => return Err(format!("placeholder `{name}` has no `prompt`")),
     };
-    let choices = match (table.get("choices"), kind) {
-        (None, _) => None,
-        (Some(_), PlaceholderKind::Bool) => {
-            return Err(format!(
-                "placeholder `{name}`: bool type does not support `choices`"
-            ));
-        }
-        (Some(toml::Value::Array(items)), PlaceholderKind::String) => {
-            if items.is_empty() {
-                return Err(format!("placeholder `{name}`: `choices` is empty"));
-            }
-            let mut choices = Vec::with_capacity(items.len());
-            for item in items {
-                let toml::Value::String(choice) = item else {
-                    return Err(format!("placeholder `{name}`: `choices` should be strings"));
-                };
-                if let Some(regex) = &regex
-                    && !regex.is_match(choice)
-                {
-                    return Err(format!(
-                        "placeholder `{name}`: choice `{choice}` does not match its `regex`"
-                    ));
-                }
-                choices.push(choice.clone());
-            }
-            Some(choices)
-        }
-        (Some(_), _) => {
-            return Err(format!(
-                "placeholder `{name}`: `choices` should be an array"
-            ));
-        }
-    };
+    let choices = choices(name, kind, regex.as_ref(), table.get("choices"))?;
     let default = match (table.get("default"), kind) {
         (None, _) => None,
         (Some(toml::Value::Boolean(value)), PlaceholderKind::Bool) => Some(value.to_string()),
@@ -259,5 +234,47 @@ fn placeholder(name: &str, value: &toml::Value) -> Result<Placeholder, String> {
         default,
         choices,
         regex,
+    })
+}
+
+/// A string placeholder's `choices`, each matching its `regex`.
+fn choices(
+    name: &str,
+    kind: PlaceholderKind,
+    regex: Option<&Regex>,
+    value: Option<&toml::Value>,
+) -> Result<Option<Vec<String>>, String> {
+    Ok(match (value, kind) {
+        (None, _) => None,
+        (Some(_), PlaceholderKind::Bool) => {
+            return Err(format!(
+                "placeholder `{name}`: bool type does not support `choices`"
+            ));
+        }
+        (Some(toml::Value::Array(items)), PlaceholderKind::String) => {
+            if items.is_empty() {
+                return Err(format!("placeholder `{name}`: `choices` is empty"));
+            }
+            let mut choices = Vec::with_capacity(items.len());
+            for item in items {
+                let toml::Value::String(choice) = item else {
+                    return Err(format!("placeholder `{name}`: `choices` should be strings"));
+                };
+                if let Some(regex) = regex
+                    && !regex.is_match(choice)
+                {
+                    return Err(format!(
+                        "placeholder `{name}`: choice `{choice}` does not match its `regex`"
+                    ));
+                }
+                choices.push(choice.clone());
+            }
+            Some(choices)
+        }
+        (Some(_), _) => {
+            return Err(format!(
+                "placeholder `{name}`: `choices` should be an array"
+            ));
+        }
     })
 }
