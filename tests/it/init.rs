@@ -530,7 +530,7 @@ fn cargo_generate_and_init_write_the_same_files() {
 
             let (expected_files, expected_dirs) = tree(&generated.path().join("demo-app"));
             let (files, dirs) = tree(&dir);
-            let differ: Vec<&String> = expected_files
+            let differ: std::collections::BTreeSet<&String> = expected_files
                 .keys()
                 .chain(files.keys())
                 .filter(|path| expected_files.get(*path) != files.get(*path))
