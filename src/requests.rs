@@ -143,6 +143,21 @@ pub struct QuickstartRequest {
     pub dir: Option<PathBuf>,
 }
 
+/// `init [--template NAME | --template-dir DIR] [--define key=value …] [--list] [DIR]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InitRequest {
+    /// The new project's folder (new, empty, or without any of the template's files).
+    pub dir: Option<PathBuf>,
+    /// A template compiled into the binary, by name; the default one when unset.
+    pub template: Option<String>,
+    /// A cargo-generate template folder on disk instead of a compiled-in one.
+    pub template_dir: Option<PathBuf>,
+    /// `key=value` placeholder values (`project-name=` names the project).
+    pub defines: Vec<String>,
+    /// List the templates and their placeholders instead of rendering one.
+    pub list: bool,
+}
+
 /// `train`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TrainRequest {

@@ -105,3 +105,60 @@ pub fn tool_versions(command: &[String]) -> BTreeMap<String, String> {
     }
     tools
 }
+
+/// The identity a first commit takes when git has none configured (a new
+/// machine, a CI container): documented in docs/steps/init.md.
+pub const FALLBACK_IDENTITY: [&str; 2] = ["trainyard", "trainyard@localhost.invalid"];
+
+/// Makes `root` a new git repository on `branch` and commits every file in
+/// it (its `.gitignore` applies) as the first commit; returns its id. The
+/// author is git's configured identity, else [`FALLBACK_IDENTITY`].
+pub fn init_with_first_commit(
+    root: &Path,
+    branch: &str,
+    message: &str,
+) -> Result<String, StepError> {
+    let has_identity = git(root, &["config", "user.name"]).is_some()
+        && git(root, &["config", "user.email"]).is_some();
+    let name = format!("user.name={}", FALLBACK_IDENTITY[0]);
+    let email = format!("user.email={}", FALLBACK_IDENTITY[1]);
+    let identity: Vec<&str> = if has_identity {
+        Vec::new()
+    } else {
+        vec!["-c", &name, "-c", &email]
+    };
+    let initial_branch = format!("--initial-branch={branch}");
+    for args in [
+        vec!["init", "--quiet", initial_branch.as_str()],
+        vec!["add", "--all"],
+        [
+            identity.as_slice(),
+            &["commit", "--quiet", "--no-verify", "-m", message],
+        ]
+        .concat(),
+    ] {
+        let output = std::process::Command::new("git")
+            .args(&args)
+            .current_dir(root)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|error| {
+                StepError::Environment(format!(
+                    "running git {} in {}: {error}",
+                    args.join(" "),
+                    root.display()
+                ))
+            })?;
+        if !output.status.success() {
+            return Err(StepError::Environment(format!(
+                "git {} in {} failed: {}",
+                args.join(" "),
+                root.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+    }
+    git(root, &["rev-parse", "HEAD"]).ok_or_else(|| {
+        StepError::Environment(format!("no commit in {} after git commit", root.display()))
+    })
+}

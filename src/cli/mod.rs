@@ -14,7 +14,7 @@ use trainyard_ci::{Env, OutputFormat};
 use trainyard_core::ExitStatus;
 
 use crate::publish;
-use crate::requests::{ConfigCheckRequest, QuickstartRequest};
+use crate::requests::{ConfigCheckRequest, InitRequest, QuickstartRequest};
 use crate::steps::Request;
 
 mod data;
@@ -70,6 +70,9 @@ pub enum Command {
     Iac(IacCommand),
     /// Copy the bundled example ML project into DIR and run every step against it.
     Quickstart(QuickstartArgs),
+    /// Create a new ML project in DIR from a template (the same templates cargo-generate renders),
+    /// and make its first git commit.
+    Init(InitArgs),
     /// Run the project's training command (sampled on a pull request, full on the
     /// default branch), stream its log, capture its metrics, record the run.
     Train(TrainArgs),
@@ -111,6 +114,46 @@ pub struct QuickstartArgs {
     /// Where to put the example project (must be empty or absent); a new temporary folder by default.
     #[arg(env = "TRAINYARD_DIR")]
     pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The new project's folder: new or empty (then it becomes a git repository with a first
+    /// commit), or one without any of the template's files. Its last component is the project's
+    /// name unless `--define project-name=…` gives it.
+    #[arg(env = "TRAINYARD_DIR", required_unless_present = "list")]
+    pub dir: Option<PathBuf>,
+    /// The template, by name (`trainyard init --list` shows them); realtime-classifier by default.
+    #[arg(long, env = "TRAINYARD_TEMPLATE", conflicts_with = "template_dir")]
+    pub template: Option<String>,
+    /// A cargo-generate template folder on disk instead of a built-in template.
+    #[arg(long, env = "TRAINYARD_TEMPLATE_DIR")]
+    pub template_dir: Option<PathBuf>,
+    /// A placeholder's value, `key=value` (repeatable), as cargo-generate's `--define`;
+    /// one per line in `TRAINYARD_DEFINE`.
+    #[arg(
+        long = "define",
+        short = 'd',
+        value_name = "KEY=VALUE",
+        env = "TRAINYARD_DEFINE",
+        value_delimiter = '\n'
+    )]
+    pub defines: Vec<String>,
+    /// List the templates, their descriptions and placeholders.
+    #[arg(long, env = "TRAINYARD_LIST")]
+    pub list: bool,
+}
+
+impl From<InitArgs> for InitRequest {
+    fn from(args: InitArgs) -> Self {
+        Self {
+            dir: args.dir,
+            template: args.template,
+            template_dir: args.template_dir,
+            defines: args.defines,
+            list: args.list,
+        }
+    }
 }
 
 /// Parses the process's arguments, runs the step, publishes, and says how to exit.
@@ -160,6 +203,7 @@ impl TryFrom<Command> for Request {
             Command::Data(command) => command.into(),
             Command::Iac(command) => command.into(),
             Command::Quickstart(args) => Self::Quickstart(QuickstartRequest { dir: args.dir }),
+            Command::Init(args) => Self::Init(args.into()),
             Command::Train(args) => Self::Train(args.into()),
             Command::Compare(args) => Self::Compare(args.into()),
             Command::Reproduce(args) => Self::Reproduce(args.into()),
@@ -352,6 +396,7 @@ mod tests {
             "iac render --all",
             "iac check",
             "quickstart",
+            "init x",
             "train",
             "compare",
             "reproduce r",

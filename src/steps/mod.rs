@@ -17,6 +17,7 @@ mod data_validate;
 mod gate;
 mod iac_check;
 mod iac_render;
+mod init;
 mod ledger_sync;
 mod model;
 mod model_get;
@@ -35,10 +36,10 @@ use crate::app::StepContext;
 use crate::requests::{
     CompareRequest, ConfigCheckRequest, DataDriftRequest, DataFingerprintRequest,
     DataInferSchemaRequest, DataMergeRequest, DataSampleRequest, DataValidateRequest, GateRequest,
-    IacCheckRequest, IacRenderRequest, LedgerSyncRequest, ModelAliasRequest, ModelGetRequest,
-    ModelListRequest, ModelShowRequest, ModelTagRequest, PromoteRequest, QuickstartRequest,
-    ReportRequest, ReproduceRequest, RollbackRequest, RunsListRequest, RunsShowRequest,
-    StatusRequest, TrainRequest,
+    IacCheckRequest, IacRenderRequest, InitRequest, LedgerSyncRequest, ModelAliasRequest,
+    ModelGetRequest, ModelListRequest, ModelShowRequest, ModelTagRequest, PromoteRequest,
+    QuickstartRequest, ReportRequest, ReproduceRequest, RollbackRequest, RunsListRequest,
+    RunsShowRequest, StatusRequest, TrainRequest,
 };
 
 /// Whether a step judges the change: a judging step gets a check run and a
@@ -113,6 +114,7 @@ registry! {
     IacRender(IacRenderRequest) => iac_render::run, "iac render", Judges;
     IacCheck(IacCheckRequest) => iac_check::run, "iac check", Judges;
     Quickstart(QuickstartRequest) => quickstart::run, "quickstart", Bookkeeping;
+    Init(InitRequest) => init::run, "init", Bookkeeping;
     Train(TrainRequest) => train::run, "train", Judges;
     Compare(CompareRequest) => compare::run, "compare", Judges;
     Reproduce(ReproduceRequest) => reproduce::run, "reproduce", Judges;
@@ -181,6 +183,7 @@ mod tests {
             "model alias",
             "status",
             "quickstart",
+            "init",
         ] {
             assert!(!Step::named(step).is_some_and(Step::judges), "{step}");
         }

@@ -33,6 +33,7 @@ mod github_runner;
 mod github_workflows;
 mod iac;
 mod iac_kserve;
+mod init;
 mod ledger;
 mod markdown_escaping;
 mod model_get;
