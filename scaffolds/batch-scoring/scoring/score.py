@@ -31,7 +31,7 @@ def score(model_path, window, out):
     probabilities = model.predict_proba(rows)[:, positive]
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out + ".tmp", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["row", "prediction", f"p_{POSITIVE}"])
         for index, (label, p) in enumerate(zip(predictions, probabilities), start=1):
             writer.writerow([index, label, f"{p:.6f}"])
