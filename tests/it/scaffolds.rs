@@ -505,12 +505,17 @@ fn each_iac_choice_renders_a_manifest_that_checks_and_renders() {
                 "{template} iac={iac}: nothing rendered for prod"
             );
         }
-        // The defaults (kubernetes, the local store) say what is missing: a store a cluster can read.
+        // The defaults (kubernetes, the local store): a project that checks and
+        // runs, whose manifest says what kubernetes waits for; given a store, it renders.
         let defaults = Project::new(template, &[]);
         defaults.trainyard(&["config", "check"], 0);
-        let refused = defaults.trainyard_output(&["iac", "render", "--all"]);
-        assert_eq!(refused.status.code(), Some(2), "{template}");
-        let said = String::from_utf8_lossy(&refused.stdout) + String::from_utf8_lossy(&refused.stderr);
-        assert!(said.contains("artifacts.store") || said.contains("store"), "{said}");
+        let manifest = std::fs::read_to_string(defaults.dir.join("trainyard.yaml")).unwrap();
+        assert!(manifest.contains("  targets: []\n"), "{manifest}");
+        assert!(manifest.contains("set `artifacts.store` (below), then make this\n  # `targets: [kubernetes]`"), "{manifest}");
+        let ready = manifest.replace("  targets: []\n", "  targets: [kubernetes]\n")
+            + "artifacts:\n  store: gs://models/scaffold\n";
+        std::fs::write(defaults.dir.join("trainyard.yaml"), ready).unwrap();
+        defaults.trainyard(&["iac", "render", "--all"], 0);
+        assert!(defaults.dir.join("infra/kubernetes/prod/inferenceservice.yaml").is_file());
     }
 }
