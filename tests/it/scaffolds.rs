@@ -46,7 +46,10 @@ fn render_scaffold(template: &str, dir: &Path, defines: &[(&str, &str)]) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(dir.join("trainyard.yaml").is_file(), "{template} rendered no trainyard.yaml");
+    assert!(
+        dir.join("trainyard.yaml").is_file(),
+        "{template} rendered no trainyard.yaml"
+    );
 }
 
 fn cargo_bin() -> PathBuf {
@@ -60,7 +63,9 @@ fn cargo_bin() -> PathBuf {
 /// `PATH` with `dir` first.
 fn path_with(dir: &Path) -> std::ffi::OsString {
     let mut paths = vec![dir.to_path_buf()];
-    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
     std::env::join_paths(paths).unwrap()
 }
 
@@ -74,14 +79,18 @@ fn python_env() -> &'static Path {
         let venv = repo.join("target/scaffolds-venv");
         let requirements: String = TEMPLATES
             .iter()
-            .map(|t| std::fs::read_to_string(repo.join("scaffolds").join(t).join("requirements.txt")).unwrap())
+            .map(|t| {
+                std::fs::read_to_string(repo.join("scaffolds").join(t).join("requirements.txt"))
+                    .unwrap()
+            })
             .collect();
         let marker = venv.join("trainyard-requirements.txt");
         if std::fs::read_to_string(&marker).is_ok_and(|done| done == requirements) {
             return venv;
         }
         let dot_venv = repo.join(".venv/bin/python");
-        let base = run_ok(Command::new(&dot_venv).args(["-c", "import sys; print(sys._base_executable)"]));
+        let base =
+            run_ok(Command::new(&dot_venv).args(["-c", "import sys; print(sys._base_executable)"]));
         let _ = std::fs::remove_dir_all(&venv);
         run_ok(Command::new(base.trim()).args(["-m", "venv"]).arg(&venv));
         let site = run_ok(Command::new(venv.join("bin/python")).args([
@@ -100,8 +109,19 @@ fn python_env() -> &'static Path {
         for template in TEMPLATES {
             run_ok(
                 Command::new(venv.join("bin/python"))
-                    .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
-                    .arg(repo.join("scaffolds").join(template).join("requirements.txt")),
+                    .args([
+                        "-m",
+                        "pip",
+                        "install",
+                        "--quiet",
+                        "--disable-pip-version-check",
+                        "-r",
+                    ])
+                    .arg(
+                        repo.join("scaffolds")
+                            .join(template)
+                            .join("requirements.txt"),
+                    ),
             );
         }
         std::fs::write(&marker, requirements).unwrap();
@@ -111,7 +131,9 @@ fn python_env() -> &'static Path {
 
 /// Runs `command`, fails the test with its output unless it succeeds; returns stdout.
 fn run_ok(command: &mut Command) -> String {
-    let output = command.output().unwrap_or_else(|error| panic!("{command:?}: {error}"));
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("{command:?}: {error}"));
     assert!(
         output.status.success(),
         "{command:?} failed:\n{}{}",
@@ -133,7 +155,10 @@ impl Project {
         let dir = parent.path().join(format!("my-{template}"));
         render_scaffold(template, &dir, defines);
         init_and_commit_all(&dir);
-        Self { _parent: parent, dir }
+        Self {
+            _parent: parent,
+            dir,
+        }
     }
 
     /// `trainyard --format json <args>` in the project with the venv's `python`
@@ -148,9 +173,8 @@ impl Project {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        serde_json::from_slice(&output.stdout).unwrap_or_else(|error| {
-            panic!("trainyard {}: not JSON ({error})", args.join(" "))
-        })
+        serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|error| panic!("trainyard {}: not JSON ({error})", args.join(" ")))
     }
 
     fn trainyard_output(&self, args: &[&str]) -> Output {
@@ -167,12 +191,15 @@ impl Project {
 
     fn python(&self) -> Command {
         let mut command = Command::new(python_env().join("bin/python"));
-        command.current_dir(&self.dir).env("PYTHONDONTWRITEBYTECODE", "1");
+        command
+            .current_dir(&self.dir)
+            .env("PYTHONDONTWRITEBYTECODE", "1");
         command
     }
 
     fn release_version(&self, env: &str) -> String {
-        let text = std::fs::read_to_string(self.dir.join(format!("deploy/{env}/release.yaml"))).unwrap();
+        let text =
+            std::fs::read_to_string(self.dir.join(format!("deploy/{env}/release.yaml"))).unwrap();
         let release: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
         match &release["version"] {
             serde_yaml_ng::Value::Number(n) => n.to_string(),
@@ -200,7 +227,18 @@ fn the_whole_loop(project: &Project) {
     let full = project.trainyard(&["train", "--mode", "full"], 0);
     assert_eq!(output(&full, "model-version"), "1", "{full}");
     let promote = |env: &str, reason: &str| {
-        project.trainyard(&["promote", "--env", env, "--direct", "--no-push", "--reason", reason], 0)
+        project.trainyard(
+            &[
+                "promote",
+                "--env",
+                env,
+                "--direct",
+                "--no-push",
+                "--reason",
+                reason,
+            ],
+            0,
+        )
     };
     promote("dev", "a first model");
     let staging = project.trainyard(&["gate", "--env", "staging"], 0);
@@ -210,7 +248,10 @@ fn the_whole_loop(project: &Project) {
     // prod takes released commits only: refused, tagged, let in.
     project.trainyard(&["gate", "--env", "prod"], 1);
     let trained_on = git(&project.dir, &["rev-list", "--max-parents=0", "HEAD"]);
-    git(&project.dir, &["tag", "-a", "v1.0.0", "-m", "v1.0.0", &trained_on]);
+    git(
+        &project.dir,
+        &["tag", "-a", "v1.0.0", "-m", "v1.0.0", &trained_on],
+    );
     project.trainyard(&["gate", "--env", "prod"], 0);
     promote("prod", "v1.0.0 released");
     assert_eq!(project.release_version("prod"), "1");
@@ -221,7 +262,18 @@ fn the_whole_loop(project: &Project) {
     promote("dev", "a second model");
     promote("staging", "the staging gate passed");
     assert_eq!(project.release_version("staging"), "2");
-    project.trainyard(&["rollback", "--env", "staging", "--reason", "a test of rollback", "--direct", "--no-push"], 0);
+    project.trainyard(
+        &[
+            "rollback",
+            "--env",
+            "staging",
+            "--reason",
+            "a test of rollback",
+            "--direct",
+            "--no-push",
+        ],
+        0,
+    );
     assert_eq!(project.release_version("staging"), "1");
 
     project.trainyard(&["iac", "render", "--all"], 0);
@@ -230,7 +282,11 @@ fn the_whole_loop(project: &Project) {
 
 /// The template's own pytest suite, in the venv.
 fn pytest_passes(project: &Project) {
-    let output = project.python().args(["-m", "pytest", "-q", "-p", "no:cacheprovider"]).output().unwrap();
+    let output = project
+        .python()
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
+        .output()
+        .unwrap();
     assert!(
         output.status.success(),
         "the template's pytest suite failed:\n{}{}",
@@ -243,18 +299,43 @@ fn pytest_passes(project: &Project) {
 fn realtime_classifier_runs_the_whole_loop_and_serves_predictions() {
     let project = Project::new(
         "realtime-classifier",
-        &[("ci", "both"), ("iac", "terraform"), ("python_version", "3.11")],
+        &[
+            ("ci", "both"),
+            ("iac", "terraform"),
+            ("python_version", "3.11"),
+        ],
     );
     the_whole_loop(&project);
     assert!(project.dir.join("infra/terraform/prod/main.tf").is_file());
 
     // prod's model, fetched the way a deployment does, answers over HTTP.
     let model_dir = project.dir.join("model");
-    project.trainyard(&["model", "get", "--env", "prod", "-o", model_dir.to_str().unwrap()], 0);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    project.trainyard(
+        &[
+            "model",
+            "get",
+            "--env",
+            "prod",
+            "-o",
+            model_dir.to_str().unwrap(),
+        ],
+        0,
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut service = project
         .python()
-        .args(["-m", "classifier.service", "--model", "model/model.joblib", "--port", &port.to_string()])
+        .args([
+            "-m",
+            "classifier.service",
+            "--model",
+            "model/model.joblib",
+            "--port",
+            &port.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -273,8 +354,13 @@ fn realtime_classifier_runs_the_whole_loop_and_serves_predictions() {
     assert!(health.starts_with("HTTP/1.0 200"), "{health}");
     assert!(health.contains(r#""status": "ok""#), "{health}");
     assert!(predict.starts_with("HTTP/1.0 200"), "{predict}");
-    let body: serde_json::Value = serde_json::from_str(predict.split("\r\n\r\n").nth(1).unwrap()).unwrap();
-    assert_eq!(body["predictions"], serde_json::json!(["class_0"]), "{body}");
+    let body: serde_json::Value =
+        serde_json::from_str(predict.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(
+        body["predictions"],
+        serde_json::json!(["class_0"]),
+        "{body}"
+    );
 
     pytest_passes(&project);
 }
@@ -286,7 +372,17 @@ fn batch_scoring_runs_the_whole_loop_scores_a_window_and_watches_drift() {
         &[("ci", "both"), ("iac", "bicep"), ("python_version", "3.11")],
     );
     // The bundled window has not drifted from the training data.
-    let drift = project.trainyard(&["data", "drift", "--reference", "patients", "--current", "window"], 0);
+    let drift = project.trainyard(
+        &[
+            "data",
+            "drift",
+            "--reference",
+            "patients",
+            "--current",
+            "window",
+        ],
+        0,
+    );
     assert_eq!(output(&drift, "drifted"), "false", "{drift}");
     the_whole_loop(&project);
     assert!(project.dir.join("infra/bicep/prod/main.bicep").is_file());
@@ -306,7 +402,10 @@ fn batch_scoring_runs_the_whole_loop_scores_a_window_and_watches_drift() {
     assert!(scored.contains("scored 120 rows"), "{scored}");
     let predictions = std::fs::read_to_string(project.dir.join("predictions/window.csv")).unwrap();
     assert_eq!(predictions.lines().count(), 121, "{predictions}");
-    assert!(predictions.starts_with("row,prediction,p_malignant\n1,"), "{predictions}");
+    assert!(
+        predictions.starts_with("row,prediction,p_malignant\n1,"),
+        "{predictions}"
+    );
 
     // A window whose inputs shifted drifts: exit 1, naming the columns.
     let window = project.dir.join("data/incoming/window.csv");
@@ -326,10 +425,24 @@ fn batch_scoring_runs_the_whole_loop_scores_a_window_and_watches_drift() {
         })
         .collect();
     std::fs::write(&window, shifted).unwrap();
-    let drifted = project.trainyard(&["data", "drift", "--reference", "patients", "--current", "window"], 1);
+    let drifted = project.trainyard(
+        &[
+            "data",
+            "drift",
+            "--reference",
+            "patients",
+            "--current",
+            "window",
+        ],
+        1,
+    );
     assert_eq!(output(&drifted, "drifted"), "true", "{drifted}");
 
-    std::fs::write(&window, git(&project.dir, &["show", "HEAD:data/incoming/window.csv"]) + "\n").unwrap();
+    std::fs::write(
+        &window,
+        git(&project.dir, &["show", "HEAD:data/incoming/window.csv"]) + "\n",
+    )
+    .unwrap();
     pytest_passes(&project);
 }
 
@@ -341,14 +454,19 @@ fn wait_for_http(port: u16, request: &str, child: &mut std::process::Child) -> S
             return answer;
         }
         assert!(child.try_wait().unwrap().is_none(), "the service exited");
-        assert!(Instant::now() < deadline, "the service did not answer within 120 s");
+        assert!(
+            Instant::now() < deadline,
+            "the service did not answer within 120 s"
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
 }
 
 fn http(port: u16, request: &str) -> String {
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
     stream.write_all(request.as_bytes()).unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
@@ -400,7 +518,9 @@ fn venv_tool(name: &str) -> PathBuf {
 }
 
 fn assert_tool_passes(command: &mut Command) {
-    let output = command.output().unwrap_or_else(|error| panic!("{command:?}: {error} (`.ci/test` installs it)"));
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("{command:?}: {error} (`.ci/test` installs it)"));
     assert!(
         output.status.success(),
         "{command:?}:\n{}{}",
@@ -421,12 +541,21 @@ fn rendered_ci_files_are_ci_examples_plus_python_and_pass_their_validators() {
         for ci in ["github", "azure-devops", "both"] {
             let parent = tempfile::tempdir().unwrap();
             let dir = parent.path().join("ci-check");
-            render_scaffold(template, &dir, &[("ci", ci), ("iac", "terraform"), ("python_version", "3.12")]);
+            render_scaffold(
+                template,
+                &dir,
+                &[("ci", ci), ("iac", "terraform"), ("python_version", "3.12")],
+            );
             let github = dir.join(".github/workflows");
             let azure = dir.join(".azure-pipelines");
             assert_eq!(github.is_dir(), ci != "azure-devops", "{template} ci={ci}");
             assert_eq!(azure.is_dir(), ci != "github", "{template} ci={ci}");
-            assert_eq!(std::fs::read_to_string(dir.join(".python-version")).unwrap().trim(), "3.12");
+            assert_eq!(
+                std::fs::read_to_string(dir.join(".python-version"))
+                    .unwrap()
+                    .trim(),
+                "3.12"
+            );
 
             for (folder, examples) in [(&github, "github-actions"), (&azure, "azure-pipelines")] {
                 if !folder.is_dir() {
@@ -437,13 +566,18 @@ fn rendered_ci_files_are_ci_examples_plus_python_and_pass_their_validators() {
                     let name = file.file_name().unwrap().to_str().unwrap();
                     let example = common::repo().join("ci-examples").join(examples).join(name);
                     let rendered = std::fs::read_to_string(file).unwrap();
-                    assert!(!rendered.contains("{%") && !rendered.contains("{{ python"), "{}", file.display());
+                    assert!(
+                        !rendered.contains("{%") && !rendered.contains("{{ python"),
+                        "{}",
+                        file.display()
+                    );
                     if name == "score.yml" {
                         // The batch job's own schedule: no ci-examples counterpart.
                         assert_eq!(template, "batch-scoring");
                         continue;
                     }
-                    let example = as_in_template(template, &std::fs::read_to_string(&example).unwrap());
+                    let example =
+                        as_in_template(template, &std::fs::read_to_string(&example).unwrap());
                     assert_eq!(
                         without_the_scaffold_block(&rendered),
                         example,
@@ -460,10 +594,20 @@ fn rendered_ci_files_are_ci_examples_plus_python_and_pass_their_validators() {
                             .args(["--builtin-schema", "vendor.github-workflows"])
                             .args(&files),
                     );
-                    assert_tool_passes(Command::new(venv_tool("actionlint")).args(&files).current_dir(&dir));
+                    assert_tool_passes(
+                        Command::new(venv_tool("actionlint"))
+                            .args(&files)
+                            .current_dir(&dir),
+                    );
                     assert_tool_passes(
                         Command::new(venv_tool("zizmor"))
-                            .args(["--offline", "--persona", "pedantic", "--no-progress", "--config"])
+                            .args([
+                                "--offline",
+                                "--persona",
+                                "pedantic",
+                                "--no-progress",
+                                "--config",
+                            ])
                             .arg(dir.join(".github/zizmor.yml"))
                             .args(&files),
                     );
@@ -486,7 +630,10 @@ fn each_iac_choice_renders_a_manifest_that_checks_and_renders() {
         ("terraform", ""),
         ("bicep", ""),
         ("kubernetes", "s3://models/scaffold"),
-        ("azureml", "https://stscaffold.blob.core.windows.net/models/scaffold"),
+        (
+            "azureml",
+            "https://stscaffold.blob.core.windows.net/models/scaffold",
+        ),
     ];
     for template in TEMPLATES {
         for (iac, store) in choices {
@@ -511,11 +658,21 @@ fn each_iac_choice_renders_a_manifest_that_checks_and_renders() {
         defaults.trainyard(&["config", "check"], 0);
         let manifest = std::fs::read_to_string(defaults.dir.join("trainyard.yaml")).unwrap();
         assert!(manifest.contains("  targets: []\n"), "{manifest}");
-        assert!(manifest.contains("set `artifacts.store` (below), then make this\n  # `targets: [kubernetes]`"), "{manifest}");
+        assert!(
+            manifest.contains(
+                "set `artifacts.store` (below), then make this\n  # `targets: [kubernetes]`"
+            ),
+            "{manifest}"
+        );
         let ready = manifest.replace("  targets: []\n", "  targets: [kubernetes]\n")
             + "artifacts:\n  store: gs://models/scaffold\n";
         std::fs::write(defaults.dir.join("trainyard.yaml"), ready).unwrap();
         defaults.trainyard(&["iac", "render", "--all"], 0);
-        assert!(defaults.dir.join("infra/kubernetes/prod/inferenceservice.yaml").is_file());
+        assert!(
+            defaults
+                .dir
+                .join("infra/kubernetes/prod/inferenceservice.yaml")
+                .is_file()
+        );
     }
 }
