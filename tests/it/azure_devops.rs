@@ -898,7 +898,7 @@ fn collect_steps<'a>(value: &'a serde_yaml_ng::Value, steps: &mut Vec<&'a serde_
 
 /// check-jsonschema's vendor.azure-pipelines schema (from its package in
 /// .venv), plus one `task` branch per task of the extension.
-fn pipeline_schema_with_the_extension() -> serde_json::Value {
+pub(crate) fn pipeline_schema_with_the_extension() -> serde_json::Value {
     let output = Command::new(common::repo().join(".venv/bin/python"))
         .args([
             "-c",

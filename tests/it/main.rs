@@ -44,6 +44,7 @@ mod promote_recovery;
 mod promotion_order;
 mod quickstart;
 mod release;
+mod scaffolds;
 mod schema;
 mod train;
 mod train_compare;

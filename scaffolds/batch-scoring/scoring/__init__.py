@@ -1,0 +1,1 @@
+"""Batch scoring of biopsies: features, training, and the scheduled scoring job."""

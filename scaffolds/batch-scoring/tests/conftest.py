@@ -1,0 +1,17 @@
+import os
+
+import pytest
+
+from scoring.train import train
+
+ROOT = os.path.join(os.path.dirname(__file__), "..")
+DATA = os.path.join(ROOT, "data", "patients.csv")
+WINDOW = os.path.join(ROOT, "data", "incoming", "window.csv")
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A model trained once on the bundled data: (output folder, metrics)."""
+    out = tmp_path_factory.mktemp("out")
+    metrics = train(DATA, str(out), log=lambda line: None)
+    return out, metrics

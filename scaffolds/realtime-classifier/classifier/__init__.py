@@ -1,0 +1,1 @@
+"""Wine-cultivar classifier: features, training and the scoring service."""
