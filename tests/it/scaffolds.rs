@@ -1,8 +1,8 @@
 //! The project scaffolds, `scaffolds/<name>/` (issue 17): each template is
-//! rendered into a temporary folder, made a git repository, and driven through
-//! trainyard's whole loop with the built binary and the template's own Python
-//! code in a real venv: data validate, sampled train, compare, full train,
-//! gates, promote dev → staging → prod, rollback, iac render and check, the
+//! rendered into a temporary folder by `trainyard init` (which makes the first
+//! commit) and driven through trainyard's whole loop with the built binary and
+//! the template's own Python code in a real venv: data validate, sampled
+//! train, compare, full train, gates, promote dev → staging → prod, rollback, iac render and check, the
 //! model served (realtime) or a window scored (batch), and the template's own
 //! pytest suite. The rendered CI files are ci-examples plus one marked Python
 //! setup block (checked here, so the copies cannot drift) and pass the
@@ -17,32 +17,24 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use trainyard_testkit::git::{git, init_and_commit_all};
+use trainyard_testkit::git::git;
 
 const TEMPLATES: [&str; 2] = ["realtime-classifier", "batch-scoring"];
 
 /// Renders `template` into `dir` (which must not exist yet) with `defines`
 /// (`ci`, `iac`, `store_url`, `python_version`; the project name is `dir`'s
-/// name). Until `trainyard init` lands, cargo-generate renders it.
+/// name) through `trainyard init`, which also makes the first commit.
+/// (`tests/it/init.rs` shows cargo-generate writes the same files.)
 fn render_scaffold(template: &str, dir: &Path, defines: &[(&str, &str)]) {
-    let name = dir.file_name().unwrap().to_str().unwrap();
-    let mut command = Command::new("cargo");
-    command
-        .arg("generate")
-        .arg("--path")
-        .arg(common::repo().join("scaffolds").join(template))
-        .args(["--name", name, "--silent", "--vcs", "none", "--destination"])
-        .arg(dir.parent().unwrap());
+    let mut command = common::trainyard_process();
+    command.args(["init", "--template", template]);
     for (key, value) in defines {
-        command.arg("-d").arg(format!("{key}={value}"));
+        command.arg("--define").arg(format!("{key}={value}"));
     }
-    let output = command
-        .env("PATH", path_with(&cargo_bin()))
-        .output()
-        .expect("cargo generate runs (`cargo install --locked cargo-generate`)");
+    let output = command.arg(dir).output().unwrap();
     assert!(
         output.status.success(),
-        "cargo generate {template} failed:\n{}{}",
+        "trainyard init {template} failed:\n{}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
@@ -50,14 +42,7 @@ fn render_scaffold(template: &str, dir: &Path, defines: &[(&str, &str)]) {
         dir.join("trainyard.yaml").is_file(),
         "{template} rendered no trainyard.yaml"
     );
-}
-
-fn cargo_bin() -> PathBuf {
-    std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")))
-        .unwrap()
-        .join("bin")
+    assert!(dir.join(".git").is_dir(), "init made no first commit");
 }
 
 /// `PATH` with `dir` first.
@@ -154,7 +139,6 @@ impl Project {
         let parent = tempfile::tempdir().unwrap();
         let dir = parent.path().join(format!("my-{template}"));
         render_scaffold(template, &dir, defines);
-        init_and_commit_all(&dir);
         Self {
             _parent: parent,
             dir,
