@@ -55,11 +55,18 @@ fn render_at(report: &Report, options: TerminalOptions, indent: &str, depth: usi
     for finding in findings {
         out.push_str(&finding_line(finding, color, &inner));
     }
-    let mut body = Vec::new();
+    let mut body: Vec<Vec<String>> = Vec::new();
     let shown = depth == 0 || options.verbose;
     if !report.blocks.is_empty() && shown {
+        let mut previous: Option<&Block> = None;
         for block in &report.blocks {
-            body.push(block_lines(block, options));
+            let lines = block_lines(block, options);
+            // Charts one under the other, as one paragraph.
+            match (previous, block, body.last_mut()) {
+                (Some(Block::Chart(_)), Block::Chart(_), Some(last)) => last.extend(lines),
+                _ => body.push(lines),
+            }
+            previous = Some(block);
         }
     } else if report.blocks.is_empty() && !report.summary.trim().is_empty() && shown {
         body.push(markdown_lines(&report.summary, options));
