@@ -47,4 +47,5 @@ mod schema;
 mod train;
 mod train_compare;
 mod train_rules;
+mod terminal;
 mod verdicts;
