@@ -4,8 +4,10 @@
 //!
 //! A step's `Report::blocks` (tables with a status per row, charts, text)
 //! are rendered as they are; a step without blocks has its Markdown summary
-//! read with pulldown-cmark and shown as text: `<details>` folded away
-//! (shown with `verbose`), mermaid charts dropped, tables aligned.
+//! read with pulldown-cmark and shown as text: `<details>` folded to its
+//! `<summary>` (unfolded with `verbose` or when the step failed, since then
+//! it holds why: a diff, a log's tail), mermaid charts dropped, tables
+//! aligned.
 
 use std::fmt::Write as _;
 
@@ -69,7 +71,12 @@ fn render_at(report: &Report, options: TerminalOptions, indent: &str, depth: usi
             previous = Some(block);
         }
     } else if report.blocks.is_empty() && !report.summary.trim().is_empty() && shown {
-        body.push(markdown_lines(&report.summary, options));
+        // A failed step's folded sections hold why (a diff, a log's tail).
+        let unfold = TerminalOptions {
+            verbose: options.verbose || report.conclusion == Conclusion::Failure,
+            ..options
+        };
+        body.push(markdown_lines(&report.summary, unfold));
     }
     for lines in body.into_iter().filter(|lines| !lines.is_empty()) {
         out.push('\n');
@@ -265,6 +272,21 @@ fn markdown_lines(markdown: &str, options: TerminalOptions) -> Vec<String> {
     reader.finish()
 }
 
+/// `<code>a</code> b` as `a b`.
+fn without_tags(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.trim().to_owned()
+}
+
 #[derive(Default)]
 struct TableText {
     header: Vec<String>,
@@ -352,7 +374,7 @@ impl MarkdownText {
             let summary = html
                 .split_once("<summary>")
                 .and_then(|(_, rest)| rest.split_once("</summary>"))
-                .map(|(summary, _)| summary.trim().to_owned())
+                .map(|(summary, _)| without_tags(summary))
                 .filter(|summary| !summary.is_empty());
             self.flush();
             self.lines.push(format!(
@@ -367,7 +389,7 @@ impl MarkdownText {
                 .and_then(|(_, rest)| rest.split_once("</summary>"))
             {
                 self.flush();
-                self.lines.push(visible(summary.trim()));
+                self.lines.push(visible(&without_tags(summary)));
             }
         }
         self.details = (self.details + opens).saturating_sub(closes);
@@ -568,7 +590,7 @@ mod tests {
             | metric | value |\n|---|---:|\n| accuracy | 0.9 |\n| f1 | 0.88 |\n\n\
             > [!NOTE]\n> Read this.\n\n\
             ```mermaid\nxychart-beta\n```\n\n\
-            <details><summary>Full profile</summary>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n</details>\n\n\
+            <details><summary><code>Full</code> profile</summary>\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n</details>\n\n\
             - one\n- two\n";
         let report = Report::new("runs list", Conclusion::Success, "t").with_summary(summary);
         let text = render(&report, PLAIN);
@@ -585,6 +607,8 @@ mod tests {
         assert!(verbose.contains("Full profile\n"), "{verbose}");
         assert!(verbose.contains("  1  2\n"), "{verbose}");
         assert!(!verbose.contains("<details"), "{verbose}");
+        let failed = Report::new("iac check", Conclusion::Failure, "t").with_summary(summary);
+        assert_eq!(render(&failed, PLAIN), verbose.replace("✔ runs list (success)", "✖ iac check (failure)"));
     }
 
     #[test]
