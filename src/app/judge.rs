@@ -358,7 +358,9 @@ fn policy_key(rule: &str) -> &'static str {
 /// said in words.
 fn rules_table(verdict: &Verdict) -> Block {
     if verdict.rules.is_empty() {
-        return Block::text("No rules are set for this environment: any registered model may enter.");
+        return Block::text(
+            "No rules are set for this environment: any registered model may enter.",
+        );
     }
     let mut table = Table::new("rules", ["rule", "subject", "observed", "required"]);
     for rule in &verdict.rules {

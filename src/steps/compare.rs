@@ -627,7 +627,13 @@ fn comparison_blocks(
             )));
             let mut table = Table::new(
                 "metrics",
-                ["metric", ">this run", &format!(">{}", against.label), ">Δ", "verdict"],
+                [
+                    "metric",
+                    ">this run",
+                    &format!(">{}", against.label),
+                    ">Δ",
+                    "verdict",
+                ],
             );
             for name in names {
                 let value = run.metrics.get(name).copied();

@@ -199,7 +199,13 @@ fn publish(
         reference_profile.rows,
         result.markdown()
     );
-    report.blocks = drift_blocks(result, &current.shown(), &reference.shown(), current_profile.rows, reference_profile.rows);
+    report.blocks = drift_blocks(
+        result,
+        &current.shown(),
+        &reference.shown(),
+        current_profile.rows,
+        reference_profile.rows,
+    );
     // Per column as JSON values for `--format json` (the statistic, the
     // threshold, the verdict), not only the Markdown table.
     report.data = serde_json::to_value(result).ok();

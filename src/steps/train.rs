@@ -587,7 +587,11 @@ fn summary_blocks(
             );
             table.row(
                 None,
-                [name.clone(), used, markdown::short_digest(digest).to_owned()],
+                [
+                    name.clone(),
+                    used,
+                    markdown::short_digest(digest).to_owned(),
+                ],
             );
         }
         blocks.push(table.into());
@@ -609,7 +613,11 @@ fn summary_blocks(
         blocks.push(Block::text("A sampled run is recorded, not registered: full training on the default branch registers the model."));
     }
     if !record.outcome.is_success() && !execution.tail.is_empty() {
-        let tail: Vec<String> = execution.tail.iter().map(|line| format!("    {line}")).collect();
+        let tail: Vec<String> = execution
+            .tail
+            .iter()
+            .map(|line| format!("    {line}"))
+            .collect();
         blocks.push(Block::text(format!(
             "the command's last lines:\n{}",
             tail.join("\n")

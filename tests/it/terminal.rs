@@ -21,16 +21,14 @@ fn example_with_broken_copy() -> tempfile::TempDir {
         .enumerate()
         .map(|(index, line)| match index {
             3 => line.replacen(|c: char| c.is_ascii_digit(), "-", 1),
-            10 => line.replace("malignant", "malignent").replace("benign", "benihn"),
+            10 => line
+                .replace("malignant", "malignent")
+                .replace("benign", "benihn"),
             20 => line.rsplit_once(',').unwrap().0.to_owned(),
             _ => line.to_owned(),
         })
         .collect();
-    std::fs::write(
-        dir.path().join("data/broken.csv"),
-        broken.join("\n") + "\n",
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("data/broken.csv"), broken.join("\n") + "\n").unwrap();
     dir
 }
 
@@ -41,7 +39,9 @@ fn text(dir: &Path, args: &[&str], code: i32) -> String {
 }
 
 fn no_markup(text: &str) {
-    for raw in ["<details", "<summary", "```", "mermaid", "|---", "| ", "**", "[!NOTE]"] {
+    for raw in [
+        "<details", "<summary", "```", "mermaid", "|---", "| ", "**", "[!NOTE]",
+    ] {
         assert!(!text.contains(raw), "{raw:?} in\n{text}");
     }
 }
@@ -85,7 +85,14 @@ fn drift_shows_the_drifted_columns_and_counts_the_others() {
     let dir = example_with_broken_copy();
     let shown = text(
         dir.path(),
-        &["data", "drift", "--reference", "biopsies", "--current", "data/broken.csv"],
+        &[
+            "data",
+            "drift",
+            "--reference",
+            "biopsies",
+            "--current",
+            "data/broken.csv",
+        ],
         1,
     );
     no_markup(&shown);
@@ -98,7 +105,11 @@ fn drift_shows_the_drifted_columns_and_counts_the_others() {
 fn compare_shows_the_regressions_and_the_history_as_sparklines() {
     let project = crate::train_compare::project();
     crate::train_compare::history(project.path());
-    let shown = text(project.path(), &["compare", "20261101T100000.000Z-aaaaaa"], 0);
+    let shown = text(
+        project.path(),
+        &["compare", "20261101T100000.000Z-aaaaaa"],
+        0,
+    );
     no_markup(&shown);
     insta::assert_snapshot!("compare", shown);
 }
@@ -113,7 +124,14 @@ fn colour_only_when_asked_and_never_with_no_color() {
         let mut command = trainyard();
         command
             .current_dir(dir.path())
-            .args(["data", "drift", "--reference", "biopsies", "--current", "data/broken.csv"])
+            .args([
+                "data",
+                "drift",
+                "--reference",
+                "biopsies",
+                "--current",
+                "data/broken.csv",
+            ])
             .args(args);
         for (name, value) in env {
             command.env(name, value);
@@ -151,12 +169,7 @@ fn train_in_a_terminal_and_as_json_values() {
         insta::assert_snapshot!("train", shown);
     });
 
-    let report = run_json(
-        trainyard()
-            .current_dir(dir.path())
-            .arg("train"),
-        0,
-    );
+    let report = run_json(trainyard().current_dir(dir.path()).arg("train"), 0);
     let data = &report["data"];
     assert_eq!(data["mode"], "full");
     assert_eq!(data["outcome"], "succeeded");

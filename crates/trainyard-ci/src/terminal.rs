@@ -40,7 +40,13 @@ pub fn render(report: &Report, options: TerminalOptions) -> String {
     out
 }
 
-fn render_at(report: &Report, options: TerminalOptions, indent: &str, depth: usize, out: &mut String) {
+fn render_at(
+    report: &Report,
+    options: TerminalOptions,
+    indent: &str,
+    depth: usize,
+    out: &mut String,
+) {
     let color = options.color;
     let (symbol, style) = conclusion_style(report.conclusion);
     let _ = writeln!(
@@ -164,7 +170,11 @@ fn table_block_lines(table: &Table, options: TerminalOptions) -> Vec<String> {
         .map(|row| {
             let mut cells = Vec::with_capacity(header.len());
             if judged {
-                cells.push(row.status.map_or("", |status| status_mark(status).0).to_owned());
+                cells.push(
+                    row.status
+                        .map_or("", |status| status_mark(status).0)
+                        .to_owned(),
+                );
             }
             cells.extend(row.cells.iter().map(|cell| one_line(cell)));
             cells
@@ -202,8 +212,16 @@ fn chart_lines(chart: &Chart) -> Vec<String> {
     let (Some(first), Some(last)) = (chart.points.first(), chart.points.last()) else {
         return vec![format!("{}: no values", one_line(&chart.title))];
     };
-    let min = chart.points.iter().map(|(_, v)| *v).fold(f64::INFINITY, f64::min);
-    let max = chart.points.iter().map(|(_, v)| *v).fold(f64::NEG_INFINITY, f64::max);
+    let min = chart
+        .points
+        .iter()
+        .map(|(_, v)| *v)
+        .fold(f64::INFINITY, f64::min);
+    let max = chart
+        .points
+        .iter()
+        .map(|(_, v)| *v)
+        .fold(f64::NEG_INFINITY, f64::max);
     let spark: String = chart
         .points
         .iter()
@@ -406,9 +424,7 @@ impl MarkdownText {
             Event::HardBreak => self.flush(),
             Event::Rule => self.blank(),
             Event::TaskListMarker(done) => self.push_text(if done { "[x] " } else { "[ ] " }),
-            Event::FootnoteReference(_)
-            | Event::InlineMath(_)
-            | Event::DisplayMath(_) => {}
+            Event::FootnoteReference(_) | Event::InlineMath(_) | Event::DisplayMath(_) => {}
         }
     }
 
@@ -432,7 +448,8 @@ impl MarkdownText {
             }
             Tag::CodeBlock(kind) => {
                 self.flush();
-                let shown = !matches!(&kind, CodeBlockKind::Fenced(info) if info.trim() == "mermaid");
+                let shown =
+                    !matches!(&kind, CodeBlockKind::Fenced(info) if info.trim() == "mermaid");
                 self.code = Some((String::new(), shown));
             }
             Tag::List(_) => {
@@ -549,7 +566,10 @@ mod tests {
     fn checks() -> Table {
         let mut table = Table::new("checks", ["check", "observed"]);
         for index in 0..12 {
-            table.row(Some(RowStatus::Pass), [format!("check {index}"), "ok".to_owned()]);
+            table.row(
+                Some(RowStatus::Pass),
+                [format!("check {index}"), "ok".to_owned()],
+            );
         }
         table.row(
             Some(RowStatus::Fail),
@@ -560,9 +580,13 @@ mod tests {
 
     #[test]
     fn failures_first_and_passing_rows_in_one_line() {
-        let mut report = Report::new("data validate", Conclusion::Failure, "0 of 1 dataset(s) valid")
-            .with_block(Block::text("train: 569 rows in 1 file(s)"))
-            .with_block(checks());
+        let mut report = Report::new(
+            "data validate",
+            Conclusion::Failure,
+            "0 of 1 dataset(s) valid",
+        )
+        .with_block(Block::text("train: 569 rows in 1 file(s)"))
+        .with_block(checks());
         report.push_finding(Finding::warning("null-ratio", "column `x` is 12% null"));
         report.push_finding(
             Finding::error("unique", "`id`: value `7`").at(Location::file("d.csv").at(9, None)),
@@ -579,7 +603,13 @@ mod tests {
              ✖  unique `id`  3 duplicates\n  \
              ✔ 12 checks passed\n\n"
         );
-        let verbose = render(&report, TerminalOptions { verbose: true, ..PLAIN });
+        let verbose = render(
+            &report,
+            TerminalOptions {
+                verbose: true,
+                ..PLAIN
+            },
+        );
         assert!(verbose.contains("✔  check 11     ok"), "{verbose}");
         assert!(verbose.contains("conclusion") || !verbose.contains(" = "));
     }
@@ -594,7 +624,9 @@ mod tests {
             - one\n- two\n";
         let report = Report::new("runs list", Conclusion::Success, "t").with_summary(summary);
         let text = render(&report, PLAIN);
-        for raw in ["<details", "<summary", "mermaid", "xychart", "|", "**", "[!NOTE]"] {
+        for raw in [
+            "<details", "<summary", "mermaid", "xychart", "|", "**", "[!NOTE]",
+        ] {
             assert!(!text.contains(raw), "{raw} in\n{text}");
         }
         assert_eq!(
@@ -603,19 +635,34 @@ mod tests {
              metric    value\n  ─────────────────\n  accuracy    0.9\n  f1         0.88\n\n  \
              note: Read this.\n\n  ▸ Full profile (--verbose shows it)\n\n  - one\n  - two\n\n"
         );
-        let verbose = render(&report, TerminalOptions { verbose: true, ..PLAIN });
+        let verbose = render(
+            &report,
+            TerminalOptions {
+                verbose: true,
+                ..PLAIN
+            },
+        );
         assert!(verbose.contains("Full profile\n"), "{verbose}");
         assert!(verbose.contains("  1  2\n"), "{verbose}");
         assert!(!verbose.contains("<details"), "{verbose}");
         let failed = Report::new("iac check", Conclusion::Failure, "t").with_summary(summary);
-        assert_eq!(render(&failed, PLAIN), verbose.replace("✔ runs list (success)", "✖ iac check (failure)"));
+        assert_eq!(
+            render(&failed, PLAIN),
+            verbose.replace("✔ runs list (success)", "✖ iac check (failure)")
+        );
     }
 
     #[test]
     fn colour_only_when_asked() {
         let report = Report::new("s", Conclusion::Failure, "t").with_block(checks());
         assert!(!render(&report, PLAIN).contains('\u{1b}'));
-        let coloured = render(&report, TerminalOptions { color: true, ..PLAIN });
+        let coloured = render(
+            &report,
+            TerminalOptions {
+                color: true,
+                ..PLAIN
+            },
+        );
         assert!(coloured.contains("\u{1b}["), "{coloured}");
     }
 

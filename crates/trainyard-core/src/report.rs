@@ -479,12 +479,21 @@ mod tests {
         let report = Report::new("data validate", Conclusion::Failure, "t")
             .with_block(Block::text("plain"))
             .with_block(table)
-            .with_block(Chart::new("f1", [("a".to_owned(), 0.5), ("b".to_owned(), f64::NAN)]));
+            .with_block(Chart::new(
+                "f1",
+                [("a".to_owned(), 0.5), ("b".to_owned(), f64::NAN)],
+            ));
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["blocks"][1]["kind"], "table");
         assert_eq!(json["blocks"][1]["rows-are"], "checks");
-        assert_eq!(json["blocks"][1]["columns"][1], serde_json::json!({"name": "rows", "numeric": true}));
-        assert_eq!(json["blocks"][1]["rows"][1]["cells"], serde_json::json!(["extra", ""]));
+        assert_eq!(
+            json["blocks"][1]["columns"][1],
+            serde_json::json!({"name": "rows", "numeric": true})
+        );
+        assert_eq!(
+            json["blocks"][1]["rows"][1]["cells"],
+            serde_json::json!(["extra", ""])
+        );
         assert_eq!(json["blocks"][2]["points"], serde_json::json!([["a", 0.5]]));
         assert_eq!(serde_json::from_value::<Report>(json).unwrap(), report);
     }
