@@ -31,7 +31,7 @@ pub struct Console {
 
 impl Console {
     /// Whether text written to `stream` is coloured.
-    fn color_on(&self, stream: &impl anstream::stream::RawStream) -> bool {
+    fn color_on(self, stream: &impl anstream::stream::RawStream) -> bool {
         match self.color {
             anstream::ColorChoice::Auto => {
                 anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never

@@ -615,71 +615,68 @@ fn comparison_blocks(
             None => format!("{} data, {commit}", run.mode),
         }
     };
-    match &against.run {
-        Some(other) => {
-            blocks.push(Block::text(format!(
-                "run {} ({}) against the {}: run {} ({})",
-                run.id,
-                describe(run),
-                against.label,
-                other.id,
-                describe(other)
-            )));
-            let mut table = Table::new(
-                "metrics",
+    if let Some(other) = &against.run {
+        blocks.push(Block::text(format!(
+            "run {} ({}) against the {}: run {} ({})",
+            run.id,
+            describe(run),
+            against.label,
+            other.id,
+            describe(other)
+        )));
+        let mut table = Table::new(
+            "metrics",
+            [
+                "metric",
+                ">this run",
+                &format!(">{}", against.label),
+                ">Δ",
+                "verdict",
+            ],
+        );
+        for name in names {
+            let value = run.metrics.get(name).copied();
+            let reference = other.metrics.get(name).copied();
+            let direction = declared.get(name).map(|spec| spec.direction);
+            let (delta, judged) = match (value, reference) {
+                (Some(value), Some(reference)) => (
+                    markdown::delta(value - reference),
+                    verdict(direction, value, reference),
+                ),
+                _ => (String::new(), Verdict::Unknown),
+            };
+            let (status, word) = match judged {
+                Verdict::Better => (RowStatus::Pass, "better"),
+                Verdict::Same => (RowStatus::Pass, "same"),
+                Verdict::Worse => (RowStatus::Warn, "worse"),
+                Verdict::Unknown => (RowStatus::Skip, "not judged"),
+            };
+            table.row(
+                Some(status),
                 [
-                    "metric",
-                    ">this run",
-                    &format!(">{}", against.label),
-                    ">Δ",
-                    "verdict",
+                    name.clone(),
+                    markdown::metric_or_missing(value),
+                    markdown::metric_or_missing(reference),
+                    delta,
+                    word.to_owned(),
                 ],
             );
-            for name in names {
-                let value = run.metrics.get(name).copied();
-                let reference = other.metrics.get(name).copied();
-                let direction = declared.get(name).map(|spec| spec.direction);
-                let (delta, judged) = match (value, reference) {
-                    (Some(value), Some(reference)) => (
-                        markdown::delta(value - reference),
-                        verdict(direction, value, reference),
-                    ),
-                    _ => (String::new(), Verdict::Unknown),
-                };
-                let (status, word) = match judged {
-                    Verdict::Better => (RowStatus::Pass, "better"),
-                    Verdict::Same => (RowStatus::Pass, "same"),
-                    Verdict::Worse => (RowStatus::Warn, "worse"),
-                    Verdict::Unknown => (RowStatus::Skip, "not judged"),
-                };
-                table.row(
-                    Some(status),
-                    [
-                        name.clone(),
-                        markdown::metric_or_missing(value),
-                        markdown::metric_or_missing(reference),
-                        delta,
-                        word.to_owned(),
-                    ],
-                );
-            }
-            blocks.push(table.into());
         }
-        None => {
-            blocks.push(Block::text(format!(
-                "run {} ({}): {}; its metrics alone",
-                run.id,
-                describe(run),
-                against.missing
-            )));
-            let mut table = Table::new("metrics", ["metric", ">this run"]);
-            for name in names {
-                if let Some(value) = run.metrics.get(name) {
-                    table.row(None, [name.clone(), markdown::metric(*value)]);
-                }
+        blocks.push(table.into());
+    } else {
+        blocks.push(Block::text(format!(
+            "run {} ({}): {}; its metrics alone",
+            run.id,
+            describe(run),
+            against.missing
+        )));
+        let mut table = Table::new("metrics", ["metric", ">this run"]);
+        for name in names {
+            if let Some(value) = run.metrics.get(name) {
+                table.row(None, [name.clone(), markdown::metric(*value)]);
             }
-            blocks.push(table.into());
         }
+        blocks.push(table.into());
     }
     for (metric, points) in history {
         blocks.push(Chart::new(format!("{metric} on {default_branch}"), points.clone()).into());

@@ -245,30 +245,29 @@ fn drift_blocks(
     }
     let mut table = Table::new("columns", ["column", "test", ">statistic", ">threshold"]);
     for column in &result.columns {
-        match (column.test, column.statistic, column.threshold) {
-            (Some(test), Some(statistic), Some(threshold)) => {
-                let status = if column.drifted {
-                    RowStatus::Fail
-                } else {
-                    RowStatus::Pass
-                };
-                table.row(
-                    Some(status),
-                    [
-                        column.column.clone(),
-                        test.name().to_owned(),
-                        format!("{statistic:.6}"),
-                        threshold.to_string(),
-                    ],
-                );
-            }
-            _ => {
-                let why = column.not_tested.as_deref().unwrap_or("no test applies");
-                table.row(
-                    Some(RowStatus::Skip),
-                    [column.column.clone(), format!("not tested: {why}")],
-                );
-            }
+        if let (Some(test), Some(statistic), Some(threshold)) =
+            (column.test, column.statistic, column.threshold)
+        {
+            let status = if column.drifted {
+                RowStatus::Fail
+            } else {
+                RowStatus::Pass
+            };
+            table.row(
+                Some(status),
+                [
+                    column.column.clone(),
+                    test.name().to_owned(),
+                    format!("{statistic:.6}"),
+                    threshold.to_string(),
+                ],
+            );
+        } else {
+            let why = column.not_tested.as_deref().unwrap_or("no test applies");
+            table.row(
+                Some(RowStatus::Skip),
+                [column.column.clone(), format!("not tested: {why}")],
+            );
         }
     }
     vec![Block::text(lines.join("\n")), table.into()]

@@ -436,15 +436,15 @@ impl MarkdownText {
             }
             Tag::BlockQuote(kind) => {
                 self.flush();
-                self.prefix = match kind {
+                let label = match kind {
                     Some(BlockQuoteKind::Note) => "note: ",
                     Some(BlockQuoteKind::Tip) => "tip: ",
                     Some(BlockQuoteKind::Important) => "important: ",
                     Some(BlockQuoteKind::Warning) => "warning: ",
                     Some(BlockQuoteKind::Caution) => "caution: ",
                     None => "",
-                }
-                .to_owned();
+                };
+                label.clone_into(&mut self.prefix);
             }
             Tag::CodeBlock(kind) => {
                 self.flush();
