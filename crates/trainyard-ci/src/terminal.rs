@@ -667,6 +667,29 @@ mod tests {
     }
 
     #[test]
+    fn control_characters_cannot_reach_the_terminal() {
+        let mut table = Table::new("rows", ["value\x1b[2J"]);
+        table.row(Some(RowStatus::Fail), ["a\x1b]0;title\x07\nb"]);
+        let report = Report::new("s", Conclusion::Failure, "t")
+            .with_block(Block::text("x\x1b[31m"))
+            .with_block(table)
+            .with_block(Chart::new("c\x1b[1m", [("l\r".to_owned(), 1.0)]));
+        let markdown = Report::new("s", Conclusion::Failure, "t")
+            .with_summary("# h\x1b[2J\n\n| a |\n|---|\n| \x1b[31m |\n\n```\n\x1b[2J\n```\n");
+        for report in [report, markdown] {
+            let text = render(
+                &report,
+                TerminalOptions {
+                    verbose: true,
+                    ..PLAIN
+                },
+            );
+            assert!(!text.contains('\u{1b}'), "{text}");
+            assert!(!text.contains('\r') && !text.contains('\x07'), "{text}");
+        }
+    }
+
+    #[test]
     fn a_chart_is_one_line() {
         let chart = Chart::new(
             "accuracy on main",
