@@ -312,7 +312,6 @@ struct TableText {
     numeric: Vec<bool>,
     row: Vec<String>,
     cell: String,
-    in_header: bool,
 }
 
 struct MarkdownText {
@@ -470,11 +469,6 @@ impl MarkdownText {
                     ..TableText::default()
                 });
             }
-            Tag::TableHead => {
-                if let Some(table) = &mut self.table {
-                    table.in_header = true;
-                }
-            }
             _ => {}
         }
     }
@@ -524,7 +518,6 @@ impl MarkdownText {
             TagEnd::TableHead => {
                 if let Some(table) = &mut self.table {
                     table.header = std::mem::take(&mut table.row);
-                    table.in_header = false;
                 }
             }
             TagEnd::TableRow => {
