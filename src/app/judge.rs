@@ -9,7 +9,9 @@ use std::path::Path;
 
 use trainyard_ci::{CiContext, Trigger};
 use trainyard_core::manifest::{DataCheck, GatePolicy};
-use trainyard_core::{Conclusion, Finding, Location, Manifest, Report, StepError};
+use trainyard_core::{
+    Block, Conclusion, Finding, Location, Manifest, Report, RowStatus, StepError, Table,
+};
 use trainyard_gate::policy::{self, BasePolicy, BaseRef, BranchSource};
 use trainyard_gate::{
     Candidate, Champion, CommitChecks, Evidence, GateError, PromotionOrder, Verdict,
@@ -352,6 +354,34 @@ fn policy_key(rule: &str) -> &'static str {
     }
 }
 
+/// The verdict's rules for the terminal, each with its status; none set is
+/// said in words.
+fn rules_table(verdict: &Verdict) -> Block {
+    if verdict.rules.is_empty() {
+        return Block::text(
+            "No rules are set for this environment: any registered model may enter.",
+        );
+    }
+    let mut table = Table::new("rules", ["rule", "subject", "observed", "required"]);
+    for rule in &verdict.rules {
+        let status = if rule.passed {
+            RowStatus::Pass
+        } else {
+            RowStatus::Fail
+        };
+        table.row(
+            Some(status),
+            [
+                rule.rule.clone(),
+                rule.subject.clone(),
+                rule.observed.clone(),
+                rule.required.clone(),
+            ],
+        );
+    }
+    table.into()
+}
+
 /// The report of a verdict: the table as summary, one error finding per failed
 /// rule at the rule's line of the manifest (`manifest_file` as the user named it).
 pub fn verdict_report(
@@ -386,6 +416,22 @@ pub fn verdict_report(
     let mut report = Report::new(Step::Gate.name(), conclusion, title)
         .with_data(serde_json::to_value(verdict).unwrap_or_default())
         .with_summary(verdict.markdown())
+        .with_block(Block::text(format!(
+            "run {}{}; policy from {}{}",
+            verdict.run,
+            verdict
+                .commit
+                .as_deref()
+                .map(|commit| format!(", commit {}", trainyard_gate::verdict::short(commit)))
+                .unwrap_or_default(),
+            verdict.policy,
+            verdict
+                .policy_branch
+                .as_deref()
+                .map(|why| format!(", {why}"))
+                .unwrap_or_default()
+        )))
+        .with_block(rules_table(verdict))
         .with_output("passed", verdict.passed.to_string())
         .with_output("environment", verdict.environment.clone())
         .with_output("model", verdict.model.clone())

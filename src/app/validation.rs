@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use trainyard_core::manifest::Dataset;
-use trainyard_core::{Conclusion, Report, StepError};
+use trainyard_core::{Block, Conclusion, Report, RowStatus, StepError, Table};
 use trainyard_data::fingerprint::{self, StatCache};
 use trainyard_data::junit;
 use trainyard_data::profile::{DatasetProfile, ProfileMeta};
@@ -139,6 +139,9 @@ pub fn validate_datasets_to(
         }
         summary.push_str(&validation.summary_markdown());
         summary.push('\n');
+        for block in validation_blocks(validation) {
+            report.blocks.push(block);
+        }
         report.outputs.insert(
             format!("rows-{}", validation.dataset),
             validation.rows.to_string(),
@@ -156,4 +159,25 @@ pub fn validate_datasets_to(
             .insert("junit".to_owned(), path.display().to_string());
     }
     Ok(report)
+}
+
+/// What the terminal shows of one dataset: a line, and its checks with a
+/// status each (the same results as the Markdown table and the JSON).
+fn validation_blocks(validation: &Validation) -> [Block; 2] {
+    let line = Block::text(format!(
+        "{}: {} rows in {} file(s)",
+        validation.dataset,
+        validation.rows,
+        validation.files.len(),
+    ));
+    let mut table = Table::new("checks", ["check", "observed"]);
+    for check in &validation.checks {
+        let status = if check.passed {
+            RowStatus::Pass
+        } else {
+            RowStatus::Fail
+        };
+        table.row(Some(status), [check.name.clone(), check.observed.clone()]);
+    }
+    [line, table.into()]
 }

@@ -47,8 +47,25 @@ pub struct Cli {
     #[arg(long, global = true, env = "TRAINYARD_FORMAT", value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
+    /// In a terminal, show every row of a table, every output and every folded
+    /// section (by default failures are shown in full and what passed is counted).
+    #[arg(long, short = 'v', global = true, env = "TRAINYARD_VERBOSE")]
+    pub verbose: bool,
+
+    /// When to colour text: auto (a terminal, unless NO_COLOR is set;
+    /// CLICOLOR_FORCE=1 forces it), always, or never.
+    #[arg(long, global = true, env = "TRAINYARD_COLOR", value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -180,7 +197,17 @@ pub fn run() -> ExitStatus {
         Format::Json => OutputFormat::Json,
     };
     match Request::try_from(cli.command) {
-        Ok(request) => publish::run(&request, env, cli.manifest, format),
+        Ok(request) => {
+            let console = publish::Console {
+                color: match cli.color {
+                    ColorWhen::Auto => anstream::ColorChoice::Auto,
+                    ColorWhen::Always => anstream::ColorChoice::Always,
+                    ColorWhen::Never => anstream::ColorChoice::Never,
+                },
+                verbose: cli.verbose,
+            };
+            publish::run(&request, env, cli.manifest, format, console)
+        }
         // A document, not a report: it is meant to be redirected into a file.
         Err(Document::Schema) => write_document(&trainyard_core::manifest::json_schema_text()),
     }

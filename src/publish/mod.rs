@@ -19,6 +19,28 @@ use crate::steps::{self, Request};
 
 pub use forge::GitHubEvidence;
 
+/// How the console text looks, from the global options.
+#[derive(Debug, Clone, Copy)]
+pub struct Console {
+    /// `--color`: `Auto` colours a TTY unless `NO_COLOR` is set
+    /// (`CLICOLOR_FORCE` forces it); `Always` and `Never` are the user's word.
+    pub color: anstream::ColorChoice,
+    /// `--verbose`: every row, output and folded section on a terminal.
+    pub verbose: bool,
+}
+
+impl Console {
+    /// Whether text written to `stream` is coloured.
+    fn color_on(self, stream: &impl anstream::stream::RawStream) -> bool {
+        match self.color {
+            anstream::ColorChoice::Auto => {
+                anstream::AutoStream::choice(stream) != anstream::ColorChoice::Never
+            }
+            choice => choice != anstream::ColorChoice::Never,
+        }
+    }
+}
+
 /// Runs `request` with the process's environment and publishes the result;
 /// returns how the process exits.
 pub fn run(
@@ -26,10 +48,11 @@ pub fn run(
     env: Env,
     manifest_path: PathBuf,
     format: OutputFormat,
+    console: Console,
 ) -> ExitStatus {
     let host = Host::detect(&env);
     let stdout = std::io::stdout();
-    let color = anstream::AutoStream::choice(&stdout) != anstream::ColorChoice::Never;
+    let color = console.color_on(&stdout);
     let forge = Box::new(GitHubEvidence::new(&env));
     let mut context = StepContext::new(env, manifest_path, forge);
     context.log = LogStream::new(log::CiLog::new(host, format, &context.env, color));
@@ -41,7 +64,8 @@ pub fn run(
         .map_err(|error| trainyard_ci::redact::error(&error))
     {
         Ok(report) => {
-            let mut publisher = Publisher::new(host, format, &context.env, stdout.lock(), color);
+            let mut publisher = Publisher::new(host, format, &context.env, stdout.lock(), color)
+                .with_verbose(console.verbose);
             match publisher.publish(&report) {
                 // A reader that stopped reading (`trainyard … | head -1`) took
                 // what it wanted: the step's result stands.
@@ -60,7 +84,7 @@ pub fn run(
             // People read errors on stderr; CI reads workflow commands and JSON on stdout.
             let published = if host == Host::Terminal && format == OutputFormat::Text {
                 let stderr = std::io::stderr();
-                let color = anstream::AutoStream::choice(&stderr) != anstream::ColorChoice::Never;
+                let color = console.color_on(&stderr);
                 Publisher::new(host, format, &context.env, stderr.lock(), color)
                     .publish_error(step.name(), &error)
             } else {

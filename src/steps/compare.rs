@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use trainyard_ci::CiContext;
 use trainyard_core::manifest::{Direction, Manifest, MetricSpec};
 use trainyard_core::markdown::{self, cell, code_in_text, text};
-use trainyard_core::{Conclusion, Finding, Report, StepError};
+use trainyard_core::{Block, Chart, Conclusion, Finding, Report, RowStatus, StepError, Table};
 use trainyard_ledger::{CHAMPION, Ledger, LedgerError, RunMode, RunRecord};
 
 use super::Step;
@@ -217,7 +217,8 @@ fn build_report(
         Some(other) => verdict_of(project, run, other, against, &better, &worse, &mut md),
         None => (Conclusion::Neutral, against.missing.clone(), Vec::new()),
     };
-    md.push_str(&history_charts(runs, &chart_metrics, default_branch));
+    let history = history(runs, &chart_metrics, default_branch);
+    md.push_str(&history_charts(&history, default_branch));
 
     let mut report = Report::new(STEP, conclusion, title)
         .with_output("run-id", run.id.to_string())
@@ -235,6 +236,7 @@ fn build_report(
         report.push_finding(finding);
     }
     report.data = Some(comparison_data(run, against, &names, &declared, conclusion));
+    report.blocks = comparison_blocks(run, against, &names, &declared, &history, default_branch);
     if let Some(other) = &against.run {
         report = report.with_output("against-run-id", other.id.to_string());
         for name in &names {
@@ -519,9 +521,13 @@ fn describe_commit(run: &RunRecord) -> String {
     }
 }
 
-/// One `xychart-beta` per metric: the successful full runs on the default
-/// branch, oldest to newest, labelled by commit.
-fn history_charts(runs: &[RunRecord], metrics: &[&String], default_branch: &str) -> String {
+/// Each metric's values over the successful full runs on the default
+/// branch, oldest to newest, labelled by commit (unique labels).
+fn history(
+    runs: &[RunRecord],
+    metrics: &[&String],
+    default_branch: &str,
+) -> Vec<(String, Vec<(String, f64)>)> {
     let history: Vec<&RunRecord> = runs
         .iter()
         .filter(|run| {
@@ -530,7 +536,7 @@ fn history_charts(runs: &[RunRecord], metrics: &[&String], default_branch: &str)
                 && run.git.branch.as_deref() == Some(default_branch)
         })
         .collect();
-    let mut md = String::new();
+    let mut out = Vec::new();
     for metric in metrics {
         let points: Vec<(&RunRecord, f64)> = history
             .iter()
@@ -546,17 +552,30 @@ fn history_charts(runs: &[RunRecord], metrics: &[&String], default_branch: &str)
             continue;
         }
         let mut seen = BTreeSet::new();
-        let labels: Vec<String> = points
+        let labelled = points
             .iter()
-            .map(|(run, _)| {
+            .map(|(run, value)| {
                 let mut label = markdown::short_commit(&run.git.commit).to_owned();
                 let mut n = 2;
                 while !seen.insert(label.clone()) {
                     label = format!("{}-{n}", markdown::short_commit(&run.git.commit));
                     n += 1;
                 }
-                format!("\"{label}\"")
+                (label, *value)
             })
+            .collect();
+        out.push(((*metric).clone(), labelled));
+    }
+    out
+}
+
+/// One `xychart-beta` per metric of the history.
+fn history_charts(history: &[(String, Vec<(String, f64)>)], default_branch: &str) -> String {
+    let mut md = String::new();
+    for (metric, points) in history {
+        let labels: Vec<String> = points
+            .iter()
+            .map(|(label, _)| format!("\"{label}\""))
             .collect();
         let values: Vec<String> = points.iter().map(|(_, value)| value.to_string()).collect();
         let metric = markdown::chart_text(metric);
@@ -575,6 +594,94 @@ fn history_charts(runs: &[RunRecord], metrics: &[&String], default_branch: &str)
         "History on {} (full training runs, by commit):\n\n{md}",
         code_in_text(default_branch)
     )
+}
+
+/// What the terminal shows: a line saying what is compared, each metric with
+/// both values, its delta and a status (better or same pass, worse warns,
+/// unjudged is skipped), and the history as charts.
+fn comparison_blocks(
+    run: &RunRecord,
+    against: &Against,
+    names: &[String],
+    declared: &BTreeMap<String, MetricSpec>,
+    history: &[(String, Vec<(String, f64)>)],
+    default_branch: &str,
+) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let describe = |run: &RunRecord| {
+        let commit = markdown::short_commit(&run.git.commit);
+        match &run.git.branch {
+            Some(branch) => format!("{} data, {commit} on {branch}", run.mode),
+            None => format!("{} data, {commit}", run.mode),
+        }
+    };
+    if let Some(other) = &against.run {
+        blocks.push(Block::text(format!(
+            "run {} ({}) against the {}: run {} ({})",
+            run.id,
+            describe(run),
+            against.label,
+            other.id,
+            describe(other)
+        )));
+        let mut table = Table::new(
+            "metrics",
+            [
+                "metric",
+                ">this run",
+                &format!(">{}", against.label),
+                ">Δ",
+                "verdict",
+            ],
+        );
+        for name in names {
+            let value = run.metrics.get(name).copied();
+            let reference = other.metrics.get(name).copied();
+            let direction = declared.get(name).map(|spec| spec.direction);
+            let (delta, judged) = match (value, reference) {
+                (Some(value), Some(reference)) => (
+                    markdown::delta(value - reference),
+                    verdict(direction, value, reference),
+                ),
+                _ => (String::new(), Verdict::Unknown),
+            };
+            let (status, word) = match judged {
+                Verdict::Better => (RowStatus::Pass, "better"),
+                Verdict::Same => (RowStatus::Pass, "same"),
+                Verdict::Worse => (RowStatus::Warn, "worse"),
+                Verdict::Unknown => (RowStatus::Skip, "not judged"),
+            };
+            table.row(
+                Some(status),
+                [
+                    name.clone(),
+                    markdown::metric_or_missing(value),
+                    markdown::metric_or_missing(reference),
+                    delta,
+                    word.to_owned(),
+                ],
+            );
+        }
+        blocks.push(table.into());
+    } else {
+        blocks.push(Block::text(format!(
+            "run {} ({}): {}; its metrics alone",
+            run.id,
+            describe(run),
+            against.missing
+        )));
+        let mut table = Table::new("metrics", ["metric", ">this run"]);
+        for name in names {
+            if let Some(value) = run.metrics.get(name) {
+                table.row(None, [name.clone(), markdown::metric(*value)]);
+            }
+        }
+        blocks.push(table.into());
+    }
+    for (metric, points) in history {
+        blocks.push(Chart::new(format!("{metric} on {default_branch}"), points.clone()).into());
+    }
+    blocks
 }
 
 #[cfg(test)]

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 use trainyard_core::manifest::Dataset;
 use trainyard_core::manifest::data::{DriftPolicy, DriftTest};
-use trainyard_core::{Conclusion, Finding, ForgeRequest, Location, Report, StepError, markdown};
+use trainyard_core::{
+    Block, Conclusion, Finding, ForgeRequest, Location, Report, RowStatus, StepError, Table,
+    markdown,
+};
 use trainyard_data::drift::{self, ColumnOptions, DriftOptions, StatTest};
 use trainyard_data::profile::DatasetProfile;
 use trainyard_data::{read, validate};
@@ -196,6 +199,13 @@ fn publish(
         reference_profile.rows,
         result.markdown()
     );
+    report.blocks = drift_blocks(
+        result,
+        &current.shown(),
+        &reference.shown(),
+        current_profile.rows,
+        reference_profile.rows,
+    );
     // Per column as JSON values for `--format json` (the statistic, the
     // threshold, the verdict), not only the Markdown table.
     report.data = serde_json::to_value(result).ok();
@@ -209,6 +219,58 @@ fn publish(
     report
         .outputs
         .insert("share".to_owned(), format!("{:.4}", result.share));
+}
+
+/// What the terminal shows: which data against which, the share, and each
+/// column (drifted ones fail, untested ones are skipped with the reason).
+fn drift_blocks(
+    result: &drift::DriftReport,
+    current: &str,
+    reference: &str,
+    current_rows: u64,
+    reference_rows: u64,
+) -> Vec<Block> {
+    let mut lines = vec![format!(
+        "{current} against {reference} ({current_rows} and {reference_rows} rows): {} of {} tested columns drifted ({:.0}%; dataset drift at {:.0}%)",
+        result.drifted_columns,
+        result.tested_columns,
+        result.share * 100.0,
+        result.drift_share * 100.0,
+    )];
+    for (side, count) in &result.malformed {
+        lines.push(format!(
+            "{count} malformed row{} in the {side} data could not be read and were left out",
+            if *count == 1 { "" } else { "s" }
+        ));
+    }
+    let mut table = Table::new("columns", ["column", "test", ">statistic", ">threshold"]);
+    for column in &result.columns {
+        if let (Some(test), Some(statistic), Some(threshold)) =
+            (column.test, column.statistic, column.threshold)
+        {
+            let status = if column.drifted {
+                RowStatus::Fail
+            } else {
+                RowStatus::Pass
+            };
+            table.row(
+                Some(status),
+                [
+                    column.column.clone(),
+                    test.name().to_owned(),
+                    format!("{statistic:.6}"),
+                    threshold.to_string(),
+                ],
+            );
+        } else {
+            let why = column.not_tested.as_deref().unwrap_or("no test applies");
+            table.row(
+                Some(RowStatus::Skip),
+                [column.column.clone(), format!("not tested: {why}")],
+            );
+        }
+    }
+    vec![Block::text(lines.join("\n")), table.into()]
 }
 
 fn side<'a>(text: &str, flag: &str, project: Option<&'a Project>) -> Result<Side<'a>, StepError> {

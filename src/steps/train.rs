@@ -15,7 +15,7 @@ use std::path::Path;
 
 use trainyard_ci::{CiContext, Host, Trigger};
 use trainyard_core::manifest::Train;
-use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
+use trainyard_core::{Block, Conclusion, Finding, Location, Report, StepError, Table};
 use trainyard_ledger::{
     ArtifactRef, ArtifactStore, GitInfo, GitLedger, Ledger, ModelVersion, Outcome, RunId, RunMode,
     RunRecord,
@@ -481,7 +481,149 @@ fn report(
         report.push_finding(finding);
     }
     report.summary = summary_markdown(project, record, execution, because, version, challenger);
+    report.blocks = summary_blocks(project, record, execution, because, version, challenger);
+    report.data = Some(train_data(project, record, execution, version, challenger));
     report
+}
+
+/// A metric as a JSON value: a number, or NaN and the infinities as strings
+/// (JSON has no number for them), as in the ledger.
+fn metric_value(value: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(value).map_or_else(
+        || serde_json::Value::String(value.to_string()),
+        serde_json::Value::Number,
+    )
+}
+
+/// The run for `--format json`: its outcome, each metric as a value (with
+/// its declared direction), each dataset with what it trained on, and the
+/// version registered, if any.
+fn train_data(
+    project: &Project,
+    record: &RunRecord,
+    execution: &Execution,
+    version: Option<&ModelVersion>,
+    challenger: bool,
+) -> serde_json::Value {
+    let declared = project
+        .manifest
+        .model
+        .as_ref()
+        .map(|model| model.metrics.clone())
+        .unwrap_or_default();
+    let metrics: Vec<serde_json::Value> = record
+        .metrics
+        .iter()
+        .map(|(name, value)| {
+            serde_json::json!({
+                "metric": name,
+                "value": metric_value(*value),
+                "direction": declared.get(name).map(|spec| spec.direction),
+            })
+        })
+        .collect();
+    let datasets: Vec<serde_json::Value> = project
+        .manifest
+        .datasets
+        .keys()
+        .map(|name| {
+            serde_json::json!({
+                "dataset": name,
+                "digest": record.datasets.get(name),
+                "sample-rows": execution.samples.get(name).map(|(_, rows)| rows),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "run": record.id.to_string(),
+        "mode": record.mode.to_string(),
+        "outcome": outcome_name(&record.outcome),
+        "reason": record.outcome.to_string(),
+        "duration-seconds": record.duration.as_secs_f64(),
+        "command": execution.command,
+        "metrics": metrics,
+        "datasets": datasets,
+        "registered": version.map(|version| serde_json::json!({
+            "model": project.manifest.model.as_ref().map(|model| model.name.clone()),
+            "version": version.version,
+            "artifact": version.artifact.path,
+            "digest": version.artifact.digest,
+            CHALLENGER: challenger,
+        })),
+    })
+}
+
+/// What the terminal shows of a run: the same facts as the Markdown summary.
+fn summary_blocks(
+    project: &Project,
+    record: &RunRecord,
+    execution: &Execution,
+    because: &str,
+    version: Option<&ModelVersion>,
+    challenger: bool,
+) -> Vec<Block> {
+    let mut blocks = vec![Block::text(format!(
+        "run {}: {} data ({because}), {}, {:.1} s\ncommand: {}",
+        record.id,
+        record.mode,
+        record.outcome,
+        record.duration.as_secs_f64(),
+        execution.command.join(" ")
+    ))];
+    if !record.metrics.is_empty() {
+        let mut table = Table::new("metrics", ["metric", ">value"]);
+        for (name, value) in &record.metrics {
+            table.row(None, [name.clone(), markdown::metric(*value)]);
+        }
+        blocks.push(table.into());
+    }
+    if !project.manifest.datasets.is_empty() {
+        let mut table = Table::new("datasets", ["dataset", "trained on", "BLAKE3 of the data"]);
+        for name in project.manifest.datasets.keys() {
+            let digest = record.datasets.get(name).map_or("", String::as_str);
+            let used = execution.samples.get(name).map_or_else(
+                || "all rows".to_owned(),
+                |(_, rows)| format!("a sample of {rows} rows"),
+            );
+            table.row(
+                None,
+                [
+                    name.clone(),
+                    used,
+                    markdown::short_digest(digest).to_owned(),
+                ],
+            );
+        }
+        blocks.push(table.into());
+    }
+    if let (Some(model), Some(version)) = (&project.manifest.model, version) {
+        blocks.push(Block::text(format!(
+            "registered {} version {}{} ({}, BLAKE3 {})",
+            model.name,
+            version.version,
+            if challenger {
+                format!(" as the {CHALLENGER}")
+            } else {
+                String::new()
+            },
+            version.artifact.path,
+            markdown::short_digest(&version.artifact.digest),
+        )));
+    } else if record.outcome.is_success() && record.mode == RunMode::Sample {
+        blocks.push(Block::text("A sampled run is recorded, not registered: full training on the default branch registers the model."));
+    }
+    if !record.outcome.is_success() && !execution.tail.is_empty() {
+        let tail: Vec<String> = execution
+            .tail
+            .iter()
+            .map(|line| format!("    {line}"))
+            .collect();
+        blocks.push(Block::text(format!(
+            "the command's last lines:\n{}",
+            tail.join("\n")
+        )));
+    }
+    blocks
 }
 
 pub(crate) fn outcome_name(outcome: &Outcome) -> String {

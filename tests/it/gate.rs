@@ -664,16 +664,26 @@ fn a_refusal_prints_the_verdict_table_and_reasons_on_the_console() {
         stdout.contains("clf v1 may not enter staging: 1 of 1 rule(s) failed"),
         "{stdout}"
     );
+    // In a terminal the rules are an aligned table, the failed one first
+    // (issue 15, item 13); outputs are shown with --verbose.
     assert!(
-        stdout.contains("| ❌ | metric | accuracy | 0.85 | >= 0.9 |"),
+        stdout.contains("✖  metric  accuracy  0.85      >= 0.9"),
         "{stdout}"
     );
+    assert!(!stdout.contains("| ❌ |"), "{stdout}");
     assert!(
         stdout
             .contains("trainyard.yaml:16: accuracy is 0.85, but staging requires accuracy >= 0.9"),
         "{stdout}"
     );
-    assert!(stdout.contains("passed = false"), "{stdout}");
+    let verbose = common::trainyard()
+        .current_dir(repo.path())
+        .env("HOME", repo.path().join(".home-for-git"))
+        .args(["gate", "--env", "staging", "--verbose"])
+        .output()
+        .unwrap();
+    let verbose = String::from_utf8(verbose.stdout).unwrap();
+    assert!(verbose.contains("passed = false"), "{verbose}");
 }
 
 /// On `main`, an uncommitted `default-branch: feature` once made the gate

@@ -46,6 +46,7 @@ mod quickstart;
 mod release;
 mod scaffolds;
 mod schema;
+mod terminal;
 mod train;
 mod train_compare;
 mod train_rules;

@@ -13,6 +13,12 @@ fn quickstart_sets_up_the_example_and_runs_every_step() {
     let assert = trainyard().arg("quickstart").arg(&dir).assert().code(0);
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout);
     assert!(stdout.contains("config check"), "{stdout}");
+    // A short screen, not ~670 lines of GitHub Markdown (issue 15, item 13):
+    // a line per phase and the findings of the broken copies.
+    assert!(stdout.lines().count() < 80, "{stdout}");
+    for raw in ["<details", "```", "mermaid", "|---"] {
+        assert!(!stdout.contains(raw), "{raw:?} in\n{stdout}");
+    }
     for file in [
         "trainyard.yaml",
         "train.py",

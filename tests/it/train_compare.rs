@@ -16,7 +16,7 @@ use trainyard_ledger::{
 const MODEL: &str = "breast-cancer-classifier";
 
 /// The example's manifest (accuracy and f1 maximized, log_loss minimized) in a git repository.
-fn project() -> tempfile::TempDir {
+pub(crate) fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
         common::repo().join("examples/breast-cancer/trainyard.yaml"),
@@ -69,7 +69,7 @@ fn record(
 }
 
 /// Three full runs on main (the second is the champion) and a PR's sampled run.
-fn history(dir: &Path) -> GitLedger {
+pub(crate) fn history(dir: &Path) -> GitLedger {
     let ledger = GitLedger::open(dir).unwrap();
     let runs = [
         record(

@@ -1,4 +1,6 @@
-//! Console text: what a person reads in a terminal or a CI log.
+//! Console text of a CI log (GitHub Actions, Azure Pipelines); a terminal
+//! gets `terminal::render`. Errors (`render_error`) and finding lines are
+//! the same for both.
 
 use std::fmt::Write as _;
 
@@ -127,7 +129,7 @@ fn severity_style(severity: Severity) -> Style {
     }
 }
 
-fn paint(text: &str, style: Style, color: bool) -> String {
+pub(crate) fn paint(text: &str, style: Style, color: bool) -> String {
     if color {
         format!("{style}{text}{style:#}")
     } else {
@@ -137,12 +139,12 @@ fn paint(text: &str, style: Style, color: bool) -> String {
 
 /// Text that must stay on its line: line breaks shown as `\n`, control
 /// characters escaped.
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     visible(&text.replace('\n', "\\n"))
 }
 
 /// `head` + the first line of `text`; further lines prefixed by `continuation`.
-fn push_block(out: &mut String, head: &str, continuation: &str, text: &str) {
+pub(crate) fn push_block(out: &mut String, head: &str, continuation: &str, text: &str) {
     let text = visible(text);
     let mut lines = text.split('\n');
     let _ = writeln!(out, "{head}{}", lines.next().unwrap_or_default());

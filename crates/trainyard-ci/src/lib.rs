@@ -20,6 +20,7 @@ pub mod publish;
 mod random;
 pub mod redact;
 pub mod summary;
+pub mod terminal;
 
 pub use env::Env;
 pub use event::{CiContext, PullRequest, Trigger};

@@ -12,6 +12,7 @@ use trainyard_core::{Finding, Location, Report, StepError};
 use crate::env::Env;
 use crate::escape::azure_log_text;
 use crate::host::Host;
+use crate::terminal::{self, TerminalOptions};
 use crate::{azure, console, github, summary};
 
 /// How results are printed on `out`.
@@ -47,6 +48,7 @@ pub struct Publisher<W: Write> {
     format: OutputFormat,
     out: W,
     color: bool,
+    verbose: bool,
     github_output: Option<PathBuf>,
     github_step_summary: Option<PathBuf>,
     azure_temp_dir: PathBuf,
@@ -59,6 +61,7 @@ impl<W: Write> fmt::Debug for Publisher<W> {
             .field("host", &self.host)
             .field("format", &self.format)
             .field("color", &self.color)
+            .field("verbose", &self.verbose)
             .field("github_output", &self.github_output)
             .field("github_step_summary", &self.github_step_summary)
             .field("azure_temp_dir", &self.azure_temp_dir)
@@ -75,6 +78,7 @@ impl<W: Write> Publisher<W> {
             format,
             out,
             color,
+            verbose: false,
             github_output: env.get("GITHUB_OUTPUT").map(PathBuf::from),
             github_step_summary: env.get("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             azure_temp_dir: env
@@ -82,6 +86,14 @@ impl<W: Write> Publisher<W> {
                 .map_or_else(std::env::temp_dir, PathBuf::from),
             side: Box::new(io::stderr()),
         }
+    }
+
+    /// On a terminal: every row of a table, every output and every folded
+    /// section (`--verbose`).
+    #[must_use]
+    pub fn with_verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
+        self
     }
 
     /// Where secret masks go in Json format (stderr unless set).
@@ -97,7 +109,18 @@ impl<W: Write> Publisher<W> {
         let report = with_conclusion(&crate::redact::report(report));
         match self.format {
             OutputFormat::Text => {
-                let text = console::render(&report, self.color);
+                let text = match self.host {
+                    Host::Terminal => terminal::render(
+                        &report,
+                        TerminalOptions {
+                            color: self.color,
+                            verbose: self.verbose,
+                        },
+                    ),
+                    Host::GitHubActions | Host::AzurePipelines => {
+                        console::render(&report, self.color)
+                    }
+                };
                 self.write_log_text(&text)?;
             }
             OutputFormat::Json => {

@@ -17,5 +17,7 @@ pub mod yaml;
 pub use diagnostic::{ConfigError, SourceSpan};
 pub use exit::{ExitStatus, StepError};
 pub use manifest::Manifest;
-pub use report::{Conclusion, Finding, ForgeRequest, Location, Report, Severity};
+pub use report::{
+    Block, Chart, Conclusion, Finding, ForgeRequest, Location, Report, RowStatus, Severity, Table,
+};
 pub use store_url::{StoreUrl, StoreUrlError};

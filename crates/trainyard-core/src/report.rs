@@ -174,6 +174,13 @@ pub struct Report {
     /// Markdown for the job summary and the PR report; may be empty.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub summary: String,
+    /// What the summary shows, as data for a person at a terminal: tables
+    /// with a status per row, charts with their values, plain text. The
+    /// console renders these (failures first, passing rows counted) instead
+    /// of the Markdown summary; a step without blocks gets its summary
+    /// rendered as text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<Block>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<Finding>,
     /// Step outputs (GITHUB_OUTPUT, Azure output variables), by name.
@@ -189,6 +196,146 @@ pub struct Report {
     /// request to open, retraining to start); the publisher carries them out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forge: Vec<ForgeRequest>,
+}
+
+/// One part of what a person reads: the console's model of a summary. All
+/// text is plain (not Markdown): the renderer escapes it for where it goes.
+/// In JSON: `{"kind": "table", "rows-are": "checks", …}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Block {
+    /// A paragraph.
+    Text { text: String },
+    /// A table; rows with a status are judged rows (checks, metrics, rules).
+    Table(Table),
+    /// A series of values over labels (a metric over commits).
+    Chart(Chart),
+}
+
+impl Block {
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::Text { text: text.into() }
+    }
+}
+
+impl From<Table> for Block {
+    fn from(table: Table) -> Self {
+        Self::Table(table)
+    }
+}
+
+impl From<Chart> for Block {
+    fn from(chart: Chart) -> Self {
+        Self::Chart(chart)
+    }
+}
+
+/// How a judged row came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RowStatus {
+    /// Failed: shown first and in full.
+    Fail,
+    /// Worth a look (a regression shown, not judged; a drifted column).
+    Warn,
+    /// Passed: counted in one line unless the reader asks for all.
+    Pass,
+    /// Not judged (no direction, not tested).
+    Skip,
+}
+
+/// A table with named columns and a status per row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Table {
+    /// What a row is, in the plural (`checks`): "12 checks passed".
+    pub rows_are: String,
+    pub columns: Vec<Column>,
+    pub rows: Vec<Row>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Column {
+    pub name: String,
+    /// Numbers, aligned right.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub numeric: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<RowStatus>,
+    pub cells: Vec<String>,
+}
+
+impl Table {
+    /// A table of `rows_are` with these columns; a column named with a
+    /// leading `>` holds numbers (`">value"`).
+    pub fn new<I, S>(rows_are: impl Into<String>, columns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let columns = columns
+            .into_iter()
+            .map(|name| {
+                let name = name.as_ref();
+                match name.strip_prefix('>') {
+                    Some(name) => Column {
+                        name: name.to_owned(),
+                        numeric: true,
+                    },
+                    None => Column {
+                        name: name.to_owned(),
+                        numeric: false,
+                    },
+                }
+            })
+            .collect();
+        Self {
+            rows_are: rows_are.into(),
+            columns,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a row (cells past the columns are dropped, missing ones empty).
+    pub fn row<I, S>(&mut self, status: Option<RowStatus>, cells: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut cells: Vec<String> = cells.into_iter().map(Into::into).collect();
+        cells.resize(self.columns.len(), String::new());
+        self.rows.push(Row { status, cells });
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// Values over labels, e.g. a metric over the commits of the default branch.
+/// Only finite values are kept (JSON has no NaN).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chart {
+    pub title: String,
+    pub points: Vec<(String, f64)>,
+}
+
+impl Chart {
+    pub fn new(title: impl Into<String>, points: impl IntoIterator<Item = (String, f64)>) -> Self {
+        Self {
+            title: title.into(),
+            points: points
+                .into_iter()
+                .filter(|(_, value)| value.is_finite())
+                .collect(),
+        }
+    }
 }
 
 /// Something a step asks the forge (GitHub) to do. Steps never talk to the
@@ -220,6 +367,7 @@ impl Report {
             conclusion,
             title: title.into(),
             summary: String::new(),
+            blocks: Vec::new(),
             findings: Vec::new(),
             outputs: BTreeMap::new(),
             children: Vec::new(),
@@ -238,6 +386,13 @@ impl Report {
     #[must_use]
     pub fn with_summary(mut self, summary: impl Into<String>) -> Self {
         self.summary = summary.into();
+        self
+    }
+
+    /// Adds a block to what a person reads at a terminal.
+    #[must_use]
+    pub fn with_block(mut self, block: impl Into<Block>) -> Self {
+        self.blocks.push(block.into());
         self
     }
 
@@ -314,6 +469,33 @@ mod tests {
                 .to_string(),
             "a.yaml:3:1"
         );
+    }
+
+    #[test]
+    fn blocks_round_trip_through_json() {
+        let mut table = Table::new("checks", ["check", ">rows"]);
+        table.row(Some(RowStatus::Fail), ["unique id", "3"]);
+        table.row(None, ["extra"]);
+        let report = Report::new("data validate", Conclusion::Failure, "t")
+            .with_block(Block::text("plain"))
+            .with_block(table)
+            .with_block(Chart::new(
+                "f1",
+                [("a".to_owned(), 0.5), ("b".to_owned(), f64::NAN)],
+            ));
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["blocks"][1]["kind"], "table");
+        assert_eq!(json["blocks"][1]["rows-are"], "checks");
+        assert_eq!(
+            json["blocks"][1]["columns"][1],
+            serde_json::json!({"name": "rows", "numeric": true})
+        );
+        assert_eq!(
+            json["blocks"][1]["rows"][1]["cells"],
+            serde_json::json!(["extra", ""])
+        );
+        assert_eq!(json["blocks"][2]["points"], serde_json::json!([["a", 0.5]]));
+        assert_eq!(serde_json::from_value::<Report>(json).unwrap(), report);
     }
 
     #[test]
