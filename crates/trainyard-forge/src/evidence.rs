@@ -117,7 +117,8 @@ pub fn commit_checks(env: &Env, commit: &str) -> Result<CheckStates, ForgeError>
 }
 
 /// The statuses and build results of `commit` in the job's Azure Repos
-/// repository (and of its pull request, in a pull-request build), from
+/// repository (and of its pull request, in a pull-request build of that
+/// commit), from
 /// `SYSTEM_ACCESSTOKEN`, `SYSTEM_COLLECTIONURI`, `SYSTEM_TEAMPROJECT` and
 /// `BUILD_REPOSITORY_ID`; otherwise, or when Azure DevOps refuses to show
 /// them, why not, in a line that says how to fix it.
@@ -135,7 +136,8 @@ pub fn azure_checks(env: &Env, commit: &str) -> Result<CheckStates, ForgeError> 
     let source = format!(
         "Azure DevOps {}/{}",
         config.project,
-        env.get("BUILD_REPOSITORY_NAME").unwrap_or(&config.repository_id)
+        env.get("BUILD_REPOSITORY_NAME")
+            .unwrap_or(&config.repository_id)
     );
     let client = AzureDevOps::new(config)?;
     let refused = |error: ForgeError| match error {
@@ -146,16 +148,25 @@ pub fn azure_checks(env: &Env, commit: &str) -> Result<CheckStates, ForgeError> 
         error => Err(error),
     };
     let mut read = Vec::new();
-    if let Some(pull_request) = env
-        .get("SYSTEM_PULLREQUEST_PULLREQUESTID")
-        .and_then(|id| id.trim().parse::<u64>().ok())
+    // A pull request's statuses are about its latest iteration: they count
+    // for the commit this build is of (its merge or its head), no other.
+    let of_this_build = ["BUILD_SOURCEVERSION", "SYSTEM_PULLREQUEST_SOURCECOMMITID"]
+        .iter()
+        .any(|name| env.get(name).is_some_and(|sha| sha.trim() == commit));
+    if of_this_build
+        && let Some(pull_request) = env
+            .get("SYSTEM_PULLREQUEST_PULLREQUESTID")
+            .and_then(|id| id.trim().parse::<u64>().ok())
     {
         match client.pull_request_statuses(pull_request) {
             Ok(statuses) => read.push(statuses),
             Err(error) => return refused(error),
         }
     }
-    for result in [client.commit_statuses(commit), client.builds_of_commit(commit)] {
+    for result in [
+        client.commit_statuses(commit),
+        client.builds_of_commit(commit),
+    ] {
         match result {
             Ok(states) => read.push(states),
             Err(error) => return refused(error),

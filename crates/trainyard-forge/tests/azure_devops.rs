@@ -34,7 +34,10 @@ fn env(server: &AzureDevOpsServer, extra: &[(&str, &str)]) -> Env {
         ("BUILD_SOURCEVERSION", SHA),
         ("BUILD_REASON", "PullRequest"),
         ("SYSTEM_PULLREQUEST_PULLREQUESTID", "7"),
-        ("SYSTEM_PULLREQUEST_SOURCEBRANCH", "refs/heads/feature/more-data"),
+        (
+            "SYSTEM_PULLREQUEST_SOURCEBRANCH",
+            "refs/heads/feature/more-data",
+        ),
         ("SYSTEM_PULLREQUEST_TARGETBRANCH", "refs/heads/main"),
         ("TRAINYARD_GITHUB_ATTEMPTS", "1"),
     ]);
@@ -92,7 +95,11 @@ fn each_judging_step_posts_a_status_on_the_pull_request() {
     let status_route = format!("POST {}", repo("pullRequests/7/statuses"));
     assert_eq!(server.routes(), [status_route.clone(), status_route]);
     let requests = server.requests();
-    assert!(requests.iter().all(|r| r.path.ends_with("?api-version=7.1")));
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.path.ends_with("?api-version=7.1"))
+    );
     assert!(
         requests
             .iter()
@@ -113,7 +120,10 @@ fn each_judging_step_posts_a_status_on_the_pull_request() {
         )
     );
     assert_eq!(statuses[1]["state"], "succeeded");
-    assert_eq!(statuses[1]["context"]["name"], "data validate (breast-cancer)");
+    assert_eq!(
+        statuses[1]["context"]["name"],
+        "data validate (breast-cancer)"
+    );
     // The token is masked first; the status's name is an output.
     assert_eq!(
         log,
@@ -144,11 +154,18 @@ fn outside_a_pull_request_the_status_goes_on_the_commit() {
 #[test]
 fn three_report_runs_leave_one_thread_updated_in_place() {
     let server = AzureDevOpsServer::start();
-    server.add_thread(PR, "a reviewer's question, quoting <!-- trainyard:breast-cancer:report -->");
+    server.add_thread(
+        PR,
+        "a reviewer's question, quoting <!-- trainyard:breast-cancer:report -->",
+    );
     let env = env(&server, &[]);
-    for (round, conclusion) in [Conclusion::Failure, Conclusion::Failure, Conclusion::Success]
-        .into_iter()
-        .enumerate()
+    for (round, conclusion) in [
+        Conclusion::Failure,
+        Conclusion::Failure,
+        Conclusion::Success,
+    ]
+    .into_iter()
+    .enumerate()
     {
         let mut report = Report::new("report", conclusion, "report");
         report.summary = format!("## trainyard report, round {round}");
@@ -195,14 +212,13 @@ fn a_promotion_opens_its_pull_request_then_updates_it() {
     let server = AzureDevOpsServer::start();
     let env = push_env(&server, &[]);
     let promote = |body: &str| {
-        Report::new("promote", Conclusion::Success, "Promote: clf v3 to staging").with_forge_request(
-            ForgeRequest::OpenPullRequest {
+        Report::new("promote", Conclusion::Success, "Promote: clf v3 to staging")
+            .with_forge_request(ForgeRequest::OpenPullRequest {
                 head: "trainyard/promote/staging/clf-v3".into(),
                 base: "main".into(),
                 title: "Promote: clf v3 to staging".into(),
                 body: body.to_owned(),
-            },
-        )
+            })
     };
     let (outcome, first) = run(&promote("| ✅ | accuracy |"), &env, false, None);
     assert_eq!(outcome, Outcome::Done, "{first}");
@@ -214,11 +230,17 @@ fn a_promotion_opens_its_pull_request_then_updates_it() {
     let prs = server.pull_requests();
     assert_eq!(prs.len(), 1, "{prs:#?}");
     let pr = &prs[0];
-    assert_eq!(pr["sourceRefName"], "refs/heads/trainyard/promote/staging/clf-v3");
+    assert_eq!(
+        pr["sourceRefName"],
+        "refs/heads/trainyard/promote/staging/clf-v3"
+    );
     assert_eq!(pr["targetRefName"], "refs/heads/main");
     let description = pr["description"].as_str().unwrap();
     assert!(description.chars().count() <= DESCRIPTION_LIMIT);
-    assert!(description.ends_with("the whole report is in the job summary.*"), "{description}");
+    assert!(
+        description.ends_with("the whole report is in the job summary.*"),
+        "{description}"
+    );
     let id = pr["pullRequestId"].as_u64().unwrap();
     let routes = server.routes();
     let prs_route = repo("pullrequests");
@@ -245,7 +267,9 @@ fn a_promotion_opens_its_pull_request_then_updates_it() {
         "##vso[task.setvariable variable=pull-request-url;isOutput=true]https://dev.azure.test/contoso/ML%AZP2520Platform/_git/ml/pullrequest/{id}"
     );
     assert!(first.contains(&url), "{first}");
-    assert!(second.contains(&format!("variable=pull-request-number;isOutput=true]{id}\n")));
+    assert!(second.contains(&format!(
+        "variable=pull-request-number;isOutput=true]{id}\n"
+    )));
 }
 
 #[test]
@@ -264,7 +288,10 @@ fn drift_queues_the_retraining_pipeline_by_id_or_name() {
             log.contains("##vso[task.setvariable variable=retrain-dispatched;isOutput=true]true"),
             "{log}"
         );
-        assert!(log.contains("variable=retrain-run-url;isOutput=true]https://dev.azure.test/"), "{log}");
+        assert!(
+            log.contains("variable=retrain-run-url;isOutput=true]https://dev.azure.test/"),
+            "{log}"
+        );
     }
     assert_eq!(server.violations(), Vec::<String>::new());
     let runs = server.runs();
@@ -277,7 +304,30 @@ fn drift_queues_the_retraining_pipeline_by_id_or_name() {
         .collect();
     assert_eq!(
         routes,
-        ["POST pipelines/12/runs", "GET pipelines", "POST pipelines/12/runs"]
+        [
+            "POST pipelines/12/runs",
+            "GET pipelines",
+            "POST pipelines/12/runs"
+        ]
+    );
+
+    // A build identity that may queue builds but not post statuses still retrains.
+    server
+        .fail_next([Fault::status(403)
+            .message("TF401027: You need the Git 'PullRequestContribute' permission")]);
+    let env = push_env(&server, &[("INPUT_RETRAIN_PIPELINE", "12")]);
+    let (outcome, log) = run(&drift, &env, false, None);
+    assert_eq!(outcome, Outcome::Done, "{log}");
+    assert_eq!(server.runs().len(), 3);
+    assert!(
+        log.contains("retrain-dispatched;isOutput=true]true"),
+        "{log}"
+    );
+    assert!(
+        log.contains(
+            "##vso[task.logissue type=warning]Azure DevOps refused to post a commit status"
+        ),
+        "{log}"
     );
 
     // Without a pipeline named, drift queues nothing.
@@ -304,7 +354,10 @@ fn a_refused_token_falls_back_to_the_summary_saying_so_once() {
         "{first}"
     );
     assert!(first.contains("Contribute to pull requests"), "{first}");
-    assert!(first.contains("The results are in this job's summary instead"), "{first}");
+    assert!(
+        first.contains("The results are in this job's summary instead"),
+        "{first}"
+    );
     assert_eq!(second, format!("##vso[task.setsecret]{TOKEN}\n"));
 }
 
@@ -338,7 +391,14 @@ fn rate_limits_and_server_errors_are_retried_then_given_up_on() {
     let report = Report::new("gate", Conclusion::Success, "passed");
     let (outcome, log) = run(&report, &patient, false, None);
     assert_eq!(outcome, Outcome::Done, "{log}");
-    assert_eq!(server.requests().iter().map(|r| r.status).collect::<Vec<_>>(), [429, 503, 200]);
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .map(|r| r.status)
+            .collect::<Vec<_>>(),
+        [429, 503, 200]
+    );
     assert_eq!(server.pull_request_statuses(PR).len(), 1);
 
     server.fail_next([Fault::status(503), Fault::status(503)]);
@@ -351,14 +411,22 @@ fn rate_limits_and_server_errors_are_retried_then_given_up_on() {
     );
     // The token appears only in its mask.
     assert_eq!(log.matches(TOKEN).count(), 1, "{log}");
-    assert!(log.starts_with(&format!("##vso[task.setsecret]{TOKEN}\n")), "{log}");
+    assert!(
+        log.starts_with(&format!("##vso[task.setsecret]{TOKEN}\n")),
+        "{log}"
+    );
 }
 
 #[test]
 fn the_gate_reads_pull_request_statuses_and_the_commits_builds() {
     let server = AzureDevOpsServer::start();
     server.add_pull_request_status(PR, "trainyard", "data validate (breast-cancer)", "failed");
-    server.add_pull_request_status(PR, "trainyard", "data validate (breast-cancer)", "succeeded");
+    server.add_pull_request_status(
+        PR,
+        "trainyard",
+        "data validate (breast-cancer)",
+        "succeeded",
+    );
     server.add_pull_request_status(PR, "security", "scan", "pending");
     server.add_build(SHA, "ml-lint", "completed", Some("succeeded"));
     server.add_build(SHA, "ml-tests", "completed", Some("failed"));
@@ -373,7 +441,10 @@ fn the_gate_reads_pull_request_statuses_and_the_commits_builds() {
         results["trainyard/data validate (breast-cancer)"],
         [CheckState::Succeeded]
     );
-    assert_eq!(results["security/scan"], [CheckState::Pending("pending".into())]);
+    assert_eq!(
+        results["security/scan"],
+        [CheckState::Pending("pending".into())]
+    );
     assert_eq!(results["ml-lint"], [CheckState::Succeeded]);
     assert_eq!(results["ml-tests"], [CheckState::Failed("failed".into())]);
     assert_eq!(server.violations(), Vec::<String>::new());
@@ -382,7 +453,10 @@ fn the_gate_reads_pull_request_statuses_and_the_commits_builds() {
     let CheckStates::Unavailable(why) = evidence::commit_checks(&env, SHA).unwrap() else {
         panic!("read despite a refusal");
     };
-    assert!(why.starts_with("Azure DevOps refused to show them (HTTP 403)"), "{why}");
+    assert!(
+        why.starts_with("Azure DevOps refused to show them (HTTP 403)"),
+        "{why}"
+    );
 
     let mut no_token = env.clone();
     no_token.remove("SYSTEM_ACCESSTOKEN");

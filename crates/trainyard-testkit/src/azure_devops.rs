@@ -230,12 +230,27 @@ impl AzureDevOpsServer {
     }
 
     /// A status another tool posted on pull request `pull_request`.
-    pub fn add_pull_request_status(&self, pull_request: u64, genre: &str, name: &str, status: &str) {
+    pub fn add_pull_request_status(
+        &self,
+        pull_request: u64,
+        genre: &str,
+        name: &str,
+        status: &str,
+    ) {
         let mut state = self.state.lock().unwrap();
         state.next_id += 1;
         let entry = json!({"id": state.next_id, "state": status,
                            "context": {"genre": genre, "name": name}});
         state.statuses.push((format!("pr:{pull_request}"), entry));
+    }
+
+    /// A status another tool posted on commit `sha`.
+    pub fn add_commit_status(&self, sha: &str, genre: &str, name: &str, status: &str) {
+        let mut state = self.state.lock().unwrap();
+        state.next_id += 1;
+        let entry = json!({"id": state.next_id, "state": status,
+                           "context": {"genre": genre, "name": name}});
+        state.statuses.push((format!("commit:{sha}"), entry));
     }
 
     /// Statuses on pull request `pull_request`, oldest first.
@@ -330,10 +345,9 @@ fn respond(state: &mut State, incoming: &Incoming) -> Answer {
         .split_once('?')
         .unwrap_or((incoming.path.as_str(), ""));
     let mut violation = |message: String| {
-        state.violations.push(format!(
-            "{} {}: {message}",
-            incoming.method, incoming.path
-        ));
+        state
+            .violations
+            .push(format!("{} {}: {message}", incoming.method, incoming.path));
         error(400, &message)
     };
     if param(query, "api-version").as_deref() != Some("7.1") {
@@ -380,22 +394,68 @@ fn respond(state: &mut State, incoming: &Incoming) -> Answer {
     }
     let ok = |value: Value| (200, Vec::new(), value.to_string());
     match (incoming.method.as_str(), route.as_slice()) {
-        ("POST", ["git", "repositories", REPOSITORY_ID, "pullrequests", id, "statuses"]) => {
-            post_status(state, format!("pr:{id}"), body)
-        }
-        ("GET", ["git", "repositories", REPOSITORY_ID, "pullrequests", id, "statuses"]) => {
+        (
+            "POST",
+            [
+                "git",
+                "repositories",
+                REPOSITORY_ID,
+                "pullrequests",
+                id,
+                "statuses",
+            ],
+        ) => post_status(state, format!("pr:{id}"), body),
+        (
+            "GET",
+            [
+                "git",
+                "repositories",
+                REPOSITORY_ID,
+                "pullrequests",
+                id,
+                "statuses",
+            ],
+        ) => {
             let value = statuses(state, &format!("pr:{id}"), false);
             ok(json!({"count": value.len(), "value": value}))
         }
-        ("POST", ["git", "repositories", REPOSITORY_ID, "commits", sha, "statuses"]) => {
-            post_status(state, format!("commit:{sha}"), body)
-        }
-        ("GET", ["git", "repositories", REPOSITORY_ID, "commits", sha, "statuses"]) => {
+        (
+            "POST",
+            [
+                "git",
+                "repositories",
+                REPOSITORY_ID,
+                "commits",
+                sha,
+                "statuses",
+            ],
+        ) => post_status(state, format!("commit:{sha}"), body),
+        (
+            "GET",
+            [
+                "git",
+                "repositories",
+                REPOSITORY_ID,
+                "commits",
+                sha,
+                "statuses",
+            ],
+        ) => {
             let latest = param(query, "latestOnly").as_deref() == Some("true");
             let value = statuses(state, &format!("commit:{sha}"), latest);
             ok(json!({"count": value.len(), "value": value}))
         }
-        ("GET", ["git", "repositories", REPOSITORY_ID, "pullrequests", id, "threads"]) => {
+        (
+            "GET",
+            [
+                "git",
+                "repositories",
+                REPOSITORY_ID,
+                "pullrequests",
+                id,
+                "threads",
+            ],
+        ) => {
             let id: u64 = id.parse().unwrap_or(0);
             let value: Vec<Value> = state
                 .threads
@@ -405,7 +465,17 @@ fn respond(state: &mut State, incoming: &Incoming) -> Answer {
                 .collect();
             ok(json!({"count": value.len(), "value": value}))
         }
-        ("POST", ["git", "repositories", REPOSITORY_ID, "pullrequests", id, "threads"]) => {
+        (
+            "POST",
+            [
+                "git",
+                "repositories",
+                REPOSITORY_ID,
+                "pullrequests",
+                id,
+                "threads",
+            ],
+        ) => {
             state.next_id += 1;
             let mut thread = body.clone();
             thread["id"] = json!(state.next_id);
@@ -417,12 +487,22 @@ fn respond(state: &mut State, incoming: &Incoming) -> Answer {
             {
                 comment["id"] = json!(index + 1);
             }
-            state.threads.push((id.parse().unwrap_or(0), thread.clone()));
+            state
+                .threads
+                .push((id.parse().unwrap_or(0), thread.clone()));
             ok(thread)
         }
         (
             "PATCH",
-            ["git", "repositories", REPOSITORY_ID, "pullrequests", id, "threads", thread],
+            [
+                "git",
+                "repositories",
+                REPOSITORY_ID,
+                "pullrequests",
+                id,
+                "threads",
+                thread,
+            ],
         ) => match find_thread(state, id, thread) {
             Some(found) => {
                 if let Some(status) = body.get("status") {
@@ -463,8 +543,11 @@ fn respond(state: &mut State, incoming: &Incoming) -> Answer {
         }
         ("GET", ["git", "repositories", REPOSITORY_ID, "pullrequests"]) => {
             let wanted = |key: &str| param(query, &format!("searchCriteria.{key}"));
-            let (source, target, status) =
-                (wanted("sourceRefName"), wanted("targetRefName"), wanted("status"));
+            let (source, target, status) = (
+                wanted("sourceRefName"),
+                wanted("targetRefName"),
+                wanted("status"),
+            );
             let value: Vec<Value> = state
                 .pull_requests
                 .iter()
@@ -534,7 +617,11 @@ fn respond(state: &mut State, incoming: &Incoming) -> Answer {
             let value: Vec<Value> = state
                 .builds
                 .iter()
-                .filter(|b| repository.as_ref().is_none_or(|r| b["repository"]["id"] == *r))
+                .filter(|b| {
+                    repository
+                        .as_ref()
+                        .is_none_or(|r| b["repository"]["id"] == *r)
+                })
                 .cloned()
                 .collect();
             ok(json!({"count": value.len(), "value": value}))
@@ -572,7 +659,11 @@ fn statuses(state: &State, target: &str, latest_only: bool) -> Vec<Value> {
     all
 }
 
-fn find_thread<'s>(state: &'s mut State, pull_request: &str, thread: &str) -> Option<&'s mut Value> {
+fn find_thread<'s>(
+    state: &'s mut State,
+    pull_request: &str,
+    thread: &str,
+) -> Option<&'s mut Value> {
     let pull_request: u64 = pull_request.parse().ok()?;
     let thread: u64 = thread.parse().ok()?;
     state
@@ -592,7 +683,10 @@ fn check_shape(method: &str, route: &[&str], body: &Value) -> Result<(), String>
             if !name.is_some_and(|n| !n.is_empty()) {
                 return Err("context.name is required".to_owned());
             }
-            if body.pointer("/context/genre").is_some_and(|g| !g.is_string()) {
+            if body
+                .pointer("/context/genre")
+                .is_some_and(|g| !g.is_string())
+            {
                 return Err("context.genre must be a string".to_owned());
             }
             string(body, "description")?;

@@ -182,7 +182,6 @@ impl RecordingServer {
 
 use crate::wire::Answer;
 
-
 fn respond(state: &mut State, method: &str, path: &str, body: &Value) -> Answer {
     if let Some(fault) = state.faults.pop_front() {
         return (fault.status, fault.headers, fault.body);

@@ -147,9 +147,7 @@ impl AzureDevOps {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|error| {
-                ForgeError::Setup(format!(
-                    "could not set up the Azure DevOps client: {error}"
-                ))
+                ForgeError::Setup(format!("could not set up the Azure DevOps client: {error}"))
             })?;
         let apis = format!("{collection_url}/{}/_apis", segment(&config.project));
         let repository_id = segment(&config.repository_id);
@@ -222,8 +220,9 @@ impl AzureDevOps {
                     forge: AZURE,
                     action: action.to_owned(),
                     status: answer.status,
-                    message: "Azure DevOps answered with its sign-in page: the token was not accepted"
-                        .to_owned(),
+                    message:
+                        "Azure DevOps answered with its sign-in page: the token was not accepted"
+                            .to_owned(),
                     hint: REFUSAL.hint,
                 })
             }
@@ -292,7 +291,10 @@ mod tests {
             ("SYSTEM_ACCESSTOKEN", " tok "),
             ("SYSTEM_COLLECTIONURI", "https://dev.azure.com/contoso/"),
             ("SYSTEM_TEAMPROJECT", "ML Platform"),
-            ("BUILD_REPOSITORY_ID", "4c1e2f4e-0000-4000-8000-000000000001"),
+            (
+                "BUILD_REPOSITORY_ID",
+                "4c1e2f4e-0000-4000-8000-000000000001",
+            ),
         ];
         let config = AzureConfig::from_env(&env(&full)).unwrap();
         assert_eq!(config.token.expose(), "tok");
@@ -303,16 +305,28 @@ mod tests {
             "https://dev.azure.com/contoso/ML%20Platform/_apis/git/repositories/4c1e2f4e-0000-4000-8000-000000000001/pullrequests"
         );
         let error = AzureConfig::from_env(&env(&full[1..])).unwrap_err();
-        assert!(error.starts_with("SYSTEM_ACCESSTOKEN is not set"), "{error}");
+        assert!(
+            error.starts_with("SYSTEM_ACCESSTOKEN is not set"),
+            "{error}"
+        );
         let error = AzureConfig::from_env(&env(&[full[0], full[1], full[3]])).unwrap_err();
-        assert!(error.starts_with("SYSTEM_TEAMPROJECT is not set"), "{error}");
+        assert!(
+            error.starts_with("SYSTEM_TEAMPROJECT is not set"),
+            "{error}"
+        );
     }
 
     #[test]
     fn only_azure_repos_has_azure_pull_requests() {
         assert!(is_azure_repos(&env(&[])));
-        assert!(is_azure_repos(&env(&[("BUILD_REPOSITORY_PROVIDER", "TfsGit")])));
-        assert!(!is_azure_repos(&env(&[("BUILD_REPOSITORY_PROVIDER", "GitHub")])));
+        assert!(is_azure_repos(&env(&[(
+            "BUILD_REPOSITORY_PROVIDER",
+            "TfsGit"
+        )])));
+        assert!(!is_azure_repos(&env(&[(
+            "BUILD_REPOSITORY_PROVIDER",
+            "GitHub"
+        )])));
     }
 
     #[test]
@@ -325,6 +339,9 @@ mod tests {
             retry: RetryPolicy::default(),
         };
         let error = AzureDevOps::new(config).unwrap_err();
-        assert!(error.to_string().contains("SYSTEM_COLLECTIONURI"), "{error}");
+        assert!(
+            error.to_string().contains("SYSTEM_COLLECTIONURI"),
+            "{error}"
+        );
     }
 }

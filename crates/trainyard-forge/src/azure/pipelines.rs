@@ -193,7 +193,11 @@ fn latest_statuses(listed: &Value) -> BTreeMap<String, BuildState> {
             _ => name.to_owned(),
         };
         let id = status.get("id").and_then(Value::as_u64).unwrap_or_default();
-        let state = match status.get("state").and_then(Value::as_str).unwrap_or("notSet") {
+        let state = match status
+            .get("state")
+            .and_then(Value::as_str)
+            .unwrap_or("notSet")
+        {
             "succeeded" => BuildState::Succeeded,
             state @ ("pending" | "notSet") => BuildState::Pending(state.to_owned()),
             state => BuildState::Failed(state.to_owned()),
@@ -236,6 +240,9 @@ mod tests {
             build("completed", Some("partiallySucceeded")),
             BuildState::Failed("partiallySucceeded".into())
         );
-        assert_eq!(build("inProgress", None), BuildState::Pending("inProgress".into()));
+        assert_eq!(
+            build("inProgress", None),
+            BuildState::Pending("inProgress".into())
+        );
     }
 }

@@ -351,7 +351,10 @@ mod tests {
 
     #[test]
     fn statuses_and_names() {
-        assert_eq!(StatusState::from(Conclusion::Neutral), StatusState::Succeeded);
+        assert_eq!(
+            StatusState::from(Conclusion::Neutral),
+            StatusState::Succeeded
+        );
         assert_eq!(status_name("gate", ""), "gate");
         assert_eq!(status_name("gate", "demo"), "gate (demo)");
         assert_eq!(

@@ -25,11 +25,7 @@ const REFUSED_MARKER: &str = ".azure-devops-refused";
 const FALLBACK: &str =
     "The results are in this job's summary instead; the step's own verdict stands.";
 
-pub(super) fn publish(
-    publication: &Publication<'_>,
-    job: &Job<'_>,
-    log: &mut Log<'_>,
-) -> Outcome {
+pub(super) fn publish(publication: &Publication<'_>, job: &Job<'_>, log: &mut Log<'_>) -> Outcome {
     let env = job.env;
     // The mask before anything else is said.
     let token = azure::token(env);
@@ -61,7 +57,10 @@ pub(super) fn publish(
         Err(why) => {
             // Only worth a word where something would have been published.
             if token.is_some() || pull_request.is_some() || !publication.report.forge.is_empty() {
-                say_once(log, &format!("not publishing to Azure DevOps: {why}. {FALLBACK}"));
+                say_once(
+                    log,
+                    &format!("not publishing to Azure DevOps: {why}. {FALLBACK}"),
+                );
             }
             return Outcome::Done;
         }
@@ -113,15 +112,38 @@ fn publish_to(
         report, project, ..
     } = *publication;
     let azure_repos = azure::is_azure_repos(env);
+    // A refusal of the pull request's side does not keep the forge requests
+    // (a retraining run needs *Queue builds*, not *Contribute*) from being tried.
+    let mut refused = None;
+    let mut attempt = |result: Result<(), ForgeError>| -> Result<(), ForgeError> {
+        match result {
+            Err(error) if error.is_refused() => {
+                refused.get_or_insert(error);
+                Ok(())
+            }
+            other => other,
+        }
+    };
     let name = status_name(&report.step, project);
     let state = report.conclusion.into();
     let target_url = ci.run_url.as_deref();
+    let status = format!("{}/{name}", azure::STATUS_GENRE);
     if let Some(pull_request) = pull_request {
-        client.set_pull_request_status(pull_request, state, &name, &report.title, target_url)?;
-        outputs.insert("status".to_owned(), format!("{}/{name}", azure::STATUS_GENRE));
+        attempt(
+            client
+                .set_pull_request_status(pull_request, state, &name, &report.title, target_url)
+                .map(|()| {
+                    outputs.insert("status".to_owned(), status.clone());
+                }),
+        )?;
     } else if azure_repos && let Some(sha) = &ci.sha {
-        client.set_commit_status(sha, state, &name, &report.title, target_url)?;
-        outputs.insert("status".to_owned(), format!("{}/{name}", azure::STATUS_GENRE));
+        attempt(
+            client
+                .set_commit_status(sha, state, &name, &report.title, target_url)
+                .map(|()| {
+                    outputs.insert("status".to_owned(), status.clone());
+                }),
+        )?;
     }
     if publication.sticky_comment
         && let Some(pull_request) = pull_request
@@ -140,9 +162,13 @@ fn publish_to(
             &report.step,
         );
         let failing = report.conclusion == trainyard_core::Conclusion::Failure;
-        let thread =
-            client.upsert_sticky_thread(pull_request, &marker, &report.summary, failing)?;
-        outputs.insert("thread-id".to_owned(), thread.thread_id.to_string());
+        attempt(
+            client
+                .upsert_sticky_thread(pull_request, &marker, &report.summary, failing)
+                .map(|thread| {
+                    outputs.insert("thread-id".to_owned(), thread.thread_id.to_string());
+                }),
+        )?;
     }
     for request in &report.forge {
         match request {
@@ -182,5 +208,5 @@ fn publish_to(
             }
         }
     }
-    Ok(())
+    refused.map_or(Ok(()), Err)
 }

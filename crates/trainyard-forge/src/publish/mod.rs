@@ -121,7 +121,10 @@ pub fn publish(publication: &Publication<'_>, job: &Job<'_>, log: &mut dyn Write
     match publish_to(&github, publication, &ci, env, &mut outputs) {
         Ok(()) => {}
         Err(error) if error.is_refused() => {
-            if job.memory.is_none_or(|dir| first_refusal(dir, REFUSED_MARKER)) {
+            if job
+                .memory
+                .is_none_or(|dir| first_refusal(dir, REFUSED_MARKER))
+            {
                 log.warning(&format!(
                     "{error}. The results are in this job's annotations and summary instead; the step's own verdict stands."
                 ));
