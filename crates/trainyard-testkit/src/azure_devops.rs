@@ -392,8 +392,22 @@ fn respond(state: &mut State, incoming: &Incoming) -> Answer {
     if let Err(message) = shape {
         return violation(message);
     }
+    let (method, query) = (incoming.method.as_str(), query);
+    if route.get(3) == Some(&"pullrequests") && route.get(5) == Some(&"threads") {
+        threads_route(state, method, &route, body)
+    } else if route.get(3) == Some(&"pullrequests") && route.len() > 5 {
+        pull_request_route(state, method, &route, body)
+    } else if route.first() == Some(&"git") {
+        repository_route(state, method, &route, query, body)
+    } else {
+        pipelines_route(state, method, &route, query, body)
+    }
+}
+
+/// Routes below one pull request: its statuses and threads.
+fn pull_request_route(state: &mut State, method: &str, route: &[&str], body: &Value) -> Answer {
     let ok = |value: Value| (200, Vec::new(), value.to_string());
-    match (incoming.method.as_str(), route.as_slice()) {
+    match (method, route) {
         (
             "POST",
             [
@@ -418,6 +432,66 @@ fn respond(state: &mut State, incoming: &Incoming) -> Answer {
         ) => {
             let value = statuses(state, &format!("pr:{id}"), false);
             ok(json!({"count": value.len(), "value": value}))
+        }
+        _ => error(404, "no such route in the stand-in"),
+    }
+}
+
+/// Routes below the repository: pull requests, commit statuses.
+fn repository_route(
+    state: &mut State,
+    method: &str,
+    route: &[&str],
+    query: &str,
+    body: &Value,
+) -> Answer {
+    let ok = |value: Value| (200, Vec::new(), value.to_string());
+    match (method, route) {
+        ("GET", ["git", "repositories", REPOSITORY_ID, "pullrequests"]) => {
+            let wanted = |key: &str| param(query, &format!("searchCriteria.{key}"));
+            let (source, target, status) = (
+                wanted("sourceRefName"),
+                wanted("targetRefName"),
+                wanted("status"),
+            );
+            let value: Vec<Value> = state
+                .pull_requests
+                .iter()
+                .filter(|pr| source.as_ref().is_none_or(|s| pr["sourceRefName"] == *s))
+                .filter(|pr| target.as_ref().is_none_or(|t| pr["targetRefName"] == *t))
+                .filter(|pr| status.as_ref().is_none_or(|s| pr["status"] == *s))
+                .cloned()
+                .collect();
+            ok(json!({"count": value.len(), "value": value}))
+        }
+        ("POST", ["git", "repositories", REPOSITORY_ID, "pullrequests"]) => {
+            state.next_id += 1;
+            let mut pr = body.clone();
+            pr["pullRequestId"] = json!(state.next_id);
+            pr["status"] = json!("active");
+            pr["repository"] = json!({
+                "id": REPOSITORY_ID,
+                "name": REPOSITORY_NAME,
+                "webUrl": format!("https://dev.azure.test/{ORGANIZATION}/ML%20Platform/_git/{REPOSITORY_NAME}"),
+            });
+            state.pull_requests.push(pr.clone());
+            (201, Vec::new(), pr.to_string())
+        }
+        ("PATCH", ["git", "repositories", REPOSITORY_ID, "pullrequests", id]) => {
+            let id: u64 = id.parse().unwrap_or(0);
+            match state
+                .pull_requests
+                .iter_mut()
+                .find(|pr| pr["pullRequestId"] == id)
+            {
+                Some(pr) => {
+                    for (key, value) in body.as_object().into_iter().flatten() {
+                        pr[key] = value.clone();
+                    }
+                    ok(pr.clone())
+                }
+                None => error(404, "TF401180: The requested pull request was not found."),
+            }
         }
         (
             "POST",
@@ -445,6 +519,14 @@ fn respond(state: &mut State, incoming: &Incoming) -> Answer {
             let value = statuses(state, &format!("commit:{sha}"), latest);
             ok(json!({"count": value.len(), "value": value}))
         }
+        _ => error(404, "no such route in the stand-in"),
+    }
+}
+
+/// Routes below one pull request's threads.
+fn threads_route(state: &mut State, method: &str, route: &[&str], body: &Value) -> Answer {
+    let ok = |value: Value| (200, Vec::new(), value.to_string());
+    match (method, route) {
         (
             "GET",
             [
@@ -541,52 +623,20 @@ fn respond(state: &mut State, incoming: &Incoming) -> Answer {
                 None => error(404, "TF401181: The requested comment was not found."),
             }
         }
-        ("GET", ["git", "repositories", REPOSITORY_ID, "pullrequests"]) => {
-            let wanted = |key: &str| param(query, &format!("searchCriteria.{key}"));
-            let (source, target, status) = (
-                wanted("sourceRefName"),
-                wanted("targetRefName"),
-                wanted("status"),
-            );
-            let value: Vec<Value> = state
-                .pull_requests
-                .iter()
-                .filter(|pr| source.as_ref().is_none_or(|s| pr["sourceRefName"] == *s))
-                .filter(|pr| target.as_ref().is_none_or(|t| pr["targetRefName"] == *t))
-                .filter(|pr| status.as_ref().is_none_or(|s| pr["status"] == *s))
-                .cloned()
-                .collect();
-            ok(json!({"count": value.len(), "value": value}))
-        }
-        ("POST", ["git", "repositories", REPOSITORY_ID, "pullrequests"]) => {
-            state.next_id += 1;
-            let mut pr = body.clone();
-            pr["pullRequestId"] = json!(state.next_id);
-            pr["status"] = json!("active");
-            pr["repository"] = json!({
-                "id": REPOSITORY_ID,
-                "name": REPOSITORY_NAME,
-                "webUrl": format!("https://dev.azure.test/{ORGANIZATION}/ML%20Platform/_git/{REPOSITORY_NAME}"),
-            });
-            state.pull_requests.push(pr.clone());
-            (201, Vec::new(), pr.to_string())
-        }
-        ("PATCH", ["git", "repositories", REPOSITORY_ID, "pullrequests", id]) => {
-            let id: u64 = id.parse().unwrap_or(0);
-            match state
-                .pull_requests
-                .iter_mut()
-                .find(|pr| pr["pullRequestId"] == id)
-            {
-                Some(pr) => {
-                    for (key, value) in body.as_object().into_iter().flatten() {
-                        pr[key] = value.clone();
-                    }
-                    ok(pr.clone())
-                }
-                None => error(404, "TF401180: The requested pull request was not found."),
-            }
-        }
+        _ => error(404, "no such route in the stand-in"),
+    }
+}
+
+/// Pipelines and builds.
+fn pipelines_route(
+    state: &mut State,
+    method: &str,
+    route: &[&str],
+    query: &str,
+    body: &Value,
+) -> Answer {
+    let ok = |value: Value| (200, Vec::new(), value.to_string());
+    match (method, route) {
         ("GET", ["pipelines"]) => {
             let value: Vec<Value> = state
                 .pipelines
@@ -680,7 +730,7 @@ fn check_shape(method: &str, route: &[&str], body: &Value) -> Result<(), String>
             keys(body, STATUS_KEYS, "GitStatus")?;
             one_of(body, "state", STATUS_STATES)?;
             let name = body.pointer("/context/name").and_then(Value::as_str);
-            if !name.is_some_and(|n| !n.is_empty()) {
+            if name.is_none_or(str::is_empty) {
                 return Err("context.name is required".to_owned());
             }
             if body
