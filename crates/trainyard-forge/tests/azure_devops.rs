@@ -378,6 +378,17 @@ fn without_the_token_a_pull_request_build_says_how_to_map_it_once() {
     assert!(first.contains("$(System.AccessToken)"), "{first}");
     assert_eq!(second, "");
     assert!(server.requests().is_empty());
+
+    // A scheduled drift check with nothing to queue has nothing to say.
+    let mut schedule = push_env(&server, &[]);
+    schedule.remove("SYSTEM_ACCESSTOKEN");
+    let drift = Report::new("data drift", Conclusion::Failure, "drifted").with_forge_request(
+        ForgeRequest::DispatchRetraining {
+            reason: "data drift".into(),
+        },
+    );
+    let (outcome, log) = run(&drift, &schedule, false, None);
+    assert_eq!((outcome, log.as_str()), (Outcome::Done, ""));
 }
 
 #[test]

@@ -56,7 +56,17 @@ pub(super) fn publish(publication: &Publication<'_>, job: &Job<'_>, log: &mut Lo
         Ok(config) => config,
         Err(why) => {
             // Only worth a word where something would have been published.
-            if token.is_some() || pull_request.is_some() || !publication.report.forge.is_empty() {
+            let requests = publication
+                .report
+                .forge
+                .iter()
+                .any(|request| match request {
+                    ForgeRequest::OpenPullRequest { .. } => true,
+                    ForgeRequest::DispatchRetraining { .. } => {
+                        trainyard_ci::input(env, "retrain-pipeline").is_some()
+                    }
+                });
+            if token.is_some() || pull_request.is_some() || requests {
                 say_once(
                     log,
                     &format!("not publishing to Azure DevOps: {why}. {FALLBACK}"),
