@@ -476,3 +476,22 @@ fn the_gate_reads_pull_request_statuses_and_the_commits_builds() {
     };
     assert!(why.starts_with("SYSTEM_ACCESSTOKEN is not set"), "{why}");
 }
+
+#[test]
+fn an_expired_token_or_the_sign_in_page_is_a_refusal_not_a_failure() {
+    let server = AzureDevOpsServer::start();
+    let report = Report::new("gate", Conclusion::Success, "passed");
+    for status in [401, 203, 302] {
+        server.fail_next([Fault::status(status).header("Location", "https://login.test/")]);
+        let (outcome, log) = run(&report, &env(&server, &[]), false, None);
+        assert_eq!(outcome, Outcome::Done, "HTTP {status}: {log}");
+        assert!(
+            log.contains(&format!(
+                "##vso[task.logissue type=warning]Azure DevOps refused to post a pull request status (HTTP {status}"
+            )),
+            "HTTP {status}: {log}"
+        );
+    }
+    // Not retried, and the redirect was not followed.
+    assert_eq!(server.requests().len(), 3);
+}
