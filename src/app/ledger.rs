@@ -99,7 +99,7 @@ mod tests {
         StepContext::new(
             trainyard_ci::Env::default(),
             path,
-            Box::new(crate::publish::GitHubEvidence::default()),
+            Box::new(crate::publish::CiForgeEvidence::default()),
         )
     }
 

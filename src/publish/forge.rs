@@ -2,7 +2,7 @@
 //! (`app::kept_reports`), then hand it to `trainyard_forge::publish` with what
 //! only the binary knows (whether the step judges, whether it is `report`, the
 //! project's name); and answer the steps' questions to the forge
-//! ([`GitHubEvidence`]).
+//! ([`CiForgeEvidence`]).
 
 use std::io::Write;
 
@@ -31,7 +31,7 @@ pub fn publish(
 
 /// A step that could not produce a Report: kept and published as a failed
 /// one (a broken trainyard.yaml then fails the pull request's check, at its
-/// line). The exit code stays the error's unless GitHub did not answer.
+/// line). The exit code stays the error's unless the forge did not answer.
 pub fn publish_error(
     step: Step,
     error: &StepError,
@@ -53,7 +53,7 @@ pub fn publish_error(
     }
 }
 
-/// Keeps `report` for `trainyard report` and publishes it to GitHub, when its
+/// Keeps `report` for `trainyard report` and publishes it to the forge, when its
 /// step judges the change (see `steps::Kind`).
 fn keep_and_publish(
     report: &Report,
@@ -76,19 +76,21 @@ fn keep_and_publish(
         && let Some(dir) = &reports_dir
         && let Err(error) = save_report(dir, report)
     {
-        let _ = writeln!(
-            log,
-            "{}",
-            github::message(
-                Severity::Warning,
-                &format!(
-                    "could not keep this step's report for `trainyard report` in {}: {error}",
-                    dir.display()
-                )
-            )
+        let message = format!(
+            "could not keep this step's report for `trainyard report` in {}: {error}",
+            dir.display()
         );
+        let line = match host {
+            Host::AzurePipelines => trainyard_ci::azure::command(
+                "task.logissue",
+                &[("type", "warning".to_owned())],
+                &message,
+            ),
+            _ => github::message(Severity::Warning, &message),
+        };
+        let _ = writeln!(log, "{line}");
     }
-    let project = if host == Host::GitHubActions {
+    let project = if matches!(host, Host::GitHubActions | Host::AzurePipelines) {
         trainyard_core::manifest::load(&context.manifest_path)
             .map_or_else(|_| String::new(), |manifest| manifest.project.name)
     } else {
@@ -110,24 +112,26 @@ fn keep_and_publish(
 }
 
 /// The forge as the steps may ask it for evidence (see [`ForgeEvidence`]):
-/// GitHub, from the job's token, repository and API URL.
+/// GitHub from the job's token, repository and API URL, or, on Azure
+/// Pipelines, Azure DevOps from the build's token and predefined variables
+/// (`trainyard_forge::evidence` chooses by the host).
 #[derive(Debug, Clone, Default)]
-pub struct GitHubEvidence {
+pub struct CiForgeEvidence {
     env: trainyard_ci::Env,
 }
 
-impl GitHubEvidence {
+impl CiForgeEvidence {
     pub fn new(env: &trainyard_ci::Env) -> Self {
         Self { env: env.clone() }
     }
 }
 
-impl ForgeEvidence for GitHubEvidence {
+impl ForgeEvidence for CiForgeEvidence {
     fn with_env(&self, env: &trainyard_ci::Env) -> Box<dyn ForgeEvidence> {
         Box::new(Self::new(env))
     }
 
-    /// Read from GitHub when the job has a token; otherwise why not, in a line
+    /// Read from the forge when the job has a token; otherwise why not, in a line
     /// that says how to provide it (the rule then fails: it never passes unread).
     fn commit_checks(&self, commit: &str) -> Result<trainyard_gate::CommitChecks, StepError> {
         use trainyard_gate::CommitChecks;

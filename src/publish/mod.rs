@@ -17,7 +17,7 @@ use trainyard_core::ExitStatus;
 use crate::app::{LogStream, StepContext};
 use crate::steps::{self, Request};
 
-pub use forge::GitHubEvidence;
+pub use forge::CiForgeEvidence;
 
 /// How the console text looks, from the global options.
 #[derive(Debug, Clone, Copy)]
@@ -53,7 +53,7 @@ pub fn run(
     let host = Host::detect(&env);
     let stdout = std::io::stdout();
     let color = console.color_on(&stdout);
-    let forge = Box::new(GitHubEvidence::new(&env));
+    let forge = Box::new(CiForgeEvidence::new(&env));
     let mut context = StepContext::new(env, manifest_path, forge);
     context.log = LogStream::new(log::CiLog::new(host, format, &context.env, color));
     let step = request.step();

@@ -245,3 +245,81 @@ fn assert_matches_github_openapi(method: &str, path_and_query: &str) {
         }
     }
 }
+
+/// An Azure Pipelines build of an Azure Repos repository, talking to `server`.
+fn azure_env(
+    server: &trainyard_testkit::azure_devops::AzureDevOpsServer,
+) -> Vec<(&'static str, String)> {
+    use trainyard_testkit::azure_devops::{PROJECT, REPOSITORY_ID};
+    vec![
+        ("TF_BUILD", "True".to_owned()),
+        ("SYSTEM_ACCESSTOKEN", TOKEN.to_owned()),
+        ("SYSTEM_COLLECTIONURI", server.collection_url()),
+        ("SYSTEM_TEAMPROJECT", PROJECT.to_owned()),
+        ("BUILD_REPOSITORY_ID", REPOSITORY_ID.to_owned()),
+        ("BUILD_REPOSITORY_NAME", "ml".to_owned()),
+        ("BUILD_REPOSITORY_PROVIDER", "TfsGit".to_owned()),
+        ("BUILD_REASON", "Manual".to_owned()),
+        ("TRAINYARD_GITHUB_ATTEMPTS", "2".to_owned()),
+    ]
+}
+
+#[test]
+fn on_azure_pipelines_the_rule_reads_azure_statuses_and_build_results() {
+    use trainyard_testkit::azure_devops::AzureDevOpsServer;
+    let repo = Repo::trained_once("  staging:\n    checks: [unit-tests, ci/jenkins]\n");
+    let commit = repo.run_of(1).git.commit;
+    let short = &commit[..7];
+
+    // The pipeline's build of the commit failed; the status is still pending.
+    let server = AzureDevOpsServer::start();
+    server.add_build(&commit, "unit-tests", "completed", Some("failed"));
+    server.add_build("0000000", "unit-tests", "completed", Some("succeeded"));
+    server.add_commit_status(&commit, "ci", "jenkins", "pending");
+    let (report, code) = gate(&repo, &azure_env(&server));
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        errors(&report),
+        [
+            format!("check `unit-tests` on commit {short} concluded `failed`; it must succeed"),
+            format!(
+                "check `ci/jenkins` on commit {short} is still `pending`; wait for it to finish, then run the gate again"
+            ),
+        ]
+    );
+
+    // Both green: the gate passes, and only read requests of the 7.1 API were made.
+    let server = AzureDevOpsServer::start();
+    server.add_build(&commit, "unit-tests", "completed", Some("succeeded"));
+    server.add_commit_status(&commit, "ci", "jenkins", "succeeded");
+    let (report, code) = gate(&repo, &azure_env(&server));
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(server.violations(), Vec::<String>::new());
+    let reads: Vec<String> = server
+        .routes()
+        .into_iter()
+        .filter(|route| route.starts_with("GET"))
+        .collect();
+    assert_eq!(
+        reads,
+        [
+            format!(
+                "GET git/repositories/{}/commits/{commit}/statuses",
+                trainyard_testkit::azure_devops::REPOSITORY_ID
+            ),
+            "GET build/builds".to_owned(),
+        ]
+    );
+    assert!(!report.to_string().contains(TOKEN));
+
+    // Without the build's token the rule refuses and says how to map it.
+    let mut env = azure_env(&server);
+    env.retain(|(name, _)| *name != "SYSTEM_ACCESSTOKEN");
+    let (report, code) = gate(&repo, &env);
+    assert_eq!(code, 1, "{report:#}");
+    assert!(
+        errors(&report)[0].contains("SYSTEM_ACCESSTOKEN is not set"),
+        "{:?}",
+        errors(&report)
+    );
+}

@@ -11,6 +11,7 @@
 mod common;
 
 mod azure_devops;
+mod azure_repos_publish;
 mod cancel;
 mod config_check;
 mod containment;

@@ -180,6 +180,7 @@ impl GitHub {
             .get("id")
             .and_then(Value::as_u64)
             .ok_or_else(|| ForgeError::Decode {
+                forge: crate::client::GITHUB,
                 action: "create a check run".to_owned(),
                 message: "no `id` in the answer".to_owned(),
             })?;

@@ -74,7 +74,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The wait before attempt `attempt + 1` when the server named none.
-    fn backoff(&self, attempt: u32) -> Duration {
+    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
         let factor = 2_u32.saturating_pow(attempt);
         self.base_delay.saturating_mul(factor).min(self.max_delay)
     }
@@ -119,7 +119,17 @@ pub(crate) struct Answer {
 
 impl Answer {
     pub fn json<T: DeserializeOwned>(&self, action: &str) -> Result<T, ForgeError> {
+        self.json_of(GITHUB, action)
+    }
+
+    /// The body as JSON, `forge` named in the error.
+    pub fn json_of<T: DeserializeOwned>(
+        &self,
+        forge: &'static str,
+        action: &str,
+    ) -> Result<T, ForgeError> {
         serde_json::from_str(&self.body).map_err(|error| ForgeError::Decode {
+            forge,
             action: action.to_owned(),
             message: error.to_string(),
         })
@@ -141,8 +151,22 @@ impl Answer {
     }
 }
 
+/// The forge's name in errors.
+pub(crate) const GITHUB: &str = "GitHub";
+
+/// How a forge's refusals read.
+pub(crate) struct Refusal {
+    pub forge: &'static str,
+    pub hint: &'static str,
+}
+
+const GITHUB_REFUSAL: Refusal = Refusal {
+    forge: GITHUB,
+    hint: "the token cannot write here, as for a pull request from a fork or a read-only token",
+};
+
 /// What one attempt came to.
-enum Attempt {
+pub(crate) enum Attempt {
     Done(Answer),
     Retry { wait: Duration, why: String },
     Fail(ForgeError),
@@ -195,32 +219,9 @@ impl GitHub {
         body: Option<&Value>,
         action: &str,
     ) -> Result<Answer, ForgeError> {
-        let mut last = String::new();
-        for attempt in 0..self.retry.attempts.max(1) {
-            match self
-                .runtime
+        with_retries(&self.retry, GITHUB, &self.api_url, action, || {
+            self.runtime
                 .block_on(self.attempt(method, path, body, action))
-            {
-                Attempt::Done(answer) => return Ok(answer),
-                Attempt::Fail(error) => return Err(error),
-                Attempt::Retry { wait, why } => {
-                    last = why;
-                    if attempt + 1 < self.retry.attempts {
-                        let wait = if wait.is_zero() {
-                            self.retry.backoff(attempt)
-                        } else {
-                            wait
-                        };
-                        std::thread::sleep(wait.min(self.retry.max_delay));
-                    }
-                }
-            }
-        }
-        Err(ForgeError::GaveUp {
-            action: action.to_owned(),
-            attempts: self.retry.attempts.max(1),
-            last,
-            api_url: self.api_url.clone(),
         })
     }
 
@@ -257,13 +258,54 @@ impl GitHub {
                 wait: Duration::ZERO,
                 why: transport_message(&error),
             },
-            Ok(Ok(answer)) => classify(answer, method, action),
+            Ok(Ok(answer)) => classify(answer, method, action, &GITHUB_REFUSAL),
         }
     }
 }
 
+/// Runs `attempt` until it is done or fails, waiting between tries as the
+/// server asks (`retry-after`) or by backoff, at most `retry.attempts` times.
+pub(crate) fn with_retries(
+    retry: &RetryPolicy,
+    forge: &'static str,
+    api_url: &str,
+    action: &str,
+    mut attempt: impl FnMut() -> Attempt,
+) -> Result<Answer, ForgeError> {
+    let mut last = String::new();
+    for tried in 0..retry.attempts.max(1) {
+        match attempt() {
+            Attempt::Done(answer) => return Ok(answer),
+            Attempt::Fail(error) => return Err(error),
+            Attempt::Retry { wait, why } => {
+                last = why;
+                if tried + 1 < retry.attempts {
+                    let wait = if wait.is_zero() {
+                        retry.backoff(tried)
+                    } else {
+                        wait
+                    };
+                    std::thread::sleep(wait.min(retry.max_delay));
+                }
+            }
+        }
+    }
+    Err(ForgeError::GaveUp {
+        forge,
+        action: action.to_owned(),
+        attempts: retry.attempts.max(1),
+        last,
+        api_url: api_url.to_owned(),
+    })
+}
+
 /// Sorts an answer into done, retry (and how long to wait) or fail.
-fn classify(answer: Answer, method: &http::Method, action: &str) -> Attempt {
+pub(crate) fn classify(
+    answer: Answer,
+    method: &http::Method,
+    action: &str,
+    refusal: &Refusal,
+) -> Attempt {
     let status = answer.status;
     if (200..300).contains(&status) {
         return Attempt::Done(answer);
@@ -292,12 +334,15 @@ fn classify(answer: Answer, method: &http::Method, action: &str) -> Attempt {
     let refused = matches!(status, 401 | 403) || (status == 404 && *method != http::Method::GET);
     let error = if refused {
         ForgeError::Refused {
+            forge: refusal.forge,
             action: action.to_owned(),
             status,
             message,
+            hint: refusal.hint,
         }
     } else {
         ForgeError::Rejected {
+            forge: refusal.forge,
             action: action.to_owned(),
             status,
             message,
@@ -306,7 +351,7 @@ fn classify(answer: Answer, method: &http::Method, action: &str) -> Attempt {
     Attempt::Fail(error)
 }
 
-/// `retry-after` in seconds (GitHub sends seconds, never a date).
+/// `retry-after` in seconds (GitHub and Azure DevOps send seconds, never a date).
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers
         .get("retry-after")?
@@ -318,7 +363,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .map(Duration::from_secs)
 }
 
-/// GitHub's `{"message": ...}`, or the start of the body.
+/// GitHub's and Azure DevOps' `{"message": ...}`, or the start of the body.
 fn error_message(body: &str) -> String {
     serde_json::from_str::<Value>(body)
         .ok()
@@ -402,13 +447,18 @@ mod tests {
         for (answer, expected) in cases {
             let status = answer.status;
             assert_eq!(
-                kind(&classify(answer, &post, "x")),
+                kind(&classify(answer, &post, "x", &GITHUB_REFUSAL)),
                 expected,
                 "HTTP {status}"
             );
         }
         assert_eq!(
-            kind(&classify(answer(404, &[], "{}"), &http::Method::GET, "x")),
+            kind(&classify(
+                answer(404, &[], "{}"),
+                &http::Method::GET,
+                "x",
+                &GITHUB_REFUSAL
+            )),
             "rejected"
         );
     }

@@ -1,11 +1,15 @@
-//! What GitHub reports on a commit, as the gate's `checks:` rule reads it:
-//! each check run's and commit status's state, by name, from the job's
-//! GitHub (token, `GITHUB_REPOSITORY`, `GITHUB_API_URL`).
+//! What the forge reports on a commit, as the gate's `checks:` rule reads it.
+//! On GitHub: each check run's and commit status's state, by name, from the
+//! job's GitHub (token, `GITHUB_REPOSITORY`, `GITHUB_API_URL`). On Azure
+//! Pipelines with an Azure Repos repository: the statuses on the pull request
+//! (in a pull-request build) and on the commit, by `genre/name`, and the
+//! latest build of the commit by each pipeline, by the pipeline's name.
 
 use std::collections::BTreeMap;
 
-use trainyard_ci::Env;
+use trainyard_ci::{Env, Host};
 
+use crate::azure::{self, AzureConfig, AzureDevOps, BuildState};
 use crate::client::{GitHub, GitHubConfig, Repository};
 use crate::commit_checks::{CheckRunState, StatusState};
 use crate::error::ForgeError;
@@ -63,7 +67,13 @@ impl StatusState {
 /// a token and a repository; otherwise, or when GitHub refuses to show them,
 /// why not, in a line that says how to fix it. An error only when GitHub does
 /// not answer (or answers what cannot be read).
+///
+/// On Azure Pipelines (`TF_BUILD`, or `TRAINYARD_HOST=azure`) the same is
+/// read from Azure DevOps ([`azure_checks`]).
 pub fn commit_checks(env: &Env, commit: &str) -> Result<CheckStates, ForgeError> {
+    if Host::detect(env) == Host::AzurePipelines {
+        return azure_checks(env, commit);
+    }
     let Some(token) = token(env) else {
         return Ok(CheckStates::Unavailable(
             "no GitHub token; set GITHUB_TOKEN (in a workflow: `env: { GITHUB_TOKEN: ${{ github.token }} }` \
@@ -102,6 +112,74 @@ pub fn commit_checks(env: &Env, commit: &str) -> Result<CheckStates, ForgeError>
     for status in statuses {
         let state = status.state();
         results.entry(status.context).or_default().push(state);
+    }
+    Ok(CheckStates::Read { source, results })
+}
+
+/// The statuses and build results of `commit` in the job's Azure Repos
+/// repository (and of its pull request, in a pull-request build of that
+/// commit), from
+/// `SYSTEM_ACCESSTOKEN`, `SYSTEM_COLLECTIONURI`, `SYSTEM_TEAMPROJECT` and
+/// `BUILD_REPOSITORY_ID`; otherwise, or when Azure DevOps refuses to show
+/// them, why not, in a line that says how to fix it.
+pub fn azure_checks(env: &Env, commit: &str) -> Result<CheckStates, ForgeError> {
+    if !azure::is_azure_repos(env) {
+        return Ok(CheckStates::Unavailable(format!(
+            "the repository is on {}, not Azure Repos; trainyard reads checks from Azure Repos or GitHub Actions",
+            env.get("BUILD_REPOSITORY_PROVIDER").unwrap_or_default()
+        )));
+    }
+    let config = match AzureConfig::from_env(env) {
+        Ok(config) => config,
+        Err(why) => return Ok(CheckStates::Unavailable(why)),
+    };
+    let source = format!(
+        "Azure DevOps {}/{}",
+        config.project,
+        env.get("BUILD_REPOSITORY_NAME")
+            .unwrap_or(&config.repository_id)
+    );
+    let client = AzureDevOps::new(config)?;
+    let refused = |error: ForgeError| match error {
+        ForgeError::Refused { status, .. } => Ok(CheckStates::Unavailable(format!(
+            "Azure DevOps refused to show them (HTTP {status}); give the project's build service \
+             Read on the repository and View builds on the pipelines"
+        ))),
+        error => Err(error),
+    };
+    let mut read = Vec::new();
+    // A pull request's statuses are about its latest iteration: they count
+    // for the commit this build is of (its merge or its head), no other.
+    let of_this_build = ["BUILD_SOURCEVERSION", "SYSTEM_PULLREQUEST_SOURCECOMMITID"]
+        .iter()
+        .any(|name| env.get(name).is_some_and(|sha| sha.trim() == commit));
+    if of_this_build
+        && let Some(pull_request) = env
+            .get("SYSTEM_PULLREQUEST_PULLREQUESTID")
+            .and_then(|id| id.trim().parse::<u64>().ok())
+    {
+        match client.pull_request_statuses(pull_request) {
+            Ok(statuses) => read.push(statuses),
+            Err(error) => return refused(error),
+        }
+    }
+    for result in [
+        client.commit_statuses(commit),
+        client.builds_of_commit(commit),
+    ] {
+        match result {
+            Ok(states) => read.push(states),
+            Err(error) => return refused(error),
+        }
+    }
+    let mut results: BTreeMap<String, Vec<CheckState>> = BTreeMap::new();
+    for (name, state) in read.into_iter().flatten() {
+        let state = match state {
+            BuildState::Succeeded => CheckState::Succeeded,
+            BuildState::Pending(status) => CheckState::Pending(status),
+            BuildState::Failed(result) => CheckState::Failed(result),
+        };
+        results.entry(name).or_default().push(state);
     }
     Ok(CheckStates::Read { source, results })
 }

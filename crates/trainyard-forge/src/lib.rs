@@ -1,3 +1,5 @@
+//! The forges trainyard publishes to, chosen from the host: Azure DevOps
+//! ([`azure`], for Azure Pipelines building an Azure Repos repository) and
 //! GitHub, through octocrab: check runs (with annotations in batches of 50),
 //! commit statuses, the sticky pull-request comment, pull requests for
 //! promotions, and `repository_dispatch` / `workflow_dispatch`; and, for the
@@ -17,6 +19,7 @@
 //! The client is synchronous: it owns a small single-threaded tokio runtime,
 //! so the rest of trainyard stays free of async.
 
+pub mod azure;
 mod checks;
 mod client;
 mod comment;

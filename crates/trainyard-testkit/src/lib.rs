@@ -6,6 +6,9 @@
 //!   a bare remote to push to.
 //! - [`recording`]: a GitHub stand-in on 127.0.0.1 that records requests and
 //!   answers scripted faults.
+//! - [`azure_devops`]: an Azure DevOps stand-in on 127.0.0.1 that checks each
+//!   request against the REST reference's shapes (api-version 7.1), keeps
+//!   statuses, threads, pull requests and runs, and answers scripted faults.
 //! - [`servers`]: Azurite, moto and a Docker distribution registry on
 //!   127.0.0.1, stopped by pid; objects uploaded with the clouds' Python SDKs.
 //!
@@ -13,6 +16,8 @@
 // Test support that cannot set up should stop the test loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod azure_devops;
 pub mod git;
 pub mod recording;
 pub mod servers;
+mod wire;

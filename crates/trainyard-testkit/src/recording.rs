@@ -6,9 +6,6 @@
 //! Used by the forge crate's tests and the binary's (`gate` `checks`, publishing).
 
 use std::collections::VecDeque;
-use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write as _};
-use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -79,20 +76,23 @@ pub struct RecordingServer {
 
 impl RecordingServer {
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State {
             next_id: 1000,
             page_size_cap: 100,
             ..State::default()
         }));
         let shared = Arc::clone(&state);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { break };
-                let state = Arc::clone(&shared);
-                std::thread::spawn(move || serve(stream, &state));
-            }
+        let url = crate::wire::listen(move |incoming| {
+            let mut state = shared.lock().unwrap();
+            let answer = respond(&mut state, &incoming.method, &incoming.path, &incoming.body);
+            state.requests.push(Recorded {
+                method: incoming.method.clone(),
+                path: incoming.path.clone(),
+                authorization: incoming.authorization.clone(),
+                body: incoming.body.clone(),
+                status: answer.0,
+            });
+            answer
         });
         Self { url, state }
     }
@@ -180,66 +180,7 @@ impl RecordingServer {
     }
 }
 
-fn serve(stream: TcpStream, state: &Mutex<State>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-        return;
-    }
-    let mut parts = request_line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_owned();
-    let path = parts.next().unwrap_or_default().to_owned();
-    let mut length = 0;
-    let mut authorization = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            break;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            let name = name.trim().to_ascii_lowercase();
-            if name == "content-length" {
-                length = value.trim().parse().unwrap_or(0);
-            } else if name == "authorization" {
-                authorization = Some(value.trim().to_owned());
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-
-    let (status, headers, answer) = {
-        let mut state = state.lock().unwrap();
-        let (status, headers, answer) = respond(&mut state, &method, &path, &body);
-        state.requests.push(Recorded {
-            method: method.clone(),
-            path: path.clone(),
-            authorization,
-            body,
-            status,
-        });
-        (status, headers, answer)
-    };
-    let mut stream = stream;
-    let mut head = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
-        answer.len()
-    );
-    for (name, value) in headers {
-        let _ = write!(head, "{name}: {value}\r\n");
-    }
-    head.push_str("\r\n");
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(answer.as_bytes());
-    let _ = stream.flush();
-}
-
-type Answer = (u16, Vec<(String, String)>, String);
+use crate::wire::Answer;
 
 fn respond(state: &mut State, method: &str, path: &str, body: &Value) -> Answer {
     if let Some(fault) = state.faults.pop_front() {

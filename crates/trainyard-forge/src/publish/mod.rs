@@ -1,4 +1,4 @@
-//! A step's Report on GitHub, after `trainyard-ci`'s `Publisher` wrote the
+//! A step's Report on the forge, after `trainyard-ci`'s `Publisher` wrote the
 //! console text, step outputs, job summary and annotations: a check run and a
 //! commit status on the commit (a pull request's head), the sticky comment for
 //! the report the caller names, and the Report's forge requests (the pull
@@ -10,10 +10,15 @@
 //! written stand in, and the job's log says so once. GitHub not answering
 //! after retries is [`Outcome::Failed`] (the caller exits 3).
 //!
+//! On Azure Pipelines building an Azure Repos repository the same goes to
+//! Azure DevOps ([`azure`]): a status on the pull request (or the commit),
+//! the sticky thread, the promotion's pull request and the retraining run.
+//!
 //! This module knows nothing of trainyard's steps: the caller says which
 //! report to publish, under which project name, and whether it is the
 //! comment.
 
+mod azure;
 mod paths;
 
 use std::collections::BTreeMap;
@@ -55,7 +60,8 @@ pub struct Job<'a> {
     /// workspace, `GITHUB_OUTPUT`), `TRAINYARD_GITHUB_*` and the retraining
     /// settings.
     pub env: &'a Env,
-    /// Only GitHub Actions publishes; elsewhere [`publish`] does nothing.
+    /// GitHub Actions publishes to GitHub, Azure Pipelines to Azure DevOps;
+    /// in a terminal [`publish`] does nothing.
     pub host: Host,
     /// A folder of this job (the kept reports' folder) where a refusal is
     /// remembered, so the log says it once per job; `None`: every time.
@@ -73,14 +79,20 @@ pub enum Outcome {
     Failed,
 }
 
-/// Publishes `publication` to the job's GitHub when the job is on GitHub
-/// Actions with a token and a repository. Workflow commands (the token's
-/// mask first, then warnings and errors) go to `log`: the job's log, which is
+/// Publishes `publication` to the job's forge: GitHub when the job is on
+/// GitHub Actions with a token and a repository, Azure DevOps on Azure
+/// Pipelines ([`azure`]). Workflow or logging commands (the token's mask
+/// first, then warnings and errors) go to `log`: the job's log, which is
 /// stdout with console text and stderr when stdout carries the JSON document.
 pub fn publish(publication: &Publication<'_>, job: &Job<'_>, log: &mut dyn Write) -> Outcome {
-    let mut log = Log(log);
-    if job.host != Host::GitHubActions {
-        return Outcome::Done;
+    let mut log = Log {
+        out: log,
+        host: job.host,
+    };
+    match job.host {
+        Host::GitHubActions => {}
+        Host::AzurePipelines => return azure::publish(publication, job, &mut log),
+        Host::Terminal => return Outcome::Done,
     }
     let env = job.env;
     let Some(token) = token(env) else {
@@ -109,7 +121,10 @@ pub fn publish(publication: &Publication<'_>, job: &Job<'_>, log: &mut dyn Write
     match publish_to(&github, publication, &ci, env, &mut outputs) {
         Ok(()) => {}
         Err(error) if error.is_refused() => {
-            if job.memory.is_none_or(first_refusal) {
+            if job
+                .memory
+                .is_none_or(|dir| first_refusal(dir, REFUSED_MARKER))
+            {
                 log.warning(&format!(
                     "{error}. The results are in this job's annotations and summary instead; the step's own verdict stands."
                 ));
@@ -281,34 +296,57 @@ fn retrain(
     Ok(dispatched)
 }
 
-/// True the first time in this job (the marker file is created); false after.
-fn first_refusal(dir: &Path) -> bool {
+/// True the first time in this job (the `marker` file is created); false after.
+fn first_refusal(dir: &Path, marker: &str) -> bool {
     let _ = std::fs::create_dir_all(dir);
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .open(dir.join(REFUSED_MARKER))
+        .open(dir.join(marker))
         .is_ok()
 }
 
-/// Workflow commands about publishing, written by `trainyard-ci`.
-struct Log<'a>(&'a mut dyn Write);
+/// Commands about publishing in the host's syntax (GitHub's workflow
+/// commands, Azure's `##vso` logging commands), written by `trainyard-ci`.
+struct Log<'a> {
+    out: &'a mut dyn Write,
+    host: Host,
+}
 
 impl Log<'_> {
     fn line(&mut self, line: &str) {
-        let _ = writeln!(self.0, "{line}");
+        let _ = writeln!(self.out, "{line}");
     }
 
     fn warning(&mut self, message: &str) {
-        self.line(&github::message(Severity::Warning, message));
+        self.issue(Severity::Warning, message);
     }
 
     fn error(&mut self, message: &str) {
-        self.line(&github::message(Severity::Error, message));
+        self.issue(Severity::Error, message);
+    }
+
+    fn issue(&mut self, severity: Severity, message: &str) {
+        let line = match self.host {
+            Host::AzurePipelines => {
+                let kind = if severity == Severity::Error {
+                    "error"
+                } else {
+                    "warning"
+                };
+                trainyard_ci::azure::command("task.logissue", &[("type", kind.to_owned())], message)
+            }
+            _ => github::message(severity, message),
+        };
+        self.line(&line);
     }
 
     fn mask(&mut self, secret: &str) {
-        for line in github::mask_commands(secret) {
+        let lines = match self.host {
+            Host::AzurePipelines => trainyard_ci::azure::mask_commands(secret),
+            _ => github::mask_commands(secret),
+        };
+        for line in lines {
             self.line(&line);
         }
     }
@@ -377,7 +415,7 @@ mod tests {
     #[test]
     fn a_refusal_is_said_once_per_job() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(first_refusal(dir.path()));
-        assert!(!first_refusal(dir.path()));
+        assert!(first_refusal(dir.path(), REFUSED_MARKER));
+        assert!(!first_refusal(dir.path(), REFUSED_MARKER));
     }
 }
