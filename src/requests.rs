@@ -293,6 +293,21 @@ impl Default for LedgerSyncRequest {
     }
 }
 
+/// `ledger export`: the project's git ledger copied into another ledger.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LedgerExportRequest {
+    /// Where to: `mlflow+http(s)://…` (an MLflow tracking server),
+    /// `mlflow+azureml://…`, or a git repository's folder (`git+file:///…` or a path).
+    pub to: String,
+}
+
+/// `ledger import`: another ledger copied into the project's git ledger.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LedgerImportRequest {
+    /// Where from: as [`LedgerExportRequest::to`].
+    pub from: String,
+}
+
 /// `runs list`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunsListRequest {

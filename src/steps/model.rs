@@ -8,7 +8,7 @@ use trainyard_ledger::{Ledger, ModelVersion};
 
 use super::Step;
 use crate::app::StepContext;
-use crate::app::ledger::{self, actor, ledger_error};
+use crate::app::ledger::{self, ProjectLedger, actor, ledger_error};
 use crate::requests::{ModelAliasRequest, ModelListRequest, ModelShowRequest, ModelTagRequest};
 
 pub fn list(_: &ModelListRequest, context: &StepContext) -> Result<Report, StepError> {
@@ -118,7 +118,7 @@ pub fn show(request: &ModelShowRequest, context: &StepContext) -> Result<Report,
 }
 
 fn show_version(
-    ledger: &trainyard_ledger::GitLedger,
+    ledger: &ProjectLedger,
     model: &str,
     spec: &str,
 ) -> Result<Report, StepError> {

@@ -34,6 +34,7 @@ mod github_workflows;
 mod iac;
 mod iac_kserve;
 mod ledger;
+mod ledger_transfer;
 mod markdown_escaping;
 mod model_get;
 mod promote;
