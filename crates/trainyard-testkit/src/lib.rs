@@ -6,8 +6,9 @@
 //!   a bare remote to push to.
 //! - [`recording`]: a GitHub stand-in on 127.0.0.1 that records requests and
 //!   answers scripted faults.
-//! - [`servers`]: Azurite, moto and a Docker distribution registry on
-//!   127.0.0.1, stopped by pid; objects uploaded with the clouds' Python SDKs.
+//! - [`servers`]: Azurite, moto, a Docker distribution registry and an
+//!   MLflow tracking server on 127.0.0.1, stopped by pid; objects uploaded
+//!   with the clouds' Python SDKs, MLflow read back with its Python client.
 //!
 //! It depends on `serde_json` only: every test binary that uses it links it.
 // Test support that cannot set up should stop the test loudly.
