@@ -306,6 +306,9 @@ pub struct LedgerExportRequest {
 pub struct LedgerImportRequest {
     /// Where from: as [`LedgerExportRequest::to`].
     pub from: String,
+    /// From MLflow: the repository holding its alias and tag histories and
+    /// deployments (the one whose steps recorded there); this one when unset.
+    pub history: Option<PathBuf>,
 }
 
 /// `runs list`.

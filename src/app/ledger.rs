@@ -6,14 +6,17 @@
 //! move, environments' deployment history) stays in git beside it.
 //!
 //! Steps read and write through the [`Ledger`] trait ([`ProjectLedger`]
-//! dereferences to the active backend); what only git does (`push`, `pull`,
+//! implements it over the active backend); what only git does (`push`, `pull`,
 //! the stale locks it recovered from) goes to [`ProjectLedger::git`].
 
-use std::ops::Deref;
+use std::collections::BTreeMap;
 
 use trainyard_core::StepError;
 use trainyard_core::manifest::{TrackingBackend, mlflow_endpoint};
-use trainyard_ledger::{GitLedger, Ledger, LedgerError};
+use trainyard_ledger::{
+    AliasMove, ArtifactRef, Deployment, GitLedger, Ledger, LedgerError, MlflowCredentials,
+    MlflowLedger, ModelVersion, RunId, RunRecord, TagChange,
+};
 
 use super::{Project, StepContext};
 
@@ -60,14 +63,6 @@ impl ProjectLedger {
         }
     }
 
-    /// The MLflow server runs are recorded on, for a message; `None` for git.
-    pub fn mlflow_endpoint(&self) -> Option<&str> {
-        match &self.backend {
-            Backend::Git => None,
-            Backend::Mlflow { endpoint, .. } => Some(endpoint),
-        }
-    }
-
     /// What the git ledger recovered from (stale locks), one sentence each.
     pub fn recoveries(&self) -> Vec<String> {
         self.git.recoveries()
@@ -79,11 +74,90 @@ impl ProjectLedger {
     }
 }
 
-impl Deref for ProjectLedger {
-    type Target = dyn Ledger;
-
-    fn deref(&self) -> &Self::Target {
+/// Every read and write goes to the active backend.
+impl Ledger for ProjectLedger {
+    fn append_run(&self, run: &RunRecord) -> Result<(), LedgerError> {
+        self.records().append_run(run)
+    }
+    fn run(&self, id: &str) -> Result<RunRecord, LedgerError> {
+        self.records().run(id)
+    }
+    fn run_ids(&self) -> Result<Vec<RunId>, LedgerError> {
+        self.records().run_ids()
+    }
+    fn runs(&self) -> Result<Vec<RunRecord>, LedgerError> {
+        self.records().runs()
+    }
+    fn register(
+        &self,
+        model: &str,
+        run_id: &RunId,
+        artifact: &ArtifactRef,
+    ) -> Result<ModelVersion, LedgerError> {
+        self.records().register(model, run_id, artifact)
+    }
+    fn models(&self) -> Result<Vec<String>, LedgerError> {
+        self.records().models()
+    }
+    fn versions(&self, model: &str) -> Result<Vec<ModelVersion>, LedgerError> {
+        self.records().versions(model)
+    }
+    fn resolve(&self, model: &str, spec: &str) -> Result<ModelVersion, LedgerError> {
+        self.records().resolve(model, spec)
+    }
+    fn aliases(&self, model: &str) -> Result<BTreeMap<String, u64>, LedgerError> {
+        self.records().aliases(model)
+    }
+    fn move_alias(
+        &self,
+        model: &str,
+        alias: &str,
+        version: u64,
+        actor: &str,
+        reason: &str,
+    ) -> Result<AliasMove, LedgerError> {
         self.records()
+            .move_alias(model, alias, version, actor, reason)
+    }
+    fn alias_history(
+        &self,
+        model: &str,
+        alias: Option<&str>,
+    ) -> Result<Vec<AliasMove>, LedgerError> {
+        self.records().alias_history(model, alias)
+    }
+    fn set_tag(
+        &self,
+        model: &str,
+        version: u64,
+        key: &str,
+        value: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<TagChange, LedgerError> {
+        self.records()
+            .set_tag(model, version, key, value, actor, reason)
+    }
+    fn tag_history(&self, model: &str) -> Result<Vec<TagChange>, LedgerError> {
+        self.records().tag_history(model)
+    }
+    fn record_deployment(&self, env: &str, deployment: &Deployment) -> Result<(), LedgerError> {
+        self.records().record_deployment(env, deployment)
+    }
+    fn deployments(&self, env: &str) -> Result<Vec<Deployment>, LedgerError> {
+        self.records().deployments(env)
+    }
+    fn environments(&self) -> Result<Vec<String>, LedgerError> {
+        self.records().environments()
+    }
+    fn import_version(&self, version: &ModelVersion) -> Result<(), LedgerError> {
+        self.records().import_version(version)
+    }
+    fn import_alias_move(&self, moved: &AliasMove) -> Result<(), LedgerError> {
+        self.records().import_alias_move(moved)
+    }
+    fn import_tag_change(&self, change: &TagChange) -> Result<(), LedgerError> {
+        self.records().import_tag_change(change)
     }
 }
 
@@ -126,7 +200,10 @@ fn with_backend(
         (TrackingBackend::Mlflow, Some(uri)) => {
             // The loader checked the URI at its line; this cannot fail then.
             let endpoint = mlflow_endpoint(uri).map_err(StepError::Usage)?;
-            let ledger = connect_mlflow(context, &endpoint, &git)?;
+            // A second handle on the same repository: the history MLflow lacks.
+            let history = GitLedger::open(git.root()).map_err(ledger_error)?;
+            let ledger =
+                connect_mlflow(context, &endpoint, history, &project.manifest.project.name)?;
             Backend::Mlflow { endpoint, ledger }
         }
         (TrackingBackend::Mlflow, None) => {
@@ -154,16 +231,23 @@ pub fn mlflow_uri(context: &StepContext) -> Option<String> {
 }
 
 /// The ledger on the MLflow tracking server at `endpoint` (a REST endpoint,
-/// see `trainyard_core::manifest::mlflow_endpoint`), credentials from the
-/// step's environment, alias history kept in `history`'s repository.
+/// see `trainyard_core::manifest::mlflow_endpoint`) for project `project`
+/// (its experiment), credentials from the step's environment
+/// (`MLFLOW_TRACKING_TOKEN`, or `MLFLOW_TRACKING_USERNAME`/`PASSWORD`), every
+/// alias move, tag change and deployment kept in `history`. Nothing is sent
+/// before the first read or write.
 pub fn connect_mlflow(
-    _context: &StepContext,
+    context: &StepContext,
     endpoint: &str,
-    _history: &GitLedger,
+    history: GitLedger,
+    project: &str,
 ) -> Result<Box<dyn Ledger>, StepError> {
-    Err(StepError::Usage(format!(
-        "MLflow at {endpoint}: not available in this build"
-    )))
+    let credentials =
+        MlflowCredentials::from_env(|name| context.env.get(name).map(str::to_owned));
+    let ledger = MlflowLedger::connect(endpoint, credentials, history)
+        .map_err(ledger_error)?
+        .with_project(project);
+    Ok(Box::new(ledger))
 }
 
 /// Who acts: `GITHUB_ACTOR`, `BUILD_REQUESTEDFOR`, else git's user.

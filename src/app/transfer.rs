@@ -2,8 +2,10 @@
 //! for `ledger export` (the project's git ledger into MLflow or another
 //! repository) and `ledger import` (the other way). Runs with their metric
 //! series, params and everything else a run records; each model's versions
-//! under their numbers; every alias move and tag change, in order, with who
-//! made it and why; every environment's deployments.
+//! under their numbers and registration times; every alias move and tag
+//! change, in order, with who made it, when and why; every environment's
+//! deployments (through the trait's `import_*` methods, which keep what a
+//! live write would set anew).
 //!
 //! Copying again copies only what is new: what the destination already has
 //! must be the start of what the source has (the same runs, versions 1..n of
@@ -53,39 +55,15 @@ pub fn copy(from: &dyn Ledger, to: &dyn Ledger) -> Result<Copied, StepError> {
     }
     for model in &plan.models {
         for version in &model.versions {
-            let registered = to
-                .register(&model.name, &version.run_id, &version.artifact)
-                .map_err(ledger_error)?;
-            if registered.version != version.version {
-                return Err(StepError::Environment(format!(
-                    "model `{}`: version {} was registered as version {} in the destination \
-                     (another writer registered one meanwhile); the ledgers differ from there",
-                    model.name, version.version, registered.version
-                )));
-            }
+            to.import_version(version).map_err(ledger_error)?;
             copied.versions += 1;
         }
         for moved in &model.alias_moves {
-            to.move_alias(
-                &model.name,
-                &moved.alias,
-                moved.version,
-                &moved.actor,
-                &moved.reason,
-            )
-            .map_err(ledger_error)?;
+            to.import_alias_move(moved).map_err(ledger_error)?;
             copied.alias_moves += 1;
         }
         for change in &model.tag_changes {
-            to.set_tag(
-                &model.name,
-                change.version,
-                &change.key,
-                &change.value,
-                &change.actor,
-                &change.reason,
-            )
-            .map_err(ledger_error)?;
+            to.import_tag_change(change).map_err(ledger_error)?;
             copied.tag_changes += 1;
         }
     }
@@ -108,7 +86,6 @@ struct Plan {
 }
 
 struct ModelPlan {
-    name: String,
     versions: Vec<ModelVersion>,
     alias_moves: Vec<AliasMove>,
     tag_changes: Vec<TagChange>,
@@ -124,7 +101,7 @@ fn plan(from: &dyn Ledger, to: &dyn Ledger) -> Result<Plan, StepError> {
 
     let mut models = Vec::new();
     for model in from.models().map_err(ledger_error)? {
-        models.push(model_plan(from, to, model)?);
+        models.push(model_plan(from, to, &model)?);
     }
 
     let mut deployments = Vec::new();
@@ -149,11 +126,12 @@ fn plan(from: &dyn Ledger, to: &dyn Ledger) -> Result<Plan, StepError> {
     })
 }
 
-fn model_plan(from: &dyn Ledger, to: &dyn Ledger, model: String) -> Result<ModelPlan, StepError> {
-    let source = from.versions(&model).map_err(ledger_error)?;
-    let there = versions_or_none(to, &model)?;
+fn model_plan(from: &dyn Ledger, to: &dyn Ledger, model: &str) -> Result<ModelPlan, StepError> {
+    let source = from.versions(model).map_err(ledger_error)?;
+    let there = or_none(to.versions(model))?;
     let start = common_start(&source, &there, |a, b| {
-        a.version == b.version && a.run_id == b.run_id && a.artifact == b.artifact
+        (a.version, &a.run_id, &a.artifact, a.registered_at)
+            == (b.version, &b.run_id, &b.artifact, b.registered_at)
     })
     .map_err(|index| {
         differs(&format!(
@@ -163,11 +141,9 @@ fn model_plan(from: &dyn Ledger, to: &dyn Ledger, model: String) -> Result<Model
     })?;
     let versions = source[start..].to_vec();
 
-    let source = from.alias_history(&model, None).map_err(ledger_error)?;
-    let there = to.alias_history(&model, None).map_err(ledger_error)?;
-    let start = common_start(&source, &there, |a, b| {
-        (&a.alias, a.version, &a.actor, &a.reason) == (&b.alias, b.version, &b.actor, &b.reason)
-    })
+    let source = from.alias_history(model, None).map_err(ledger_error)?;
+    let there = or_none(to.alias_history(model, None))?;
+    let start = common_start(&source, &there, |a, b| a == b)
     .map_err(|index| {
         differs(&format!(
             "move {} of model `{model}`'s aliases (`{}` to version {})",
@@ -178,12 +154,9 @@ fn model_plan(from: &dyn Ledger, to: &dyn Ledger, model: String) -> Result<Model
     })?;
     let alias_moves = source[start..].to_vec();
 
-    let source = from.tag_history(&model).map_err(ledger_error)?;
-    let there = to.tag_history(&model).map_err(ledger_error)?;
-    let start = common_start(&source, &there, |a, b| {
-        (a.version, &a.key, &a.value, &a.actor, &a.reason)
-            == (b.version, &b.key, &b.value, &b.actor, &b.reason)
-    })
+    let source = from.tag_history(model).map_err(ledger_error)?;
+    let there = or_none(to.tag_history(model))?;
+    let start = common_start(&source, &there, |a, b| a == b)
     .map_err(|index| {
         differs(&format!(
             "tag change {} of model `{model}` (`{}` on version {})",
@@ -194,17 +167,16 @@ fn model_plan(from: &dyn Ledger, to: &dyn Ledger, model: String) -> Result<Model
     })?;
     let tag_changes = source[start..].to_vec();
     Ok(ModelPlan {
-        name: model,
         versions,
         alias_moves,
         tag_changes,
     })
 }
 
-/// A model's versions, or none when the registry does not know it yet.
-fn versions_or_none(ledger: &dyn Ledger, model: &str) -> Result<Vec<ModelVersion>, StepError> {
-    match ledger.versions(model) {
-        Ok(versions) => Ok(versions),
+/// A model's records, or none when the registry does not know it yet.
+fn or_none<T>(records: Result<Vec<T>, LedgerError>) -> Result<Vec<T>, StepError> {
+    match records {
+        Ok(records) => Ok(records),
         Err(LedgerError::ModelNotFound { .. }) => Ok(Vec::new()),
         Err(error) => Err(ledger_error(error)),
     }

@@ -35,6 +35,10 @@ pub struct LedgerImportArgs {
     /// As `export --to`.
     #[arg(long, env = "TRAINYARD_FROM")]
     pub from: String,
+    /// From MLflow: the repository that keeps its alias and tag history and
+    /// deployments (MLflow keeps none); this repository by default.
+    #[arg(long, env = "TRAINYARD_HISTORY")]
+    pub history: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -140,7 +144,10 @@ impl From<LedgerCommand> for Request {
                 remote: args.remote,
             }),
             LedgerCommand::Export(args) => Self::LedgerExport(LedgerExportRequest { to: args.to }),
-            LedgerCommand::Import(args) => Self::LedgerImport(LedgerImportRequest { from: args.from }),
+            LedgerCommand::Import(args) => Self::LedgerImport(LedgerImportRequest {
+                from: args.from,
+                history: args.history,
+            }),
         }
     }
 }

@@ -3,9 +3,9 @@
 //! the `Ledger` trait (`app::transfer::copy`, one function both ways).
 
 use std::fmt::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use trainyard_core::{Conclusion, Report, StepError, markdown};
+use trainyard_core::{Conclusion, Finding, Report, StepError, markdown};
 use trainyard_ledger::{GitLedger, Ledger};
 
 use super::Step;
@@ -17,17 +17,57 @@ use crate::requests::{LedgerExportRequest, LedgerImportRequest};
 pub fn export(request: &LedgerExportRequest, context: &StepContext) -> Result<Report, StepError> {
     let ours = ledger::open_git(context)?;
     let other = Other::parse(&request.to, "--to")?;
-    let theirs = other.open(context, &ours)?;
+    // MLflow keeps no history: this repository keeps it, where the MLflow
+    // backend reads it. The moves replayed into MLflow (to set its aliases
+    // and version tags as they are here) go to a scratch history.
+    let scratch = match other {
+        Other::Mlflow { .. } => Some(scratch_history()?),
+        Other::Git(_) => None,
+    };
+    let history = scratch.as_ref().map(|(_, ledger)| ledger.root().to_path_buf());
+    let theirs = other.open(context, &ours, history.as_deref())?;
     let copied = transfer::copy(&ours, theirs.as_ref())?;
-    Ok(report(Step::LedgerExport, &copied, &other, true))
+    let mut report = report(Step::LedgerExport, &copied, &other, true);
+    if scratch.is_some() {
+        report.push_finding(Finding::notice(
+            "ledger/history-in-git",
+            "MLflow keeps no history of alias moves and tag changes, nor deployments: they stay \
+             in this repository, where `tracking.backend: mlflow` reads them (push them with \
+             `trainyard ledger push`); MLflow's aliases and version tags were set as they are here",
+        ));
+    }
+    Ok(report)
 }
 
 pub fn import(request: &LedgerImportRequest, context: &StepContext) -> Result<Report, StepError> {
     let ours = ledger::open_git(context)?;
     let other = Other::parse(&request.from, "--from")?;
-    let theirs = other.open(context, &ours)?;
+    let history = match (&other, &request.history) {
+        (Other::Mlflow { .. }, Some(path)) => Some(path.clone()),
+        (Other::Mlflow { .. }, None) => Some(ours.root().to_path_buf()),
+        (Other::Git(_), Some(_)) => {
+            return Err(StepError::Usage(
+                "--history is for an import from MLflow (which keeps no history); \
+                 a git ledger brings its own"
+                    .to_owned(),
+            ));
+        }
+        (Other::Git(_), None) => None,
+    };
+    let theirs = other.open(context, &ours, history.as_deref())?;
     let copied = transfer::copy(theirs.as_ref(), &ours)?;
     Ok(report(Step::LedgerImport, &copied, &other, false))
+}
+
+/// An empty repository for the histories MLflow's side writes and nobody reads.
+fn scratch_history() -> Result<(tempfile::TempDir, GitLedger), StepError> {
+    let dir = tempfile::tempdir()
+        .map_err(|error| StepError::io("creating", std::env::temp_dir(), error))?;
+    git2::Repository::init(dir.path()).map_err(|error| {
+        StepError::Environment(format!("git init {}: {error}", dir.path().display()))
+    })?;
+    let ledger = GitLedger::open(dir.path()).map_err(ledger_error)?;
+    Ok((dir, ledger))
 }
 
 /// The ledger on the other side.
@@ -77,9 +117,25 @@ impl Other {
         }
     }
 
-    fn open(&self, context: &StepContext, ours: &GitLedger) -> Result<Box<dyn Ledger>, StepError> {
+    /// The other ledger; MLflow's keeps its histories in `history`'s repository.
+    fn open(
+        &self,
+        context: &StepContext,
+        ours: &GitLedger,
+        history: Option<&Path>,
+    ) -> Result<Box<dyn Ledger>, StepError> {
         match self {
-            Self::Mlflow { endpoint } => ledger::connect_mlflow(context, endpoint, ours),
+            Self::Mlflow { endpoint } => {
+                let history = history.unwrap_or_else(|| ours.root());
+                let history = GitLedger::open(history).map_err(ledger_error)?;
+                let project = context.project().map_err(|error| {
+                    StepError::Usage(format!(
+                        "MLflow keeps a project's runs in the experiment named after it: \
+                         the manifest must load ({error})"
+                    ))
+                })?;
+                ledger::connect_mlflow(context, endpoint, history, &project.manifest.project.name)
+            }
             Self::Git(path) => {
                 let path = std::path::absolute(path).unwrap_or_else(|_| path.clone());
                 let theirs = GitLedger::open(&path).map_err(ledger_error)?;

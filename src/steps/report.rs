@@ -14,7 +14,7 @@ use trainyard_ci::CiContext;
 use trainyard_core::manifest::Direction;
 use trainyard_core::markdown::{self, cell, code_in_text, text};
 use trainyard_core::{Conclusion, Finding, Report, Severity, StepError};
-use trainyard_ledger::{CHAMPION, Outcome, RunMode, RunRecord};
+use trainyard_ledger::{CHAMPION, Ledger, Outcome, RunMode, RunRecord};
 
 use super::Step;
 use crate::app::kept_reports::{load_reports, reports_dir};
