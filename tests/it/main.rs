@@ -36,6 +36,7 @@ mod iac_kserve;
 mod ledger;
 mod ledger_transfer;
 mod markdown_escaping;
+mod mlflow;
 mod model_get;
 mod promote;
 mod promote_forge_request;
