@@ -84,6 +84,7 @@ pub struct MlflowLedger {
     history: GitLedger,
     project: Option<String>,
     experiment: OnceLock<String>,
+    search_page: u32,
 }
 
 impl std::fmt::Debug for MlflowLedger {
@@ -111,6 +112,7 @@ impl MlflowLedger {
             history,
             project: None,
             experiment: OnceLock::new(),
+            search_page: SEARCH_PAGE,
         })
     }
 
@@ -121,6 +123,14 @@ impl MlflowLedger {
     pub fn with_project(mut self, project: &str) -> Self {
         self.project = Some(project.to_owned());
         self.experiment = OnceLock::new();
+        self
+    }
+
+    /// Asks `runs/search` for `runs` runs per page (500 by default): for a
+    /// server capping pages lower, and for tests of paging.
+    #[must_use]
+    pub fn with_search_page_size(mut self, runs: u32) -> Self {
+        self.search_page = runs.max(1);
         self
     }
 
@@ -207,7 +217,7 @@ impl MlflowLedger {
             let mut body = json!({
                 "experiment_ids": [experiment],
                 "filter": filter,
-                "max_results": SEARCH_PAGE,
+                "max_results": self.search_page,
                 "run_view_type": "ACTIVE_ONLY",
             });
             if let Some(token) = &page_token {
