@@ -115,7 +115,7 @@ impl Client {
         trainyard_store::install_crypto_provider();
         let http = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
+            .timeout(Duration::from_mins(2))
             .user_agent(concat!("trainyard/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|error| invalid(&format!("cannot build an HTTP client: {error}")))?;

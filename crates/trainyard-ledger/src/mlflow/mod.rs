@@ -166,23 +166,22 @@ impl MlflowLedger {
             return Ok(id.clone());
         }
         let name = self.project()?;
-        let id = match self.find_experiment(name)? {
-            Some(id) => id,
-            None => {
-                let created = self.client.post(
-                    "experiments/create",
-                    &json!({ "name": name, "tags": [{ "key": PROJECT_TAG, "value": name }] }),
-                    Retry::Transient,
-                );
-                match created {
-                    Ok(answer) => string_field(&answer, "experiment_id")
-                        .ok_or_else(|| self.corrupt("experiments/create answered no id"))?,
-                    // Another writer created it first.
-                    Err(error) if is_code(&error, "RESOURCE_ALREADY_EXISTS") => self
-                        .find_experiment(name)?
-                        .ok_or_else(|| self.corrupt(format!("experiment `{name}` vanished")))?,
-                    Err(error) => return Err(error),
-                }
+        let id = if let Some(id) = self.find_experiment(name)? {
+            id
+        } else {
+            let created = self.client.post(
+                "experiments/create",
+                &json!({ "name": name, "tags": [{ "key": PROJECT_TAG, "value": name }] }),
+                Retry::Transient,
+            );
+            match created {
+                Ok(answer) => string_field(&answer, "experiment_id")
+                    .ok_or_else(|| self.corrupt("experiments/create answered no id"))?,
+                // Another writer created it first.
+                Err(error) if is_code(&error, "RESOURCE_ALREADY_EXISTS") => self
+                    .find_experiment(name)?
+                    .ok_or_else(|| self.corrupt(format!("experiment `{name}` vanished")))?,
+                Err(error) => return Err(error),
             }
         };
         Ok(self.experiment.get_or_init(|| id).clone())
@@ -664,10 +663,9 @@ impl MlflowLedger {
                 .post("model-versions/create", &body, Retry::Never)
             {
                 Ok(answer) => break answer["model_version"].clone(),
-                Err(error @ LedgerError::MlflowUnavailable { .. })
-                | Err(error @ LedgerError::Mlflow { .. })
-                    if attempt < 6 && is_transient(&error) =>
-                {
+                Err(
+                    error @ (LedgerError::MlflowUnavailable { .. } | LedgerError::Mlflow { .. }),
+                ) if attempt < 6 && is_transient(&error) => {
                     client::backoff(attempt);
                     // It may have been created before the answer was lost.
                     if let Some(found) = self.raw_versions(model)?.into_iter().find(|raw| {
@@ -1180,45 +1178,7 @@ impl Layout {
             metrics.push(metric(name, *value, start_ms + index_millis(count), step));
         }
 
-        let mut tags = vec![
-            ("mlflow.runName", run.id.to_string()),
-            ("mlflow.source.git.commit", run.git.commit.clone()),
-            ("mlflow.source.git.dirty", run.git.dirty.to_string()),
-            ("mlflow.source.name", run.command.join(" ")),
-            (
-                "mlflow.source.type",
-                if run.ci.host == "terminal" {
-                    "LOCAL"
-                } else {
-                    "JOB"
-                }
-                .to_owned(),
-            ),
-            (PROJECT_TAG, run.project.clone()),
-            ("trainyard.mode", run.mode.to_string()),
-            ("trainyard.outcome", run.outcome.to_string()),
-            ("trainyard.ci.host", run.ci.host.clone()),
-        ]
-        .into_iter()
-        .map(|(key, value)| (key.to_owned(), value))
-        .collect::<Vec<_>>();
-        if let Some(branch) = &run.git.branch {
-            tags.push(("mlflow.source.git.branch".to_owned(), branch.clone()));
-        }
-        if let Some(event) = &run.ci.event {
-            tags.push(("trainyard.ci.event".to_owned(), event.clone()));
-        }
-        if let Some(url) = &run.ci.url {
-            tags.push(("trainyard.ci.url".to_owned(), url.clone()));
-        }
-        for (dataset, digest) in &run.datasets {
-            tags.push((format!("trainyard.dataset.{dataset}"), digest.clone()));
-        }
-        let tags = tags
-            .into_iter()
-            .filter(|(key, _)| valid_key(key))
-            .map(|(key, value)| json!({ "key": key, "value": truncate(&value, MAX_TAG_VALUE_LENGTH) }))
-            .collect();
+        let tags = system_tags(run);
 
         let mut stored = serde_json::to_value(run).map_err(|error| LedgerError::Corrupt {
             reference: String::new(),
@@ -1241,6 +1201,48 @@ impl Layout {
             record_chunks,
         })
     }
+}
+
+/// The tags MLflow's UI shows (its system tags) and trainyard's searchable ones.
+fn system_tags(run: &RunRecord) -> Vec<Value> {
+    let mut tags = vec![
+        ("mlflow.runName", run.id.to_string()),
+        ("mlflow.source.git.commit", run.git.commit.clone()),
+        ("mlflow.source.git.dirty", run.git.dirty.to_string()),
+        ("mlflow.source.name", run.command.join(" ")),
+        (
+            "mlflow.source.type",
+            if run.ci.host == "terminal" {
+                "LOCAL"
+            } else {
+                "JOB"
+            }
+            .to_owned(),
+        ),
+        (PROJECT_TAG, run.project.clone()),
+        ("trainyard.mode", run.mode.to_string()),
+        ("trainyard.outcome", run.outcome.to_string()),
+        ("trainyard.ci.host", run.ci.host.clone()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect::<Vec<_>>();
+    if let Some(branch) = &run.git.branch {
+        tags.push(("mlflow.source.git.branch".to_owned(), branch.clone()));
+    }
+    if let Some(event) = &run.ci.event {
+        tags.push(("trainyard.ci.event".to_owned(), event.clone()));
+    }
+    if let Some(url) = &run.ci.url {
+        tags.push(("trainyard.ci.url".to_owned(), url.clone()));
+    }
+    for (dataset, digest) in &run.datasets {
+        tags.push((format!("trainyard.dataset.{dataset}"), digest.clone()));
+    }
+    tags.into_iter()
+        .filter(|(key, _)| valid_key(key))
+        .map(|(key, value)| json!({ "key": key, "value": truncate(&value, MAX_TAG_VALUE_LENGTH) }))
+        .collect()
 }
 
 fn metric(key: &str, value: f64, timestamp: i64, step: u64) -> Value {
@@ -1266,7 +1268,7 @@ fn stored_float(value: &Value) -> Value {
     match value {
         Value::Number(number) => match number.as_f64() {
             Some(f64::MAX) => json!("inf"),
-            Some(f) if f == f64::MIN => json!("-inf"),
+            Some(f) if f.to_bits() == f64::MIN.to_bits() => json!("-inf"),
             _ => value.clone(),
         },
         Value::String(text) => match text.as_str() {
