@@ -146,6 +146,30 @@ fn runs_round_trip_chunked_paged_idempotent_and_read_by_mlflows_client() {
         Err(LedgerError::RunExists { .. })
     ));
 
+    // An append cut off midway (run created, a param logged, never marked
+    // complete) is not read; the next append of that id finishes it.
+    let cut_off = run(8, at("2026-11-25T13:00:00Z"));
+    server.python(
+        r#"
+import sys, mlflow
+client = mlflow.MlflowClient()
+experiment = client.get_experiment_by_name("demo")
+run = client.create_run(experiment.experiment_id, tags={"trainyard.run_id": sys.argv[1]})
+client.log_param(run.info.run_id, "seed", "8")
+"#,
+        &[cut_off.id.as_str()],
+    );
+    assert!(matches!(
+        ledger.run(cut_off.id.as_str()),
+        Err(LedgerError::RunNotFound { .. })
+    ));
+    assert_eq!(ledger.run_ids().unwrap().len(), 7);
+    ledger.append_run(&cut_off).unwrap();
+    assert_eq!(
+        json(&ledger.run(cut_off.id.as_str()).unwrap()),
+        json(&cut_off)
+    );
+
     // MLflow's own client sees the runs: metrics with their history, params,
     // status and the system tags its UI shows.
     let seen = python_json(
@@ -180,7 +204,7 @@ print(json.dumps(out))
     );
     assert_eq!(
         seen.as_object().unwrap().len(),
-        7,
+        8,
         "one MLflow run per run: {seen}"
     );
     let big_seen = &seen[big.id.as_str()];

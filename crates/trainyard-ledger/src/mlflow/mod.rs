@@ -464,6 +464,30 @@ impl MlflowLedger {
         Ok(keep)
     }
 
+    /// Keeps one complete MLflow run for trainyard run `id`, the smallest
+    /// id: two writers that created a run each at once both complete theirs
+    /// (with the same record), and the last to finish deletes the other.
+    /// Incomplete runs are left to their writers.
+    fn remove_duplicates(&self, id: &RunId) -> Result<(), LedgerError> {
+        let complete: Vec<MlflowRun> = self
+            .runs_tagged(id)?
+            .into_iter()
+            .filter(|run| run.tags.contains_key(CHUNKS_TAG))
+            .collect();
+        for duplicate in complete.iter().skip(1) {
+            match self.client.post(
+                "runs/delete",
+                &json!({ "run_id": duplicate.id }),
+                Retry::Transient,
+            ) {
+                // Deleted by the other writer meanwhile.
+                Err(error) if is_code(&error, "RESOURCE_DOES_NOT_EXIST") => {}
+                other => drop(other?),
+            }
+        }
+        Ok(())
+    }
+
     // ---- registry -------------------------------------------------------------
 
     /// The registered model `model` (its `registered_model` object), or `None`.
@@ -545,13 +569,18 @@ impl MlflowLedger {
             .collect();
         let mut versions = Vec::new();
         for raw in self.raw_versions(model)? {
-            // Tags may be left out of search answers: read the version itself.
-            let number = version_number(&raw);
-            let full = self.client.get(
-                "model-versions/get",
-                &[("name", model), ("version", &number.to_string())],
-            )?;
-            if let Some(mut version) = self.version_of(model, &full["model_version"])? {
+            // Some servers leave tags out of search answers: then read the version itself.
+            let raw = if tag_map(&raw["tags"]).contains_key(VERSION_ARTIFACT_TAG) {
+                raw
+            } else {
+                let number = version_number(&raw);
+                self.client.get(
+                    "model-versions/get",
+                    &[("name", model), ("version", &number.to_string())],
+                )?["model_version"]
+                    .take()
+            };
+            if let Some(mut version) = self.version_of(model, &raw)? {
                 version.aliases = aliases
                     .iter()
                     .filter(|(_, v)| **v == version.version)
@@ -812,7 +841,8 @@ impl Ledger for MlflowLedger {
             });
         }
         let mlflow_id = self.start_run(run, &existing)?;
-        self.write_run(&mlflow_id, run)
+        self.write_run(&mlflow_id, run)?;
+        self.remove_duplicates(&run.id)
     }
 
     fn run(&self, id: &str) -> Result<RunRecord, LedgerError> {
