@@ -198,15 +198,13 @@ for r in runs:
         "history": len(history),
         "last_step": max([m.step for m in history], default=None),
     }
-print(json.dumps(out))
+print(json.dumps({"count": len(runs), "runs": out}))
 "#,
         &[],
     );
-    assert_eq!(
-        seen.as_object().unwrap().len(),
-        8,
-        "one MLflow run per run: {seen}"
-    );
+    assert_eq!(seen["count"], 8, "one MLflow run per run: {seen}");
+    let seen = &seen["runs"];
+    assert_eq!(seen.as_object().unwrap().len(), 8);
     let big_seen = &seen[big.id.as_str()];
     assert_eq!(big_seen["status"], "FINISHED");
     assert_eq!(big_seen["name"], big.id.as_str());
