@@ -67,17 +67,30 @@ pub struct Server {
 impl Server {
     /// Starts `command` and waits (30 s at most) until it listens on `port`.
     pub fn start(name: &'static str, command: &mut Command, port: u16) -> Self {
-        Self::spawn(name, command, port, false)
+        Self::spawn(name, command, port, false, Duration::from_secs(30))
     }
 
     /// [`Self::start`] for a server that starts workers of its own (mlflow
-    /// runs uvicorn): it leads a new process group, killed whole when dropped.
-    pub fn start_group(name: &'static str, command: &mut Command, port: u16) -> Self {
+    /// runs uvicorn): it leads a new process group, killed whole when
+    /// dropped. It may take `wait` to listen (Python servers start slowly
+    /// on a loaded machine).
+    pub fn start_group(
+        name: &'static str,
+        command: &mut Command,
+        port: u16,
+        wait: Duration,
+    ) -> Self {
         std::os::unix::process::CommandExt::process_group(&mut *command, 0);
-        Self::spawn(name, command, port, true)
+        Self::spawn(name, command, port, true, wait)
     }
 
-    fn spawn(name: &'static str, command: &mut Command, port: u16, group: bool) -> Self {
+    fn spawn(
+        name: &'static str,
+        command: &mut Command,
+        port: u16,
+        group: bool,
+        wait: Duration,
+    ) -> Self {
         let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -85,14 +98,15 @@ impl Server {
             .spawn()
             .unwrap_or_else(|error| panic!("starting {name}: {error}"));
         let mut server = Self { name, child, group };
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + wait;
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Some(status) = server.child.try_wait().unwrap() {
                 panic!("{name} exited before it listened: {status}");
             }
             assert!(
                 Instant::now() < deadline,
-                "{name} did not listen on {port} within 30 s"
+                "{name} did not listen on {port} within {} s",
+                wait.as_secs()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -355,6 +369,10 @@ pub struct Mlflow {
     pub uri: String,
 }
 
+/// How long mlflow may take to start: its imports take seconds, minutes on
+/// a loaded CI machine.
+const MLFLOW_START: Duration = Duration::from_mins(3);
+
 /// The variables that keep MLflow (server and Python client) offline.
 const MLFLOW_OFFLINE: [(&str, &str); 3] = [
     ("DO_NOT_TRACK", "true"),
@@ -365,7 +383,7 @@ const MLFLOW_OFFLINE: [(&str, &str); 3] = [
 
 impl Mlflow {
     /// Starts `.venv/bin/mlflow server` with its database and artifacts in
-    /// `root` and waits (60 s at most) until `/health` answers, or `None`
+    /// `root` and waits (3 minutes at most) until `/health` answers, or `None`
     /// when mlflow is not installed (see the module doc).
     pub fn start(root: &Path) -> Option<Self> {
         let mlflow = tool(&repo().join(".venv/bin/mlflow"))?;
@@ -385,12 +403,13 @@ impl Mlflow {
             .envs(MLFLOW_OFFLINE)
             .env_remove("MLFLOW_TRACKING_URI")
             .current_dir(root);
-        let server = Server::start_group("mlflow", &mut command, port);
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let server = Server::start_group("mlflow", &mut command, port, MLFLOW_START);
+        let deadline = Instant::now() + MLFLOW_START;
         while !http_ok(port, "/health") {
             assert!(
                 Instant::now() < deadline,
-                "mlflow did not answer /health on {port} within 60 s"
+                "mlflow did not answer /health on {port} within {} s",
+                MLFLOW_START.as_secs()
             );
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -115,7 +115,7 @@ impl Client {
         trainyard_store::install_crypto_provider();
         let http = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
+            .timeout(Duration::from_mins(2))
             .user_agent(concat!("trainyard/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|error| invalid(&format!("cannot build an HTTP client: {error}")))?;
@@ -358,6 +358,104 @@ mod tests {
             let shown = format!("{credentials:?} {client:?}");
             assert!(!shown.contains("secret"), "{shown}");
         }
+    }
+
+    /// A server on 127.0.0.1 answering `answers` in order (status, body), one
+    /// connection each, and handing back each request's head.
+    fn scripted(
+        answers: Vec<(u16, &'static str)>,
+    ) -> (String, std::thread::JoinHandle<Vec<String>>) {
+        use std::io::{BufRead, BufReader, Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let mut heads = Vec::new();
+            for (status, body) in answers {
+                let (stream, _) = listener.accept().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut head = String::new();
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap();
+                    }
+                    if line == "\r\n" {
+                        break;
+                    }
+                    head.push_str(&line);
+                }
+                let mut request_body = vec![0; length];
+                reader.read_exact(&mut request_body).unwrap();
+                heads.push(head);
+                write!(
+                    reader.get_mut(),
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+                .unwrap();
+            }
+            heads
+        });
+        (url, handle)
+    }
+
+    #[test]
+    fn a_locked_database_or_a_5xx_is_retried_and_a_refusal_is_not() {
+        let locked = r#"{"error_code": "INTERNAL_ERROR", "message": "(sqlite3.OperationalError) database is locked"}"#;
+        let (url, server) = scripted(vec![
+            (500, locked),
+            (503, "Service Unavailable"),
+            (200, r#"{"experiment_id": "7"}"#),
+            (
+                400,
+                r#"{"error_code": "INVALID_PARAMETER_VALUE", "message": "bad name"}"#,
+            ),
+        ]);
+        let client = Client::new(&url, MlflowCredentials::Token("t0k3n".to_owned())).unwrap();
+        let answer = client
+            .post(
+                "experiments/create",
+                &serde_json::json!({"name": "x"}),
+                Retry::Transient,
+            )
+            .unwrap();
+        assert_eq!(answer["experiment_id"], "7");
+        let error = client
+            .post(
+                "experiments/create",
+                &serde_json::json!({"name": "?"}),
+                Retry::Transient,
+            )
+            .unwrap_err();
+        assert!(is_code(&error, "INVALID_PARAMETER_VALUE"), "{error}");
+        assert!(error.to_string().contains("bad name"), "{error}");
+        let heads = server.join().unwrap();
+        assert_eq!(heads.len(), 4, "three tries, then one for the refusal");
+        assert!(
+            heads.iter().all(|head| head
+                .to_ascii_lowercase()
+                .contains("authorization: bearer t0k3n")),
+            "{heads:?}"
+        );
+    }
+
+    #[test]
+    fn refused_credentials_say_which_variables_to_set_without_showing_them() {
+        let (url, server) = scripted(vec![(401, "")]);
+        let client =
+            Client::new(&url, MlflowCredentials::Token("t0k3n-secret".to_owned())).unwrap();
+        let error = client.get("experiments/search", &[]).unwrap_err();
+        server.join().unwrap();
+        let message = error.to_string();
+        assert!(
+            matches!(error, LedgerError::MlflowAuth { status: 401, .. }),
+            "{message}"
+        );
+        assert!(message.contains("MLFLOW_TRACKING_TOKEN"), "{message}");
+        assert!(!message.contains("secret"), "{message}");
+        assert!(error.is_usage());
     }
 
     #[test]

@@ -84,6 +84,7 @@ pub struct MlflowLedger {
     history: GitLedger,
     project: Option<String>,
     experiment: OnceLock<String>,
+    search_page: u32,
 }
 
 impl std::fmt::Debug for MlflowLedger {
@@ -111,6 +112,7 @@ impl MlflowLedger {
             history,
             project: None,
             experiment: OnceLock::new(),
+            search_page: SEARCH_PAGE,
         })
     }
 
@@ -121,6 +123,14 @@ impl MlflowLedger {
     pub fn with_project(mut self, project: &str) -> Self {
         self.project = Some(project.to_owned());
         self.experiment = OnceLock::new();
+        self
+    }
+
+    /// Asks `runs/search` for `runs` runs per page (500 by default): for a
+    /// server capping pages lower, and for tests of paging.
+    #[must_use]
+    pub fn with_search_page_size(mut self, runs: u32) -> Self {
+        self.search_page = runs.max(1);
         self
     }
 
@@ -156,23 +166,22 @@ impl MlflowLedger {
             return Ok(id.clone());
         }
         let name = self.project()?;
-        let id = match self.find_experiment(name)? {
-            Some(id) => id,
-            None => {
-                let created = self.client.post(
-                    "experiments/create",
-                    &json!({ "name": name, "tags": [{ "key": PROJECT_TAG, "value": name }] }),
-                    Retry::Transient,
-                );
-                match created {
-                    Ok(answer) => string_field(&answer, "experiment_id")
-                        .ok_or_else(|| self.corrupt("experiments/create answered no id"))?,
-                    // Another writer created it first.
-                    Err(error) if is_code(&error, "RESOURCE_ALREADY_EXISTS") => self
-                        .find_experiment(name)?
-                        .ok_or_else(|| self.corrupt(format!("experiment `{name}` vanished")))?,
-                    Err(error) => return Err(error),
-                }
+        let id = if let Some(id) = self.find_experiment(name)? {
+            id
+        } else {
+            let created = self.client.post(
+                "experiments/create",
+                &json!({ "name": name, "tags": [{ "key": PROJECT_TAG, "value": name }] }),
+                Retry::Transient,
+            );
+            match created {
+                Ok(answer) => string_field(&answer, "experiment_id")
+                    .ok_or_else(|| self.corrupt("experiments/create answered no id"))?,
+                // Another writer created it first.
+                Err(error) if is_code(&error, "RESOURCE_ALREADY_EXISTS") => self
+                    .find_experiment(name)?
+                    .ok_or_else(|| self.corrupt(format!("experiment `{name}` vanished")))?,
+                Err(error) => return Err(error),
             }
         };
         Ok(self.experiment.get_or_init(|| id).clone())
@@ -207,7 +216,7 @@ impl MlflowLedger {
             let mut body = json!({
                 "experiment_ids": [experiment],
                 "filter": filter,
-                "max_results": SEARCH_PAGE,
+                "max_results": self.search_page,
                 "run_view_type": "ACTIVE_ONLY",
             });
             if let Some(token) = &page_token {
@@ -455,6 +464,30 @@ impl MlflowLedger {
         Ok(keep)
     }
 
+    /// Keeps one complete MLflow run for trainyard run `id`, the smallest
+    /// id: two writers that created a run each at once both complete theirs
+    /// (with the same record), and the last to finish deletes the other.
+    /// Incomplete runs are left to their writers.
+    fn remove_duplicates(&self, id: &RunId) -> Result<(), LedgerError> {
+        let complete: Vec<MlflowRun> = self
+            .runs_tagged(id)?
+            .into_iter()
+            .filter(|run| run.tags.contains_key(CHUNKS_TAG))
+            .collect();
+        for duplicate in complete.iter().skip(1) {
+            match self.client.post(
+                "runs/delete",
+                &json!({ "run_id": duplicate.id }),
+                Retry::Transient,
+            ) {
+                // Deleted by the other writer meanwhile.
+                Err(error) if is_code(&error, "RESOURCE_DOES_NOT_EXIST") => {}
+                other => drop(other?),
+            }
+        }
+        Ok(())
+    }
+
     // ---- registry -------------------------------------------------------------
 
     /// The registered model `model` (its `registered_model` object), or `None`.
@@ -536,13 +569,18 @@ impl MlflowLedger {
             .collect();
         let mut versions = Vec::new();
         for raw in self.raw_versions(model)? {
-            // Tags may be left out of search answers: read the version itself.
-            let number = version_number(&raw);
-            let full = self.client.get(
-                "model-versions/get",
-                &[("name", model), ("version", &number.to_string())],
-            )?;
-            if let Some(mut version) = self.version_of(model, &full["model_version"])? {
+            // Some servers leave tags out of search answers: then read the version itself.
+            let raw = if tag_map(&raw["tags"]).contains_key(VERSION_ARTIFACT_TAG) {
+                raw
+            } else {
+                let number = version_number(&raw);
+                self.client.get(
+                    "model-versions/get",
+                    &[("name", model), ("version", &number.to_string())],
+                )?["model_version"]
+                    .take()
+            };
+            if let Some(mut version) = self.version_of(model, &raw)? {
                 version.aliases = aliases
                     .iter()
                     .filter(|(_, v)| **v == version.version)
@@ -654,10 +692,9 @@ impl MlflowLedger {
                 .post("model-versions/create", &body, Retry::Never)
             {
                 Ok(answer) => break answer["model_version"].clone(),
-                Err(error @ LedgerError::MlflowUnavailable { .. })
-                | Err(error @ LedgerError::Mlflow { .. })
-                    if attempt < 6 && is_transient(&error) =>
-                {
+                Err(
+                    error @ (LedgerError::MlflowUnavailable { .. } | LedgerError::Mlflow { .. }),
+                ) if attempt < 6 && is_transient(&error) => {
                     client::backoff(attempt);
                     // It may have been created before the answer was lost.
                     if let Some(found) = self.raw_versions(model)?.into_iter().find(|raw| {
@@ -804,7 +841,8 @@ impl Ledger for MlflowLedger {
             });
         }
         let mlflow_id = self.start_run(run, &existing)?;
-        self.write_run(&mlflow_id, run)
+        self.write_run(&mlflow_id, run)?;
+        self.remove_duplicates(&run.id)
     }
 
     fn run(&self, id: &str) -> Result<RunRecord, LedgerError> {
@@ -1170,45 +1208,7 @@ impl Layout {
             metrics.push(metric(name, *value, start_ms + index_millis(count), step));
         }
 
-        let mut tags = vec![
-            ("mlflow.runName", run.id.to_string()),
-            ("mlflow.source.git.commit", run.git.commit.clone()),
-            ("mlflow.source.git.dirty", run.git.dirty.to_string()),
-            ("mlflow.source.name", run.command.join(" ")),
-            (
-                "mlflow.source.type",
-                if run.ci.host == "terminal" {
-                    "LOCAL"
-                } else {
-                    "JOB"
-                }
-                .to_owned(),
-            ),
-            (PROJECT_TAG, run.project.clone()),
-            ("trainyard.mode", run.mode.to_string()),
-            ("trainyard.outcome", run.outcome.to_string()),
-            ("trainyard.ci.host", run.ci.host.clone()),
-        ]
-        .into_iter()
-        .map(|(key, value)| (key.to_owned(), value))
-        .collect::<Vec<_>>();
-        if let Some(branch) = &run.git.branch {
-            tags.push(("mlflow.source.git.branch".to_owned(), branch.clone()));
-        }
-        if let Some(event) = &run.ci.event {
-            tags.push(("trainyard.ci.event".to_owned(), event.clone()));
-        }
-        if let Some(url) = &run.ci.url {
-            tags.push(("trainyard.ci.url".to_owned(), url.clone()));
-        }
-        for (dataset, digest) in &run.datasets {
-            tags.push((format!("trainyard.dataset.{dataset}"), digest.clone()));
-        }
-        let tags = tags
-            .into_iter()
-            .filter(|(key, _)| valid_key(key))
-            .map(|(key, value)| json!({ "key": key, "value": truncate(&value, MAX_TAG_VALUE_LENGTH) }))
-            .collect();
+        let tags = system_tags(run);
 
         let mut stored = serde_json::to_value(run).map_err(|error| LedgerError::Corrupt {
             reference: String::new(),
@@ -1231,6 +1231,48 @@ impl Layout {
             record_chunks,
         })
     }
+}
+
+/// The tags MLflow's UI shows (its system tags) and trainyard's searchable ones.
+fn system_tags(run: &RunRecord) -> Vec<Value> {
+    let mut tags = vec![
+        ("mlflow.runName", run.id.to_string()),
+        ("mlflow.source.git.commit", run.git.commit.clone()),
+        ("mlflow.source.git.dirty", run.git.dirty.to_string()),
+        ("mlflow.source.name", run.command.join(" ")),
+        (
+            "mlflow.source.type",
+            if run.ci.host == "terminal" {
+                "LOCAL"
+            } else {
+                "JOB"
+            }
+            .to_owned(),
+        ),
+        (PROJECT_TAG, run.project.clone()),
+        ("trainyard.mode", run.mode.to_string()),
+        ("trainyard.outcome", run.outcome.to_string()),
+        ("trainyard.ci.host", run.ci.host.clone()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect::<Vec<_>>();
+    if let Some(branch) = &run.git.branch {
+        tags.push(("mlflow.source.git.branch".to_owned(), branch.clone()));
+    }
+    if let Some(event) = &run.ci.event {
+        tags.push(("trainyard.ci.event".to_owned(), event.clone()));
+    }
+    if let Some(url) = &run.ci.url {
+        tags.push(("trainyard.ci.url".to_owned(), url.clone()));
+    }
+    for (dataset, digest) in &run.datasets {
+        tags.push((format!("trainyard.dataset.{dataset}"), digest.clone()));
+    }
+    tags.into_iter()
+        .filter(|(key, _)| valid_key(key))
+        .map(|(key, value)| json!({ "key": key, "value": truncate(&value, MAX_TAG_VALUE_LENGTH) }))
+        .collect()
 }
 
 fn metric(key: &str, value: f64, timestamp: i64, step: u64) -> Value {
@@ -1256,7 +1298,7 @@ fn stored_float(value: &Value) -> Value {
     match value {
         Value::Number(number) => match number.as_f64() {
             Some(f64::MAX) => json!("inf"),
-            Some(f) if f == f64::MIN => json!("-inf"),
+            Some(f) if f.to_bits() == f64::MIN.to_bits() => json!("-inf"),
             _ => value.clone(),
         },
         Value::String(text) => match text.as_str() {
