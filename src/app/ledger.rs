@@ -242,8 +242,7 @@ pub fn connect_mlflow(
     history: GitLedger,
     project: &str,
 ) -> Result<Box<dyn Ledger>, StepError> {
-    let credentials =
-        MlflowCredentials::from_env(|name| context.env.get(name).map(str::to_owned));
+    let credentials = MlflowCredentials::from_env(|name| context.env.get(name).map(str::to_owned));
     let ledger = MlflowLedger::connect(endpoint, credentials, history)
         .map_err(ledger_error)?
         .with_project(project);

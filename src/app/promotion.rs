@@ -14,9 +14,7 @@ use trainyard_gate::promotion::{
 };
 use trainyard_gate::release::{Release, ReleaseKind};
 use trainyard_gate::verdict::short;
-use trainyard_ledger::{
-    CHAMPION, Deployment, DeploymentKind, Ledger, RunId, detect_actor,
-};
+use trainyard_ledger::{CHAMPION, Deployment, DeploymentKind, Ledger, RunId, detect_actor};
 
 use super::StepContext;
 use super::judge::gate_error;

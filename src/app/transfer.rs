@@ -143,8 +143,7 @@ fn model_plan(from: &dyn Ledger, to: &dyn Ledger, model: &str) -> Result<ModelPl
 
     let source = from.alias_history(model, None).map_err(ledger_error)?;
     let there = or_none(to.alias_history(model, None))?;
-    let start = common_start(&source, &there, |a, b| a == b)
-    .map_err(|index| {
+    let start = common_start(&source, &there, |a, b| a == b).map_err(|index| {
         differs(&format!(
             "move {} of model `{model}`'s aliases (`{}` to version {})",
             index + 1,
@@ -156,8 +155,7 @@ fn model_plan(from: &dyn Ledger, to: &dyn Ledger, model: &str) -> Result<ModelPl
 
     let source = from.tag_history(model).map_err(ledger_error)?;
     let there = or_none(to.tag_history(model))?;
-    let start = common_start(&source, &there, |a, b| a == b)
-    .map_err(|index| {
+    let start = common_start(&source, &there, |a, b| a == b).map_err(|index| {
         differs(&format!(
             "tag change {} of model `{model}` (`{}` on version {})",
             index + 1,

@@ -4,8 +4,9 @@
 use clap::{Args, Subcommand};
 
 use crate::requests::{
-    DEFAULT_REMOTE, DEFAULT_RUNS_LIMIT, LedgerExportRequest, LedgerImportRequest, LedgerSyncRequest, ModelAliasRequest, ModelGetRequest,
-    ModelListRequest, ModelShowRequest, ModelTagRequest, RunsListRequest, RunsShowRequest,
+    DEFAULT_REMOTE, DEFAULT_RUNS_LIMIT, LedgerExportRequest, LedgerImportRequest,
+    LedgerSyncRequest, ModelAliasRequest, ModelGetRequest, ModelListRequest, ModelShowRequest,
+    ModelTagRequest, RunsListRequest, RunsShowRequest,
 };
 use crate::steps::Request;
 

@@ -24,7 +24,9 @@ pub fn export(request: &LedgerExportRequest, context: &StepContext) -> Result<Re
         Other::Mlflow { .. } => Some(scratch_history()?),
         Other::Git(_) => None,
     };
-    let history = scratch.as_ref().map(|(_, ledger)| ledger.root().to_path_buf());
+    let history = scratch
+        .as_ref()
+        .map(|(_, ledger)| ledger.root().to_path_buf());
     let theirs = other.open(context, &ours, history.as_deref())?;
     let copied = transfer::copy(&ours, theirs.as_ref())?;
     let mut report = report(Step::LedgerExport, &copied, &other, true);
@@ -93,8 +95,11 @@ impl Other {
             return Err(usage("is empty".to_owned()));
         }
         if let Some(uri) = text.strip_prefix("mlflow+") {
-            let endpoint = trainyard_core::manifest::mlflow_endpoint(uri)
-                .map_err(|why| usage(format!("names no MLflow server trainyard can reach ({why})")))?;
+            let endpoint = trainyard_core::manifest::mlflow_endpoint(uri).map_err(|why| {
+                usage(format!(
+                    "names no MLflow server trainyard can reach ({why})"
+                ))
+            })?;
             return Ok(Self::Mlflow { endpoint });
         }
         let path = text

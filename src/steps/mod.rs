@@ -36,10 +36,10 @@ use crate::app::StepContext;
 use crate::requests::{
     CompareRequest, ConfigCheckRequest, DataDriftRequest, DataFingerprintRequest,
     DataInferSchemaRequest, DataMergeRequest, DataSampleRequest, DataValidateRequest, GateRequest,
-    IacCheckRequest, IacRenderRequest, LedgerExportRequest, LedgerImportRequest, LedgerSyncRequest, ModelAliasRequest, ModelGetRequest,
-    ModelListRequest, ModelShowRequest, ModelTagRequest, PromoteRequest, QuickstartRequest,
-    ReportRequest, ReproduceRequest, RollbackRequest, RunsListRequest, RunsShowRequest,
-    StatusRequest, TrainRequest,
+    IacCheckRequest, IacRenderRequest, LedgerExportRequest, LedgerImportRequest, LedgerSyncRequest,
+    ModelAliasRequest, ModelGetRequest, ModelListRequest, ModelShowRequest, ModelTagRequest,
+    PromoteRequest, QuickstartRequest, ReportRequest, ReproduceRequest, RollbackRequest,
+    RunsListRequest, RunsShowRequest, StatusRequest, TrainRequest,
 };
 
 /// Whether a step judges the change: a judging step gets a check run and a

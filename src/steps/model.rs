@@ -117,11 +117,7 @@ pub fn show(request: &ModelShowRequest, context: &StepContext) -> Result<Report,
     ))
 }
 
-fn show_version(
-    ledger: &ProjectLedger,
-    model: &str,
-    spec: &str,
-) -> Result<Report, StepError> {
+fn show_version(ledger: &ProjectLedger, model: &str, spec: &str) -> Result<Report, StepError> {
     let version = ledger.resolve(model, spec).map_err(ledger_error)?;
     let history: Vec<_> = ledger
         .alias_history(model, None)

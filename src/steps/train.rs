@@ -17,8 +17,7 @@ use trainyard_ci::{CiContext, Host, Trigger};
 use trainyard_core::manifest::Train;
 use trainyard_core::{Conclusion, Finding, Location, Report, StepError};
 use trainyard_ledger::{
-    ArtifactRef, ArtifactStore, GitInfo, Ledger, ModelVersion, Outcome, RunId, RunMode,
-    RunRecord,
+    ArtifactRef, ArtifactStore, GitInfo, Ledger, ModelVersion, Outcome, RunId, RunMode, RunRecord,
 };
 use trainyard_store::{ModelRelease, StoreError};
 

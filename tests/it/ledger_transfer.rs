@@ -60,7 +60,11 @@ pub(crate) fn fill(ledger: &dyn Ledger) {
     }
     for (n, run) in runs.iter().take(2).enumerate() {
         ledger
-            .register("classifier", &run.id, &artifact(u32::try_from(n).unwrap() + 1))
+            .register(
+                "classifier",
+                &run.id,
+                &artifact(u32::try_from(n).unwrap() + 1),
+            )
             .unwrap();
     }
     ledger
@@ -127,14 +131,23 @@ fn export_then_import_between_two_repositories_gives_an_identical_ledger() {
     assert_eq!(copied, original);
 
     // Again: nothing new, nothing written twice.
-    let again = copy(&source, &["ledger", "export", "--to", "git+file://../target"]);
-    assert!(again["title"].as_str().unwrap().starts_with("nothing new"), "{again}");
+    let again = copy(
+        &source,
+        &["ledger", "export", "--to", "git+file://../target"],
+    );
+    assert!(
+        again["title"].as_str().unwrap().starts_with("nothing new"),
+        "{again}"
+    );
     assert_eq!(ledger_contents(&GitLedger::open(&target).unwrap()), copied);
 
     // And back into a third repository by `import`.
     let back = project(temp.path(), "back");
     let target_path = target.canonicalize().unwrap();
-    copy(&back, &["ledger", "import", "--from", target_path.to_str().unwrap()]);
+    copy(
+        &back,
+        &["ledger", "import", "--from", target_path.to_str().unwrap()],
+    );
     assert_eq!(ledger_contents(&GitLedger::open(&back).unwrap()), copied);
 }
 
@@ -150,7 +163,9 @@ fn a_copy_adds_what_is_new_and_refuses_a_history_that_diverged() {
     // New on the source: one run, its version, an alias move.
     let run = recorded_run(4, Outcome::Succeeded);
     ledger.append_run(&run).unwrap();
-    ledger.register("classifier", &run.id, &artifact(4)).unwrap();
+    ledger
+        .register("classifier", &run.id, &artifact(4))
+        .unwrap();
     ledger
         .move_alias("classifier", "champion", 3, "octocat", "v3")
         .unwrap();
@@ -167,9 +182,14 @@ fn a_copy_adds_what_is_new_and_refuses_a_history_that_diverged() {
     let stranger = GitLedger::open(&other).unwrap();
     let run = recorded_run(5, Outcome::Succeeded);
     stranger.append_run(&run).unwrap();
-    stranger.register("classifier", &run.id, &artifact(5)).unwrap();
+    stranger
+        .register("classifier", &run.id, &artifact(5))
+        .unwrap();
     let stderr = trainyard_stderr(&source, &["ledger", "export", "--to", "../other"], 2);
-    assert!(stderr.contains("version 1 of model `classifier`"), "{stderr}");
+    assert!(
+        stderr.contains("version 1 of model `classifier`"),
+        "{stderr}"
+    );
     assert!(stderr.contains("diverged"), "{stderr}");
     // Checked before anything is written: not even the runs were copied.
     assert_eq!(stranger.versions("classifier").unwrap().len(), 1);

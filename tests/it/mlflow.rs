@@ -68,7 +68,10 @@ fn the_quickstart_flow_records_every_run_and_version_on_mlflow() {
 
     let checked = step(dir, &["config", "check"], 0);
     assert!(
-        checked["summary"].as_str().unwrap().contains("mlflow at http://127.0.0.1"),
+        checked["summary"]
+            .as_str()
+            .unwrap()
+            .contains("mlflow at http://127.0.0.1"),
         "{checked}"
     );
     step(dir, &["train", "--mode", "sample"], 0);
@@ -92,7 +95,10 @@ fn the_quickstart_flow_records_every_run_and_version_on_mlflow() {
     rollback.extend(direct);
     step(dir, &rollback, 0);
     let status = step(dir, &["status"], 0);
-    assert!(status["summary"].as_str().unwrap().contains("dev"), "{status}");
+    assert!(
+        status["summary"].as_str().unwrap().contains("dev"),
+        "{status}"
+    );
     let got = step(dir, &["model", "get", "--env", "staging"], 0);
     assert_eq!(got["outputs"]["version"], "1", "{got}");
     let runs = step(dir, &["runs", "list"], 0);
