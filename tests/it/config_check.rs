@@ -195,7 +195,7 @@ fn iac_without_environments_and_an_mlflow_backend_without_a_uri_exit_2_at_their_
             "trainyard.yaml:5:3: `tracking.backend: mlflow` needs `tracking.uri`",
         ));
 
-    // With its server's address, and the same in every step.
+    // With its server's address.
     write(
         dir.path(),
         "trainyard.yaml",
@@ -203,7 +203,7 @@ fn iac_without_environments_and_an_mlflow_backend_without_a_uri_exit_2_at_their_
     );
     trainyard()
         .current_dir(dir.path())
-        .args(["runs", "list"])
+        .args(["config", "check"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("trainyard.yaml:6:3: `tracking.uri`"));
