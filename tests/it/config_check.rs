@@ -206,7 +206,9 @@ fn iac_without_environments_and_an_mlflow_backend_without_a_uri_exit_2_at_their_
         .args(["config", "check"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("trainyard.yaml:6:3: `tracking.uri`"));
+        .stderr(predicate::str::contains(
+            "trainyard.yaml:6:3: `tracking.uri`",
+        ));
     write(
         dir.path(),
         "trainyard.yaml",
