@@ -1062,40 +1062,37 @@ impl Ledger for MlflowLedger {
     }
 
     fn import_version(&self, version: &ModelVersion) -> Result<(), LedgerError> {
-        if let Some(registered) = self
-            .registered_model(&version.model)?
-            .map(|_| self.raw_versions(&version.model))
-            .transpose()?
-            .and_then(|raws| {
-                raws.into_iter()
-                    .find(|raw| version_number(raw) == version.version)
-            })
+        let model = &version.model;
+        let existing = match self.registered_model(model)? {
+            Some(_) => self.raw_versions(model)?,
+            None => Vec::new(),
+        };
+        if let Some(raw) = existing
+            .iter()
+            .find(|raw| version_number(raw) == version.version)
         {
+            // Imported before (a re-run import) if it is the same version.
             let full = self.client.get(
                 "model-versions/get",
                 &[
-                    ("name", &version.model),
-                    ("version", &version.version.to_string()),
+                    ("name", model),
+                    ("version", &version_number(raw).to_string()),
                 ],
             )?;
-            let existing = self.version_of(&version.model, &full["model_version"])?;
-            let same = existing.is_some_and(|existing| {
-                existing.run_id == version.run_id
-                    && existing.artifact == version.artifact
-                    && existing.registered_at == version.registered_at
-            });
+            let same = self
+                .version_of(model, &full["model_version"])?
+                .is_some_and(|existing| {
+                    existing.run_id == version.run_id
+                        && existing.artifact == version.artifact
+                        && existing.registered_at == version.registered_at
+                });
             if same {
                 return Ok(());
             }
-            let next = self
-                .raw_versions(&version.model)?
-                .last()
-                .map_or(1, |last| version_number(last) + 1);
-            drop(registered);
             return Err(LedgerError::ImportOutOfOrder {
-                model: version.model.clone(),
+                model: model.clone(),
                 version: version.version,
-                next,
+                next: existing.last().map_or(1, |last| version_number(last) + 1),
             });
         }
         self.create_version(
