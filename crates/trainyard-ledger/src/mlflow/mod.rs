@@ -209,7 +209,14 @@ impl MlflowLedger {
     /// Every active MLflow run of the project matching `filter`, as returned
     /// by `runs/search`, every page.
     fn search_runs(&self, filter: &str) -> Result<Vec<MlflowRun>, LedgerError> {
-        let experiment = self.experiment_id()?;
+        // Reading creates nothing: no experiment yet means no runs.
+        let experiment = match self.experiment.get() {
+            Some(id) => id.clone(),
+            None => match self.find_experiment(self.project()?)? {
+                Some(id) => self.experiment.get_or_init(|| id).clone(),
+                None => return Ok(Vec::new()),
+            },
+        };
         let mut runs = Vec::new();
         let mut page_token: Option<String> = None;
         loop {
