@@ -1401,7 +1401,7 @@ fn is_transient(error: &LedgerError) -> bool {
         LedgerError::MlflowUnavailable { .. } => true,
         LedgerError::Mlflow {
             status, message, ..
-        } => *status >= 500 || *status == 429 || message.contains("database is locked"),
+        } => *status >= 500 || *status == 429 || client::is_conflict(message),
         _ => false,
     }
 }
