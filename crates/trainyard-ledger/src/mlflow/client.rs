@@ -282,7 +282,9 @@ impl Client {
             message.truncate(end);
             message.push('…');
         }
-        let transient = status.is_server_error() || status.as_u16() == 429 || is_conflict(&message);
+        // "Already exists" is an answer (the caller reads it), not a collision to retry.
+        let transient = code != "RESOURCE_ALREADY_EXISTS"
+            && (status.is_server_error() || status.as_u16() == 429 || is_conflict(&message));
         Err((
             LedgerError::Mlflow {
                 server: self.base.clone(),
@@ -427,6 +429,10 @@ mod tests {
                 400,
                 r#"{"error_code": "INVALID_PARAMETER_VALUE", "message": "bad name"}"#,
             ),
+            (
+                400,
+                r#"{"error_code": "RESOURCE_ALREADY_EXISTS", "message": "Experiment(name=x) already exists. Error: (sqlite3.IntegrityError) UNIQUE constraint failed: experiments.name"}"#,
+            ),
         ]);
         let client = Client::new(&url, MlflowCredentials::Token("t0k3n".to_owned())).unwrap();
         let answer = client
@@ -446,8 +452,17 @@ mod tests {
             .unwrap_err();
         assert!(is_code(&error, "INVALID_PARAMETER_VALUE"), "{error}");
         assert!(error.to_string().contains("bad name"), "{error}");
+        // "Already exists" is an answer, though its message names a unique key.
+        let exists = client
+            .post(
+                "experiments/create",
+                &serde_json::json!({"name": "x"}),
+                Retry::Transient,
+            )
+            .unwrap_err();
+        assert!(is_code(&exists, "RESOURCE_ALREADY_EXISTS"), "{exists}");
         let heads = server.join().unwrap();
-        assert_eq!(heads.len(), 5, "four tries, then one for the refusal");
+        assert_eq!(heads.len(), 6, "four tries, then one for each refusal");
         assert!(
             heads.iter().all(|head| head
                 .to_ascii_lowercase()

@@ -1400,8 +1400,14 @@ fn is_transient(error: &LedgerError) -> bool {
     match error {
         LedgerError::MlflowUnavailable { .. } => true,
         LedgerError::Mlflow {
-            status, message, ..
-        } => *status >= 500 || *status == 429 || client::is_conflict(message),
+            status,
+            code,
+            message,
+            ..
+        } => {
+            code != "RESOURCE_ALREADY_EXISTS"
+                && (*status >= 500 || *status == 429 || client::is_conflict(message))
+        }
         _ => false,
     }
 }
