@@ -13,7 +13,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use pretty_assertions::assert_eq;
 use support::{artifact, at, project, run};
@@ -23,12 +23,22 @@ use trainyard_ledger::{
 };
 use trainyard_testkit::servers::Mlflow;
 
-/// A server in `root`, and the ledger of a fresh git project on it.
-fn start(root: &Path, project_name: &str) -> Option<(Mlflow, MlflowLedger)> {
+/// One server at a time in this binary: a starting mlflow server takes a
+/// core for tens of seconds, and several at once on a shared 2-core machine
+/// took minutes to listen.
+static ONE_SERVER: Mutex<()> = Mutex::new(());
+
+/// A server in `root`, the ledger of a fresh git project on it, and the
+/// turn to use a server (held until the test ends).
+fn start(
+    root: &Path,
+    project_name: &str,
+) -> Option<(MutexGuard<'static, ()>, Mlflow, MlflowLedger)> {
+    let turn = ONE_SERVER.lock().unwrap_or_else(PoisonError::into_inner);
     let server = Mlflow::start(&root.join("mlflow"))?;
     let dir = project(root, "repo");
     let ledger = connect(&server, &dir, project_name);
-    Some((server, ledger))
+    Some((turn, server, ledger))
 }
 
 fn connect(server: &Mlflow, dir: &Path, project_name: &str) -> MlflowLedger {
@@ -51,10 +61,13 @@ fn python_json(server: &Mlflow, script: &str, args: &[&str]) -> serde_json::Valu
 fn runs_round_trip_chunked_paged_idempotent_and_read_by_mlflows_client() {
     let temp = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(temp.path().join("mlflow")).unwrap();
-    let Some((server, ledger)) = start(temp.path(), "demo") else {
+    let Some((_turn, server, ledger)) = start(temp.path(), "demo") else {
         return;
     };
     let ledger = ledger.with_search_page_size(3);
+    // Reading a project MLflow has never seen creates nothing.
+    assert_eq!(ledger.run_ids().unwrap(), Vec::<RunId>::new());
+    assert_eq!(ledger.models().unwrap(), Vec::<String>::new());
 
     // A diverged run: NaN final metric, infinite points, a failure.
     let mut diverged = run(1, at("2026-11-25T10:00:00.123456Z"));
@@ -226,7 +239,7 @@ print(json.dumps({"count": len(runs), "runs": out}))
 fn registry_versions_aliases_and_tags_live_in_mlflow_with_their_history_in_git() {
     let temp = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(temp.path().join("mlflow")).unwrap();
-    let Some((server, ledger)) = start(temp.path(), "churn-project") else {
+    let Some((_turn, server, ledger)) = start(temp.path(), "churn-project") else {
         return;
     };
     let first = run(1, at("2026-11-25T10:00:00Z"));
@@ -389,7 +402,7 @@ print(json.dumps(out))
 fn twenty_threads_appending_at_once_record_every_run_once() {
     let temp = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(temp.path().join("mlflow")).unwrap();
-    let Some((server, ledger)) = start(temp.path(), "busy") else {
+    let Some((_turn, server, ledger)) = start(temp.path(), "busy") else {
         return;
     };
     let ledger = Arc::new(ledger);

@@ -370,8 +370,8 @@ pub struct Mlflow {
 }
 
 /// How long mlflow may take to start: its imports take seconds, minutes on
-/// a loaded CI machine.
-const MLFLOW_START: Duration = Duration::from_mins(3);
+/// a loaded shared machine.
+const MLFLOW_START: Duration = Duration::from_mins(5);
 
 /// The variables that keep MLflow (server and Python client) offline.
 const MLFLOW_OFFLINE: [(&str, &str); 3] = [
@@ -383,7 +383,7 @@ const MLFLOW_OFFLINE: [(&str, &str); 3] = [
 
 impl Mlflow {
     /// Starts `.venv/bin/mlflow server` with its database and artifacts in
-    /// `root` and waits (3 minutes at most) until `/health` answers, or `None`
+    /// `root` and waits (5 minutes at most) until `/health` answers, or `None`
     /// when mlflow is not installed (see the module doc).
     pub fn start(root: &Path) -> Option<Self> {
         let mlflow = tool(&repo().join(".venv/bin/mlflow"))?;

@@ -15,6 +15,16 @@ const ATTEMPTS: u32 = 8;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(3);
 
+/// What MLflow's stores answer when concurrent writes collide: SQLite's lock
+/// (MLflow's #4123), and a unique key inserted by two writers of the same
+/// run at once (SQLite, PostgreSQL, MySQL), which the retry finds written.
+const CONFLICTS: [&str; 4] = [
+    "database is locked",
+    "UNIQUE constraint failed",
+    "duplicate key value violates unique constraint",
+    "Duplicate entry",
+];
+
 /// How trainyard signs in to the MLflow server, from the variables MLflow's
 /// own client reads. Its `Debug` never shows a secret.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -272,9 +282,9 @@ impl Client {
             message.truncate(end);
             message.push('…');
         }
-        let transient = status.is_server_error()
-            || status.as_u16() == 429
-            || message.contains("database is locked");
+        // "Already exists" is an answer (the caller reads it), not a collision to retry.
+        let transient = code != "RESOURCE_ALREADY_EXISTS"
+            && (status.is_server_error() || status.as_u16() == 429 || is_conflict(&message));
         Err((
             LedgerError::Mlflow {
                 server: self.base.clone(),
@@ -299,6 +309,11 @@ pub(crate) fn backoff(attempt: u32) {
     std::thread::sleep(Duration::from_millis(
         millis / 2 + jitter % (millis / 2 + 1),
     ));
+}
+
+/// Whether MLflow's error `message` says concurrent writes collided (see [`CONFLICTS`]).
+pub(crate) fn is_conflict(message: &str) -> bool {
+    CONFLICTS.iter().any(|conflict| message.contains(conflict))
 }
 
 /// Whether `error` is MLflow's answer with error code `code`.
@@ -402,15 +417,21 @@ mod tests {
     }
 
     #[test]
-    fn a_locked_database_or_a_5xx_is_retried_and_a_refusal_is_not() {
+    fn a_locked_database_a_write_collision_or_a_5xx_is_retried_and_a_refusal_is_not() {
         let locked = r#"{"error_code": "INTERNAL_ERROR", "message": "(sqlite3.OperationalError) database is locked"}"#;
+        let duplicate = r#"{"error_code": "BAD_REQUEST", "message": "(sqlite3.IntegrityError) UNIQUE constraint failed: params.key, params.run_uuid"}"#;
         let (url, server) = scripted(vec![
             (500, locked),
+            (400, duplicate),
             (503, "Service Unavailable"),
             (200, r#"{"experiment_id": "7"}"#),
             (
                 400,
                 r#"{"error_code": "INVALID_PARAMETER_VALUE", "message": "bad name"}"#,
+            ),
+            (
+                400,
+                r#"{"error_code": "RESOURCE_ALREADY_EXISTS", "message": "Experiment(name=x) already exists. Error: (sqlite3.IntegrityError) UNIQUE constraint failed: experiments.name"}"#,
             ),
         ]);
         let client = Client::new(&url, MlflowCredentials::Token("t0k3n".to_owned())).unwrap();
@@ -431,8 +452,17 @@ mod tests {
             .unwrap_err();
         assert!(is_code(&error, "INVALID_PARAMETER_VALUE"), "{error}");
         assert!(error.to_string().contains("bad name"), "{error}");
+        // "Already exists" is an answer, though its message names a unique key.
+        let exists = client
+            .post(
+                "experiments/create",
+                &serde_json::json!({"name": "x"}),
+                Retry::Transient,
+            )
+            .unwrap_err();
+        assert!(is_code(&exists, "RESOURCE_ALREADY_EXISTS"), "{exists}");
         let heads = server.join().unwrap();
-        assert_eq!(heads.len(), 4, "three tries, then one for the refusal");
+        assert_eq!(heads.len(), 6, "four tries, then one for each refusal");
         assert!(
             heads.iter().all(|head| head
                 .to_ascii_lowercase()

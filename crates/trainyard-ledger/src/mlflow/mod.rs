@@ -209,7 +209,14 @@ impl MlflowLedger {
     /// Every active MLflow run of the project matching `filter`, as returned
     /// by `runs/search`, every page.
     fn search_runs(&self, filter: &str) -> Result<Vec<MlflowRun>, LedgerError> {
-        let experiment = self.experiment_id()?;
+        // Reading creates nothing: no experiment yet means no runs.
+        let experiment = match self.experiment.get() {
+            Some(id) => id.clone(),
+            None => match self.find_experiment(self.project()?)? {
+                Some(id) => self.experiment.get_or_init(|| id).clone(),
+                None => return Ok(Vec::new()),
+            },
+        };
         let mut runs = Vec::new();
         let mut page_token: Option<String> = None;
         loop {
@@ -1062,40 +1069,37 @@ impl Ledger for MlflowLedger {
     }
 
     fn import_version(&self, version: &ModelVersion) -> Result<(), LedgerError> {
-        if let Some(registered) = self
-            .registered_model(&version.model)?
-            .map(|_| self.raw_versions(&version.model))
-            .transpose()?
-            .and_then(|raws| {
-                raws.into_iter()
-                    .find(|raw| version_number(raw) == version.version)
-            })
+        let model = &version.model;
+        let existing = match self.registered_model(model)? {
+            Some(_) => self.raw_versions(model)?,
+            None => Vec::new(),
+        };
+        if let Some(raw) = existing
+            .iter()
+            .find(|raw| version_number(raw) == version.version)
         {
+            // Imported before (a re-run import) if it is the same version.
             let full = self.client.get(
                 "model-versions/get",
                 &[
-                    ("name", &version.model),
-                    ("version", &version.version.to_string()),
+                    ("name", model),
+                    ("version", &version_number(raw).to_string()),
                 ],
             )?;
-            let existing = self.version_of(&version.model, &full["model_version"])?;
-            let same = existing.is_some_and(|existing| {
-                existing.run_id == version.run_id
-                    && existing.artifact == version.artifact
-                    && existing.registered_at == version.registered_at
-            });
+            let same = self
+                .version_of(model, &full["model_version"])?
+                .is_some_and(|existing| {
+                    existing.run_id == version.run_id
+                        && existing.artifact == version.artifact
+                        && existing.registered_at == version.registered_at
+                });
             if same {
                 return Ok(());
             }
-            let next = self
-                .raw_versions(&version.model)?
-                .last()
-                .map_or(1, |last| version_number(last) + 1);
-            drop(registered);
             return Err(LedgerError::ImportOutOfOrder {
-                model: version.model.clone(),
+                model: model.clone(),
                 version: version.version,
-                next,
+                next: existing.last().map_or(1, |last| version_number(last) + 1),
             });
         }
         self.create_version(
@@ -1396,8 +1400,14 @@ fn is_transient(error: &LedgerError) -> bool {
     match error {
         LedgerError::MlflowUnavailable { .. } => true,
         LedgerError::Mlflow {
-            status, message, ..
-        } => *status >= 500 || *status == 429 || message.contains("database is locked"),
+            status,
+            code,
+            message,
+            ..
+        } => {
+            code != "RESOURCE_ALREADY_EXISTS"
+                && (*status >= 500 || *status == 429 || client::is_conflict(message))
+        }
         _ => false,
     }
 }
