@@ -211,3 +211,26 @@ fn export_names_what_it_cannot_copy_to_with_exit_2() {
     let stderr = trainyard_stderr(&source, &["ledger", "import", "--from", "../nowhere"], 2);
     assert!(stderr.contains("nowhere"), "{stderr}");
 }
+
+/// With MLflow recording runs, `ledger push` syncs what stays in git (the
+/// alias history, deployments) and says so; it never needs the server.
+#[test]
+fn ledger_push_with_an_mlflow_backend_says_it_synced_only_what_stays_in_git() {
+    let temp = tempfile::tempdir().unwrap();
+    let source = project(temp.path(), "source");
+    std::fs::write(
+        source.join("trainyard.yaml"),
+        "version: 1\nproject:\n  name: demo\ntracking:\n  backend: mlflow\n  uri: http://127.0.0.1:9\n",
+    )
+    .unwrap();
+    fill(&GitLedger::open(&source).unwrap());
+    trainyard_testkit::git::bare_remote(temp.path(), &source);
+    let pushed = copy(&source, &["ledger", "push"]);
+    let findings = pushed["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|finding| finding["rule"] == "ledger/git-only"),
+        "{pushed}"
+    );
+}
