@@ -308,6 +308,24 @@ impl Default for LedgerSyncRequest {
     }
 }
 
+/// `ledger export`: the project's git ledger copied into another ledger.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LedgerExportRequest {
+    /// Where to: `mlflow+http(s)://…` (an MLflow tracking server),
+    /// `mlflow+azureml://…`, or a git repository's folder (`git+file:///…` or a path).
+    pub to: String,
+}
+
+/// `ledger import`: another ledger copied into the project's git ledger.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LedgerImportRequest {
+    /// Where from: as [`LedgerExportRequest::to`].
+    pub from: String,
+    /// From MLflow: the repository holding its alias and tag histories and
+    /// deployments (the one whose steps recorded there); this one when unset.
+    pub history: Option<PathBuf>,
+}
+
 /// `runs list`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunsListRequest {

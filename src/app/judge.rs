@@ -17,10 +17,10 @@ use trainyard_gate::{
     Candidate, Champion, CommitChecks, Evidence, GateError, PromotionOrder, Verdict,
 };
 use trainyard_ledger::{
-    CHALLENGER, CHAMPION, Deployment, GitLedger, Ledger, LocalStore, ModelVersion, RunRecord,
+    CHALLENGER, CHAMPION, Deployment, Ledger, LocalStore, ModelVersion, RunRecord,
 };
 
-use super::ledger::ledger_error;
+use super::ledger::{ProjectLedger, ledger_error};
 use super::{Project, StepContext};
 use crate::requests::GateRequest;
 use crate::steps::Step;
@@ -34,7 +34,7 @@ pub struct Judged {
     pub run: RunRecord,
     pub base: BasePolicy,
     pub project: Project,
-    pub ledger: GitLedger,
+    pub ledger: ProjectLedger,
 }
 
 /// Evaluates the gate and builds its report; a refusal is a failing report, not an error.
@@ -55,7 +55,7 @@ pub fn judge(request: &GateRequest, context: &StepContext) -> Result<Judged, Ste
         .unwrap_or_default();
 
     let (model, spec) = model_spec(request.model.as_deref(), manifest, &base.source)?;
-    let ledger = super::ledger::open(&project)?;
+    let ledger = super::ledger::open(context, &project)?;
     let version = ledger.resolve(&model, &spec).map_err(ledger_error)?;
     let run = ledger.run(version.run_id.as_str()).map_err(ledger_error)?;
     let champion = match ledger.resolve(&model, CHAMPION) {
@@ -142,7 +142,7 @@ pub fn judge(request: &GateRequest, context: &StepContext) -> Result<Judged, Ste
 fn promotion_order(
     manifest: &Manifest,
     env: &str,
-    ledger: &GitLedger,
+    ledger: &ProjectLedger,
     version: &ModelVersion,
     skipped: Option<&str>,
 ) -> Result<Option<PromotionOrder>, StepError> {

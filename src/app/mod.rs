@@ -18,6 +18,7 @@ pub mod promotion;
 pub mod sampling;
 pub mod store;
 pub mod training;
+pub mod transfer;
 pub mod validation;
 
 use std::path::{Path, PathBuf};

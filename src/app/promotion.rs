@@ -14,13 +14,11 @@ use trainyard_gate::promotion::{
 };
 use trainyard_gate::release::{Release, ReleaseKind};
 use trainyard_gate::verdict::short;
-use trainyard_ledger::{
-    CHAMPION, Deployment, DeploymentKind, GitLedger, Ledger, RunId, detect_actor,
-};
+use trainyard_ledger::{CHAMPION, Deployment, DeploymentKind, Ledger, RunId, detect_actor};
 
 use super::StepContext;
 use super::judge::gate_error;
-use super::ledger::ledger_error;
+use super::ledger::{ProjectLedger, ledger_error};
 use crate::requests::ChangeRequest;
 use crate::steps::Step;
 
@@ -51,7 +49,7 @@ pub struct Change<'a> {
 /// Commits the release, pushes it, records the deployment and moves the aliases.
 pub fn apply(
     repo: &git2::Repository,
-    ledger: &GitLedger,
+    ledger: &ProjectLedger,
     change: &Change<'_>,
     how: &ChangeRequest,
 ) -> Result<Report, StepError> {
@@ -121,7 +119,7 @@ pub fn apply(
     if can_push {
         // The version's run and registration must reach the remote: the
         // reconcile after the merge may run in another clone.
-        ledger.push(&how.remote).map_err(ledger_error)?;
+        ledger.git().push(&how.remote).map_err(ledger_error)?;
     }
     if !how.direct {
         // Git is the source of truth: the move counts once it is merged.
@@ -186,7 +184,7 @@ fn promotion_error(error: PromotionError) -> StepError {
 /// it had not, so the ledger never disagrees with the branch.
 fn already(
     repo: &git2::Repository,
-    ledger: &GitLedger,
+    ledger: &ProjectLedger,
     change: &Change<'_>,
     how: &ChangeRequest,
     current: &Release,
@@ -212,7 +210,7 @@ fn already(
     drop(record_lock);
     let pushed = caught_up.is_some() && !how.no_push && gitops::has_remote(repo, &how.remote);
     if pushed {
-        ledger.push(&how.remote).map_err(ledger_error)?;
+        ledger.git().push(&how.remote).map_err(ledger_error)?;
     }
     let mut report = Report::new(
         step_of(release.kind),
@@ -291,7 +289,7 @@ pub fn deployment_of(
 /// The move in the ledger: the environment's history, its alias, and
 /// `champion` for the last one.
 pub fn record(
-    ledger: &GitLedger,
+    ledger: &ProjectLedger,
     env: &str,
     deployment: &Deployment,
     champion: bool,
@@ -306,7 +304,7 @@ pub fn record(
 /// environment) at the deployment's version, each only when it points
 /// elsewhere; returns the aliases moved.
 pub fn follow(
-    ledger: &GitLedger,
+    ledger: &ProjectLedger,
     env: &str,
     deployment: &Deployment,
     champion: bool,
@@ -341,7 +339,7 @@ pub fn follow(
 /// holds the release (a run killed after the commit, before the ledger).
 pub fn catch_up(
     repo: &git2::Repository,
-    ledger: &GitLedger,
+    ledger: &ProjectLedger,
     env: &str,
     path: &str,
     tip: git2::Oid,

@@ -4,8 +4,9 @@
 use clap::{Args, Subcommand};
 
 use crate::requests::{
-    DEFAULT_REMOTE, DEFAULT_RUNS_LIMIT, LedgerSyncRequest, ModelAliasRequest, ModelGetRequest,
-    ModelListRequest, ModelShowRequest, ModelTagRequest, RunsListRequest, RunsShowRequest,
+    DEFAULT_REMOTE, DEFAULT_RUNS_LIMIT, LedgerExportRequest, LedgerImportRequest,
+    LedgerSyncRequest, ModelAliasRequest, ModelGetRequest, ModelListRequest, ModelShowRequest,
+    ModelTagRequest, RunsListRequest, RunsShowRequest,
 };
 use crate::steps::Request;
 
@@ -15,6 +16,30 @@ pub enum LedgerCommand {
     Push(LedgerSyncArgs),
     /// Fetch the remote's ledger and merge it into the local one.
     Pull(LedgerSyncArgs),
+    /// Copy this repository's ledger (runs, versions, aliases and their history, tags,
+    /// deployments) into an MLflow server or another repository; again, only what is new.
+    Export(LedgerExportArgs),
+    /// Copy an MLflow server's or another repository's ledger into this repository's.
+    Import(LedgerImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerExportArgs {
+    /// `mlflow+http(s)://HOST[:PORT][/PATH]`, `mlflow+azureml://…` (credentials from
+    /// MLFLOW_TRACKING_*), or another git repository (`git+file:///PATH` or a path).
+    #[arg(long, env = "TRAINYARD_TO")]
+    pub to: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LedgerImportArgs {
+    /// As `export --to`.
+    #[arg(long, env = "TRAINYARD_FROM")]
+    pub from: String,
+    /// From MLflow: the repository that keeps its alias and tag history and
+    /// deployments (MLflow keeps none); this repository by default.
+    #[arg(long, env = "TRAINYARD_HISTORY")]
+    pub history: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +143,11 @@ impl From<LedgerCommand> for Request {
             }),
             LedgerCommand::Pull(args) => Self::LedgerPull(LedgerSyncRequest {
                 remote: args.remote,
+            }),
+            LedgerCommand::Export(args) => Self::LedgerExport(LedgerExportRequest { to: args.to }),
+            LedgerCommand::Import(args) => Self::LedgerImport(LedgerImportRequest {
+                from: args.from,
+                history: args.history,
             }),
         }
     }

@@ -434,6 +434,8 @@ mod tests {
             "report",
             "ledger push",
             "ledger pull",
+            "ledger export --to x",
+            "ledger import --from x",
             "runs list",
             "runs show r",
             "model list",

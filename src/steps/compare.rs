@@ -32,7 +32,7 @@ const HISTORY_POINTS: usize = 20;
 pub fn run(request: &CompareRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
     let ci = CiContext::read(&context.env)?;
-    let ledger = ledger::open(&project)?;
+    let ledger = ledger::open(context, &project)?;
     let runs: Vec<RunRecord> = ledger
         .runs()
         .map_err(ledger_error)?

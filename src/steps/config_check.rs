@@ -3,11 +3,11 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use trainyard_core::manifest::{KeyPath, Manifest};
+use trainyard_core::manifest::{KeyPath, Manifest, TrackingBackend};
 use trainyard_core::{Conclusion, ConfigError, Report, StepError};
 
 use super::Step;
-use crate::app::{Project, StepContext, iac_plan, ledger};
+use crate::app::{Project, StepContext, iac_plan};
 use crate::requests::ConfigCheckRequest;
 
 const STEP: &str = Step::ConfigCheck.name();
@@ -15,12 +15,11 @@ const STEP: &str = Step::ConfigCheck.name();
 pub fn run(_: &ConfigCheckRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
     // What steps refuse in the manifest beyond the loader's rules (which
-    // include metrics used without a declared direction): a tracking backend the ledger
-    // does not record in, schema files `data` steps cannot read, and the IaC
+    // include metrics used without a declared direction, and the tracking
+    // backend's URI): schema files `data` steps cannot read, and the IaC
     // rules of `iac render`/`iac check`.
     let source = std::fs::read_to_string(&context.manifest_path)
         .map_err(|error| StepError::io("reading", &context.manifest_path, error))?;
-    ledger::check_backend(&project)?;
     check_schema_files(&project, &source)?;
     iac_plan::check(&project)?;
     Ok(describe(&project.manifest, &context.manifest_path))
@@ -94,7 +93,12 @@ fn describe(manifest: &Manifest, path: &Path) -> Report {
         ),
         (
             "tracking",
-            format!("{:?}", manifest.tracking.backend).to_lowercase(),
+            match &manifest.tracking.uri {
+                Some(uri) if manifest.tracking.backend == TrackingBackend::Mlflow => {
+                    format!("mlflow at {uri}")
+                }
+                _ => format!("{:?}", manifest.tracking.backend).to_lowercase(),
+            },
         ),
         (
             "gates",

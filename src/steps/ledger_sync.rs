@@ -1,6 +1,7 @@
 //! `trainyard ledger push|pull`: sync `refs/trainyard/*` with a remote through
 //! the `git` command line (so CI tokens in `http.extraheader` and credential
-//! helpers work).
+//! helpers work). Git only: with `tracking.backend: mlflow` this syncs what
+//! stays in git (every alias move, deployments), and the report says so.
 
 use std::fmt::Write;
 
@@ -13,15 +14,36 @@ use crate::app::ledger::{self, ledger_error};
 use crate::requests::LedgerSyncRequest;
 
 pub fn push(request: &LedgerSyncRequest, context: &StepContext) -> Result<Report, StepError> {
-    let ledger = ledger::open_in(context)?;
+    let ledger = ledger::open_git(context)?;
     let sync = ledger.push(&request.remote).map_err(ledger_error)?;
-    Ok(report(Step::LedgerPush.name(), &sync, true))
+    Ok(with_backend(
+        report(Step::LedgerPush.name(), &sync, true),
+        context,
+    ))
 }
 
 pub fn pull(request: &LedgerSyncRequest, context: &StepContext) -> Result<Report, StepError> {
-    let ledger = ledger::open_in(context)?;
+    let ledger = ledger::open_git(context)?;
     let sync = ledger.pull(&request.remote).map_err(ledger_error)?;
-    Ok(report(Step::LedgerPull.name(), &sync, false))
+    Ok(with_backend(
+        report(Step::LedgerPull.name(), &sync, false),
+        context,
+    ))
+}
+
+/// With MLflow, what was synced is only what stays in git: said in the report.
+fn with_backend(mut report: Report, context: &StepContext) -> Report {
+    if let Some(uri) = ledger::mlflow_uri(context) {
+        report.push_finding(Finding::notice(
+            "ledger/git-only",
+            format!(
+                "runs, model versions, aliases and tags are recorded on the MLflow server \
+                 ({uri}) and need no sync; this synced what stays in git: every alias move \
+                 and each environment's deployments"
+            ),
+        ));
+    }
+    report
 }
 
 /// A ref's commit, short, or [`markdown::MISSING`] when the ref is absent.

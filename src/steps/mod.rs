@@ -19,6 +19,7 @@ mod iac_check;
 mod iac_render;
 mod init;
 mod ledger_sync;
+mod ledger_transfer;
 mod model;
 mod model_get;
 mod promote;
@@ -36,10 +37,10 @@ use crate::app::StepContext;
 use crate::requests::{
     CompareRequest, ConfigCheckRequest, DataDriftRequest, DataFingerprintRequest,
     DataInferSchemaRequest, DataMergeRequest, DataSampleRequest, DataValidateRequest, GateRequest,
-    IacCheckRequest, IacRenderRequest, InitRequest, LedgerSyncRequest, ModelAliasRequest,
-    ModelGetRequest, ModelListRequest, ModelShowRequest, ModelTagRequest, PromoteRequest,
-    QuickstartRequest, ReportRequest, ReproduceRequest, RollbackRequest, RunsListRequest,
-    RunsShowRequest, StatusRequest, TrainRequest,
+    IacCheckRequest, IacRenderRequest, InitRequest, LedgerExportRequest, LedgerImportRequest, LedgerSyncRequest,
+    ModelAliasRequest, ModelGetRequest, ModelListRequest, ModelShowRequest, ModelTagRequest,
+    PromoteRequest, QuickstartRequest, ReportRequest, ReproduceRequest, RollbackRequest,
+    RunsListRequest, RunsShowRequest, StatusRequest, TrainRequest,
 };
 
 /// Whether a step judges the change: a judging step gets a check run and a
@@ -125,6 +126,8 @@ registry! {
     Report(ReportRequest) => report::run, "report", Judges;
     LedgerPush(LedgerSyncRequest) => ledger_sync::push, "ledger push", Bookkeeping;
     LedgerPull(LedgerSyncRequest) => ledger_sync::pull, "ledger pull", Bookkeeping;
+    LedgerExport(LedgerExportRequest) => ledger_transfer::export, "ledger export", Bookkeeping;
+    LedgerImport(LedgerImportRequest) => ledger_transfer::import, "ledger import", Bookkeeping;
     RunsList(RunsListRequest) => runs::list, "runs list", Bookkeeping;
     RunsShow(RunsShowRequest) => runs::show, "runs show", Bookkeeping;
     ModelList(ModelListRequest) => model::list, "model list", Bookkeeping;

@@ -8,7 +8,7 @@ use trainyard_ledger::{Ledger, ModelVersion};
 
 use super::Step;
 use crate::app::StepContext;
-use crate::app::ledger::{self, actor, ledger_error};
+use crate::app::ledger::{self, ProjectLedger, actor, ledger_error};
 use crate::requests::{ModelAliasRequest, ModelListRequest, ModelShowRequest, ModelTagRequest};
 
 pub fn list(_: &ModelListRequest, context: &StepContext) -> Result<Report, StepError> {
@@ -117,11 +117,7 @@ pub fn show(request: &ModelShowRequest, context: &StepContext) -> Result<Report,
     ))
 }
 
-fn show_version(
-    ledger: &trainyard_ledger::GitLedger,
-    model: &str,
-    spec: &str,
-) -> Result<Report, StepError> {
+fn show_version(ledger: &ProjectLedger, model: &str, spec: &str) -> Result<Report, StepError> {
     let version = ledger.resolve(model, spec).map_err(ledger_error)?;
     let history: Vec<_> = ledger
         .alias_history(model, None)

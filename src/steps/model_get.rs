@@ -17,7 +17,7 @@ const STEP: &str = Step::ModelGet.name();
 
 pub fn run(request: &ModelGetRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
-    let ledger = ledger::open(&project)?;
+    let ledger = ledger::open(context, &project)?;
     let (model, spec) = target(request, &project)?;
     let version = ledger.resolve(&model, &spec).map_err(ledger_error)?;
     let run = ledger.run(version.run_id.as_str()).map_err(ledger_error)?;

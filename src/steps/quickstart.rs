@@ -249,7 +249,7 @@ fn gates_phase(context: &StepContext) -> Result<Vec<Report>, StepError> {
         .as_ref()
         .map(|model| model.name.clone())
         .ok_or_else(|| StepError::Usage("the example project declares no model".to_owned()))?;
-    let ledger = ledger::open(&project)?;
+    let ledger = ledger::open(context, &project)?;
     if ledger.resolve(&model, CHALLENGER).is_err() {
         reports.push(train(RunMode::Full, context)?);
     }

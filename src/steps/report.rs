@@ -14,7 +14,7 @@ use trainyard_ci::CiContext;
 use trainyard_core::manifest::Direction;
 use trainyard_core::markdown::{self, cell, code_in_text, text};
 use trainyard_core::{Conclusion, Finding, Report, Severity, StepError};
-use trainyard_ledger::{CHAMPION, GitLedger, Ledger, Outcome, RunMode, RunRecord};
+use trainyard_ledger::{CHAMPION, Ledger, Outcome, RunMode, RunRecord};
 
 use super::Step;
 use crate::app::kept_reports::{load_reports, reports_dir};
@@ -52,7 +52,7 @@ pub fn run(request: &ReportRequest, context: &StepContext) -> Result<Report, Ste
     let ci = CiContext::read(&context.env)?;
     let history = project
         .as_ref()
-        .and_then(|project| MetricHistory::read(project, &reports));
+        .and_then(|project| MetricHistory::read(context, project, &reports));
     let markdown = render(&name, &reports, history.as_ref(), &ci);
 
     let verdict = combined(&reports);
@@ -157,8 +157,8 @@ struct MetricHistory {
 impl MetricHistory {
     /// `None` when there is no ledger or no run yet: the comment then leaves
     /// the metrics out and says why in the summary of the train step.
-    fn read(project: &Project, reports: &[Report]) -> Option<Self> {
-        let ledger = GitLedger::open(&project.root).ok()?;
+    fn read(context: &StepContext, project: &Project, reports: &[Report]) -> Option<Self> {
+        let ledger = crate::app::ledger::open(context, project).ok()?;
         let name = &project.manifest.project.name;
         let runs: Vec<RunRecord> = ledger
             .runs()

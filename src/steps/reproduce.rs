@@ -87,7 +87,7 @@ impl std::fmt::Display for Tolerance {
 pub fn run(request: &ReproduceRequest, context: &StepContext) -> Result<Report, StepError> {
     let project = context.project()?;
     let tolerance = Tolerance::parse(&request.tolerance)?;
-    let ledger = ledger::open(&project)?;
+    let ledger = ledger::open(context, &project)?;
     let recorded = ledger.run(&request.run).map_err(ledger_error)?;
     if recorded.git.commit.is_empty() {
         return Err(StepError::Usage(format!(

@@ -29,7 +29,7 @@ pub fn run(request: &RollbackRequest, context: &StepContext) -> Result<Report, S
         ));
     }
     let repo = crate::app::git::repository(&project.root)?;
-    let ledger = crate::app::ledger::open(&project)?;
+    let ledger = crate::app::ledger::open(context, &project)?;
     let history = ledger.deployments(&request.env).map_err(ledger_error)?;
     let entry = choose(&history, request.to, &request.env)?;
     let run = ledger.run(entry.run_id.as_str()).map_err(ledger_error)?;

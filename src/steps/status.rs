@@ -13,12 +13,12 @@ use trainyard_core::markdown::{MISSING, cell, code, code_in_text, text};
 use trainyard_core::{Conclusion, Finding, Report, StepError};
 use trainyard_gate::release::Release;
 use trainyard_gate::{gitops, verdict::short};
-use trainyard_ledger::{CHALLENGER, GitLedger, Ledger, LedgerError};
+use trainyard_ledger::{CHALLENGER, Ledger, LedgerError};
 
 use super::Step;
 use crate::app::StepContext;
 use crate::app::judge::{self, gate_error, release_path};
-use crate::app::ledger::ledger_error;
+use crate::app::ledger::{ProjectLedger, ledger_error};
 use crate::app::promotion;
 use crate::requests::{GateRequest, StatusRequest};
 
@@ -27,7 +27,7 @@ pub fn run(request: &StatusRequest, context: &StepContext) -> Result<Report, Ste
     let manifest = &project.manifest;
     let target = &manifest.project.default_branch;
     let repo = crate::app::git::repository(&project.root)?;
-    let ledger = crate::app::ledger::open(&project)?;
+    let ledger = crate::app::ledger::open(context, &project)?;
     // `StatusArgs::default()` (quickstart) has no remote name.
     let remote = Some(request.remote.as_str())
         .filter(|remote| !remote.is_empty())
@@ -122,7 +122,7 @@ pub fn run(request: &StatusRequest, context: &StepContext) -> Result<Report, Ste
 /// `--record`, then the ledger pushed when something was recorded and the clone has the remote.
 fn record_and_push(
     repo: &git2::Repository,
-    ledger: &GitLedger,
+    ledger: &ProjectLedger,
     context: &StepContext,
     tip: git2::Oid,
     request: &StatusRequest,
@@ -131,13 +131,13 @@ fn record_and_push(
     let recorded = record_deployed(repo, ledger, context, tip)?;
     let push = !recorded.is_empty() && !request.no_push && gitops::has_remote(repo, remote);
     if push {
-        ledger.push(remote).map_err(ledger_error)?;
+        ledger.git().push(remote).map_err(ledger_error)?;
     }
     Ok((recorded, push))
 }
 
 /// The challenger's version, if the manifest's model has one.
-fn challenger(ledger: &GitLedger, model: Option<&str>) -> Result<Option<u64>, StepError> {
+fn challenger(ledger: &ProjectLedger, model: Option<&str>) -> Result<Option<u64>, StepError> {
     let Some(model) = model else {
         return Ok(None);
     };
@@ -184,7 +184,7 @@ fn add_records(report: &mut Report, recorded: Vec<String>, pushed: bool) {
 /// lock, so two at once record once; a second run finds nothing to record.
 fn record_deployed(
     repo: &git2::Repository,
-    ledger: &GitLedger,
+    ledger: &ProjectLedger,
     context: &StepContext,
     tip: git2::Oid,
 ) -> Result<Vec<String>, StepError> {

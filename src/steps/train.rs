@@ -17,14 +17,13 @@ use trainyard_ci::{CiContext, Host, Trigger};
 use trainyard_core::manifest::Train;
 use trainyard_core::{Block, Conclusion, Finding, Location, Report, StepError, Table};
 use trainyard_ledger::{
-    ArtifactRef, ArtifactStore, GitInfo, GitLedger, Ledger, ModelVersion, Outcome, RunId, RunMode,
-    RunRecord,
+    ArtifactRef, ArtifactStore, GitInfo, Ledger, ModelVersion, Outcome, RunId, RunMode, RunRecord,
 };
 use trainyard_store::{ModelRelease, StoreError};
 
 use super::Step;
 use crate::app::git::{ci_info, default_branch, git_info, tool_versions};
-use crate::app::ledger::{self, ledger_error};
+use crate::app::ledger::{self, ProjectLedger, ledger_error};
 use crate::app::store;
 use crate::app::training::{Execution, Plan, execute, train_section};
 use crate::app::{Project, StepContext};
@@ -47,7 +46,7 @@ pub fn run(request: &TrainRequest, context: &StepContext) -> Result<Report, Step
     let train = train_section(&project)?;
     let params = merge_params(&train.params, &request.params)?;
     // Before spending compute: the run must have somewhere to be recorded.
-    let ledger = ledger::open(&project)?;
+    let ledger = ledger::open(context, &project)?;
     let git = git_info(&project.root, &ci);
     let experiment = (mode == RunMode::Full)
         .then(|| local_experiment(&ci, &git, &default_branch))
@@ -246,7 +245,7 @@ struct Stored {
 fn store_run_model(
     project: &Project,
     context: &StepContext,
-    ledger: &GitLedger,
+    ledger: &ProjectLedger,
     execution: &mut Execution,
     registers: bool,
     commit: &str,
@@ -364,7 +363,7 @@ fn store_model(
 
 /// The version the next registration of `model` gets (the deployable copy is
 /// published under it before the registry is written).
-fn next_version(ledger: &GitLedger, model: &str) -> Result<u64, StepError> {
+fn next_version(ledger: &ProjectLedger, model: &str) -> Result<u64, StepError> {
     match ledger.versions(model) {
         Ok(versions) => Ok(versions.last().map_or(1, |version| version.version + 1)),
         Err(trainyard_ledger::LedgerError::ModelNotFound { .. }) => Ok(1),

@@ -165,7 +165,7 @@ fn config_check_refuses_what_iac_render_refuses_at_the_same_line() {
 /// Refused by the steps that read them (`iac render`, `train`, `runs list`, …),
 /// so refused by `config check` too, at the line.
 #[test]
-fn iac_without_environments_and_an_unsupported_backend_exit_2_at_their_line() {
+fn iac_without_environments_and_an_mlflow_backend_without_a_uri_exit_2_at_their_line() {
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),
@@ -192,8 +192,34 @@ fn iac_without_environments_and_an_unsupported_backend_exit_2_at_their_line() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "trainyard.yaml:5:3: `tracking.backend: mlflow` is not supported yet",
+            "trainyard.yaml:5:3: `tracking.backend: mlflow` needs `tracking.uri`",
         ));
+
+    // With its server's address.
+    write(
+        dir.path(),
+        "trainyard.yaml",
+        "version: 1\nproject:\n  name: demo\ntracking:\n  backend: mlflow\n  uri: ftp://mlflow\n",
+    );
+    trainyard()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "trainyard.yaml:6:3: `tracking.uri`",
+        ));
+    write(
+        dir.path(),
+        "trainyard.yaml",
+        "version: 1\nproject:\n  name: demo\ntracking:\n  backend: mlflow\n  uri: http://127.0.0.1:5000\n",
+    );
+    trainyard()
+        .current_dir(dir.path())
+        .args(["config", "check"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("mlflow at http://127.0.0.1:5000"));
 }
 
 #[test]

@@ -18,7 +18,7 @@ use trainyard_ledger::{
 use trainyard_testkit::git::git_as_configured;
 
 /// A project repository with one commit.
-fn project(parent: &Path, name: &str) -> PathBuf {
+pub(crate) fn project(parent: &Path, name: &str) -> PathBuf {
     let dir = parent.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     git_as_configured(&dir, &["init", "-q", "-b", "main"]);
@@ -31,7 +31,7 @@ fn project(parent: &Path, name: &str) -> PathBuf {
 }
 
 /// A run with a fixed id and time, so reports are stable.
-fn recorded_run(n: u32, outcome: Outcome) -> RunRecord {
+pub(crate) fn recorded_run(n: u32, outcome: Outcome) -> RunRecord {
     RunRecord {
         id: RunId::parse(&format!("20261125T1{n}0000.000Z-00000{n}")).unwrap(),
         project: "demo".to_owned(),
@@ -71,7 +71,7 @@ fn recorded_run(n: u32, outcome: Outcome) -> RunRecord {
     }
 }
 
-fn artifact(n: u32) -> ArtifactRef {
+pub(crate) fn artifact(n: u32) -> ArtifactRef {
     ArtifactRef {
         path: "model/model.joblib".to_owned(),
         digest: format!("{n}").repeat(64),

@@ -645,6 +645,8 @@ fn no_credential_trainyard_knows_reaches_the_training_command_in_any_spelling() 
         "input_github-token",
         "System.AccessToken",
         "Input_GitHub_Token",
+        "mlflow_tracking_token",
+        "Mlflow_Tracking_Password",
     ]) {
         command.env(name, format!("SECRET_{}", name.len()));
     }

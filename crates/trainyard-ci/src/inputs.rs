@@ -26,16 +26,18 @@ pub const GITHUB_TOKEN_INPUT: &str = "github-token";
 /// that act on the repository, its checks or the CI itself. The GitHub token
 /// in each form [`github_token`] reads it (`TRAINYARD_GITHUB_TOKEN`,
 /// `INPUT_GITHUB_TOKEN`, `INPUT_GITHUB-TOKEN`, `GITHUB_TOKEN`), the GitHub
-/// CLI's (`GH_TOKEN`, `GH_ENTERPRISE_TOKEN`, `GITHUB_ENTERPRISE_TOKEN`), and
+/// CLI's (`GH_TOKEN`, `GH_ENTERPRISE_TOKEN`, `GITHUB_ENTERPRISE_TOKEN`),
 /// the CI runners' own (GitHub's runtime and OIDC request tokens, Azure's
-/// `System.AccessToken`).
+/// `System.AccessToken`), and the MLflow tracking server's secrets
+/// (`MLFLOW_TRACKING_TOKEN`, `MLFLOW_TRACKING_PASSWORD`): with `tracking.backend:
+/// mlflow` trainyard records the run, and the PR's code must not write to the
+/// registry whose aliases the gates trust.
 ///
 /// The training command is the project's code (on a pull request, its
 /// author's): whatever runs it strips every variable [`is_credential`] names
 /// from its environment. This is the one list; nothing else names credentials.
 /// Cloud credentials the workflow sets for data and model storage
-/// (`AWS_*`, `AZURE_*`, `GOOGLE_APPLICATION_CREDENTIALS`, `MLFLOW_TRACKING_*`)
-/// are not on it: training reads its data with them. The workflow decides
+/// (`AWS_*`, `AZURE_*`, `GOOGLE_APPLICATION_CREDENTIALS`) are not on it: training reads its data with them. The workflow decides
 /// which jobs get them (docs/security.md).
 pub const CREDENTIAL_VARIABLES: &[&str] = &[
     "TRAINYARD_GITHUB_TOKEN",
@@ -48,6 +50,8 @@ pub const CREDENTIAL_VARIABLES: &[&str] = &[
     "ACTIONS_RUNTIME_TOKEN",
     "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
     "SYSTEM_ACCESSTOKEN",
+    "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_TRACKING_PASSWORD",
 ];
 
 /// Whether the variable `name` is one of [`CREDENTIAL_VARIABLES`] in any

@@ -91,6 +91,49 @@ pub enum LedgerError {
         status: String,
         stderr: String,
     },
+    /// An import would give a version another number than it had.
+    #[error(
+        "cannot import {model} v{version}: the next version of {model} here is v{next}; import into a ledger where {model} has exactly the versions before it"
+    )]
+    ImportOutOfOrder {
+        model: String,
+        version: u64,
+        next: u64,
+    },
+    /// `tracking.uri` is not an http(s) URL.
+    #[error("invalid MLflow tracking URI `{uri}`: {reason}")]
+    MlflowUri { uri: String, reason: String },
+    /// The MLflow server refused the credentials (401/403).
+    #[error(
+        "MLflow at {server} refused the credentials ({status}) for {action}; set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD"
+    )]
+    MlflowAuth {
+        server: String,
+        action: String,
+        status: u16,
+    },
+    /// The MLflow server answered a request with an error.
+    #[error("MLflow at {server} failed {action}: HTTP {status} {code}: {message}")]
+    Mlflow {
+        server: String,
+        action: String,
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The MLflow server could not be reached, or kept failing, through every attempt.
+    #[error(
+        "MLflow at {server} failed {action} {attempts} times (last: {message}); check `tracking.uri` and that the server is up, then try again"
+    )]
+    MlflowUnavailable {
+        server: String,
+        action: String,
+        attempts: u32,
+        message: String,
+    },
+    /// What the MLflow server holds is not what trainyard wrote there.
+    #[error("MLflow at {server}: {message}")]
+    MlflowCorrupt { server: String, message: String },
     #[error("{action} {path}: {source}")]
     Io {
         action: &'static str,
@@ -131,6 +174,9 @@ impl LedgerError {
                 | Self::InvalidDigest { .. }
                 | Self::ReservedAlias { .. }
                 | Self::NotARepository { .. }
+                | Self::ImportOutOfOrder { .. }
+                | Self::MlflowUri { .. }
+                | Self::MlflowAuth { .. }
         )
     }
 }

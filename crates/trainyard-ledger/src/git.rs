@@ -640,6 +640,138 @@ impl Ledger for GitLedger {
     fn environments(&self) -> Result<Vec<String>, LedgerError> {
         self.list_folders(REGISTRY_REF, "environments")
     }
+
+    fn import_version(&self, version: &ModelVersion) -> Result<(), LedgerError> {
+        validate_name("model name", &version.model)?;
+        trainyard_store::validate_digest(&version.artifact.digest).map_err(|_| {
+            LedgerError::InvalidDigest {
+                value: version.artifact.digest.clone(),
+            }
+        })?;
+        let record = ModelVersion {
+            tags: BTreeMap::new(),
+            aliases: Vec::new(),
+            ..version.clone()
+        };
+        let model = &record.model;
+        let content = to_json(&record)?;
+        self.update(REGISTRY_REF, |repo, tree| {
+            let state = ModelState::at(repo, tree, model)?;
+            if let Some(existing) = state.versions.iter().find(|v| v.version == record.version) {
+                if *existing == record {
+                    return Ok(Edit {
+                        files: Vec::new(),
+                        message: String::new(),
+                        value: (),
+                    });
+                }
+                return Err(LedgerError::ImportOutOfOrder {
+                    model: model.clone(),
+                    version: record.version,
+                    next: state.next_version(),
+                });
+            }
+            if record.version != state.next_version() {
+                return Err(LedgerError::ImportOutOfOrder {
+                    model: model.clone(),
+                    version: record.version,
+                    next: state.next_version(),
+                });
+            }
+            Ok(Edit {
+                files: vec![(version_path(model, record.version), content.clone())],
+                message: format!(
+                    "import {model} v{} from run {}",
+                    record.version, record.run_id
+                ),
+                value: (),
+            })
+        })
+    }
+
+    fn import_alias_move(&self, moved: &AliasMove) -> Result<(), LedgerError> {
+        self.model_state(&moved.model)?;
+        self.append_alias_move(moved, true)
+    }
+
+    fn import_tag_change(&self, change: &TagChange) -> Result<(), LedgerError> {
+        self.model_state(&change.model)?;
+        self.append_tag_change(change, true)
+    }
+}
+
+/// The registry's histories kept for another ledger (MLflow keeps no history
+/// of alias moves or tag changes): written and read without the versions,
+/// which live in that other ledger.
+impl GitLedger {
+    /// Appends an alias move as given; with `check_version`, only when its
+    /// version is registered here.
+    pub(crate) fn append_alias_move(
+        &self,
+        moved: &AliasMove,
+        check_version: bool,
+    ) -> Result<(), LedgerError> {
+        validate_name("model name", &moved.model)?;
+        validate_name("alias", &moved.alias)?;
+        let content = to_json(moved)?;
+        let model = &moved.model;
+        self.update(REGISTRY_REF, |repo, tree| {
+            if check_version {
+                ModelState::with_version(repo, tree, model, moved.version)?;
+            }
+            let path = next_path(repo, tree, &format!("models/{model}/aliases"))?;
+            Ok(Edit {
+                files: vec![(path, content.clone())],
+                message: format!(
+                    "alias {model}@{} -> v{} by {}: {}",
+                    moved.alias, moved.version, moved.actor, moved.reason
+                ),
+                value: (),
+            })
+        })
+    }
+
+    /// Appends a tag change as given; with `check_version`, only when its
+    /// version is registered here.
+    pub(crate) fn append_tag_change(
+        &self,
+        change: &TagChange,
+        check_version: bool,
+    ) -> Result<(), LedgerError> {
+        validate_name("model name", &change.model)?;
+        validate_name("tag key", &change.key)?;
+        let content = to_json(change)?;
+        let model = &change.model;
+        self.update(REGISTRY_REF, |repo, tree| {
+            if check_version {
+                ModelState::with_version(repo, tree, model, change.version)?;
+            }
+            let path = next_path(repo, tree, &format!("models/{model}/tags"))?;
+            Ok(Edit {
+                files: vec![(path, content.clone())],
+                message: format!(
+                    "tag {model} v{} {}={} by {}: {}",
+                    change.version, change.key, change.value, change.actor, change.reason
+                ),
+                value: (),
+            })
+        })
+    }
+
+    /// Every alias move and tag change recorded for `model`, oldest first
+    /// (empty when none, whether or not its versions are here).
+    pub(crate) fn histories(
+        &self,
+        model: &str,
+    ) -> Result<(Vec<AliasMove>, Vec<TagChange>), LedgerError> {
+        validate_name("model name", model)?;
+        let repo = self.repo();
+        let state = match tip_tree(&repo, REGISTRY_REF)? {
+            Some(tree) => ModelState::load(&repo, &tree, model)?,
+            None => ModelState::default(),
+        };
+        Ok((state.alias_moves, state.tag_changes))
+    }
 }
 
 /// Who is acting, for the records of alias moves, tags and deployments: the

@@ -16,6 +16,7 @@ mod error;
 mod float;
 mod git;
 mod id;
+mod mlflow;
 mod record;
 mod sync;
 
@@ -23,6 +24,7 @@ use std::collections::BTreeMap;
 
 pub use error::LedgerError;
 pub use git::{GitLedger, LEDGER_REFS, REGISTRY_REF, RUNS_REF, detect_actor};
+pub use mlflow::{MlflowCredentials, MlflowLedger};
 pub use record::{
     AliasMove, CiInfo, Deployment, DeploymentKind, GitInfo, ModelVersion, Outcome, RunId, RunMode,
     RunRecord, TagChange, Timestamp,
@@ -118,4 +120,23 @@ pub trait Ledger {
 
     /// The environments with a deployment history, sorted.
     fn environments(&self) -> Result<Vec<String>, LedgerError>;
+
+    // ---- imports: records copied from another ledger, as they were ----------
+    // Runs and deployments keep everything through `append_run` and
+    // `record_deployment`; these keep what a live write would set anew.
+
+    /// Records `version` with its own number, run, artifact and registration
+    /// time. Its number must be the model's next one
+    /// ([`LedgerError::ImportOutOfOrder`]); importing the same version again
+    /// does nothing. Its `tags` and `aliases` are ignored: they come with
+    /// [`Self::import_tag_change`] and [`Self::import_alias_move`].
+    fn import_version(&self, version: &ModelVersion) -> Result<(), LedgerError>;
+
+    /// Records an alias move with its own actor, time, reason and previous
+    /// version, and points the alias at its version. The version must exist.
+    fn import_alias_move(&self, moved: &AliasMove) -> Result<(), LedgerError>;
+
+    /// Records a tag change with its own actor, time and reason, and sets the
+    /// tag. The version must exist.
+    fn import_tag_change(&self, change: &TagChange) -> Result<(), LedgerError>;
 }

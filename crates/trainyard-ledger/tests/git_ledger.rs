@@ -225,6 +225,70 @@ fn the_registry_numbers_versions_moves_aliases_with_history_and_resolves_specs()
 }
 
 #[test]
+fn imports_copy_a_registry_with_its_numbers_times_actors_and_reasons() {
+    let temp = tempfile::tempdir().unwrap();
+    let source = GitLedger::open(project(temp.path(), "source")).unwrap();
+    let target = GitLedger::open(project(temp.path(), "target")).unwrap();
+    let first = run(1, at("2026-11-25T10:00:00Z"));
+    source.append_run(&first).unwrap();
+    for n in 1..=3 {
+        source.register("churn", &first.id, &artifact(n)).unwrap();
+    }
+    source
+        .move_alias("churn", "champion", 1, "ada", "first")
+        .unwrap();
+    source
+        .move_alias("churn", "champion", 3, "bob", "better")
+        .unwrap();
+    source
+        .set_tag("churn", 2, "rejected", "true", "ada", "worse recall")
+        .unwrap();
+
+    // Versions out of order are refused, nothing written.
+    let versions = source.versions("churn").unwrap();
+    assert!(matches!(
+        target.import_version(&versions[1]),
+        Err(LedgerError::ImportOutOfOrder {
+            version: 2,
+            next: 1,
+            ..
+        })
+    ));
+    for version in &versions {
+        target.import_version(version).unwrap();
+        // Again: nothing new.
+        target.import_version(version).unwrap();
+    }
+    // A move or tag of a version that is not there is refused.
+    let mut stray = source.alias_history("churn", None).unwrap()[0].clone();
+    stray.version = 9;
+    assert!(matches!(
+        target.import_alias_move(&stray),
+        Err(LedgerError::VersionNotFound { .. })
+    ));
+    for moved in source.alias_history("churn", None).unwrap() {
+        target.import_alias_move(&moved).unwrap();
+    }
+    for change in source.tag_history("churn").unwrap() {
+        target.import_tag_change(&change).unwrap();
+    }
+
+    assert_eq!(target.versions("churn").unwrap(), versions);
+    assert_eq!(
+        target.alias_history("churn", None).unwrap(),
+        source.alias_history("churn", None).unwrap()
+    );
+    assert_eq!(
+        target.tag_history("churn").unwrap(),
+        source.tag_history("churn").unwrap()
+    );
+    assert_eq!(
+        target.aliases("churn").unwrap(),
+        source.aliases("churn").unwrap()
+    );
+}
+
+#[test]
 fn an_environment_history_lists_deployments_newest_last() {
     let temp = tempfile::tempdir().unwrap();
     let dir = project(temp.path(), "p");

@@ -42,6 +42,7 @@ pub use error::StoreError;
 pub use local::{DEFAULT_STORE_DIR, LocalStore};
 pub use object::{ObjectStoreArtifacts, PART_SIZE, Transfers};
 pub use oci::{BLAKE3_ANNOTATION, FILE_ARTIFACT_TYPE, MODEL_ARTIFACT_TYPE, OciArtifacts};
+pub use runtime::install_crypto_provider;
 pub use trainyard_core::store_url::{StoreUrl, StoreUrlError, redact};
 
 /// Opens the store `url` names (`artifacts.store` in trainyard.yaml; `None`

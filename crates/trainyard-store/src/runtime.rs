@@ -36,7 +36,8 @@ impl Runtime {
 /// reqwest is built without a compiled-in TLS provider (so the workspace has
 /// one crypto library, ring); the process default must be set before the
 /// first client. Another default installed first (by the binary) is kept.
-pub(crate) fn install_crypto_provider() {
+/// Public for the other reqwest clients of the workspace (the MLflow ledger).
+pub fn install_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Err only when another thread installed one meanwhile: that one serves.
         let _ = rustls::crypto::ring::default_provider().install_default();

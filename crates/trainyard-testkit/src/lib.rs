@@ -9,8 +9,9 @@
 //! - [`azure_devops`]: an Azure DevOps stand-in on 127.0.0.1 that checks each
 //!   request against the REST reference's shapes (api-version 7.1), keeps
 //!   statuses, threads, pull requests and runs, and answers scripted faults.
-//! - [`servers`]: Azurite, moto and a Docker distribution registry on
-//!   127.0.0.1, stopped by pid; objects uploaded with the clouds' Python SDKs.
+//! - [`servers`]: Azurite, moto, a Docker distribution registry and an
+//!   MLflow tracking server on 127.0.0.1, stopped by pid; objects uploaded
+//!   with the clouds' Python SDKs, MLflow read back with its Python client.
 //!
 //! It depends on `serde_json` only: every test binary that uses it links it.
 // Test support that cannot set up should stop the test loudly.

@@ -1,7 +1,8 @@
-//! Storage servers for tests, started on 127.0.0.1 and stopped by their own
-//! pid when dropped, pass or fail: Azurite (npm) for `az://`, moto's server
-//! (PyPI `moto[server]`) for `s3://`, a Docker distribution registry (Debian
-//! `docker-registry`) for `oci://`.
+//! Servers for tests, started on 127.0.0.1 and stopped by their own pid when
+//! dropped, pass or fail: Azurite (npm) for `az://`, moto's server (PyPI
+//! `moto[server]`) for `s3://`, a Docker distribution registry (Debian
+//! `docker-registry`) for `oci://`, and an MLflow tracking server (PyPI
+//! `mlflow`) for the MLflow ledger.
 //!
 //! Tools come from `.ci/test`: tests/support/node_modules (Azurite), .venv
 //! (moto, the Azure and AWS Python SDKs), /usr/bin/docker-registry. Without
@@ -53,31 +54,59 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A server process, killed by its own pid when dropped.
+/// A server process, killed by its own pid when dropped (with the processes
+/// it started, for a server started with [`Server::start_group`]).
 #[derive(Debug)]
 pub struct Server {
     name: &'static str,
     child: Child,
+    /// Whether the server leads its own process group (its pid is the group's id).
+    group: bool,
 }
 
 impl Server {
     /// Starts `command` and waits (30 s at most) until it listens on `port`.
     pub fn start(name: &'static str, command: &mut Command, port: u16) -> Self {
+        Self::spawn(name, command, port, false, Duration::from_secs(30))
+    }
+
+    /// [`Self::start`] for a server that starts workers of its own (mlflow
+    /// runs uvicorn): it leads a new process group, killed whole when
+    /// dropped. It may take `wait` to listen (Python servers start slowly
+    /// on a loaded machine).
+    pub fn start_group(
+        name: &'static str,
+        command: &mut Command,
+        port: u16,
+        wait: Duration,
+    ) -> Self {
+        std::os::unix::process::CommandExt::process_group(&mut *command, 0);
+        Self::spawn(name, command, port, true, wait)
+    }
+
+    fn spawn(
+        name: &'static str,
+        command: &mut Command,
+        port: u16,
+        group: bool,
+        wait: Duration,
+    ) -> Self {
         let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|error| panic!("starting {name}: {error}"));
-        let mut server = Self { name, child };
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut server = Self { name, child, group };
+        let deadline = Instant::now() + wait;
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Some(status) = server.child.try_wait().unwrap() {
                 panic!("{name} exited before it listened: {status}");
             }
             assert!(
                 Instant::now() < deadline,
-                "{name} did not listen on {port} within 30 s"
+                "{name} did not listen on {port} within {} s",
+                wait.as_secs()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -92,6 +121,12 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if self.group {
+            // The group this server leads, by its id: the server and its workers.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .status();
+        }
         // Child::kill signals this pid only.
         if let Err(error) = self.child.kill() {
             eprintln!("stopping {}: {error}", self.name);
@@ -103,6 +138,11 @@ impl Drop for Server {
 /// Runs a Python script with arguments and extra variables; panics with its
 /// stderr when it fails.
 fn run_python(python: &Path, script: &str, args: &[&str], env: &[(String, String)]) {
+    python_output(python, script, args, env);
+}
+
+/// [`run_python`], answering what the script printed.
+fn python_output(python: &Path, script: &str, args: &[&str], env: &[(String, String)]) -> String {
     let output = Command::new(python)
         .arg("-c")
         .arg(script)
@@ -115,6 +155,7 @@ fn run_python(python: &Path, script: &str, args: &[&str], env: &[(String, String
         "python: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// Azurite's well-known development account.
@@ -316,4 +357,96 @@ impl Registry {
             address: format!("127.0.0.1:{port}"),
         })
     }
+}
+
+/// An MLflow tracking server: SQLite backend store and proxied artifacts
+/// (`--serve-artifacts`) in `root`, telemetry off.
+#[derive(Debug)]
+pub struct Mlflow {
+    _server: Server,
+    python: PathBuf,
+    /// `http://127.0.0.1:PORT`
+    pub uri: String,
+}
+
+/// How long mlflow may take to start: its imports take seconds, minutes on
+/// a loaded shared machine.
+const MLFLOW_START: Duration = Duration::from_mins(5);
+
+/// The variables that keep MLflow (server and Python client) offline.
+const MLFLOW_OFFLINE: [(&str, &str); 3] = [
+    ("DO_NOT_TRACK", "true"),
+    ("MLFLOW_DISABLE_TELEMETRY", "true"),
+    // No background job runner (huey consumers): nothing here uses it.
+    ("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false"),
+];
+
+impl Mlflow {
+    /// Starts `.venv/bin/mlflow server` with its database and artifacts in
+    /// `root` and waits (5 minutes at most) until `/health` answers, or `None`
+    /// when mlflow is not installed (see the module doc).
+    pub fn start(root: &Path) -> Option<Self> {
+        let mlflow = tool(&repo().join(".venv/bin/mlflow"))?;
+        let python = python()?;
+        let port = free_port();
+        let mut command = Command::new(mlflow);
+        command
+            .arg("server")
+            .arg("--backend-store-uri")
+            .arg(format!("sqlite:///{}", root.join("mlflow.db").display()))
+            .arg("--serve-artifacts")
+            .arg("--artifacts-destination")
+            .arg(root.join("artifacts"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            // Two workers: requests really run in parallel (and SQLite locks).
+            .args(["--workers", "2"])
+            .envs(MLFLOW_OFFLINE)
+            .env_remove("MLFLOW_TRACKING_URI")
+            .current_dir(root);
+        let server = Server::start_group("mlflow", &mut command, port, MLFLOW_START);
+        let deadline = Instant::now() + MLFLOW_START;
+        while !http_ok(port, "/health") {
+            assert!(
+                Instant::now() < deadline,
+                "mlflow did not answer /health on {port} within {} s",
+                MLFLOW_START.as_secs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(Self {
+            _server: server,
+            python,
+            uri: format!("http://127.0.0.1:{port}"),
+        })
+    }
+
+    /// Runs `script` with the project's Python, `MLFLOW_TRACKING_URI` set to
+    /// this server (MLflow's own client reads it), and answers its output.
+    pub fn python(&self, script: &str, args: &[&str]) -> String {
+        let mut env: Vec<(String, String)> = MLFLOW_OFFLINE
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        env.push(("MLFLOW_TRACKING_URI".to_owned(), self.uri.clone()));
+        python_output(&self.python, script, args, &env)
+    }
+}
+
+/// Whether `GET path` on 127.0.0.1:`port` answers 200.
+fn http_ok(port: u16, path: &str) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    if write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200") || answer.starts_with("HTTP/1.0 200")
 }

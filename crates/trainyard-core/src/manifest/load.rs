@@ -379,6 +379,8 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
         }
     }
 
+    check_tracking(manifest, source, file)?;
+
     if let Some(train) = &manifest.train
         && let Err(broken) = train.check()
     {
@@ -386,6 +388,35 @@ fn check(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigErro
         return Err(fail(&path, broken.rule, broken.message));
     }
     super::check_declared_metrics(manifest, source, file)
+}
+
+/// `backend: mlflow` needs a `uri` trainyard can reach (checked by every
+/// step, since every step loads the manifest); a URI with a credential is
+/// located but its line is not echoed.
+fn check_tracking(manifest: &Manifest, source: &str, file: &str) -> Result<(), ConfigError> {
+    let tracking = &manifest.tracking;
+    if tracking.backend != super::TrackingBackend::Mlflow {
+        return Ok(());
+    }
+    let Some(uri) = &tracking.uri else {
+        return Err(ConfigError::new(
+            file,
+            "missing-tracking-uri",
+            "`tracking.backend: mlflow` needs `tracking.uri`, the MLflow tracking server's address",
+        )
+        .at_key(source, &KeyPath::new(&["tracking", "backend"]))
+        .with_help(super::TRACKING_URI_RULE));
+    };
+    let Err(why) = super::mlflow_endpoint(uri) else {
+        return Ok(());
+    };
+    let mut error = ConfigError::new(file, "bad-tracking-uri", format!("`tracking.uri`: {why}"))
+        .at_key(source, &KeyPath::new(&["tracking", "uri"]))
+        .with_help(super::TRACKING_URI_RULE);
+    if uri.contains('@') || uri.contains('?') {
+        error.source_line = None;
+    }
+    Err(error)
 }
 
 /// The first `name: <name>` (plain or quoted) in `source`, at the name.
@@ -551,6 +582,33 @@ mod tests {
             manifest.artifacts.unwrap().store_url().unwrap().to_string(),
             "az://models/team"
         );
+    }
+
+    #[test]
+    fn an_mlflow_backend_needs_a_reachable_uri_at_its_line() {
+        let base = "version: 1\nproject:\n  name: demo\ntracking:\n  backend: mlflow\n";
+        let error = parse(base, "trainyard.yaml").unwrap_err();
+        assert_eq!(error.rule, "missing-tracking-uri");
+        assert_eq!(error.span.map(|span| span.line), Some(5));
+
+        let error = parse(&format!("{base}  uri: ./mlruns\n"), "trainyard.yaml").unwrap_err();
+        assert_eq!(error.rule, "bad-tracking-uri");
+        assert_eq!(error.span.map(|span| span.line), Some(6));
+
+        let secret = format!("{base}  uri: https://me:s3cret@mlflow.example.com\n");
+        let error = parse(&secret, "trainyard.yaml").unwrap_err();
+        assert!(!format!("{error:?}").contains("s3cret"), "{error:?}");
+
+        for uri in [
+            "http://127.0.0.1:5000",
+            "azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w",
+        ] {
+            let manifest = parse(&format!("{base}  uri: {uri}\n"), "trainyard.yaml").unwrap();
+            assert_eq!(manifest.tracking.uri.as_deref(), Some(uri));
+        }
+        // The git backend ignores a uri (kept for switching back and forth).
+        let git = "version: 1\nproject:\n  name: demo\ntracking:\n  backend: git\n  uri: x\n";
+        assert!(parse(git, "trainyard.yaml").is_ok());
     }
 
     #[test]

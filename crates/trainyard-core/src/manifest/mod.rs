@@ -29,8 +29,8 @@ pub use load::{MANIFEST_FILE, load, parse};
 pub use locate::{KeyPath, Segment, locate, locate_key, locate_nearest, locate_nearest_key};
 pub use metrics::{UndeclaredMetric, check_declared_metrics, undeclared_metrics};
 pub use train::{
-    Direction, EarlyStop, MetricSpec, Model, Tracking, TrackingBackend, Train, TrainRuleError,
-    parse_duration,
+    Direction, EarlyStop, MetricSpec, Model, TRACKING_URI_RULE, Tracking, TrackingBackend, Train,
+    TrainRuleError, mlflow_endpoint, parse_duration,
 };
 
 /// The manifest's format version this build reads.

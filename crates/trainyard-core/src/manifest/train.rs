@@ -255,12 +255,104 @@ pub enum TrackingBackend {
     /// Runs recorded in this repository under `refs/trainyard/`; nothing to host.
     #[default]
     Git,
+    /// Runs, versions, aliases and tags on the MLflow tracking server `uri`
+    /// names (`http(s)://…`, or an Azure ML workspace's `azureml://…`); every
+    /// alias move and deployment also stays in git.
     Mlflow,
+}
+
+/// What `tracking.uri` may be, for the error's help.
+pub const TRACKING_URI_RULE: &str = "write the MLflow tracking server's address, \
+    `http(s)://host[:port][/path]`, or an Azure ML workspace's MLflow tracking URI \
+    (`azureml://<region>.api.azureml.ms/mlflow/v1.0/subscriptions/<id>/resourceGroups/<group>/\
+    providers/Microsoft.MachineLearningServices/workspaces/<workspace>`); credentials go in \
+    MLFLOW_TRACKING_TOKEN or MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD, never in the URI";
+
+/// The REST endpoint (the base that `/api/2.0/mlflow/…` follows) of the MLflow
+/// tracking URI `uri`: an `http(s)://` address as written (without a
+/// trailing `/`); an Azure ML workspace's `azureml://<host>/mlflow/v1.0/…`
+/// as `https://<host>/mlflow/v1.0/…`, as the `azureml-mlflow` plugin does.
+/// A credential or a query in the URI is refused (it would be logged).
+pub fn mlflow_endpoint(uri: &str) -> Result<String, String> {
+    let uri = uri.trim();
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return Err(
+            "it is not a URL: trainyard talks to an MLflow tracking server over its REST API"
+                .to_owned(),
+        );
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    if rest.contains(['?', '#']) {
+        return Err("a query or fragment in the tracking URI is not supported (it may hold a secret that would be logged)".to_owned());
+    }
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    if authority.contains('@') {
+        return Err("the tracking URI holds a credential (`user:password@`)".to_owned());
+    }
+    if authority.is_empty() || authority.starts_with(':') {
+        return Err(format!("`{scheme}://` names no host"));
+    }
+    let path = path.trim_end_matches('/');
+    match scheme.as_str() {
+        "http" | "https" => Ok(if path.is_empty() {
+            format!("{scheme}://{authority}")
+        } else {
+            format!("{scheme}://{authority}/{path}")
+        }),
+        "azureml" => {
+            let segments: Vec<&str> = path.split('/').collect();
+            let workspace_path = segments.len() == 10
+                && segments[0] == "mlflow"
+                && segments[1].starts_with('v')
+                && segments[2].eq_ignore_ascii_case("subscriptions")
+                && segments[4].eq_ignore_ascii_case("resourceGroups")
+                && segments[6].eq_ignore_ascii_case("providers")
+                && segments[8].eq_ignore_ascii_case("workspaces")
+                && segments.iter().all(|segment| !segment.is_empty());
+            if !workspace_path {
+                return Err(format!(
+                    "`{uri}` is not an Azure ML workspace's MLflow tracking URI \
+                     (`az ml workspace show --query mlflow_tracking_uri` prints it)"
+                ));
+            }
+            Ok(format!("https://{authority}/{path}"))
+        }
+        other => Err(format!(
+            "`{other}://` is not an MLflow tracking server trainyard can reach: it speaks MLflow's REST API over http(s)"
+        )),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mlflow_tracking_uris_resolve_to_their_rest_endpoint() {
+        assert_eq!(
+            mlflow_endpoint("http://127.0.0.1:5000/").as_deref(),
+            Ok("http://127.0.0.1:5000")
+        );
+        assert_eq!(
+            mlflow_endpoint("https://mlflow.example.com/tracking").as_deref(),
+            Ok("https://mlflow.example.com/tracking")
+        );
+        let workspace = "westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/0000-11/resourceGroups/rg-ml/providers/Microsoft.MachineLearningServices/workspaces/ws-prod";
+        assert_eq!(
+            mlflow_endpoint(&format!("azureml://{workspace}")),
+            Ok(format!("https://{workspace}"))
+        );
+        // Not a workspace: the Azure CLI command that prints the right one.
+        let error = mlflow_endpoint("azureml://westeurope.api.azureml.ms/mlflow/v1.0").unwrap_err();
+        assert!(error.contains("mlflow_tracking_uri"), "{error}");
+        // A credential in the URI would be logged: refused, and not echoed.
+        let error = mlflow_endpoint("https://me:s3cret@mlflow.example.com").unwrap_err();
+        assert!(!error.contains("s3cret"), "{error}");
+        assert!(mlflow_endpoint("https://mlflow.example.com/?token=x").is_err());
+        assert!(mlflow_endpoint("databricks://profile").is_err());
+        assert!(mlflow_endpoint("./mlruns").is_err());
+        assert!(mlflow_endpoint("http://").is_err());
+    }
 
     #[test]
     fn durations_read_units_and_compounds() {
