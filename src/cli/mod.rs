@@ -22,6 +22,7 @@ mod gate;
 mod iac;
 mod ledger;
 mod report;
+mod site;
 mod train;
 
 use data::DataCommand;
@@ -29,6 +30,7 @@ use gate::{GateArgs, PromoteArgs, RollbackArgs, StatusArgs};
 use iac::IacCommand;
 use ledger::{LedgerCommand, ModelCommand, RunsCommand};
 use report::ReportArgs;
+use site::SiteCommand;
 use train::{CompareArgs, ReproduceArgs, TrainArgs};
 
 #[derive(Debug, Parser)]
@@ -96,6 +98,9 @@ pub enum Command {
     /// The model registry: versions, aliases (champion, challenger…), tags.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// The static dashboard: runs, models, environments and data as a web site.
+    #[command(subcommand)]
+    Site(SiteCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,6 +176,7 @@ impl TryFrom<Command> for Request {
             Command::Ledger(command) => command.into(),
             Command::Runs(command) => command.into(),
             Command::Model(command) => command.into(),
+            Command::Site(command) => command.into(),
         })
     }
 }

@@ -26,6 +26,7 @@ mod report;
 mod reproduce;
 mod rollback;
 mod runs;
+mod site;
 mod status;
 mod train;
 
@@ -40,6 +41,7 @@ use crate::requests::{
     ReportRequest, ReproduceRequest, RollbackRequest, RunsListRequest, RunsShowRequest,
     StatusRequest, TrainRequest,
 };
+use crate::requests::SiteBuildRequest;
 
 /// Whether a step judges the change: a judging step gets a check run and a
 /// commit status and a place in the PR report; bookkeeping (syncing or
@@ -130,6 +132,7 @@ registry! {
     ModelAlias(ModelAliasRequest) => model::alias, "model alias", Bookkeeping;
     ModelTag(ModelTagRequest) => model::tag, "model tag", Bookkeeping;
     ModelGet(ModelGetRequest) => model_get::run, "model get", Bookkeeping;
+    SiteBuild(SiteBuildRequest) => site::build, "site build", Bookkeeping;
 }
 
 impl Step {
