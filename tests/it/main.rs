@@ -44,6 +44,7 @@ mod promotion_order;
 mod quickstart;
 mod release;
 mod schema;
+mod site;
 mod train;
 mod train_compare;
 mod train_rules;
