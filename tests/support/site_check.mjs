@@ -118,7 +118,7 @@ await mkdir(shotsDir, { recursive: true });
 for (const [name, path] of [["overview", "/index.html"], ["run", bestRun.path], ["data", firstDataset]]) {
   if (!path) { failures.push(`no page for the ${name} screenshot`); continue; }
   await page.goto(origin + path);
-  await page.screenshot({ path: join(shotsDir, `${name}.png`) });
+  await page.screenshot({ path: join(shotsDir, `${name}.png`), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1400 } });
 }
 
 async function audit(path) {

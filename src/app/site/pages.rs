@@ -384,6 +384,8 @@ impl<'a> Site<'a> {
                 });
             }
         }
+        // Learning curves first: they are what people come to a run page for.
+        charts.sort_by_key(|chart| chart.series.is_none());
         RunPage {
             id: run.id.to_string(),
             project: run.project.clone(),
