@@ -46,9 +46,9 @@ pub fn build(request: &SiteBuildRequest, context: &StepContext) -> Result<Report
         written.unchanged
     );
     Ok(Report::new(Step::SiteBuild.name(), Conclusion::Success, title)
-        .with_output("site-dir", folder.display().to_string())
+        .with_output("dir", folder.display().to_string())
         .with_output("pages", pages.len().to_string())
-        .with_output("pages-written", written.changed.len().to_string())
+        .with_output("written", written.changed.len().to_string())
         .with_data(serde_json::json!({
             "dir": folder,
             "pages": pages.len(),

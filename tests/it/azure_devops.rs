@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 
 use trainyard_testkit::git::{bare_remote, git, init_and_commit_all};
 
-const TASKS: [&str; 9] = [
+const TASKS: [&str; 10] = [
     "validate-data",
     "train",
     "report",
@@ -32,6 +32,7 @@ const TASKS: [&str; 9] = [
     "iac",
     "drift",
     "model-get",
+    "site",
 ];
 
 /// The inputs the shared entry reads itself (never passed to the binary).
@@ -784,7 +785,14 @@ fn the_example_pipelines_validate_and_use_the_extension_s_tasks() {
         .collect();
     assert_eq!(
         names,
-        ["drift.yml", "iac.yml", "main.yml", "pr.yml", "release.yml"]
+        [
+            "drift.yml",
+            "iac.yml",
+            "main.yml",
+            "pr.yml",
+            "release.yml",
+            "site.yml"
+        ]
     );
 
     let schema_dir = tempfile::tempdir().unwrap();
@@ -871,6 +879,7 @@ fn the_example_pipelines_validate_and_use_the_extension_s_tasks() {
         "TrainyardPromote",
         "TrainyardDrift",
         "TrainyardIac",
+        "TrainyardSite",
     ] {
         assert!(used.contains(name), "no example uses {name}");
     }

@@ -183,10 +183,10 @@ fn a_second_build_rewrites_nothing_and_a_new_run_only_the_pages_that_show_it() {
     assert_eq!(code, 0, "{report:#}");
     let dir = repo.path().join(".trainyard/site");
     let first = files(&dir);
-    assert_eq!(report["outputs"]["pages-written"], first.len().to_string());
+    assert_eq!(report["outputs"]["written"], first.len().to_string());
 
     let (report, _) = repo.trainyard(&["site", "build"]);
-    assert_eq!(report["outputs"]["pages-written"], "0", "{report:#}");
+    assert_eq!(report["outputs"]["written"], "0", "{report:#}");
     assert_eq!(files(&dir), first, "no page was touched");
 
     let old_runs: Vec<String> = repo
