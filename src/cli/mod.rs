@@ -375,6 +375,7 @@ mod tests {
             "model alias m 1 a --reason r",
             "model tag m@1 k=v",
             "model get",
+            "site build",
         ];
         let mut steps: Vec<Step> = commands
             .iter()

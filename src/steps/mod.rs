@@ -33,6 +33,7 @@ mod train;
 use trainyard_core::{Report, StepError};
 
 use crate::app::StepContext;
+use crate::requests::SiteBuildRequest;
 use crate::requests::{
     CompareRequest, ConfigCheckRequest, DataDriftRequest, DataFingerprintRequest,
     DataInferSchemaRequest, DataMergeRequest, DataSampleRequest, DataValidateRequest, GateRequest,
@@ -41,7 +42,6 @@ use crate::requests::{
     ReportRequest, ReproduceRequest, RollbackRequest, RunsListRequest, RunsShowRequest,
     StatusRequest, TrainRequest,
 };
-use crate::requests::SiteBuildRequest;
 
 /// Whether a step judges the change: a judging step gets a check run and a
 /// commit status and a place in the PR report; bookkeeping (syncing or

@@ -19,7 +19,13 @@ pub fn build(request: &SiteBuildRequest, context: &StepContext) -> Result<Report
     let project = context.project().ok();
     let environments: Vec<String> = project
         .as_ref()
-        .map(|p| p.manifest.environments.iter().map(|e| e.name.clone()).collect())
+        .map(|p| {
+            p.manifest
+                .environments
+                .iter()
+                .map(|e| e.name.clone())
+                .collect()
+        })
         .unwrap_or_default();
     let reports_dir = request
         .reports_dir
@@ -45,14 +51,16 @@ pub fn build(request: &SiteBuildRequest, context: &StepContext) -> Result<Report
         written.changed.len(),
         written.unchanged
     );
-    Ok(Report::new(Step::SiteBuild.name(), Conclusion::Success, title)
-        .with_output("dir", folder.display().to_string())
-        .with_output("pages", pages.len().to_string())
-        .with_output("written", written.changed.len().to_string())
-        .with_data(serde_json::json!({
-            "dir": folder,
-            "pages": pages.len(),
-            "written": written.changed,
-            "unchanged": written.unchanged,
-        })))
+    Ok(
+        Report::new(Step::SiteBuild.name(), Conclusion::Success, title)
+            .with_output("dir", folder.display().to_string())
+            .with_output("pages", pages.len().to_string())
+            .with_output("written", written.changed.len().to_string())
+            .with_data(serde_json::json!({
+                "dir": folder,
+                "pages": pages.len(),
+                "written": written.changed,
+                "unchanged": written.unchanged,
+            })),
+    )
 }

@@ -12,7 +12,8 @@ use crate::common;
 use crate::common::gate_fixture::Repo;
 use trainyard_ledger::{Ledger, RunId};
 
-const GATES: &str = "  staging:\n    metrics: [\"accuracy >= 0.9\"]\n  prod:\n    metrics: [\"accuracy >= 0.9\"]\n";
+const GATES: &str =
+    "  staging:\n    metrics: [\"accuracy >= 0.9\"]\n  prod:\n    metrics: [\"accuracy >= 0.9\"]\n";
 
 /// `site build -o DIR` in the repository; the report.
 fn build(repo: &Repo, dir: &Path, extra: &[&str]) -> serde_json::Value {
@@ -48,7 +49,11 @@ fn files(dir: &Path) -> BTreeMap<String, SystemTime> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let name = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                let name = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 found.insert(name, path.metadata().unwrap().modified().unwrap());
             }
         }
@@ -128,7 +133,10 @@ fn gate_verdicts_kept_by_a_job_show_on_the_model_page() {
     let site = tempfile::tempdir().unwrap();
     build(&repo, site.path(), &["--reports-dir", reports_dir]);
     let model = read(site.path(), "models/clf.html");
-    assert!(model.contains(">refused</span> staging: metric accuracy"), "{model}");
+    assert!(
+        model.contains(">refused</span> staging: metric accuracy"),
+        "{model}"
+    );
 }
 
 #[test]
@@ -163,14 +171,25 @@ fn hostile_names_stay_text_on_every_page() {
     let pages = files(site.path());
     for page in pages.keys().filter(|page| page.ends_with(".html")) {
         let html = read(site.path(), page);
-        assert!(!html.contains("<script>"), "{page} holds a raw <script>:\n{html}");
+        assert!(
+            !html.contains("<script>"),
+            "{page} holds a raw <script>:\n{html}"
+        );
         assert!(!html.contains("<img"), "{page}");
         assert!(!html.contains("javascript:"), "{page}");
     }
     let run_page = read(site.path(), &format!("runs/{}.html", run.id));
-    assert!(run_page.contains("&lt;script&gt;alert(&#x27;param&#x27;)&lt;/script&gt;"), "{run_page}");
-    assert!(run_page.contains("aria-label=\"&lt;script&gt;m&lt;/script&gt; per step\""), "{run_page}");
-    assert!(read(site.path(), "runs/index.html").contains("&lt;script&gt;alert(&#x27;branch&#x27;)"));
+    assert!(
+        run_page.contains("&lt;script&gt;alert(&#x27;param&#x27;)&lt;/script&gt;"),
+        "{run_page}"
+    );
+    assert!(
+        run_page.contains("aria-label=\"&lt;script&gt;m&lt;/script&gt; per step\""),
+        "{run_page}"
+    );
+    assert!(
+        read(site.path(), "runs/index.html").contains("&lt;script&gt;alert(&#x27;branch&#x27;)")
+    );
     assert!(read(site.path(), "data/biopsies.html").contains("&lt;script&gt;col&lt;/script&gt;"));
 }
 
@@ -206,7 +225,12 @@ fn a_second_build_rewrites_nothing_and_a_new_run_only_the_pages_that_show_it() {
         .map(|page| page.as_str().unwrap())
         .collect();
     let new_page = format!("runs/{new_run}.html");
-    for page in ["index.html", "runs/index.html", new_page.as_str(), "models/clf.html"] {
+    for page in [
+        "index.html",
+        "runs/index.html",
+        new_page.as_str(),
+        "models/clf.html",
+    ] {
         assert!(written.contains(&page), "{page} not rewritten: {written:?}");
     }
     let after = files(&dir);
@@ -234,7 +258,11 @@ fn the_site_works_in_a_real_browser() {
     let project = parent.path().join("demo");
     // quickstart: an example project with runs (loss per step), versions,
     // promotions, a rollback and data profiles.
-    common::trainyard().arg("quickstart").arg(&project).assert().code(0);
+    common::trainyard()
+        .arg("quickstart")
+        .arg(&project)
+        .assert()
+        .code(0);
     let site = parent.path().join("site");
     let output = common::trainyard_process()
         .current_dir(&project)
@@ -242,7 +270,11 @@ fn the_site_works_in_a_real_browser() {
         .arg(&site)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let shots: PathBuf = if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
         common::repo().join("docs/steps/site")
     } else {

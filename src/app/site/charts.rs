@@ -119,7 +119,10 @@ pub fn against_champion(name: &str, run: f64, champion: f64) -> Option<String> {
             .ok()?;
         root.present().ok()?;
     }
-    Some(labelled(svg, &format!("{name}: this run against the champion")))
+    Some(labelled(
+        svg,
+        &format!("{name}: this run against the champion"),
+    ))
 }
 
 /// A histogram from a profile's sketch buckets `(value, count)`, in `bins`
@@ -129,7 +132,11 @@ pub fn histogram(name: &str, buckets: &[(f64, u64)], min: f64, max: f64) -> Opti
     if buckets.is_empty() || !min.is_finite() || !max.is_finite() {
         return None;
     }
-    let width = if max > min { (max - min) / BINS as f64 } else { 1.0 };
+    let width = if max > min {
+        (max - min) / BINS as f64
+    } else {
+        1.0
+    };
     let mut counts = [0u64; BINS];
     for (value, count) in buckets {
         if !value.is_finite() {
@@ -229,8 +236,21 @@ mod tests {
         assert!(svg.starts_with("<svg role=\"img\" aria-label=\"&lt;script&gt;loss per step\""));
         assert!(!svg.contains("<script"));
         assert!(svg.contains("<polyline"), "{svg}");
-        assert!(series("none", &[Line { points: &[(0, f64::NAN)], colour: RUN_COLOUR }]).is_none());
+        assert!(
+            series(
+                "none",
+                &[Line {
+                    points: &[(0, f64::NAN)],
+                    colour: RUN_COLOUR
+                }]
+            )
+            .is_none()
+        );
         assert!(against_champion("acc", 0.9, 0.8).unwrap().contains("<rect"));
-        assert!(histogram("x", &[(1.0, 3), (2.0, 5)], 1.0, 2.0).unwrap().contains("<rect"));
+        assert!(
+            histogram("x", &[(1.0, 3), (2.0, 5)], 1.0, 2.0)
+                .unwrap()
+                .contains("<rect")
+        );
     }
 }

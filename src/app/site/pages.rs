@@ -126,11 +126,7 @@ fn environment() -> Result<Environment<'static>, StepError> {
     Ok(env)
 }
 
-fn render_one(
-    env: &Environment<'_>,
-    template: &str,
-    context: &Value,
-) -> Result<String, StepError> {
+fn render_one(env: &Environment<'_>, template: &str, context: &Value) -> Result<String, StepError> {
     env.get_template(template)
         .and_then(|template| template.render(context))
         .map_err(|error| template_error(&error))
@@ -340,9 +336,7 @@ impl<'a> Site<'a> {
     }
 
     fn run_page(&self, run: &RunRecord) -> RunPage {
-        let champion = self
-            .champion
-            .filter(|(_, champion)| champion.id != run.id);
+        let champion = self.champion.filter(|(_, champion)| champion.id != run.id);
         let mut metrics = Vec::new();
         let mut charts = Vec::new();
         let names: BTreeSet<&String> = run.metrics.keys().chain(run.series.keys()).collect();
@@ -691,7 +685,11 @@ impl<'a> Site<'a> {
                         null_percent: (column.null_fraction() * 100.0).round(),
                         distinct: format!(
                             "{}{}",
-                            if column.distinct_is_exact() { "" } else { "≈" },
+                            if column.distinct_is_exact() {
+                                ""
+                            } else {
+                                "≈"
+                            },
                             column.distinct()
                         ),
                         min: column.min().map(metric),
@@ -732,7 +730,11 @@ impl<'a> Site<'a> {
                 previous = Some(digest);
             }
         }
-        let versions = history.iter().map(|v| v.digest.as_str()).collect::<BTreeSet<_>>().len();
+        let versions = history
+            .iter()
+            .map(|v| v.digest.as_str())
+            .collect::<BTreeSet<_>>()
+            .len();
         let history = history.into_iter().rev().take(DATA_HISTORY).collect();
         DatasetPage {
             name: name.to_owned(),
