@@ -40,10 +40,12 @@ pub fn build(request: &SiteBuildRequest, context: &StepContext) -> Result<Report
         inputs.project = Some(project.manifest.project.name.clone());
         inputs.model = project.manifest.model.as_ref().map(|m| m.name.clone());
     }
-    let pages = site::render(&inputs)?;
     let dir = Destination::chosen_or(request.output.as_deref(), &root, SITE_DIR);
     let folder = dir.prepare_dir()?;
-    let written = site::write(&dir, &pages)?;
+    let mut writer = site::Writer::new(&dir);
+    site::render(&inputs, &mut |page| writer.put(&page))?;
+    let written = writer.written;
+    let pages = written.changed.len() + written.unchanged;
     let title = format!(
         "site of {} run(s) in {}: {} page(s) written, {} unchanged",
         inputs.runs.len(),
@@ -54,11 +56,11 @@ pub fn build(request: &SiteBuildRequest, context: &StepContext) -> Result<Report
     Ok(
         Report::new(Step::SiteBuild.name(), Conclusion::Success, title)
             .with_output("dir", folder.display().to_string())
-            .with_output("pages", pages.len().to_string())
+            .with_output("pages", pages.to_string())
             .with_output("written", written.changed.len().to_string())
             .with_data(serde_json::json!({
                 "dir": folder,
-                "pages": pages.len(),
+                "pages": pages,
                 "written": written.changed,
                 "unchanged": written.unchanged,
             })),

@@ -6,7 +6,7 @@
 //! Three parts: [`gather`] reads what the site shows, [`render`] turns it
 //! into pages (minijinja templates compiled in from `templates/site/`, with
 //! HTML auto-escaping, and inline SVG charts from [`charts`]), and
-//! [`write`] puts each page in place only when its bytes changed, so a
+//! [`Writer`] puts each page in place only when its bytes changed, so a
 //! second build rewrites nothing and a new run rewrites only the pages that
 //! show it.
 
@@ -145,7 +145,7 @@ pub struct Page {
     pub bytes: Vec<u8>,
 }
 
-/// What [`write`] did.
+/// What a [`Writer`] did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Written {
     /// The pages whose bytes changed (or that were new), written atomically.
@@ -157,10 +157,22 @@ pub struct Written {
 /// Writes each page under `dir` (a flag's folder as given; the default one
 /// inside the project, never through a link), only when its bytes differ
 /// from what is there.
-pub fn write(dir: &Destination, pages: &[Page]) -> Result<Written, StepError> {
-    let mut written = Written::default();
-    for page in pages {
-        let changed = match dir.join(&page.path) {
+#[derive(Debug)]
+pub struct Writer<'a> {
+    dir: &'a Destination,
+    pub written: Written,
+}
+
+impl<'a> Writer<'a> {
+    pub fn new(dir: &'a Destination) -> Self {
+        Self {
+            dir,
+            written: Written::default(),
+        }
+    }
+
+    pub fn put(&mut self, page: &Page) -> Result<(), StepError> {
+        let changed = match self.dir.join(&page.path) {
             Destination::Chosen(path) => trainyard_core::fs::write_if_changed(&path, &page.bytes)
                 .map_err(|error| StepError::io("writing", &path, error))?,
             Destination::InProject { root, relative } => {
@@ -169,12 +181,12 @@ pub fn write(dir: &Destination, pages: &[Page]) -> Result<Written, StepError> {
             }
         };
         if changed {
-            written.changed.push(page.path.clone());
+            self.written.changed.push(page.path.clone());
         } else {
-            written.unchanged += 1;
+            self.written.unchanged += 1;
         }
+        Ok(())
     }
-    Ok(written)
 }
 
 /// Text made safe for HTML (element content and quoted attributes).

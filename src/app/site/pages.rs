@@ -23,20 +23,23 @@ const RECENT_RUNS: usize = 10;
 /// How many runs a dataset page's data history lists.
 const DATA_HISTORY: usize = 50;
 
-/// Every page and static file of the site.
-pub fn render(inputs: &Inputs) -> Result<Vec<Page>, StepError> {
+/// Every page and static file of the site, each handed to `put` as soon as
+/// it is rendered (10,000 run pages are never held at once).
+pub fn render(
+    inputs: &Inputs,
+    put: &mut dyn FnMut(Page) -> Result<(), StepError>,
+) -> Result<(), StepError> {
     let env = environment()?;
     let site = Site::new(inputs);
-    let mut pages = Vec::new();
     for file in TEMPLATES
         .get_dir("assets")
         .map(|dir| dir.files().collect::<Vec<_>>())
         .unwrap_or_default()
     {
-        pages.push(Page {
+        put(Page {
             path: file.path().to_string_lossy().replace('\\', "/"),
             bytes: file.contents().to_vec(),
-        });
+        })?;
     }
     let project = site.project.clone();
     let page = |template: &str, path: String, title: String, section: &str, body: Value| {
@@ -53,63 +56,63 @@ pub fn render(inputs: &Inputs) -> Result<Vec<Page>, StepError> {
             bytes: html.into_bytes(),
         })
     };
-    pages.push(page(
+    put(page(
         "overview.html",
         "index.html".into(),
         "Overview".into(),
         "overview",
         Value::from(minijinja::value::Serde(site.overview())),
-    )?);
-    pages.push(page(
+    )?)?;
+    put(page(
         "runs.html",
         "runs/index.html".into(),
         "Runs".into(),
         "runs",
         Value::from(minijinja::value::Serde(site.runs_table())),
-    )?);
+    )?)?;
     for run in &inputs.runs {
-        pages.push(page(
+        put(page(
             "run.html",
             run_path(run.id.as_str()),
             format!("Run {}", run.id),
             "runs",
             Value::from(minijinja::value::Serde(site.run_page(run))),
-        )?);
+        )?)?;
     }
-    pages.push(page(
+    put(page(
         "models.html",
         "models/index.html".into(),
         "Models".into(),
         "models",
         Value::from(minijinja::value::Serde(site.models_index())),
-    )?);
+    )?)?;
     for model in &inputs.models {
-        pages.push(page(
+        put(page(
             "model.html",
             format!("models/{}.html", file_name(&model.name)),
             format!("Model {}", model.name),
             "models",
             Value::from(minijinja::value::Serde(site.model_page(model))),
-        )?);
+        )?)?;
     }
     let datasets = site.dataset_names();
-    pages.push(page(
+    put(page(
         "data.html",
         "data/index.html".into(),
         "Data".into(),
         "data",
         Value::from(minijinja::value::Serde(site.data_index(&datasets))),
-    )?);
+    )?)?;
     for name in &datasets {
-        pages.push(page(
+        put(page(
             "dataset.html",
             format!("data/{}.html", file_name(name)),
             format!("Dataset {name}"),
             "data",
             Value::from(minijinja::value::Serde(site.dataset_page(name))),
-        )?);
+        )?)?;
     }
-    Ok(pages)
+    Ok(())
 }
 
 fn environment() -> Result<Environment<'static>, StepError> {
