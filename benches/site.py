@@ -84,13 +84,30 @@ def make_ledger(repo: Path, runs: int) -> None:
     start = datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc)
     stream = [b"commit refs/trainyard/runs\n", b"committer bench <bench@example.com> 1735689600 +0000\n",
               b"data 9\n10k runs\n"]
+    registry = [b"commit refs/trainyard/registry\n", b"committer bench <bench@example.com> 1735689600 +0000\n",
+                b"data 9\nregistry\n"]
+    version = 0
     for index in range(runs):
         record = run_record(index, start, rng)
         rid = record["id"]
         path = f"runs/{rid[:6]}/{rid[6:8]}/{rid}.json"
         body = json.dumps(record, indent=2).encode()
         stream.append(f"M 100644 inline {path}\ndata {len(body)}\n".encode() + body + b"\n")
-    git("fast-import", "--quiet", input=b"".join(stream))
+        if index % 100 == 0:
+            # Every 100th run registered; the champion alias follows each version.
+            version += 1
+            entries = {
+                f"models/clf/versions/{version:08d}.json": {
+                    "model": "clf", "version": version, "run_id": rid, "registered_at": record["started_at"],
+                    "artifact": {"path": "model.json", "digest": f"{version:064x}", "size": 1000}},
+                f"models/clf/aliases/{version:08d}.json": {
+                    "model": "clf", "alias": "champion", "version": version, "actor": "bench",
+                    "at": record["started_at"], "reason": "bench"},
+            }
+            for entry, value in entries.items():
+                blob = json.dumps(value).encode()
+                registry.append(f"M 100644 inline {entry}\ndata {len(blob)}\n".encode() + blob + b"\n")
+    git("fast-import", "--quiet", input=b"".join(stream + registry))
 
 
 def timed(binary: str, repo: Path, out: Path) -> dict:
@@ -109,6 +126,7 @@ def main() -> None:
     parser.add_argument("--binary", default=str(ROOT / "target" / "release" / "trainyard"))
     parser.add_argument("--note", default="")
     args = parser.parse_args()
+    args.binary = str(Path(args.binary).resolve())
     repo = WORK / "site-ledger"
     marker = repo / ".git" / f"bench-{args.runs}-runs"
     if not marker.exists():
@@ -153,7 +171,7 @@ def render(saved: dict) -> str:
     lines = [BEGIN, f"## Static site: {saved['runs']:,} runs", "",
              f"Written by `benches/site.py`. `trainyard site build` (release build) over a ledger of "
              f"{saved['runs']:,} runs in git, each with 6 metrics, 2 params and a 100-step loss series "
-             "(a page per run with its charts as inline SVG), no model registered. Wall clock and peak RSS "
+             "(a page per run with its charts as inline SVG: the loss per step against the champion's, each final metric against the champion's), every 100th run registered as a model version and made champion. Wall clock and peak RSS "
              f"of the process (GNU time). Load average as each build finished: {loads}."
              + (f" {saved['note']}" if saved.get("note") else ""),
              "", "| build | time | peak RSS | pages | written |", "|---|---|---|---|---|"]

@@ -55,6 +55,7 @@ pub fn series(name: &str, lines: &[Line<'_>]) -> Option<String> {
             .y_label_formatter(&|y| trainyard_core::markdown::metric(*y))
             .label_style(("sans-serif", 14))
             .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .max_light_lines(2)
             .draw()
             .ok()?;
         for (points, colour) in &drawn {
@@ -108,7 +109,7 @@ pub fn against_champion(name: &str, run: f64, champion: f64) -> Option<String> {
                 }
             })
             .label_style(("sans-serif", 14))
-            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .max_light_lines(0)
             .draw()
             .ok()?;
         let bars = [(champion, 0.0, CHAMPION_COLOUR), (run, 1.0, RUN_COLOUR)];
@@ -167,7 +168,7 @@ pub fn histogram(name: &str, buckets: &[(f64, u64)], min: f64, max: f64) -> Opti
             .x_label_formatter(&|x| trainyard_core::markdown::metric(*x))
             .y_label_formatter(&|y| format!("{y:.0}"))
             .label_style(("sans-serif", 14))
-            .light_line_style(RGBColor(0xee, 0xee, 0xee))
+            .max_light_lines(0)
             .draw()
             .ok()?;
         #[allow(clippy::cast_precision_loss)]
