@@ -115,10 +115,10 @@ await page.fill("#runs-filter", "no-such-run-anywhere");
 if ((await page.$$eval("#runs tbody tr:not([hidden])", (rows) => rows.length)) !== 0) failures.push("runs table: filtering hid nothing");
 
 await mkdir(shotsDir, { recursive: true });
-for (const [name, path] of [["overview", "/index.html"], ["run", bestRun.path], ["data", firstDataset]]) {
+for (const [name, path, height] of [["overview", "/index.html", 1000], ["run", bestRun.path, 1400], ["data", firstDataset, 2200]]) {
   if (!path) { failures.push(`no page for the ${name} screenshot`); continue; }
   await page.goto(origin + path);
-  await page.screenshot({ path: join(shotsDir, `${name}.png`), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1400 } });
+  await page.screenshot({ path: join(shotsDir, `${name}.png`), fullPage: true, clip: { x: 0, y: 0, width: 1280, height } });
 }
 
 async function audit(path) {
