@@ -771,6 +771,7 @@ fn the_entry_installs_only_the_pinned_archive() {
 /// `Name@Major`, its inputs by their YAML name, nothing else allowed), and
 /// every task they use is one of the extension's, with inputs it declares.
 #[test]
+#[allow(clippy::too_many_lines)]
 fn the_example_pipelines_validate_and_use_the_extension_s_tasks() {
     let dir = common::repo().join("ci-examples/azure-pipelines");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)

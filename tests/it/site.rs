@@ -169,7 +169,10 @@ fn hostile_names_stay_text_on_every_page() {
     let site = tempfile::tempdir().unwrap();
     build(&repo, site.path(), &[]);
     let pages = files(site.path());
-    for page in pages.keys().filter(|page| page.ends_with(".html")) {
+    for page in pages
+        .keys()
+        .filter(|page| Path::new(page).extension().is_some_and(|e| e == "html"))
+    {
         let html = read(site.path(), page);
         assert!(
             !html.contains("<script>"),
@@ -249,9 +252,10 @@ fn a_second_build_rewrites_nothing_and_a_new_run_only_the_pages_that_show_it() {
 /// screenshots for docs/steps/site.md (`UPDATE_SCREENSHOTS=1` writes them there).
 #[test]
 fn the_site_works_in_a_real_browser() {
-    if !Path::new("/usr/bin/chromium").is_file() {
-        panic!("/usr/bin/chromium is missing: run `.ci/test` (it installs Debian's chromium)");
-    }
+    assert!(
+        Path::new("/usr/bin/chromium").is_file(),
+        "/usr/bin/chromium is missing: run `.ci/test` (it installs Debian's chromium)"
+    );
     let script = common::repo().join("tests/support/site_check.mjs");
     common::support("playwright-core");
     let parent = tempfile::tempdir().unwrap();

@@ -74,7 +74,7 @@ pub fn series(name: &str, lines: &[Line<'_>]) -> Option<String> {
         }
         root.present().ok()?;
     }
-    Some(labelled(svg, &format!("{name} per step")))
+    Some(labelled(&svg, &format!("{name} per step")))
 }
 
 /// This run's final value of a metric beside the champion's, as two bars.
@@ -121,7 +121,7 @@ pub fn against_champion(name: &str, run: f64, champion: f64) -> Option<String> {
         root.present().ok()?;
     }
     Some(labelled(
-        svg,
+        &svg,
         &format!("{name}: this run against the champion"),
     ))
 }
@@ -133,6 +133,7 @@ pub fn histogram(name: &str, buckets: &[(f64, u64)], min: f64, max: f64) -> Opti
     if buckets.is_empty() || !min.is_finite() || !max.is_finite() {
         return None;
     }
+    #[allow(clippy::cast_precision_loss)] // BINS is 20
     let width = if max > min {
         (max - min) / BINS as f64
     } else {
@@ -183,7 +184,7 @@ pub fn histogram(name: &str, buckets: &[(f64, u64)], min: f64, max: f64) -> Opti
             .ok()?;
         root.present().ok()?;
     }
-    Some(labelled(svg, &format!("histogram of {name}")))
+    Some(labelled(&svg, &format!("histogram of {name}")))
 }
 
 /// The x and y ranges holding every point, padded so no point sits on the frame.
@@ -211,7 +212,7 @@ fn ranges<'a>(
 }
 
 /// The SVG as an image with an accessible name, sized by the page's CSS.
-fn labelled(svg: String, label: &str) -> String {
+fn labelled(svg: &str, label: &str) -> String {
     let attributes = format!(
         "<svg role=\"img\" aria-label=\"{}\" class=\"chart\" ",
         super::escape_html(label)

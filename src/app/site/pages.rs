@@ -4,6 +4,7 @@
 //! text from data (see `charts`).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use minijinja::{Environment, Value};
 use serde::Serialize;
@@ -140,7 +141,7 @@ fn template_error(error: &minijinja::Error) -> StepError {
     let mut message = format!("the site's built-in template failed: {error}");
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
+        let _ = write!(message, ": {cause}");
         source = cause.source();
     }
     StepError::Environment(message)
@@ -278,7 +279,7 @@ impl<'a> Site<'a> {
             .iter()
             .rev()
             .take(RECENT_RUNS)
-            .map(|run| self.run_row(run, &[]))
+            .map(|run| Self::run_row(run, &[]))
             .collect();
         Overview {
             environments,
@@ -307,7 +308,7 @@ impl<'a> Site<'a> {
         columns
     }
 
-    fn run_row(&self, run: &RunRecord, columns: &[String]) -> RunRow {
+    fn run_row(run: &RunRecord, columns: &[String]) -> RunRow {
         RunRow {
             id: run.id.to_string(),
             href: run_path(run.id.as_str()),
@@ -332,7 +333,7 @@ impl<'a> Site<'a> {
                 .runs
                 .iter()
                 .rev()
-                .map(|run| self.run_row(run, &columns))
+                .map(|run| Self::run_row(run, &columns))
                 .collect(),
             columns,
         }
@@ -462,6 +463,7 @@ impl<'a> Site<'a> {
         }
     }
 
+    #[allow(clippy::too_many_lines)] // one page's tables, each a few lines
     fn model_page(&self, model: &ModelHistory) -> ModelPage {
         let verdicts: Vec<(u64, VerdictRow)> = self
             .inputs
