@@ -517,6 +517,11 @@ fn the_quickstart_flow_runs_through_the_tasks() {
     assert!(get.succeeded, "{}", get.stdout);
     assert!(fetched.join("model.json").is_file());
 
+    let site_dir = parent.path().join("site");
+    let site = run("site", &[("output", site_dir.to_str().unwrap())]);
+    assert!(site.succeeded, "{}", site.stdout);
+    assert!(site_dir.join("index.html").is_file());
+
     // A second version reaches staging; rollback returns to the first.
     let train2 = run("train", &[("trainMode", "full"), ("params", "epochs=3\n")]);
     assert!(train2.succeeded, "{}", train2.stdout);
@@ -555,6 +560,7 @@ fn the_quickstart_flow_runs_through_the_tasks() {
         ("promote", vec![&dev, &promote, &dev2, &promote2]),
         ("rollback", vec![&rollback]),
         ("model-get", vec![&get]),
+        ("site", vec![&site]),
     ] {
         problems.extend(undeclared_outputs(task, &runs));
     }
