@@ -624,7 +624,12 @@ def targets(results) -> str:
     return "Targets of issue 3 on this machine:\n\n" + "\n".join(rows)
 
 
-KEPT_SECTIONS = ("\n## Installing the action\n", "\n<!-- storage:begin -->", "\n<!-- mlflow:begin -->")
+KEPT_SECTIONS = (
+    "\n## Installing the action\n",
+    "\n<!-- storage:begin -->",
+    "\n<!-- mlflow:begin -->",
+    "\n<!-- site:begin -->",
+)
 
 NOTES = textwrap.dedent("""\
     What the rows measure:

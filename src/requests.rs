@@ -385,3 +385,13 @@ pub struct ModelGetRequest {
     /// Where to write the files; `.trainyard/models/<model>/<version>` when unset.
     pub output: Option<PathBuf>,
 }
+
+/// `site build [-o DIR] [--reports-dir DIR]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SiteBuildRequest {
+    /// Where the site is written; `.trainyard/site` beside the manifest when unset.
+    pub output: Option<PathBuf>,
+    /// Kept step reports to show (gate verdicts, drift checks); the job's
+    /// folder on GitHub and Azure (see `app::kept_reports`) when unset.
+    pub reports_dir: Option<PathBuf>,
+}

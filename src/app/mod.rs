@@ -16,6 +16,7 @@ pub mod log;
 pub mod paths;
 pub mod promotion;
 pub mod sampling;
+pub mod site;
 pub mod store;
 pub mod training;
 pub mod transfer;

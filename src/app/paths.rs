@@ -23,6 +23,8 @@ pub const STAT_CACHE: &str = ".trainyard/cache/fingerprints.json";
 pub const MODELS_DIR: &str = ".trainyard/models";
 /// Where runs write: `<RUNS_DIR>/<run id>/`.
 pub const RUNS_DIR: &str = ".trainyard/runs";
+/// Where `site build` writes the static site, unless `--output` says otherwise.
+pub const SITE_DIR: &str = ".trainyard/site";
 
 /// The name of a dataset's profile file: `<dataset>.json`, or
 /// `<dataset>.shard-<i>-of-<n>.json` for a shard.

@@ -22,6 +22,7 @@ mod gate;
 mod iac;
 mod ledger;
 mod report;
+mod site;
 mod train;
 
 use data::DataCommand;
@@ -29,6 +30,7 @@ use gate::{GateArgs, PromoteArgs, RollbackArgs, StatusArgs};
 use iac::IacCommand;
 use ledger::{LedgerCommand, ModelCommand, RunsCommand};
 use report::ReportArgs;
+use site::SiteCommand;
 use train::{CompareArgs, ReproduceArgs, TrainArgs};
 
 #[derive(Debug, Parser)]
@@ -116,6 +118,9 @@ pub enum Command {
     /// The model registry: versions, aliases (champion, challenger…), tags.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// The static dashboard: runs, models, environments and data as a web site.
+    #[command(subcommand)]
+    Site(SiteCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,6 +247,7 @@ impl TryFrom<Command> for Request {
             Command::Ledger(command) => command.into(),
             Command::Runs(command) => command.into(),
             Command::Model(command) => command.into(),
+            Command::Site(command) => command.into(),
         })
     }
 }
@@ -443,6 +449,7 @@ mod tests {
             "model alias m 1 a --reason r",
             "model tag m@1 k=v",
             "model get",
+            "site build",
         ];
         let mut steps: Vec<Step> = commands
             .iter()

@@ -28,12 +28,14 @@ mod report;
 mod reproduce;
 mod rollback;
 mod runs;
+mod site;
 mod status;
 mod train;
 
 use trainyard_core::{Report, StepError};
 
 use crate::app::StepContext;
+use crate::requests::SiteBuildRequest;
 use crate::requests::{
     CompareRequest, ConfigCheckRequest, DataDriftRequest, DataFingerprintRequest,
     DataInferSchemaRequest, DataMergeRequest, DataSampleRequest, DataValidateRequest, GateRequest,
@@ -135,6 +137,7 @@ registry! {
     ModelAlias(ModelAliasRequest) => model::alias, "model alias", Bookkeeping;
     ModelTag(ModelTagRequest) => model::tag, "model tag", Bookkeeping;
     ModelGet(ModelGetRequest) => model_get::run, "model get", Bookkeeping;
+    SiteBuild(SiteBuildRequest) => site::build, "site build", Bookkeeping;
 }
 
 impl Step {

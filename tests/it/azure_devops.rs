@@ -22,7 +22,7 @@ use std::sync::OnceLock;
 
 use trainyard_testkit::git::{bare_remote, git, init_and_commit_all};
 
-const TASKS: [&str; 9] = [
+const TASKS: [&str; 10] = [
     "validate-data",
     "train",
     "report",
@@ -32,6 +32,7 @@ const TASKS: [&str; 9] = [
     "iac",
     "drift",
     "model-get",
+    "site",
 ];
 
 /// The inputs the shared entry reads itself (never passed to the binary).
@@ -516,6 +517,11 @@ fn the_quickstart_flow_runs_through_the_tasks() {
     assert!(get.succeeded, "{}", get.stdout);
     assert!(fetched.join("model.json").is_file());
 
+    let site_dir = parent.path().join("site");
+    let site = run("site", &[("output", site_dir.to_str().unwrap())]);
+    assert!(site.succeeded, "{}", site.stdout);
+    assert!(site_dir.join("index.html").is_file());
+
     // A second version reaches staging; rollback returns to the first.
     let train2 = run("train", &[("trainMode", "full"), ("params", "epochs=3\n")]);
     assert!(train2.succeeded, "{}", train2.stdout);
@@ -554,6 +560,7 @@ fn the_quickstart_flow_runs_through_the_tasks() {
         ("promote", vec![&dev, &promote, &dev2, &promote2]),
         ("rollback", vec![&rollback]),
         ("model-get", vec![&get]),
+        ("site", vec![&site]),
     ] {
         problems.extend(undeclared_outputs(task, &runs));
     }
@@ -770,6 +777,7 @@ fn the_entry_installs_only_the_pinned_archive() {
 /// `Name@Major`, its inputs by their YAML name, nothing else allowed), and
 /// every task they use is one of the extension's, with inputs it declares.
 #[test]
+#[allow(clippy::too_many_lines)]
 fn the_example_pipelines_validate_and_use_the_extension_s_tasks() {
     let dir = common::repo().join("ci-examples/azure-pipelines");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -784,7 +792,14 @@ fn the_example_pipelines_validate_and_use_the_extension_s_tasks() {
         .collect();
     assert_eq!(
         names,
-        ["drift.yml", "iac.yml", "main.yml", "pr.yml", "release.yml"]
+        [
+            "drift.yml",
+            "iac.yml",
+            "main.yml",
+            "pr.yml",
+            "release.yml",
+            "site.yml"
+        ]
     );
 
     let schema_dir = tempfile::tempdir().unwrap();
@@ -871,6 +886,7 @@ fn the_example_pipelines_validate_and_use_the_extension_s_tasks() {
         "TrainyardPromote",
         "TrainyardDrift",
         "TrainyardIac",
+        "TrainyardSite",
     ] {
         assert!(used.contains(name), "no example uses {name}");
     }

@@ -49,6 +49,7 @@ mod quickstart;
 mod release;
 mod scaffolds;
 mod schema;
+mod site;
 mod terminal;
 mod train;
 mod train_compare;
