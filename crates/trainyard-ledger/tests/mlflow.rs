@@ -485,7 +485,7 @@ fn secrets_never_reach_debug_output_or_errors() {
         let error = ledger.run_ids().unwrap_err();
         let message = error.to_string();
         assert!(
-            matches!(error, LedgerError::MlflowUnavailable { attempts: 8, .. }),
+            matches!(error, LedgerError::MlflowUnavailable { attempts: 10, .. }),
             "{message}"
         );
         assert!(message.contains("http://127.0.0.1:9"), "{message}");

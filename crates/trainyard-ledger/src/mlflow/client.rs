@@ -10,16 +10,19 @@ use serde_json::Value;
 use crate::LedgerError;
 
 /// How many times a request is tried before the error is returned.
-const ATTEMPTS: u32 = 8;
+const ATTEMPTS: u32 = 10;
 /// The first wait between attempts; it doubles each time, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(3);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// What MLflow's stores answer when concurrent writes collide: SQLite's lock
-/// (MLflow's #4123), and a unique key inserted by two writers of the same
-/// run at once (SQLite, PostgreSQL, MySQL), which the retry finds written.
-const CONFLICTS: [&str; 4] = [
+/// What MLflow's stores answer (as 400s) when busy or when concurrent writes
+/// collide: SQLite's lock (MLflow's #4123), SQLAlchemy's connection pool
+/// exhausted by many clients at once, and a unique key inserted by two
+/// writers of the same run at once (SQLite, PostgreSQL, MySQL), which the
+/// retry finds written.
+const CONFLICTS: [&str; 5] = [
     "database is locked",
+    "QueuePool limit of size",
     "UNIQUE constraint failed",
     "duplicate key value violates unique constraint",
     "Duplicate entry",
