@@ -7,11 +7,12 @@ use std::path::Path;
 
 use trainyard_core::manifest::Dataset;
 use trainyard_core::{Conclusion, Report, StepError};
+use trainyard_data::check::keys::keys_path_for;
 use trainyard_data::fingerprint::{self, StatCache};
 use trainyard_data::junit;
 use trainyard_data::profile::{DatasetProfile, ProfileMeta};
 use trainyard_data::read::Shard;
-use trainyard_data::validate::{self, Validation};
+use trainyard_data::validate::{self, Phases, Validation};
 
 use super::datasets::DatasetFiles;
 use super::fs::write_atomic;
@@ -57,6 +58,7 @@ pub fn validate_datasets_to(
 ) -> Result<Report, StepError> {
     let root = files.root();
     let mut validations: Vec<Validation> = Vec::with_capacity(datasets.len());
+    let mut phase_times: Vec<Phases> = Vec::with_capacity(datasets.len());
     let mut report = Report::new(STEP, Conclusion::Success, String::new());
     let cache_file = Destination::in_project(root, STAT_CACHE);
     let mut cache = outputs
@@ -71,10 +73,12 @@ pub fn validate_datasets_to(
         let (validated, digest) = std::thread::scope(|scope| {
             let digest = cache.as_mut().map(|cache| {
                 scope.spawn(move || {
-                    fingerprint::fingerprint_inputs(root, digest_inputs, Some(cache))
+                    let started = std::time::Instant::now();
+                    let digest = fingerprint::fingerprint_inputs(root, digest_inputs, Some(cache));
+                    (digest, started.elapsed().as_secs_f64())
                 })
             });
-            let validated = validate::validate_inputs_with::<DatasetProfile>(
+            let validated = validate::validate_inputs_keyed::<DatasetProfile>(
                 name,
                 dataset,
                 root,
@@ -88,7 +92,9 @@ pub fn validate_datasets_to(
             });
             (validated, digest)
         });
-        let (validation, profile) = validated?;
+        let pass = validated?;
+        let (validation, profile, keys, mut phases) =
+            (pass.validation, pass.profile, pass.keys, pass.phases);
         if let Some(dir) = &outputs.profiles {
             let path = dir.profile_file(name, outputs.shard).prepare_file()?;
             let meta = ProfileMeta {
@@ -98,17 +104,29 @@ pub fn validate_datasets_to(
             profile
                 .save_with(&path, &meta)
                 .map_err(|error| StepError::Environment(error.to_string()))?;
+            // A shard's unique keys go beside its profile, for `data merge`.
+            if let (Some(keys), Some(shard)) = (keys.filter(|keys| !keys.is_empty()), outputs.shard)
+            {
+                let keys_path = keys_path_for(&path);
+                keys.save(&keys_path, Some(name), &shard.to_string())
+                    .map_err(|error| StepError::Environment(error.to_string()))?;
+                report
+                    .outputs
+                    .insert(format!("keys-{name}"), keys_path.display().to_string());
+            }
             report
                 .outputs
                 .insert(format!("profile-{name}"), path.display().to_string());
         }
-        if let Some(digest) = digest {
+        if let Some((digest, seconds)) = digest {
+            phases.fingerprint_seconds = Some(seconds);
             let fingerprint = digest.map_err(|error| StepError::Environment(error.to_string()))?;
             report
                 .outputs
                 .insert(format!("digest-{name}"), fingerprint.digest);
         }
         validations.push(validation);
+        phase_times.push(phases);
     }
     if let Some(cache) = cache.as_mut() {
         cache
@@ -117,7 +135,22 @@ pub fn validate_datasets_to(
     }
 
     // Per dataset and per check as JSON values for `--format json`.
-    report.data = Some(serde_json::json!({ "datasets": &validations }));
+    // Each dataset also says where its pass spent its time (`phases`).
+    let datasets: Vec<serde_json::Value> = validations
+        .iter()
+        .zip(&phase_times)
+        .map(|(validation, phases)| {
+            let mut value = serde_json::to_value(validation).unwrap_or_default();
+            if let Some(object) = value.as_object_mut() {
+                object.insert(
+                    "phases".to_owned(),
+                    serde_json::to_value(phases).unwrap_or_default(),
+                );
+            }
+            value
+        })
+        .collect();
+    report.data = Some(serde_json::json!({ "datasets": datasets }));
     let valid = validations
         .iter()
         .filter(|validation| validation.passed())
