@@ -7,7 +7,7 @@ use std::path::Path;
 
 use trainyard_core::manifest::Dataset;
 use trainyard_core::{Conclusion, Report, StepError};
-use trainyard_data::check::keys::keys_path_for;
+use trainyard_data::check::keys::{ShardKeys, keys_path_for};
 use trainyard_data::fingerprint::{self, StatCache};
 use trainyard_data::junit;
 use trainyard_data::profile::{DatasetProfile, ProfileMeta};
@@ -96,27 +96,7 @@ pub fn validate_datasets_to(
         let (validation, profile, keys, mut phases) =
             (pass.validation, pass.profile, pass.keys, pass.phases);
         if let Some(dir) = &outputs.profiles {
-            let path = dir.profile_file(name, outputs.shard).prepare_file()?;
-            let meta = ProfileMeta {
-                dataset: Some((*name).to_owned()),
-                shard: outputs.shard.map(|s| s.to_string()),
-            };
-            profile
-                .save_with(&path, &meta)
-                .map_err(|error| StepError::Environment(error.to_string()))?;
-            // A shard's unique keys go beside its profile, for `data merge`.
-            if let (Some(keys), Some(shard)) = (keys.filter(|keys| !keys.is_empty()), outputs.shard)
-            {
-                let keys_path = keys_path_for(&path);
-                keys.save(&keys_path, Some(name), &shard.to_string())
-                    .map_err(|error| StepError::Environment(error.to_string()))?;
-                report
-                    .outputs
-                    .insert(format!("keys-{name}"), keys_path.display().to_string());
-            }
-            report
-                .outputs
-                .insert(format!("profile-{name}"), path.display().to_string());
+            save_profile(dir, name, outputs.shard, &profile, keys, &mut report)?;
         }
         if let Some((digest, seconds)) = digest {
             phases.fingerprint_seconds = Some(seconds);
@@ -134,23 +114,7 @@ pub fn validate_datasets_to(
             .map_err(|error| StepError::Environment(error.to_string()))?;
     }
 
-    // Per dataset and per check as JSON values for `--format json`.
-    // Each dataset also says where its pass spent its time (`phases`).
-    let datasets: Vec<serde_json::Value> = validations
-        .iter()
-        .zip(&phase_times)
-        .map(|(validation, phases)| {
-            let mut value = serde_json::to_value(validation).unwrap_or_default();
-            if let Some(object) = value.as_object_mut() {
-                object.insert(
-                    "phases".to_owned(),
-                    serde_json::to_value(phases).unwrap_or_default(),
-                );
-            }
-            value
-        })
-        .collect();
-    report.data = Some(serde_json::json!({ "datasets": datasets }));
+    report.data = Some(datasets_json(&validations, &phase_times));
     let valid = validations
         .iter()
         .filter(|validation| validation.passed())
@@ -189,4 +153,56 @@ pub fn validate_datasets_to(
             .insert("junit".to_owned(), path.display().to_string());
     }
     Ok(report)
+}
+
+/// Per dataset and per check as JSON values for `--format json`; each dataset
+/// also says where its pass spent its time (`phases`).
+fn datasets_json(validations: &[Validation], phases: &[Phases]) -> serde_json::Value {
+    let datasets: Vec<serde_json::Value> = validations
+        .iter()
+        .zip(phases)
+        .map(|(validation, phases)| {
+            let mut value = serde_json::to_value(validation).unwrap_or_default();
+            if let Some(object) = value.as_object_mut() {
+                object.insert(
+                    "phases".to_owned(),
+                    serde_json::to_value(phases).unwrap_or_default(),
+                );
+            }
+            value
+        })
+        .collect();
+    serde_json::json!({ "datasets": datasets })
+}
+
+/// Saves a dataset's profile in `dir` (and a shard's unique keys beside it, for
+/// `data merge`), naming them in the report's outputs.
+fn save_profile(
+    dir: &Destination,
+    name: &str,
+    shard: Option<Shard>,
+    profile: &DatasetProfile,
+    keys: Option<ShardKeys>,
+    report: &mut Report,
+) -> Result<(), StepError> {
+    let path = dir.profile_file(name, shard).prepare_file()?;
+    let meta = ProfileMeta {
+        dataset: Some(name.to_owned()),
+        shard: shard.map(|s| s.to_string()),
+    };
+    profile
+        .save_with(&path, &meta)
+        .map_err(|error| StepError::Environment(error.to_string()))?;
+    if let (Some(keys), Some(shard)) = (keys.filter(|keys| !keys.is_empty()), shard) {
+        let keys_path = keys_path_for(&path);
+        keys.save(&keys_path, Some(name), &shard.to_string())
+            .map_err(|error| StepError::Environment(error.to_string()))?;
+        report
+            .outputs
+            .insert(format!("keys-{name}"), keys_path.display().to_string());
+    }
+    report
+        .outputs
+        .insert(format!("profile-{name}"), path.display().to_string());
+    Ok(())
 }

@@ -102,39 +102,43 @@ pub fn run(request: &DataMergeRequest, context: &StepContext) -> Result<Report, 
     if let (Some(name), Some(project)) = (&dataset, &project) {
         whole_dataset_checks(name, project, &merged, &mut report)?;
     }
-    if !across.is_empty() {
-        let name = dataset.as_deref().unwrap_or("");
-        if report.summary.is_empty() {
-            report.summary = format!("**{}** (merged)\n\n", markdown::text(name));
+    report_across(dataset.as_deref().unwrap_or(""), &across, &mut report);
+    Ok(report)
+}
+
+/// The checks of `unique` across shards in the report: a table under the
+/// summary, a finding per failed check and per duplicate shown.
+fn report_across(name: &str, across: &[CheckResult], report: &mut Report) {
+    if across.is_empty() {
+        return;
+    }
+    if report.summary.is_empty() {
+        report.summary = format!("**{}** (merged)\n\n", markdown::text(name));
+    }
+    report.summary.push_str("\n\n");
+    report.summary.push_str(&validate::checks_markdown(across));
+    for check in across.iter().filter(|check| !check.passed) {
+        report.conclusion = Conclusion::Failure;
+        let more = if check.failed > check.offenders.len() as u64 {
+            format!("; the first {} are reported", check.offenders.len())
+        } else {
+            String::new()
+        };
+        let mut finding = Finding::error(
+            check.rule,
+            format!(
+                "dataset `{name}`: check `{}` failed: {}{more}",
+                check.name, check.observed
+            ),
+        );
+        if let Some(first) = check.offenders.first() {
+            finding = finding.at(Location::file(first.file.clone()));
         }
-        report.summary.push_str("\n\n");
-        report
-            .summary
-            .push_str(&validate::checks_markdown(&across));
-        for check in across.iter().filter(|check| !check.passed) {
-            report.conclusion = Conclusion::Failure;
-            let more = if check.failed > check.offenders.len() as u64 {
-                format!("; the first {} are reported", check.offenders.len())
-            } else {
-                String::new()
-            };
-            let mut finding = Finding::error(
-                check.rule,
-                format!(
-                    "dataset `{name}`: check `{}` failed: {}{more}",
-                    check.name, check.observed
-                ),
-            );
-            if let Some(first) = check.offenders.first() {
-                finding = finding.at(Location::file(first.file.clone()));
-            }
-            report.push_finding(finding);
-            for offense in &check.offenders {
-                report.push_finding(validate::offense_finding(check, offense));
-            }
+        report.push_finding(finding);
+        for offense in &check.offenders {
+            report.push_finding(validate::offense_finding(check, offense));
         }
     }
-    Ok(report)
 }
 
 /// `unique` and `unique-together` across shards, from the keys each shard wrote

@@ -303,7 +303,11 @@ fn planted_project() -> tempfile::TempDir {
     // 1.csv line 7 holds id 5; 2.csv repeats it (line 1002) and the pair (u5, d5)
     // (line 1003); 4.csv repeats 2.csv's id 1010 (line 12 there; line 1002 here).
     std::fs::write(data.join("1.csv"), file(0, &[])).unwrap();
-    std::fs::write(data.join("2.csv"), file(1000, &[(5, "x,d0"), (90_001, "u5,d5")])).unwrap();
+    std::fs::write(
+        data.join("2.csv"),
+        file(1000, &[(5, "x,d0"), (90_001, "u5,d5")]),
+    )
+    .unwrap();
     std::fs::write(data.join("3.csv"), file(2000, &[])).unwrap();
     std::fs::write(data.join("4.csv"), file(3000, &[(1010, "y,d0")])).unwrap();
     std::fs::write(
@@ -376,21 +380,40 @@ fn merge_finds_duplicates_across_shards_naming_both_places() {
     };
     let id_in_2 = at("2.csv", 1002);
     assert!(id_in_2.contains("`id: unique across shards`"), "{id_in_2}");
-    assert!(id_in_2.contains("shard 2/4: same value as data/1.csv:7 in shard 1/4"), "{id_in_2}");
+    assert!(
+        id_in_2.contains("shard 2/4: same value as data/1.csv:7 in shard 1/4"),
+        "{id_in_2}"
+    );
     let id_in_4 = at("4.csv", 1002);
-    assert!(id_in_4.contains("same value as data/2.csv:12 in shard 2/4"), "{id_in_4}");
+    assert!(
+        id_in_4.contains("same value as data/2.csv:12 in shard 2/4"),
+        "{id_in_4}"
+    );
     let pair = at("2.csv", 1003);
-    assert!(pair.contains("(user, day): unique together across shards"), "{pair}");
-    assert!(pair.contains("same value as data/1.csv:7 in shard 1/4"), "{pair}");
+    assert!(
+        pair.contains("(user, day): unique together across shards"),
+        "{pair}"
+    );
+    assert!(
+        pair.contains("same value as data/1.csv:7 in shard 1/4"),
+        "{pair}"
+    );
     let summary = report["summary"].as_str().unwrap();
-    assert!(summary.contains("`id: unique across shards` | **fail** | 2 duplicate(s) across 4 shards"), "{summary}");
+    assert!(
+        summary.contains("`id: unique across shards` | **fail** | 2 duplicate(s) across 4 shards"),
+        "{summary}"
+    );
 
     // 2 shards: files 1 and 3 in shard 1, 2 and 4 in shard 2. 4.csv's duplicate
     // of 2.csv is within shard 2 (found there), 2.csv's of 1.csv across (merge).
     let (code, report, shard_messages) = shards_then_merge(dir.path(), 2, &[0, 1]);
     // (Its value is named when one worker met both, its line when two did.)
     let within = |m: &&String| m.contains("value `1010`") || m.contains("same value as line 12");
-    assert_eq!(shard_messages.iter().filter(within).count(), 1, "{shard_messages:?}");
+    assert_eq!(
+        shard_messages.iter().filter(within).count(),
+        1,
+        "{shard_messages:?}"
+    );
     assert_eq!(code, 1, "{report:#}");
     let rows = row_findings(&report);
     let ids: Vec<(String, u64)> = rows
@@ -401,16 +424,34 @@ fn merge_finds_duplicates_across_shards_naming_both_places() {
     assert_eq!(ids, [("data/2.csv".to_owned(), 1002)], "{rows:#?}");
 
     // Without duplicates across shards the merge passes, and says it checked.
-    std::fs::write(dir.path().join("data/2.csv"), "id,user,day\n1000,u1000,d0\n").unwrap();
-    std::fs::write(dir.path().join("data/4.csv"), "id,user,day\n3000,u3000,d0\n").unwrap();
+    std::fs::write(
+        dir.path().join("data/2.csv"),
+        "id,user,day\n1000,u1000,d0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("data/4.csv"),
+        "id,user,day\n3000,u3000,d0\n",
+    )
+    .unwrap();
     let (code, report, _) = shards_then_merge(dir.path(), 4, &[0, 0, 0, 0]);
     assert_eq!(code, 0, "{report:#}");
     let summary = report["summary"].as_str().unwrap();
-    assert!(summary.contains("`id: unique across shards` | pass"), "{summary}");
-    assert!(summary.contains("`(user, day): unique together across shards` | pass"), "{summary}");
+    assert!(
+        summary.contains("`id: unique across shards` | pass"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("`(user, day): unique together across shards` | pass"),
+        "{summary}"
+    );
 
     // A shard's keys missing (its profile copied alone) is refused, not skipped.
-    std::fs::remove_file(dir.path().join(".trainyard/profiles/events.shard-3-of-4.keys")).unwrap();
+    std::fs::remove_file(
+        dir.path()
+            .join(".trainyard/profiles/events.shard-3-of-4.keys"),
+    )
+    .unwrap();
     let mut args = vec!["data", "merge", "-o", "merged.json"];
     let profiles: Vec<String> = (1..=4)
         .map(|i| format!(".trainyard/profiles/events.shard-{i}-of-4.json"))
@@ -421,7 +462,9 @@ fn merge_finds_duplicates_across_shards_naming_both_places() {
         .args(&args)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("events.shard-3-of-4.keys is missing beside"));
+        .stderr(predicate::str::contains(
+            "events.shard-3-of-4.keys is missing beside",
+        ));
 }
 
 #[test]
@@ -494,11 +537,34 @@ fn json_output_says_where_each_dataset_spent_its_time() {
     }
     // 200k rows are not read, checked and profiled in no time.
     assert!(phases["read_seconds"].as_f64().unwrap() > 0.0, "{phases:#}");
-    assert!(phases["check_seconds"].as_f64().unwrap() > 0.0, "{phases:#}");
+    assert!(
+        phases["check_seconds"].as_f64().unwrap() > 0.0,
+        "{phases:#}"
+    );
     // A shard fingerprints nothing: no such phase.
     let (code, report) = trainyard_json(dir.path(), &["data", "validate", "--shard", "1/2"]);
     assert_eq!(code, 0);
     let phases = &report["data"]["datasets"][0]["phases"];
     assert!(phases.get("fingerprint_seconds").is_none(), "{phases:#}");
     assert!(phases["wall_seconds"].as_f64().unwrap() > 0.0, "{phases:#}");
+}
+
+#[test]
+fn merge_fails_a_whole_dataset_check_of_a_column_no_shard_profiled() {
+    let dir = project(", null-fraction: { max: 0.5 }, profile: false", "");
+    let mut args = vec!["data".to_owned(), "merge".to_owned()];
+    for shard in ["1/2", "2/2"] {
+        let (code, report) = trainyard_json(dir.path(), &["data", "validate", "--shard", shard]);
+        assert_eq!(code, 0, "{report:#}");
+        args.push(common::output(&report, "profile-events").to_owned());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, report) = trainyard_json(dir.path(), &args);
+    assert_eq!(code, 1, "{report:#}");
+    let message = report["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message
+            .contains("`x: null fraction <= 0.5` failed: the column is declared `profile: false`"),
+        "{message}"
+    );
 }

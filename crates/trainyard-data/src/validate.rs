@@ -295,34 +295,7 @@ pub fn aggregate_checks(schema: &DataSchema, profile: &DatasetProfile) -> Vec<Ch
     for column in &schema.columns {
         let name = column.name.as_str();
         let Some(stats) = profile.column(name) else {
-            // Nothing to evaluate on: say so rather than pass in silence.
-            let why = if column.profile {
-                "the column is in no shard's profile (absent from the data)"
-            } else {
-                "the column is declared `profile: false`, so no shard profiled it"
-            };
-            let mut names = Vec::new();
-            if let Some(range) = column.mean {
-                names.push((format!("{name}: mean {}", range_text(range.min, range.max)), "check/mean"));
-            }
-            if let Some(range) = column.stddev {
-                names.push((format!("{name}: stddev {}", range_text(range.min, range.max)), "check/stddev"));
-            }
-            for bound in &column.quantiles {
-                names.push((
-                    format!("{name}: quantile {} {}", bound.q, range_text(bound.min, bound.max)),
-                    "check/quantile",
-                ));
-            }
-            if let Some(range) = column.null_fraction {
-                names.push((
-                    format!("{name}: null fraction {}", range_text(range.min, range.max)),
-                    "check/null-fraction",
-                ));
-            }
-            for (check, rule) in names {
-                results.push(result(check, Some(name), rule, false, why.to_owned(), 0));
-            }
+            results.extend(unevaluable(column));
             continue;
         };
         if let Some(range) = column.mean {
@@ -392,6 +365,67 @@ pub fn aggregate_checks(schema: &DataSchema, profile: &DatasetProfile) -> Vec<Ch
         }
     }
     results
+}
+
+/// The whole-dataset checks of a column no profile holds: failed, saying why
+/// (nothing to evaluate them on, which must not pass in silence).
+fn unevaluable(column: &trainyard_core::manifest::data::ColumnSchema) -> Vec<CheckResult> {
+    let why = if column.profile {
+        "the column is in no shard's profile (absent from the data)"
+    } else {
+        "the column is declared `profile: false`, so no shard profiled it"
+    };
+    whole_dataset_names(column)
+        .into_iter()
+        .map(|(name, rule)| CheckResult {
+            name,
+            rule,
+            column: Some(column.name.clone()),
+            passed: false,
+            observed: why.to_owned(),
+            evaluated: 0,
+            failed: 1,
+            offenders: Vec::new(),
+        })
+        .collect()
+}
+
+/// The name and rule of each whole-dataset check of `column`, as
+/// [`aggregate_checks`] names them.
+fn whole_dataset_names(
+    column: &trainyard_core::manifest::data::ColumnSchema,
+) -> Vec<(String, &'static str)> {
+    let name = &column.name;
+    let mut names = Vec::new();
+    if let Some(range) = column.mean {
+        names.push((
+            format!("{name}: mean {}", range_text(range.min, range.max)),
+            "check/mean",
+        ));
+    }
+    if let Some(range) = column.stddev {
+        names.push((
+            format!("{name}: stddev {}", range_text(range.min, range.max)),
+            "check/stddev",
+        ));
+    }
+    for bound in &column.quantiles {
+        names.push((
+            format!(
+                "{name}: quantile {} {}",
+                bound.q,
+                range_text(bound.min, bound.max)
+            ),
+            "check/quantile",
+        ));
+    }
+    if let Some(range) = column.null_fraction {
+        names.push((
+            format!("{name}: null fraction {}", range_text(range.min, range.max)),
+            "check/null-fraction",
+        ));
+    }
+    names
 }
 
 fn count_text(min: Option<u64>, max: Option<u64>) -> String {
@@ -495,13 +529,16 @@ pub fn validate_files_timed<P: ProfileSink>(
     let rows = accumulator.rows();
     let (mut check_time, mut profile_time) = accumulator.times();
     let finishing = Instant::now();
-    let (checks, mut profile, keys) = accumulator.finish_with_keys(&plan, &files).map_err(|error| {
-        StepError::io(
-            "using a temporary file (for `unique`) in",
-            std::env::temp_dir(),
-            error,
-        )
-    })?;
+    let (checks, mut profile, keys) =
+        accumulator
+            .finish_with_keys(&plan, &files)
+            .map_err(|error| {
+                StepError::io(
+                    "using a temporary file (for `unique`) in",
+                    std::env::temp_dir(),
+                    error,
+                )
+            })?;
     check_time += finishing.elapsed();
     let finishing = Instant::now();
     let mut columns: Vec<&str> = Vec::new();
@@ -606,31 +643,31 @@ pub(crate) fn run_timed<A: Send>(
         time: read,
     }
     .enumerate()
-        .filter(|(position, chunk)| chunk.is_err() || shard.is_none_or(|s| s.keeps(*position)))
-        .map(|(_, chunk)| chunk)
-        .par_bridge()
-        .try_fold(&init, |mut acc, chunk| {
-            let chunk = chunk?;
-            let text = chunk.data.len() as u64;
-            bytes.fetch_add(text, Ordering::Relaxed);
-            let started = Instant::now();
-            let mut absorbing = Duration::ZERO;
-            read::parse_each(chunk, &mut |batch| {
-                if text == 0 {
-                    // Parquet: count the bytes of the values as read.
-                    bytes.fetch_add(batch.bytes.len() as u64, Ordering::Relaxed);
-                }
-                let absorb_started = Instant::now();
-                absorb(&mut acc, &batch);
-                absorbing += absorb_started.elapsed();
-            });
-            read.add(started.elapsed().saturating_sub(absorbing));
-            Ok::<A, StepError>(acc)
-        })
-        .try_reduce(&init, |mut a, b| {
-            merge(&mut a, b);
-            Ok(a)
-        })?;
+    .filter(|(position, chunk)| chunk.is_err() || shard.is_none_or(|s| s.keeps(*position)))
+    .map(|(_, chunk)| chunk)
+    .par_bridge()
+    .try_fold(&init, |mut acc, chunk| {
+        let chunk = chunk?;
+        let text = chunk.data.len() as u64;
+        bytes.fetch_add(text, Ordering::Relaxed);
+        let started = Instant::now();
+        let mut absorbing = Duration::ZERO;
+        read::parse_each(chunk, &mut |batch| {
+            if text == 0 {
+                // Parquet: count the bytes of the values as read.
+                bytes.fetch_add(batch.bytes.len() as u64, Ordering::Relaxed);
+            }
+            let absorb_started = Instant::now();
+            absorb(&mut acc, &batch);
+            absorbing += absorb_started.elapsed();
+        });
+        read.add(started.elapsed().saturating_sub(absorbing));
+        Ok::<A, StepError>(acc)
+    })
+    .try_reduce(&init, |mut a, b| {
+        merge(&mut a, b);
+        Ok(a)
+    })?;
     let mut files = files.lock().map(|files| files.clone()).unwrap_or_default();
     files.sort_by_key(|f| f.index);
     Ok((accumulator, files, bytes.into_inner()))
@@ -733,7 +770,11 @@ mod tests {
             for index in 0..3 {
                 let shard = Shard { index, count: 3 };
                 let (results, keys) = shard_results(dir.path(), &schema, budget, Some(shard));
-                within[0] += results.iter().find(|c| c.rule == "check/unique").unwrap().failed;
+                within[0] += results
+                    .iter()
+                    .find(|c| c.rule == "check/unique")
+                    .unwrap()
+                    .failed;
                 within[1] += results
                     .iter()
                     .find(|c| c.rule == "check/unique-together")
@@ -746,8 +787,16 @@ mod tests {
             let across = crate::check::keys::duplicates_across(&files).unwrap();
             assert_eq!(across.len(), 2);
             assert!(across[0].failed > 0 && across[1].failed > 0);
-            assert_eq!(within[0] + across[0].failed, ids.len() as u64, "budget {budget}");
-            assert_eq!(within[1] + across[1].failed, pairs.len() as u64, "budget {budget}");
+            assert_eq!(
+                within[0] + across[0].failed,
+                ids.len() as u64,
+                "budget {budget}"
+            );
+            assert_eq!(
+                within[1] + across[1].failed,
+                pairs.len() as u64,
+                "budget {budget}"
+            );
             // Each reported place holds a duplicate of the value at the place it names.
             let value_at = |file: &str, line: u64| {
                 rows.iter()
@@ -758,7 +807,12 @@ mod tests {
             for offense in &across[0].offenders {
                 let detail = offense.detail.as_deref().unwrap();
                 let earliest = detail.split("same value as ").nth(1).unwrap();
-                let (file, line) = earliest.split_once(" in shard").unwrap().0.rsplit_once(':').unwrap();
+                let (file, line) = earliest
+                    .split_once(" in shard")
+                    .unwrap()
+                    .0
+                    .rsplit_once(':')
+                    .unwrap();
                 assert_eq!(
                     value_at(&offense.file, offense.line),
                     value_at(file, line.parse().unwrap()),

@@ -318,55 +318,8 @@ pub fn duplicates_across(shards: &[KeysFile]) -> Result<Vec<CheckResult>, KeysEr
     };
     let mut results = Vec::new();
     for (index, check) in first.header.checks.iter().enumerate() {
-        let mut evaluated: u64 = 0;
-        let mut failed: u64 = 0;
-        // The first offenders by later place: a max-heap of the smallest.
-        let mut kept: BinaryHeap<(Place, Place, usize, usize)> = BinaryHeap::new();
-        for part in 0..PARTS {
-            let mut sources = Vec::with_capacity(shards.len());
-            for shard in shards {
-                let (offset, count) = shard.part(index, part);
-                let mut file = &shard.file;
-                file.seek(SeekFrom::Start(offset))
-                    .map_err(|source| KeysError::Io {
-                        action: "read",
-                        path: shard.path.clone(),
-                        source,
-                    })?;
-                sources.push(Entries {
-                    reader: BufReader::with_capacity(1 << 16, file.take(count * ENTRY_BYTES)),
-                    path: &shard.path,
-                });
-            }
-            let mut heap = BinaryHeap::with_capacity(sources.len());
-            for (position, source) in sources.iter_mut().enumerate() {
-                if let Some((hash, place)) = source.next()? {
-                    heap.push(Reverse((hash, place, position)));
-                }
-            }
-            let mut group: Option<(u64, u64, usize)> = None;
-            while let Some(Reverse((hash, place, position))) = heap.pop() {
-                evaluated += 1;
-                match group {
-                    Some((group_hash, earliest, from)) if group_hash == hash => {
-                        failed += 1;
-                        let entry = (unpack(place), unpack(earliest), position, from);
-                        if kept.len() < MAX_OFFENDERS {
-                            kept.push(entry);
-                        } else if kept.peek().is_some_and(|top| entry < *top) {
-                            kept.pop();
-                            kept.push(entry);
-                        }
-                    }
-                    _ => group = Some((hash, place, position)),
-                }
-                if let Some((hash, place)) = sources[position].next()? {
-                    heap.push(Reverse((hash, place, position)));
-                }
-            }
-        }
+        let (evaluated, failed, kept) = merge_check(shards, index)?;
         let offenders = kept
-            .into_sorted_vec()
             .into_iter()
             .map(|(later, earliest, shard, first_shard)| Offense {
                 file: file_name(later.0),
@@ -409,4 +362,60 @@ pub fn duplicates_across(shards: &[KeysFile]) -> Result<Vec<CheckResult>, KeysEr
         });
     }
     Ok(results)
+}
+
+/// A later place, the earliest place of its value, and their shards' positions.
+type Duplicate = (Place, Place, usize, usize);
+
+/// The k-way merge of check `index` over the shards, part by part: the entries
+/// read, the duplicates, and the first [`MAX_OFFENDERS`] of them by later place.
+fn merge_check(shards: &[KeysFile], index: usize) -> Result<(u64, u64, Vec<Duplicate>), KeysError> {
+    let mut evaluated: u64 = 0;
+    let mut failed: u64 = 0;
+    // The first offenders by later place: a max-heap of the smallest.
+    let mut kept: BinaryHeap<Duplicate> = BinaryHeap::new();
+    for part in 0..PARTS {
+        let mut sources = Vec::with_capacity(shards.len());
+        for shard in shards {
+            let (offset, count) = shard.part(index, part);
+            let mut file = &shard.file;
+            file.seek(SeekFrom::Start(offset))
+                .map_err(|source| KeysError::Io {
+                    action: "read",
+                    path: shard.path.clone(),
+                    source,
+                })?;
+            sources.push(Entries {
+                reader: BufReader::with_capacity(1 << 16, file.take(count * ENTRY_BYTES)),
+                path: &shard.path,
+            });
+        }
+        let mut heap = BinaryHeap::with_capacity(sources.len());
+        for (position, source) in sources.iter_mut().enumerate() {
+            if let Some((hash, place)) = source.next()? {
+                heap.push(Reverse((hash, place, position)));
+            }
+        }
+        let mut group: Option<(u64, u64, usize)> = None;
+        while let Some(Reverse((hash, place, position))) = heap.pop() {
+            evaluated += 1;
+            match group {
+                Some((group_hash, earliest, from)) if group_hash == hash => {
+                    failed += 1;
+                    let entry = (unpack(place), unpack(earliest), position, from);
+                    if kept.len() < MAX_OFFENDERS {
+                        kept.push(entry);
+                    } else if kept.peek().is_some_and(|top| entry < *top) {
+                        kept.pop();
+                        kept.push(entry);
+                    }
+                }
+                _ => group = Some((hash, place, position)),
+            }
+            if let Some((hash, place)) = sources[position].next()? {
+                heap.push(Reverse((hash, place, position)));
+            }
+        }
+    }
+    Ok((evaluated, failed, kept.into_sorted_vec()))
 }

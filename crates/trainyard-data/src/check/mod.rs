@@ -3,8 +3,8 @@
 //! and a [`CheckResult`] per check at the end.
 
 mod accumulate;
-mod pattern;
 pub mod keys;
+mod pattern;
 mod unique;
 
 use std::fmt::Write as _;

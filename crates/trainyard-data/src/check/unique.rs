@@ -107,7 +107,10 @@ impl RunWriter {
     }
 
     fn finish(self) -> io::Result<Run> {
-        let file = self.out.into_inner().map_err(io::IntoInnerError::into_error)?;
+        let file = self
+            .out
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?;
         let mut parts = self.parts;
         // An empty part starts where the entries before it end.
         let mut end = 0;
@@ -226,7 +229,11 @@ impl Seen {
         if let Some(error) = self.spill_error {
             return Err(error);
         }
-        let mut keys = if record { Some(RunWriter::new()?) } else { None };
+        let mut keys = if record {
+            Some(RunWriter::new()?)
+        } else {
+            None
+        };
         let mut workers = self.others;
         workers.push(self.own);
         workers.retain(|tables| !tables.is_empty());
