@@ -375,8 +375,10 @@ fn merge_finds_duplicates_across_shards_naming_both_places() {
     let at = |file: &str, line: u64| {
         rows.iter()
             .find(|(f, l, _)| f.ends_with(file) && *l == line)
-            .map(|(_, _, message)| message.as_str())
-            .unwrap_or_else(|| panic!("no finding at {file}:{line} in {rows:#?}"))
+            .map_or_else(
+                || panic!("no finding at {file}:{line} in {rows:#?}"),
+                |(_, _, message)| message.as_str(),
+            )
     };
     let id_in_2 = at("2.csv", 1002);
     assert!(id_in_2.contains("`id: unique across shards`"), "{id_in_2}");

@@ -74,7 +74,12 @@ rows: {min: 1}
         _ => full.to_owned(),
     };
     let schema: DataSchema = serde_yaml_ng::from_str(&text).unwrap_or_default();
-    for round in 0..2 {
+    // BENCH_ROUNDS=0: generate only (the baseline to subtract from CPU time).
+    let rounds: u32 = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(2);
+    for round in 0..rounds {
         let inputs = read::resolve(dir.path(), "bench.csv")?;
         let start = Instant::now();
         let pass = validate_files_timed::<DatasetProfile>(

@@ -459,8 +459,8 @@ pub fn validate_files<P: ProfileSink>(
 }
 
 /// Where a validation pass spent its time, in seconds. `read`, `check` and
-/// `profile` are worker time summed over the threads (on 2 cores they can add
-/// up to twice `wall`): `read` cuts, decompresses and parses the chunks;
+/// `profile` are elapsed time on the worker threads, summed (on 2 cores they
+/// can add up to twice `wall`; on a busy machine they include waits for a core): `read` cuts, decompresses and parses the chunks;
 /// `check` runs the row loops of declared columns (whose values feed the
 /// profile in the same loop: that share is counted here), the checks across
 /// columns and `unique`'s final merge; `profile` runs the row loops of the
