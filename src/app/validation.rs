@@ -193,13 +193,24 @@ fn save_profile(
     profile
         .save_with(&path, &meta)
         .map_err(|error| StepError::Environment(error.to_string()))?;
-    if let (Some(keys), Some(shard)) = (keys.filter(|keys| !keys.is_empty()), shard) {
-        let keys_path = keys_path_for(&path);
-        keys.save(&keys_path, Some(name), &shard.to_string())
-            .map_err(|error| StepError::Environment(error.to_string()))?;
-        report
-            .outputs
-            .insert(format!("keys-{name}"), keys_path.display().to_string());
+    let keys_path = keys_path_for(&path);
+    match (keys.filter(|keys| !keys.is_empty()), shard) {
+        (Some(keys), Some(shard)) => {
+            keys.save(&keys_path, Some(name), &shard.to_string())
+                .map_err(|error| StepError::Environment(error.to_string()))?;
+            report
+                .outputs
+                .insert(format!("keys-{name}"), keys_path.display().to_string());
+        }
+        // No unique check now: keys an earlier run left would be merged as this run's.
+        (None, Some(_)) => {
+            if let Err(error) = std::fs::remove_file(&keys_path)
+                && error.kind() != std::io::ErrorKind::NotFound
+            {
+                return Err(StepError::io("removing", &keys_path, error));
+            }
+        }
+        _ => {}
     }
     report
         .outputs

@@ -467,6 +467,35 @@ fn merge_finds_duplicates_across_shards_naming_both_places() {
         .stderr(predicate::str::contains(
             "events.shard-3-of-4.keys is missing beside",
         ));
+
+    // Without unique checks the shards write no keys and remove an earlier run's.
+    let manifest = dir.path().join("trainyard.yaml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace(", unique: true", "")
+        .replace("      unique-together: [[user, day]]\n", "");
+    std::fs::write(&manifest, text).unwrap();
+    for i in 1..=4 {
+        let (code, report) = trainyard_json(
+            dir.path(),
+            &["data", "validate", "--shard", &format!("{i}/4")],
+        );
+        assert_eq!(code, 0, "{report:#}");
+        assert!(report["outputs"].get("keys-events").is_none(), "{report:#}");
+    }
+    assert!(
+        !dir.path()
+            .join(".trainyard/profiles/events.shard-1-of-4.keys")
+            .exists()
+    );
+    let (code, report) = trainyard_json(dir.path(), &args);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(
+        !report["summary"]
+            .as_str()
+            .unwrap()
+            .contains("across shards")
+    );
 }
 
 #[test]
