@@ -424,78 +424,6 @@ fn merge_finds_duplicates_across_shards_naming_both_places() {
         .map(|(f, l, _)| (f.clone(), *l))
         .collect();
     assert_eq!(ids, [("data/2.csv".to_owned(), 1002)], "{rows:#?}");
-
-    // Without duplicates across shards the merge passes, and says it checked.
-    std::fs::write(
-        dir.path().join("data/2.csv"),
-        "id,user,day\n1000,u1000,d0\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("data/4.csv"),
-        "id,user,day\n3000,u3000,d0\n",
-    )
-    .unwrap();
-    let (code, report, _) = shards_then_merge(dir.path(), 4, &[0, 0, 0, 0]);
-    assert_eq!(code, 0, "{report:#}");
-    let summary = report["summary"].as_str().unwrap();
-    assert!(
-        summary.contains("`id: unique across shards` | pass"),
-        "{summary}"
-    );
-    assert!(
-        summary.contains("`(user, day): unique together across shards` | pass"),
-        "{summary}"
-    );
-
-    // A shard's keys missing (its profile copied alone) is refused, not skipped.
-    std::fs::remove_file(
-        dir.path()
-            .join(".trainyard/profiles/events.shard-3-of-4.keys"),
-    )
-    .unwrap();
-    let mut args = vec!["data", "merge", "-o", "merged.json"];
-    let profiles: Vec<String> = (1..=4)
-        .map(|i| format!(".trainyard/profiles/events.shard-{i}-of-4.json"))
-        .collect();
-    args.extend(profiles.iter().map(String::as_str));
-    trainyard()
-        .current_dir(dir.path())
-        .args(&args)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "events.shard-3-of-4.keys is missing beside",
-        ));
-
-    // Without unique checks the shards write no keys and remove an earlier run's.
-    let manifest = dir.path().join("trainyard.yaml");
-    let text = std::fs::read_to_string(&manifest)
-        .unwrap()
-        .replace(", unique: true", "")
-        .replace("      unique-together: [[user, day]]\n", "");
-    std::fs::write(&manifest, text).unwrap();
-    for i in 1..=4 {
-        let (code, report) = trainyard_json(
-            dir.path(),
-            &["data", "validate", "--shard", &format!("{i}/4")],
-        );
-        assert_eq!(code, 0, "{report:#}");
-        assert!(report["outputs"].get("keys-events").is_none(), "{report:#}");
-    }
-    assert!(
-        !dir.path()
-            .join(".trainyard/profiles/events.shard-1-of-4.keys")
-            .exists()
-    );
-    let (code, report) = trainyard_json(dir.path(), &args);
-    assert_eq!(code, 0, "{report:#}");
-    assert!(
-        !report["summary"]
-            .as_str()
-            .unwrap()
-            .contains("across shards")
-    );
 }
 
 #[test]
@@ -597,5 +525,81 @@ fn merge_fails_a_whole_dataset_check_of_a_column_no_shard_profiled() {
         message
             .contains("`x: null fraction <= 0.5` failed: the column is declared `profile: false`"),
         "{message}"
+    );
+}
+
+#[test]
+fn merge_passes_without_duplicates_across_shards_and_needs_every_shards_keys() {
+    let dir = planted_project();
+    // Without duplicates across shards the merge passes, and says it checked.
+    std::fs::write(
+        dir.path().join("data/2.csv"),
+        "id,user,day\n1000,u1000,d0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("data/4.csv"),
+        "id,user,day\n3000,u3000,d0\n",
+    )
+    .unwrap();
+    let (code, report, _) = shards_then_merge(dir.path(), 4, &[0, 0, 0, 0]);
+    assert_eq!(code, 0, "{report:#}");
+    let summary = report["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("`id: unique across shards` | pass"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("`(user, day): unique together across shards` | pass"),
+        "{summary}"
+    );
+
+    // A shard's keys missing (its profile copied alone) is refused, not skipped.
+    std::fs::remove_file(
+        dir.path()
+            .join(".trainyard/profiles/events.shard-3-of-4.keys"),
+    )
+    .unwrap();
+    let mut args = vec!["data", "merge", "-o", "merged.json"];
+    let profiles: Vec<String> = (1..=4)
+        .map(|i| format!(".trainyard/profiles/events.shard-{i}-of-4.json"))
+        .collect();
+    args.extend(profiles.iter().map(String::as_str));
+    trainyard()
+        .current_dir(dir.path())
+        .args(&args)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "events.shard-3-of-4.keys is missing beside",
+        ));
+
+    // Without unique checks the shards write no keys and remove an earlier run's.
+    let manifest = dir.path().join("trainyard.yaml");
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace(", unique: true", "")
+        .replace("      unique-together: [[user, day]]\n", "");
+    std::fs::write(&manifest, text).unwrap();
+    for i in 1..=4 {
+        let (code, report) = trainyard_json(
+            dir.path(),
+            &["data", "validate", "--shard", &format!("{i}/4")],
+        );
+        assert_eq!(code, 0, "{report:#}");
+        assert!(report["outputs"].get("keys-events").is_none(), "{report:#}");
+    }
+    assert!(
+        !dir.path()
+            .join(".trainyard/profiles/events.shard-1-of-4.keys")
+            .exists()
+    );
+    let (code, report) = trainyard_json(dir.path(), &args);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(
+        !report["summary"]
+            .as_str()
+            .unwrap()
+            .contains("across shards")
     );
 }

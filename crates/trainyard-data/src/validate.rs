@@ -717,6 +717,73 @@ mod tests {
         (results, keys)
     }
 
+    /// In 3 shards, what each finds within itself and the merge finds across
+    /// them adds up to the `ids` and `pairs` duplicates of one pass, in memory
+    /// or spilled, at the same places.
+    fn shards_add_up_to_one_pass(
+        dir: &Path,
+        schema: &DataSchema,
+        rows: &[Row],
+        ids: usize,
+        pairs: usize,
+    ) {
+        let mut across_by_budget = Vec::new();
+        for budget in [usize::MAX, 50] {
+            let mut within = [0, 0];
+            let mut files = Vec::new();
+            for index in 0..3 {
+                let shard = Shard { index, count: 3 };
+                let (results, keys) = shard_results(dir, schema, budget, Some(shard));
+                within[0] += results
+                    .iter()
+                    .find(|c| c.rule == "check/unique")
+                    .unwrap()
+                    .failed;
+                within[1] += results
+                    .iter()
+                    .find(|c| c.rule == "check/unique-together")
+                    .unwrap()
+                    .failed;
+                let path = dir.join(format!("keys-{budget}-{index}.keys"));
+                keys.unwrap().save(&path, None, &shard.to_string()).unwrap();
+                files.push(crate::check::keys::KeysFile::open(&path).unwrap());
+            }
+            let across = crate::check::keys::duplicates_across(&files).unwrap();
+            assert_eq!(across.len(), 2);
+            assert!(across[0].failed > 0 && across[1].failed > 0);
+            assert_eq!(within[0] + across[0].failed, ids as u64, "budget {budget}");
+            assert_eq!(
+                within[1] + across[1].failed,
+                pairs as u64,
+                "budget {budget}"
+            );
+            // Each reported place holds a duplicate of the value at the place it names.
+            let value_at = |file: &str, line: u64| {
+                rows.iter()
+                    .find(|row| file.ends_with(&row.0) && row.1 == line)
+                    .map(|row| row.2.clone())
+                    .unwrap()
+            };
+            for offense in &across[0].offenders {
+                let detail = offense.detail.as_deref().unwrap();
+                let earliest = detail.split("same value as ").nth(1).unwrap();
+                let (file, line) = earliest
+                    .split_once(" in shard")
+                    .unwrap()
+                    .0
+                    .rsplit_once(':')
+                    .unwrap();
+                assert_eq!(
+                    value_at(&offense.file, offense.line),
+                    value_at(file, line.parse().unwrap()),
+                    "{detail}"
+                );
+            }
+            across_by_budget.push(across);
+        }
+        assert_eq!(across_by_budget[0], across_by_budget[1]);
+    }
+
     #[test]
     fn unique_checks_spilled_to_disk_find_what_memory_finds() {
         let dir = tempfile::tempdir().unwrap();
@@ -761,67 +828,7 @@ mod tests {
         let ids = expected(&|row| row.2.clone());
         let pairs = expected(&|row| row.3.clone());
 
-        // In 3 shards, what each finds within itself and the merge finds across
-        // them adds up to the duplicates, in memory or spilled, at the same places.
-        let mut across_by_budget = Vec::new();
-        for budget in [usize::MAX, 50] {
-            let mut within = [0, 0];
-            let mut files = Vec::new();
-            for index in 0..3 {
-                let shard = Shard { index, count: 3 };
-                let (results, keys) = shard_results(dir.path(), &schema, budget, Some(shard));
-                within[0] += results
-                    .iter()
-                    .find(|c| c.rule == "check/unique")
-                    .unwrap()
-                    .failed;
-                within[1] += results
-                    .iter()
-                    .find(|c| c.rule == "check/unique-together")
-                    .unwrap()
-                    .failed;
-                let path = dir.path().join(format!("keys-{budget}-{index}.keys"));
-                keys.unwrap().save(&path, None, &shard.to_string()).unwrap();
-                files.push(crate::check::keys::KeysFile::open(&path).unwrap());
-            }
-            let across = crate::check::keys::duplicates_across(&files).unwrap();
-            assert_eq!(across.len(), 2);
-            assert!(across[0].failed > 0 && across[1].failed > 0);
-            assert_eq!(
-                within[0] + across[0].failed,
-                ids.len() as u64,
-                "budget {budget}"
-            );
-            assert_eq!(
-                within[1] + across[1].failed,
-                pairs.len() as u64,
-                "budget {budget}"
-            );
-            // Each reported place holds a duplicate of the value at the place it names.
-            let value_at = |file: &str, line: u64| {
-                rows.iter()
-                    .find(|row| file.ends_with(&row.0) && row.1 == line)
-                    .map(|row| row.2.clone())
-                    .unwrap()
-            };
-            for offense in &across[0].offenders {
-                let detail = offense.detail.as_deref().unwrap();
-                let earliest = detail.split("same value as ").nth(1).unwrap();
-                let (file, line) = earliest
-                    .split_once(" in shard")
-                    .unwrap()
-                    .0
-                    .rsplit_once(':')
-                    .unwrap();
-                assert_eq!(
-                    value_at(&offense.file, offense.line),
-                    value_at(file, line.parse().unwrap()),
-                    "{detail}"
-                );
-            }
-            across_by_budget.push(across);
-        }
-        assert_eq!(across_by_budget[0], across_by_budget[1]);
+        shards_add_up_to_one_pass(dir.path(), &schema, &rows, ids.len(), pairs.len());
 
         let memory = check_results(dir.path(), &schema, usize::MAX);
         let spilled = check_results(dir.path(), &schema, 50);
