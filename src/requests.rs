@@ -35,6 +35,8 @@ pub struct DataValidateRequest {
     pub shard: Option<String>,
     /// Folder for the profiles; `.trainyard/profiles` beside the manifest when unset.
     pub profiles: Option<PathBuf>,
+    /// Worker threads; one per core when unset.
+    pub threads: Option<usize>,
 }
 
 /// `data fingerprint`.

@@ -7,11 +7,12 @@ use std::path::Path;
 
 use trainyard_core::manifest::Dataset;
 use trainyard_core::{Block, Conclusion, Report, RowStatus, StepError, Table};
+use trainyard_data::check::keys::{ShardKeys, keys_path_for};
 use trainyard_data::fingerprint::{self, StatCache};
 use trainyard_data::junit;
 use trainyard_data::profile::{DatasetProfile, ProfileMeta};
 use trainyard_data::read::Shard;
-use trainyard_data::validate::{self, Validation};
+use trainyard_data::validate::{self, Phases, Validation};
 
 use super::datasets::DatasetFiles;
 use super::fs::write_atomic;
@@ -57,6 +58,7 @@ pub fn validate_datasets_to(
 ) -> Result<Report, StepError> {
     let root = files.root();
     let mut validations: Vec<Validation> = Vec::with_capacity(datasets.len());
+    let mut phase_times: Vec<Phases> = Vec::with_capacity(datasets.len());
     let mut report = Report::new(STEP, Conclusion::Success, String::new());
     let cache_file = Destination::in_project(root, STAT_CACHE);
     let mut cache = outputs
@@ -71,10 +73,12 @@ pub fn validate_datasets_to(
         let (validated, digest) = std::thread::scope(|scope| {
             let digest = cache.as_mut().map(|cache| {
                 scope.spawn(move || {
-                    fingerprint::fingerprint_inputs(root, digest_inputs, Some(cache))
+                    let started = std::time::Instant::now();
+                    let digest = fingerprint::fingerprint_inputs(root, digest_inputs, Some(cache));
+                    (digest, started.elapsed().as_secs_f64())
                 })
             });
-            let validated = validate::validate_inputs_with::<DatasetProfile>(
+            let validated = validate::validate_inputs_keyed::<DatasetProfile>(
                 name,
                 dataset,
                 root,
@@ -88,27 +92,21 @@ pub fn validate_datasets_to(
             });
             (validated, digest)
         });
-        let (validation, profile) = validated?;
+        let pass = validated?;
+        let (validation, profile, keys, mut phases) =
+            (pass.validation, pass.profile, pass.keys, pass.phases);
         if let Some(dir) = &outputs.profiles {
-            let path = dir.profile_file(name, outputs.shard).prepare_file()?;
-            let meta = ProfileMeta {
-                dataset: Some((*name).to_owned()),
-                shard: outputs.shard.map(|s| s.to_string()),
-            };
-            profile
-                .save_with(&path, &meta)
-                .map_err(|error| StepError::Environment(error.to_string()))?;
-            report
-                .outputs
-                .insert(format!("profile-{name}"), path.display().to_string());
+            save_profile(dir, name, outputs.shard, &profile, keys, &mut report)?;
         }
-        if let Some(digest) = digest {
+        if let Some((digest, seconds)) = digest {
+            phases.fingerprint_seconds = Some(seconds);
             let fingerprint = digest.map_err(|error| StepError::Environment(error.to_string()))?;
             report
                 .outputs
                 .insert(format!("digest-{name}"), fingerprint.digest);
         }
         validations.push(validation);
+        phase_times.push(phases);
     }
     if let Some(cache) = cache.as_mut() {
         cache
@@ -116,8 +114,7 @@ pub fn validate_datasets_to(
             .map_err(|error| StepError::Environment(error.to_string()))?;
     }
 
-    // Per dataset and per check as JSON values for `--format json`.
-    report.data = Some(serde_json::json!({ "datasets": &validations }));
+    report.data = Some(datasets_json(&validations, &phase_times));
     let valid = validations
         .iter()
         .filter(|validation| validation.passed())
@@ -180,4 +177,67 @@ fn validation_blocks(validation: &Validation) -> [Block; 2] {
         table.row(Some(status), [check.name.clone(), check.observed.clone()]);
     }
     [line, table.into()]
+}
+
+/// Per dataset and per check as JSON values for `--format json`; each dataset
+/// also says where its pass spent its time (`phases`).
+fn datasets_json(validations: &[Validation], phases: &[Phases]) -> serde_json::Value {
+    let datasets: Vec<serde_json::Value> = validations
+        .iter()
+        .zip(phases)
+        .map(|(validation, phases)| {
+            let mut value = serde_json::to_value(validation).unwrap_or_default();
+            if let Some(object) = value.as_object_mut() {
+                object.insert(
+                    "phases".to_owned(),
+                    serde_json::to_value(phases).unwrap_or_default(),
+                );
+            }
+            value
+        })
+        .collect();
+    serde_json::json!({ "datasets": datasets })
+}
+
+/// Saves a dataset's profile in `dir` (and a shard's unique keys beside it, for
+/// `data merge`), naming them in the report's outputs.
+fn save_profile(
+    dir: &Destination,
+    name: &str,
+    shard: Option<Shard>,
+    profile: &DatasetProfile,
+    keys: Option<ShardKeys>,
+    report: &mut Report,
+) -> Result<(), StepError> {
+    let path = dir.profile_file(name, shard).prepare_file()?;
+    let meta = ProfileMeta {
+        dataset: Some(name.to_owned()),
+        shard: shard.map(|s| s.to_string()),
+    };
+    profile
+        .save_with(&path, &meta)
+        .map_err(|error| StepError::Environment(error.to_string()))?;
+    let keys_path = keys_path_for(&path);
+    match (keys.filter(|keys| !keys.is_empty()), shard) {
+        (Some(keys), Some(shard)) => {
+            keys.save(&keys_path, Some(name), &shard.to_string())
+                .map_err(|error| StepError::Environment(error.to_string()))?;
+            report
+                .outputs
+                .insert(format!("keys-{name}"), keys_path.display().to_string());
+        }
+        // No unique check now: keys an earlier run left would be merged as this run's.
+        (None, Some(_)) => {
+            if let Err(error) = std::fs::remove_file(&keys_path)
+                && error.kind() != std::io::ErrorKind::NotFound
+            {
+                return Err(StepError::io("removing", &keys_path, error));
+            }
+        }
+        _ => {}
+    }
+    report
+        .outputs
+        .insert(format!("profile-{name}"), path.display().to_string());
+    Ok(())
 }

@@ -46,6 +46,9 @@ pub struct DataValidateArgs {
     /// (data paths write a profile only when this is given).
     #[arg(long, env = "TRAINYARD_PROFILES", value_name = "DIR")]
     pub profiles: Option<PathBuf>,
+    /// Worker threads for the pass (and the fingerprint); one per core by default.
+    #[arg(long, env = "TRAINYARD_THREADS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +129,7 @@ impl From<DataCommand> for Request {
                 junit: args.junit,
                 shard: args.shard,
                 profiles: args.profiles,
+                threads: args.threads.map(usize::from),
             }),
             DataCommand::Fingerprint(args) => {
                 Self::DataFingerprint(DataFingerprintRequest { check: args.check })

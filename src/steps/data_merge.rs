@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use trainyard_core::{Conclusion, Finding, Location, Report, StepError, markdown};
+use trainyard_data::check::CheckResult;
+use trainyard_data::check::keys::{self, KeysError, KeysFile, keys_path_for};
 use trainyard_data::profile::{DatasetProfile, ProfileMeta};
 use trainyard_data::read::Shard;
 use trainyard_data::validate;
@@ -33,6 +35,7 @@ pub fn run(request: &DataMergeRequest, context: &StepContext) -> Result<Report, 
     }
     let dataset = one_dataset(&loaded)?;
     check_shards(&loaded)?;
+    let across = unique_across_shards(&loaded)?;
 
     let mut parts = loaded.into_iter();
     let Some((first_path, mut merged, _)) = parts.next() else {
@@ -99,7 +102,88 @@ pub fn run(request: &DataMergeRequest, context: &StepContext) -> Result<Report, 
     if let (Some(name), Some(project)) = (&dataset, &project) {
         whole_dataset_checks(name, project, &merged, &mut report)?;
     }
+    report_across(dataset.as_deref().unwrap_or(""), &across, &mut report);
     Ok(report)
+}
+
+/// The checks of `unique` across shards in the report: a table under the
+/// summary, a finding per failed check and per duplicate shown.
+fn report_across(name: &str, across: &[CheckResult], report: &mut Report) {
+    if across.is_empty() {
+        return;
+    }
+    if report.summary.is_empty() {
+        report.summary = format!("**{}** (merged)\n\n", markdown::text(name));
+    }
+    report.summary.push_str("\n\n");
+    report.summary.push_str(&validate::checks_markdown(across));
+    for check in across.iter().filter(|check| !check.passed) {
+        report.conclusion = Conclusion::Failure;
+        let more = if check.failed > check.offenders.len() as u64 {
+            format!("; the first {} are reported", check.offenders.len())
+        } else {
+            String::new()
+        };
+        let mut finding = Finding::error(
+            check.rule,
+            format!(
+                "dataset `{name}`: check `{}` failed: {}{more}",
+                check.name, check.observed
+            ),
+        );
+        if let Some(first) = check.offenders.first() {
+            finding = finding.at(Location::file(first.file.clone()));
+        }
+        report.push_finding(finding);
+        for offense in &check.offenders {
+            report.push_finding(validate::offense_finding(check, offense));
+        }
+    }
+}
+
+/// `unique` and `unique-together` across shards, from the keys each shard wrote
+/// beside its profile (`x.shard-1-of-4.keys`): none when no shard wrote any
+/// (no unique check, or profiles that are not shards).
+fn unique_across_shards(
+    loaded: &[(PathBuf, DatasetProfile, ProfileMeta)],
+) -> Result<Vec<CheckResult>, StepError> {
+    let shards: Vec<(&Path, &str)> = loaded
+        .iter()
+        .filter_map(|(path, _, meta)| meta.shard.as_deref().map(|shard| (path.as_path(), shard)))
+        .collect();
+    let present: Vec<bool> = shards
+        .iter()
+        .map(|(path, _)| keys_path_for(path).is_file())
+        .collect();
+    if !present.contains(&true) {
+        return Ok(Vec::new());
+    }
+    let keys_error = |error: KeysError| match error {
+        KeysError::Io { .. } => StepError::Environment(error.to_string()),
+        _ => StepError::Usage(error.to_string()),
+    };
+    let mut files = Vec::with_capacity(shards.len());
+    for ((path, shard), present) in shards.iter().zip(present) {
+        let keys = keys_path_for(path);
+        if !present {
+            return Err(StepError::Usage(format!(
+                "{} is missing beside {} (the other shards have theirs): a check of `unique` across shards needs every shard's keys; copy the whole profiles folder of each shard",
+                keys.display(),
+                path.display()
+            )));
+        }
+        let file = KeysFile::open(&keys).map_err(keys_error)?;
+        if file.shard() != *shard {
+            return Err(StepError::Usage(format!(
+                "{} holds the keys of shard {} but {} is shard {shard}; keep each shard's files together",
+                keys.display(),
+                file.shard(),
+                path.display()
+            )));
+        }
+        files.push(file);
+    }
+    keys::duplicates_across(&files).map_err(keys_error)
 }
 
 /// Runs the manifest's whole-dataset checks of `name` on the merged profile.

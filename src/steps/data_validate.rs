@@ -21,6 +21,10 @@ use crate::requests::DataValidateRequest;
 const STEP: &str = Step::DataValidate.name();
 
 pub fn run(request: &DataValidateRequest, context: &StepContext) -> Result<Report, StepError> {
+    if let Some(threads) = request.threads {
+        trainyard_data::use_threads(threads)
+            .map_err(|why| StepError::Environment(format!("--threads {threads}: {why}")))?;
+    }
     let shard = request
         .shard
         .as_deref()

@@ -39,10 +39,10 @@ use crate::requests::SiteBuildRequest;
 use crate::requests::{
     CompareRequest, ConfigCheckRequest, DataDriftRequest, DataFingerprintRequest,
     DataInferSchemaRequest, DataMergeRequest, DataSampleRequest, DataValidateRequest, GateRequest,
-    IacCheckRequest, IacRenderRequest, InitRequest, LedgerExportRequest, LedgerImportRequest, LedgerSyncRequest,
-    ModelAliasRequest, ModelGetRequest, ModelListRequest, ModelShowRequest, ModelTagRequest,
-    PromoteRequest, QuickstartRequest, ReportRequest, ReproduceRequest, RollbackRequest,
-    RunsListRequest, RunsShowRequest, StatusRequest, TrainRequest,
+    IacCheckRequest, IacRenderRequest, InitRequest, LedgerExportRequest, LedgerImportRequest,
+    LedgerSyncRequest, ModelAliasRequest, ModelGetRequest, ModelListRequest, ModelShowRequest,
+    ModelTagRequest, PromoteRequest, QuickstartRequest, ReportRequest, ReproduceRequest,
+    RollbackRequest, RunsListRequest, RunsShowRequest, StatusRequest, TrainRequest,
 };
 
 /// Whether a step judges the change: a judging step gets a check run and a

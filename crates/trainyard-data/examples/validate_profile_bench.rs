@@ -9,7 +9,7 @@ use std::time::Instant;
 use trainyard_core::manifest::data::DataSchema;
 use trainyard_data::profile::DatasetProfile;
 use trainyard_data::read::{self, ReadOptions};
-use trainyard_data::validate::validate_files;
+use trainyard_data::validate::validate_files_timed;
 
 #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)] // a benchmark's arithmetic
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -63,23 +63,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
   - {name: amount, type: number, min: 0}
 rows: {min: 1}
 ";
-    // BENCH_SCHEMA=none: read and parse only; =no-unique: without the unique hash set.
+    // BENCH_SCHEMA=none: read and parse only; =no-unique: without the unique hash
+    // set; =checks-only: every column `profile: false` (the checks alone).
     let text = match std::env::var("BENCH_SCHEMA").as_deref() {
         Ok("none") => String::new(),
         Ok("no-unique") => full.replace(", unique: true", ""),
+        Ok("checks-only") => full
+            .replace("}\n  -", ", profile: false}\n  -")
+            .replace("}\nrows", ", profile: false}\nrows"),
         _ => full.to_owned(),
     };
     let schema: DataSchema = serde_yaml_ng::from_str(&text).unwrap_or_default();
-    for round in 0..2 {
+    // BENCH_ROUNDS=0: generate only (the baseline to subtract from CPU time).
+    let rounds: u32 = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(2);
+    for round in 0..rounds {
         let inputs = read::resolve(dir.path(), "bench.csv")?;
         let start = Instant::now();
-        let (validation, profile) = validate_files::<DatasetProfile>(
+        let pass = validate_files_timed::<DatasetProfile>(
             "bench",
             inputs,
             &schema,
             "bench",
             ReadOptions::default(),
+            false,
         )?;
+        let (validation, profile) = (pass.validation, pass.profile);
         let seconds = start.elapsed().as_secs_f64();
         let mb = validation.bytes as f64 / 1e6;
         println!(
@@ -90,6 +101,7 @@ rows: {min: 1}
             validation.passed(),
             profile.columns.len(),
         );
+        println!("  phases: {:?}", pass.phases);
     }
     Ok(())
 }

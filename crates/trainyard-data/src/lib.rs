@@ -17,3 +17,13 @@ pub mod read;
 pub mod sample;
 pub mod schema;
 pub mod validate;
+
+/// Runs the engine's parallel work (the validation pass, fingerprints) on
+/// `threads` worker threads instead of one per core: once per process, before
+/// any pass (the pool is global; a second call fails).
+pub fn use_threads(threads: usize) -> Result<(), String> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build_global()
+        .map_err(|error| error.to_string())
+}

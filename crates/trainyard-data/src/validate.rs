@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use rayon::iter::{ParallelBridge, ParallelIterator};
 use serde::Serialize;
@@ -15,6 +16,7 @@ use trainyard_core::markdown::{self, Table};
 use trainyard_core::{Finding, Location, StepError};
 
 use crate::check::Plan;
+use crate::check::keys::ShardKeys;
 pub use crate::check::{Accumulator, CheckResult, ColumnSink, NoProfile, Offense, ProfileSink};
 use crate::profile::DatasetProfile;
 use crate::read::{self, Batch, Chunks, FileInfo, InputFile, ReadOptions, Shard};
@@ -110,7 +112,8 @@ pub fn checks_markdown(checks: &[CheckResult]) -> String {
     table.render()
 }
 
-fn offense_finding(check: &CheckResult, offense: &Offense) -> Finding {
+/// The finding of one offending row, at `file:line:column`.
+pub fn offense_finding(check: &CheckResult, offense: &Offense) -> Finding {
     let mut message = format!("`{}`", check.name);
     if let Some(value) = &offense.value {
         let _ = write!(message, ": value `{value}`");
@@ -179,6 +182,20 @@ pub fn validate_inputs_with<P: ProfileSink>(
     inputs: Vec<InputFile>,
     shard: Option<Shard>,
 ) -> Result<(Validation, P), StepError> {
+    validate_inputs_keyed::<P>(name, dataset, base, inputs, shard)
+        .map(|pass| (pass.validation, pass.profile))
+}
+
+/// [`validate_inputs_with`]; a shard also returns the distinct keys of its
+/// `unique` and `unique-together` checks, for `data merge` to find duplicates
+/// across shards ([`crate::check::keys`]).
+pub fn validate_inputs_keyed<P: ProfileSink>(
+    name: &str,
+    dataset: &Dataset,
+    base: &Path,
+    inputs: Vec<InputFile>,
+    shard: Option<Shard>,
+) -> Result<Pass<P>, StepError> {
     let loaded = schema::for_dataset(dataset, base)?.unwrap_or_default();
     let schema_file = dataset
         .schema_file
@@ -190,10 +207,10 @@ pub fn validate_inputs_with<P: ProfileSink>(
         Some(_) => without_aggregates(&loaded.schema),
         None => loaded.schema,
     };
-    let (mut validation, profile) =
-        validate_files::<P>(name, inputs, &schema, schema_file, options)?;
-    validation.warnings = loaded.warnings;
-    Ok((validation, profile))
+    let mut pass =
+        validate_files_timed::<P>(name, inputs, &schema, schema_file, options, shard.is_some())?;
+    pass.validation.warnings = loaded.warnings;
+    Ok(pass)
 }
 
 /// The profile of a dataset, read as `data validate` reads it (its CSV options,
@@ -278,6 +295,7 @@ pub fn aggregate_checks(schema: &DataSchema, profile: &DatasetProfile) -> Vec<Ch
     for column in &schema.columns {
         let name = column.name.as_str();
         let Some(stats) = profile.column(name) else {
+            results.extend(unevaluable(column));
             continue;
         };
         if let Some(range) = column.mean {
@@ -349,6 +367,67 @@ pub fn aggregate_checks(schema: &DataSchema, profile: &DatasetProfile) -> Vec<Ch
     results
 }
 
+/// The whole-dataset checks of a column no profile holds: failed, saying why
+/// (nothing to evaluate them on, which must not pass in silence).
+fn unevaluable(column: &trainyard_core::manifest::data::ColumnSchema) -> Vec<CheckResult> {
+    let why = if column.profile {
+        "the column is in no shard's profile (absent from the data)"
+    } else {
+        "the column is declared `profile: false`, so no shard profiled it"
+    };
+    whole_dataset_names(column)
+        .into_iter()
+        .map(|(name, rule)| CheckResult {
+            name,
+            rule,
+            column: Some(column.name.clone()),
+            passed: false,
+            observed: why.to_owned(),
+            evaluated: 0,
+            failed: 1,
+            offenders: Vec::new(),
+        })
+        .collect()
+}
+
+/// The name and rule of each whole-dataset check of `column`, as
+/// [`aggregate_checks`] names them.
+fn whole_dataset_names(
+    column: &trainyard_core::manifest::data::ColumnSchema,
+) -> Vec<(String, &'static str)> {
+    let name = &column.name;
+    let mut names = Vec::new();
+    if let Some(range) = column.mean {
+        names.push((
+            format!("{name}: mean {}", range_text(range.min, range.max)),
+            "check/mean",
+        ));
+    }
+    if let Some(range) = column.stddev {
+        names.push((
+            format!("{name}: stddev {}", range_text(range.min, range.max)),
+            "check/stddev",
+        ));
+    }
+    for bound in &column.quantiles {
+        names.push((
+            format!(
+                "{name}: quantile {} {}",
+                bound.q,
+                range_text(bound.min, bound.max)
+            ),
+            "check/quantile",
+        ));
+    }
+    if let Some(range) = column.null_fraction {
+        names.push((
+            format!("{name}: null fraction {}", range_text(range.min, range.max)),
+            "check/null-fraction",
+        ));
+    }
+    names
+}
+
 fn count_text(min: Option<u64>, max: Option<u64>) -> String {
     match (min, max) {
         (Some(min), Some(max)) => format!("in [{min}, {max}]"),
@@ -375,31 +454,98 @@ pub fn validate_files<P: ProfileSink>(
     schema_file: &str,
     options: ReadOptions,
 ) -> Result<(Validation, P), StepError> {
-    let plan = Plan::new(schema, schema_file)?;
+    validate_files_keyed::<P>(name, inputs, schema, schema_file, options, false)
+        .map(|(validation, profile, _)| (validation, profile))
+}
+
+/// Where a validation pass spent its time, in seconds. `read`, `check` and
+/// `profile` are elapsed time on the worker threads, summed (on 2 cores they
+/// can add up to twice `wall`; on a busy machine they include waits for a core): `read` cuts, decompresses and parses the chunks;
+/// `check` runs the row loops of declared columns (whose values feed the
+/// profile in the same loop: that share is counted here), the checks across
+/// columns and `unique`'s final merge; `profile` runs the row loops of the
+/// columns only profiled and finishes the profile. `fingerprint` is the BLAKE3
+/// digest on its own thread (set by the caller that computes it); `wall` is
+/// the pass from its start to its results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Phases {
+    pub read_seconds: f64,
+    pub check_seconds: f64,
+    pub profile_seconds: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint_seconds: Option<f64>,
+    pub wall_seconds: f64,
+}
+
+/// What one validation pass gives.
+#[derive(Debug)]
+pub struct Pass<P> {
+    pub validation: Validation,
+    pub profile: P,
+    /// A shard's distinct unique keys ([`crate::check::keys`]).
+    pub keys: Option<ShardKeys>,
+    pub phases: Phases,
+}
+
+/// [`validate_files`]; with `record_keys`, also the distinct keys of each
+/// `unique` and `unique-together` check (what a shard keeps for `data merge`).
+pub fn validate_files_keyed<P: ProfileSink>(
+    name: &str,
+    inputs: Vec<InputFile>,
+    schema: &DataSchema,
+    schema_file: &str,
+    options: ReadOptions,
+    record_keys: bool,
+) -> Result<(Validation, P, Option<ShardKeys>), StepError> {
+    validate_files_timed::<P>(name, inputs, schema, schema_file, options, record_keys)
+        .map(|pass| (pass.validation, pass.profile, pass.keys))
+}
+
+/// [`validate_files_keyed`], with the time each phase took.
+pub fn validate_files_timed<P: ProfileSink>(
+    name: &str,
+    inputs: Vec<InputFile>,
+    schema: &DataSchema,
+    schema_file: &str,
+    options: ReadOptions,
+    record_keys: bool,
+) -> Result<Pass<P>, StepError> {
+    let started = Instant::now();
+    let mut plan = Plan::new(schema, schema_file)?;
+    plan.record_keys = record_keys;
     let mut options = options;
     if options.numeric_columns.is_none() {
         options.numeric_columns = Some(plan.numeric_columns());
     }
-    let (accumulator, files, bytes) = run(
+    let read = ReadTime::default();
+    let (accumulator, files, bytes) = run_timed(
         inputs,
         options,
         || Accumulator::<P>::new(&plan),
         |acc, batch| acc.absorb(&plan, batch),
         |a, b| a.merge(&plan, b),
+        &read,
     )?;
     let rows = accumulator.rows();
-    let (checks, mut profile) = accumulator.finish(&plan, &files).map_err(|error| {
-        StepError::io(
-            "using a temporary file (for `unique`) in",
-            std::env::temp_dir(),
-            error,
-        )
-    })?;
+    let (mut check_time, mut profile_time) = accumulator.times();
+    let finishing = Instant::now();
+    let (checks, mut profile, keys) =
+        accumulator
+            .finish_with_keys(&plan, &files)
+            .map_err(|error| {
+                StepError::io(
+                    "using a temporary file (for `unique`) in",
+                    std::env::temp_dir(),
+                    error,
+                )
+            })?;
+    check_time += finishing.elapsed();
+    let finishing = Instant::now();
     let mut columns: Vec<&str> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for file in &files {
         for column in &file.columns {
-            if seen.insert(column.as_str()) {
+            if plan.profiles(column) && seen.insert(column.as_str()) {
                 columns.push(column);
             }
         }
@@ -408,8 +554,9 @@ pub fn validate_files<P: ProfileSink>(
     if let Some(malformed) = checks.get(plan.malformed) {
         profile.malformed(malformed.failed, &malformed.offenders);
     }
-    Ok((
-        Validation {
+    profile_time += finishing.elapsed();
+    Ok(Pass {
+        validation: Validation {
             dataset: name.to_owned(),
             files: files.iter().map(|f| f.display.clone()).collect(),
             rows,
@@ -418,7 +565,15 @@ pub fn validate_files<P: ProfileSink>(
             warnings: Vec::new(),
         },
         profile,
-    ))
+        keys,
+        phases: Phases {
+            read_seconds: read.seconds(),
+            check_seconds: check_time.as_secs_f64(),
+            profile_seconds: profile_time.as_secs_f64(),
+            fingerprint_seconds: None,
+            wall_seconds: started.elapsed().as_secs_f64(),
+        },
+    })
 }
 
 /// The parallel pass shared by validation and inference: chunks are read in order
@@ -431,32 +586,88 @@ pub(crate) fn run<A: Send>(
     absorb: impl Fn(&mut A, &Batch) + Sync + Send,
     merge: impl Fn(&mut A, A) + Sync + Send,
 ) -> Result<(A, Vec<Arc<FileInfo>>, u64), StepError> {
+    run_timed(inputs, options, init, absorb, merge, &ReadTime::default())
+}
+
+/// Nanoseconds of worker time spent reading: cutting chunks (and reading,
+/// decompressing them) and parsing them into batches, summed over threads.
+#[derive(Debug, Default)]
+pub(crate) struct ReadTime {
+    nanos: AtomicU64,
+}
+
+impl ReadTime {
+    fn add(&self, time: Duration) {
+        self.nanos.fetch_add(
+            u64::try_from(time.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    fn seconds(&self) -> f64 {
+        Duration::from_nanos(self.nanos.load(Ordering::Relaxed)).as_secs_f64()
+    }
+}
+
+/// An iterator whose `next` calls are timed into a [`ReadTime`].
+struct Timed<'a, I> {
+    inner: I,
+    time: &'a ReadTime,
+}
+
+impl<I: Iterator> Iterator for Timed<'_, I> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        let started = Instant::now();
+        let item = self.inner.next();
+        self.time.add(started.elapsed());
+        item
+    }
+}
+
+/// [`run`], adding the time spent reading and parsing (not absorbing) to `read`.
+pub(crate) fn run_timed<A: Send>(
+    inputs: Vec<InputFile>,
+    options: ReadOptions,
+    init: impl Fn() -> A + Sync + Send,
+    absorb: impl Fn(&mut A, &Batch) + Sync + Send,
+    merge: impl Fn(&mut A, A) + Sync + Send,
+    read: &ReadTime,
+) -> Result<(A, Vec<Arc<FileInfo>>, u64), StepError> {
     let shard = options.shard;
     let chunks = Chunks::new(inputs, options);
     let files = chunks.files();
     let bytes = AtomicU64::new(0);
-    let accumulator = chunks
-        .enumerate()
-        .filter(|(position, chunk)| chunk.is_err() || shard.is_none_or(|s| s.keeps(*position)))
-        .map(|(_, chunk)| chunk)
-        .par_bridge()
-        .try_fold(&init, |mut acc, chunk| {
-            let chunk = chunk?;
-            let text = chunk.data.len() as u64;
-            bytes.fetch_add(text, Ordering::Relaxed);
-            read::parse_each(chunk, &mut |batch| {
-                if text == 0 {
-                    // Parquet: count the bytes of the values as read.
-                    bytes.fetch_add(batch.bytes.len() as u64, Ordering::Relaxed);
-                }
-                absorb(&mut acc, &batch);
-            });
-            Ok::<A, StepError>(acc)
-        })
-        .try_reduce(&init, |mut a, b| {
-            merge(&mut a, b);
-            Ok(a)
-        })?;
+    let accumulator = Timed {
+        inner: chunks,
+        time: read,
+    }
+    .enumerate()
+    .filter(|(position, chunk)| chunk.is_err() || shard.is_none_or(|s| s.keeps(*position)))
+    .map(|(_, chunk)| chunk)
+    .par_bridge()
+    .try_fold(&init, |mut acc, chunk| {
+        let chunk = chunk?;
+        let text = chunk.data.len() as u64;
+        bytes.fetch_add(text, Ordering::Relaxed);
+        let started = Instant::now();
+        let mut absorbing = Duration::ZERO;
+        read::parse_each(chunk, &mut |batch| {
+            if text == 0 {
+                // Parquet: count the bytes of the values as read.
+                bytes.fetch_add(batch.bytes.len() as u64, Ordering::Relaxed);
+            }
+            let absorb_started = Instant::now();
+            absorb(&mut acc, &batch);
+            absorbing += absorb_started.elapsed();
+        });
+        read.add(started.elapsed().saturating_sub(absorbing));
+        Ok::<A, StepError>(acc)
+    })
+    .try_reduce(&init, |mut a, b| {
+        merge(&mut a, b);
+        Ok(a)
+    })?;
     let mut files = files.lock().map(|files| files.clone()).unwrap_or_default();
     files.sort_by_key(|f| f.index);
     Ok((accumulator, files, bytes.into_inner()))
@@ -475,10 +686,22 @@ mod tests {
     /// workers see parts of each file), with `spill_entries` values of a `unique`
     /// table kept in memory.
     fn check_results(dir: &Path, schema: &DataSchema, spill_entries: usize) -> Vec<CheckResult> {
+        shard_results(dir, schema, spill_entries, None).0
+    }
+
+    /// [`check_results`] of one shard, with the keys it keeps.
+    fn shard_results(
+        dir: &Path,
+        schema: &DataSchema,
+        spill_entries: usize,
+        shard: Option<Shard>,
+    ) -> (Vec<CheckResult>, Option<ShardKeys>) {
         let mut plan = Plan::new(schema, "test").unwrap();
         plan.spill_entries = spill_entries;
+        plan.record_keys = shard.is_some();
         let options = ReadOptions {
             chunk_size: 2048,
+            shard,
             ..ReadOptions::default()
         };
         let inputs = read::resolve(dir, "*.csv").unwrap();
@@ -490,7 +713,75 @@ mod tests {
             |a, b| a.merge(&plan, b),
         )
         .unwrap();
-        accumulator.finish(&plan, &files).unwrap().0
+        let (results, _, keys) = accumulator.finish_with_keys(&plan, &files).unwrap();
+        (results, keys)
+    }
+
+    /// In 3 shards, what each finds within itself and the merge finds across
+    /// them adds up to the `ids` and `pairs` duplicates of one pass, in memory
+    /// or spilled, at the same places.
+    fn shards_add_up_to_one_pass(
+        dir: &Path,
+        schema: &DataSchema,
+        rows: &[Row],
+        ids: usize,
+        pairs: usize,
+    ) {
+        let mut across_by_budget = Vec::new();
+        for budget in [usize::MAX, 50] {
+            let mut within = [0, 0];
+            let mut files = Vec::new();
+            for index in 0..3 {
+                let shard = Shard { index, count: 3 };
+                let (results, keys) = shard_results(dir, schema, budget, Some(shard));
+                within[0] += results
+                    .iter()
+                    .find(|c| c.rule == "check/unique")
+                    .unwrap()
+                    .failed;
+                within[1] += results
+                    .iter()
+                    .find(|c| c.rule == "check/unique-together")
+                    .unwrap()
+                    .failed;
+                let path = dir.join(format!("keys-{budget}-{index}.keys"));
+                keys.unwrap().save(&path, None, &shard.to_string()).unwrap();
+                files.push(crate::check::keys::KeysFile::open(&path).unwrap());
+            }
+            let across = crate::check::keys::duplicates_across(&files).unwrap();
+            assert_eq!(across.len(), 2);
+            assert!(across[0].failed > 0 && across[1].failed > 0);
+            assert_eq!(within[0] + across[0].failed, ids as u64, "budget {budget}");
+            assert_eq!(
+                within[1] + across[1].failed,
+                pairs as u64,
+                "budget {budget}"
+            );
+            // Each reported place holds a duplicate of the value at the place it names.
+            let value_at = |file: &str, line: u64| {
+                rows.iter()
+                    .find(|row| file.ends_with(&row.0) && row.1 == line)
+                    .map(|row| row.2.clone())
+                    .unwrap()
+            };
+            for offense in &across[0].offenders {
+                let detail = offense.detail.as_deref().unwrap();
+                let earliest = detail.split("same value as ").nth(1).unwrap();
+                let (file, line) = earliest
+                    .split_once(" in shard")
+                    .unwrap()
+                    .0
+                    .rsplit_once(':')
+                    .unwrap();
+                assert_eq!(
+                    value_at(&offense.file, offense.line),
+                    value_at(file, line.parse().unwrap()),
+                    "{detail}"
+                );
+            }
+            across_by_budget.push(across);
+        }
+        assert_eq!(across_by_budget[0], across_by_budget[1]);
     }
 
     #[test]
@@ -536,6 +827,9 @@ mod tests {
         };
         let ids = expected(&|row| row.2.clone());
         let pairs = expected(&|row| row.3.clone());
+
+        shards_add_up_to_one_pass(dir.path(), &schema, &rows, ids.len(), pairs.len());
+
         let memory = check_results(dir.path(), &schema, usize::MAX);
         let spilled = check_results(dir.path(), &schema, 50);
         let places = |check: &CheckResult| {

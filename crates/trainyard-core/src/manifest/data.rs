@@ -137,6 +137,10 @@ pub struct ColumnSchema {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub mostly: Option<f64>,
+    /// Profile the column (its statistics in the saved profile, for `data drift`);
+    /// `false` only checks it, for wide tables where a team wants checks alone.
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    pub profile: bool,
 }
 
 impl ColumnSchema {
@@ -162,6 +166,7 @@ impl ColumnSchema {
             quantiles: Vec::new(),
             null_fraction: None,
             mostly: None,
+            profile: true,
         }
     }
 }

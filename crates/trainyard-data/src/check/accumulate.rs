@@ -2,10 +2,12 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use trainyard_core::manifest::data::{ColumnMatch, ColumnType};
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
+use super::keys::{CheckKeys, ShardKeys};
 use super::unique::Seen;
 use super::{CheckResult, ColumnPlan, MAX_OFFENDERS, Offense, Plan};
 use crate::read::{Batch, FileInfo};
@@ -191,6 +193,10 @@ pub struct Accumulator<P = NoProfile> {
     profile_index: HashMap<String, usize>,
     /// Where the columns of the last file seen go (usually the next batch's).
     layout: Option<Layout>,
+    /// Time in the row loops of declared columns and across columns.
+    check_time: Duration,
+    /// Time in the row loops of columns only profiled.
+    profile_time: Duration,
 }
 
 /// Where the columns of one file go, worked out once per file (and worker):
@@ -236,6 +242,8 @@ impl<P: ProfileSink> Accumulator<P> {
             profile: P::empty(),
             profile_index: HashMap::new(),
             layout: None,
+            check_time: Duration::ZERO,
+            profile_time: Duration::ZERO,
         }
     }
 
@@ -264,6 +272,8 @@ impl<P: ProfileSink> Accumulator<P> {
                 .map(|name| {
                     if let Some(&index) = self.profile_index.get(name) {
                         index
+                    } else if !plan.profiles(name) {
+                        UNPROFILED
                     } else {
                         let index = self.profile.add_column(name);
                         self.profile_index.insert(name.clone(), index);
@@ -327,14 +337,22 @@ impl<P: ProfileSink> Accumulator<P> {
             None
         };
         for (physical, declared) in layout.declared.iter().enumerate().take(width) {
-            let profile = self
+            // `None`: a column declared `profile: false`.
+            let profile_at = layout
                 .profile
-                .column_at(layout.profile.get(physical).copied().unwrap_or_default());
+                .get(physical)
+                .copied()
+                .filter(|&at| at != UNPROFILED);
             let column_number = column_number(physical);
             let Some(index) = *declared else {
                 if !P::ACTIVE {
                     continue;
                 }
+                let Some(at) = profile_at else {
+                    continue;
+                };
+                let started = Instant::now();
+                let profile = self.profile.column_at(at);
                 for row in 0..rows {
                     match batch.fields[row * width + physical].get(&batch.bytes) {
                         None => profile.observe_null(),
@@ -342,54 +360,39 @@ impl<P: ProfileSink> Accumulator<P> {
                         Some(bytes) => observe_untyped(profile, bytes, text, &batch.bytes),
                     }
                 }
+                self.profile_time += started.elapsed();
                 continue;
             };
             let plan_column = &plan.columns[index];
             let acc = &mut self.columns[index];
-            let kind = plan_column.kind;
             acc.rows += rows as u64;
-            if let Some(Some(numbers)) = numbers_at.get(physical)
-                && typed::reads_numbers(plan_column)
-            {
-                typed::NumberPass::<P> {
-                    plan: plan_column,
-                    acc,
-                    checks: &mut self.checks,
-                    profile,
-                    batch,
-                    numbers,
-                    column_number,
-                    spill_entries: plan.spill_entries,
-                }
-                .run();
-                continue;
-            }
-            let column = ColumnPass {
-                plan: plan_column,
+            let pass = DeclaredPass {
+                plan,
+                plan_column,
                 acc,
                 checks: &mut self.checks,
-                profile,
                 batch,
+                numbers: numbers_at.get(physical).copied().flatten(),
                 physical,
                 column_number,
-                text,
-                spill_entries: plan.spill_entries,
             };
-            // One row loop per kind of value, its parser inlined.
-            match kind {
-                None => column.run::<P, ReadUntyped>(),
-                Some(ColumnType::String | ColumnType::Categorical) => {
-                    column.run::<P, ReadText>();
-                }
-                Some(ColumnType::Integer) => column.run::<P, ReadInteger>(),
-                Some(ColumnType::Number) => column.run::<P, ReadNumber>(),
-                Some(ColumnType::Boolean) => column.run::<P, ReadBoolean>(),
-                Some(ColumnType::Date) => column.run::<P, ReadDate>(),
-                Some(ColumnType::Datetime) => column.run::<P, ReadDatetime>(),
+            let started = Instant::now();
+            match profile_at {
+                Some(at) => pass.run::<P>(self.profile.column_at(at), text),
+                None => pass.run::<NoProfile>(&mut NoProfile, None),
             }
+            self.check_time += started.elapsed();
         }
         self.layout = Some(layout);
+        let started = Instant::now();
         self.absorb_rows(plan, batch, &position);
+        self.check_time += started.elapsed();
+    }
+
+    /// Time spent checking (declared columns' row loops, checks across columns)
+    /// and profiling (columns only profiled), over the batches absorbed.
+    pub fn times(&self) -> (Duration, Duration) {
+        (self.check_time, self.profile_time)
     }
 
     /// Relations and compound uniqueness: checks across the columns of a row.
@@ -533,6 +536,9 @@ impl<P: ProfileSink> Accumulator<P> {
             mine.merge(theirs);
         }
         self.rows += other.rows;
+        self.check_time += other.check_time;
+        self.profile_time += other.profile_time;
+        let started = Instant::now();
         self.profile.merge(other.profile);
         // The merged profile may have new columns, at new indices.
         self.layout = None;
@@ -541,6 +547,7 @@ impl<P: ProfileSink> Accumulator<P> {
         self.profile.column_names(&mut |at, name| {
             index.insert(name.to_owned(), at);
         });
+        self.profile_time += started.elapsed();
     }
 
     /// The rows read (malformed ones included).
@@ -550,18 +557,44 @@ impl<P: ProfileSink> Accumulator<P> {
 
     /// The result of every check, in plan order. `files` are all files read.
     /// Fails only when `unique`'s temporary files cannot be written or read.
-    #[allow(clippy::too_many_lines, clippy::cast_precision_loss)]
     pub fn finish(
-        mut self,
+        self,
         plan: &Plan,
         files: &[Arc<FileInfo>],
     ) -> std::io::Result<(Vec<CheckResult>, P)> {
+        self.finish_with_keys(plan, files)
+            .map(|(checks, profile, _)| (checks, profile))
+    }
+
+    /// [`Self::finish`], with each unique check's distinct keys when the plan
+    /// records them (a shard's pass).
+    #[allow(clippy::too_many_lines, clippy::cast_precision_loss)]
+    pub fn finish_with_keys(
+        mut self,
+        plan: &Plan,
+        files: &[Arc<FileInfo>],
+    ) -> std::io::Result<(Vec<CheckResult>, P, Option<ShardKeys>)> {
         let rows = self.rows;
+        let mut keys = plan.record_keys.then(|| ShardKeys {
+            files: files.iter().map(|file| file.display.clone()).collect(),
+            checks: Vec::new(),
+        });
         // Values seen by several workers or spilled; the tables are freed here.
         for (column, acc) in plan.columns.iter().zip(&mut self.columns) {
             let seen = std::mem::take(&mut acc.seen);
             if let Some(check) = column.unique {
-                seen.settle(duplicate_reporter(&mut self.checks[check]))?;
+                let run = seen.settle_recording(
+                    duplicate_reporter(&mut self.checks[check]),
+                    keys.is_some(),
+                )?;
+                if let (Some(keys), Some(run)) = (keys.as_mut(), run) {
+                    keys.checks.push(CheckKeys {
+                        name: plan.checks[check].name.clone(),
+                        rule: plan.checks[check].rule,
+                        column: Some(column.name.clone()),
+                        run,
+                    });
+                }
             }
         }
         for (compound, seen) in plan
@@ -569,7 +602,18 @@ impl<P: ProfileSink> Accumulator<P> {
             .iter()
             .zip(std::mem::take(&mut self.compounds))
         {
-            seen.settle(duplicate_reporter(&mut self.checks[compound.check]))?;
+            let run = seen.settle_recording(
+                duplicate_reporter(&mut self.checks[compound.check]),
+                keys.is_some(),
+            )?;
+            if let (Some(keys), Some(run)) = (keys.as_mut(), run) {
+                keys.checks.push(CheckKeys {
+                    name: plan.checks[compound.check].name.clone(),
+                    rule: plan.checks[compound.check].rule,
+                    column: None,
+                    run,
+                });
+            }
         }
         // Per-value checks look at non-null values (not-null: all rows).
         for (column, acc) in plan.columns.iter().zip(&self.columns) {
@@ -795,7 +839,7 @@ impl<P: ProfileSink> Accumulator<P> {
                 }
             })
             .collect();
-        Ok((results, self.profile))
+        Ok((results, self.profile, keys))
     }
 }
 
@@ -904,6 +948,77 @@ impl ReadAs for ReadDatetime {
 }
 
 /// One declared column of one batch: what its row loop needs.
+/// The profile index of a column declared `profile: false` (in a [`Layout`]).
+const UNPROFILED: usize = usize::MAX;
+
+/// One declared column of a batch, before the profile it feeds is chosen.
+struct DeclaredPass<'a> {
+    plan: &'a Plan,
+    plan_column: &'a ColumnPlan,
+    acc: &'a mut ColumnAcc,
+    checks: &'a mut [CheckAcc],
+    batch: &'a Batch,
+    numbers: Option<&'a crate::read::NumberColumn>,
+    physical: usize,
+    column_number: Option<u32>,
+}
+
+impl DeclaredPass<'_> {
+    /// Checks every value and feeds `profile` (of a `Q`).
+    #[inline]
+    fn run<Q: ProfileSink>(self, profile: &mut Q::Column, text: Option<&str>) {
+        let Self {
+            plan,
+            plan_column,
+            acc,
+            checks,
+            batch,
+            numbers,
+            physical,
+            column_number,
+        } = self;
+        if let Some(numbers) = numbers
+            && typed::reads_numbers(plan_column)
+        {
+            typed::NumberPass::<Q> {
+                plan: plan_column,
+                acc,
+                checks,
+                profile,
+                batch,
+                numbers,
+                column_number,
+                spill_entries: plan.spill_entries,
+            }
+            .run();
+            return;
+        }
+        let column = ColumnPass {
+            plan: plan_column,
+            acc,
+            checks,
+            profile,
+            batch,
+            physical,
+            column_number,
+            text,
+            spill_entries: plan.spill_entries,
+        };
+        // One row loop per kind of value, its parser inlined.
+        match plan_column.kind {
+            None => column.run::<Q, ReadUntyped>(),
+            Some(ColumnType::String | ColumnType::Categorical) => {
+                column.run::<Q, ReadText>();
+            }
+            Some(ColumnType::Integer) => column.run::<Q, ReadInteger>(),
+            Some(ColumnType::Number) => column.run::<Q, ReadNumber>(),
+            Some(ColumnType::Boolean) => column.run::<Q, ReadBoolean>(),
+            Some(ColumnType::Date) => column.run::<Q, ReadDate>(),
+            Some(ColumnType::Datetime) => column.run::<Q, ReadDatetime>(),
+        }
+    }
+}
+
 struct ColumnPass<'a, C> {
     plan: &'a ColumnPlan,
     acc: &'a mut ColumnAcc,

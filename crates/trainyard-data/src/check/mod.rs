@@ -3,6 +3,7 @@
 //! and a [`CheckResult`] per check at the end.
 
 mod accumulate;
+pub mod keys;
 mod pattern;
 mod unique;
 
@@ -293,6 +294,19 @@ pub struct Plan {
     /// Values a worker's `unique` table keeps in memory before it spills them to
     /// disk (tests lower it).
     pub(crate) spill_entries: usize,
+    /// Keep each unique check's distinct keys for a check across shards
+    /// ([`keys::ShardKeys`]).
+    pub(crate) record_keys: bool,
+    /// The columns declared `profile: false`.
+    pub(crate) unprofiled: std::collections::HashSet<String>,
+}
+
+impl Plan {
+    /// Whether a column of this name goes to the profile (not when declared
+    /// `profile: false`).
+    pub(crate) fn profiles(&self, name: &str) -> bool {
+        self.unprofiled.is_empty() || !self.unprofiled.contains(name)
+    }
 }
 
 fn number_text(value: f64) -> String {
@@ -641,6 +655,13 @@ impl Plan {
             column_match,
             malformed,
             spill_entries: unique::spill_entries(rayon::current_num_threads()),
+            record_keys: false,
+            unprofiled: schema
+                .columns
+                .iter()
+                .filter(|column| !column.profile)
+                .map(|column| column.name.clone())
+                .collect(),
         })
     }
 

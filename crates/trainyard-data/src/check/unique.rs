@@ -39,7 +39,7 @@ fn pack(file: u32, line: u64) -> u64 {
 }
 
 #[allow(clippy::cast_possible_truncation)] // the file index has 24 bits
-fn unpack(place: u64) -> (u32, u64) {
+pub(super) fn unpack(place: u64) -> (u32, u64) {
     ((place >> LINE_BITS) as u32, place & ((1 << LINE_BITS) - 1))
 }
 
@@ -57,7 +57,7 @@ pub(super) fn spill_entries(threads: usize) -> usize {
     (SPILL_ENTRIES / threads.max(1)).max(1 << 16)
 }
 
-const PARTS: usize = 16;
+pub(super) const PARTS: usize = 16;
 
 /// The part of a hash: middle bits, as the table uses the low bits for the bucket
 /// and the top ones for its tags.
@@ -67,15 +67,61 @@ fn part(hash: u64) -> usize {
 }
 
 /// Bytes of one `(hash, place)` entry in a run.
-const ENTRY_BYTES: u64 = 16;
+pub(super) const ENTRY_BYTES: u64 = 16;
 
 /// One spilled table: every part's entries sorted by `(hash, place)`, part after
 /// part, in an unnamed temporary file (removed when closed).
 #[derive(Debug)]
-struct Run {
-    file: File,
+pub(super) struct Run {
+    pub(super) file: File,
     /// Per part: the byte offset of its entries and how many there are.
+    pub(super) parts: [(u64, u64); PARTS],
+}
+
+/// Writes the entries of a [`Run`] part after part, each part's in order.
+struct RunWriter {
+    out: BufWriter<File>,
     parts: [(u64, u64); PARTS],
+    offset: u64,
+}
+
+impl RunWriter {
+    fn new() -> io::Result<Self> {
+        Ok(Self {
+            out: BufWriter::with_capacity(1 << 16, tempfile::tempfile()?),
+            parts: [(0, 0); PARTS],
+            offset: 0,
+        })
+    }
+
+    /// Adds an entry to `part` (parts come in order, entries sorted within one).
+    fn push(&mut self, part: usize, hash: u64, place: u64) -> io::Result<()> {
+        if self.parts[part].1 == 0 {
+            self.parts[part].0 = self.offset;
+        }
+        self.out.write_all(&hash.to_le_bytes())?;
+        self.out.write_all(&place.to_le_bytes())?;
+        self.parts[part].1 += 1;
+        self.offset += ENTRY_BYTES;
+        Ok(())
+    }
+
+    fn finish(self) -> io::Result<Run> {
+        let file = self
+            .out
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?;
+        let mut parts = self.parts;
+        // An empty part starts where the entries before it end.
+        let mut end = 0;
+        for part in &mut parts {
+            if part.1 == 0 {
+                part.0 = end;
+            }
+            end = part.0 + part.1 * ENTRY_BYTES;
+        }
+        Ok(Run { file, parts })
+    }
 }
 
 /// The first places of the values of a unique column (or column group), by 64-bit
@@ -167,10 +213,27 @@ impl Seen {
     /// Finds the duplicates left: values seen by more than one worker, or again
     /// after a spill. Each place but the earliest of such a value is reported
     /// (its text is not kept, only its hash) as `(later, earliest)`.
-    pub(super) fn settle(self, mut report: impl FnMut(Place, Place)) -> io::Result<()> {
+    #[cfg(test)]
+    pub(super) fn settle(self, report: impl FnMut(Place, Place)) -> io::Result<()> {
+        self.settle_recording(report, false).map(drop)
+    }
+
+    /// [`Self::settle`]; with `record`, also returns every distinct hash with its
+    /// earliest place, sorted part by part: what a shard keeps for `data merge`
+    /// to find duplicates across shards.
+    pub(super) fn settle_recording(
+        self,
+        mut report: impl FnMut(Place, Place),
+        record: bool,
+    ) -> io::Result<Option<Run>> {
         if let Some(error) = self.spill_error {
             return Err(error);
         }
+        let mut keys = if record {
+            Some(RunWriter::new()?)
+        } else {
+            None
+        };
         let mut workers = self.others;
         workers.push(self.own);
         workers.retain(|tables| !tables.is_empty());
@@ -183,13 +246,34 @@ impl Seen {
         }
         for (index, tables) in parts.into_iter().enumerate() {
             if self.runs.is_empty() {
-                settle_part(tables, &mut report);
+                settle_part(&mut tables_mut(tables, index, keys.as_mut())?, &mut report);
             } else {
-                merge_part(index, tables, &self.runs, &mut report)?;
+                merge_part(index, tables, &self.runs, &mut report, keys.as_mut())?;
             }
         }
-        Ok(())
+        keys.map(RunWriter::finish).transpose()
     }
+}
+
+/// The tables of part `index`; with `keys`, their distinct hashes, each with its
+/// earliest place, are written to it first (sorted by hash).
+fn tables_mut(
+    tables: Vec<HashSeen>,
+    index: usize,
+    keys: Option<&mut RunWriter>,
+) -> io::Result<Vec<HashSeen>> {
+    if let Some(keys) = keys {
+        let mut entries: Vec<(u64, u64)> = tables
+            .iter()
+            .flat_map(|table| table.iter().map(|(&hash, &place)| (hash, place)))
+            .collect();
+        entries.sort_unstable();
+        entries.dedup_by_key(|entry| entry.0);
+        for (hash, place) in entries {
+            keys.push(index, hash, place)?;
+        }
+    }
+    Ok(tables)
 }
 
 fn write_run(tables: &[HashSeen]) -> io::Result<Run> {
@@ -216,7 +300,7 @@ fn write_run(tables: &[HashSeen]) -> io::Result<Run> {
 }
 
 /// [`Seen::settle`] for one part, all in memory: the workers' tables of the same hashes.
-fn settle_part(mut tables: Vec<HashSeen>, report: &mut impl FnMut(Place, Place)) {
+fn settle_part(tables: &mut Vec<HashSeen>, report: &mut impl FnMut(Place, Place)) {
     tables.retain(|table| !table.is_empty());
     // The largest first: most lookups end in it.
     tables.sort_by_key(|table| Reverse(table.len()));
@@ -272,6 +356,7 @@ fn merge_part(
     tables: Vec<HashSeen>,
     runs: &[Run],
     report: &mut impl FnMut(Place, Place),
+    mut keys: Option<&mut RunWriter>,
 ) -> io::Result<()> {
     let mut sources = Vec::with_capacity(tables.len() + runs.len());
     for table in tables {
@@ -300,7 +385,12 @@ fn merge_part(
             Some((group_hash, earliest)) if group_hash == hash => {
                 report(unpack(place), unpack(earliest));
             }
-            _ => group = Some((hash, place)),
+            _ => {
+                group = Some((hash, place));
+                if let Some(keys) = keys.as_mut() {
+                    keys.push(index, hash, place)?;
+                }
+            }
         }
         if let Some((hash, place)) = sources[position].next()? {
             heap.push(Reverse((hash, place, position)));
