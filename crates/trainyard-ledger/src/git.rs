@@ -526,18 +526,7 @@ impl Ledger for GitLedger {
         actor: &str,
         reason: &str,
     ) -> Result<AliasMove, LedgerError> {
-        validate_name("alias", alias)?;
-        let numeric = alias
-            .strip_prefix(['v', 'V'])
-            .unwrap_or(alias)
-            .parse::<u64>()
-            .is_ok();
-        if numeric || alias == "latest" {
-            // `resolve` reads these as version numbers or the newest version.
-            return Err(LedgerError::ReservedAlias {
-                alias: alias.to_owned(),
-            });
-        }
+        validate_alias(alias)?;
         self.model_state(model)?;
         let at = chrono::Utc::now();
         self.update(REGISTRY_REF, |repo, tree| {
@@ -875,6 +864,23 @@ pub(crate) fn validate_name(what: &'static str, value: &str) -> Result<(), Ledge
             value: value.to_owned(),
         })
     }
+}
+
+/// An alias a ledger may move: a valid name that `resolve` does not read as
+/// something else (`3`, `v3`: a version number; `latest`: the newest version).
+pub(crate) fn validate_alias(alias: &str) -> Result<(), LedgerError> {
+    validate_name("alias", alias)?;
+    let numeric = alias
+        .strip_prefix(['v', 'V'])
+        .unwrap_or(alias)
+        .parse::<u64>()
+        .is_ok();
+    if numeric || alias == "latest" {
+        return Err(LedgerError::ReservedAlias {
+            alias: alias.to_owned(),
+        });
+    }
+    Ok(())
 }
 
 // ---- git plumbing -----------------------------------------------------------

@@ -38,7 +38,7 @@ use serde_json::{Value, json};
 pub use client::MlflowCredentials;
 use client::{Client, Retry, is_code};
 
-use crate::git::validate_name;
+use crate::git::{validate_alias, validate_name};
 use crate::record::{AliasMove, Deployment, ModelVersion, RunId, RunRecord, TagChange, Timestamp};
 use crate::{GitLedger, Ledger, LedgerError, Outcome};
 use trainyard_store::ArtifactRef;
@@ -987,17 +987,7 @@ impl Ledger for MlflowLedger {
         actor: &str,
         reason: &str,
     ) -> Result<AliasMove, LedgerError> {
-        validate_name("alias", alias)?;
-        let numeric = alias
-            .strip_prefix(['v', 'V'])
-            .unwrap_or(alias)
-            .parse::<u64>()
-            .is_ok();
-        if numeric || alias == "latest" {
-            return Err(LedgerError::ReservedAlias {
-                alias: alias.to_owned(),
-            });
-        }
+        validate_alias(alias)?;
         let aliases = self.require_version(model, version)?;
         let moved = AliasMove {
             model: model.to_owned(),
