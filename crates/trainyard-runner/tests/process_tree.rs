@@ -109,6 +109,11 @@ fn a_cancel_passes_the_signal_on_to_the_group() {
         "trap 'echo INT > {seen}; exit 7' INT; sleep 600 & echo $!; while :; do sleep 0.1; done",
         seen = seen.display()
     ));
+    // The handler runs only once the loop's `sleep 0.1` has ended; on a loaded
+    // machine that can take longer than the usual grace, after which the group
+    // is killed before the handler writes (seen in CI). The test ends as soon
+    // as the handler exits, so a long grace costs nothing.
+    options.grace = Duration::from_secs(20);
     let cancel = std::sync::Arc::new(std::sync::atomic::AtomicI32::new(0));
     options.cancel = Some(cancel.clone());
     let mut grandchild = None;
