@@ -13,6 +13,24 @@ pub const COMMENT_BODY_LIMIT: usize = 65_536;
 /// Comments per page when looking for the marker (GitHub's maximum).
 const PAGE_SIZE: u32 = 100;
 
+/// The sticky marker of `report`: its own `project` output when it has one
+/// (a report names its project even when the manifest is broken), else
+/// `project`, else `trainyard`.
+pub fn report_marker(report: &trainyard_core::Report, project: &str) -> String {
+    let project = report
+        .outputs
+        .get("project")
+        .map_or(project, String::as_str);
+    sticky_marker(
+        if project.is_empty() {
+            "trainyard"
+        } else {
+            project
+        },
+        &report.step,
+    )
+}
+
 /// The hidden first line that identifies trainyard's comment for `project`
 /// and `step`. Characters that could end the HTML comment are replaced.
 pub fn sticky_marker(project: &str, step: &str) -> String {

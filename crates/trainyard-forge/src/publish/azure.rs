@@ -15,7 +15,7 @@ use trainyard_core::ForgeRequest;
 
 use super::{Job, Log, Outcome, Publication, first_refusal};
 use crate::azure::{self, AzureConfig, AzureDevOps, status_name};
-use crate::comment::sticky_marker;
+use crate::comment::report_marker;
 use crate::error::ForgeError;
 use crate::pulls::PullRequestSpec;
 
@@ -158,19 +158,7 @@ fn publish_to(
     if publication.sticky_comment
         && let Some(pull_request) = pull_request
     {
-        // The report names its project even when the manifest is broken.
-        let project = report
-            .outputs
-            .get("project")
-            .map_or(project, String::as_str);
-        let marker = sticky_marker(
-            if project.is_empty() {
-                "trainyard"
-            } else {
-                project
-            },
-            &report.step,
-        );
+        let marker = report_marker(report, project);
         let failing = report.conclusion == trainyard_core::Conclusion::Failure;
         attempt(
             client

@@ -30,7 +30,7 @@ use trainyard_core::{ForgeRequest, Report, Severity};
 
 use crate::checks::{Annotation, CheckRun, CheckRunOutput};
 use crate::client::{GitHub, GitHubConfig, Repository};
-use crate::comment::sticky_marker;
+use crate::comment::report_marker;
 use crate::error::ForgeError;
 use crate::job::token;
 use crate::pulls::PullRequestSpec;
@@ -194,19 +194,7 @@ fn publish_to(
     if publication.sticky_comment
         && let Some(pr) = ci.pull_request()
     {
-        // The report names its project even when the manifest is broken.
-        let project = report
-            .outputs
-            .get("project")
-            .map_or(project, String::as_str);
-        let marker = sticky_marker(
-            if project.is_empty() {
-                "trainyard"
-            } else {
-                project
-            },
-            &report.step,
-        );
+        let marker = report_marker(report, project);
         let comment = github.upsert_sticky_comment(pr.number, &marker, &report.summary)?;
         outputs.insert("comment-id".to_owned(), comment.id.to_string());
         if let Some(url) = comment.html_url {
